@@ -1,0 +1,91 @@
+// Settings and their defaults, in one place: built-in defaults, then kairos.config.json, then command-line flags.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { KairosError } from './errors.js';
+import type { Entity } from './ingest/contract.js';
+
+export interface IngestSettings {
+  /** contract column -> source column. */
+  map?: Record<string, string>;
+  /** Product ids whose order lines are not products (postage, fees). */
+  excludeProducts?: string[];
+  /** IANA zone of timestamps written without an offset (default: the store's `timezone`). */
+  timezone?: string;
+  /** strptime format for dates that are not ISO, e.g. "%d/%m/%Y %H:%M". */
+  dateFormat?: string;
+  /** CSV delimiter (default: detected). */
+  delimiter?: string;
+  /** File encoding: utf-8 (default), latin-1 or utf-16. */
+  encoding?: string;
+}
+
+export interface ScoreSettings {
+  /** Transaction model: 'auto' fits all three and picks by held-out fit. */
+  model: 'auto' | 'bg-nbd' | 'pareto-nbd' | 'mbg-nbd';
+  /** CLV horizon in months and monthly discount rate. */
+  clvMonths: number;
+  monthlyDiscountRate: number;
+  /** P(alive) threshold that defines the churn decisive moment. */
+  decisiveThreshold: number;
+  /** Days before the decisive date to send the last-chance offer (reported in explanations). */
+  offerLeadDays: number;
+}
+
+export interface KairosConfig {
+  /** ISO 4217 code of all money in the store. */
+  currency: string;
+  /** IANA zone used for timestamps written without an offset. Everything is stored in UTC. */
+  timezone: string;
+  ingest: Partial<Record<Entity, IngestSettings>>;
+  rfm: { bins: number };
+  scores: ScoreSettings;
+}
+
+export const DEFAULT_CONFIG: KairosConfig = {
+  currency: 'EUR',
+  timezone: 'UTC',
+  ingest: {},
+  rfm: { bins: 5 },
+  scores: { model: 'auto', clvMonths: 12, monthlyDiscountRate: 0.01, decisiveThreshold: 0.5, offerLeadDays: 14 },
+};
+
+export const CONFIG_FILE = 'kairos.config.json';
+
+/** Loads `path` (or ./kairos.config.json when present) over the defaults, checking the few values that can be wrong. */
+export function loadConfig(path?: string): KairosConfig {
+  const file = resolve(path ?? CONFIG_FILE);
+  if (!existsSync(file)) {
+    if (path) throw new KairosError('NOT_FOUND', `config file ${file} not found`);
+    return structuredClone(DEFAULT_CONFIG);
+  }
+  let raw: Partial<KairosConfig>;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8')) as Partial<KairosConfig>;
+  } catch (cause) {
+    throw new KairosError('USAGE', `config file ${file} is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+  const config: KairosConfig = {
+    currency: raw.currency ?? DEFAULT_CONFIG.currency,
+    timezone: raw.timezone ?? DEFAULT_CONFIG.timezone,
+    ingest: raw.ingest ?? {},
+    rfm: { ...DEFAULT_CONFIG.rfm, ...raw.rfm },
+    scores: { ...DEFAULT_CONFIG.scores, ...raw.scores },
+  };
+  validateConfig(config, file);
+  return config;
+}
+
+/** Checks the values a typo would make absurd. */
+export function validateConfig(config: KairosConfig, where = 'config'): void {
+  if (!/^[A-Z]{3}$/.test(config.currency)) throw new KairosError('USAGE', `${where}: currency "${config.currency}" is not an ISO 4217 code`);
+  const bins = config.rfm.bins;
+  if (!Number.isInteger(bins) || bins < 2 || bins > 10) throw new KairosError('USAGE', `${where}: rfm.bins must be an integer from 2 to 10, got ${bins}`);
+  const t = config.scores.decisiveThreshold;
+  if (!(t > 0 && t < 1)) throw new KairosError('USAGE', `${where}: scores.decisiveThreshold must be in (0, 1), got ${t}`);
+  if (!(config.scores.monthlyDiscountRate >= 0 && config.scores.monthlyDiscountRate < 1)) {
+    throw new KairosError('USAGE', `${where}: scores.monthlyDiscountRate must be in [0, 1)`);
+  }
+  if (!(Number.isInteger(config.scores.clvMonths) && config.scores.clvMonths >= 1 && config.scores.clvMonths <= 120)) {
+    throw new KairosError('USAGE', `${where}: scores.clvMonths must be an integer from 1 to 120`);
+  }
+}

@@ -1,0 +1,234 @@
+// Ingest: the data contract at the edge — bad input gets a clear answer, nothing is lost, re-ingest changes nothing.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { KairosError } from '../errors.js';
+import { Store } from '../store/db.js';
+import { ingest, type FileReport } from './ingest.js';
+
+let dir: string;
+let store: Store;
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'kairos-ingest-'));
+  store = await Store.open(join(dir, 'k.duckdb'));
+});
+afterEach(() => store.close());
+
+function file(name: string, content: string | Buffer): string {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+const ORDERS = [
+  'order_id,customer_id,ordered_at,product_id,quantity,unit_price,discount,status',
+  'A1,c1,2024-01-05T10:00:00Z,p1,2,10.00,0,completed',
+  'A1,c1,2024-01-05T10:00:00Z,p2,1,5.50,0.50,',
+  'A2,c2,2024-02-01 09:30:00,p1,1,10,,',
+  'A3,c1,2024-03-01,p3,-1,8,0,',
+].join('\n');
+
+function reconciles(r: FileReport): void {
+  expect(r.read).toBe(r.loaded + r.rejected + r.duplicates);
+}
+
+async function count(table: string): Promise<number> {
+  return Number(await store.value(`SELECT count(*) FROM ${table}`));
+}
+
+describe('ingest orders', () => {
+  it('loads valid lines, nets returns and creates customers and products from orders', async () => {
+    const report = await ingest(store, { entity: 'orders', files: [file('orders.csv', ORDERS)] });
+    const r = report.files[0]!;
+    expect(r).toMatchObject({ read: 4, loaded: 4, rejected: 0, duplicates: 0, customersCreated: 2, productsCreated: 3 });
+    const lines = await store.all('SELECT order_id, product_id, quantity, amount, status, ordered_at FROM orders ORDER BY order_id, product_id');
+    expect(lines).toEqual([
+      { order_id: 'A1', product_id: 'p1', quantity: 2, amount: 20, status: 'completed', ordered_at: '2024-01-05T10:00:00Z' },
+      { order_id: 'A1', product_id: 'p2', quantity: 1, amount: 5, status: 'completed', ordered_at: '2024-01-05T10:00:00Z' },
+      { order_id: 'A2', product_id: 'p1', quantity: 1, amount: 10, status: 'completed', ordered_at: '2024-02-01T09:30:00Z' },
+      { order_id: 'A3', product_id: 'p3', quantity: -1, amount: -8, status: 'returned', ordered_at: '2024-03-01T00:00:00Z' },
+    ]);
+    const c1 = await store.one('SELECT created_at, source FROM customers WHERE customer_id = ?', ['c1']);
+    expect(c1).toEqual({ created_at: '2024-01-05T10:00:00Z', source: 'orders' });
+  });
+
+  it('re-ingesting the same file changes nothing: every row is a duplicate', async () => {
+    const path = file('orders.csv', ORDERS);
+    await ingest(store, { entity: 'orders', files: [path] });
+    const again = (await ingest(store, { entity: 'orders', files: [path] })).files[0]!;
+    expect(again).toMatchObject({ read: 4, loaded: 0, rejected: 0, duplicates: 4 });
+    expect(await count('orders')).toBe(4);
+    expect(await count('customers')).toBe(2);
+  });
+
+  it('counts exact duplicate lines inside a file as duplicates', async () => {
+    const lines = ORDERS.split('\n');
+    const r = (await ingest(store, { entity: 'orders', files: [file('d.csv', [...lines, lines[1], lines[1]].join('\n'))] })).files[0]!;
+    expect(r).toMatchObject({ read: 6, loaded: 4, duplicates: 2 });
+    reconciles(r);
+  });
+
+  it('rejects bad rows with file, line and reason, into the rejects table and a rejects file', async () => {
+    const bad = [
+      'order_id,customer_id,ordered_at,product_id,quantity,unit_price',
+      'B1,c1,2024-01-01,p1,1,10', // line 2: fine
+      'B2,,2024-01-01,p1,1,10', // line 3: empty customer
+      'B3,c2,not-a-date,p1,1,10', // line 4
+      'B4,c2,2024-01-02,p1,abc,10', // line 5
+      'B5,c2,2024-01-02,p1,0,10', // line 6
+      'B6,c2,2024-01-02,p1,1,-3', // line 7: negative price
+      'B7,c2,2999-01-02,p1,1,3', // line 8: future
+      'B8,c3,2024-01-02,p1,1,2,99', // line 9: too many columns
+      'B9,c3,2024-01-03,p1,1,2', // line 10: fine
+    ].join('\n');
+    const path = file('bad.csv', bad);
+    const r = (await ingest(store, { entity: 'orders', files: [path] })).files[0]!;
+    expect(r).toMatchObject({ read: 9, loaded: 2, rejected: 7, duplicates: 0 });
+    const rejects = await store.all<{ line: number; reason: string }>('SELECT line, reason FROM rejects ORDER BY line');
+    expect(rejects).toEqual([
+      { line: 3, reason: 'customer_id is empty' },
+      { line: 4, reason: 'ordered_at "not-a-date" is not a date (expected ISO 8601; set --date-format)' },
+      { line: 5, reason: 'quantity "abc" is not a number' },
+      { line: 6, reason: 'quantity is 0' },
+      { line: 7, reason: 'unit_price -3.0 is below 0' },
+      { line: 8, reason: 'ordered_at "2999-01-02" is in the future' },
+      { line: 9, reason: expect.stringMatching(/^too many columns/) as unknown as string },
+    ]);
+    expect(r.rejectsFile).not.toBeNull();
+    const text = readFileSync(r.rejectsFile!, 'utf8');
+    expect(text.split('\n')[0]).toBe('file,line,reason,raw');
+    expect(text).toContain('quantity is 0');
+    expect(text.trim().split('\n')).toHaveLength(8);
+  });
+
+  it('stops a file missing a required column, naming it and the columns found', async () => {
+    const path = file('m.csv', 'order_id,client,when,price\n1,a,2024-01-01,3\n');
+    const err = await ingest(store, { entity: 'orders', files: [path] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KairosError);
+    expect((err as KairosError).code).toBe('VALIDATION');
+    expect((err as KairosError).message).toMatch(/required columns "customer_id", "ordered_at" are missing \(columns found: order_id, client, when, price\)/);
+    expect(await count('ingest_batches')).toBe(0);
+  });
+
+  it('maps columns with --map and accepts ids written as floats', async () => {
+    const path = file('m.csv', 'order_id,client,when,price\n1,17850.0,2024-01-01,3\n');
+    const r = (await ingest(store, { entity: 'orders', files: [path], settings: { map: { customer_id: 'client', ordered_at: 'when', unit_price: 'price' } } })).files[0]!;
+    expect(r.loaded).toBe(1);
+    expect(await store.value('SELECT customer_id FROM orders')).toBe('17850');
+  });
+
+  it('a failure mid-way leaves the store as it was (one transaction)', async () => {
+    await ingest(store, { entity: 'orders', files: [file('first.csv', ORDERS)] });
+    const before = await store.all('SELECT * FROM orders ORDER BY order_id, product_id');
+    const next = file('next.csv', ORDERS.replaceAll('A', 'Z'));
+    await expect(ingest(store, { entity: 'orders', files: [next], failBeforeCommit: true })).rejects.toThrow(/injected failure/);
+    expect(await store.all('SELECT * FROM orders ORDER BY order_id, product_id')).toEqual(before);
+    expect(await count('customers')).toBe(2);
+    expect(await count('ingest_batches')).toBe(1);
+    expect(await count('rejects')).toBe(0);
+  });
+
+  it('handles an empty file and a header-only file', async () => {
+    const report = await ingest(store, { entity: 'orders', files: [file('e.csv', ''), file('h.csv', 'order_id,customer_id,ordered_at,unit_price\n')] });
+    expect(report.files.map((f) => [f.read, f.loaded])).toEqual([
+      [0, 0],
+      [0, 0],
+    ]);
+  });
+
+  it('reads a UTF-8 BOM, a semicolon delimiter and gzip', async () => {
+    const semi = '\ufeff' + ORDERS.replaceAll(',', ';');
+    const r1 = (await ingest(store, { entity: 'orders', files: [file('semi.csv', semi)] })).files[0]!;
+    expect(r1.loaded).toBe(4);
+    const r2 = (await ingest(store, { entity: 'orders', files: [file('o.csv.gz', gzipSync(ORDERS.replaceAll('A', 'G')))] })).files[0]!;
+    expect(r2.loaded).toBe(4);
+  });
+
+  it('a wrong delimiter is a missing-column error, not silent garbage', async () => {
+    const err = await ingest(store, { entity: 'orders', files: [file('semi.csv', ORDERS.replaceAll(',', ';'))], settings: { delimiter: ',' } }).catch((e: unknown) => e);
+    expect((err as KairosError).message).toMatch(/columns found: order_id;customer_id;/);
+  });
+
+  it('rejects non-UTF-8 lines with a hint, and reads them with --encoding latin-1', async () => {
+    const latin = Buffer.concat([
+      Buffer.from('customer_id,email,country\nc1,a@x.org,France\nc2,b@x.org,'),
+      Buffer.from([0x52, 0xe9, 0x75, 0x6e, 0x69, 0x6f, 0x6e]), // "Réunion" in latin-1
+      Buffer.from('\nc3,c@x.org,Spain\n'),
+    ]);
+    const path = file('latin.csv', latin);
+    const r = (await ingest(store, { entity: 'customers', files: [path] })).files[0]!;
+    expect(r).toMatchObject({ read: 3, loaded: 2, rejected: 1 });
+    expect(r.rejectReasons[0]?.reason).toMatch(/invalid UTF-8.*--encoding latin-1/);
+    expect(await store.value('SELECT line FROM rejects')).toBe(3);
+    const r2 = (await ingest(store, { entity: 'customers', files: [path], settings: { encoding: 'latin-1' } })).files[0]!;
+    expect(r2).toMatchObject({ read: 3, loaded: 1, duplicates: 2 });
+    expect(await store.value("SELECT country FROM customers WHERE customer_id = 'c2'")).toBe('Réunion');
+  });
+
+  it('reports the physical line of a bad row after lines the reader rejected', async () => {
+    const text = ['customer_id,email', 'c1,a', 'c2,b,extra', 'c3,c,extra', '   ,d', 'c5,e'].join('\n');
+    const r = (await ingest(store, { entity: 'customers', files: [file('c.csv', text)] })).files[0]!;
+    expect(r).toMatchObject({ read: 5, loaded: 2, rejected: 3 });
+    expect(await store.all('SELECT line, reason FROM rejects WHERE reason NOT LIKE \'too many%\'')).toEqual([{ line: 5, reason: 'customer_id is empty' }]);
+  });
+
+  it('excludes configured non-product lines with a reason, yet knows their customer', async () => {
+    const text = ['order_id,customer_id,ordered_at,product_id,quantity,unit_price', 'X1,c9,2024-01-01,POST,1,3', 'X1,c1,2024-01-01,p1,1,3'].join('\n');
+    const r = (await ingest(store, { entity: 'orders', files: [file('x.csv', text)], settings: { excludeProducts: ['POST'] } })).files[0]!;
+    expect(r).toMatchObject({ read: 2, loaded: 1, rejected: 1 });
+    expect(r.rejectReasons[0]?.reason).toMatch(/excluded by config/);
+    expect(await store.value("SELECT count(*) FROM customers WHERE customer_id = 'c9'")).toBe(1);
+  });
+});
+
+describe('ingest other entities and formats', () => {
+  it('upserts customers: identical rows are duplicates, changed rows update, extra columns go to attributes', async () => {
+    const a = file('c.csv', 'customer_id,created_at,email,tier\nc1,2023-01-01,a@x.org,gold\nc2,2023-02-01,b@x.org,silver\n');
+    await ingest(store, { entity: 'customers', files: [a] });
+    const b = file('c2.csv', 'customer_id,created_at,email,tier\nc1,2023-01-01,a@x.org,gold\nc2,2023-02-01,new@x.org,silver\nc3,2023-03-01,,\n');
+    const r = (await ingest(store, { entity: 'customers', files: [b] })).files[0]!;
+    expect(r).toMatchObject({ read: 3, loaded: 2, updated: 1, duplicates: 1 });
+    expect(await store.value("SELECT email FROM customers WHERE customer_id = 'c2'")).toBe('new@x.org');
+    expect(JSON.parse(String(await store.value("SELECT attributes FROM customers WHERE customer_id = 'c1'")))).toEqual({ tier: 'gold' });
+  });
+
+  it('reads NDJSON events, rejecting unknown types and broken JSON lines', async () => {
+    const text = [
+      '{"customer_id":"c1","occurred_at":"2024-01-01T10:00:00Z","type":"email_open","campaign_id":"cmp1"}',
+      '{"customer_id":"c1","occurred_at":"2024-01-02T10:00:00Z","type":"teleport"}',
+      '{not json',
+      '{"customer_id":"c2","occurred_at":"2024-01-03T10:00:00+02:00","type":"review","product_id":"p1","value":4}',
+    ].join('\n');
+    const r = (await ingest(store, { entity: 'events', files: [file('e.ndjson', text)] })).files[0]!;
+    expect(r).toMatchObject({ read: 4, loaded: 2, rejected: 2 });
+    expect(await store.all('SELECT line, reason FROM rejects ORDER BY line')).toEqual([
+      { line: 2, reason: 'type "teleport" is not a known event type' },
+      { line: 3, reason: 'not a JSON object' },
+    ]);
+    expect(await store.value("SELECT occurred_at FROM events WHERE customer_id = 'c2'")).toBe('2024-01-03T08:00:00Z');
+  });
+
+  it('reads Parquet with row numbers', async () => {
+    const csv = file('p.csv', 'product_id,name,category,price\np1,Mug,Home > Kitchen,9.5\np2,Bad,Home,-1\n');
+    const pq = join(dir, 'p.parquet');
+    await store.run(`COPY (SELECT * FROM read_csv('${csv}')) TO '${pq}' (FORMAT parquet)`);
+    const r = (await ingest(store, { entity: 'products', files: [pq] })).files[0]!;
+    expect(r).toMatchObject({ format: 'parquet', read: 2, loaded: 1, rejected: 1 });
+    expect(await store.value('SELECT line FROM rejects')).toBe(2);
+  });
+
+  it('interprets naive timestamps in the given time zone and stores UTC', async () => {
+    const text = 'order_id,customer_id,ordered_at,unit_price\n1,c1,2024-07-01 12:00:00,5\n';
+    await ingest(store, { entity: 'orders', files: [file('tz.csv', text)], settings: { timezone: 'Europe/Paris' } });
+    expect(await store.value('SELECT ordered_at FROM orders')).toBe('2024-07-01T10:00:00Z');
+  });
+
+  it('parses non-ISO dates with --date-format', async () => {
+    const text = 'order_id,customer_id,ordered_at,unit_price\n1,c1,12/31/2023 8:26,5\n';
+    await ingest(store, { entity: 'orders', files: [file('f.csv', text)], settings: { dateFormat: '%m/%d/%Y %H:%M' } });
+    expect(await store.value('SELECT ordered_at FROM orders')).toBe('2023-12-31T08:26:00Z');
+  });
+});

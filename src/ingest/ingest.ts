@@ -1,0 +1,523 @@
+// Ingest: files -> validated, deduplicated rows in the store, with every row read accounted for (loaded, rejected or duplicate).
+import { mkdirSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { IngestSettings } from '../config.js';
+import { KairosError } from '../errors.js';
+import { quoteIdentifier, quoteLiteral, type Store } from '../store/db.js';
+import { EVENT_TYPES, LIMITS, ORDER_STATUSES, SPECS, type ColumnSpec, type Entity } from './contract.js';
+import { presetFor, type ColumnSource, type EntityPreset } from './presets.js';
+import { openFile } from './readers.js';
+
+export interface IngestOptions {
+  readonly entity: Entity;
+  readonly files: readonly string[];
+  readonly preset?: string;
+  /** Merged settings: config file, then flags. */
+  readonly settings?: IngestSettings;
+  /** Store time zone (used when settings.timezone is not given). */
+  readonly timezone?: string;
+  /** Folder for rejects files (default: `kairos-rejects` beside the store). */
+  readonly rejectsDir?: string;
+  /** Reference "now": rows dated more than a day after it are rejected. */
+  readonly now?: Date;
+  readonly onProgress?: (message: string) => void;
+  /** Test hook: throw after the rows are written, before commit, to prove atomicity. */
+  readonly failBeforeCommit?: boolean;
+}
+
+export interface RejectReasonCount {
+  readonly reason: string;
+  readonly count: number;
+}
+
+export interface FileReport {
+  readonly file: string;
+  readonly format: string;
+  readonly batchId: number;
+  readonly read: number;
+  readonly loaded: number;
+  /** Of `loaded`, rows that updated a stored row (customers, products). */
+  readonly updated: number;
+  readonly rejected: number;
+  readonly duplicates: number;
+  readonly rejectReasons: readonly RejectReasonCount[];
+  readonly rejectsFile: string | null;
+  readonly customersCreated: number;
+  readonly productsCreated: number;
+  readonly columnMapping: Readonly<Record<string, string>>;
+}
+
+export interface IngestReport {
+  readonly entity: Entity;
+  readonly files: readonly FileReport[];
+  readonly totals: { read: number; loaded: number; rejected: number; duplicates: number };
+}
+
+/** Ingests `files` as `entity` in one transaction: all files land, or none and the store is as it was. */
+export async function ingest(store: Store, options: IngestOptions): Promise<IngestReport> {
+  if (options.files.length === 0) throw new KairosError('USAGE', 'no file given');
+  const settings = options.settings ?? {};
+  const preset = options.preset ? presetFor(options.preset, options.entity) : undefined;
+  const timezone = settings.timezone ?? preset?.timezone ?? options.timezone ?? 'UTC';
+  await checkTimezone(store, timezone);
+  const progress = options.onProgress ?? (() => {});
+  const reports: FileReport[] = [];
+  const pendingRejectFiles: { batchId: number; path: string }[] = [];
+  await store.transaction(async () => {
+    for (const file of options.files) {
+      const report = await ingestFile(store, resolve(file), options, settings, preset, timezone, progress);
+      reports.push(report);
+      if (report.rejectsFile) pendingRejectFiles.push({ batchId: report.batchId, path: report.rejectsFile });
+    }
+    if (options.failBeforeCommit) throw new KairosError('INTERNAL', 'injected failure before commit (test hook)');
+  });
+  // Rejects files are written once the data is committed, from the rejects table.
+  for (const { batchId, path } of pendingRejectFiles) {
+    mkdirSync(dirname(path), { recursive: true });
+    await store.run(
+      `COPY (SELECT file, line, reason, raw FROM rejects WHERE batch_id = ${Math.trunc(batchId)} ORDER BY line) TO ${quoteLiteral(path)} (HEADER, DELIMITER ',')`,
+    );
+  }
+  const totals = { read: 0, loaded: 0, rejected: 0, duplicates: 0 };
+  for (const r of reports) {
+    totals.read += r.read;
+    totals.loaded += r.loaded;
+    totals.rejected += r.rejected;
+    totals.duplicates += r.duplicates;
+  }
+  return { entity: options.entity, files: reports, totals };
+}
+
+async function checkTimezone(store: Store, tz: string): Promise<void> {
+  const ok = await store.value<number>('SELECT count(*) FROM pg_timezone_names() WHERE name = ?', [tz]);
+  if (!ok) throw new KairosError('USAGE', `unknown time zone "${tz}" (use an IANA name such as UTC or Europe/Paris)`);
+}
+
+/** Which source column or expression feeds each contract column. */
+function resolveColumns(
+  file: string,
+  found: readonly string[],
+  entity: Entity,
+  settings: IngestSettings,
+  preset: EntityPreset | undefined,
+): Map<string, { sql: string; label: string }> {
+  const spec = SPECS[entity];
+  const byLower = new Map(found.map((c) => [c.toLowerCase(), c]));
+  const out = new Map<string, { sql: string; label: string }>();
+  const known = new Set(spec.columns.map((c) => c.name));
+  for (const [ours, theirs] of Object.entries(settings.map ?? {})) {
+    if (!known.has(ours)) {
+      throw new KairosError('USAGE', `mapping ${ours}=${theirs}: "${ours}" is not a ${entity} column (expected one of ${[...known].join(', ')})`);
+    }
+    const actual = found.includes(theirs) ? theirs : byLower.get(theirs.toLowerCase());
+    if (actual === undefined) {
+      throw new KairosError('VALIDATION', `${file}: mapping ${ours}=${theirs}: column "${theirs}" not found (columns found: ${found.join(', ') || 'none'})`);
+    }
+    out.set(ours, { sql: quoteIdentifier(actual), label: actual });
+  }
+  for (const col of spec.columns) {
+    if (out.has(col.name)) continue;
+    const fromPreset: ColumnSource | undefined = preset?.columns[col.name];
+    if (fromPreset) {
+      if ('source' in fromPreset) {
+        const actual = byLower.get(fromPreset.source.toLowerCase());
+        if (actual !== undefined) out.set(col.name, { sql: quoteIdentifier(actual), label: actual });
+      } else {
+        out.set(col.name, { sql: `(${fromPreset.sql})`, label: 'preset expression' });
+      }
+      continue;
+    }
+    const candidates = [col.name, ...(col.aliases ?? [])];
+    const hit = candidates.map((c) => byLower.get(c.toLowerCase())).find((c) => c !== undefined);
+    if (hit !== undefined && !preset) out.set(col.name, { sql: quoteIdentifier(hit), label: hit });
+  }
+  const missing = spec.columns.filter((c) => c.required && !out.has(c.name)).map((c) => c.name);
+  if (entity === 'orders' && !out.has('unit_price') && !out.has('amount')) missing.push('unit_price (or amount)');
+  if (missing.length > 0) {
+    const what = missing.length === 1 ? `required column "${missing[0]}" is missing` : `required columns ${missing.map((m) => `"${m}"`).join(', ')} are missing`;
+    throw new KairosError('VALIDATION', `${file}: ${what} (columns found: ${found.join(', ') || 'none'})`, {
+      details: { missing, found },
+      hint: `map them with --map ${missing[0]?.split(' ')[0]}=YOUR_COLUMN, a kairos.config.json "ingest" mapping, or a --preset`,
+    });
+  }
+  return out;
+}
+
+/**
+ * SQL parsing one contract column, and SQL of the reason its row is rejected (a run of CASE branches).
+ * `raw` names the column's trimmed source text, `typed` the parsed value: each is computed once per row.
+ */
+function columnSql(col: ColumnSpec, raw: string, typed: string, timezone: string, dateFormat: string | undefined): { value: string; reason: string } {
+  const shown = `'"' || left(${raw}, 60) || '"'`;
+  const present = `(${raw} IS NOT NULL AND ${raw} <> '')`;
+  const emptyReason = col.required ? `WHEN NOT ${present} THEN '${col.name} is empty'` : '';
+  switch (col.kind) {
+    case 'id':
+      // "17850.0" -> "17850": ids written as floats by spreadsheets (the regex runs only on ids with a dot).
+      return {
+        value: `CASE WHEN contains(${raw}, '.') THEN nullif(regexp_replace(${raw}, '^(-?[0-9]+)\\.0+$', '\\1'), '') ELSE nullif(${raw}, '') END`,
+        reason: emptyReason,
+      };
+    case 'text':
+      return { value: `nullif(${raw}, '')`, reason: emptyReason };
+    case 'number': {
+      const checks = [emptyReason, `WHEN ${present} AND (${typed} IS NULL OR NOT isfinite(${typed})) THEN '${col.name} ' || ${shown} || ' is not a number'`];
+      if (col.nonZero) checks.push(`WHEN ${typed} = 0 THEN '${col.name} is 0'`);
+      if (col.min !== undefined) checks.push(`WHEN ${typed} < ${col.min} THEN '${col.name} ' || ${typed}::VARCHAR || ' is below ${col.min}'`);
+      if (col.max !== undefined) checks.push(`WHEN ${typed} > ${col.max} THEN '${col.name} ' || ${typed}::VARCHAR || ' is above ${col.max}'`);
+      return { value: `TRY_CAST(${raw} AS DOUBLE)`, reason: checks.join(' ') };
+    }
+    case 'timestamp': {
+      const naive = dateFormat ? `coalesce(try_strptime(${raw}, ${quoteLiteral(dateFormat)}), TRY_CAST(${raw} AS TIMESTAMP))` : `TRY_CAST(${raw} AS TIMESTAMP)`;
+      const local = timezone === 'UTC' ? naive : `timezone('UTC', timezone(${quoteLiteral(timezone)}, ${naive}))`;
+      const withOffset = `timezone('UTC', TRY_CAST(${raw} AS TIMESTAMPTZ))`;
+      // Text ending in Z is UTC (cast without the time-zone library: fast); a time followed by an offset carries its own zone.
+      const value = `CASE WHEN ends_with(${raw}, 'Z') THEN TRY_CAST(left(${raw}, -1) AS TIMESTAMP)
+        WHEN regexp_matches(${raw}, '[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?\\s*[+-][0-9]{2}(:?[0-9]{2})?$') THEN ${withOffset} ELSE ${local} END`;
+      const format = dateFormat ? ` (format ${dateFormat.replaceAll("'", "''")})` : ' (expected ISO 8601; set --date-format)';
+      const checks = [
+        emptyReason,
+        `WHEN ${present} AND ${typed} IS NULL THEN '${col.name} ' || ${shown} || ' is not a date${format}'`,
+        `WHEN ${typed} < TIMESTAMP '${LIMITS.earliest}' THEN '${col.name} ' || ${shown} || ' is before ${LIMITS.earliest}'`,
+        `WHEN ${typed} > $1::TIMESTAMP + INTERVAL 1 DAY THEN '${col.name} ' || ${shown} || ' is in the future'`,
+      ];
+      return { value, reason: checks.join(' ') };
+    }
+    case 'status': {
+      const list = ORDER_STATUSES.map((v) => `'${v}'`).join(', ');
+      return {
+        value: `lower(nullif(${raw}, ''))`,
+        reason: `WHEN ${typed} IS NOT NULL AND ${typed} NOT IN (${list}) THEN 'status ' || ${shown} || ' is not one of ${ORDER_STATUSES.join(', ')}'`,
+      };
+    }
+    case 'event_type': {
+      const list = EVENT_TYPES.map((v) => `'${v}'`).join(', ');
+      return { value: `lower(nullif(${raw}, ''))`, reason: `${emptyReason} WHEN ${typed} NOT IN (${list}) THEN 'type ' || ${shown} || ' is not a known event type'` };
+    }
+  }
+}
+
+async function ingestFile(
+  store: Store,
+  file: string,
+  options: IngestOptions,
+  settings: IngestSettings,
+  preset: EntityPreset | undefined,
+  timezone: string,
+  progress: (message: string) => void,
+): Promise<FileReport> {
+  const entity = options.entity;
+  const spec = SPECS[entity];
+  const name = basename(file);
+  const readOptions: { delimiter?: string; encoding?: string; ordinal?: boolean } = { ordinal: preset?.ordinal === true };
+  if (settings.delimiter !== undefined) readOptions.delimiter = settings.delimiter;
+  if (settings.encoding !== undefined) readOptions.encoding = settings.encoding;
+  const source = await openFile(store, file, readOptions);
+  const batchId = Number(await store.value('SELECT coalesce(max(batch_id), 0) + 1 FROM ingest_batches'));
+  const now = (options.now ?? new Date()).toISOString().replace('T', ' ').replace('Z', '');
+  if (source.columns.length === 0) {
+    const empty: FileReport = {
+      file,
+      format: source.format,
+      batchId,
+      read: 0,
+      loaded: 0,
+      updated: 0,
+      rejected: 0,
+      duplicates: 0,
+      rejectReasons: [],
+      rejectsFile: null,
+      customersCreated: 0,
+      productsCreated: 0,
+      columnMapping: {},
+    };
+    await recordBatch(store, empty, entity, options.preset, now);
+    return empty;
+  }
+  const mapping = resolveColumns(file, source.columns, entity, settings, preset);
+
+  // 1. Read, parse and check every row in one pass; the first failed check is the row's reason.
+  //    Three levels, each expression computed once per row: trimmed source text, parsed values, reasons.
+  progress(`${name}: reading and validating`);
+  const rawCols: string[] = [];
+  const valueCols: string[] = [];
+  const reasonParts: string[] = [];
+  for (const col of spec.columns) {
+    const src = mapping.get(col.name);
+    if (!src) {
+      valueCols.push(`NULL::${col.kind === 'number' ? 'DOUBLE' : col.kind === 'timestamp' ? 'TIMESTAMP' : 'VARCHAR'} AS ${col.name}`);
+      continue;
+    }
+    const raw = `__raw_${col.name}`;
+    rawCols.push(`trim(${src.sql}) AS ${raw}`);
+    const { value, reason } = columnSql(col, raw, col.name, timezone, settings.dateFormat);
+    valueCols.push(`${value} AS ${col.name}`);
+    if (reason.trim()) reasonParts.push(reason);
+  }
+  rawCols.push(`${attributesSql(entity, source.columns, mapping, preset)} AS __attributes`);
+  // Source columns ride along under safe names, to record rejected rows as JSON (built only for those).
+  source.columns.forEach((c, i) => rawCols.push(`${quoteIdentifier(c)} AS __src_${i}`));
+  const sourceJson = `json_object(${source.columns.map((c, i) => `${quoteLiteral(c)}, __src_${i}`).join(', ')})`;
+  const excluded = [...(settings.excludeProducts ?? preset?.excludeProducts ?? [])];
+  await store.run('DROP TABLE IF EXISTS __excluded');
+  await store.run('CREATE TEMP TABLE __excluded (product_id VARCHAR)');
+  for (const p of excluded) await store.run('INSERT INTO __excluded VALUES (?)', [p]);
+  const reasonSql = `coalesce(CASE ${reasonParts.join(' ')} ELSE NULL END, ${entityReasonSql(entity)})`;
+  const names = spec.columns.map((c) => c.name);
+  const derived = derivedColumns(entity);
+  const keyHash = `hash(${spec.key.map((k) => derived[k] ?? k).join(', ')})`;
+  await store.run('DROP VIEW IF EXISTS __typed');
+  await store.run('DROP TABLE IF EXISTS __typed_t');
+  const ord = source.hasOrdinal ? '__ord, ' : '';
+  const typedSql = `CREATE TEMP TABLE __typed_t AS
+       SELECT ${ord}${names.join(', ')}, __attributes, __reason, CASE WHEN __reason IS NOT NULL THEN ${sourceJson} END AS __source,
+         CASE WHEN __reason IS NULL THEN ${keyHash} END AS __h
+       FROM (SELECT *, ${reasonSql} AS __reason
+             FROM (SELECT *, ${valueCols.join(', ')} FROM (SELECT ${ord}${rawCols.join(', ')} FROM ${source.relation}) l1) l2) l3`;
+  // $1 (now) is bound only when a timestamp check uses it.
+  await store.run(typedSql, typedSql.includes('$1') ? [now] : []);
+  // Inside a transaction, new rows' rowids start at a large offset, in insertion (= file) order.
+  const base = source.hasOrdinal ? '0' : String(await store.value('SELECT coalesce(min(rowid), 0) FROM __typed_t'));
+  if (!/^[0-9]+$/.test(base)) throw new KairosError('INTERNAL', `unexpected rowid ${base}`);
+  await store.run(`CREATE TEMP VIEW __typed AS SELECT ${source.hasOrdinal ? '' : `rowid - ${base} + 1 AS __ord, `}* FROM __typed_t`);
+  const { structuralRejects, lineSql } = await source.afterRead();
+
+  // 2. Rejects: the failed rows with their line and source values, plus rows the reader could not split.
+  const fieldRejected = Number(await store.value('SELECT count(*) FROM __typed WHERE __reason IS NOT NULL'));
+  if (fieldRejected > 0) {
+    await store.run(`INSERT INTO rejects SELECT ${batchId}, ?, ${lineSql}, __reason, __source::VARCHAR FROM __typed WHERE __reason IS NOT NULL`, [file]);
+  }
+  for (const r of structuralRejects) {
+    await store.run(`INSERT INTO rejects VALUES (?, ?, ?, ?, ?)`, [batchId, file, r.line, r.reason, r.raw]);
+  }
+  const rejected = fieldRejected + structuralRejects.length;
+  const read = Number(await store.value('SELECT count(*) FROM __typed')) + structuralRejects.length;
+  const valid = read - rejected;
+
+  // 3. Keep one of rows equal on the natural key, drop those already stored, write.
+  progress(`${name}: deduplicating and writing`);
+  let inserted = 0;
+  let updated = 0;
+  let customersCreated = 0;
+  let productsCreated = 0;
+  if (spec.upsert) {
+    await store.run('DROP TABLE IF EXISTS __valid');
+    await store.run(
+      `CREATE TEMP TABLE __valid AS SELECT ${derivedSql(entity)} FROM __typed WHERE __reason IS NULL
+         QUALIFY row_number() OVER (PARTITION BY ${spec.key.join(', ')} ORDER BY __ord) = 1`,
+    );
+    ({ inserted, updated } = await upsertEntity(store, entity, batchId));
+  } else {
+    inserted = await insertNew(store, entity, batchId);
+    customersCreated = await createCustomerStubs(store, entity, batchId);
+    productsCreated = await createProductStubs(store, entity, batchId);
+  }
+  const duplicates = valid - inserted - updated;
+  const report: FileReport = {
+    file,
+    format: source.format,
+    batchId,
+    read,
+    loaded: inserted + updated,
+    updated,
+    rejected,
+    duplicates,
+    rejectReasons: rejected > 0 ? await reasonCounts(store, batchId) : [],
+    rejectsFile: rejected > 0 ? rejectsPath(store, options, batchId, name) : null,
+    customersCreated,
+    productsCreated,
+    columnMapping: Object.fromEntries([...mapping].map(([k, v]) => [k, v.label])),
+  };
+  await recordBatch(store, report, entity, options.preset, now);
+  await store.run('DROP VIEW IF EXISTS __typed');
+  for (const t of ['__typed_t', '__valid', '__excluded', '__ndjson_lines', '__skip']) await store.run(`DROP TABLE IF EXISTS ${t}`);
+  return report;
+}
+
+/**
+ * Orders and events: rows equal on every key column are one row (the first kept) and rows already stored are
+ * duplicates. Duplicates are rare, so candidates are found by a 64-bit hash of the key (a cheap aggregate on one
+ * column) and confirmed by comparing the whole key on those few rows only. Returns the rows inserted.
+ */
+async function insertNew(store: Store, entity: Entity, batchId: number): Promise<number> {
+  const key = SPECS[entity].key;
+  const cols = insertColumns(entity);
+  const derived = derivedColumns(entity);
+  const keyCols = key.map((k) => `${derived[k] ?? k} AS ${k}`).join(', ');
+  await store.run('DROP TABLE IF EXISTS __skip');
+  await store.run(
+    `CREATE TEMP TABLE __skip AS SELECT __ord FROM (
+       SELECT __ord, ${keyCols} FROM __typed
+       WHERE __h IN (SELECT __h FROM __typed WHERE __h IS NOT NULL GROUP BY __h HAVING count(*) > 1))
+     QUALIFY row_number() OVER (PARTITION BY ${key.join(', ')} ORDER BY __ord) > 1`,
+  );
+  const stored = Number(await store.value(`SELECT count(*) FROM (SELECT 1 FROM ${entity} LIMIT 1)`));
+  if (stored > 0) {
+    await store.run(
+      `INSERT INTO __skip SELECT t.__ord FROM (
+         SELECT __ord, ${keyCols} FROM __typed WHERE __h IN (SELECT hash(${key.join(', ')}) FROM ${entity})) t
+       SEMI JOIN ${entity} s ON ${key.map((k) => `t.${k} IS NOT DISTINCT FROM s.${k}`).join(' AND ')}`,
+    );
+  }
+  const values = cols.map((c) => `${derived[c] ?? c}`).join(', ');
+  return Number(
+    await store.value(
+      `INSERT INTO ${entity} (${cols.join(', ')}, batch_id) SELECT ${values}, ${batchId} FROM __typed
+         WHERE __reason IS NULL AND __ord NOT IN (SELECT __ord FROM __skip)`,
+    ),
+  );
+}
+
+/** Reasons of lines excluded by config start with this. */
+const EXCLUDED_PREFIX = 'excluded by config:';
+
+/** Reasons that need several columns: orders' price/amount, discount and excluded products. */
+function entityReasonSql(entity: Entity): string {
+  if (entity !== 'orders') return 'NULL';
+  const excluded = `product_id IS NOT NULL AND product_id IN (SELECT product_id FROM __excluded)`;
+  const reason = `CASE
+      WHEN unit_price IS NULL AND amount IS NULL THEN 'unit_price and amount are both empty'
+      WHEN unit_price IS NOT NULL AND amount IS NULL AND coalesce(discount, 0) > abs(coalesce(quantity, 1)) * unit_price
+        THEN 'discount ' || discount::VARCHAR || ' exceeds the line value ' || (abs(coalesce(quantity, 1)) * unit_price)::VARCHAR
+      WHEN ${excluded} THEN '${EXCLUDED_PREFIX} product "' || product_id || '" is not a product line (ingest excludeProducts)'
+      ELSE NULL END`;
+  return reason;
+}
+
+/**
+ * Stored values computed from the parsed columns, for the columns where they differ (docs/data-model.md):
+ * an order line is negative (a return or cancellation) when its quantity or amount is negative or its status
+ * says so; its amount is the given line total, or |quantity| x unit_price - discount; quantity defaults to 1.
+ */
+function derivedColumns(entity: Entity): Readonly<Record<string, string>> {
+  if (entity === 'customers' || entity === 'products') return {};
+  if (entity === 'events') return {};
+  const qty = 'coalesce(quantity, 1)';
+  const negative = `(${qty} < 0 OR coalesce(amount, 0) < 0 OR status IN ('cancelled', 'returned'))`;
+  const sign = `CASE WHEN ${negative} THEN -1 ELSE 1 END`;
+  const gross = `CASE WHEN amount IS NOT NULL THEN abs(amount) ELSE abs(${qty}) * unit_price - coalesce(discount, 0) END`;
+  return {
+    quantity: `${sign} * abs(${qty})`,
+    unit_price: `coalesce(unit_price, (abs(amount) + coalesce(discount, 0)) / abs(${qty}))`,
+    discount: 'coalesce(discount, 0)',
+    amount: `${sign} * (${gross})`,
+    status: `coalesce(status, CASE WHEN ${negative} THEN 'returned' ELSE 'completed' END)`,
+  };
+}
+
+/** Customers and products, deduplicated in `__valid`: columns prefixed v_. */
+function derivedSql(entity: Entity): string {
+  const cols = SPECS[entity].columns.map((c) => `${c.name} AS v_${c.name}`);
+  return `__ord, ${cols.join(', ')}, __attributes AS v_attributes`;
+}
+
+/**
+ * Customers and products keep source columns the contract does not name in an `attributes` JSON object:
+ * the preset's list, or else every unmapped column.
+ */
+function attributesSql(entity: Entity, found: readonly string[], mapping: Map<string, { label: string }>, preset: EntityPreset | undefined): string {
+  if (entity !== 'customers' && entity !== 'products') return 'NULL::JSON';
+  const used = new Set([...mapping.values()].map((m) => m.label));
+  const lower = new Map(found.map((c) => [c.toLowerCase(), c]));
+  const names = preset?.attributes
+    ? preset.attributes.map((a) => lower.get(a.toLowerCase())).filter((a): a is string => a !== undefined)
+    : found.filter((c) => !used.has(c));
+  if (names.length === 0) return 'NULL::JSON';
+  return `json_object(${names.map((n) => `${quoteLiteral(n)}, nullif(trim(${quoteIdentifier(n)}), '')`).join(', ')})`;
+}
+
+function insertColumns(entity: Entity): string[] {
+  switch (entity) {
+    case 'orders':
+      return ['order_id', 'customer_id', 'ordered_at', 'product_id', 'quantity', 'unit_price', 'discount', 'amount', 'status'];
+    case 'events':
+      return ['customer_id', 'occurred_at', 'type', 'product_id', 'campaign_id', 'value'];
+    case 'customers':
+      return ['customer_id', 'created_at', 'email', 'country', 'attributes'];
+    case 'products':
+      return ['product_id', 'name', 'category', 'price', 'attributes'];
+  }
+}
+
+/** Customers and products: new ids are inserted, changed rows (or stubs made from orders) updated, identical rows are duplicates. */
+async function upsertEntity(store: Store, entity: Entity, batchId: number): Promise<{ inserted: number; updated: number }> {
+  const cols = insertColumns(entity);
+  const idCol = cols[0] as string;
+  const rest = cols.slice(1);
+  const changed = rest.map((c) => (c === 'attributes' ? `v.v_${c}::VARCHAR IS DISTINCT FROM s.${c}::VARCHAR` : `v.v_${c} IS DISTINCT FROM s.${c}`)).join(' OR ');
+  const updates = Number(
+    await store.value(
+      `SELECT count(*) FROM __valid v JOIN ${entity} s ON v.v_${idCol} = s.${idCol} WHERE s.source <> '${entity}' OR ${changed}`,
+    ),
+  );
+  await store.run(
+    `UPDATE ${entity} s SET ${rest.map((c) => `${c} = coalesce(v.v_${c}, s.${c})`).join(', ')}, source = '${entity}', batch_id = ${batchId}
+       FROM __valid v WHERE v.v_${idCol} = s.${idCol} AND (s.source <> '${entity}' OR ${changed})`,
+  );
+  await store.run(
+    `INSERT INTO ${entity} (${cols.join(', ')}, source, batch_id)
+       SELECT ${cols.map((c) => `v.v_${c}`).join(', ')}, '${entity}', ${batchId} FROM __valid v ANTI JOIN ${entity} s ON v.v_${idCol} = s.${idCol}`,
+  );
+  const inserted = Number(await store.value(`SELECT count(*) FROM ${entity} WHERE batch_id = ? AND source = ?`, [batchId, entity])) - updates;
+  return { inserted, updated: updates };
+}
+
+/** Customers first seen in orders or events become stub customers (created_at = first activity). */
+async function createCustomerStubs(store: Store, entity: Entity, batchId: number): Promise<number> {
+  const time = entity === 'orders' ? 'ordered_at' : 'occurred_at';
+  const country = entity === 'orders' ? 'any_value(country ORDER BY __ord)' : 'NULL';
+  // Excluded order lines (postage, fees) still prove the customer exists.
+  const activity = `(SELECT customer_id, min(${time}) AS first, ${country} AS country FROM __typed
+    WHERE __reason IS NULL OR starts_with(__reason, '${EXCLUDED_PREFIX}') GROUP BY customer_id)`;
+  await store.run(`DROP TABLE IF EXISTS __activity`);
+  await store.run(`CREATE TEMP TABLE __activity AS SELECT * FROM ${activity}`);
+  const created = Number(
+    await store.value(
+      `INSERT INTO customers (customer_id, created_at, country, source, batch_id)
+         SELECT a.customer_id, a.first, a.country, '${entity}', ${batchId} FROM __activity a ANTI JOIN customers c ON a.customer_id = c.customer_id`,
+    ),
+  );
+  // A stub created earlier moves its created_at back if this file shows earlier activity.
+  await store.run(
+    `UPDATE customers c SET created_at = a.first FROM __activity a
+       WHERE c.customer_id = a.customer_id AND c.source <> 'customers' AND a.first < c.created_at`,
+  );
+  await store.run(`DROP TABLE __activity`);
+  return created;
+}
+
+/** Products first seen in orders or events become stub products (name and category from the order lines when given). */
+async function createProductStubs(store: Store, entity: Entity, batchId: number): Promise<number> {
+  const extra =
+    entity === 'orders'
+      ? `any_value(product_name ORDER BY __ord), any_value(category ORDER BY __ord), median(${derivedColumns('orders')['unit_price']})`
+      : 'NULL, NULL, NULL';
+  return Number(
+    await store.value(
+      `INSERT INTO products (product_id, name, category, price, source, batch_id)
+         SELECT t.product_id, ${extra}, '${entity}', ${batchId} FROM __typed t ANTI JOIN products p ON t.product_id = p.product_id
+         WHERE t.__reason IS NULL AND t.product_id IS NOT NULL GROUP BY t.product_id`,
+    ),
+  );
+}
+
+async function reasonCounts(store: Store, batchId: number): Promise<RejectReasonCount[]> {
+  // Group reasons by their wording with the quoted value and numbers blanked, most frequent first.
+  return store.all<{ reason: string; count: number }>(
+    `SELECT regexp_replace(regexp_replace(reason, '"[^"]*"', '"…"', 'g'), ' -?[0-9][0-9.e+-]*', ' N', 'g') AS reason, count(*) AS count
+       FROM rejects WHERE batch_id = ? GROUP BY 1 ORDER BY count DESC, reason`,
+    [batchId],
+  );
+}
+
+function rejectsPath(store: Store, options: IngestOptions, batchId: number, name: string): string {
+  const dir = options.rejectsDir ?? (store.path === ':memory:' ? resolve('kairos-rejects') : join(dirname(store.path), 'kairos-rejects'));
+  return join(dir, `batch-${batchId}-${name.replace(/\.(gz|zst)$/, '')}.rejects.csv`);
+}
+
+async function recordBatch(store: Store, r: FileReport, entity: Entity, preset: string | undefined, now: string): Promise<void> {
+  await store.run(
+    `INSERT INTO ingest_batches VALUES (?, ?, ?, ?, ?, ?::TIMESTAMP, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?)`,
+    [r.batchId, entity, r.file, r.format, preset ?? null, now, r.read, r.loaded, r.updated, r.rejected, r.duplicates, r.rejectsFile],
+  );
+}

@@ -1,0 +1,53 @@
+// Presets on the real data sets in ../shared/data: Online Retail's 541,909 rows reconcile, CDNOW loads whole.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { withStore } from '../store/db.js';
+import { sharedData } from '../testing/shared-data.js';
+import { ingest } from './ingest.js';
+
+describe('presets on ../shared/data', () => {
+  it('UCI Online Retail: 541,909 rows read reconcile to loaded + rejected (with reasons) + duplicates, 4,372 customers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kairos-or-'));
+    await withStore(join(dir, 'k.duckdb'), async (store) => {
+      const report = await ingest(store, { entity: 'orders', files: [sharedData('online_retail', 'online_retail.csv.gz')], preset: 'online-retail' });
+      const r = report.files[0]!;
+      expect(r.read).toBe(541_909);
+      expect(r.read).toBe(r.loaded + r.rejected + r.duplicates);
+      expect(await store.value('SELECT count(*) FROM orders')).toBe(r.loaded);
+      expect(await store.value('SELECT count(*) FROM rejects')).toBe(r.rejected);
+      // 135,080 rows have no CustomerID; the rest of the rejects are the excluded non-product codes and 2 negative prices.
+      const reasons = Object.fromEntries(r.rejectReasons.map((x) => [x.reason, x.count]));
+      expect(reasons['customer_id is empty']).toBe(135_080);
+      expect(Object.keys(reasons).every((k) => /customer_id is empty|excluded by config|unit_price N is below 0/.test(k))).toBe(true);
+      expect(await store.value('SELECT count(*) FROM customers')).toBe(4_372);
+      // Cancellations (invoices starting with C) are stored as negative lines.
+      expect(await store.value("SELECT count(*) FROM orders WHERE order_id LIKE 'C%' AND (amount >= 0 OR status <> 'cancelled')")).toBe(0);
+      expect(Number(await store.value("SELECT count(*) FROM orders WHERE status = 'cancelled'"))).toBeGreaterThan(8_000);
+    });
+  });
+
+  it('CDNOW master: 69,659 purchases, 23,570 customers, all first purchases in Q1 1997', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kairos-cd-'));
+    await withStore(join(dir, 'k.duckdb'), async (store) => {
+      const r = (await ingest(store, { entity: 'orders', files: [sharedData('cdnow', 'cdnow_master.csv')], preset: 'cdnow' })).files[0]!;
+      expect(r).toMatchObject({ read: 69_659, loaded: 69_659, rejected: 0, duplicates: 0 });
+      expect(await store.value('SELECT count(*) FROM customers')).toBe(23_570);
+      expect(await store.value("SELECT max(created_at) < TIMESTAMP '1997-04-01' FROM customers")).toBe(true);
+    });
+  });
+
+  it('Complete Journey: products and transactions load with every row accounted for', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kairos-cj-'));
+    await withStore(join(dir, 'k.duckdb'), async (store) => {
+      const p = (await ingest(store, { entity: 'products', files: [sharedData('completejourney', 'products.csv.gz')], preset: 'complete-journey' })).files[0]!;
+      expect(p.read).toBe(p.loaded + p.rejected + p.duplicates);
+      const t = (await ingest(store, { entity: 'orders', files: [sharedData('completejourney', 'transactions_sample.csv.gz')], preset: 'complete-journey' })).files[0]!;
+      expect(t.read).toBe(75_000);
+      expect(t.read).toBe(t.loaded + t.rejected + t.duplicates);
+      expect(Number(await store.value('SELECT count(DISTINCT customer_id) FROM orders'))).toBeGreaterThan(2_000);
+      expect(await store.value("SELECT count(*) FROM products WHERE category LIKE '% > %'")).toBeGreaterThan(1000);
+    });
+  });
+});

@@ -1,0 +1,125 @@
+// Column mappings for the real public data sets in ../shared/data, so they load with `--preset NAME`.
+import { KairosError } from '../errors.js';
+import type { Entity } from './contract.js';
+
+/**
+ * How one contract column is read: from a source column (`source`), or from a SQL expression over the
+ * source columns (`sql`, written here in code, never from user input; `__ord` is the row's ordinal in the file).
+ */
+export type ColumnSource = { readonly source: string } | { readonly sql: string };
+
+export interface EntityPreset {
+  readonly columns: Readonly<Record<string, ColumnSource>>;
+  /** IANA time zone of naive timestamps in the files. */
+  readonly timezone?: string;
+  /** Product ids whose order lines are not products (postage, fees): rejected with that reason. */
+  readonly excludeProducts?: readonly string[];
+  /** Source columns kept in the `attributes` JSON (customers, products). */
+  readonly attributes?: readonly string[];
+  /** The expressions use `__ord`, the row's ordinal in the file. */
+  readonly ordinal?: boolean;
+}
+
+export interface Preset {
+  readonly name: string;
+  readonly description: string;
+  readonly entities: Partial<Readonly<Record<Entity, EntityPreset>>>;
+}
+
+export const PRESETS: readonly Preset[] = [
+  {
+    name: 'cdnow',
+    description:
+      'CDNOW cohort (cdnow_master.csv or cdnow_sample.csv): one row per purchase with customer_id, date, quantity, amount. ' +
+      'Each row becomes one order line (order_id = customer-date-row), product unknown.',
+    entities: {
+      orders: {
+        columns: {
+          order_id: { sql: `"customer_id" || '-' || "date" || '-' || __ord::VARCHAR` },
+          customer_id: { source: 'customer_id' },
+          ordered_at: { source: 'date' },
+          quantity: { source: 'quantity' },
+          amount: { source: 'amount' },
+        },
+        // Same-day purchases of equal amount are distinct purchases in CDNOW (255 such rows): the row number keeps them apart.
+        ordinal: true,
+      },
+    },
+  },
+  {
+    name: 'online-retail',
+    description:
+      'UCI Online Retail (online_retail.csv.gz): invoices starting with C are cancellations (netted against value), ' +
+      'non-product codes (postage, fees, manual adjustments) are excluded, CustomerID written as a float is normalised.',
+    entities: {
+      orders: {
+        columns: {
+          order_id: { source: 'InvoiceNo' },
+          customer_id: { source: 'CustomerID' },
+          ordered_at: { source: 'InvoiceDate' },
+          product_id: { source: 'StockCode' },
+          product_name: { source: 'Description' },
+          quantity: { source: 'Quantity' },
+          unit_price: { source: 'UnitPrice' },
+          country: { source: 'Country' },
+          status: { sql: `CASE WHEN "InvoiceNo" LIKE 'C%' THEN 'cancelled' ELSE NULL END` },
+        },
+        timezone: 'Europe/London',
+        excludeProducts: ['POST', 'DOT', 'M', 'm', 'C2', 'D', 'S', 'BANK CHARGES', 'AMAZONFEE', 'CRUK', 'B'],
+      },
+    },
+  },
+  {
+    name: 'complete-journey',
+    description:
+      'dunnhumby The Complete Journey (transactions_sample.csv.gz, products.csv.gz, demographics.csv): households are customers, ' +
+      'baskets are orders; discounts = retail + coupon + coupon match; timestamps are America/New_York.',
+    entities: {
+      orders: {
+        columns: {
+          order_id: { source: 'basket_id' },
+          customer_id: { source: 'household_id' },
+          ordered_at: { source: 'transaction_timestamp' },
+          product_id: { source: 'product_id' },
+          quantity: { source: 'quantity' },
+          amount: { source: 'sales_value' },
+          discount: {
+            sql: `(coalesce(TRY_CAST("retail_disc" AS DOUBLE), 0) + coalesce(TRY_CAST("coupon_disc" AS DOUBLE), 0) + coalesce(TRY_CAST("coupon_match_disc" AS DOUBLE), 0))::VARCHAR`,
+          },
+        },
+        timezone: 'America/New_York',
+      },
+      products: {
+        columns: {
+          product_id: { source: 'product_id' },
+          name: { sql: `concat_ws(' ', nullif("brand", ''), nullif("product_type", ''))` },
+          category: { sql: `concat_ws(' > ', nullif("department", ''), nullif("product_category", ''), nullif("product_type", ''))` },
+        },
+        attributes: ['manufacturer_id', 'brand', 'package_size'],
+      },
+      customers: {
+        columns: { customer_id: { source: 'household_id' } },
+        attributes: ['age', 'income', 'home_ownership', 'marital_status', 'household_size', 'household_comp', 'kids_count'],
+      },
+    },
+  },
+];
+
+/** Resolves a preset name in one place. */
+export function findPreset(name: string): Preset {
+  const preset = PRESETS.find((p) => p.name === name);
+  if (!preset) {
+    throw new KairosError('USAGE', `invalid preset "${name}" (expected one of ${PRESETS.map((p) => p.name).join(', ')})`);
+  }
+  return preset;
+}
+
+/** The preset's mapping for one entity, or an error naming the entities it covers. */
+export function presetFor(name: string, entity: Entity): EntityPreset {
+  const preset = findPreset(name);
+  const ep = preset.entities[entity];
+  if (!ep) {
+    throw new KairosError('USAGE', `preset "${name}" has no mapping for ${entity} (it maps ${Object.keys(preset.entities).join(', ')})`);
+  }
+  return ep;
+}

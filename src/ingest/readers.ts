@@ -1,0 +1,158 @@
+// File readers: see a CSV (.gz), Parquet or NDJSON file as an all-text relation with row ordinals, and report the rows the reader rejected.
+import { existsSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { KairosError } from '../errors.js';
+import { quoteIdentifier, quoteLiteral, type Store } from '../store/db.js';
+
+export type FileFormat = 'csv' | 'parquet' | 'ndjson';
+
+/** Options a user can give about how a file is written. */
+export interface ReadOptions {
+  delimiter?: string;
+  encoding?: string;
+  /** Provide `__ord` inside the relation (for presets whose expressions use it); slower for large CSV files. */
+  ordinal?: boolean;
+}
+
+/** A row the reader could not split into columns. */
+export interface StructuralReject {
+  readonly line: number;
+  readonly reason: string;
+  readonly raw: string;
+}
+
+/**
+ * A file seen as an all-text relation: `relation` is SQL usable after FROM that yields one VARCHAR column per
+ * source column, and `__ord` (1-based row ordinal) when `hasOrdinal`. Without it, the caller materialises the
+ * relation in file order (DuckDB preserves insertion order, in parallel) and takes `rowid + 1` as `__ord`: a
+ * row_number() window would force the read onto one thread. It is read once, by the caller's query;
+ * `afterRead()` then tells the rows the reader rejected and how to turn `__ord` into the line in the file.
+ */
+export interface FileSource {
+  readonly format: FileFormat;
+  readonly columns: readonly string[];
+  readonly relation: string;
+  readonly hasOrdinal: boolean;
+  /** 'line' for text files, 'row' for Parquet. */
+  readonly lineLabel: 'line' | 'row';
+  afterRead(): Promise<{ structuralRejects: readonly StructuralReject[]; lineSql: string }>;
+}
+
+/** Detects the format from the file name. */
+export function detectFormat(file: string): FileFormat {
+  const name = basename(file).toLowerCase().replace(/\.(gz|zst)$/, '');
+  if (name.endsWith('.parquet')) return 'parquet';
+  if (name.endsWith('.ndjson') || name.endsWith('.jsonl') || name.endsWith('.json')) return 'ndjson';
+  if (name.endsWith('.csv') || name.endsWith('.tsv') || name.endsWith('.txt')) return 'csv';
+  throw new KairosError('USAGE', `${file}: unknown file type (expected .csv, .tsv, .csv.gz, .parquet, .ndjson or .jsonl)`);
+}
+
+const ENCODINGS: Readonly<Record<string, string>> = {
+  'utf-8': 'utf-8',
+  utf8: 'utf-8',
+  'latin-1': 'latin-1',
+  latin1: 'latin-1',
+  'iso-8859-1': 'latin-1',
+  'utf-16': 'utf-16',
+};
+
+function csvOptions(options: ReadOptions): string {
+  const parts = ['all_varchar = true', 'header = true'];
+  if (options.delimiter !== undefined) {
+    const d = options.delimiter === '\\t' ? '\t' : options.delimiter;
+    if (d.length !== 1) throw new KairosError('USAGE', `delimiter must be one character, got "${options.delimiter}"`);
+    parts.push(`delim = ${quoteLiteral(d)}`);
+  }
+  if (options.encoding !== undefined) {
+    const enc = ENCODINGS[options.encoding.toLowerCase()];
+    if (!enc) throw new KairosError('USAGE', `unknown encoding "${options.encoding}" (expected utf-8, latin-1 or utf-16)`);
+    parts.push(`encoding = ${quoteLiteral(enc)}`);
+  }
+  return parts.join(', ');
+}
+
+const NO_REJECTS = async (): Promise<{ structuralRejects: StructuralReject[]; lineSql: string }> => ({ structuralRejects: [], lineSql: '__ord' });
+
+/** Opens `file` as a text relation (see FileSource). An empty file has no columns. */
+export async function openFile(store: Store, file: string, options: ReadOptions = {}): Promise<FileSource> {
+  if (!existsSync(file)) throw new KairosError('NOT_FOUND', `${file}: no such file`);
+  const format = detectFormat(file);
+  const path = quoteLiteral(file);
+  if (statSync(file).size === 0) {
+    return { format, columns: [], relation: '(SELECT NULL::BIGINT AS __ord WHERE false)', hasOrdinal: true, lineLabel: 'line', afterRead: NO_REJECTS };
+  }
+  if (format === 'csv') return openCsv(store, file, path, options);
+  if (format === 'parquet') {
+    const relation = `(SELECT file_row_number + 1 AS __ord, COLUMNS(* EXCLUDE (file_row_number))::VARCHAR FROM read_parquet(${path}, file_row_number = true))`;
+    return { format, columns: await describe(store, relation), relation, hasOrdinal: true, lineLabel: 'row', afterRead: NO_REJECTS };
+  }
+  return openNdjson(store, path);
+}
+
+async function describe(store: Store, relation: string): Promise<string[]> {
+  const info = await store.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${relation}`);
+  return info.map((c) => c.column_name).filter((c) => c !== '__ord');
+}
+
+async function openCsv(store: Store, file: string, path: string, options: ReadOptions): Promise<FileSource> {
+  const opts = csvOptions(options);
+  // The reader keeps rows it cannot split aside (store_rejects) rather than failing; so does its sniffer.
+  const reader = `read_csv(${path}, ${opts}, store_rejects = true, rejects_table = '__csv_rejects', rejects_scan = '__csv_scans')`;
+  let columns: string[];
+  try {
+    columns = await describe(store, reader);
+  } catch (err) {
+    throw new KairosError('VALIDATION', `${file}: cannot read as CSV: ${(err as Error).message.split('\n')[0]}`, {
+      cause: err,
+      hint: 'check the delimiter (--delimiter), the encoding (--encoding latin-1) and quoting',
+    });
+  }
+  await store.run('DROP TABLE IF EXISTS __csv_rejects');
+  await store.run('DROP TABLE IF EXISTS __csv_scans');
+  const relation = options.ordinal ? `(SELECT row_number() OVER () AS __ord, * FROM ${reader})` : reader;
+  const afterRead = async (): Promise<{ structuralRejects: StructuralReject[]; lineSql: string }> => {
+    const exists = await store.value<number>(`SELECT count(*) FROM duckdb_tables() WHERE table_name = '__csv_rejects'`);
+    const rejects = exists
+      ? await store.all<{ line: number; error_type: string; error_message: string; csv_line: string | null }>(
+          `SELECT line, error_type, error_message, csv_line FROM __csv_rejects ORDER BY line`,
+        )
+      : [];
+    // A line the reader rejected may yield several error rows: keep one per line.
+    const seen = new Set<number>();
+    const structuralRejects: StructuralReject[] = [];
+    for (const r of rejects) {
+      if (seen.has(r.line)) continue;
+      seen.add(r.line);
+      const reason =
+        r.error_type === 'INVALID ENCODING' || r.error_type === 'INVALID UNICODE'
+          ? 'invalid UTF-8 bytes (is the file latin-1? try --encoding latin-1)'
+          : `${r.error_type.toLowerCase()}: ${r.error_message}`;
+      structuralRejects.push({ line: r.line, reason, raw: r.csv_line ?? '' });
+    }
+    // Ordinal k of a good row -> its physical line: 1 header line, plus every rejected line before it.
+    // With rejected lines r_1 < r_2 < ..., the j-th one has (r_j - 1 - j) good rows before it.
+    const adjusted = structuralRejects.map((r, j) => r.line - 1 - (j + 1));
+    const lineSql =
+      adjusted.length === 0 ? '(__ord + 1)' : `(__ord + 1 + list_count(list_filter([${adjusted.join(',')}], a -> a < __ord)))`;
+    return { structuralRejects, lineSql };
+  };
+  return { format: 'csv', columns, relation, hasOrdinal: options.ordinal === true, lineLabel: 'line', afterRead };
+}
+
+async function openNdjson(store: Store, path: string): Promise<FileSource> {
+  // Read one text line per row (no quoting, a delimiter that cannot appear in JSON text), then parse each line with DuckDB's JSON.
+  await store.run('DROP TABLE IF EXISTS __ndjson_lines');
+  await store.run(
+    `CREATE TEMP TABLE __ndjson_lines AS SELECT __ord, j, CASE WHEN coalesce(json_valid(j), false) THEN json_type(j) = 'OBJECT' ELSE false END AS ok
+       FROM (SELECT row_number() OVER () AS __ord, j FROM read_csv(${path}, columns = {'j': 'VARCHAR'}, header = false, delim = E'\\x1f', quote = '', escape = '', auto_detect = false, strict_mode = false))`,
+  );
+  const isObject = 'ok';
+  const keys = await store.all<{ k: string }>(`SELECT DISTINCT unnest(json_keys(j)) AS k FROM __ndjson_lines WHERE ${isObject} ORDER BY k`);
+  const select = keys.map(({ k }) => `json_extract_string(j, ${quoteLiteral(`$."${k.replaceAll('"', '\\"')}"`)}) AS ${quoteIdentifier(k)}`);
+  const relation = `(SELECT __ord${select.length ? ', ' + select.join(', ') : ''} FROM __ndjson_lines WHERE ${isObject})`;
+  const afterRead = async (): Promise<{ structuralRejects: StructuralReject[]; lineSql: string }> => {
+    const bad = await store.all<{ line: number; raw: string }>(`SELECT __ord AS line, left(j, 200) AS raw FROM __ndjson_lines WHERE NOT (${isObject}) ORDER BY __ord`);
+    return { structuralRejects: bad.map((b) => ({ line: b.line, reason: 'not a JSON object', raw: b.raw })), lineSql: '__ord' };
+  };
+  return { format: 'ndjson', columns: keys.map((k) => k.k), relation, hasOrdinal: true, lineLabel: 'line', afterRead };
+}

@@ -1,0 +1,267 @@
+// The embedded DuckDB store: opening, bound-parameter queries, transactions, typed column I/O and the one type mapping.
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import {
+  DuckDBConnection,
+  DuckDBDataChunk,
+  DuckDBDoubleType,
+  DuckDBInstance,
+  DuckDBIntegerType,
+  DuckDBTypeId,
+  DuckDBVarCharType,
+  type DuckDBResultReader,
+  type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import { KairosError, StoreError } from '../errors.js';
+import { migrate } from './migrations.js';
+
+/** A value that can be bound to a statement parameter. */
+export type SqlValue = string | number | boolean | bigint | null;
+
+/** A row as TypeScript sees it (see `toJs` for the mapping). */
+export type Row = Record<string, unknown>;
+
+/** Default path of the store file. */
+export const DEFAULT_DB_PATH = 'kairos.duckdb';
+
+/**
+ * How DuckDB types map to TypeScript, decided once here:
+ * BIGINT/HUGEINT/UBIGINT -> number (a string if beyond 2^53), DECIMAL -> number, DATE -> 'YYYY-MM-DD',
+ * TIMESTAMP (stored as UTC) -> 'YYYY-MM-DDTHH:MM:SSZ', JSON/VARCHAR -> string, lists/structs -> arrays/objects.
+ */
+function toJs(value: unknown, typeId: DuckDBTypeId): unknown {
+  if (value === null || value === undefined) return null;
+  switch (typeId) {
+    case DuckDBTypeId.BIGINT:
+    case DuckDBTypeId.HUGEINT:
+    case DuckDBTypeId.UBIGINT:
+    case DuckDBTypeId.UHUGEINT: {
+      const n = Number(value);
+      return Number.isSafeInteger(n) ? n : String(value);
+    }
+    case DuckDBTypeId.DECIMAL:
+      return Number(value);
+    case DuckDBTypeId.TIMESTAMP:
+    case DuckDBTypeId.TIMESTAMP_S:
+    case DuckDBTypeId.TIMESTAMP_MS:
+    case DuckDBTypeId.TIMESTAMP_NS:
+      return isoTimestamp(String(value));
+    case DuckDBTypeId.TIMESTAMP_TZ:
+      return isoTimestamp(String(value).replace(/\+00(:00)?$/, ''));
+    default:
+      return value;
+  }
+}
+
+/** '2024-01-02 03:04:05' -> '2024-01-02T03:04:05Z' (fractions of a second kept when present). */
+export function isoTimestamp(text: string): string {
+  return text.includes(' ') ? `${text.replace(' ', 'T')}Z` : text;
+}
+
+/** Quotes an identifier for the rare dynamic table or column name. Never use for values: bind them. */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Quotes a string literal for the few places DuckDB accepts no parameter (file paths in COPY/read_csv options). */
+export function quoteLiteral(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/** A typed column to write in bulk. */
+export type ColumnData =
+  | { name: string; type: 'DOUBLE'; values: Float64Array | readonly (number | null)[] }
+  | { name: string; type: 'INTEGER'; values: Int32Array | readonly (number | null)[] }
+  | { name: string; type: 'VARCHAR'; values: readonly (string | null)[] };
+
+/** One open store: a DuckDB instance with one connection. Close it with `close()` (or use `withStore`). */
+export class Store {
+  private constructor(
+    readonly path: string,
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+  ) {}
+
+  /** Opens (creating if needed) the store at `path` and brings its schema up to date. */
+  static async open(path: string = DEFAULT_DB_PATH, options: { readOnly?: boolean; memoryLimit?: string } = {}): Promise<Store> {
+    const file = path === ':memory:' ? path : resolve(path);
+    if (file !== ':memory:') {
+      if (options.readOnly && !existsSync(file)) {
+        throw new KairosError('NOT_FOUND', `no store at ${file}`, { hint: 'run `kairos ingest` or `kairos demo` first, or pass --db PATH' });
+      }
+      mkdirSync(dirname(file), { recursive: true });
+    }
+    const config: Record<string, string> = {};
+    if (options.readOnly) config['access_mode'] = 'READ_ONLY';
+    if (options.memoryLimit) config['memory_limit'] = options.memoryLimit;
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(file, config);
+    } catch (cause) {
+      throw new KairosError('STORE', `cannot open store ${file}: ${(cause as Error).message}`, {
+        cause,
+        hint: 'is another kairos process using it? Is the file a DuckDB database?',
+      });
+    }
+    const connection = await instance.connect();
+    const store = new Store(file, instance, connection);
+    // Everything is stored and computed in UTC, whatever the machine's zone.
+    await store.run("SET TimeZone = 'UTC'");
+    if (!options.readOnly) await migrate(store);
+    return store;
+  }
+
+  /** Runs a statement with bound parameters (`?` or `$1`), returning nothing. */
+  async run(sql: string, params: readonly SqlValue[] = []): Promise<void> {
+    try {
+      await this.connection.run(sql, params as DuckDBValue[]);
+    } catch (cause) {
+      throw new StoreError(`query failed: ${(cause as Error).message}`, sql, params, cause);
+    }
+  }
+
+  /** Runs a query with bound parameters and returns its rows as plain objects. */
+  async all<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    const reader = await this.read(sql, params);
+    return rowsOf(reader) as T[];
+  }
+
+  /** Runs a query and returns its first row, or undefined. */
+  async one<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+    return (await this.all<T>(sql, params))[0];
+  }
+
+  /** Runs a query returning one value (first column of the first row). */
+  async value<T = unknown>(sql: string, params: readonly SqlValue[] = []): Promise<T> {
+    const row = await this.one(sql, params);
+    return (row === undefined ? undefined : Object.values(row)[0]) as T;
+  }
+
+  /** Runs a query and returns column names, DuckDB type names and rows (for `kairos sql`). */
+  async table(sql: string, params: readonly SqlValue[] = []): Promise<{ columns: string[]; types: string[]; rows: Row[] }> {
+    const reader = await this.read(sql, params);
+    return {
+      columns: reader.deduplicatedColumnNames(),
+      types: reader.columnTypes().map((t) => t.toString()),
+      rows: rowsOf(reader),
+    };
+  }
+
+  /** Reads numeric columns of a query into Float64Arrays (NULL -> NaN; callers must check). Fast path for models. */
+  async numericColumns(sql: string, params: readonly SqlValue[] = []): Promise<Record<string, Float64Array>> {
+    const reader = await this.read(sql, params);
+    const names = reader.columnNames();
+    const n = reader.currentRowCount;
+    const out: Record<string, Float64Array> = {};
+    const columns = reader.getColumns();
+    names.forEach((name, c) => {
+      const values = columns[c] ?? [];
+      const arr = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = values[i];
+        arr[i] = v === null || v === undefined ? Number.NaN : Number(v);
+      }
+      out[name] = arr;
+    });
+    return out;
+  }
+
+  /** Reads one text column of a query (for ids aligned with `numericColumns`). */
+  async textColumn(sql: string, params: readonly SqlValue[] = []): Promise<string[]> {
+    const reader = await this.read(sql, params);
+    const values = reader.getColumns()[0] ?? [];
+    return values.map((v) => (v === null ? '' : String(v)));
+  }
+
+  /** Creates (or replaces) a table from typed columns of equal length, appended in chunks. */
+  async writeColumns(table: string, columns: readonly ColumnData[], options: { temporary?: boolean } = {}): Promise<void> {
+    const n = columns[0]?.values.length ?? 0;
+    for (const c of columns) {
+      if (c.values.length !== n) throw new KairosError('INTERNAL', `column ${c.name} has ${c.values.length} values, expected ${n}`);
+    }
+    const ddl = columns.map((c) => `${quoteIdentifier(c.name)} ${c.type}`).join(', ');
+    await this.run(`CREATE OR REPLACE ${options.temporary ? 'TEMP ' : ''}TABLE ${quoteIdentifier(table)} (${ddl})`);
+    const types: DuckDBType[] = columns.map((c) =>
+      c.type === 'DOUBLE' ? DuckDBDoubleType.instance : c.type === 'INTEGER' ? DuckDBIntegerType.instance : DuckDBVarCharType.instance,
+    );
+    const appender = await this.connection.createAppender(table);
+    try {
+      const size = 2048;
+      for (let start = 0; start < n; start += size) {
+        const end = Math.min(n, start + size);
+        const chunk = DuckDBDataChunk.create(types, end - start);
+        columns.forEach((c, ci) => {
+          const slice: DuckDBValue[] = new Array(end - start);
+          for (let i = start; i < end; i++) {
+            const v = c.values[i];
+            slice[i - start] = v === undefined || (typeof v === 'number' && !Number.isFinite(v)) ? null : (v as DuckDBValue);
+          }
+          chunk.setColumnValues(ci, slice);
+        });
+        appender.appendDataChunk(chunk);
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+  }
+
+  /** Runs `fn` in one transaction: committed if it returns, rolled back (store unchanged) if it throws. */
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    await this.run('BEGIN TRANSACTION');
+    try {
+      const result = await fn();
+      await this.run('COMMIT');
+      return result;
+    } catch (err) {
+      try {
+        await this.run('ROLLBACK');
+      } catch {
+        // the transaction may already be aborted by DuckDB; the original error is what matters
+      }
+      throw err;
+    }
+  }
+
+  /** Closes the connection and the database (checkpointing the file). */
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+
+  private async read(sql: string, params: readonly SqlValue[]): Promise<DuckDBResultReader> {
+    try {
+      return await this.connection.runAndReadAll(sql, params as DuckDBValue[]);
+    } catch (cause) {
+      throw new StoreError(`query failed: ${(cause as Error).message}`, sql, params, cause);
+    }
+  }
+}
+
+function rowsOf(reader: DuckDBResultReader): Row[] {
+  const names = reader.deduplicatedColumnNames();
+  const typeIds = reader.columnTypes().map((t) => t.typeId);
+  const rows = reader.getRowsJson();
+  return rows.map((values) => {
+    const row: Row = {};
+    names.forEach((name, i) => {
+      row[name] = toJs(values[i], typeIds[i] ?? DuckDBTypeId.VARCHAR);
+    });
+    return row;
+  });
+}
+
+/** Opens the store, runs `fn`, and closes the store in `finally`. */
+export async function withStore<T>(
+  path: string,
+  fn: (store: Store) => Promise<T>,
+  options: { readOnly?: boolean; memoryLimit?: string } = {},
+): Promise<T> {
+  const store = await Store.open(path, options);
+  try {
+    return await fn(store);
+  } finally {
+    store.close();
+  }
+}

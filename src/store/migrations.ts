@@ -1,0 +1,118 @@
+// Versioned schema migrations of the store: applied in order, each once, each in its own transaction.
+import type { Store } from './db.js';
+
+/** One schema step. Never edit a released migration: add a new one. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: readonly string[];
+}
+
+/** The schema, step by step. The data contract behind it is docs/data-model.md. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'core tables: customers, products, orders, events, ingest bookkeeping, scoring runs',
+    sql: [
+      `CREATE TABLE kairos_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
+      `CREATE TABLE customers (
+         customer_id VARCHAR PRIMARY KEY,
+         created_at TIMESTAMP,
+         email VARCHAR,
+         country VARCHAR,
+         attributes JSON,
+         source VARCHAR NOT NULL DEFAULT 'customers',
+         batch_id INTEGER)`,
+      `CREATE TABLE products (
+         product_id VARCHAR PRIMARY KEY,
+         name VARCHAR,
+         category VARCHAR,
+         price DOUBLE,
+         attributes JSON,
+         source VARCHAR NOT NULL DEFAULT 'products',
+         batch_id INTEGER)`,
+      `CREATE TABLE orders (
+         order_id VARCHAR NOT NULL,
+         customer_id VARCHAR NOT NULL,
+         ordered_at TIMESTAMP NOT NULL,
+         product_id VARCHAR,
+         quantity DOUBLE NOT NULL,
+         unit_price DOUBLE NOT NULL,
+         discount DOUBLE NOT NULL,
+         amount DOUBLE NOT NULL,
+         status VARCHAR NOT NULL,
+         batch_id INTEGER)`,
+      `CREATE TABLE events (
+         customer_id VARCHAR NOT NULL,
+         occurred_at TIMESTAMP NOT NULL,
+         type VARCHAR NOT NULL,
+         product_id VARCHAR,
+         campaign_id VARCHAR,
+         value DOUBLE,
+         batch_id INTEGER)`,
+      `CREATE TABLE ingest_batches (
+         batch_id INTEGER PRIMARY KEY,
+         entity VARCHAR NOT NULL,
+         file VARCHAR NOT NULL,
+         format VARCHAR NOT NULL,
+         preset VARCHAR,
+         started_at TIMESTAMP NOT NULL,
+         finished_at TIMESTAMP,
+         rows_read BIGINT NOT NULL,
+         rows_loaded BIGINT NOT NULL,
+         rows_updated BIGINT NOT NULL,
+         rows_rejected BIGINT NOT NULL,
+         rows_duplicate BIGINT NOT NULL,
+         rejects_file VARCHAR)`,
+      `CREATE TABLE rejects (
+         batch_id INTEGER NOT NULL,
+         file VARCHAR NOT NULL,
+         line BIGINT,
+         reason VARCHAR NOT NULL,
+         raw VARCHAR)`,
+      `CREATE TABLE score_runs (
+         run_id INTEGER PRIMARY KEY,
+         as_of TIMESTAMP NOT NULL,
+         started_at TIMESTAMP NOT NULL,
+         finished_at TIMESTAMP,
+         status VARCHAR NOT NULL,
+         data_fingerprint VARCHAR NOT NULL,
+         scorers JSON NOT NULL,
+         config JSON NOT NULL,
+         customers BIGINT NOT NULL,
+         currency VARCHAR NOT NULL)`,
+      `CREATE TABLE score_history (
+         run_id INTEGER NOT NULL,
+         customer_id VARCHAR NOT NULL,
+         score VARCHAR NOT NULL,
+         value_num DOUBLE,
+         value_text VARCHAR,
+         value_date DATE,
+         value_json JSON)`,
+      `CREATE TABLE model_fits (
+         run_id INTEGER NOT NULL,
+         model VARCHAR NOT NULL,
+         fit JSON NOT NULL)`,
+      `CREATE TABLE latest_scores (customer_id VARCHAR PRIMARY KEY, run_id INTEGER)`,
+      `CREATE VIEW customer_scores AS
+         SELECT c.*, s.* EXCLUDE (customer_id) FROM customers c LEFT JOIN latest_scores s USING (customer_id)`,
+    ],
+  },
+];
+
+/** The schema version this build expects. */
+export const SCHEMA_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);
+
+/** Applies every migration newer than the store's version. */
+export async function migrate(store: Store): Promise<number> {
+  await store.run(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)`);
+  const current = Number((await store.value<number | null>('SELECT max(version) FROM schema_migrations')) ?? 0);
+  for (const m of MIGRATIONS) {
+    if (m.version <= current) continue;
+    await store.transaction(async () => {
+      for (const statement of m.sql) await store.run(statement);
+      await store.run('INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)', [m.version, m.name]);
+    });
+  }
+  return SCHEMA_VERSION;
+}
