@@ -1,0 +1,81 @@
+// RFM scores in SQL: recency, frequency, monetary values, 1-to-bins scores with a stated tie rule, the cell and the named segment.
+import { PROSPECT_SEGMENT, RFM_SEGMENTS, segmentSql } from '../segments/rfm-segments.js';
+import { formatMoney } from '../util/format.js';
+import type { Scorer, ScoreContext, ScorerResult } from './types.js';
+
+/**
+ * Score of a value among buyers, 1 (worst) to `bins` (best): 1 + floor(bins * (rank - 1) / n), where rank is
+ * SQL RANK() ordered worst first. Tie rule: equal values share the rank of the first of them, hence the same score
+ * (the lower bin they reach). Many one-time buyers therefore all get F = 1, as they should.
+ */
+export function binSql(orderBy: string, bins: number): string {
+  return `(1 + floor(${bins} * (rank() OVER (ORDER BY ${orderBy}) - 1) / count(*) OVER ()))::INTEGER`;
+}
+
+/** Maps a score on 1..bins to the 1..5 scale the segment table uses. */
+function toFive(score: string, bins: number): string {
+  return bins === 5 ? score : `ceil(${score} * 5.0 / ${bins})::INTEGER`;
+}
+
+export const rfmScorer: Scorer = {
+  name: 'rfm',
+  version: '1.0.0',
+  description: 'Recency, frequency and monetary value with 1-5 scores and named segments (SQL).',
+  columns: [
+    { name: 'first_order_date', type: 'date', unit: 'none', description: 'date of the first purchase' },
+    { name: 'last_order_date', type: 'date', unit: 'none', description: 'date of the last purchase' },
+    { name: 'recency_days', type: 'integer', unit: 'days', description: 'days from the last purchase to the as-of date' },
+    { name: 'frequency', type: 'integer', unit: 'count', description: 'orders with a positive net value' },
+    { name: 'monetary', type: 'number', unit: 'currency', description: 'net spend: all order lines, returns and cancellations subtracted' },
+    { name: 'r_score', type: 'integer', unit: 'score', description: 'recency score, 1 (longest ago) to 5 (most recent)' },
+    { name: 'f_score', type: 'integer', unit: 'score', description: 'frequency score, 1 (fewest orders) to 5 (most)' },
+    { name: 'm_score', type: 'integer', unit: 'score', description: 'monetary score, 1 (lowest spend) to 5 (highest)' },
+    { name: 'rfm_cell', type: 'text', unit: 'none', description: 'the three scores side by side, e.g. "545"' },
+    { name: 'rfm_segment', type: 'text', unit: 'none', description: `named segment (${RFM_SEGMENTS.map((s) => s.name).join(', ')}; ${PROSPECT_SEGMENT} for no purchase yet)` },
+  ],
+
+  async run(ctx: ScoreContext): Promise<ScorerResult> {
+    const bins = ctx.config.rfm.bins;
+    const table = '__score_rfm';
+    await ctx.store.run(
+      `CREATE OR REPLACE TEMP TABLE ${table} AS
+       WITH per_order AS (
+         SELECT customer_id, order_id, min(ordered_at) AS at, sum(amount) AS net FROM asof_orders GROUP BY customer_id, order_id
+       ), base AS (
+         SELECT c.customer_id,
+           min(o.at) FILTER (WHERE o.net > 0)::DATE AS first_order_date,
+           max(o.at) FILTER (WHERE o.net > 0)::DATE AS last_order_date,
+           count(o.order_id) FILTER (WHERE o.net > 0)::INTEGER AS frequency,
+           coalesce(sum(o.net), 0)::DOUBLE AS monetary
+         FROM asof_customers c LEFT JOIN per_order o USING (customer_id) GROUP BY c.customer_id
+       ), buyers AS (
+         SELECT *, date_diff('day', last_order_date, $1::TIMESTAMP::DATE)::INTEGER AS recency_days,
+           ${binSql('last_order_date ASC', bins)} AS r_score,
+           ${binSql('frequency ASC', bins)} AS f_score,
+           ${binSql('monetary ASC', bins)} AS m_score
+         FROM base WHERE frequency > 0
+       )
+       SELECT customer_id, first_order_date, last_order_date, recency_days, frequency, monetary, r_score, f_score, m_score,
+         r_score::VARCHAR || f_score::VARCHAR || m_score::VARCHAR AS rfm_cell,
+         ${segmentSql(toFive('r_score', bins), toFive('f_score', bins), toFive('m_score', bins))} AS rfm_segment
+       FROM buyers
+       UNION ALL
+       SELECT customer_id, NULL, NULL, NULL, 0, monetary, NULL, NULL, NULL, NULL, '${PROSPECT_SEGMENT}' FROM base WHERE frequency = 0`,
+      [ctx.asOf],
+    );
+    return { table, models: [], notes: [] };
+  },
+
+  explain(row, currency) {
+    if (row['rfm_segment'] === PROSPECT_SEGMENT || row['frequency'] === 0) {
+      return [`no purchase before the as-of date: segment ${PROSPECT_SEGMENT}`];
+    }
+    const seg = RFM_SEGMENTS.find((s) => s.name === row['rfm_segment']);
+    return [
+      `last purchase ${row['last_order_date']} (${row['recency_days']} days before the as-of date), first ${row['first_order_date']}`,
+      `${row['frequency']} order(s), ${formatMoney(Number(row['monetary']), currency)} spent net of returns`,
+      `RFM cell ${row['rfm_cell']} (R ${row['r_score']}, F ${row['f_score']}, M ${row['m_score']}; higher is better)`,
+      `segment ${row['rfm_segment']}${seg ? `: ${seg.meaning}` : ''}`,
+    ];
+  },
+};

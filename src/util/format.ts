@@ -1,0 +1,31 @@
+// Formatting for people: money with its currency, dates in ISO, percentages, counts.
+
+/** "EUR 1,234.50" (ISO code first: unambiguous in logs and exports). */
+export function formatMoney(amount: number, currency: string): string {
+  if (!Number.isFinite(amount)) return `${currency} n/a`;
+  return `${currency} ${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+}
+
+/** "38%" (or "0.4%" below 1%). */
+export function formatPercent(p: number): string {
+  if (!Number.isFinite(p)) return 'n/a';
+  const v = p * 100;
+  return v > 0 && v < 1 ? `${v.toFixed(1)}%` : `${Math.round(v)}%`;
+}
+
+/** "12,345". */
+export function formatCount(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a';
+}
+
+/** Date part of an ISO timestamp or Date: "2024-03-05". */
+export function isoDate(value: string | Date): string {
+  return (typeof value === 'string' ? value : value.toISOString()).slice(0, 10);
+}
+
+/** Adds days to an ISO date. */
+export function addDays(date: string, days: number): string {
+  const d = new Date(`${date.slice(0, 10)}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
