@@ -104,6 +104,22 @@ describe('ingest orders', () => {
     expect(text.trim().split('\n')).toHaveLength(8);
   });
 
+  it('accepts a return line that mirrors its sale with a negative discount, rejects a negative discount on a sale', async () => {
+    const text = [
+      'order_id,customer_id,ordered_at,product_id,quantity,unit_price,discount,status',
+      'S1,c1,2024-01-01,p1,2,10,4,completed', // 20 - 4 = 16
+      'S1-R,c1,2024-01-09,p1,-2,10,-4,returned', // mirrored: -(20 - 4) = -16
+      'S2,c1,2024-01-02,p1,1,10,-1,completed', // line 4: negative discount on a sale
+    ].join('\n');
+    const r = (await ingest(store, { entity: 'orders', files: [file('m.csv', text)] })).files[0]!;
+    expect(r).toMatchObject({ read: 3, loaded: 2, rejected: 1 });
+    expect(await store.all('SELECT order_id, amount, discount FROM orders ORDER BY order_id')).toEqual([
+      { order_id: 'S1', amount: 16, discount: 4 },
+      { order_id: 'S1-R', amount: -16, discount: 4 },
+    ]);
+    expect(await store.all('SELECT line, reason FROM rejects')).toEqual([{ line: 4, reason: 'discount -1.0 is negative on a sale line' }]);
+  });
+
   it('stops a file missing a required column, naming it and the columns found', async () => {
     const path = file('m.csv', 'order_id,client,when,price\n1,a,2024-01-01,3\n');
     const err = await ingest(store, { entity: 'orders', files: [path] }).catch((e: unknown) => e);

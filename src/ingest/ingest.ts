@@ -377,7 +377,9 @@ function entityReasonSql(entity: Entity): string {
   const excluded = `product_id IS NOT NULL AND product_id IN (SELECT product_id FROM __excluded)`;
   const reason = `CASE
       WHEN unit_price IS NULL AND amount IS NULL THEN 'unit_price and amount are both empty'
-      WHEN unit_price IS NOT NULL AND amount IS NULL AND coalesce(discount, 0) > abs(coalesce(quantity, 1)) * unit_price
+      WHEN discount < 0 AND coalesce(quantity, 1) > 0 AND coalesce(amount, 0) >= 0 AND coalesce(status, 'completed') = 'completed'
+        THEN 'discount ' || discount::VARCHAR || ' is negative on a sale line'
+      WHEN unit_price IS NOT NULL AND amount IS NULL AND abs(coalesce(discount, 0)) > abs(coalesce(quantity, 1)) * unit_price
         THEN 'discount ' || discount::VARCHAR || ' exceeds the line value ' || (abs(coalesce(quantity, 1)) * unit_price)::VARCHAR
       WHEN ${excluded} THEN '${EXCLUDED_PREFIX} product "' || product_id || '" is not a product line (ingest excludeProducts)'
       ELSE NULL END`;
@@ -395,11 +397,13 @@ function derivedColumns(entity: Entity): Readonly<Record<string, string>> {
   const qty = 'coalesce(quantity, 1)';
   const negative = `(${qty} < 0 OR coalesce(amount, 0) < 0 OR status IN ('cancelled', 'returned'))`;
   const sign = `CASE WHEN ${negative} THEN -1 ELSE 1 END`;
-  const gross = `CASE WHEN amount IS NOT NULL THEN abs(amount) ELSE abs(${qty}) * unit_price - coalesce(discount, 0) END`;
+  // Money off is an absolute amount: a return line may carry it mirrored (negative).
+  const off = 'abs(coalesce(discount, 0))';
+  const gross = `CASE WHEN amount IS NOT NULL THEN abs(amount) ELSE abs(${qty}) * unit_price - ${off} END`;
   return {
     quantity: `${sign} * abs(${qty})`,
-    unit_price: `coalesce(unit_price, (abs(amount) + coalesce(discount, 0)) / abs(${qty}))`,
-    discount: 'coalesce(discount, 0)',
+    unit_price: `coalesce(unit_price, (abs(amount) + ${off}) / abs(${qty}))`,
+    discount: off,
     amount: `${sign} * (${gross})`,
     status: `coalesce(status, CASE WHEN ${negative} THEN 'returned' ELSE 'completed' END)`,
   };

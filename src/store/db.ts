@@ -9,6 +9,7 @@ import {
   DuckDBIntegerType,
   DuckDBTypeId,
   DuckDBVarCharType,
+  StatementType,
   type DuckDBResultReader,
   type DuckDBType,
   type DuckDBValue,
@@ -75,6 +76,14 @@ export type ColumnData =
   | { name: string; type: 'INTEGER'; values: Int32Array | readonly (number | null)[] }
   | { name: string; type: 'VARCHAR'; values: readonly (string | null)[] };
 
+export interface StoreOptions {
+  readOnly?: boolean;
+  /** DuckDB memory_limit, e.g. '1GB' (it spills to disk beyond). */
+  memoryLimit?: string;
+  /** Forbid queries from reading or writing files (for analysts' queries). */
+  noExternalAccess?: boolean;
+}
+
 /** One open store: a DuckDB instance with one connection. Close it with `close()` (or use `withStore`). */
 export class Store {
   private constructor(
@@ -84,7 +93,7 @@ export class Store {
   ) {}
 
   /** Opens (creating if needed) the store at `path` and brings its schema up to date. */
-  static async open(path: string = DEFAULT_DB_PATH, options: { readOnly?: boolean; memoryLimit?: string } = {}): Promise<Store> {
+  static async open(path: string = DEFAULT_DB_PATH, options: StoreOptions = {}): Promise<Store> {
     const file = path === ':memory:' ? path : resolve(path);
     if (file !== ':memory:') {
       if (options.readOnly && !existsSync(file)) {
@@ -95,6 +104,7 @@ export class Store {
     const config: Record<string, string> = {};
     if (options.readOnly) config['access_mode'] = 'READ_ONLY';
     if (options.memoryLimit) config['memory_limit'] = options.memoryLimit;
+    if (options.noExternalAccess) config['enable_external_access'] = 'false';
     let instance: DuckDBInstance;
     try {
       instance = await DuckDBInstance.create(file, config);
@@ -146,6 +156,28 @@ export class Store {
       types: reader.columnTypes().map((t) => t.toString()),
       rows: rowsOf(reader),
     };
+  }
+
+  /**
+   * Runs one analyst query that cannot change anything: a single SELECT (or EXPLAIN) statement. With the store
+   * opened read-only and without external access, DuckDB itself also refuses writes and file access.
+   */
+  async readOnlyQuery(sql: string, limit?: number): Promise<{ columns: string[]; types: string[]; rows: Row[] }> {
+    let statementType: StatementType;
+    try {
+      const extracted = await this.connection.extractStatements(sql);
+      if (extracted.count !== 1) throw new KairosError('USAGE', `expected one SQL statement, got ${extracted.count}`);
+      const prepared = await extracted.prepare(0);
+      statementType = prepared.statementType;
+    } catch (cause) {
+      if (cause instanceof KairosError) throw cause;
+      throw new KairosError('USAGE', `invalid SQL: ${(cause as Error).message}`, { cause });
+    }
+    if (statementType !== StatementType.SELECT && statementType !== StatementType.EXPLAIN) {
+      throw new KairosError('USAGE', 'only SELECT queries are allowed here (the store is read-only for `kairos sql`)');
+    }
+    const text = limit === undefined ? sql : `SELECT * FROM (${sql.replace(/;\s*$/, '')}) LIMIT ${Math.trunc(limit)}`;
+    return this.table(text);
   }
 
   /** Reads numeric columns of a query into Float64Arrays (NULL -> NaN; callers must check). Fast path for models. */
@@ -256,7 +288,7 @@ function rowsOf(reader: DuckDBResultReader): Row[] {
 export async function withStore<T>(
   path: string,
   fn: (store: Store) => Promise<T>,
-  options: { readOnly?: boolean; memoryLimit?: string } = {},
+  options: StoreOptions = {},
 ): Promise<T> {
   const store = await Store.open(path, options);
   try {

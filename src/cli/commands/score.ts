@@ -1,0 +1,86 @@
+// `kairos score`, `kairos show`, `kairos runs`: compute the scores, explain one customer's, list the runs.
+import type { Command } from 'commander';
+import { loadConfig } from '../../config.js';
+import { KairosError } from '../../errors.js';
+import { SCORERS } from '../../scores/registry.js';
+import { runScores, type ScoreRunSummary } from '../../scores/run.js';
+import { withStore, type Store } from '../../store/db.js';
+import { formatCount } from '../../util/format.js';
+import { printJson, progressReporter, renderTable, type GlobalOptions, type Io } from '../io.js';
+
+export function printRunSummary(io: Io, s: ScoreRunSummary): void {
+  io.out(`run ${s.runId}: ${formatCount(s.customers)} customers scored as of ${s.asOf.slice(0, 10)} in ${s.seconds.toFixed(1)} s`);
+  io.out(`scores: ${s.scorers.flatMap((x) => x.columns).join(', ')}`);
+  for (const n of s.notes) io.out(`note: ${n}`);
+}
+
+/** Every score of one customer with its explanation. */
+export async function explainCustomer(store: Store, customerId: string): Promise<{ customer: Record<string, unknown>; explanations: Record<string, string[]> }> {
+  const row = await store.one('SELECT * FROM customer_scores WHERE customer_id = ?', [customerId]);
+  if (!row) throw new KairosError('NOT_FOUND', `customer "${customerId}" not found`, { hint: 'ids are case-sensitive; list some with kairos sql "SELECT customer_id FROM customers LIMIT 5"' });
+  if (row['run_id'] === null || row['run_id'] === undefined) {
+    throw new KairosError('NOT_FOUND', `customer "${customerId}" has no scores yet`, { hint: 'run `kairos score` (customers created after the as-of date are not scored)' });
+  }
+  const currency = String((await store.value('SELECT currency FROM score_runs WHERE run_id = ?', [row['run_id'] as number])) ?? 'EUR');
+  const explanations: Record<string, string[]> = {};
+  for (const s of SCORERS) explanations[s.name] = [...s.explain(row, currency)];
+  return { customer: row, explanations };
+}
+
+export function registerScore(program: Command, io: Io, global: () => GlobalOptions): void {
+  program
+    .command('score')
+    .description('compute every registered score for every customer, using only data before --as-of')
+    .option('--as-of <date>', 'ISO date; data before it is used (default: the day after the last order)')
+    .option('--scorer <names>', `comma-separated subset of: ${SCORERS.map((s) => s.name).join(', ')}`)
+    .action(async (flags: { asOf?: string; scorer?: string }) => {
+      const g = global();
+      const config = loadConfig(g.config);
+      const summary = await withStore(g.db, (store) =>
+        runScores(store, {
+          config,
+          ...(flags.asOf !== undefined ? { asOf: flags.asOf } : {}),
+          ...(flags.scorer !== undefined ? { scorers: flags.scorer.split(',').map((x) => x.trim()) } : {}),
+          onProgress: progressReporter(io, g),
+        }),
+      );
+      if (g.json) printJson(io, summary);
+      else printRunSummary(io, summary);
+    });
+
+  program
+    .command('show')
+    .description("print one customer's scores, each with a one-line explanation")
+    .argument('<customer_id>')
+    .action(async (customerId: string) => {
+      const g = global();
+      const result = await withStore(g.db, (store) => explainCustomer(store, customerId), { readOnly: true });
+      if (g.json) return printJson(io, result);
+      const c = result.customer;
+      io.out(`customer ${customerId}${c['email'] ? ` <${c['email']}>` : ''}${c['country'] ? `, ${c['country']}` : ''} (scored as of ${String(c['scored_as_of']).slice(0, 10)}, run ${c['run_id']})`);
+      for (const [scorer, lines] of Object.entries(result.explanations)) {
+        io.out(`${scorer}:`);
+        for (const l of lines) io.out(`  - ${l}`);
+      }
+    });
+
+  program
+    .command('runs')
+    .description('list scoring runs: as-of, time, customers, data fingerprint')
+    .option('--limit <n>', 'most recent runs to show', '20')
+    .action(async (flags: { limit: string }) => {
+      const g = global();
+      const rows = await withStore(
+        g.db,
+        (store) =>
+          store.all(
+            `SELECT run_id, strftime(as_of, '%Y-%m-%d') AS as_of, status, customers, round(epoch(finished_at) - epoch(started_at), 1) AS seconds, data_fingerprint
+             FROM score_runs ORDER BY run_id DESC LIMIT ?`,
+            [Number(flags.limit)],
+          ),
+        { readOnly: true },
+      );
+      if (g.json) printJson(io, rows);
+      else io.out(rows.length ? renderTable(['run_id', 'as_of', 'status', 'customers', 'seconds', 'data_fingerprint'], rows) : 'no scoring run yet: run `kairos score`');
+    });
+}

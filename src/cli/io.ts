@@ -1,0 +1,52 @@
+// Where the CLI writes: stdout for results, stderr for progress and errors; tables for people, JSON for machines.
+
+export interface Io {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  /** True when stderr is a terminal: progress is shown only then. */
+  readonly isTty: boolean;
+}
+
+export const processIo: Io = {
+  out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+  err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+  isTty: Boolean(process.stderr.isTTY),
+};
+
+/** Options every command has. */
+export interface GlobalOptions {
+  readonly db: string;
+  readonly json: boolean;
+  readonly config?: string;
+  readonly quiet: boolean;
+}
+
+/** A progress reporter: one line per step, on a terminal only, with elapsed seconds. */
+export function progressReporter(io: Io, global: GlobalOptions): (message: string) => void {
+  if (!io.isTty || global.json || global.quiet) return () => {};
+  const start = Date.now();
+  return (message) => io.err(`  [${((Date.now() - start) / 1000).toFixed(1)}s] ${message}`);
+}
+
+/** Prints a value as JSON (stable two-space indentation). */
+export function printJson(io: Io, value: unknown): void {
+  io.out(JSON.stringify(value, null, 2));
+}
+
+function cell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(6)));
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+/** A plain text table with a header row; long cells are cut at `maxWidth`. */
+export function renderTable(columns: readonly string[], rows: readonly Record<string, unknown>[], maxWidth = 40): string {
+  const text = rows.map((r) => columns.map((c) => {
+    const s = cell(r[c]);
+    return s.length > maxWidth ? `${s.slice(0, maxWidth - 1)}…` : s;
+  }));
+  const widths = columns.map((c, i) => Math.max(c.length, ...text.map((r) => (r[i] ?? '').length)));
+  const line = (values: readonly string[]): string => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...text.map(line)].join('\n');
+}

@@ -1,0 +1,121 @@
+// The CLI through its exported main(argv): commands, --json, exit codes, the demo end to end.
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { EXIT_CODES } from '../errors.js';
+import type { Io } from './io.js';
+import { main } from './main.js';
+
+function capture(): Io & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return { stdout, stderr, out: (s) => stdout.push(s), err: (s) => stderr.push(s), isTty: false };
+}
+
+let dir: string;
+let db: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kairos-cli-'));
+  db = join(dir, 'k.duckdb');
+  writeFileSync(
+    join(dir, 'orders.csv'),
+    ['order_id,customer_id,ordered_at,product_id,quantity,unit_price', 'o1,c1,2024-01-05,p1,1,10', 'o2,c1,2024-02-05,p1,2,10', 'o3,c2,2024-03-01,p2,1,99', 'o4,,2024-03-01,p2,1,5'].join('\n'),
+  );
+});
+
+async function kairos(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = capture();
+  const code = await main(['--db', db, ...argv], io);
+  return { code, out: io.stdout.join('\n'), err: io.stderr.join('\n') };
+}
+
+describe('kairos CLI', () => {
+  it('--help lists the commands and exits 0', async () => {
+    const r = await kairos('--help');
+    expect(r.code).toBe(0);
+    for (const c of ['demo', 'ingest', 'score', 'show', 'sql', 'export', 'runs']) expect(r.out).toContain(c);
+  });
+
+  it('an unknown command or option is a usage error (exit 2)', async () => {
+    expect((await kairos('frobnicate')).code).toBe(EXIT_CODES.USAGE);
+    expect((await kairos('score', '--bogus')).code).toBe(EXIT_CODES.USAGE);
+    expect((await kairos('ingest', 'things', 'x.csv')).code).toBe(EXIT_CODES.USAGE);
+  });
+
+  it('ingest, score, show, sql and export work together, with --json everywhere', async () => {
+    const ing = await kairos('--json', 'ingest', 'orders', join(dir, 'orders.csv'), '--rejects-dir', dir);
+    expect(ing.code).toBe(0);
+    const report = JSON.parse(ing.out) as { totals: { read: number; loaded: number; rejected: number } };
+    expect(report.totals).toMatchObject({ read: 4, loaded: 3, rejected: 1 });
+
+    const human = await kairos('ingest', 'orders', join(dir, 'orders.csv'), '--rejects-dir', dir);
+    expect(human.out).toContain('read 4 = loaded 0 + rejected 1 + duplicates 3');
+
+    const score = await kairos('--json', 'score', '--as-of', '2024-04-01');
+    expect(score.code).toBe(0);
+    expect(JSON.parse(score.out)).toMatchObject({ runId: 1, customers: 2, asOf: '2024-04-01 00:00:00' });
+
+    const show = await kairos('show', 'c1');
+    expect(show.code).toBe(0);
+    expect(show.out).toMatch(/2 order\(s\), EUR 30\.00 spent/);
+    const showJson = JSON.parse((await kairos('--json', 'show', 'c1')).out) as { customer: { frequency: number } };
+    expect(showJson.customer.frequency).toBe(2);
+    expect((await kairos('show', 'nobody')).code).toBe(EXIT_CODES.NOT_FOUND);
+
+    const sql = await kairos('--json', 'sql', 'SELECT customer_id, frequency FROM customer_scores ORDER BY 1');
+    expect(JSON.parse(sql.out)).toEqual([
+      { customer_id: 'c1', frequency: 2 },
+      { customer_id: 'c2', frequency: 1 },
+    ]);
+    const write = await kairos('sql', 'DELETE FROM orders');
+    expect(write.code).toBe(EXIT_CODES.USAGE);
+    expect(write.err).toMatch(/only SELECT/);
+    expect((await kairos('sql', "SELECT * FROM read_csv('/etc/passwd')")).code).not.toBe(0);
+
+    const out = join(dir, 'scores.csv');
+    const exp = await kairos('export', '--format', 'csv', '--out', out, '--columns', 'customer_id,rfm_segment,monetary');
+    expect(exp.code).toBe(0);
+    expect(readFileSync(out, 'utf8').trim().split('\n')).toEqual(['customer_id,rfm_segment,monetary', 'c1,Lost,30.0', 'c2,About to sleep,99.0']);
+    const pq = join(dir, 'scores.parquet');
+    expect((await kairos('export', '--format', 'parquet', '--out', pq)).code).toBe(0);
+    expect(existsSync(pq)).toBe(true);
+    expect((await kairos('export', '--columns', 'nope')).code).toBe(EXIT_CODES.USAGE);
+
+    const runs = JSON.parse((await kairos('--json', 'runs')).out) as { run_id: number }[];
+    expect(runs.map((r) => r.run_id)).toEqual([1]);
+  });
+
+  it('a missing file is NOT_FOUND, a missing column is VALIDATION, both with --json error records', async () => {
+    const missing = await kairos('--json', 'ingest', 'orders', join(dir, 'nope.csv'));
+    expect(missing.code).toBe(EXIT_CODES.NOT_FOUND);
+    expect(JSON.parse(missing.out)).toMatchObject({ error: { code: 'NOT_FOUND' } });
+    writeFileSync(join(dir, 'bad.csv'), 'a,b\n1,2\n');
+    const bad = await kairos('ingest', 'orders', join(dir, 'bad.csv'));
+    expect(bad.code).toBe(EXIT_CODES.VALIDATION);
+    expect(bad.err).toMatch(/required columns .* are missing \(columns found: a, b\)/);
+  });
+
+  it('score on an empty store says what to do (exit 7)', async () => {
+    const r = await kairos('score');
+    expect(r.code).toBe(EXIT_CODES.INSUFFICIENT_DATA);
+    expect(r.err).toMatch(/hint: run `kairos ingest/);
+  });
+
+  it('demo generates, ingests and scores a small synthetic retailer, and refuses to overwrite real data', async () => {
+    const r = await kairos('--json', 'demo', '--customers', '300', '--seed', '7', '--data-dir', join(dir, 'demo'));
+    expect(r.code).toBe(0);
+    const demo = JSON.parse(r.out) as { run: { customers: number }; segments: { customers: number }[]; ingested: Record<string, { read: number; loaded: number; rejected: number; duplicates: number }> };
+    expect(demo.run.customers).toBe(300);
+    expect(demo.segments.reduce((a, s) => a + s.customers, 0)).toBe(300);
+    for (const t of Object.values(demo.ingested)) expect(t.read).toBe(t.loaded + t.rejected + t.duplicates);
+    expect(existsSync(join(dir, 'demo', 'truth.csv'))).toBe(true);
+    // a second demo replaces the first; a store with the user's own data is refused
+    expect((await kairos('demo', '--customers', '50', '--data-dir', join(dir, 'demo2'))).code).toBe(0);
+    const other = join(dir, 'mine.duckdb');
+    await main(['--db', other, 'ingest', 'orders', join(dir, 'orders.csv'), '--rejects-dir', dir], capture());
+    const refused = capture();
+    expect(await main(['--db', other, 'demo', '--customers', '50'], refused)).toBe(EXIT_CODES.USAGE);
+    expect(refused.stderr.join('\n')).toMatch(/will not overwrite/);
+  });
+});
