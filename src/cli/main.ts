@@ -5,7 +5,7 @@ import { DEFAULT_DB_PATH } from '../store/db.js';
 import { registerDemo } from './commands/demo.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerQuery } from './commands/query.js';
-import { registerScore } from './commands/score.js';
+import { registerModels, registerScore } from './commands/score.js';
 import { processIo, type GlobalOptions, type Io } from './io.js';
 
 export const VERSION = '0.1.0';
@@ -37,6 +37,7 @@ Start with:  kairos demo            (synthetic retailer: ingest, score, summary)
   registerDemo(program, io, global);
   registerIngest(program, io, global);
   registerScore(program, io, global);
+  registerModels(program, io, global);
   registerQuery(program, io, global);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
   return { program, global };

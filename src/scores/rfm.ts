@@ -1,5 +1,6 @@
 // RFM scores in SQL: recency, frequency, monetary values, 1-to-bins scores with a stated tie rule, the cell and the named segment.
 import { PROSPECT_SEGMENT, RFM_SEGMENTS, segmentSql } from '../segments/rfm-segments.js';
+import { purchasesSql } from '../features/purchases.js';
 import { formatMoney } from '../util/format.js';
 import type { Scorer, ScoreContext, ScorerResult } from './types.js';
 
@@ -22,10 +23,10 @@ export const rfmScorer: Scorer = {
   version: '1.0.0',
   description: 'Recency, frequency and monetary value with 1-5 scores and named segments (SQL).',
   columns: [
-    { name: 'first_order_date', type: 'date', unit: 'none', description: 'date of the first purchase' },
+    { name: 'first_order_date', type: 'date', unit: 'none', description: 'date of the first purchase (an order with a sold line and a net value >= 0)' },
     { name: 'last_order_date', type: 'date', unit: 'none', description: 'date of the last purchase' },
     { name: 'recency_days', type: 'integer', unit: 'days', description: 'days from the last purchase to the as-of date' },
-    { name: 'frequency', type: 'integer', unit: 'count', description: 'orders with a positive net value' },
+    { name: 'frequency', type: 'integer', unit: 'count', description: 'purchases: orders with a sold line and a net value >= 0' },
     { name: 'monetary', type: 'number', unit: 'currency', description: 'net spend: all order lines, returns and cancellations subtracted' },
     { name: 'r_score', type: 'integer', unit: 'score', description: 'recency score, 1 (longest ago) to 5 (most recent)' },
     { name: 'f_score', type: 'integer', unit: 'score', description: 'frequency score, 1 (fewest orders) to 5 (most)' },
@@ -39,15 +40,15 @@ export const rfmScorer: Scorer = {
     const table = '__score_rfm';
     await ctx.store.run(
       `CREATE OR REPLACE TEMP TABLE ${table} AS
-       WITH per_order AS (
-         SELECT customer_id, order_id, min(ordered_at) AS at, sum(amount) AS net FROM asof_orders GROUP BY customer_id, order_id
-       ), base AS (
+       WITH purchases AS (${purchasesSql('asof_orders')}),
+       spend AS (SELECT customer_id, sum(amount) AS monetary FROM asof_orders GROUP BY customer_id),
+       base AS (
          SELECT c.customer_id,
-           min(o.at) FILTER (WHERE o.net > 0)::DATE AS first_order_date,
-           max(o.at) FILTER (WHERE o.net > 0)::DATE AS last_order_date,
-           count(o.order_id) FILTER (WHERE o.net > 0)::INTEGER AS frequency,
-           coalesce(sum(o.net), 0)::DOUBLE AS monetary
-         FROM asof_customers c LEFT JOIN per_order o USING (customer_id) GROUP BY c.customer_id
+           min(o.placed_at)::DATE AS first_order_date,
+           max(o.placed_at)::DATE AS last_order_date,
+           count(o.order_id)::INTEGER AS frequency,
+           coalesce(any_value(s.monetary), 0)::DOUBLE AS monetary
+         FROM asof_customers c LEFT JOIN purchases o USING (customer_id) LEFT JOIN spend s USING (customer_id) GROUP BY c.customer_id
        ), buyers AS (
          SELECT *, date_diff('day', last_order_date, $1::TIMESTAMP::DATE)::INTEGER AS recency_days,
            ${binSql('last_order_date ASC', bins)} AS r_score,

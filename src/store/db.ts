@@ -180,30 +180,32 @@ export class Store {
     return this.table(text);
   }
 
-  /** Reads numeric columns of a query into Float64Arrays (NULL -> NaN; callers must check). Fast path for models. */
-  async numericColumns(sql: string, params: readonly SqlValue[] = []): Promise<Record<string, Float64Array>> {
+  /**
+   * Reads a query column by column: VARCHAR columns as string arrays, all others as Float64Arrays (NULL -> NaN:
+   * callers check). The fast path for models, which work on typed arrays.
+   */
+  async readColumns(sql: string, params: readonly SqlValue[] = []): Promise<{ numbers: Record<string, Float64Array>; texts: Record<string, string[]> }> {
     const reader = await this.read(sql, params);
     const names = reader.columnNames();
+    const typeIds = reader.columnTypes().map((t) => t.typeId);
     const n = reader.currentRowCount;
-    const out: Record<string, Float64Array> = {};
+    const numbers: Record<string, Float64Array> = {};
+    const texts: Record<string, string[]> = {};
     const columns = reader.getColumns();
     names.forEach((name, c) => {
       const values = columns[c] ?? [];
+      if (typeIds[c] === DuckDBTypeId.VARCHAR) {
+        texts[name] = values.map((v) => (v === null ? '' : String(v)));
+        return;
+      }
       const arr = new Float64Array(n);
       for (let i = 0; i < n; i++) {
         const v = values[i];
         arr[i] = v === null || v === undefined ? Number.NaN : Number(v);
       }
-      out[name] = arr;
+      numbers[name] = arr;
     });
-    return out;
-  }
-
-  /** Reads one text column of a query (for ids aligned with `numericColumns`). */
-  async textColumn(sql: string, params: readonly SqlValue[] = []): Promise<string[]> {
-    const reader = await this.read(sql, params);
-    const values = reader.getColumns()[0] ?? [];
-    return values.map((v) => (v === null ? '' : String(v)));
+    return { numbers, texts };
   }
 
   /** Creates (or replaces) a table from typed columns of equal length, appended in chunks. */

@@ -84,3 +84,53 @@ export function registerScore(program: Command, io: Io, global: () => GlobalOpti
       else io.out(rows.length ? renderTable(['run_id', 'as_of', 'status', 'customers', 'seconds', 'data_fingerprint'], rows) : 'no scoring run yet: run `kairos score`');
     });
 }
+
+interface StoredFitRecord {
+  model: string;
+  version: number;
+  params: Record<string, number>;
+  fittedAt: string;
+  diagnostics: { logLik: number; converged: boolean; iterations: number; gradNorm: number; standardErrors: Record<string, number>; message: string; nObs: number };
+  selection?: { model: string; holdoutMae: number | null; error?: string }[];
+}
+
+export function registerModels(program: Command, io: Io, global: () => GlobalOptions): void {
+  program
+    .command('models')
+    .description('print the fitted models of a scoring run: parameters, standard errors, diagnostics')
+    .option('--run <id>', 'run id (default: the latest run with fitted models)')
+    .action(async (flags: { run?: string }) => {
+      const g = global();
+      const result = await withStore(
+        g.db,
+        async (store) => {
+          const runId =
+            flags.run !== undefined ? Number(flags.run) : await store.value<number | null>('SELECT max(run_id) FROM model_fits');
+          if (runId === null || runId === undefined || !Number.isInteger(runId)) {
+            throw new KairosError('NOT_FOUND', 'no fitted model yet', { hint: 'run `kairos score`' });
+          }
+          const rows = await store.all<{ model: string; fit: string }>('SELECT model, fit FROM model_fits WHERE run_id = ? ORDER BY model', [runId]);
+          if (rows.length === 0) throw new KairosError('NOT_FOUND', `run ${runId} has no fitted model`);
+          const notes = await store.value<string>('SELECT scorers::VARCHAR FROM score_runs WHERE run_id = ?', [runId]);
+          return { runId, scorers: notes ? JSON.parse(notes) : [], fits: rows.map((r) => JSON.parse(r.fit) as StoredFitRecord) };
+        },
+        { readOnly: true },
+      );
+      if (g.json) return printJson(io, result);
+      io.out(`run ${result.runId}`);
+      for (const f of result.fits) {
+        const d = f.diagnostics;
+        io.out(`\n${f.model} (fitted ${f.fittedAt}, ${formatCount(d.nObs)} customers, time unit: days)`);
+        io.out(
+          renderTable(
+            ['parameter', 'estimate', 'std. error'],
+            Object.entries(f.params).map(([k, v]) => ({ parameter: k, estimate: v, 'std. error': d.standardErrors[k] ?? null })),
+          ),
+        );
+        io.out(`log-likelihood ${d.logLik.toFixed(2)}, ${d.converged ? 'converged' : 'NOT converged'} in ${d.iterations} iterations, gradient norm ${d.gradNorm.toExponential(2)}: ${d.message}`);
+        if (f.selection && f.selection.length) {
+          io.out(`chosen among: ${f.selection.map((c) => `${c.model} holdout MAE ${c.holdoutMae === null ? `failed (${c.error})` : c.holdoutMae.toFixed(4)}`).join('; ')}`);
+        }
+      }
+    });
+}

@@ -1,0 +1,48 @@
+// Special functions used by the models: @stdlib's gammaln/betaln/digamma/log1p/expm1, plus the small helpers stdlib lacks.
+import betalnStdlib from '@stdlib/math-base-special-betaln';
+import digammaStdlib from '@stdlib/math-base-special-digamma';
+import expm1Stdlib from '@stdlib/math-base-special-expm1';
+import gammalnStdlib from '@stdlib/math-base-special-gammaln';
+import log1pStdlib from '@stdlib/math-base-special-log1p';
+
+/** ln|Γ(x)| (stdlib). */
+export const gammaln: (x: number) => number = gammalnStdlib;
+/** ln B(a, b) = ln Γ(a) + ln Γ(b) − ln Γ(a + b) (stdlib). */
+export const betaln: (a: number, b: number) => number = betalnStdlib;
+/** ψ(x) = d/dx ln Γ(x) (stdlib). */
+export const digamma: (x: number) => number = digammaStdlib;
+/** ln(1 + x), accurate for small x. Math.log1p is the same function; stdlib's is used for identical results across engines. */
+export const log1p: (x: number) => number = log1pStdlib;
+/** e^x − 1, accurate for small x (stdlib). */
+export const expm1: (x: number) => number = expm1Stdlib;
+
+/**
+ * Sign of Γ(x): +1 for x > 0, (−1)^ceil(−x) on the negative axis, 0 at the poles (x = 0, −1, −2, ...).
+ * Hand-written: stdlib's gammaln returns ln|Γ| only and no installed package gives the sign.
+ */
+export function gammaSign(x: number): number {
+  if (x > 0) return 1;
+  if (Number.isInteger(x)) return 0;
+  return Math.floor(x) % 2 === 0 ? 1 : -1;
+}
+
+/**
+ * exprel(y) = (e^y − 1) / y, continuous at y = 0 (= 1). Used to write [1 − (S/(S+t))^k] / k without a
+ * singularity at k = 0 (e.g. the Pareto/NBD expectation at s = 1, the BG/NBD expectation at a = 1).
+ */
+export function exprel(y: number): number {
+  if (Math.abs(y) < 1e-5) return 1 + y / 2 + (y * y) / 6;
+  return expm1Stdlib(y) / y;
+}
+
+/** ln(1 + e^d) without overflow (the "softplus"). */
+export function softplus(d: number): number {
+  return d > 0 ? d + log1pStdlib(Math.exp(-d)) : log1pStdlib(Math.exp(d));
+}
+
+/** 1 / (1 + e^{−d}) without overflow (the logistic function). */
+export function logistic(d: number): number {
+  if (d >= 0) return 1 / (1 + Math.exp(-d));
+  const e = Math.exp(d);
+  return e / (1 + e);
+}

@@ -1,0 +1,201 @@
+// BG/NBD per-customer predictions (Fader, Hardie & Lee 2005, eqs. 7, 8, 10; FHL 2008 note on P(alive)).
+import { KairosError } from '../../errors.js';
+import { betaln, expm1, log1p, logistic } from '../../math/special.js';
+import { betaGeoAliveExpectation, betaGeoAliveExpectationMany, logNbdPmf, nbdUpperTail } from '../beta-geometric.js';
+import { checkParams, checkThreshold } from '../params.js';
+import { pairIndex, validateHorizon, validateRfm } from '../rfm.js';
+import type { BgNbdParams, RfmData } from '../types.js';
+
+export const PARAM_NAMES = ['r', 'alpha', 'a', 'b'] as const;
+const MODEL = 'bg-nbd';
+
+/**
+ * P(alive) of every row: the per-row work is two logarithms and one exponential (ln a − ln(b+x−1) is tabulated per
+ * distinct x). Data must be validated.
+ */
+function aliveAll(p: BgNbdParams, data: RfmData): Float64Array {
+  const n = data.x.length;
+  const out = new Float64Array(n);
+  const lnA = Math.log(p.a);
+  const cache = new Map<number, number>();
+  for (let i = 0; i < n; i++) {
+    const x = data.x[i] as number;
+    if (x === 0) {
+      out[i] = 1;
+      continue;
+    }
+    let lnK = cache.get(x);
+    if (lnK === undefined) {
+      lnK = lnA - Math.log(p.b + x - 1);
+      cache.set(x, lnK);
+    }
+    const D = lnK + (p.r + x) * (Math.log(p.alpha + (data.T[i] as number)) - Math.log(p.alpha + (data.tx[i] as number)));
+    out[i] = logistic(-D);
+  }
+  return out;
+}
+
+/**
+ * P(alive at T | x, t_x, T) = 1 / (1 + δ_{x>0} a/(b+x−1) · ((α+T)/(α+t_x))^{r+x}) (FHL 2008, "Computing P(alive)
+ * using the BG/NBD model", eq. 1). Customers with x = 0 are alive with certainty: BG/NBD only lets a customer drop
+ * out right after a purchase.
+ */
+export function pAlive(params: BgNbdParams, data: RfmData): Float64Array {
+  checkParams(MODEL, PARAM_NAMES, params);
+  validateRfm(data);
+  return aliveAll(params, data);
+}
+
+/**
+ * E[Y(t) | x, t_x, T] = P(alive) · (a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^{r+x} 2F1(r+x, b+x; a+b+x−1; t/(α+T+t))]
+ * (FHL 2005 eq. 10): expected repeat purchases in (T, T+t]. Evaluated without the a = 1 singularity, see
+ * betaGeoAliveExpectation.
+ */
+export function expectedPurchases(params: BgNbdParams, data: RfmData, t: number): Float64Array {
+  return expectedPurchasesMany(params, data, [t])[0] as Float64Array;
+}
+
+/**
+ * expectedPurchases at several horizons (one array per horizon). The series coefficients are shared across horizons
+ * and the alive-customer part is computed once per distinct (x, T); per customer only P(alive) is evaluated.
+ */
+export function expectedPurchasesMany(params: BgNbdParams, data: RfmData, horizons: readonly number[]): Float64Array[] {
+  const { alive, pairs, kernel } = aliveAndKernel(params, data, horizons);
+  const h = horizons.length;
+  const outs = horizons.map(() => new Float64Array(alive.length));
+  for (let i = 0; i < alive.length; i++) {
+    const base = (pairs[i] as number) * h;
+    for (let k = 0; k < h; k++) (outs[k] as Float64Array)[i] = (alive[i] as number) * (kernel[base + k] as number);
+  }
+  return outs;
+}
+
+/** Σ_k c_k E[Y(t_k) | x, t_x, T] = P(alive) · Σ_k c_k E[Y(t_k) | alive, x, T]: the sum is formed once per (x, T). */
+export function expectedPurchasesCombination(
+  params: BgNbdParams,
+  data: RfmData,
+  horizons: readonly number[],
+  coefficients: readonly number[],
+): Float64Array {
+  if (coefficients.length !== horizons.length) {
+    throw new KairosError('VALIDATION', `coefficients (${coefficients.length}) and horizons (${horizons.length}) differ in length`);
+  }
+  const { alive, pairs, kernel } = aliveAndKernel(params, data, horizons);
+  const h = horizons.length;
+  if (h === 0) return new Float64Array(alive.length);
+  const combined = new Float64Array(kernel.length / h);
+  for (let j = 0; j < combined.length; j++) {
+    let s = 0;
+    for (let k = 0; k < h; k++) s += (coefficients[k] as number) * (kernel[j * h + k] as number);
+    combined[j] = s;
+  }
+  const out = new Float64Array(alive.length);
+  for (let i = 0; i < alive.length; i++) out[i] = (alive[i] as number) * (combined[pairs[i] as number] as number);
+  return out;
+}
+
+/**
+ * P(alive) per row and the alive-customer expectation E[Y(t_k) | alive, x, T] per distinct (x, T) pair and horizon
+ * (kernel[pair·h + k]): the expectation depends on the history only through (x, T), so it is computed once per pair,
+ * with the series coefficients shared across horizons.
+ */
+function aliveAndKernel(
+  params: BgNbdParams,
+  data: RfmData,
+  horizons: readonly number[],
+): { alive: Float64Array; pairs: Uint32Array; kernel: Float64Array } {
+  checkParams(MODEL, PARAM_NAMES, params);
+  for (const t of horizons) validateHorizon(t, 'horizon');
+  validateRfm(data);
+  const h = horizons.length;
+  const { r, alpha, a, b } = params;
+  const pairs = pairIndex(data);
+  const np = pairs.x.length;
+  const kernel = new Float64Array(np * h);
+  const hz = Float64Array.from(horizons);
+  const buf = new Float64Array(h);
+  const scratch = new Float64Array(3 * h);
+  for (let j = 0; j < np; j++) {
+    const x = pairs.x[j] as number;
+    const T = pairs.T[j] as number;
+    betaGeoAliveExpectationMany(a, b + x, r + x, alpha + T, hz, buf, scratch);
+    kernel.set(buf, j * h);
+  }
+  return { alive: aliveAll(params, data), pairs: pairs.index, kernel };
+}
+
+/**
+ * Unconditional P(X(t) = n) (FHL 2005 eq. 8):
+ *   B(a, b+n)/B(a, b) · NBD(n; r, α, t) + δ_{n>0} B(a+1, b+n−1)/B(a, b) · P(NBD(r, α, t) ≥ n).
+ */
+export function probNPurchases(params: BgNbdParams, n: number, t: number): number {
+  checkParams(MODEL, PARAM_NAMES, params);
+  validateHorizon(t);
+  if (!Number.isInteger(n) || n < 0) throw new KairosError('VALIDATION', `n must be a non-negative integer (got ${n})`);
+  const { r, alpha, a, b } = params;
+  const lnBab = betaln(a, b);
+  let p = Math.exp(betaln(a, b + n) - lnBab + logNbdPmf(n, r, alpha, t));
+  if (n > 0) p += Math.exp(betaln(a + 1, b + n - 1) - lnBab) * nbdUpperTail(n, r, alpha, t);
+  return Math.min(1, Math.max(0, p));
+}
+
+/** Unconditional E[X(t)] = (a+b−1)/(a−1) · [1 − (α/(α+t))^r 2F1(r, b; a+b−1; t/(α+t))] (FHL 2005 eq. 7). */
+export function unconditionalExpectedPurchases(params: BgNbdParams, t: number): number {
+  checkParams(MODEL, PARAM_NAMES, params);
+  validateHorizon(t);
+  return betaGeoAliveExpectation(params.a, params.b, params.r, params.alpha, t);
+}
+
+/**
+ * P(at least one purchase in (T, T+t] | x, t_x, T) = P(alive) · [1 − ((α+T)/(α+T+t))^{r+x}]: an alive customer's
+ * rate is λ | data ~ Gamma(r+x, α+T), and the first future purchase happens before any further dropout.
+ */
+export function conversionProbability(params: BgNbdParams, data: RfmData, t: number): Float64Array {
+  checkParams(MODEL, PARAM_NAMES, params);
+  validateHorizon(t);
+  validateRfm(data);
+  const out = aliveAll(params, data);
+  for (let i = 0; i < out.length; i++) {
+    const x = data.x[i] as number;
+    out[i] = (out[i] as number) * -expm1(-(params.r + x) * log1p(t / (params.alpha + (data.T[i] as number))));
+  }
+  return out;
+}
+
+/**
+ * Median time from T to the next purchase given the customer is alive: λ | alive, data ~ Gamma(r+x, α+T), so the
+ * wait is Lomax(shape r+x, scale α+T) with median (α+T)(2^{1/(r+x)} − 1).
+ */
+export function expectedWaitToNextPurchase(params: BgNbdParams, data: RfmData): Float64Array {
+  checkParams(MODEL, PARAM_NAMES, params);
+  const n = validateRfm(data);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    out[i] = (params.alpha + (data.T[i] as number)) * expm1(Math.LN2 / (params.r + (data.x[i] as number)));
+  }
+  return out;
+}
+
+/**
+ * Decisive moment: the d ≥ 0 with P(alive | x, t_x, T+d) = threshold. Closed form from the P(alive) formula:
+ *   α + T + d = (α + t_x) · [((1−θ)/θ) · (b+x−1)/a]^{1/(r+x)}.
+ * 0 when P(alive) is already below θ; Infinity for x = 0 (always alive under BG/NBD).
+ */
+export function decisiveTime(params: BgNbdParams, data: RfmData, threshold = 0.5): Float64Array {
+  checkParams(MODEL, PARAM_NAMES, params);
+  checkThreshold(threshold);
+  const n = validateRfm(data);
+  const out = new Float64Array(n);
+  const logOdds = Math.log((1 - threshold) / threshold);
+  for (let i = 0; i < n; i++) {
+    const x = data.x[i] as number;
+    if (x === 0) {
+      out[i] = Infinity;
+      continue;
+    }
+    const lnK = logOdds + Math.log(params.b + x - 1) - Math.log(params.a);
+    const d = (params.alpha + (data.tx[i] as number)) * Math.exp(lnK / (params.r + x)) - params.alpha - (data.T[i] as number);
+    out[i] = d > 0 ? d : 0;
+  }
+  return out;
+}

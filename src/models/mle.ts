@@ -1,0 +1,292 @@
+// Maximum-likelihood fitting shared by all models: log-parameter space, L2 penalty, L-BFGS, Newton polish, standard errors.
+import { KairosError } from '../errors.js';
+import { numericalHessian, solveSpd, standardErrorsFromHessian } from '../math/hessian.js';
+import { minimizeLbfgs } from '../math/lbfgs.js';
+import type { FitDiagnostics, FitOptions, FitResult, ModelName, ModelParams } from './types.js';
+
+/** Defaults of the fit hyper-parameters, in one place. */
+export const FIT_DEFAULTS = Object.freeze({ penalty: 0, maxIterations: 500, tolerance: 1e-8 });
+
+/** Data larger than twice this many rows is first fitted on a subsample of about this size (a warm start). */
+export const WARM_START_ROWS = 20_000;
+
+/** |ln θ| beyond this means a parameter ran off to 0 or ∞ (e^30 ≈ 1e13): the model is not identified on the data. */
+const LOG_PARAM_LIMIT = 30;
+/** Outside this range the objective reports +∞, which the line search treats as "step too long". */
+const LOG_PARAM_WALL = 45;
+
+/** What a model supplies to be fitted. */
+export interface LikelihoodSpec {
+  readonly model: ModelName;
+  readonly paramNames: readonly string[];
+  /** Σ_i w_i ln L_i at natural parameters; writes ∂/∂param (natural scale) into grad. May be non-finite. */
+  readonly logLik: (params: Float64Array, grad: Float64Array) => number;
+  readonly totalWeight: number;
+  /** Data-driven starting values (natural scale), overridden by options.initial. */
+  readonly initial: Float64Array;
+  /**
+   * Optional subsample of the data (same model): for large data the optimum of its mean log-likelihood is found
+   * first and used as a warm start, with its Hessian, for Newton steps on the full data (fewer full passes).
+   */
+  readonly warmStart?: { readonly logLik: LikelihoodSpec['logLik']; readonly totalWeight: number };
+}
+
+function resolveOptions(model: string, paramNames: readonly string[], options: FitOptions): {
+  penalty: number;
+  maxIterations: number;
+  tolerance: number;
+  initial: Partial<Record<string, number>>;
+} {
+  const penalty = options.penalty ?? FIT_DEFAULTS.penalty;
+  const maxIterations = options.maxIterations ?? FIT_DEFAULTS.maxIterations;
+  const tolerance = options.tolerance ?? FIT_DEFAULTS.tolerance;
+  if (!(penalty >= 0) || !Number.isFinite(penalty)) {
+    throw new KairosError('VALIDATION', `${model}: penalty must be a finite number >= 0 (got ${penalty})`);
+  }
+  if (!Number.isInteger(maxIterations) || maxIterations < 1) {
+    throw new KairosError('VALIDATION', `${model}: maxIterations must be a positive integer (got ${maxIterations})`);
+  }
+  if (!(tolerance > 0) || !Number.isFinite(tolerance)) {
+    throw new KairosError('VALIDATION', `${model}: tolerance must be a finite number > 0 (got ${tolerance})`);
+  }
+  const initial = (options.initial ?? {}) as Partial<Record<string, number>>;
+  for (const [name, v] of Object.entries(initial)) {
+    if (v === undefined) continue;
+    if (!paramNames.includes(name)) {
+      throw new KairosError('VALIDATION', `${model}: unknown initial parameter "${name}" (expected ${paramNames.join(', ')})`);
+    }
+    if (!(v > 0) || !Number.isFinite(v)) {
+      throw new KairosError('VALIDATION', `${model}: initial ${name} must be a finite number > 0 (got ${v})`);
+    }
+  }
+  return { penalty, maxIterations, tolerance, initial };
+}
+
+function infNorm(v: Float64Array): number {
+  let m = 0;
+  for (let i = 0; i < v.length; i++) m = Math.max(m, Math.abs(v[i] as number));
+  return m;
+}
+
+/** F(θ) = −ℓ(e^θ)/W + penalty·Σθ² and its gradient; +∞ outside |θ| ≤ LOG_PARAM_WALL or where ℓ is not finite. */
+function makeObjective(
+  logLik: LikelihoodSpec['logLik'],
+  W: number,
+  k: number,
+  penalty: number,
+): (theta: Float64Array, grad: Float64Array) => number {
+  const natural = new Float64Array(k);
+  const gNat = new Float64Array(k);
+  return (theta, grad) => {
+    for (let i = 0; i < k; i++) {
+      const t = theta[i] as number;
+      if (!(Math.abs(t) <= LOG_PARAM_WALL)) {
+        grad.fill(NaN);
+        return Infinity;
+      }
+      natural[i] = Math.exp(t);
+    }
+    const ll = logLik(natural, gNat);
+    if (!Number.isFinite(ll)) {
+      grad.fill(NaN);
+      return Infinity;
+    }
+    let f = -ll / W;
+    for (let i = 0; i < k; i++) {
+      const t = theta[i] as number;
+      f += penalty * t * t;
+      grad[i] = (-(gNat[i] as number) * (natural[i] as number)) / W + 2 * penalty * t;
+    }
+    for (let i = 0; i < k; i++) {
+      if (!Number.isFinite(grad[i] as number)) return Infinity;
+    }
+    return f;
+  };
+}
+
+/**
+ * Maximises Σ w ln L over θ = ln(params) by minimising F(θ) = −ℓ(e^θ)/W + penalty·Σθ² (W = Σ w, so the
+ * tolerance does not depend on the number of customers) with L-BFGS and the analytic gradient, then takes up to
+ * three Newton steps with the central-difference Hessian to land on the optimum to rounding precision. With a
+ * warmStart subsample (large data) the subsample is fitted first and Newton steps with its Hessian replace most
+ * full-data L-BFGS iterations; L-BFGS on the full data still runs if they do not reach the tolerance.
+ * Standard errors: SE(θ_k) = sqrt([(W·H)^{-1}]_kk) on the log scale, e^{θ_k}·SE(θ_k) on the natural scale (delta
+ * method), with H the Hessian of the objective actually minimised (penalty included).
+ * Throws KairosError('CONVERGENCE') carrying the diagnostics when the optimum is not reached or not identified.
+ */
+export function fitByMaximumLikelihood<P extends ModelParams>(spec: LikelihoodSpec, options: FitOptions<P> = {}): FitResult<P> {
+  const { model, paramNames, totalWeight: W } = spec;
+  const k = paramNames.length;
+  const opt = resolveOptions(model, paramNames, options as FitOptions);
+  const theta0 = new Float64Array(k);
+  for (let i = 0; i < k; i++) {
+    const name = paramNames[i] as string;
+    theta0[i] = Math.log(opt.initial[name] ?? (spec.initial[i] as number));
+  }
+
+  const objective = makeObjective(spec.logLik, W, k, opt.penalty);
+  const gradientOnly = (theta: Float64Array, out: Float64Array): void => {
+    objective(theta, out);
+  };
+
+  const g0 = new Float64Array(k);
+  const f0 = objective(theta0, g0);
+  if (!Number.isFinite(f0)) {
+    throw new KairosError('CONVERGENCE', `${model}: the log-likelihood is not finite at the starting values`, {
+      details: { initial: Object.fromEntries(paramNames.map((n, i) => [n, Math.exp(theta0[i] as number)])) },
+      hint: 'pass other initial values (options.initial) or check the data',
+    });
+  }
+  // Rounding noise of a mean of many log-likelihood terms: a few hundred ulps of |F|.
+  const fNoise = 1e-13 * Math.max(1, Math.abs(f0));
+
+  let theta: Float64Array = theta0;
+  let f = f0;
+  let grad: Float64Array = g0;
+  let gradNorm = infNorm(g0);
+  let iterations = 0;
+  let evaluations = 1;
+  let message = 'gradient norm below tolerance';
+  let done = gradNorm <= opt.tolerance;
+
+  if (!done && spec.warmStart !== undefined) {
+    // Stage 1: optimum of the subsample, and its Hessian (the mean objective's curvature barely depends on n).
+    const warm = makeObjective(spec.warmStart.logLik, spec.warmStart.totalWeight, k, opt.penalty);
+    const wf0 = warm(theta0, new Float64Array(k));
+    if (Number.isFinite(wf0)) {
+      const wr = minimizeLbfgs(warm, theta0, {
+        gradientTolerance: 1e-6,
+        maxIterations: opt.maxIterations,
+        fNoise: 1e-13 * Math.max(1, Math.abs(wf0)),
+      });
+      const hw = numericalHessian((t, out) => void warm(t, out), wr.x);
+      // Stage 2: chord-Newton steps on the full data with the subsample Hessian, while they keep decreasing F.
+      const gStart = new Float64Array(k);
+      const fStart = objective(wr.x, gStart);
+      evaluations++;
+      if (Number.isFinite(fStart) && fStart <= f + fNoise) {
+        theta = wr.x;
+        f = fStart;
+        grad = gStart;
+        gradNorm = infNorm(gStart);
+        iterations += wr.iterations;
+        for (let step = 0; step < 10 && gradNorm > opt.tolerance; step++) {
+          const delta = solveSpd(hw, grad);
+          if (delta === null || infNorm(delta) > 1) break;
+          const trial = new Float64Array(k);
+          for (let i = 0; i < k; i++) trial[i] = (theta[i] as number) - (delta[i] as number);
+          const gTrial = new Float64Array(k);
+          const fTrial = objective(trial, gTrial);
+          evaluations++;
+          const nTrial = infNorm(gTrial);
+          if (!Number.isFinite(fTrial) || fTrial > f + fNoise || !(nTrial < gradNorm)) break;
+          theta = trial;
+          f = fTrial;
+          grad = gTrial;
+          gradNorm = nTrial;
+          iterations++;
+        }
+        done = gradNorm <= opt.tolerance;
+        if (done) message = 'gradient norm below tolerance (subsample warm start, Newton steps)';
+      }
+    }
+  }
+  if (!done) {
+    const run = minimizeLbfgs(objective, theta, {
+      gradientTolerance: opt.tolerance,
+      maxIterations: opt.maxIterations,
+      fNoise,
+    });
+    theta = run.x;
+    f = run.f;
+    grad = run.gradient;
+    gradNorm = run.gradNorm;
+    message = run.message;
+    iterations += run.iterations;
+    evaluations += run.evaluations;
+  }
+  const optimum = theta;
+
+  let hessian = numericalHessian(gradientOnly, theta);
+  evaluations += 2 * k;
+  // Newton polish (chord method: the Hessian is kept): each accepted step roughly squares the gradient norm.
+  for (let step = 0; step < 3 && gradNorm > 1e-3 * opt.tolerance; step++) {
+    const delta = solveSpd(hessian, grad);
+    if (delta === null || infNorm(delta) > 1) break;
+    const trial = new Float64Array(k);
+    for (let i = 0; i < k; i++) trial[i] = (theta[i] as number) - (delta[i] as number);
+    const gTrial = new Float64Array(k);
+    const fTrial = objective(trial, gTrial);
+    evaluations++;
+    const nTrial = infNorm(gTrial);
+    if (!Number.isFinite(fTrial) || fTrial > f + fNoise || !(nTrial < gradNorm)) break;
+    theta = trial;
+    f = fTrial;
+    grad = gTrial;
+    if (gradNorm > opt.tolerance && nTrial <= opt.tolerance) message = 'gradient norm below tolerance after Newton refinement';
+    gradNorm = nTrial;
+  }
+  let moved = 0;
+  for (let i = 0; i < k; i++) moved = Math.max(moved, Math.abs((theta[i] as number) - (optimum[i] as number)));
+  if (moved > 1e-4) {
+    // The polish moved noticeably: take the Hessian for the standard errors at the final point.
+    hessian = numericalHessian(gradientOnly, theta);
+    evaluations += 2 * k;
+  }
+
+  const params: Record<string, number> = {};
+  for (let i = 0; i < k; i++) params[paramNames[i] as string] = Math.exp(theta[i] as number);
+  const scaled = hessian.map((v) => v * W);
+  const seLog = standardErrorsFromHessian(scaled, k);
+  const standardErrors: Record<string, number> = {};
+  for (let i = 0; i < k; i++) {
+    const name = paramNames[i] as string;
+    standardErrors[name] = seLog === null ? 0 : (params[name] as number) * (seLog[i] as number);
+  }
+  const llGrad = new Float64Array(k);
+  const natFinal = Float64Array.from(theta, Math.exp);
+  const logLik = spec.logLik(natFinal, llGrad);
+
+  let converged = gradNorm <= opt.tolerance;
+  const problems: string[] = [];
+  if (!converged) problems.push(`gradient norm ${gradNorm.toExponential(2)} above tolerance ${opt.tolerance} (${message})`);
+  if (seLog === null) {
+    converged = false;
+    problems.push('the Hessian is not positive definite at the estimate, so a parameter is not identified');
+  }
+  for (let i = 0; i < k; i++) {
+    if (Math.abs(theta[i] as number) > LOG_PARAM_LIMIT) {
+      converged = false;
+      problems.push(`${paramNames[i]} ran off to ${Math.exp(theta[i] as number).toExponential(2)}`);
+    }
+  }
+  if (!Number.isFinite(logLik)) {
+    converged = false;
+    problems.push('the log-likelihood is not finite at the estimate');
+  }
+  const diagnostics: FitDiagnostics = {
+    logLik,
+    converged,
+    iterations,
+    gradNorm,
+    standardErrors,
+    message: converged ? `${message}; ${evaluations} evaluations` : problems.join('; '),
+    nObs: W,
+    penalty: opt.penalty,
+  };
+  if (!converged) {
+    const estimate = paramNames.map((n) => `${n} ${(params[n] as number).toPrecision(4)}`).join(', ');
+    throw new KairosError('CONVERGENCE', `${model}: fit did not converge at ${estimate}: ${diagnostics.message}`, {
+      details: { diagnostics, params },
+      hint:
+        (opt.penalty === 0
+          ? 'try a small penalty (options.penalty = 1e-4 to 1e-3), more iterations, other initial values, or more data'
+          : 'try a larger penalty, more iterations, other initial values, or more data') +
+        '; two parameters growing together (e.g. r and alpha, or a and b) mean the data cannot identify that heterogeneity',
+    });
+  }
+  return {
+    params: Object.freeze(params) as unknown as P,
+    diagnostics: Object.freeze({ ...diagnostics, standardErrors: Object.freeze(standardErrors) }) as unknown as FitDiagnostics<P>,
+  };
+}

@@ -1,0 +1,462 @@
+// RFM summaries for the models: validation at the model boundary, grouping identical rows, and scatter back.
+import { KairosError } from '../errors.js';
+import type { RfmData, SpendData } from './types.js';
+
+/** Number of rows, after checking all columns have the same length. */
+function rowCount(columns: Record<string, ArrayLike<number> | undefined>, what: string): number {
+  let n = -1;
+  for (const [name, col] of Object.entries(columns)) {
+    if (col === undefined) continue;
+    if (n === -1) n = col.length;
+    else if (col.length !== n) {
+      throw new KairosError('VALIDATION', `${what}: column ${name} has ${col.length} rows, expected ${n}`);
+    }
+  }
+  return Math.max(n, 0);
+}
+
+function checkWeights(weights: Float64Array | undefined, what: string): void {
+  if (weights === undefined) return;
+  for (let i = 0; i < weights.length; i++) {
+    const w = weights[i] as number;
+    if (!(w >= 0) || !Number.isFinite(w)) {
+      throw new KairosError('VALIDATION', `${what} row ${i}: weight ${w} is not a finite number >= 0`);
+    }
+  }
+}
+
+/**
+ * Checks the RFM contract and names the first broken fact and its row: finite values, x a non-negative integer,
+ * 0 <= tx <= T, tx = 0 when x = 0, weights finite and >= 0. Returns the number of rows.
+ */
+export function validateRfm(data: RfmData, what = 'RfmData'): number {
+  const n = rowCount({ x: data.x, tx: data.tx, T: data.T, weights: data.weights }, what);
+  const { x, tx, T } = data;
+  for (let i = 0; i < n; i++) {
+    const xi = x[i] as number;
+    const txi = tx[i] as number;
+    const Ti = T[i] as number;
+    if (!Number.isFinite(xi) || !Number.isFinite(txi) || !Number.isFinite(Ti)) {
+      throw new KairosError('VALIDATION', `${what} row ${i}: x, tx, T must be finite (got ${xi}, ${txi}, ${Ti})`);
+    }
+    if (xi < 0 || !Number.isInteger(xi)) {
+      throw new KairosError('VALIDATION', `${what} row ${i}: x (${xi}) must be a non-negative integer count`);
+    }
+    if (txi < 0 || Ti < 0) {
+      throw new KairosError('VALIDATION', `${what} row ${i}: tx (${txi}) and T (${Ti}) must be >= 0`);
+    }
+    if (txi > Ti) {
+      throw new KairosError('VALIDATION', `${what} row ${i}: tx (${txi}) is greater than T (${Ti})`);
+    }
+    if (xi === 0 && txi !== 0) {
+      throw new KairosError('VALIDATION', `${what} row ${i}: tx must be 0 when x is 0 (got tx = ${txi})`);
+    }
+  }
+  checkWeights(data.weights, what);
+  return n;
+}
+
+/** Checks spend data: finite, x a non-negative integer, m >= 0 (m is ignored where x = 0). Returns the row count. */
+export function validateSpend(data: SpendData, what = 'SpendData'): number {
+  const n = rowCount({ x: data.x, m: data.m, weights: data.weights }, what);
+  for (let i = 0; i < n; i++) {
+    const xi = data.x[i] as number;
+    const mi = data.m[i] as number;
+    if (!Number.isFinite(xi) || xi < 0 || !Number.isInteger(xi)) {
+      throw new KairosError('VALIDATION', `${what} row ${i}: x (${xi}) must be a non-negative integer count`);
+    }
+    if (!Number.isFinite(mi) || mi < 0) {
+      throw new KairosError('VALIDATION', `${what} row ${i}: mean spend m (${mi}) must be a finite number >= 0`);
+    }
+  }
+  checkWeights(data.weights, what);
+  return n;
+}
+
+/** Checks a prediction horizon. */
+export function validateHorizon(t: number, name = 't'): void {
+  if (!(t >= 0) || !Number.isFinite(t)) {
+    throw new KairosError('VALIDATION', `${name} must be a finite number >= 0 (got ${t})`);
+  }
+}
+
+/** RFM rows collapsed to distinct (x, tx, T) with summed weights; groupOf[i] is the group of input row i. */
+export interface GroupedRfm extends RfmData {
+  readonly weights: Float64Array;
+  readonly groupOf: Uint32Array;
+}
+
+/** Distinct values of a column and, per row, the index of its value (to compute f(value) once per distinct value). */
+export interface DistinctIndex {
+  readonly values: Float64Array;
+  readonly index: Uint32Array;
+}
+
+/** Largest integer value for which distinctIndex uses a lookup table instead of a Map. */
+const TABLE_LIMIT = 1 << 22;
+
+/**
+ * Distinct values of a column (in increasing order when all values are small non-negative integers, e.g. days;
+ * otherwise in order of first appearance) with a per-row index into them. Integer columns take a lookup-table fast
+ * path (a few ns per row); others go through a Map.
+ */
+export function distinctIndex(column: Float64Array): DistinctIndex {
+  const n = column.length;
+  const index = new Uint32Array(n);
+  let max = 0;
+  let integer = true;
+  for (let i = 0; i < n; i++) {
+    const v = column[i] as number;
+    if (!(v >= 0 && v <= TABLE_LIMIT && Math.floor(v) === v)) {
+      integer = false;
+      break;
+    }
+    if (v > max) max = v;
+  }
+  if (integer) {
+    const table = new Int32Array(max + 1).fill(-1);
+    for (let i = 0; i < n; i++) table[(column[i] as number) | 0] = 0;
+    const values: number[] = [];
+    for (let v = 0; v <= max; v++) {
+      if (table[v] === 0) {
+        table[v] = values.length;
+        values.push(v);
+      }
+    }
+    for (let i = 0; i < n; i++) index[i] = table[(column[i] as number) | 0] as number;
+    return { values: Float64Array.from(values), index };
+  }
+  const seen = new Map<number, number>();
+  const values: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const v = (column[i] as number) + 0; // + 0 maps −0 to 0
+    let k = seen.get(v);
+    if (k === undefined) {
+      k = values.length;
+      seen.set(v, k);
+      values.push(v);
+    }
+    index[i] = k;
+  }
+  return { values: Float64Array.from(values), index };
+}
+
+/** Grouped rows with the distinct-value indexes of their columns (shared by groupRfm and prepareRfm). */
+interface GroupedWithIndex extends GroupedRfm {
+  readonly xs: DistinctIndex;
+  readonly Ts: DistinctIndex;
+  readonly txs: DistinctIndex;
+}
+
+/** Largest number of (x, T) cells addressed through a dense table; beyond it cells are numbered through a Map. */
+const CELL_TABLE_LIMIT = 1 << 24;
+
+function groupWithIndex(data: RfmData): GroupedWithIndex {
+  const n = validateRfm(data);
+  const { weights } = data;
+  const xAll = distinctIndex(data.x);
+  const TAll = distinctIndex(data.T);
+  const txAll = distinctIndex(data.tx);
+  const nT = TAll.values.length;
+  // 1. Cell of each row = its (x, T) pair, numbered densely.
+  const cell = new Uint32Array(n);
+  let cells: number;
+  if (xAll.values.length * nT <= CELL_TABLE_LIMIT) {
+    cells = xAll.values.length * nT;
+    for (let i = 0; i < n; i++) cell[i] = (xAll.index[i] as number) * nT + (TAll.index[i] as number);
+  } else {
+    const seen = new Map<number, number>();
+    for (let i = 0; i < n; i++) {
+      const key = (xAll.index[i] as number) * nT + (TAll.index[i] as number);
+      let c = seen.get(key);
+      if (c === undefined) {
+        c = seen.size;
+        seen.set(key, c);
+      }
+      cell[i] = c;
+    }
+    cells = seen.size;
+  }
+  // 2. Counting sort of the rows by cell, carrying each row's tx index along (no random gathers later).
+  const start = new Uint32Array(cells + 1);
+  for (let i = 0; i < n; i++) {
+    const c = (cell[i] as number) + 1;
+    start[c] = (start[c] as number) + 1;
+  }
+  for (let c = 0; c < cells; c++) start[c + 1] = (start[c + 1] as number) + (start[c] as number);
+  const next = start.slice(0, cells);
+  const rowSorted = new Uint32Array(n);
+  const txSorted = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = cell[i] as number;
+    const pos = next[c] as number;
+    next[c] = pos + 1;
+    rowSorted[pos] = i;
+    txSorted[pos] = txAll.index[i] as number;
+  }
+  // 3. Within each cell, rows with the same tx form a group; a scratch table over tx indexes stays in cache.
+  const scratch = new Int32Array(txAll.values.length).fill(-1);
+  const groupOf = new Uint32Array(n);
+  const gx = new Float64Array(n);
+  const gtx = new Float64Array(n);
+  const gT = new Float64Array(n);
+  const gw = new Float64Array(n);
+  const gxi = new Uint32Array(n);
+  const gTi = new Uint32Array(n);
+  const gtxi = new Uint32Array(n);
+  let groups = 0;
+  for (let c = 0; c < cells; c++) {
+    const lo = start[c] as number;
+    const hi = start[c + 1] as number;
+    if (lo === hi) continue;
+    const first = rowSorted[lo] as number;
+    const ix = xAll.index[first] as number;
+    const iT = TAll.index[first] as number;
+    for (let k = lo; k < hi; k++) {
+      const row = rowSorted[k] as number;
+      const itx = txSorted[k] as number;
+      let g = scratch[itx] as number;
+      if (g === -1) {
+        g = groups++;
+        scratch[itx] = g;
+        gx[g] = xAll.values[ix] as number;
+        gT[g] = TAll.values[iT] as number;
+        gtx[g] = txAll.values[itx] as number;
+        gxi[g] = ix;
+        gTi[g] = iT;
+        gtxi[g] = itx;
+      }
+      groupOf[row] = g;
+      gw[g] = (gw[g] as number) + (weights === undefined ? 1 : (weights[row] as number));
+    }
+    for (let k = lo; k < hi; k++) scratch[txSorted[k] as number] = -1;
+  }
+  const m = groups;
+  return {
+    x: gx.slice(0, m),
+    tx: gtx.slice(0, m),
+    T: gT.slice(0, m),
+    weights: gw.slice(0, m),
+    groupOf,
+    xs: { values: xAll.values, index: gxi.slice(0, m) },
+    Ts: { values: TAll.values, index: gTi.slice(0, m) },
+    txs: { values: txAll.values, index: gtxi.slice(0, m) },
+  };
+}
+
+/**
+ * Collapses identical (x, tx, T) rows into one row each, summing weights (default weight 1); groups come ordered by
+ * (x, T). Fits on the result equal fits on the rows; predictions on it are scattered back with ungroup().
+ * Validates the input. O(n): distinct-value indexes, a counting sort by (x, T), then tx within each (x, T) cell.
+ */
+export function groupRfm(data: RfmData): GroupedRfm {
+  const g = groupWithIndex(data);
+  return { x: g.x, tx: g.tx, T: g.T, weights: g.weights, groupOf: g.groupOf };
+}
+
+/** Scatters per-group values back to rows: out[i] = values[groupOf[i]]. */
+export function ungroup(values: Float64Array, groupOf: Uint32Array): Float64Array {
+  const out = new Float64Array(groupOf.length);
+  for (let i = 0; i < groupOf.length; i++) out[i] = values[groupOf[i] as number] as number;
+  return out;
+}
+
+/**
+ * Index of the distinct (x, T) pairs of the rows: the conditional expectations of all three transaction models
+ * depend on a customer's history only through (x, T) once P(alive) is factored out, so they are computed once per pair.
+ */
+export interface PairIndex {
+  readonly x: Float64Array;
+  readonly T: Float64Array;
+  /** Pair of each row. */
+  readonly index: Uint32Array;
+}
+
+/** Distinct (x, T) pairs of RFM rows (data assumed validated). */
+export function pairIndex(data: RfmData): PairIndex {
+  const n = data.x.length;
+  const xs = distinctIndex(data.x);
+  const Ts = distinctIndex(data.T);
+  const nT = Ts.values.length;
+  const index = new Uint32Array(n);
+  const px: number[] = [];
+  const pT: number[] = [];
+  const cells = xs.values.length * nT;
+  if (cells <= 1 << 24) {
+    const table = new Int32Array(cells).fill(-1);
+    for (let i = 0; i < n; i++) {
+      const c = (xs.index[i] as number) * nT + (Ts.index[i] as number);
+      let p = table[c] as number;
+      if (p === -1) {
+        p = px.length;
+        table[c] = p;
+        px.push(data.x[i] as number);
+        pT.push(data.T[i] as number);
+      }
+      index[i] = p;
+    }
+  } else {
+    const seen = new Map<number, number>();
+    for (let i = 0; i < n; i++) {
+      const c = (xs.index[i] as number) * nT + (Ts.index[i] as number);
+      let p = seen.get(c);
+      if (p === undefined) {
+        p = px.length;
+        seen.set(c, p);
+        px.push(data.x[i] as number);
+        pT.push(data.T[i] as number);
+      }
+      index[i] = p;
+    }
+  }
+  return { x: Float64Array.from(px), T: Float64Array.from(pT), index };
+}
+
+/**
+ * Grouped RFM data ready for likelihood evaluation: rows with positive weight only, plus indexes of the distinct
+ * x, tx and T values so that ln Γ(r + x), ln(α + T), ... are computed once per distinct value, not per row.
+ */
+export interface PreparedRfm {
+  readonly n: number;
+  readonly x: Float64Array;
+  readonly tx: Float64Array;
+  readonly T: Float64Array;
+  readonly w: Float64Array;
+  readonly totalWeight: number;
+  readonly xs: DistinctIndex;
+  /** Total weight per distinct x. */
+  readonly xWeight: Float64Array;
+  readonly txs: DistinctIndex;
+  readonly Ts: DistinctIndex;
+  /** Weight of rows with x > 0 (repeat buyers). */
+  readonly repeatWeight: number;
+}
+
+/** Groups, drops zero-weight rows and indexes distinct values. */
+export function prepareRfm(data: RfmData): PreparedRfm {
+  const g = groupWithIndex(data);
+  const m = g.weights.length;
+  let keep = 0;
+  for (let i = 0; i < m; i++) if ((g.weights[i] as number) > 0) keep++;
+  const pick = (src: Float64Array): Float64Array => {
+    if (keep === m) return src;
+    const out = new Float64Array(keep);
+    let k = 0;
+    for (let i = 0; i < m; i++) if ((g.weights[i] as number) > 0) out[k++] = src[i] as number;
+    return out;
+  };
+  const pickIndex = (src: Uint32Array): Uint32Array => {
+    if (keep === m) return src;
+    const out = new Uint32Array(keep);
+    let k = 0;
+    for (let i = 0; i < m; i++) if ((g.weights[i] as number) > 0) out[k++] = src[i] as number;
+    return out;
+  };
+  const x = pick(g.x);
+  const w = pick(g.weights);
+  const xs = { values: g.xs.values, index: pickIndex(g.xs.index) };
+  let totalWeight = 0;
+  let repeatWeight = 0;
+  const xWeight = new Float64Array(xs.values.length);
+  for (let i = 0; i < keep; i++) {
+    const wi = w[i] as number;
+    totalWeight += wi;
+    if ((x[i] as number) > 0) repeatWeight += wi;
+    xWeight[xs.index[i] as number] = (xWeight[xs.index[i] as number] as number) + wi;
+  }
+  return {
+    n: keep,
+    x,
+    tx: pick(g.tx),
+    T: pick(g.T),
+    w,
+    totalWeight,
+    xs,
+    xWeight,
+    txs: { values: g.txs.values, index: pickIndex(g.txs.index) },
+    Ts: { values: g.Ts.values, index: pickIndex(g.Ts.index) },
+    repeatWeight,
+  };
+}
+
+/**
+ * A deterministic, stratified subset of about `target` rows of prepared data whose mean log-likelihood approximates
+ * the full one, so that its optimum is a warm start for the full fit: rows heavier than the stride k = ceil(n/target)
+ * are all kept with weight w/k, the others every k-th (rows are ordered by (x, T), so striding keeps every region of
+ * the data). Returns null when the data is already small.
+ */
+export function subsampleRfm(prep: PreparedRfm, target: number): PreparedRfm | null {
+  if (prep.n <= 2 * target) return null;
+  const step = Math.ceil(prep.n / target);
+  const rows: number[] = [];
+  const weights: number[] = [];
+  for (let i = 0; i < prep.n; i++) {
+    const wi = prep.w[i] as number;
+    if (wi >= step) {
+      rows.push(i);
+      weights.push(wi / step);
+    } else if (i % step === 0) {
+      rows.push(i);
+      weights.push(wi);
+    }
+  }
+  const m = rows.length;
+  const x = new Float64Array(m);
+  const tx = new Float64Array(m);
+  const T = new Float64Array(m);
+  const w = Float64Array.from(weights);
+  const xi = new Uint32Array(m);
+  const Ti = new Uint32Array(m);
+  const txi = new Uint32Array(m);
+  let totalWeight = 0;
+  let repeatWeight = 0;
+  const xWeight = new Float64Array(prep.xs.values.length);
+  for (let k = 0; k < m; k++) {
+    const i = rows[k] as number;
+    x[k] = prep.x[i] as number;
+    tx[k] = prep.tx[i] as number;
+    T[k] = prep.T[i] as number;
+    xi[k] = prep.xs.index[i] as number;
+    Ti[k] = prep.Ts.index[i] as number;
+    txi[k] = prep.txs.index[i] as number;
+    const wk = w[k] as number;
+    totalWeight += wk;
+    if ((x[k] as number) > 0) repeatWeight += wk;
+    xWeight[xi[k] as number] = (xWeight[xi[k] as number] as number) + wk;
+  }
+  if (repeatWeight === 0) return null;
+  return {
+    n: m,
+    x,
+    tx,
+    T,
+    w,
+    totalWeight,
+    xs: { values: prep.xs.values, index: xi },
+    xWeight,
+    txs: { values: prep.txs.values, index: txi },
+    Ts: { values: prep.Ts.values, index: Ti },
+    repeatWeight,
+  };
+}
+
+/** The common INSUFFICIENT_DATA checks for transaction models. */
+export function checkEnoughRfm(prep: PreparedRfm, model: string): void {
+  if (prep.totalWeight < 3) {
+    throw new KairosError('INSUFFICIENT_DATA', `${model}: needs at least 3 customers, got ${prep.totalWeight}`, {
+      hint: 'fit on a longer history or a larger customer base',
+    });
+  }
+  if (prep.repeatWeight === 0) {
+    throw new KairosError('INSUFFICIENT_DATA', `${model}: no customer has a repeat purchase, so purchase rates cannot be estimated`, {
+      hint: 'use a longer calibration period',
+    });
+  }
+  let maxT = 0;
+  for (let i = 0; i < prep.n; i++) maxT = Math.max(maxT, prep.T[i] as number);
+  if (maxT === 0) {
+    throw new KairosError('INSUFFICIENT_DATA', `${model}: every customer has age T = 0`, {
+      hint: 'the calibration period must end after the first purchases',
+    });
+  }
+}
