@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { asKairosError, EXIT_CODES } from '../errors.js';
 import { DEFAULT_DB_PATH } from '../store/db.js';
 import { registerDemo } from './commands/demo.js';
+import { registerEvaluate } from './commands/evaluate.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerQuery } from './commands/query.js';
 import { registerModels, registerScore } from './commands/score.js';
@@ -39,6 +40,7 @@ Start with:  kairos demo            (synthetic retailer: ingest, score, summary)
   registerScore(program, io, global);
   registerModels(program, io, global);
   registerQuery(program, io, global);
+  registerEvaluate(program, io, global);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
   return { program, global };
 }

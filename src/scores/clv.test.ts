@@ -89,7 +89,7 @@ describe('clv scorer on CDNOW (39-week calibration ending 1997-09-30), from the 
       await tiny.run(`INSERT INTO orders VALUES ('o1', 'c1', TIMESTAMP '2024-01-01', NULL, 1, 10, 0, 10, 'completed', 1)`);
       await tiny.run(`INSERT INTO customers (customer_id, created_at) VALUES ('c1', TIMESTAMP '2024-01-01')`);
       const run = await runScores(tiny, { config: withModel('bg-nbd'), asOf: '2024-02-01' });
-      expect(run.notes.join(' ')).toMatch(/clv scores not computed: bg-nbd could not be fitted/);
+      expect(run.notes.join(' ')).toMatch(/clv scores not computed: the purchase model could not be fitted/);
       expect(await tiny.one('SELECT frequency, p_alive FROM customer_scores')).toEqual({ frequency: 1, p_alive: null });
     } finally {
       tiny.close();

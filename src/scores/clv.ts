@@ -1,15 +1,7 @@
 // Predictive scores from the "buy till you die" models and Gamma-Gamma: P(alive), churn risk, expected purchases, CLV, dates.
 import { purchaseSummary } from '../features/summary.js';
-import {
-  gammaGamma,
-  getTransactionModel,
-  serializeFit,
-  type FitResult,
-  type GammaGammaParams,
-  type ModelParams,
-  type RfmData,
-  type TransactionModelName,
-} from '../models/index.js';
+import { gammaGamma, getTransactionModel, serializeFit, type RfmData, type TransactionModelName } from '../models/index.js';
+import { fitSpend, fitTransaction, type TransactionFit } from './fitting.js';
 import { KairosError } from '../errors.js';
 import { formatMoney, formatPercent } from '../util/format.js';
 import { chooseTransactionModel, type CandidateResult } from './model-choice.js';
@@ -25,30 +17,6 @@ async function emptyTable(ctx: ScoreContext): Promise<void> {
     `CREATE OR REPLACE TEMP TABLE ${TABLE} (customer_id VARCHAR, p_alive DOUBLE, churn_risk DOUBLE, expected_purchases_90d DOUBLE,
        conversion_probability_30d DOUBLE, expected_order_value DOUBLE, clv_12m DOUBLE, next_order_date DATE, churn_decisive_date DATE, clv_model VARCHAR)`,
   );
-}
-
-/** Spend per order for every customer: Gamma-Gamma's conditional expectation, or a documented fallback when it cannot be fitted. */
-function spendPerOrder(
-  x: Float64Array,
-  m: Float64Array,
-  notes: string[],
-): { spend: Float64Array; fit: FitResult<GammaGammaParams> | null } {
-  const keep: number[] = [];
-  for (let i = 0; i < x.length; i++) if ((x[i] as number) > 0 && (m[i] as number) > 0) keep.push(i);
-  const rx = Float64Array.from(keep, (i) => x[i] as number);
-  const rm = Float64Array.from(keep, (i) => m[i] as number);
-  try {
-    const fit = gammaGamma.fit({ x: rx, m: rm });
-    // Customers with no repeat purchase get the population mean: conditionalExpectedSpend handles x = 0.
-    const spend = gammaGamma.conditionalExpectedSpend(fit.params, { x, m: Float64Array.from(m, (v) => (v > 0 ? v : 0)) });
-    return { spend, fit };
-  } catch (err) {
-    const mean = rm.length ? rm.reduce((a, b) => a + b, 0) / rm.length : 0;
-    notes.push(
-      `Gamma-Gamma spend model not fitted (${(err as Error).message}); expected order value = mean repeat order value ${mean.toFixed(2)} for everyone`,
-    );
-    return { spend: new Float64Array(x.length).fill(mean), fit: null };
-  }
 }
 
 export const clvScorer: Scorer = {
@@ -75,31 +43,35 @@ export const clvScorer: Scorer = {
     const summary = await purchaseSummary(ctx.store, ctx.asOf);
     let name: TransactionModelName;
     let candidates: readonly CandidateResult[] = [];
-    if (s.model === 'auto') {
-      ctx.progress('clv: choosing the purchase model on a holdout');
-      const choice = await chooseTransactionModel(ctx.store, ctx.asOf);
-      name = choice.model;
-      candidates = choice.candidates;
-      notes.push(choice.reason);
-    } else {
-      name = s.model;
-      notes.push(`${name} set in the configuration (scores.model)`);
-    }
-    // Resolved by name at run time: the model's own parameter type is not known statically here.
-    const model = getTransactionModel(name as string);
-    const rfm: RfmData = summary.rfm;
-    let fit: FitResult<ModelParams>;
+    let fitted: TransactionFit;
     try {
+      if (s.model === 'auto') {
+        ctx.progress('clv: choosing the purchase model on a holdout');
+        const choice = await chooseTransactionModel(ctx.store, ctx.asOf);
+        name = choice.model;
+        candidates = choice.candidates;
+        notes.push(choice.reason);
+      } else {
+        name = s.model;
+        notes.push(`${name} set in the configuration (scores.model)`);
+      }
       ctx.progress(`clv: fitting ${name} on ${summary.customerIds.length.toLocaleString('en')} customers`);
-      fit = model.fit(rfm);
+      fitted = fitTransaction(name, summary.rfm);
     } catch (err) {
+      // The run goes on (RFM and other scorers); these scores stay empty and the notes say why and what to try.
       const e = err instanceof KairosError ? err : new KairosError('INTERNAL', String(err));
-      notes.push(`clv scores not computed: ${name} could not be fitted: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);
+      notes.push(`clv scores not computed: the purchase model could not be fitted: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);
       await emptyTable(ctx);
       return { table: TABLE, models, notes };
     }
+    if (fitted.note) notes.push(fitted.note);
+    const fit = fitted.fit;
+    // Resolved by name at run time: the model's own parameter type is not known statically here.
+    const model = getTransactionModel(name as string);
+    const rfm: RfmData = summary.rfm;
     ctx.progress('clv: fitting Gamma-Gamma spend');
-    const { spend, fit: ggFit } = spendPerOrder(summary.spend.x, summary.spend.m, notes);
+    const { spend, fit: ggFit, note: spendNote } = fitSpend(summary.spend.x, summary.spend.m);
+    if (spendNote) notes.push(spendNote);
     const dataHash = `run-${ctx.runId}`;
     models.push({ model: name, fit: { ...JSON.parse(serializeFit(name, fit, { dataHash })), selection: candidates } });
     if (ggFit) models.push({ model: 'gamma-gamma', fit: JSON.parse(serializeFit('gamma-gamma', ggFit, { dataHash })) });

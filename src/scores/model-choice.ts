@@ -2,14 +2,19 @@
 import { purchasesSql } from '../features/purchases.js';
 import { purchaseSummary, observationEnd } from '../features/summary.js';
 import { getTransactionModel, TRANSACTION_MODEL_NAMES, type TransactionModelName } from '../models/index.js';
+import { fitTransaction } from './fitting.js';
 import { KairosError } from '../errors.js';
 import { quoteLiteral, type Store } from '../store/db.js';
-import { mae } from '../evaluate/metrics.js';
+import { brierScore, mae } from '../evaluate/metrics.js';
 
 export interface CandidateResult {
   readonly model: TransactionModelName;
   /** Mean absolute error of per-customer purchase days in the holdout (lower is better). */
   readonly holdoutMae: number | null;
+  /** Brier score of P(a purchase in the holdout) against whether the customer bought in it (lower is better). */
+  readonly holdoutBrier: number | null;
+  /** L2 penalty the fit needed (0: plain maximum likelihood). */
+  readonly penalty?: number;
   readonly error?: string;
 }
 
@@ -25,9 +30,11 @@ export function choiceHoldoutDays(spanDays: number): number {
 }
 
 /**
- * Fits every transaction model on orders before `asOf - H` and compares its expected purchases in the H days after
- * the cut with the purchase days customers actually made there (per-customer MAE). The lowest error wins. Uses only
- * the as-of view `asof_orders`, so nothing at or after `asOf` is seen.
+ * Fits every transaction model on orders before `asOf - H` and compares, over the H days after the cut, (1) its
+ * expected purchases with the purchase days customers made (per-customer MAE) and (2) its probability of a purchase
+ * with whether they bought (Brier score): how many and who. Each error is divided by the best candidate's, the two
+ * ratios are added, and the lowest sum wins (a model best on both scores 2). Uses only the as-of view `asof_orders`,
+ * so nothing at or after `asOf` is seen.
  */
 export async function chooseTransactionModel(store: Store, asOf: string): Promise<ModelChoice> {
   const span = Number(
@@ -58,31 +65,43 @@ export async function chooseTransactionModel(store: Store, asOf: string): Promis
     throw new KairosError('INTERNAL', 'model choice: holdout customers do not align with the calibration summary');
   }
   const horizon = Math.max(1, Math.round((Date.parse(observationEnd(asOf)) - Date.parse(cal.observationEnd)) / 86_400_000));
+  const bought = counts.map((c) => (c > 0 ? 1 : 0));
   const candidates: CandidateResult[] = [];
   for (const name of TRANSACTION_MODEL_NAMES) {
     try {
-      const model = getTransactionModel(name);
-      const fit = model.fit(cal.rfm);
+      const { fit, penalty } = fitTransaction(name, cal.rfm);
+      const model = getTransactionModel(name as string);
       const predicted = model.expectedPurchases(fit.params, cal.rfm, horizon);
-      candidates.push({ model: name, holdoutMae: mae(counts, predicted) });
+      const p = model.conversionProbability(fit.params, cal.rfm, horizon);
+      candidates.push({ model: name, holdoutMae: mae(counts, predicted), holdoutBrier: brierScore(bought, p), penalty });
     } catch (err) {
-      candidates.push({ model: name, holdoutMae: null, error: (err as Error).message });
+      candidates.push({ model: name, holdoutMae: null, holdoutBrier: null, error: (err as Error).message });
     }
   }
-  const ranked = candidates.filter((c) => c.holdoutMae !== null).sort((a, b) => (a.holdoutMae as number) - (b.holdoutMae as number));
-  const best = ranked[0];
-  if (!best) {
+  const ok = candidates.filter((c) => c.holdoutMae !== null && c.holdoutBrier !== null);
+  if (ok.length === 0) {
     throw new KairosError('CONVERGENCE', `no transaction model could be fitted: ${candidates.map((c) => `${c.model}: ${c.error}`).join('; ')}`, {
       hint: 'check the orders (kairos sql "SELECT count(*) FROM orders"), or set scores.model in kairos.config.json',
     });
   }
-  const others = ranked.slice(1).map((c) => `${c.model} ${(c.holdoutMae as number).toFixed(4)}`).join(', ');
-  const failed = candidates.filter((c) => c.holdoutMae === null).map((c) => `${c.model} failed to fit`).join(', ');
+  const bestMae = Math.min(...ok.map((c) => c.holdoutMae as number));
+  const bestBrier = Math.min(...ok.map((c) => c.holdoutBrier as number));
+  const score = (c: CandidateResult): number => ratio(c.holdoutMae as number, bestMae) + ratio(c.holdoutBrier as number, bestBrier);
+  const ranked = [...ok].sort((a, b) => score(a) - score(b));
+  const best = ranked[0] as CandidateResult;
+  const describe = (c: CandidateResult): string =>
+    `${c.model} MAE ${(c.holdoutMae as number).toFixed(4)}, Brier ${(c.holdoutBrier as number).toFixed(4)}${c.penalty ? ' (penalised)' : ''}`;
+  const failed = candidates.filter((c) => c.holdoutMae === null).map((c) => `${c.model} failed to fit`);
   return {
     model: best.model,
     reason:
-      `${best.model} chosen by held-out fit: per-customer MAE of purchases in the ${horizon} days after ${cal.observationEnd} ` +
-      `${(best.holdoutMae as number).toFixed(4)}${others ? ` vs ${others}` : ''}${failed ? ` (${failed})` : ''}`,
+      `${best.model} chosen by held-out fit over the ${horizon} days after ${cal.observationEnd}: ` +
+      [...ranked.map(describe), ...failed].join('; '),
     candidates,
   };
+}
+
+/** a / b, with 0 / 0 = 1 (two perfect candidates tie). */
+function ratio(a: number, b: number): number {
+  return b > 0 ? a / b : a > 0 ? Number.POSITIVE_INFINITY : 1;
 }

@@ -91,7 +91,7 @@ interface StoredFitRecord {
   params: Record<string, number>;
   fittedAt: string;
   diagnostics: { logLik: number; converged: boolean; iterations: number; gradNorm: number; standardErrors: Record<string, number>; message: string; nObs: number };
-  selection?: { model: string; holdoutMae: number | null; error?: string }[];
+  selection?: { model: string; holdoutMae: number | null; holdoutBrier?: number | null; penalty?: number; error?: string }[];
 }
 
 export function registerModels(program: Command, io: Io, global: () => GlobalOptions): void {
@@ -129,7 +129,11 @@ export function registerModels(program: Command, io: Io, global: () => GlobalOpt
         );
         io.out(`log-likelihood ${d.logLik.toFixed(2)}, ${d.converged ? 'converged' : 'NOT converged'} in ${d.iterations} iterations, gradient norm ${d.gradNorm.toExponential(2)}: ${d.message}`);
         if (f.selection && f.selection.length) {
-          io.out(`chosen among: ${f.selection.map((c) => `${c.model} holdout MAE ${c.holdoutMae === null ? `failed (${c.error})` : c.holdoutMae.toFixed(4)}`).join('; ')}`);
+          const show = (c: NonNullable<StoredFitRecord['selection']>[number]): string =>
+            c.holdoutMae === null
+              ? `${c.model} failed to fit (${c.error})`
+              : `${c.model} holdout MAE ${c.holdoutMae.toFixed(4)}, Brier ${c.holdoutBrier?.toFixed(4) ?? 'n/a'}${c.penalty ? ' (penalised)' : ''}`;
+          io.out(`chosen among: ${f.selection.map(show).join('; ')}`);
         }
       }
     });

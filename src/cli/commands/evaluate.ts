@@ -1,0 +1,109 @@
+// `kairos evaluate`: backtest the predictive scores on a time split and write the report (HTML, or JSON with --json).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig } from '../../config.js';
+import { KairosError } from '../../errors.js';
+import { holdoutLabel, evaluateStore, type EvaluationResult } from '../../evaluate/evaluate.js';
+import { formatPair } from '../../evaluate/report/format.js';
+import { renderReportHtml } from '../../evaluate/report/html.js';
+import { renderReportJson } from '../../evaluate/report/json.js';
+import { TRANSACTION_MODEL_NAMES } from '../../models/index.js';
+import { withStore } from '../../store/db.js';
+import { formatCount } from '../../util/format.js';
+import { progressReporter, renderTable, type GlobalOptions, type Io } from '../io.js';
+
+interface EvaluateFlags {
+  calibrationEnd?: string;
+  asOf?: string;
+  holdout?: string;
+  horizon?: string;
+  report?: string;
+  dataset?: string;
+  title?: string;
+}
+
+const VERDICT = { A: 'beats baseline', B: 'beats baseline', C: 'does NOT beat baseline', 'N/A': 'cannot be compared' } as const;
+
+/** The plain-text summary printed without --json. */
+export function printEvaluation(io: Io, result: EvaluationResult, reportFile: string | undefined): void {
+  const { report, details: d } = result;
+  io.out(
+    `backtest of ${report.dataset}: ${formatCount(report.customers)} customers; calibration ${report.calibration.start} to ${report.calibration.end}, ` +
+      `holdout ${report.holdout.start} to ${report.holdout.end} (${holdoutLabel(d.split.holdoutDays)})`,
+  );
+  const rows = report.scores.map((s) => {
+    const head = s.metrics[0];
+    const [m, b] = head ? formatPair(head.model, head.baseline) : ['n/a', 'n/a'];
+    return { score: s.name, grade: s.grade.grade, metric: head?.metric ?? 'n/a', model: m, baseline: `${b} (${head?.baselineName ?? 'n/a'})`, verdict: VERDICT[s.grade.grade] };
+  });
+  io.out(renderTable(['grade', 'score', 'metric', 'model', 'baseline', 'verdict'], rows, 64));
+  const side = TRANSACTION_MODEL_NAMES.map((m) => {
+    const r = d.models[m];
+    return r.holdoutMae === null ? `${m} failed (${r.error})` : `${m} ${r.holdoutMae.toFixed(4)}`;
+  });
+  io.out(`purchase models, per-customer MAE of holdout purchases: ${side.join(', ')}`);
+  io.out(
+    d.winner === null
+      ? 'no purchase model could be fitted'
+      : `${d.winner} wins on this holdout${d.winner === d.choice.model ? ' and is the model scoring chooses' : `; scoring chooses ${d.choice.model} (${d.choice.reason})`}`,
+  );
+  const totals = TRANSACTION_MODEL_NAMES.filter((m) => d.models[m].totalConditional !== null).map(
+    (m) => `${m} ${formatCount(d.models[m].totalConditional ?? 0)} (tracking ${formatCount(d.models[m].totalTracking ?? 0)})`,
+  );
+  io.out(`holdout repeat purchases: actual ${formatCount(d.totals.holdoutActual)}; expected ${totals.join(', ') || 'n/a'}; same-rate baseline ${formatCount(d.totals.holdoutSameRate)}`);
+  if (reportFile) io.out(`report: ${reportFile}`);
+}
+
+export function registerEvaluate(program: Command, io: Io, global: () => GlobalOptions): void {
+  program
+    .command('evaluate')
+    .description('backtest every predictive score: fit on data before the cut only, compare with what customers did in the holdout, grade against naive baselines')
+    .option('--calibration-end <date>', 'last day of the calibration window, YYYY-MM-DD (the cut is the midnight after it)')
+    .option('--as-of <date>', 'the cut itself, as in `kairos score --as-of`: data strictly before it is calibration')
+    .option('--holdout <length>', 'holdout length, Nd or Nw, e.g. 180d or 39w (default: the rest of the data; 180d before its end when no cut is given)')
+    .option('--horizon <length>', 'same as --holdout')
+    .option('--report <file>', 'write the self-contained HTML report to this file')
+    .option('--dataset <name>', 'data set name shown in the report (default: the store file name)')
+    .option('--title <text>', 'report title')
+    .addHelpText(
+      'after',
+      `
+The store is not changed: the backtest runs in a transaction that is rolled back. --json prints the report as JSON.
+Example:  kairos evaluate --calibration-end 1997-09-30 --holdout 39w --report cdnow.html`,
+    )
+    .action(async (flags: EvaluateFlags) => {
+      const g = global();
+      if (flags.holdout !== undefined && flags.horizon !== undefined && flags.holdout !== flags.horizon) {
+        throw new KairosError('USAGE', `--holdout ${flags.holdout} and --horizon ${flags.horizon} disagree: give one`);
+      }
+      const holdout = flags.holdout ?? flags.horizon;
+      const config = loadConfig(g.config);
+      const result = await withStore(
+        g.db,
+        (store) =>
+          evaluateStore(store, {
+            config,
+            ...(flags.calibrationEnd !== undefined ? { calibrationEnd: flags.calibrationEnd } : {}),
+            ...(flags.asOf !== undefined ? { asOf: flags.asOf } : {}),
+            ...(holdout !== undefined ? { holdout } : {}),
+            ...(flags.dataset !== undefined ? { dataset: flags.dataset } : {}),
+            ...(flags.title !== undefined ? { title: flags.title } : {}),
+            onProgress: progressReporter(io, g),
+          }),
+        { readOnly: true },
+      );
+      let file: string | undefined;
+      if (flags.report !== undefined) {
+        file = resolve(flags.report);
+        try {
+          mkdirSync(dirname(file), { recursive: true });
+          writeFileSync(file, renderReportHtml(result.report));
+        } catch (cause) {
+          throw new KairosError('USAGE', `cannot write the report to ${file}: ${(cause as Error).message}`, { cause });
+        }
+      }
+      if (g.json) io.out(renderReportJson(result.report));
+      else printEvaluation(io, result, file);
+    });
+}

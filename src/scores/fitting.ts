@@ -1,0 +1,66 @@
+// Fitting for scoring and backtests, in one place: the purchase model (with a penalised retry) and the spend model (with a fallback).
+import { KairosError } from '../errors.js';
+import { gammaGamma, getTransactionModel, type FitResult, type GammaGammaParams, type ModelParams, type RfmData, type TransactionModelName } from '../models/index.js';
+
+/** L2 penalty of the retry when an unpenalised fit fails (the models' own hint: 1e-4 to 1e-3). */
+export const RETRY_PENALTY = 1e-3;
+
+export interface TransactionFit {
+  readonly fit: FitResult<ModelParams>;
+  /** 0 for a plain maximum-likelihood fit, RETRY_PENALTY when the retry was needed. */
+  readonly penalty: number;
+  /** Why the penalty was needed, for the run's notes; null when it was not. */
+  readonly note: string | null;
+}
+
+/**
+ * Maximum-likelihood fit of a purchase model. When it fails to converge (typically a boundary optimum, e.g. no
+ * visible dropout: a -> 0, b -> infinity), it is fitted once more with a small L2 penalty on the log-parameters, and
+ * the note says so. Too little data (INSUFFICIENT_DATA) is not retried. Throws the error of the last attempt.
+ */
+export function fitTransaction(name: TransactionModelName, rfm: RfmData): TransactionFit {
+  const model = getTransactionModel(name as string);
+  try {
+    return { fit: model.fit(rfm), penalty: 0, note: null };
+  } catch (err) {
+    if (!(err instanceof KairosError) || err.code !== 'CONVERGENCE') throw err;
+    const fit = model.fit(rfm, { penalty: RETRY_PENALTY });
+    return {
+      fit,
+      penalty: RETRY_PENALTY,
+      note: `${name} has no interior maximum-likelihood optimum on this data (${err.message.split(':')[0]}); fitted with an L2 penalty of ${RETRY_PENALTY} on the log-parameters`,
+    };
+  }
+}
+
+export interface SpendFit {
+  /** Expected spend per purchase for every customer. */
+  readonly spend: Float64Array;
+  readonly fit: FitResult<GammaGammaParams> | null;
+  /** Set when the fallback was used. */
+  readonly note: string | null;
+}
+
+/**
+ * Gamma-Gamma on the repeat buyers with a positive mean spend, then E[Z | x, m] for everyone (the population mean for
+ * x = 0). When it cannot be fitted (e.g. no repeat buyer with a positive spend), everyone gets the mean repeat order
+ * value (0 when there is none), and the note says so.
+ */
+export function fitSpend(x: Float64Array, m: Float64Array): SpendFit {
+  const keep: number[] = [];
+  for (let i = 0; i < x.length; i++) if ((x[i] as number) > 0 && (m[i] as number) > 0) keep.push(i);
+  const rx = Float64Array.from(keep, (i) => x[i] as number);
+  const rm = Float64Array.from(keep, (i) => m[i] as number);
+  try {
+    const fit = gammaGamma.fit({ x: rx, m: rm });
+    const spend = gammaGamma.conditionalExpectedSpend(fit.params, { x, m: Float64Array.from(m, (v) => (v > 0 ? v : 0)) });
+    return { spend, fit, note: null };
+  } catch (err) {
+    const mean = rm.length ? rm.reduce((a, b) => a + b, 0) / rm.length : 0;
+    return {
+      spend: new Float64Array(x.length).fill(mean),
+      fit: null,
+      note: `Gamma-Gamma spend model not fitted (${(err as Error).message}); expected order value = mean repeat order value ${mean.toFixed(2)} for everyone`,
+    };
+  }
+}
