@@ -1,9 +1,7 @@
-// Special functions used by the models: @stdlib's gammaln/betaln/digamma/log1p/expm1, plus the small helpers stdlib lacks.
+// Special functions used by the models: @stdlib's gammaln/betaln/digamma, native log1p/expm1, and small helpers stdlib lacks.
 import betalnStdlib from '@stdlib/math-base-special-betaln';
 import digammaStdlib from '@stdlib/math-base-special-digamma';
-import expm1Stdlib from '@stdlib/math-base-special-expm1';
 import gammalnStdlib from '@stdlib/math-base-special-gammaln';
-import log1pStdlib from '@stdlib/math-base-special-log1p';
 
 /** ln|Γ(x)| (stdlib). */
 export const gammaln: (x: number) => number = gammalnStdlib;
@@ -11,10 +9,14 @@ export const gammaln: (x: number) => number = gammalnStdlib;
 export const betaln: (a: number, b: number) => number = betalnStdlib;
 /** ψ(x) = d/dx ln Γ(x) (stdlib). */
 export const digamma: (x: number) => number = digammaStdlib;
-/** ln(1 + x), accurate for small x. Math.log1p is the same function; stdlib's is used for identical results across engines. */
-export const log1p: (x: number) => number = log1pStdlib;
-/** e^x − 1, accurate for small x (stdlib). */
-export const expm1: (x: number) => number = expm1Stdlib;
+/**
+ * ln(1 + x), accurate for small x. V8's Math.log1p (a port of fdlibm, < 1 ulp) is used rather than
+ * @stdlib/math-base-special-log1p (the same algorithm in JavaScript): it is about three times faster in the
+ * per-customer loops, where it runs millions of times.
+ */
+export const log1p: (x: number) => number = Math.log1p;
+/** e^x − 1, accurate for small x: V8's Math.expm1 (fdlibm port), for the same reason as log1p. */
+export const expm1: (x: number) => number = Math.expm1;
 
 /**
  * Sign of Γ(x): +1 for x > 0, (−1)^ceil(−x) on the negative axis, 0 at the poles (x = 0, −1, −2, ...).
@@ -32,12 +34,12 @@ export function gammaSign(x: number): number {
  */
 export function exprel(y: number): number {
   if (Math.abs(y) < 1e-5) return 1 + y / 2 + (y * y) / 6;
-  return expm1Stdlib(y) / y;
+  return Math.expm1(y) / y;
 }
 
 /** ln(1 + e^d) without overflow (the "softplus"). */
 export function softplus(d: number): number {
-  return d > 0 ? d + log1pStdlib(Math.exp(-d)) : log1pStdlib(Math.exp(d));
+  return d > 0 ? d + Math.log1p(Math.exp(-d)) : Math.log1p(Math.exp(d));
 }
 
 /** 1 / (1 + e^{−d}) without overflow (the logistic function). */

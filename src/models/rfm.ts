@@ -73,6 +73,40 @@ export function validateSpend(data: SpendData, what = 'SpendData'): number {
   return n;
 }
 
+/** A NaN-filled table indexed by the (validated, integer) x values, for caching per-x quantities in per-row loops. */
+export function perXTable(x: Float64Array): Float64Array {
+  let max = 0;
+  for (let i = 0; i < x.length; i++) if ((x[i] as number) > max) max = x[i] as number;
+  return new Float64Array(max + 1).fill(NaN);
+}
+
+/** Integer time values up to this are cached by logShiftTable (2^20 days is ~2,900 years). */
+const LOG_TABLE_LIMIT = 1 << 20;
+
+/**
+ * A NaN-filled table for ln(shift + v) at integer v in [0, max T] (empty when max T is beyond LOG_TABLE_LIMIT): with
+ * day-valued summaries the per-row logarithms of P(alive) become look-ups. Use with cachedLogShift.
+ */
+export function logShiftTable(T: Float64Array): Float64Array {
+  let max = 0;
+  for (let i = 0; i < T.length; i++) if ((T[i] as number) > max) max = T[i] as number;
+  return max <= LOG_TABLE_LIMIT ? new Float64Array(Math.floor(max) + 1).fill(NaN) : new Float64Array(0);
+}
+
+/** ln(shift + v), from the table when v is an integer inside it (filled on first use). */
+export function cachedLogShift(table: Float64Array, shift: number, v: number): number {
+  const iv = v | 0;
+  if (iv === v && iv < table.length) {
+    let c = table[iv] as number;
+    if (c !== c) {
+      c = Math.log(shift + v);
+      table[iv] = c;
+    }
+    return c;
+  }
+  return Math.log(shift + v);
+}
+
 /** Checks a prediction horizon. */
 export function validateHorizon(t: number, name = 't'): void {
   if (!(t >= 0) || !Number.isFinite(t)) {

@@ -3,42 +3,44 @@ import { KairosError } from '../../errors.js';
 import { betaln, expm1, log1p, logistic } from '../../math/special.js';
 import { betaGeoAliveExpectation, betaGeoAliveExpectationMany, logNbdPmf, nbdUpperTail } from '../beta-geometric.js';
 import { checkParams, checkThreshold } from '../params.js';
-import { pairIndex, validateHorizon, validateRfm } from '../rfm.js';
+import { cachedLogShift, logShiftTable, pairIndex, perXTable, validateHorizon, validateRfm } from '../rfm.js';
 import type { BgNbdParams, RfmData } from '../types.js';
 
 export const PARAM_NAMES = ['r', 'alpha', 'a', 'b'] as const;
 const MODEL = 'bg-nbd';
 
 /**
- * P(alive) of every row: the per-row work is two logarithms and one exponential (ln a − ln(b+x−1) is tabulated per
- * distinct x). Data must be validated.
+ * P(alive) of every row: per row one exponential and two logarithms, cached per integer time value (days);
+ * ln a − ln(b+x−1) is tabulated per x. Data must be validated.
  */
 function aliveAll(p: BgNbdParams, data: RfmData): Float64Array {
   const n = data.x.length;
   const out = new Float64Array(n);
   const lnA = Math.log(p.a);
-  const cache = new Map<number, number>();
+  const logs = logShiftTable(data.T); // ln(α + v) for integer times v (t_x ≤ T, so one table serves both)
+  const cache = perXTable(data.x); // ln a − ln(b + x - 1) per x, filled on first use
   for (let i = 0; i < n; i++) {
     const x = data.x[i] as number;
     if (x === 0) {
       out[i] = 1;
       continue;
     }
-    let lnK = cache.get(x);
-    if (lnK === undefined) {
+    let lnK = cache[x] as number;
+    if (Number.isNaN(lnK)) {
       lnK = lnA - Math.log(p.b + x - 1);
-      cache.set(x, lnK);
+      cache[x] = lnK;
     }
-    const D = lnK + (p.r + x) * (Math.log(p.alpha + (data.T[i] as number)) - Math.log(p.alpha + (data.tx[i] as number)));
+    const lnAT = cachedLogShift(logs, p.alpha, data.T[i] as number);
+    const D = lnK + (p.r + x) * (lnAT - cachedLogShift(logs, p.alpha, data.tx[i] as number));
     out[i] = logistic(-D);
   }
   return out;
 }
 
 /**
- * P(alive at T | x, t_x, T) = 1 / (1 + δ_{x>0} a/(b+x−1) · ((α+T)/(α+t_x))^{r+x}) (FHL 2008, "Computing P(alive)
- * using the BG/NBD model", eq. 1). Customers with x = 0 are alive with certainty: BG/NBD only lets a customer drop
- * out right after a purchase.
+ * P(alive at T | x, t_x, T) = 1 / (1 + δ_{x>0} a/(b+x−1) · ((α+T)/(α+t_x))^{r+x}) (Fader, Hardie & Lee 2008,
+ * note 021 "Computing P(alive) using the BG/NBD model"). Customers with x = 0 are alive with certainty: BG/NBD only
+ * lets a customer drop out right after a purchase.
  */
 export function pAlive(params: BgNbdParams, data: RfmData): Float64Array {
   checkParams(MODEL, PARAM_NAMES, params);
@@ -155,9 +157,22 @@ export function conversionProbability(params: BgNbdParams, data: RfmData, t: num
   validateHorizon(t);
   validateRfm(data);
   const out = aliveAll(params, data);
+  const ratio = logShiftTable(data.T); // ln(1 + t/(α+T)) per integer T, filled on first use
   for (let i = 0; i < out.length; i++) {
     const x = data.x[i] as number;
-    out[i] = (out[i] as number) * -expm1(-(params.r + x) * log1p(t / (params.alpha + (data.T[i] as number))));
+    const T = data.T[i] as number;
+    const iT = T | 0;
+    let L: number;
+    if (iT === T && iT < ratio.length) {
+      L = ratio[iT] as number;
+      if (Number.isNaN(L)) {
+        L = log1p(t / (params.alpha + T));
+        ratio[iT] = L;
+      }
+    } else {
+      L = log1p(t / (params.alpha + T));
+    }
+    out[i] = (out[i] as number) * -expm1(-(params.r + x) * L);
   }
   return out;
 }
@@ -170,8 +185,15 @@ export function expectedWaitToNextPurchase(params: BgNbdParams, data: RfmData): 
   checkParams(MODEL, PARAM_NAMES, params);
   const n = validateRfm(data);
   const out = new Float64Array(n);
+  const factor = perXTable(data.x); // 2^{1/(r+x)} − 1 per x
   for (let i = 0; i < n; i++) {
-    out[i] = (params.alpha + (data.T[i] as number)) * expm1(Math.LN2 / (params.r + (data.x[i] as number)));
+    const x = data.x[i] as number;
+    let f = factor[x] as number;
+    if (Number.isNaN(f)) {
+      f = expm1(Math.LN2 / (params.r + x));
+      factor[x] = f;
+    }
+    out[i] = (params.alpha + (data.T[i] as number)) * f;
   }
   return out;
 }

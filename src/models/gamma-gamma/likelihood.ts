@@ -40,10 +40,11 @@ export function prepareSpend(data: SpendData): PreparedSpend {
   const x = new Float64Array(m);
   const xm = new Float64Array(m);
   const w = new Float64Array(m);
-  const index = new Map<number, number>();
-  const xsList: number[] = [];
-  const wList: number[] = [];
-  const lnList: number[] = [];
+  // Per distinct x (x is a validated integer, so a table indexed by x replaces a Map in this per-customer loop).
+  let maxX = 0;
+  for (let i = 0; i < n; i++) maxX = Math.max(maxX, data.x[i] as number);
+  const byX = new Float64Array(maxX + 1);
+  const lnByX = new Float64Array(maxX + 1);
   let k = 0;
   let totalWeight = 0;
   let sumWM = 0;
@@ -57,22 +58,24 @@ export function prepareSpend(data: SpendData): PreparedSpend {
         hint: 'drop zero-value customers (e.g. free orders) before fitting Gamma-Gamma',
       });
     }
-    let j = index.get(xi);
-    if (j === undefined) {
-      j = xsList.length;
-      index.set(xi, j);
-      xsList.push(xi);
-      wList.push(0);
-      lnList.push(0);
-    }
-    wList[j] = (wList[j] as number) + wi;
-    lnList[j] = (lnList[j] as number) + wi * Math.log(mi);
+    byX[xi] = (byX[xi] as number) + wi;
+    lnByX[xi] = (lnByX[xi] as number) + wi * Math.log(mi);
     x[k] = xi;
     xm[k] = xi * mi;
     w[k] = wi;
     totalWeight += wi;
     sumWM += wi * mi;
     k++;
+  }
+  const xsList: number[] = [];
+  const wList: number[] = [];
+  const lnList: number[] = [];
+  for (let v = 1; v <= maxX; v++) {
+    if ((byX[v] as number) > 0) {
+      xsList.push(v);
+      wList.push(byX[v] as number);
+      lnList.push(lnByX[v] as number);
+    }
   }
   if (totalWeight < 3) {
     throw new KairosError('INSUFFICIENT_DATA', `gamma-gamma: needs at least 3 repeat customers with spend, got ${totalWeight}`, {

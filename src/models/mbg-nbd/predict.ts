@@ -3,29 +3,31 @@ import { KairosError } from '../../errors.js';
 import { betaln, expm1, log1p, logistic } from '../../math/special.js';
 import { betaGeoAliveExpectation, betaGeoAliveExpectationMany, logNbdPmf, nbdUpperTail } from '../beta-geometric.js';
 import { checkParams, checkThreshold } from '../params.js';
-import { pairIndex, validateHorizon, validateRfm } from '../rfm.js';
+import { cachedLogShift, logShiftTable, pairIndex, perXTable, validateHorizon, validateRfm } from '../rfm.js';
 import type { MbgNbdParams, RfmData } from '../types.js';
 
 export const PARAM_NAMES = ['r', 'alpha', 'a', 'b'] as const;
 const MODEL = 'mbg-nbd';
 
 /**
- * P(alive) of every row: the per-row work is two logarithms and one exponential (ln a − ln(b+x) is tabulated per
- * distinct x). Data must be validated.
+ * P(alive) of every row: per row one exponential and two logarithms, cached per integer time value (days);
+ * ln a − ln(b+x) is tabulated per x. Data must be validated.
  */
 function aliveAll(p: MbgNbdParams, data: RfmData): Float64Array {
   const n = data.x.length;
   const out = new Float64Array(n);
   const lnA = Math.log(p.a);
-  const cache = new Map<number, number>();
+  const logs = logShiftTable(data.T); // ln(α + v) for integer times v (t_x ≤ T, so one table serves both)
+  const cache = perXTable(data.x); // ln a − ln(b + x) per x, filled on first use
   for (let i = 0; i < n; i++) {
     const x = data.x[i] as number;
-    let lnK = cache.get(x);
-    if (lnK === undefined) {
+    let lnK = cache[x] as number;
+    if (Number.isNaN(lnK)) {
       lnK = lnA - Math.log(p.b + x);
-      cache.set(x, lnK);
+      cache[x] = lnK;
     }
-    const D = lnK + (p.r + x) * (Math.log(p.alpha + (data.T[i] as number)) - Math.log(p.alpha + (data.tx[i] as number)));
+    const lnAT = cachedLogShift(logs, p.alpha, data.T[i] as number);
+    const D = lnK + (p.r + x) * (lnAT - cachedLogShift(logs, p.alpha, data.tx[i] as number));
     out[i] = logistic(-D);
   }
   return out;
@@ -154,9 +156,22 @@ export function conversionProbability(params: MbgNbdParams, data: RfmData, t: nu
   validateHorizon(t);
   validateRfm(data);
   const out = aliveAll(params, data);
+  const ratio = logShiftTable(data.T); // ln(1 + t/(α+T)) per integer T, filled on first use
   for (let i = 0; i < out.length; i++) {
     const x = data.x[i] as number;
-    out[i] = (out[i] as number) * -expm1(-(params.r + x) * log1p(t / (params.alpha + (data.T[i] as number))));
+    const T = data.T[i] as number;
+    const iT = T | 0;
+    let L: number;
+    if (iT === T && iT < ratio.length) {
+      L = ratio[iT] as number;
+      if (Number.isNaN(L)) {
+        L = log1p(t / (params.alpha + T));
+        ratio[iT] = L;
+      }
+    } else {
+      L = log1p(t / (params.alpha + T));
+    }
+    out[i] = (out[i] as number) * -expm1(-(params.r + x) * L);
   }
   return out;
 }
@@ -166,8 +181,15 @@ export function expectedWaitToNextPurchase(params: MbgNbdParams, data: RfmData):
   checkParams(MODEL, PARAM_NAMES, params);
   const n = validateRfm(data);
   const out = new Float64Array(n);
+  const factor = perXTable(data.x); // 2^{1/(r+x)} − 1 per x
   for (let i = 0; i < n; i++) {
-    out[i] = (params.alpha + (data.T[i] as number)) * expm1(Math.LN2 / (params.r + (data.x[i] as number)));
+    const x = data.x[i] as number;
+    let f = factor[x] as number;
+    if (Number.isNaN(f)) {
+      f = expm1(Math.LN2 / (params.r + x));
+      factor[x] = f;
+    }
+    out[i] = (params.alpha + (data.T[i] as number)) * f;
   }
   return out;
 }
