@@ -1,6 +1,6 @@
 // Per-customer purchase summary (x, t_x, T, mean repeat spend) from the as-of orders, in SQL: the input of the CLV models.
 import type { RfmData, SpendData } from '../models/index.js';
-import { purchasesSql } from './purchases.js';
+import { purchaseDaysSql } from './purchases.js';
 import type { Store } from '../store/db.js';
 
 /**
@@ -21,9 +21,7 @@ export interface PurchaseSummary {
 
 /** SQL of the summary over an orders relation (a table or view with customer_id, order_id, ordered_at, amount). */
 export function summarySql(ordersRelation: string): string {
-  return `WITH purchases AS (${purchasesSql(ordersRelation)}), days AS (
-      SELECT customer_id, placed_at::DATE AS day, sum(net) AS amount FROM purchases GROUP BY customer_id, placed_at::DATE
-    ), per AS (
+  return `WITH days AS (${purchaseDaysSql(ordersRelation)}), per AS (
       SELECT customer_id, count(*) - 1 AS x, min(day) AS first_day, max(day) AS last_day,
         CASE WHEN count(*) > 1 THEN (sum(amount) - arg_min(amount, day)) / (count(*) - 1) ELSE 0 END AS m
       FROM days GROUP BY customer_id

@@ -1,5 +1,5 @@
 // Choosing the transaction model by held-out fit: each candidate fitted on an earlier cut, scored on what customers did after it.
-import { purchasesSql } from '../features/purchases.js';
+import { purchaseDaysSql } from '../features/purchases.js';
 import { purchaseSummary, observationEnd } from '../features/summary.js';
 import { getTransactionModel, TRANSACTION_MODEL_NAMES, type TransactionModelName } from '../models/index.js';
 import { fitTransaction } from './fitting.js';
@@ -54,9 +54,9 @@ export async function chooseTransactionModel(store: Store, asOf: string): Promis
   }
   // Actual purchase days in the holdout, aligned with the calibration customers (sorted by id in both queries).
   const actual = await store.readColumns(
-    `WITH cal AS (SELECT DISTINCT customer_id FROM (${purchasesSql('__choice_orders')})),
-       later AS (SELECT customer_id, count(DISTINCT placed_at::DATE) AS n FROM (${purchasesSql('asof_orders')})
-                 WHERE placed_at >= TIMESTAMP ${quoteLiteral(cut)} GROUP BY customer_id)
+    `WITH cal AS (SELECT DISTINCT customer_id FROM (${purchaseDaysSql('__choice_orders')})),
+       later AS (SELECT customer_id, count(*) AS n FROM (${purchaseDaysSql('asof_orders')})
+                 WHERE day >= TIMESTAMP ${quoteLiteral(cut)}::DATE GROUP BY customer_id)
      SELECT cal.customer_id, coalesce(later.n, 0)::DOUBLE AS n FROM cal LEFT JOIN later USING (customer_id) ORDER BY cal.customer_id`,
   );
   const ids = actual.texts['customer_id'] ?? [];
