@@ -3,6 +3,7 @@ import { purchaseSummary } from '../features/summary.js';
 import { gammaGamma, getTransactionModel, serializeFit, type RfmData, type TransactionModelName } from '../models/index.js';
 import { fitSpend, fitTransaction, type TransactionFit } from './fitting.js';
 import { KairosError } from '../errors.js';
+import { quoteLiteral } from '../store/db.js';
 import { formatMoney, formatPercent } from '../util/format.js';
 import { chooseTransactionModel, type CandidateResult } from './model-choice.js';
 import type { ModelRecord, Scorer, ScoreContext, ScorerResult } from './types.js';
@@ -11,6 +12,12 @@ import type { ModelRecord, Scorer, ScoreContext, ScorerResult } from './types.js
 export const CLV_HORIZONS = { expectedPurchasesDays: 90, conversionDays: 30, monthDays: 30 } as const;
 
 const TABLE = '__score_clv';
+
+/** DuckDB's round(v, 2) on a DOUBLE: half away from zero; the input itself when the result is not finite. */
+function round2(v: number): number {
+  const r = (v < 0 ? -Math.round(-v * 100) : Math.round(v * 100)) / 100;
+  return Number.isFinite(r) ? r : v;
+}
 
 async function emptyTable(ctx: ScoreContext): Promise<void> {
   await ctx.store.run(
@@ -101,30 +108,23 @@ export const clvScorer: Scorer = {
       const d = sinceLast[i] as number;
       decisiveDay[i] = Number.isFinite(d) ? (summary.lastDay[i] as number) + Math.ceil(d) : Number.NaN;
     }
+    // The final table in one append (no intermediate copy); clv_model, the same for every row, is added as a constant.
     await ctx.store.writeColumns(
-      '__clv_values',
+      TABLE,
       [
         { name: 'customer_id', type: 'VARCHAR', values: summary.customerIds },
         { name: 'p_alive', type: 'DOUBLE', values: pAlive },
         { name: 'churn_risk', type: 'DOUBLE', values: churn },
         { name: 'expected_purchases_90d', type: 'DOUBLE', values: exp90 },
         { name: 'conversion_probability_30d', type: 'DOUBLE', values: conv30 },
-        { name: 'expected_order_value', type: 'DOUBLE', values: spend },
-        { name: 'clv_12m', type: 'DOUBLE', values: clv },
-        { name: 'next_day', type: 'DOUBLE', values: nextDay },
-        { name: 'decisive_day', type: 'DOUBLE', values: decisiveDay },
+        { name: 'expected_order_value', type: 'DOUBLE', values: spend.map(round2) },
+        { name: 'clv_12m', type: 'DOUBLE', values: clv.map(round2) },
+        { name: 'next_order_date', type: 'DATE', values: nextDay },
+        { name: 'churn_decisive_date', type: 'DATE', values: decisiveDay },
       ],
       { temporary: true },
     );
-    await ctx.store.run(
-      `CREATE OR REPLACE TEMP TABLE ${TABLE} AS SELECT customer_id, p_alive, churn_risk, expected_purchases_90d, conversion_probability_30d,
-         round(expected_order_value, 2) AS expected_order_value, round(clv_12m, 2) AS clv_12m,
-         DATE '1970-01-01' + next_day::INTEGER AS next_order_date, DATE '1970-01-01' + decisive_day::INTEGER AS churn_decisive_date,
-         ? AS clv_model
-       FROM __clv_values`,
-      [name],
-    );
-    await ctx.store.run('DROP TABLE __clv_values');
+    await ctx.store.run(`ALTER TABLE ${TABLE} ADD COLUMN clv_model VARCHAR DEFAULT ${quoteLiteral(name)}`);
     return { table: TABLE, models, notes };
   },
 

@@ -47,13 +47,28 @@ export interface SpendFit {
  * value (0 when there is none), and the note says so.
  */
 export function fitSpend(x: Float64Array, m: Float64Array): SpendFit {
-  const keep: number[] = [];
-  for (let i = 0; i < x.length; i++) if ((x[i] as number) > 0 && (m[i] as number) > 0) keep.push(i);
-  const rx = Float64Array.from(keep, (i) => x[i] as number);
-  const rm = Float64Array.from(keep, (i) => m[i] as number);
+  // Typed-array loops: no index list, no per-element callbacks.
+  let k = 0;
+  for (let i = 0; i < x.length; i++) if ((x[i] as number) > 0 && (m[i] as number) > 0) k++;
+  const rx = new Float64Array(k);
+  const rm = new Float64Array(k);
+  k = 0;
+  for (let i = 0; i < x.length; i++) {
+    const xi = x[i] as number;
+    const mi = m[i] as number;
+    if (xi > 0 && mi > 0) {
+      rx[k] = xi;
+      rm[k++] = mi;
+    }
+  }
   try {
     const fit = gammaGamma.fit({ x: rx, m: rm });
-    const spend = gammaGamma.conditionalExpectedSpend(fit.params, { x, m: Float64Array.from(m, (v) => (v > 0 ? v : 0)) });
+    const mPos = new Float64Array(m.length);
+    for (let i = 0; i < m.length; i++) {
+      const v = m[i] as number;
+      mPos[i] = v > 0 ? v : 0;
+    }
+    const spend = gammaGamma.conditionalExpectedSpend(fit.params, { x, m: mPos });
     return { spend, fit, note: null };
   } catch (err) {
     const mean = rm.length ? rm.reduce((a, b) => a + b, 0) / rm.length : 0;

@@ -4,15 +4,23 @@ import { dirname, resolve } from 'node:path';
 import {
   DuckDBConnection,
   DuckDBDataChunk,
+  DuckDBDateType,
+  DuckDBDateValue,
   DuckDBDoubleType,
+  DuckDBDoubleVector,
   DuckDBInstance,
   DuckDBIntegerType,
   DuckDBTypeId,
   DuckDBVarCharType,
   StatementType,
+  type DuckDBDateVector,
+  type DuckDBIntegerVector,
+  type DuckDBMaterializedResult,
   type DuckDBResultReader,
   type DuckDBType,
   type DuckDBValue,
+  type DuckDBVarCharVector,
+  type DuckDBVector,
 } from '@duckdb/node-api';
 import { KairosError, StoreError } from '../errors.js';
 import { migrate } from './migrations.js';
@@ -74,7 +82,9 @@ export function quoteLiteral(text: string): string {
 export type ColumnData =
   | { name: string; type: 'DOUBLE'; values: Float64Array | readonly (number | null)[] }
   | { name: string; type: 'INTEGER'; values: Int32Array | readonly (number | null)[] }
-  | { name: string; type: 'VARCHAR'; values: readonly (string | null)[] };
+  | { name: string; type: 'VARCHAR'; values: readonly (string | null)[] }
+  /** Days since 1970-01-01 (whole numbers); non-finite -> NULL. */
+  | { name: string; type: 'DATE'; values: Float64Array | Int32Array | readonly (number | null)[] };
 
 export interface StoreOptions {
   readOnly?: boolean;
@@ -185,26 +195,35 @@ export class Store {
    * callers check). The fast path for models, which work on typed arrays.
    */
   async readColumns(sql: string, params: readonly SqlValue[] = []): Promise<{ numbers: Record<string, Float64Array>; texts: Record<string, string[]> }> {
-    const reader = await this.read(sql, params);
-    const names = reader.columnNames();
-    const typeIds = reader.columnTypes().map((t) => t.typeId);
-    const n = reader.currentRowCount;
+    // Materialized, not streamed: a streaming result is cut short, silently, by any other query on this connection
+    // while its chunks are being read (e.g. a concurrent call on the same Store).
+    let result: DuckDBMaterializedResult;
+    try {
+      result = await this.connection.run(sql, params as DuckDBValue[]);
+    } catch (cause) {
+      throw new StoreError(`query failed: ${(cause as Error).message}`, sql, params, cause);
+    }
+    const names = result.columnNames();
+    const isText = result.columnTypes().map((t) => t.typeId === DuckDBTypeId.VARCHAR);
+    const rows = result.rowCount;
+    // Chunk by chunk, straight from the vectors into the output arrays: no per-row JS arrays of DuckDB values.
     const numbers: Record<string, Float64Array> = {};
     const texts: Record<string, string[]> = {};
-    const columns = reader.getColumns();
-    names.forEach((name, c) => {
-      const values = columns[c] ?? [];
-      if (typeIds[c] === DuckDBTypeId.VARCHAR) {
-        texts[name] = values.map((v) => (v === null ? '' : String(v)));
-        return;
+    const numberColumns = names.map((name, c) => (isText[c] ? null : (numbers[name] = new Float64Array(rows))));
+    const textColumns = names.map((name, c) => (isText[c] ? (texts[name] = []) : null));
+    let offset = 0;
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (chunk === null || chunk.rowCount === 0) break;
+      const count = chunk.rowCount;
+      for (let c = 0; c < names.length; c++) {
+        const vector = chunk.getColumnVector(c);
+        const text = textColumns[c];
+        if (text) appendTexts(vector as DuckDBVarCharVector, count, text);
+        else readNumbers(vector, count, numberColumns[c] as Float64Array, offset);
       }
-      const arr = new Float64Array(n);
-      for (let i = 0; i < n; i++) {
-        const v = values[i];
-        arr[i] = v === null || v === undefined ? Number.NaN : Number(v);
-      }
-      numbers[name] = arr;
-    });
+      offset += count;
+    }
     return { numbers, texts };
   }
 
@@ -216,9 +235,7 @@ export class Store {
     }
     const ddl = columns.map((c) => `${quoteIdentifier(c.name)} ${c.type}`).join(', ');
     await this.run(`CREATE OR REPLACE ${options.temporary ? 'TEMP ' : ''}TABLE ${quoteIdentifier(table)} (${ddl})`);
-    const types: DuckDBType[] = columns.map((c) =>
-      c.type === 'DOUBLE' ? DuckDBDoubleType.instance : c.type === 'INTEGER' ? DuckDBIntegerType.instance : DuckDBVarCharType.instance,
-    );
+    const types: DuckDBType[] = columns.map((c) => COLUMN_TYPES[c.type]);
     const appender = await this.connection.createAppender(table);
     try {
       const size = 2048;
@@ -226,12 +243,11 @@ export class Store {
         const end = Math.min(n, start + size);
         const chunk = DuckDBDataChunk.create(types, end - start);
         columns.forEach((c, ci) => {
-          const slice: DuckDBValue[] = new Array(end - start);
-          for (let i = start; i < end; i++) {
-            const v = c.values[i];
-            slice[i - start] = v === undefined || (typeof v === 'number' && !Number.isFinite(v)) ? null : (v as DuckDBValue);
-          }
-          chunk.setColumnValues(ci, slice);
+          const vector = chunk.getColumnVector(ci);
+          if (c.type === 'VARCHAR') fillTexts(vector as DuckDBVarCharVector, c.values, start, end);
+          else if (c.type === 'DATE') fillDates(vector as DuckDBDateVector, c.values, start, end);
+          else fillNumbers(vector as DuckDBDoubleVector | DuckDBIntegerVector, c.values, start, end);
+          vector.flush();
         });
         appender.appendDataChunk(chunk);
       }
@@ -271,6 +287,59 @@ export class Store {
       throw new StoreError(`query failed: ${(cause as Error).message}`, sql, params, cause);
     }
   }
+}
+
+const COLUMN_TYPES: Record<ColumnData['type'], DuckDBType> = {
+  DOUBLE: DuckDBDoubleType.instance,
+  INTEGER: DuckDBIntegerType.instance,
+  VARCHAR: DuckDBVarCharType.instance,
+  DATE: DuckDBDateType.instance,
+};
+
+/**
+ * Writes values[start, end) into a fresh chunk's numeric vector; non-finite values become NULL. Valid values first,
+ * NULLs last: the vector has no validity mask until the first NULL, so valid writes stay plain array stores.
+ */
+function fillNumbers(vector: DuckDBDoubleVector | DuckDBIntegerVector, values: ArrayLike<number | null>, start: number, end: number): void {
+  let nulls: number[] | undefined;
+  for (let i = start; i < end; i++) {
+    const v = values[i];
+    if (typeof v === 'number' && Number.isFinite(v)) vector.setItem(i - start, v);
+    else (nulls ??= []).push(i - start);
+  }
+  if (nulls) for (const j of nulls) vector.setItem(j, null);
+}
+
+/** As `fillNumbers`, for DATE columns given as days since 1970-01-01. */
+function fillDates(vector: DuckDBDateVector, values: ArrayLike<number | null>, start: number, end: number): void {
+  let nulls: number[] | undefined;
+  for (let i = start; i < end; i++) {
+    const v = values[i];
+    if (typeof v === 'number' && Number.isFinite(v)) vector.setItem(i - start, new DuckDBDateValue(v));
+    else (nulls ??= []).push(i - start);
+  }
+  if (nulls) for (const j of nulls) vector.setItem(j, null);
+}
+
+function fillTexts(vector: DuckDBVarCharVector, values: readonly (string | null)[], start: number, end: number): void {
+  for (let i = start; i < end; i++) vector.setItem(i - start, values[i] ?? null);
+}
+
+/** One result vector as numbers into out[offset...]: DOUBLE read as is, other types through Number(); NULL -> NaN. */
+function readNumbers(vector: DuckDBVector, count: number, out: Float64Array, offset: number): void {
+  if (vector instanceof DuckDBDoubleVector) {
+    for (let i = 0; i < count; i++) out[offset + i] = vector.getItem(i) ?? Number.NaN;
+  } else {
+    for (let i = 0; i < count; i++) {
+      const v = vector.getItem(i);
+      out[offset + i] = v === null || v === undefined ? Number.NaN : Number(v);
+    }
+  }
+}
+
+/** Appends one VARCHAR result vector to `out` (NULL -> ''). */
+function appendTexts(vector: DuckDBVarCharVector, count: number, out: string[]): void {
+  for (let i = 0; i < count; i++) out.push(vector.getItem(i) ?? '');
 }
 
 function rowsOf(reader: DuckDBResultReader): Row[] {

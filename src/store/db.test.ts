@@ -1,0 +1,86 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Store } from './db.js';
+
+describe('Store typed column I/O', () => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await Store.open(':memory:');
+  });
+  afterEach(() => store.close());
+
+  it('readColumns reads across chunks: numbers as Float64Array (NULL -> NaN), VARCHAR as strings (NULL -> "")', async () => {
+    const n = 5000; // more than two DuckDB chunks of 2048 rows
+    const { numbers, texts } = await store.readColumns(
+      `SELECT CASE WHEN i % 7 = 0 THEN NULL ELSE 'c' || i END AS id, CASE WHEN i % 5 = 0 THEN NULL ELSE i / 4 END AS d,
+         i::INTEGER AS k, i::BIGINT * 3 AS big, (i % 2 = 0) AS flag FROM range(?) r(i) ORDER BY i`,
+      [n],
+    );
+    expect(Object.keys(numbers).sort()).toEqual(['big', 'd', 'flag', 'k']);
+    expect(texts['id']).toHaveLength(n);
+    expect(texts['id']?.[0]).toBe('');
+    expect(texts['id']?.[4999]).toBe('c4999');
+    const d = numbers['d'] as Float64Array;
+    expect(d).toBeInstanceOf(Float64Array);
+    expect(d.length).toBe(n);
+    expect(Number.isNaN(d[0] as number)).toBe(true);
+    expect(d[4999]).toBe(4999 / 4);
+    expect(numbers['k']?.[4097]).toBe(4097);
+    expect(numbers['big']?.[4097]).toBe(4097 * 3);
+    expect(numbers['flag']?.[2]).toBe(1);
+    expect(numbers['flag']?.[3]).toBe(0);
+  });
+
+  it('readColumns of an empty result gives empty columns', async () => {
+    const { numbers, texts } = await store.readColumns('SELECT 1.5 AS v, \'a\' AS s WHERE false');
+    expect(numbers['v']).toEqual(new Float64Array(0));
+    expect(texts['s']).toEqual([]);
+  });
+
+  it('writeColumns appends DOUBLE, INTEGER, VARCHAR and DATE columns across chunks; non-finite and null -> NULL', async () => {
+    const n = 4500;
+    const ids = Array.from({ length: n }, (_, i) => (i % 11 === 0 ? null : `id${i}`));
+    const d = Float64Array.from({ length: n }, (_, i) => (i % 3 === 0 ? Number.NaN : i % 13 === 0 ? Number.POSITIVE_INFINITY : i + 0.25));
+    const k = Array.from({ length: n }, (_, i) => (i % 4 === 0 ? null : i));
+    const days = Float64Array.from({ length: n }, (_, i) => (i % 5 === 0 ? Number.NaN : 19_000 + i));
+    await store.writeColumns(
+      't',
+      [
+        { name: 'id', type: 'VARCHAR', values: ids },
+        { name: 'd', type: 'DOUBLE', values: d },
+        { name: 'k', type: 'INTEGER', values: k },
+        { name: 'day', type: 'DATE', values: days },
+      ],
+      { temporary: true },
+    );
+    const types = await store.all<{ column_name: string; column_type: string }>('SELECT column_name, column_type FROM (DESCRIBE t)');
+    expect(types.map((t) => `${t.column_name} ${t.column_type}`)).toEqual(['id VARCHAR', 'd DOUBLE', 'k INTEGER', 'day DATE']);
+    const stats = await store.one(
+      `SELECT count(*) AS n, count(id) AS ids, count(d) AS ds, sum(d) AS dsum, count(k) AS ks, sum(k) AS ksum, count(day) AS days,
+         min(day)::VARCHAR AS first_day FROM t`,
+    );
+    let dsum = 0;
+    let ds = 0;
+    for (const v of d) if (Number.isFinite(v)) (dsum += v), ds++;
+    expect(stats).toEqual({
+      n,
+      ids: ids.filter((v) => v !== null).length,
+      ds,
+      dsum,
+      ks: k.filter((v) => v !== null).length,
+      ksum: k.reduce<number>((a, v) => a + (v ?? 0), 0),
+      days: n - Math.ceil(n / 5),
+      first_day: '2022-01-09', // day 19001 since 1970-01-01
+    });
+    const row = await store.one("SELECT id, d, k, day::VARCHAR AS day FROM t WHERE id = 'id4097'");
+    expect(row).toEqual({ id: 'id4097', d: 4097.25, k: 4097, day: '2033-03-28' });
+  });
+
+  it('writeColumns refuses columns of different lengths', async () => {
+    await expect(
+      store.writeColumns('t', [
+        { name: 'a', type: 'DOUBLE', values: new Float64Array(2) },
+        { name: 'b', type: 'DOUBLE', values: new Float64Array(3) },
+      ]),
+    ).rejects.toThrow(/expected 2/);
+  });
+});
