@@ -6,7 +6,7 @@ import { KairosError } from '../errors.js';
 import { quoteIdentifier, quoteLiteral, type Store } from '../store/db.js';
 import { EVENT_TYPES, LIMITS, ORDER_STATUSES, SPECS, type ColumnSpec, type Entity } from './contract.js';
 import { presetFor, type ColumnSource, type EntityPreset } from './presets.js';
-import { openFile } from './readers.js';
+import { openFile, type FileFormat, type StructuralReject } from './readers.js';
 
 export interface IngestOptions {
   readonly entity: Entity;
@@ -53,7 +53,13 @@ export interface IngestReport {
   readonly totals: { read: number; loaded: number; rejected: number; duplicates: number };
 }
 
-/** Ingests `files` as `entity` in one transaction: all files land, or none and the store is as it was. */
+/**
+ * Ingests `files` as `entity` in one transaction: all files land, or none and the store is as it was.
+ *
+ * Each file is first read, parsed and checked into a scratch temp table, before the transaction: DuckDB scans a table
+ * created inside the open transaction on one thread only, and every later step (deduplication, stubs, the insert) scans
+ * it. Scratch tables are not the store: the transaction then writes everything, and they are dropped either way.
+ */
 export async function ingest(store: Store, options: IngestOptions): Promise<IngestReport> {
   if (options.files.length === 0) throw new KairosError('USAGE', 'no file given');
   const settings = options.settings ?? {};
@@ -63,14 +69,24 @@ export async function ingest(store: Store, options: IngestOptions): Promise<Inge
   const progress = options.onProgress ?? (() => {});
   const reports: FileReport[] = [];
   const pendingRejectFiles: { batchId: number; path: string }[] = [];
-  await store.transaction(async () => {
-    for (const file of options.files) {
-      const report = await ingestFile(store, resolve(file), options, settings, preset, timezone, progress);
-      reports.push(report);
-      if (report.rejectsFile) pendingRejectFiles.push({ batchId: report.batchId, path: report.rejectsFile });
+  const excluded = [...(settings.excludeProducts ?? preset?.excludeProducts ?? [])];
+  const files: ReadFile[] = [];
+  try {
+    await setExcludedProducts(store, excluded);
+    for (const [index, file] of options.files.entries()) {
+      files.push(await readFile(store, resolve(file), index, options, settings, preset, timezone, excluded.length > 0, progress));
     }
-    if (options.failBeforeCommit) throw new KairosError('INTERNAL', 'injected failure before commit (test hook)');
-  });
+    await store.transaction(async () => {
+      for (const file of files) {
+        const report = await writeFile(store, file, options, progress);
+        reports.push(report);
+        if (report.rejectsFile) pendingRejectFiles.push({ batchId: report.batchId, path: report.rejectsFile });
+      }
+      if (options.failBeforeCommit) throw new KairosError('INTERNAL', 'injected failure before commit (test hook)');
+    });
+  } finally {
+    await dropScratch(store, options.files.length, excluded.length > 0);
+  }
   // Rejects files are written once the data is committed, from the rejects table.
   for (const { batchId, path } of pendingRejectFiles) {
     mkdirSync(dirname(path), { recursive: true });
@@ -88,9 +104,35 @@ export async function ingest(store: Store, options: IngestOptions): Promise<Inge
   return { entity: options.entity, files: reports, totals };
 }
 
+/** The excluded product ids as a DuckDB variable (a constant list in queries), set from bound values. */
+async function setExcludedProducts(store: Store, excluded: readonly string[]): Promise<void> {
+  if (excluded.length === 0) return;
+  await store.run('DROP TABLE IF EXISTS __excluded');
+  await store.run('CREATE TEMP TABLE __excluded (product_id VARCHAR)');
+  for (const p of excluded) await store.run('INSERT INTO __excluded VALUES (?)', [p]);
+  // An IN (subquery) would be a join, and a join loses the file order (see checkKeepsFileOrder).
+  await store.run(`SET VARIABLE ${EXCLUDED_VARIABLE} = (SELECT list(product_id) FROM __excluded)`);
+  await store.run('DROP TABLE __excluded');
+}
+
+/** Drops the scratch tables of the `count` files (read or not), and the excluded-products variable. */
+async function dropScratch(store: Store, count: number, hasExcluded: boolean): Promise<void> {
+  await store.run('DROP VIEW IF EXISTS __typed');
+  for (let i = 0; i < count; i++) await store.run(`DROP TABLE IF EXISTS ${scratchTable(i)}`);
+  for (const t of ['__valid', '__excluded', '__ndjson_lines', '__skip', '__dup_h']) await store.run(`DROP TABLE IF EXISTS ${t}`);
+  if (hasExcluded) await store.run(`RESET VARIABLE ${EXCLUDED_VARIABLE}`);
+}
+
 async function checkTimezone(store: Store, tz: string): Promise<void> {
   const ok = await store.value<number>('SELECT count(*) FROM pg_timezone_names() WHERE name = ?', [tz]);
   if (!ok) throw new KairosError('USAGE', `unknown time zone "${tz}" (use an IANA name such as UTC or Europe/Paris)`);
+}
+
+/** What feeds one contract column: a source column (`isColumn`) or a preset's SQL expression. */
+interface SourceColumn {
+  readonly sql: string;
+  readonly label: string;
+  readonly isColumn: boolean;
 }
 
 /** Which source column or expression feeds each contract column. */
@@ -100,10 +142,10 @@ function resolveColumns(
   entity: Entity,
   settings: IngestSettings,
   preset: EntityPreset | undefined,
-): Map<string, { sql: string; label: string }> {
+): Map<string, SourceColumn> {
   const spec = SPECS[entity];
   const byLower = new Map(found.map((c) => [c.toLowerCase(), c]));
-  const out = new Map<string, { sql: string; label: string }>();
+  const out = new Map<string, SourceColumn>();
   const known = new Set(spec.columns.map((c) => c.name));
   for (const [ours, theirs] of Object.entries(settings.map ?? {})) {
     if (!known.has(ours)) {
@@ -113,7 +155,7 @@ function resolveColumns(
     if (actual === undefined) {
       throw new KairosError('VALIDATION', `${file}: mapping ${ours}=${theirs}: column "${theirs}" not found (columns found: ${found.join(', ') || 'none'})`);
     }
-    out.set(ours, { sql: quoteIdentifier(actual), label: actual });
+    out.set(ours, { sql: quoteIdentifier(actual), label: actual, isColumn: true });
   }
   for (const col of spec.columns) {
     if (out.has(col.name)) continue;
@@ -121,15 +163,15 @@ function resolveColumns(
     if (fromPreset) {
       if ('source' in fromPreset) {
         const actual = byLower.get(fromPreset.source.toLowerCase());
-        if (actual !== undefined) out.set(col.name, { sql: quoteIdentifier(actual), label: actual });
+        if (actual !== undefined) out.set(col.name, { sql: quoteIdentifier(actual), label: actual, isColumn: true });
       } else {
-        out.set(col.name, { sql: `(${fromPreset.sql})`, label: 'preset expression' });
+        out.set(col.name, { sql: `(${fromPreset.sql})`, label: 'preset expression', isColumn: false });
       }
       continue;
     }
     const candidates = [col.name, ...(col.aliases ?? [])];
     const hit = candidates.map((c) => byLower.get(c.toLowerCase())).find((c) => c !== undefined);
-    if (hit !== undefined && !preset) out.set(col.name, { sql: quoteIdentifier(hit), label: hit });
+    if (hit !== undefined && !preset) out.set(col.name, { sql: quoteIdentifier(hit), label: hit, isColumn: true });
   }
   const missing = spec.columns.filter((c) => c.required && !out.has(c.name)).map((c) => c.name);
   if (entity === 'orders' && !out.has('unit_price') && !out.has('amount')) missing.push('unit_price (or amount)');
@@ -141,6 +183,15 @@ function resolveColumns(
     });
   }
   return out;
+}
+
+/**
+ * `trim(text)`, skipping the call when it cannot change the text. trim() removes Unicode space separators (Zs) at
+ * either end, walking every character and copying the result; pure ASCII text (byte length = character count) not
+ * starting or ending with a space has none, and is most text. Same result, a few times cheaper per value.
+ */
+function trimSql(text: string): string {
+  return `CASE WHEN strlen(${text}) = length(${text}) AND NOT starts_with(${text}, ' ') AND NOT ends_with(${text}, ' ') THEN ${text} ELSE trim(${text}) END`;
 }
 
 /**
@@ -183,29 +234,74 @@ function columnSql(col: ColumnSpec, raw: string, typed: string, timezone: string
       ];
       return { value, reason: checks.join(' ') };
     }
+    // Membership is tested with list_contains on a constant list: DuckDB may rewrite `x NOT IN (a, b, ...)` to a join,
+    // which would lose the file order (see checkKeepsFileOrder). On NULL both give NULL: no reason.
     case 'status': {
       const list = ORDER_STATUSES.map((v) => `'${v}'`).join(', ');
       return {
         value: `lower(nullif(${raw}, ''))`,
-        reason: `WHEN ${typed} IS NOT NULL AND ${typed} NOT IN (${list}) THEN 'status ' || ${shown} || ' is not one of ${ORDER_STATUSES.join(', ')}'`,
+        reason: `WHEN ${typed} IS NOT NULL AND NOT list_contains([${list}], ${typed}) THEN 'status ' || ${shown} || ' is not one of ${ORDER_STATUSES.join(', ')}'`,
       };
     }
     case 'event_type': {
       const list = EVENT_TYPES.map((v) => `'${v}'`).join(', ');
-      return { value: `lower(nullif(${raw}, ''))`, reason: `${emptyReason} WHEN ${typed} NOT IN (${list}) THEN 'type ' || ${shown} || ' is not a known event type'` };
+      return { value: `lower(nullif(${raw}, ''))`, reason: `${emptyReason} WHEN NOT list_contains([${list}], ${typed}) THEN 'type ' || ${shown} || ' is not a known event type'` };
     }
   }
 }
 
-async function ingestFile(
+/** Columns whose valid values are a few words: kept in the scratch table as a 1-byte code. */
+const VOCABULARIES: Partial<Record<ColumnSpec['kind'], readonly string[]>> = { status: ORDER_STATUSES, event_type: EVENT_TYPES };
+
+/**
+ * The code (1-based position in `words`) of a parsed column; NULL for NULL and for any other value. A value outside
+ * the vocabulary always rejects its row (columnSql), and rejected rows keep their reason and source text: no later
+ * step reads their parsed value, so decoding gives back every value that is read.
+ */
+function encodeSql(column: string, words: readonly string[]): string {
+  return `(CASE ${column} ${words.map((w, i) => `WHEN '${w}' THEN ${i + 1}`).join(' ')} END)::UTINYINT`;
+}
+
+function decodeSql(code: string, words: readonly string[]): string {
+  return `CASE ${code} ${words.map((w, i) => `WHEN ${i + 1} THEN '${w}'`).join(' ')} END`;
+}
+
+/** The scratch table of the index-th file of an ingest. */
+function scratchTable(index: number): string {
+  return `__typed_t${Math.trunc(index)}`;
+}
+
+/** One file read, parsed and checked into its scratch table (`table`, null for an empty file), ready to be written. */
+interface ReadFile {
+  readonly file: string;
+  readonly name: string;
+  readonly format: FileFormat;
+  /** Reference "now" of the timestamp checks, 'YYYY-MM-DD HH:MM:SS.sss' (UTC). */
+  readonly now: string;
+  readonly table: string | null;
+  /** SELECT list that makes the scratch table the `__typed` relation: `__ord`, the stored columns, the absent ones as NULL. */
+  readonly typedSelect: string;
+  readonly structuralRejects: readonly StructuralReject[];
+  readonly lineSql: string;
+  readonly columnMapping: Readonly<Record<string, string>>;
+}
+
+/**
+ * Step 1 of a file, outside the transaction: read, parse and check every row in one pass into the scratch table
+ * `__typed_t<index>`; the first failed check is the row's reason. Three levels, each expression computed once per row:
+ * trimmed source text, parsed values, reasons. Writes nothing to the store.
+ */
+async function readFile(
   store: Store,
   file: string,
+  index: number,
   options: IngestOptions,
   settings: IngestSettings,
   preset: EntityPreset | undefined,
   timezone: string,
+  hasExcluded: boolean,
   progress: (message: string) => void,
-): Promise<FileReport> {
+): Promise<ReadFile> {
   const entity = options.entity;
   const spec = SPECS[entity];
   const name = basename(file);
@@ -213,12 +309,87 @@ async function ingestFile(
   if (settings.delimiter !== undefined) readOptions.delimiter = settings.delimiter;
   if (settings.encoding !== undefined) readOptions.encoding = settings.encoding;
   const source = await openFile(store, file, readOptions);
-  const batchId = Number(await store.value('SELECT coalesce(max(batch_id), 0) + 1 FROM ingest_batches'));
   const now = (options.now ?? new Date()).toISOString().replace('T', ' ').replace('Z', '');
   if (source.columns.length === 0) {
+    return { file, name, format: source.format, now, table: null, typedSelect: '', structuralRejects: [], lineSql: '', columnMapping: {} };
+  }
+  const mapping = resolveColumns(file, source.columns, entity, settings, preset);
+
+  progress(`${name}: reading and validating`);
+  const rawCols: string[] = [];
+  const valueCols: string[] = [];
+  const reasonParts: string[] = [];
+  // Columns the file does not feed are NULL: not stored in the scratch table (10M rows of NULLs still cost memory), and
+  // columns with a closed vocabulary are stored as a 1-byte code; `absent` puts both back as columns of `__typed`.
+  const stored: string[] = [];
+  const absent: string[] = [];
+  for (const col of spec.columns) {
+    const src = mapping.get(col.name);
+    if (!src) {
+      const nullSql = `NULL::${col.kind === 'number' ? 'DOUBLE' : col.kind === 'timestamp' ? 'TIMESTAMP' : 'VARCHAR'} AS ${col.name}`;
+      valueCols.push(nullSql);
+      absent.push(nullSql);
+      continue;
+    }
+    const raw = `__raw_${col.name}`;
+    rawCols.push(`${src.isColumn ? trimSql(src.sql) : `trim(${src.sql})`} AS ${raw}`);
+    const { value, reason } = columnSql(col, raw, col.name, timezone, settings.dateFormat);
+    valueCols.push(`${value} AS ${col.name}`);
+    const words = VOCABULARIES[col.kind];
+    if (words) {
+      stored.push(`${encodeSql(col.name, words)} AS __code_${col.name}`);
+      absent.push(`${decodeSql(`__code_${col.name}`, words)} AS ${col.name}`);
+    } else {
+      stored.push(col.name);
+    }
+    if (reason.trim()) reasonParts.push(reason);
+  }
+  const attributes = attributesSql(entity, source.columns, mapping, preset);
+  if (attributes === NULL_JSON) absent.push(`${NULL_JSON} AS __attributes`);
+  else {
+    rawCols.push(`${attributes} AS __attributes`);
+    stored.push('__attributes');
+  }
+  // Source columns ride along under safe names, to record rejected rows as JSON (built only for those).
+  source.columns.forEach((c, i) => rawCols.push(`${quoteIdentifier(c)} AS __src_${i}`));
+  const sourceJson = `json_object(${source.columns.map((c, i) => `${quoteLiteral(c)}, __src_${i}`).join(', ')})`;
+  const reasonSql = `coalesce(CASE ${reasonParts.join(' ')} ELSE NULL END, ${entityReasonSql(entity, hasExcluded)})`;
+  const derived = derivedColumns(entity);
+  const keyHash = `hash(${spec.key.map((k) => derived[k] ?? k).join(', ')})`;
+  const table = scratchTable(index);
+  await store.run(`DROP TABLE IF EXISTS ${table}`);
+  const ord = source.hasOrdinal ? '__ord, ' : '';
+  // Without `__ord` in the relation, rowid is the file order: DuckDB keeps insertion order in a parallel CREATE TABLE AS
+  // only when every source of the plan is a plain scan (BATCH_CREATE_TABLE_AS). Keep joins and subqueries out of it.
+  const typedSql = `CREATE TEMP TABLE ${table} AS
+       SELECT ${ord}${stored.join(', ')}, __reason, CASE WHEN __reason IS NOT NULL THEN ${sourceJson} END AS __source,
+         CASE WHEN __reason IS NULL THEN ${keyHash} END AS __h
+       FROM (SELECT *, ${reasonSql} AS __reason
+             FROM (SELECT *, ${valueCols.join(', ')} FROM (SELECT ${ord}${rawCols.join(', ')} FROM ${source.relation}) l1) l2) l3`;
+  // $1 (now) is bound only when a timestamp check uses it.
+  const typedParams = typedSql.includes('$1') ? [now] : [];
+  if (!source.hasOrdinal) await checkKeepsFileOrder(store, typedSql, typedParams);
+  await store.run(typedSql, typedParams);
+  // Rows' rowids follow insertion (= file) order, from an offset (0 here; large for a table made in a transaction).
+  const base = source.hasOrdinal ? '0' : String(await store.value(`SELECT coalesce(min(rowid), 0) FROM ${table}`));
+  if (!/^[0-9]+$/.test(base)) throw new KairosError('INTERNAL', `unexpected rowid ${base}`);
+  const constants = absent.length > 0 ? `, ${absent.join(', ')}` : '';
+  const typedSelect = `${source.hasOrdinal ? '' : `rowid - ${base} + 1 AS __ord, `}*${constants}`;
+  const { structuralRejects, lineSql } = await source.afterRead();
+  const columnMapping = Object.fromEntries([...mapping].map(([k, v]) => [k, v.label]));
+  return { file, name, format: source.format, now, table, typedSelect, structuralRejects, lineSql, columnMapping };
+}
+
+/** Steps 2 and 3 of a file, inside the transaction: rejects, then deduplicated rows (and stubs) written, then its batch. */
+async function writeFile(store: Store, f: ReadFile, options: IngestOptions, progress: (message: string) => void): Promise<FileReport> {
+  const entity = options.entity;
+  const spec = SPECS[entity];
+  const { file, name, now } = f;
+  const batchId = Number(await store.value('SELECT coalesce(max(batch_id), 0) + 1 FROM ingest_batches'));
+  if (f.table === null) {
     const empty: FileReport = {
       file,
-      format: source.format,
+      format: f.format,
       batchId,
       read: 0,
       loaded: 0,
@@ -234,55 +405,11 @@ async function ingestFile(
     await recordBatch(store, empty, entity, options.preset, now);
     return empty;
   }
-  const mapping = resolveColumns(file, source.columns, entity, settings, preset);
-
-  // 1. Read, parse and check every row in one pass; the first failed check is the row's reason.
-  //    Three levels, each expression computed once per row: trimmed source text, parsed values, reasons.
-  progress(`${name}: reading and validating`);
-  const rawCols: string[] = [];
-  const valueCols: string[] = [];
-  const reasonParts: string[] = [];
-  for (const col of spec.columns) {
-    const src = mapping.get(col.name);
-    if (!src) {
-      valueCols.push(`NULL::${col.kind === 'number' ? 'DOUBLE' : col.kind === 'timestamp' ? 'TIMESTAMP' : 'VARCHAR'} AS ${col.name}`);
-      continue;
-    }
-    const raw = `__raw_${col.name}`;
-    rawCols.push(`trim(${src.sql}) AS ${raw}`);
-    const { value, reason } = columnSql(col, raw, col.name, timezone, settings.dateFormat);
-    valueCols.push(`${value} AS ${col.name}`);
-    if (reason.trim()) reasonParts.push(reason);
-  }
-  rawCols.push(`${attributesSql(entity, source.columns, mapping, preset)} AS __attributes`);
-  // Source columns ride along under safe names, to record rejected rows as JSON (built only for those).
-  source.columns.forEach((c, i) => rawCols.push(`${quoteIdentifier(c)} AS __src_${i}`));
-  const sourceJson = `json_object(${source.columns.map((c, i) => `${quoteLiteral(c)}, __src_${i}`).join(', ')})`;
-  const excluded = [...(settings.excludeProducts ?? preset?.excludeProducts ?? [])];
-  await store.run('DROP TABLE IF EXISTS __excluded');
-  await store.run('CREATE TEMP TABLE __excluded (product_id VARCHAR)');
-  for (const p of excluded) await store.run('INSERT INTO __excluded VALUES (?)', [p]);
-  const reasonSql = `coalesce(CASE ${reasonParts.join(' ')} ELSE NULL END, ${entityReasonSql(entity)})`;
-  const names = spec.columns.map((c) => c.name);
-  const derived = derivedColumns(entity);
-  const keyHash = `hash(${spec.key.map((k) => derived[k] ?? k).join(', ')})`;
   await store.run('DROP VIEW IF EXISTS __typed');
-  await store.run('DROP TABLE IF EXISTS __typed_t');
-  const ord = source.hasOrdinal ? '__ord, ' : '';
-  const typedSql = `CREATE TEMP TABLE __typed_t AS
-       SELECT ${ord}${names.join(', ')}, __attributes, __reason, CASE WHEN __reason IS NOT NULL THEN ${sourceJson} END AS __source,
-         CASE WHEN __reason IS NULL THEN ${keyHash} END AS __h
-       FROM (SELECT *, ${reasonSql} AS __reason
-             FROM (SELECT *, ${valueCols.join(', ')} FROM (SELECT ${ord}${rawCols.join(', ')} FROM ${source.relation}) l1) l2) l3`;
-  // $1 (now) is bound only when a timestamp check uses it.
-  await store.run(typedSql, typedSql.includes('$1') ? [now] : []);
-  // Inside a transaction, new rows' rowids start at a large offset, in insertion (= file) order.
-  const base = source.hasOrdinal ? '0' : String(await store.value('SELECT coalesce(min(rowid), 0) FROM __typed_t'));
-  if (!/^[0-9]+$/.test(base)) throw new KairosError('INTERNAL', `unexpected rowid ${base}`);
-  await store.run(`CREATE TEMP VIEW __typed AS SELECT ${source.hasOrdinal ? '' : `rowid - ${base} + 1 AS __ord, `}* FROM __typed_t`);
-  const { structuralRejects, lineSql } = await source.afterRead();
+  await store.run(`CREATE TEMP VIEW __typed AS SELECT ${f.typedSelect} FROM ${f.table}`);
 
   // 2. Rejects: the failed rows with their line and source values, plus rows the reader could not split.
+  const { structuralRejects, lineSql } = f;
   const fieldRejected = Number(await store.value('SELECT count(*) FROM __typed WHERE __reason IS NOT NULL'));
   if (fieldRejected > 0) {
     await store.run(`INSERT INTO rejects SELECT ${batchId}, ?, ${lineSql}, __reason, __source::VARCHAR FROM __typed WHERE __reason IS NOT NULL`, [file]);
@@ -308,14 +435,15 @@ async function ingestFile(
     );
     ({ inserted, updated } = await upsertEntity(store, entity, batchId));
   } else {
-    inserted = await insertNew(store, entity, batchId);
+    // Stubs first: their aggregates then run before the insert leaves the new rows' blocks cached (a lower peak memory).
     customersCreated = await createCustomerStubs(store, entity, batchId);
     productsCreated = await createProductStubs(store, entity, batchId);
+    inserted = await insertNew(store, entity, batchId, valid);
   }
   const duplicates = valid - inserted - updated;
   const report: FileReport = {
     file,
-    format: source.format,
+    format: f.format,
     batchId,
     read,
     loaded: inserted + updated,
@@ -326,12 +454,26 @@ async function ingestFile(
     rejectsFile: rejected > 0 ? rejectsPath(store, options, batchId, name) : null,
     customersCreated,
     productsCreated,
-    columnMapping: Object.fromEntries([...mapping].map(([k, v]) => [k, v.label])),
+    columnMapping: f.columnMapping,
   };
   await recordBatch(store, report, entity, options.preset, now);
   await store.run('DROP VIEW IF EXISTS __typed');
-  for (const t of ['__typed_t', '__valid', '__excluded', '__ndjson_lines', '__skip']) await store.run(`DROP TABLE IF EXISTS ${t}`);
+  for (const t of ['__valid', '__skip', '__dup_h']) await store.run(`DROP TABLE IF EXISTS ${t}`);
   return report;
+}
+
+/**
+ * Fails unless DuckDB will write the rows of `sql` (a CREATE TABLE AS) in the order its scan reads them, which is what
+ * makes rowid the file order: with several threads only a BATCH_CREATE_TABLE_AS plan does (a join in the query, even
+ * an IN list DuckDB rewrites to one, gives a plan that interleaves the threads' rows). Costs one planning of the query.
+ */
+async function checkKeepsFileOrder(store: Store, sql: string, params: readonly string[]): Promise<void> {
+  const threads = Number(await store.value("SELECT current_setting('threads')"));
+  if (threads <= 1) return;
+  const plan = (await store.all(`EXPLAIN ${sql}`, params)).map((row) => Object.values(row).join('\n')).join('\n');
+  if (!plan.includes('BATCH_CREATE_TABLE_AS')) {
+    throw new KairosError('INTERNAL', 'reading the file would not keep its line order (the read query plans a join); line numbers would be wrong');
+  }
 }
 
 /**
@@ -339,16 +481,25 @@ async function ingestFile(
  * duplicates. Duplicates are rare, so candidates are found by a 64-bit hash of the key (a cheap aggregate on one
  * column) and confirmed by comparing the whole key on those few rows only. Returns the rows inserted.
  */
-async function insertNew(store: Store, entity: Entity, batchId: number): Promise<number> {
+async function insertNew(store: Store, entity: Entity, batchId: number, validRows: number): Promise<number> {
   const key = SPECS[entity].key;
   const cols = insertColumns(entity);
   const derived = derivedColumns(entity);
   const keyCols = key.map((k) => `${derived[k] ?? k} AS ${k}`).join(', ');
+  // Hashes seen twice, found in slices of the hash space: a hash table of every row's hash at once would take ~50 bytes
+  // a row (500 MB for 10M rows); a slice of at most HASH_SLICE_ROWS takes a fraction of that, for the same work.
+  await store.run('DROP TABLE IF EXISTS __dup_h');
+  await store.run('CREATE TEMP TABLE __dup_h (__h UBIGINT)');
+  const slices = Math.max(1, Math.ceil(validRows / HASH_SLICE_ROWS));
+  for (let k = 0; k < slices; k++) {
+    const slice = slices > 1 ? ` AND __h % ${slices} = ${k}` : '';
+    await store.run(`INSERT INTO __dup_h SELECT __h FROM __typed WHERE __h IS NOT NULL${slice} GROUP BY __h HAVING count(*) > 1`);
+  }
   await store.run('DROP TABLE IF EXISTS __skip');
   await store.run(
     `CREATE TEMP TABLE __skip AS SELECT __ord FROM (
        SELECT __ord, ${keyCols} FROM __typed
-       WHERE __h IN (SELECT __h FROM __typed WHERE __h IS NOT NULL GROUP BY __h HAVING count(*) > 1))
+       WHERE __h IN (SELECT __h FROM __dup_h))
      QUALIFY row_number() OVER (PARTITION BY ${key.join(', ')} ORDER BY __ord) > 1`,
   );
   const stored = Number(await store.value(`SELECT count(*) FROM (SELECT 1 FROM ${entity} LIMIT 1)`));
@@ -360,28 +511,56 @@ async function insertNew(store: Store, entity: Entity, batchId: number): Promise
     );
   }
   const values = cols.map((c) => `${derived[c] ?? c}`).join(', ');
-  return Number(
-    await store.value(
-      `INSERT INTO ${entity} (${cols.join(', ')}, batch_id) SELECT ${values}, ${batchId} FROM __typed
-         WHERE __reason IS NULL AND __ord NOT IN (SELECT __ord FROM __skip)`,
+  const skipped = Number(await store.value('SELECT count(*) FROM __skip'));
+  const notSkipped = skipped > 0 ? ' AND __ord NOT IN (SELECT __ord FROM __skip)' : '';
+  // The stored order of order lines and events means nothing (queries sort), so DuckDB may write them on every thread,
+  // each filling whole row groups. Keeping the order would write on one thread (with the anti-join) or in pieces that the
+  // next checkpoint rewrites (a BATCH_INSERT of a file read in parallel): each as slow again as the insert on 10M rows.
+  return withoutInsertionOrder(store, async () =>
+    Number(
+      await store.value(
+        `INSERT INTO ${entity} (${cols.join(', ')}, batch_id) SELECT ${values}, ${batchId} FROM __typed
+           WHERE __reason IS NULL${notSkipped}`,
+      ),
     ),
   );
+}
+
+/** Most rows whose key hashes are grouped at once when looking for duplicates in a file (see insertNew). */
+const HASH_SLICE_ROWS = 2_000_000;
+
+/** Runs `fn` with DuckDB's preserve_insertion_order off, restoring the setting after. */
+async function withoutInsertionOrder<T>(store: Store, fn: () => Promise<T>): Promise<T> {
+  const previous = await store.value<boolean>("SELECT current_setting('preserve_insertion_order')");
+  if (!previous) return fn();
+  await store.run('SET preserve_insertion_order = false');
+  try {
+    return await fn();
+  } finally {
+    await store.run('SET preserve_insertion_order = true');
+  }
 }
 
 /** Reasons of lines excluded by config start with this. */
 const EXCLUDED_PREFIX = 'excluded by config:';
 
-/** Reasons that need several columns: orders' price/amount, discount and excluded products. */
-function entityReasonSql(entity: Entity): string {
+/** DuckDB variable holding the excluded product ids (a VARCHAR[]) while a file is read. */
+const EXCLUDED_VARIABLE = '__kairos_excluded_products';
+
+/** Reasons that need several columns: orders' price/amount, discount and excluded products (when any are). */
+function entityReasonSql(entity: Entity, hasExcluded: boolean): string {
   if (entity !== 'orders') return 'NULL';
-  const excluded = `product_id IS NOT NULL AND product_id IN (SELECT product_id FROM __excluded)`;
+  const excluded = hasExcluded
+    ? `WHEN product_id IS NOT NULL AND list_contains(getvariable('${EXCLUDED_VARIABLE}'), product_id)
+        THEN '${EXCLUDED_PREFIX} product "' || product_id || '" is not a product line (ingest excludeProducts)'`
+    : '';
   const reason = `CASE
       WHEN unit_price IS NULL AND amount IS NULL THEN 'unit_price and amount are both empty'
       WHEN discount < 0 AND coalesce(quantity, 1) > 0 AND coalesce(amount, 0) >= 0 AND coalesce(status, 'completed') = 'completed'
         THEN 'discount ' || discount::VARCHAR || ' is negative on a sale line'
       WHEN unit_price IS NOT NULL AND amount IS NULL AND abs(coalesce(discount, 0)) > abs(coalesce(quantity, 1)) * unit_price
         THEN 'discount ' || discount::VARCHAR || ' exceeds the line value ' || (abs(coalesce(quantity, 1)) * unit_price)::VARCHAR
-      WHEN ${excluded} THEN '${EXCLUDED_PREFIX} product "' || product_id || '" is not a product line (ingest excludeProducts)'
+      ${excluded}
       ELSE NULL END`;
   return reason;
 }
@@ -415,18 +594,21 @@ function derivedSql(entity: Entity): string {
   return `__ord, ${cols.join(', ')}, __attributes AS v_attributes`;
 }
 
+/** No attributes. */
+const NULL_JSON = 'NULL::JSON';
+
 /**
  * Customers and products keep source columns the contract does not name in an `attributes` JSON object:
  * the preset's list, or else every unmapped column.
  */
 function attributesSql(entity: Entity, found: readonly string[], mapping: Map<string, { label: string }>, preset: EntityPreset | undefined): string {
-  if (entity !== 'customers' && entity !== 'products') return 'NULL::JSON';
+  if (entity !== 'customers' && entity !== 'products') return NULL_JSON;
   const used = new Set([...mapping.values()].map((m) => m.label));
   const lower = new Map(found.map((c) => [c.toLowerCase(), c]));
   const names = preset?.attributes
     ? preset.attributes.map((a) => lower.get(a.toLowerCase())).filter((a): a is string => a !== undefined)
     : found.filter((c) => !used.has(c));
-  if (names.length === 0) return 'NULL::JSON';
+  if (names.length === 0) return NULL_JSON;
   return `json_object(${names.map((n) => `${quoteLiteral(n)}, nullif(trim(${quoteIdentifier(n)}), '')`).join(', ')})`;
 }
 
@@ -466,10 +648,18 @@ async function upsertEntity(store: Store, entity: Entity, batchId: number): Prom
   return { inserted, updated: updates };
 }
 
+/**
+ * The first non-NULL value of `column` in file order, as `any_value(column ORDER BY __ord)` but without sorting
+ * each group's rows (`__ord` is unique).
+ */
+function firstValueSql(column: string): string {
+  return `arg_min(${column}, __ord) FILTER (WHERE ${column} IS NOT NULL)`;
+}
+
 /** Customers first seen in orders or events become stub customers (created_at = first activity). */
 async function createCustomerStubs(store: Store, entity: Entity, batchId: number): Promise<number> {
   const time = entity === 'orders' ? 'ordered_at' : 'occurred_at';
-  const country = entity === 'orders' ? 'any_value(country ORDER BY __ord)' : 'NULL';
+  const country = entity === 'orders' ? firstValueSql('country') : 'NULL';
   // Excluded order lines (postage, fees) still prove the customer exists.
   const activity = `(SELECT customer_id, min(${time}) AS first, ${country} AS country FROM __typed
     WHERE __reason IS NULL OR starts_with(__reason, '${EXCLUDED_PREFIX}') GROUP BY customer_id)`;
@@ -494,7 +684,7 @@ async function createCustomerStubs(store: Store, entity: Entity, batchId: number
 async function createProductStubs(store: Store, entity: Entity, batchId: number): Promise<number> {
   const extra =
     entity === 'orders'
-      ? `any_value(product_name ORDER BY __ord), any_value(category ORDER BY __ord), median(${derivedColumns('orders')['unit_price']})`
+      ? `${firstValueSql('product_name')}, ${firstValueSql('category')}, median(${derivedColumns('orders')['unit_price']})`
       : 'NULL, NULL, NULL';
   return Number(
     await store.value(
