@@ -2,13 +2,13 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../config.js';
 import { fixtureStore } from './__fixtures__/orders.js';
 import { evaluateStore } from './evaluate.js';
 import { renderReportHtml } from './report/html.js';
+import { launchChromium, openOffline } from '../testing/browser.js';
 
 /** Debian's chromium (CI installs it via .ci/run), never a browser downloaded by playwright. */
 const executablePath = process.env.KAIROS_CHROMIUM ?? '/usr/bin/chromium';
@@ -32,24 +32,8 @@ describe('kairos evaluate report in chromium', () => {
       const file = join(dir, 'report.html');
       writeFileSync(file, renderReportHtml(report));
 
-      browser = await chromium.launch({
-        executablePath,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-      });
-      const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-      const problems: string[] = [];
-      const blocked: string[] = [];
-      page.on('console', (msg) => {
-        if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
-      });
-      page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-      await page.route('**', (route) => {
-        const url = route.request().url();
-        if (url.startsWith('file:')) return route.continue();
-        blocked.push(url);
-        return route.abort();
-      });
-      await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+      browser = await launchChromium(executablePath);
+      const { page, problems, blocked } = await openOffline(browser, file);
 
       const expected = report.scores.flatMap((s) => s.charts.map((c) => c.kind));
       expect(expected).toEqual(expect.arrayContaining(['tracking', 'conditional-expectation', 'decile-lift', 'roc', 'reliability', 'decisive-moment']));

@@ -2,11 +2,11 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { fixtureReport } from './__fixtures__/report.fixture.js';
 import { renderReportHtml } from './html.js';
+import { launchChromium, openOffline } from '../../testing/browser.js';
 
 /** The browser to drive: Debian's package, never one downloaded by playwright. */
 const executablePath = process.env.KAIROS_CHROMIUM ?? '/usr/bin/chromium';
@@ -25,25 +25,8 @@ describe('HTML report in chromium', () => {
 
     let browser: Browser | undefined;
     try {
-      browser = await chromium.launch({
-        executablePath,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-      });
-      const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-      const problems: string[] = [];
-      const blocked: string[] = [];
-      page.on('console', (msg) => {
-        if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
-      });
-      page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-      await page.route('**', (route) => {
-        const url = route.request().url();
-        if (url.startsWith('file:')) return route.continue();
-        blocked.push(url);
-        return route.abort();
-      });
-
-      await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+      browser = await launchChromium(executablePath);
+      const { page, problems, blocked } = await openOffline(browser, file);
 
       const charts = fixtureReport.scores.reduce((n, s) => n + s.charts.length, 0);
       const svgs = page.locator('figure.chart > svg');
