@@ -1,13 +1,16 @@
 // CLV end to end on simulated purchase logs (10k, 100k, 1M customers): wall time per stage and peak RSS vs the reference.
 //
 //   npx tsx bench/clv.ts [--sizes 10000,100000,1000000] [--runs 3] [--seed 1] [--memory-limit 300MB] [--threads 2]
-//                        [--profile] [--check-orders] [--what-if]
+//                        [--profile] [--check-orders] [--load-table] [--tsx]
 //
 // Each run is a fresh child process (bench/clv/pipeline.ts) preceded by a fresh one timing DuckDB's
 // `SELECT count(*) FROM read_csv(file)` on the same file: the same-session yardstick of the machine's speed.
 // Logs are generated once into bench/out/clv/ (git-ignored). Results: bench/out/clv/results.json.
 // --profile: one more run of the largest size under V8's CPU profiler, plus DuckDB's operator profile of the summary.
-// --what-if: the same SQL and models with lean DuckDB <-> JS transfers (bench/clv/what-if.ts), checked equal to the product's scores.
+// --load-table: load the CSV into a table in the read stage instead of letting the summary read the file.
+// --tsx: run the children under tsx (TypeScript on the fly) instead of the compiled JS (tsc -p tsconfig.bench.json
+//        into bench/out/build, done first). Compiled is the default: it is how `kairos` runs, and tsx's loader adds
+//        about 37 MB of RSS and some start-up to every child.
 // --check-orders: checks the log's order ids (one per customer-day) give the same summary as one order per line.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -15,13 +18,12 @@ import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { DEFAULT_PURCHASE_LOG, DEFAULT_PURCHASE_PARAMS } from '../src/demo/params.js';
 import { writePurchaseLogCsv } from '../src/demo/purchase-log.js';
+import { tuneAllocator } from '../src/store/allocator.js';
 import { summarizeCpuProfile, summarizeSqlProfile } from './clv/cpu-profile.js';
 import { STAGES, type PipelineRequest, type PipelineResult, type ReferenceResult, type Stage } from './clv/pipeline.js';
-import type { WhatIfResult } from './clv/what-if.js';
 
 const OUT = resolve('bench/out/clv');
 const PIPELINE = resolve(import.meta.dirname, 'clv/pipeline.ts');
-const WHAT_IF = resolve(import.meta.dirname, 'clv/what-if.ts');
 
 /** lifetimes 0.11.3 on the same kind of logs and machine (2 cores), from ../shared/peers/README.md. */
 const REFERENCE: Record<number, { transactions: number; seconds: Record<Stage, number> & { total: number }; rssMb: number }> = {
@@ -39,9 +41,11 @@ interface Options {
   seed: number;
   memoryLimit?: string;
   threads?: number;
+  /** --load-table: load the CSV into a table in the read stage instead of letting the summary read the file. */
+  loadTable: boolean;
   profile: boolean;
   checkOrders: boolean;
-  whatIf: boolean;
+  tsx: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -63,8 +67,9 @@ function parseArgs(argv: readonly string[]): Options {
     ...(memoryLimit === undefined ? {} : { memoryLimit }),
     ...(threads === undefined ? {} : { threads: Number(threads) }),
     profile: argv.includes('--profile'),
+    loadTable: argv.includes('--load-table'),
     checkOrders: argv.includes('--check-orders'),
-    whatIf: argv.includes('--what-if'),
+    tsx: argv.includes('--tsx'),
   };
 }
 
@@ -83,9 +88,26 @@ function purchaseLog(customers: number, seed: number): { csv: string; purchases:
   return { csv, purchases: (JSON.parse(readFileSync(meta, 'utf8')) as { purchases: number }).purchases };
 }
 
-/** Runs bench/clv/pipeline.ts in a fresh node (with the tsx loader this process runs under) and parses its JSON line. */
-function child<T>(req: PipelineRequest, nodeFlags: readonly string[] = [], script = PIPELINE, extra: readonly string[] = []): T {
-  const r = spawnSync(process.execPath, [...nodeFlags, ...process.execArgv, script, JSON.stringify(req), ...extra], {
+/** The compiled pipeline (tsc -p tsconfig.bench.json). */
+const COMPILED = resolve('bench/out/build/bench/clv/pipeline.js');
+let useTsx = false;
+
+/** Compiles src and the pipeline into bench/out/build, so that the children run plain JS as `kairos` does. */
+function compile(): void {
+  const tsc = resolve('node_modules/typescript/bin/tsc');
+  const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.bench.json'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`tsc -p tsconfig.bench.json failed:\n${r.stdout}${r.stderr}`);
+}
+
+/**
+ * Runs the pipeline in a fresh node (compiled JS, or bench/clv/pipeline.ts with this process's tsx loader when --tsx)
+ * and parses its JSON line.
+ */
+function child<T>(req: PipelineRequest, nodeFlags: readonly string[] = []): T {
+  const args = useTsx ? [...process.execArgv, PIPELINE] : [COMPILED];
+  const r = spawnSync(process.execPath, [...nodeFlags, ...args, JSON.stringify(req)], {
+    // As bin/kairos.js runs the product: DuckDB's allocator options set before it loads.
+    env: tuneAllocator({ ...process.env }),
     encoding: 'utf8',
     maxBuffer: 64 * 2 ** 20,
   });
@@ -105,9 +127,8 @@ const int = (n: number): string => n.toLocaleString('en');
 interface SizeResult {
   customers: number;
   purchases: number;
-  runs: { pipeline: PipelineResult; reference: ReferenceResult; whatIf?: WhatIfResult }[];
+  runs: { pipeline: PipelineResult; reference: ReferenceResult }[];
   median: Record<Stage | 'total' | 'open', number> & { rssMb: number; countSeconds: number; cpuSeconds: number };
-  whatIfMedian?: { total: number; rssMb: number; cpuSeconds: number };
 }
 
 function request(opts: Options, customers: number, csv: string, mode: PipelineRequest['mode']): PipelineRequest {
@@ -120,6 +141,7 @@ function request(opts: Options, customers: number, csv: string, mode: PipelineRe
     tempDir: resolve(OUT, 'duckdb-tmp'),
     ...(opts.memoryLimit === undefined ? {} : { memoryLimit: opts.memoryLimit }),
     ...(opts.threads === undefined ? {} : { threads: opts.threads }),
+    materialize: opts.loadTable,
   };
 }
 
@@ -135,18 +157,14 @@ function runSize(opts: Options, customers: number): SizeResult {
       `${int(customers).padStart(9)} run ${i + 1}: ${STAGES.map((k) => `${k} ${f2(s[k])}`).join(', ')}, total ${f2(s.total)} s ` +
         `(open ${f2(s.open)}; CPU ${f2(pipeline.cpuSeconds.total)} s), peak RSS ${pipeline.peakRssMb} MB; count(*) read_csv ${f2(reference.countSeconds)} s`,
     );
-    runs.push({ pipeline, reference, ...(opts.whatIf ? { whatIf: whatIfRun(req, i) } : {}) });
+    runs.push({ pipeline, reference });
   }
   const pick = (f: (r: SizeResult['runs'][number]) => number): number => median(runs.map(f));
   const m = Object.fromEntries([...STAGES, 'total', 'open'].map((k) => [k, pick((r) => r.pipeline.seconds[k as Stage])])) as SizeResult['median'];
   m.rssMb = pick((r) => r.pipeline.peakRssMb);
   m.countSeconds = pick((r) => r.reference.countSeconds);
   m.cpuSeconds = pick((r) => r.pipeline.cpuSeconds.total);
-  const w = runs.map((r) => r.whatIf).filter((x): x is WhatIfResult => x !== undefined);
-  const whatIfMedian = w.length
-    ? { total: median(w.map((x) => x.seconds.total)), rssMb: median(w.map((x) => x.peakRssMb)), cpuSeconds: median(w.map((x) => x.cpuSeconds)) }
-    : undefined;
-  return { customers, purchases, runs, median: m, ...(whatIfMedian ? { whatIfMedian } : {}) };
+  return { customers, purchases, runs, median: m };
 }
 
 /** The per-stage table in the reference's shape, Kairos's medians with the reference's figures beside. */
@@ -245,20 +263,6 @@ function profileRun(opts: Options, customers: number): unknown {
   return { run, cpu, sql };
 }
 
-/**
- * One run of the what-if (bench/clv/what-if.ts: same SQL and models, lean DuckDB <-> JS transfers) right after the
- * product's run, checked against the product's scores.
- */
-function whatIfRun(req: PipelineRequest, i: number): WhatIfResult {
-  const r = child<WhatIfResult>({ ...req, out: req.out.replace(/\.parquet$/, '-what-if.parquet') }, [], WHAT_IF, [req.out]);
-  console.log(
-    `${' '.repeat(9)} what-if ${i + 1}: ${STAGES.map((k) => `${k} ${f2(r.seconds[k])}`).join(', ')}, total ${f2(r.seconds.total)} s ` +
-      `(CPU ${f2(r.cpuSeconds)} s), peak RSS ${r.peakRssMb} MB; ${r.differingRows} rows differ from the product's scores`,
-  );
-  if (r.differingRows !== 0) throw new Error(`the what-if's scores differ from the product's in ${r.differingRows} rows`);
-  return r;
-}
-
 /** What the runs ran on and against which code: the tree changes while others work in the checkout. */
 function environment(): Record<string, unknown> {
   const git = (...args: string[]): string => {
@@ -292,6 +296,8 @@ function checkOrders(opts: Options, customers: number): void {
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import.meta.dirname, 'clv.ts')) {
   const opts = parseArgs(process.argv.slice(2));
   mkdirSync(OUT, { recursive: true });
+  useTsx = opts.tsx;
+  if (!useTsx) compile();
   const before = environment();
   if (opts.checkOrders) checkOrders(opts, Math.min(...opts.sizes));
   const results = opts.sizes.map((n) => runSize(opts, n));
@@ -299,7 +305,7 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import
   const after = environment();
   console.log(
     `\n${before['nproc']} cores (${before['cpu']}), ${before['memoryGiB']} GiB; node ${process.version}, DuckDB ${first?.duckdb} ` +
-      `(@duckdb/node-api ${before['nodeApi']}), memory_limit ${first?.settings.memoryLimit}, threads ${first?.settings.threads}; ` +
+      `(@duckdb/node-api ${before['nodeApi']}), ${useTsx ? 'under tsx' : 'compiled JS'}, memory_limit ${first?.settings.memoryLimit}, threads ${first?.settings.threads}; ` +
       `load average ${Number(before['load1']).toFixed(1)} at start, ${Number(after['load1']).toFixed(1)} at end; ` +
       `commit ${before['commit']}, modified src files: ${(before['modifiedSrc'] as string[]).length}`,
   );
@@ -309,15 +315,6 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import
   console.log(`\nFitted vs true parameters at ${int(largest.customers)} customers:\n` + paramsTable(largest));
   for (const r of results) if (REFERENCE[r.customers]) console.log(`${int(r.customers)}: ${goals(r)}`);
   const profile = opts.profile ? profileRun(opts, largest.customers) : undefined;
-  for (const r of results) {
-    const w = r.whatIfMedian;
-    if (w) {
-      console.log(
-        `what-if ${int(r.customers)}: median ${f2(w.total)} s (CPU ${f2(w.cpuSeconds)} s), ${w.rssMb} MB; ` +
-          `product ${f2(r.median.total)} s (CPU ${f2(r.median.cpuSeconds)} s), ${r.median.rssMb} MB`,
-      );
-    }
-  }
   const file = resolve(OUT, 'results.json');
   writeFileSync(file, JSON.stringify({ options: opts, environment: { before, after }, results, profile }, null, 1));
   console.log(`\nresults: ${file}`);

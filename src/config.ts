@@ -29,6 +29,11 @@ export interface ScoreSettings {
   decisiveThreshold: number;
   /** Days before the decisive date to send the last-chance offer (reported in explanations). */
   offerLeadDays: number;
+  /**
+   * Passes over the orders for the purchase summary, each on a share of the customers: more passes, less memory
+   * (the summary's peak divides by about this number) and more time (one more read of the orders each). Default 1.
+   */
+  summaryPartitions: number;
 }
 
 export interface KairosConfig {
@@ -46,7 +51,7 @@ export const DEFAULT_CONFIG: KairosConfig = {
   timezone: 'UTC',
   ingest: {},
   rfm: { bins: 5 },
-  scores: { model: 'auto', clvMonths: 12, monthlyDiscountRate: 0.01, decisiveThreshold: 0.5, offerLeadDays: 14 },
+  scores: { model: 'auto', clvMonths: 12, monthlyDiscountRate: 0.01, decisiveThreshold: 0.5, offerLeadDays: 14, summaryPartitions: 1 },
 };
 
 export const CONFIG_FILE = 'kairos.config.json';
@@ -85,6 +90,8 @@ export function validateConfig(config: KairosConfig, where = 'config'): void {
   if (!(config.scores.monthlyDiscountRate >= 0 && config.scores.monthlyDiscountRate < 1)) {
     throw new KairosError('USAGE', `${where}: scores.monthlyDiscountRate must be in [0, 1)`);
   }
+  const p = config.scores.summaryPartitions;
+  if (!(Number.isInteger(p) && p >= 1 && p <= 64)) throw new KairosError('USAGE', `${where}: scores.summaryPartitions must be an integer from 1 to 64, got ${p}`);
   if (!(Number.isInteger(config.scores.clvMonths) && config.scores.clvMonths >= 1 && config.scores.clvMonths <= 120)) {
     throw new KairosError('USAGE', `${where}: scores.clvMonths must be an integer from 1 to 120`);
   }

@@ -48,3 +48,23 @@ export function logistic(d: number): number {
   const e = Math.exp(d);
   return e / (1 + e);
 }
+
+/**
+ * ψ'(x) = d²/dx² ln Γ(x) for x > 0 (the Hessians of the fits). Hand-written: no installed @stdlib package has the
+ * trigamma function. The recurrence ψ'(x) = ψ'(x+1) + 1/x² lifts x to ≥ 10, where the asymptotic series
+ * ψ'(x) ~ 1/x + 1/(2x²) + Σ_k B_2k / x^{2k+1} (DLMF 5.15.8), truncated after B_16, is accurate to rounding.
+ */
+export function trigamma(x: number): number {
+  let acc = 0;
+  let v = x;
+  while (v < 10) {
+    acc += 1 / (v * v);
+    v += 1;
+  }
+  const u = 1 / v;
+  const u2 = u * u;
+  // B_2 .. B_16: 1/6, −1/30, 1/42, −1/30, 5/66, −691/2730, 7/6, −3617/510.
+  const series =
+    1 / 6 + u2 * (-1 / 30 + u2 * (1 / 42 + u2 * (-1 / 30 + u2 * (5 / 66 + u2 * (-691 / 2730 + u2 * (7 / 6 + u2 * (-3617 / 510)))))));
+  return acc + u + 0.5 * u2 + u2 * u * series;
+}

@@ -115,6 +115,42 @@ describe.each(TRANSACTION_MODEL_NAMES)('transaction model contract: %s', (name) 
     }
   });
 
+  it('scores customers in one call exactly as the separate methods (x = 0, T = 0, t_x = T, integer days)', () => {
+    const T = ages(3000, 31).map(Math.floor);
+    const sim = model.simulate(params, { T, seed: 32 });
+    const days = { x: sim.x, tx: sim.tx.map(Math.floor), T };
+    const months = Array.from({ length: 12 }, (_, k) => 30 * (k + 1));
+    const discount = months.map((_, k) => 1.01 ** -(k + 1) - (k < 11 ? 1.01 ** -(k + 2) : 0));
+    const settings = [
+      { expectedHorizon: 90, conversionHorizon: 30, clvHorizons: months, clvCoefficients: discount, decisiveThreshold: 0.5 },
+      { expectedHorizon: 7.5, conversionHorizon: 0, clvHorizons: [1, 1e4], clvCoefficients: [0.3, -2], decisiveThreshold: 0.2 },
+      { expectedHorizon: 0, conversionHorizon: 1e4, clvHorizons: [], clvCoefficients: [], decisiveThreshold: 0.9 },
+    ];
+    const same = (actual: Float64Array, expected: Float64Array, label: string): void => {
+      expect(actual.length).toBe(expected.length);
+      expected.forEach((v, i) => {
+        if (v === Infinity || v === 0) expect(actual[i], `${label}[${i}]`).toBe(v);
+        else expectClose(actual[i] as number, v, { rtol: 1e-12, atol: 1e-300 }, `${label}[${i}]`);
+      });
+    };
+    for (const data of [EDGE, sample, days]) {
+      for (const o of settings) {
+        const scores = model.scoreCustomers(params, data, o);
+        same(scores.pAlive, model.pAlive(params, data), 'pAlive');
+        same(scores.expectedPurchases, model.expectedPurchases(params, data, o.expectedHorizon), 'expectedPurchases');
+        same(scores.conversion, model.conversionProbability(params, data, o.conversionHorizon), 'conversion');
+        same(scores.discountedPurchases, model.expectedPurchasesCombination(params, data, o.clvHorizons, o.clvCoefficients), 'discounted');
+        same(scores.medianWait, model.expectedWaitToNextPurchase(params, data), 'medianWait');
+        same(scores.decisiveSinceLast, model.decisiveTime(params, { x: data.x, tx: data.tx, T: data.tx }, o.decisiveThreshold), 'decisive');
+      }
+    }
+    const o = settings[0] as (typeof settings)[number];
+    expect(codeOf(() => model.scoreCustomers(params, { x: f(1), tx: f(5), T: f(2) }, o))).toBe('VALIDATION');
+    expect(codeOf(() => model.scoreCustomers(params, EDGE, { ...o, conversionHorizon: -1 }))).toBe('VALIDATION');
+    expect(codeOf(() => model.scoreCustomers(params, EDGE, { ...o, clvCoefficients: [1] }))).toBe('VALIDATION');
+    expect(codeOf(() => model.scoreCustomers(params, EDGE, { ...o, decisiveThreshold: 1 }))).toBe('VALIDATION');
+  });
+
   it('fits weighted rows exactly as the expanded rows', () => {
     // Integer days make duplicates; each distinct row gets weight k and is repeated k times, in shuffled order.
     const T = ages(1500, 8).map(Math.floor);

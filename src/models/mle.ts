@@ -29,6 +29,11 @@ export interface LikelihoodSpec {
    * first and used as a warm start, with its Hessian, for Newton steps on the full data (fewer full passes).
    */
   readonly warmStart?: { readonly logLik: LikelihoodSpec['logLik']; readonly totalWeight: number };
+  /**
+   * Optional analytic Hessian (ℓ and its gradient too, in one pass): Newton steps with it replace the central-difference
+   * Hessian (2·k gradient passes) for the polish and the standard errors, and the chord steps of the warm start.
+   */
+  readonly logLikHessian?: LogLikHessian;
 }
 
 function resolveOptions(model: string, paramNames: readonly string[], options: FitOptions): {
@@ -104,12 +109,97 @@ function makeObjective(
   };
 }
 
+/** ℓ, ∇ℓ and ∇²ℓ at natural parameters: writes ∂/∂param into grad and ∂²/∂param_i∂param_j (row-major) into hess. */
+export type LogLikHessian = (params: Float64Array, grad: Float64Array, hess: Float64Array) => number;
+
+/** A point of the objective with its analytic Hessian: θ, F(θ), ∇F, ∇²F (row-major) and the log-likelihood ℓ there. */
+interface SecondOrderPoint {
+  readonly theta: Float64Array;
+  readonly f: number;
+  readonly grad: Float64Array;
+  readonly hess: Float64Array;
+  readonly logLik: number;
+}
+
+/**
+ * F(θ) = −ℓ(e^θ)/W + penalty·Σθ² with its gradient and Hessian in log-parameter space, from ℓ's natural-scale ones:
+ * ∂F/∂θ_i = −g_i p_i/W + 2·penalty·θ_i, ∂²F/∂θ_i∂θ_j = −(H_ij p_i p_j + δ_ij g_i p_i)/W + 2·penalty·δ_ij (p = e^θ).
+ * f is +∞ outside |θ| ≤ LOG_PARAM_WALL or where ℓ, ∇ℓ or ∇²ℓ is not finite.
+ */
+function makeSecondOrder(logLikHessian: LogLikHessian, W: number, k: number, penalty: number): (theta: Float64Array) => SecondOrderPoint {
+  const natural = new Float64Array(k);
+  const gNat = new Float64Array(k);
+  const hNat = new Float64Array(k * k);
+  return (theta) => {
+    const grad = new Float64Array(k).fill(NaN);
+    const hess = new Float64Array(k * k).fill(NaN);
+    const invalid = { theta: Float64Array.from(theta), f: Infinity, grad, hess, logLik: NaN };
+    for (let i = 0; i < k; i++) {
+      const t = theta[i] as number;
+      if (!(Math.abs(t) <= LOG_PARAM_WALL)) return invalid;
+      natural[i] = Math.exp(t);
+    }
+    const ll = logLikHessian(natural, gNat, hNat);
+    if (!Number.isFinite(ll)) return invalid;
+    let f = -ll / W;
+    for (let i = 0; i < k; i++) {
+      const t = theta[i] as number;
+      const pi = natural[i] as number;
+      f += penalty * t * t;
+      grad[i] = (-(gNat[i] as number) * pi) / W + 2 * penalty * t;
+      for (let j = 0; j < k; j++) {
+        hess[i * k + j] = (-(hNat[i * k + j] as number) * pi * (natural[j] as number)) / W;
+      }
+      hess[i * k + i] = (hess[i * k + i] as number) + (-(gNat[i] as number) * pi) / W + 2 * penalty;
+    }
+    for (let i = 0; i < k * k; i++) {
+      if (!Number.isFinite(hess[i] as number) || (i < k && !Number.isFinite(grad[i] as number))) return invalid;
+    }
+    return { theta: Float64Array.from(theta), f, grad, hess, logLik: ll };
+  };
+}
+
+/**
+ * Newton's method with the analytic Hessian: θ ← θ − (∇²F)⁻¹∇F while ∇²F is positive definite, the step moves no
+ * parameter by more than an e-fold, F does not rise above rounding noise and ‖∇F‖_∞ falls; stops once ‖∇F‖_∞ ≤
+ * target or after maxSteps. Quadratic convergence: from a subsample's optimum a few full-data passes suffice.
+ */
+function newtonSteps(
+  evaluate: (theta: Float64Array) => SecondOrderPoint,
+  start: SecondOrderPoint,
+  target: number,
+  fNoise: number,
+  maxSteps: number,
+): { point: SecondOrderPoint; steps: number; evaluations: number } {
+  const k = start.theta.length;
+  let point = start;
+  let norm = infNorm(start.grad);
+  let steps = 0;
+  let evaluations = 0;
+  while (steps < maxSteps && norm > target) {
+    const delta = solveSpd(point.hess, point.grad);
+    if (delta === null || !(infNorm(delta) <= 1)) break;
+    const trial = new Float64Array(k);
+    for (let i = 0; i < k; i++) trial[i] = (point.theta[i] as number) - (delta[i] as number);
+    const next = evaluate(trial);
+    evaluations++;
+    const nextNorm = infNorm(next.grad);
+    if (!Number.isFinite(next.f) || next.f > point.f + fNoise || !(nextNorm < norm)) break;
+    point = next;
+    norm = nextNorm;
+    steps++;
+  }
+  return { point, steps, evaluations };
+}
+
 /**
  * Maximises Σ w ln L over θ = ln(params) by minimising F(θ) = −ℓ(e^θ)/W + penalty·Σθ² (W = Σ w, so the
  * tolerance does not depend on the number of customers) with L-BFGS and the analytic gradient, then takes up to
- * three Newton steps with the central-difference Hessian to land on the optimum to rounding precision. With a
- * warmStart subsample (large data) the subsample is fitted first and Newton steps with its Hessian replace most
- * full-data L-BFGS iterations; L-BFGS on the full data still runs if they do not reach the tolerance.
+ * three Newton steps to land on the optimum to rounding precision. The Newton Hessian is the model's analytic one
+ * (spec.logLikHessian) when it has one, else central differences of the gradient. With a warmStart subsample (large
+ * data) the subsample is fitted first; from its optimum, Newton steps on the full data (with the analytic Hessian, or
+ * chord steps with the subsample's numerical one) replace most full-data L-BFGS iterations; L-BFGS on the full data
+ * still runs if they do not reach the tolerance.
  * Standard errors: SE(θ_k) = sqrt([(W·H)^{-1}]_kk) on the log scale, e^{θ_k}·SE(θ_k) on the natural scale (delta
  * method), with H the Hessian of the objective actually minimised (penalty included).
  * Throws KairosError('CONVERGENCE') carrying the diagnostics when the optimum is not reached or not identified.
@@ -128,48 +218,87 @@ export function fitByMaximumLikelihood<P extends ModelParams>(spec: LikelihoodSp
   const gradientOnly = (theta: Float64Array, out: Float64Array): void => {
     objective(theta, out);
   };
-
-  const g0 = new Float64Array(k);
-  const f0 = objective(theta0, g0);
-  if (!Number.isFinite(f0)) {
-    throw new KairosError('CONVERGENCE', `${model}: the log-likelihood is not finite at the starting values`, {
-      details: { initial: Object.fromEntries(paramNames.map((n, i) => [n, Math.exp(theta0[i] as number)])) },
-      hint: 'pass other initial values (options.initial) or check the data',
-    });
-  }
-  // Rounding noise of a mean of many log-likelihood terms: a few hundred ulps of |F|.
-  const fNoise = 1e-13 * Math.max(1, Math.abs(f0));
+  const second = spec.logLikHessian === undefined ? null : makeSecondOrder(spec.logLikHessian, W, k, opt.penalty);
 
   let theta: Float64Array = theta0;
-  let f = f0;
-  let grad: Float64Array = g0;
-  let gradNorm = infNorm(g0);
+  let f = NaN;
+  let grad: Float64Array = new Float64Array(k);
+  let gradNorm = Infinity;
   let iterations = 0;
-  let evaluations = 1;
+  let evaluations = 0;
   let message = 'gradient norm below tolerance';
-  let done = gradNorm <= opt.tolerance;
+  let done = false;
+  let fNoise = 0;
+  /** The last point evaluated with the analytic Hessian, while it is the current θ. */
+  let current: SecondOrderPoint | null = null;
 
-  if (!done && spec.warmStart !== undefined) {
-    // Stage 1: optimum of the subsample, and its Hessian (the mean objective's curvature barely depends on n).
-    const warm = makeObjective(spec.warmStart.logLik, spec.warmStart.totalWeight, k, opt.penalty);
-    const wf0 = warm(theta0, new Float64Array(k));
+  // Stage 1 (large data): optimum of the subsample (the mean objective's optimum and curvature barely depend on n).
+  let warmOptimum: { x: Float64Array; iterations: number } | null = null;
+  let warmObjective: ReturnType<typeof makeObjective> | null = null;
+  if (spec.warmStart !== undefined) {
+    warmObjective = makeObjective(spec.warmStart.logLik, spec.warmStart.totalWeight, k, opt.penalty);
+    const wf0 = warmObjective(theta0, new Float64Array(k));
     if (Number.isFinite(wf0)) {
-      const wr = minimizeLbfgs(warm, theta0, {
+      const wr = minimizeLbfgs(warmObjective, theta0, {
         gradientTolerance: 1e-6,
         maxIterations: opt.maxIterations,
         fNoise: 1e-13 * Math.max(1, Math.abs(wf0)),
       });
-      const hw = numericalHessian((t, out) => void warm(t, out), wr.x);
-      // Stage 2: chord-Newton steps on the full data with the subsample Hessian, while they keep decreasing F.
+      warmOptimum = { x: wr.x, iterations: wr.iterations };
+    }
+  }
+
+  // Stage 2 with the analytic Hessian: Newton steps on the full data from the subsample's optimum.
+  if (second !== null && warmOptimum !== null) {
+    const start = second(warmOptimum.x);
+    evaluations++;
+    if (Number.isFinite(start.f)) {
+      fNoise = 1e-13 * Math.max(1, Math.abs(start.f));
+      const run = newtonSteps(second, start, 1e-3 * opt.tolerance, fNoise, 10);
+      current = run.point;
+      evaluations += run.evaluations;
+      iterations += warmOptimum.iterations + run.steps;
+      theta = current.theta;
+      f = current.f;
+      grad = current.grad;
+      gradNorm = infNorm(grad);
+      done = gradNorm <= opt.tolerance;
+      if (done) message = 'gradient norm below tolerance (subsample warm start, Newton steps)';
+    }
+  }
+
+  if (current === null) {
+    const g0 = new Float64Array(k);
+    const f0 = objective(theta0, g0);
+    evaluations++;
+    if (!Number.isFinite(f0)) {
+      throw new KairosError('CONVERGENCE', `${model}: the log-likelihood is not finite at the starting values`, {
+        details: { initial: Object.fromEntries(paramNames.map((n, i) => [n, Math.exp(theta0[i] as number)])) },
+        hint: 'pass other initial values (options.initial) or check the data',
+      });
+    }
+    // Rounding noise of a mean of many log-likelihood terms: a few hundred ulps of |F|.
+    fNoise = 1e-13 * Math.max(1, Math.abs(f0));
+    theta = theta0;
+    f = f0;
+    grad = g0;
+    gradNorm = infNorm(g0);
+    done = gradNorm <= opt.tolerance;
+
+    if (!done && second === null && warmOptimum !== null && warmObjective !== null) {
+      // Stage 2 without an analytic Hessian: chord-Newton steps on the full data with the subsample's numerical
+      // Hessian, while they keep decreasing F.
+      const warm = warmObjective;
+      const hw = numericalHessian((t, out) => void warm(t, out), warmOptimum.x);
       const gStart = new Float64Array(k);
-      const fStart = objective(wr.x, gStart);
+      const fStart = objective(warmOptimum.x, gStart);
       evaluations++;
       if (Number.isFinite(fStart) && fStart <= f + fNoise) {
-        theta = wr.x;
+        theta = warmOptimum.x;
         f = fStart;
         grad = gStart;
         gradNorm = infNorm(gStart);
-        iterations += wr.iterations;
+        iterations += warmOptimum.iterations;
         for (let step = 0; step < 10 && gradNorm > opt.tolerance; step++) {
           const delta = solveSpd(hw, grad);
           if (delta === null || infNorm(delta) > 1) break;
@@ -204,34 +333,59 @@ export function fitByMaximumLikelihood<P extends ModelParams>(spec: LikelihoodSp
     message = run.message;
     iterations += run.iterations;
     evaluations += run.evaluations;
+    current = null;
   }
-  const optimum = theta;
 
-  let hessian = numericalHessian(gradientOnly, theta);
-  evaluations += 2 * k;
-  // Newton polish (chord method: the Hessian is kept): each accepted step roughly squares the gradient norm.
-  for (let step = 0; step < 3 && gradNorm > 1e-3 * opt.tolerance; step++) {
-    const delta = solveSpd(hessian, grad);
-    if (delta === null || infNorm(delta) > 1) break;
-    const trial = new Float64Array(k);
-    for (let i = 0; i < k; i++) trial[i] = (theta[i] as number) - (delta[i] as number);
-    const gTrial = new Float64Array(k);
-    const fTrial = objective(trial, gTrial);
-    evaluations++;
-    const nTrial = infNorm(gTrial);
-    if (!Number.isFinite(fTrial) || fTrial > f + fNoise || !(nTrial < gradNorm)) break;
-    theta = trial;
-    f = fTrial;
-    grad = gTrial;
-    if (gradNorm > opt.tolerance && nTrial <= opt.tolerance) message = 'gradient norm below tolerance after Newton refinement';
-    gradNorm = nTrial;
-  }
-  let moved = 0;
-  for (let i = 0; i < k; i++) moved = Math.max(moved, Math.abs((theta[i] as number) - (optimum[i] as number)));
-  if (moved > 1e-4) {
-    // The polish moved noticeably: take the Hessian for the standard errors at the final point.
+  let hessian: Float64Array;
+  let logLik: number;
+  if (second !== null) {
+    // Newton polish with the analytic Hessian; the Hessian at the final point gives the standard errors.
+    if (current === null) {
+      current = second(theta);
+      evaluations++;
+    }
+    if (Number.isFinite(current.f)) {
+      const run = newtonSteps(second, current, 1e-3 * opt.tolerance, fNoise, 3);
+      evaluations += run.evaluations;
+      const nFinal = infNorm(run.point.grad);
+      if (gradNorm > opt.tolerance && nFinal <= opt.tolerance) message = 'gradient norm below tolerance after Newton refinement';
+      current = run.point;
+      theta = current.theta;
+      grad = current.grad;
+      gradNorm = nFinal;
+    }
+    hessian = current.hess;
+    logLik = current.logLik;
+  } else {
+    const optimum = theta;
     hessian = numericalHessian(gradientOnly, theta);
     evaluations += 2 * k;
+    // Newton polish (chord method: the Hessian is kept): each accepted step roughly squares the gradient norm.
+    for (let step = 0; step < 3 && gradNorm > 1e-3 * opt.tolerance; step++) {
+      const delta = solveSpd(hessian, grad);
+      if (delta === null || infNorm(delta) > 1) break;
+      const trial = new Float64Array(k);
+      for (let i = 0; i < k; i++) trial[i] = (theta[i] as number) - (delta[i] as number);
+      const gTrial = new Float64Array(k);
+      const fTrial = objective(trial, gTrial);
+      evaluations++;
+      const nTrial = infNorm(gTrial);
+      if (!Number.isFinite(fTrial) || fTrial > f + fNoise || !(nTrial < gradNorm)) break;
+      theta = trial;
+      f = fTrial;
+      grad = gTrial;
+      if (gradNorm > opt.tolerance && nTrial <= opt.tolerance) message = 'gradient norm below tolerance after Newton refinement';
+      gradNorm = nTrial;
+    }
+    let moved = 0;
+    for (let i = 0; i < k; i++) moved = Math.max(moved, Math.abs((theta[i] as number) - (optimum[i] as number)));
+    if (moved > 1e-4) {
+      // The polish moved noticeably: take the Hessian for the standard errors at the final point.
+      hessian = numericalHessian(gradientOnly, theta);
+      evaluations += 2 * k;
+    }
+    logLik = spec.logLik(Float64Array.from(theta, Math.exp), new Float64Array(k));
+    evaluations++;
   }
 
   const params: Record<string, number> = {};
@@ -243,9 +397,6 @@ export function fitByMaximumLikelihood<P extends ModelParams>(spec: LikelihoodSp
     const name = paramNames[i] as string;
     standardErrors[name] = seLog === null ? 0 : (params[name] as number) * (seLog[i] as number);
   }
-  const llGrad = new Float64Array(k);
-  const natFinal = Float64Array.from(theta, Math.exp);
-  const logLik = spec.logLik(natFinal, llGrad);
 
   let converged = gradNorm <= opt.tolerance;
   const problems: string[] = [];

@@ -1,6 +1,7 @@
 // Parameter records: checking that a model's parameters are present, finite and positive.
 import { KairosError } from '../errors.js';
-import type { ModelParams } from './types.js';
+import { validateHorizon } from './rfm.js';
+import type { ModelParams, ScoreOptions } from './types.js';
 
 /** Checks params has exactly the model's names, each a finite number > 0; returns a frozen copy. */
 export function parseParams<P extends ModelParams>(model: string, names: readonly string[], value: unknown): P {
@@ -39,4 +40,18 @@ export function checkThreshold(threshold: number): void {
   if (!(threshold > 0 && threshold < 1)) {
     throw new KairosError('VALIDATION', `threshold must be strictly between 0 and 1 (got ${threshold})`);
   }
+}
+
+/** Checks the options of scoreCustomers: finite horizons >= 0, one coefficient per CLV horizon, a threshold in (0, 1). */
+export function checkScoreOptions(options: ScoreOptions): void {
+  validateHorizon(options.expectedHorizon, 'expectedHorizon');
+  validateHorizon(options.conversionHorizon, 'conversionHorizon');
+  for (const t of options.clvHorizons) validateHorizon(t, 'horizon');
+  if (options.clvCoefficients.length !== options.clvHorizons.length) {
+    throw new KairosError(
+      'VALIDATION',
+      `coefficients (${options.clvCoefficients.length}) and horizons (${options.clvHorizons.length}) differ in length`,
+    );
+  }
+  checkThreshold(options.decisiveThreshold);
 }

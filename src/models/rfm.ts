@@ -185,8 +185,144 @@ interface GroupedWithIndex extends GroupedRfm {
 /** Largest number of (x, T) cells addressed through a dense table; beyond it cells are numbered through a Map. */
 const CELL_TABLE_LIMIT = 1 << 24;
 
-function groupWithIndex(data: RfmData): GroupedWithIndex {
+/** Largest time value (days) for which integerGroups uses tables indexed by the value itself. */
+const INTEGER_TIME_LIMIT = 1 << 20;
+
+/**
+ * Distinct present values of an integer column given presence flags over 0..max: the values in increasing order and a
+ * value → position table (the DistinctIndex order distinctIndex gives for integer columns).
+ */
+function presentValues(present: Uint8Array): { values: Float64Array; position: Uint32Array } {
+  let count = 0;
+  for (let v = 0; v < present.length; v++) count += present[v] as number;
+  const values = new Float64Array(count);
+  const position = new Uint32Array(present.length);
+  for (let v = 0, k = 0; v < present.length; v++) {
+    if (present[v] === 1) {
+      values[k] = v;
+      position[v] = k++;
+    }
+  }
+  return { values, position };
+}
+
+/**
+ * groupWithIndex for day-valued summaries (x, t_x, T non-negative integers, T ≤ INTEGER_TIME_LIMIT, few (x, T) cells):
+ * the same groups in the same order, without per-column distinct-value passes over the rows. Rows are counting-sorted
+ * by the cell x·(max T + 1) + T (stable), carrying only t_x (and the weight, the row when groupOf is wanted); within a
+ * cell a scratch table over t_x values numbers the groups in order of first appearance. Two scans of the sorted t_x
+ * (count, then fill) size the outputs exactly. Returns null when the data does not qualify (data assumed validated).
+ */
+function integerGroups(data: RfmData, n: number, wantGroupOf: boolean): GroupedWithIndex | null {
+  const { x, tx, T, weights } = data;
+  let maxX = 0;
+  let maxT = 0;
+  for (let i = 0; i < n; i++) {
+    const Ti = T[i] as number;
+    const txi = tx[i] as number;
+    if (!(Ti <= INTEGER_TIME_LIMIT && (Ti | 0) === Ti && (txi | 0) === txi)) return null;
+    if (Ti > maxT) maxT = Ti;
+    const xi = x[i] as number;
+    if (xi > maxX) maxX = xi;
+  }
+  const nT = maxT + 1;
+  const cells = (maxX + 1) * nT;
+  if (cells > CELL_TABLE_LIMIT) return null;
+  // 1. Stable counting sort by cell.
+  const start = new Uint32Array(cells + 1);
+  for (let i = 0; i < n; i++) {
+    const c = (x[i] as number) * nT + (T[i] as number) + 1;
+    start[c] = (start[c] as number) + 1;
+  }
+  for (let c = 0; c < cells; c++) start[c + 1] = (start[c + 1] as number) + (start[c] as number);
+  const next = start.slice(0, cells);
+  const txSorted = new Uint32Array(n);
+  const wSorted = weights === undefined ? null : new Float64Array(n);
+  const rowSorted = wantGroupOf ? new Uint32Array(n) : null;
+  for (let i = 0; i < n; i++) {
+    const c = (x[i] as number) * nT + (T[i] as number);
+    const pos = next[c] as number;
+    next[c] = pos + 1;
+    txSorted[pos] = tx[i] as number;
+    if (wSorted !== null) wSorted[pos] = (weights as Float64Array)[i] as number;
+    if (rowSorted !== null) rowSorted[pos] = i;
+  }
+  // 2. Number of groups: distinct t_x per cell.
+  const scratch = new Int32Array(nT).fill(-1);
+  let m = 0;
+  for (let c = 0; c < cells; c++) {
+    const lo = start[c] as number;
+    const hi = start[c + 1] as number;
+    for (let k = lo; k < hi; k++) {
+      const v = txSorted[k] as number;
+      if (scratch[v] !== c) {
+        scratch[v] = c;
+        m++;
+      }
+    }
+  }
+  // 3. Fill the groups (scratch[t_x] holds the group of t_x in the current cell, or a group of an earlier cell).
+  scratch.fill(-1);
+  const gx = new Float64Array(m);
+  const gtx = new Float64Array(m);
+  const gT = new Float64Array(m);
+  const gw = new Float64Array(m);
+  const groupOf = new Uint32Array(rowSorted === null ? 0 : n);
+  const xPresent = new Uint8Array(maxX + 1);
+  const TPresent = new Uint8Array(nT);
+  const txPresent = new Uint8Array(nT);
+  let groups = 0;
+  for (let c = 0; c < cells; c++) {
+    const lo = start[c] as number;
+    const hi = start[c + 1] as number;
+    if (lo === hi) continue;
+    const xc = Math.floor(c / nT);
+    const Tc = c - xc * nT;
+    xPresent[xc] = 1;
+    TPresent[Tc] = 1;
+    const first = groups;
+    for (let k = lo; k < hi; k++) {
+      const v = txSorted[k] as number;
+      let g = scratch[v] as number;
+      if (g < first) {
+        g = groups++;
+        scratch[v] = g;
+        gx[g] = xc;
+        gT[g] = Tc;
+        gtx[g] = v;
+        txPresent[v] = 1;
+      }
+      gw[g] = (gw[g] as number) + (wSorted === null ? 1 : (wSorted[k] as number));
+      if (rowSorted !== null) groupOf[rowSorted[k] as number] = g;
+    }
+  }
+  const xv = presentValues(xPresent);
+  const Tv = presentValues(TPresent);
+  const txv = presentValues(txPresent);
+  const gxi = new Uint32Array(m);
+  const gTi = new Uint32Array(m);
+  const gtxi = new Uint32Array(m);
+  for (let g = 0; g < m; g++) {
+    gxi[g] = xv.position[gx[g] as number] as number;
+    gTi[g] = Tv.position[gT[g] as number] as number;
+    gtxi[g] = txv.position[gtx[g] as number] as number;
+  }
+  return {
+    x: gx,
+    tx: gtx,
+    T: gT,
+    weights: gw,
+    groupOf,
+    xs: { values: xv.values, index: gxi },
+    Ts: { values: Tv.values, index: gTi },
+    txs: { values: txv.values, index: gtxi },
+  };
+}
+
+function groupWithIndex(data: RfmData, wantGroupOf = true): GroupedWithIndex {
   const n = validateRfm(data);
+  const fast = integerGroups(data, n, wantGroupOf);
+  if (fast !== null) return fast;
   const { weights } = data;
   const xAll = distinctIndex(data.x);
   const TAll = distinctIndex(data.T);
@@ -306,9 +442,46 @@ export interface PairIndex {
   readonly index: Uint32Array;
 }
 
+/**
+ * pairIndex for day-valued T (integers up to INTEGER_TIME_LIMIT) and few (x, T) cells: one table indexed by
+ * x·(max T + 1) + T numbers the pairs in order of first appearance, as pairIndex does; null when the data does not qualify.
+ */
+function integerPairIndex(data: RfmData, n: number): PairIndex | null {
+  const { x, T } = data;
+  let maxX = 0;
+  let maxT = 0;
+  for (let i = 0; i < n; i++) {
+    const Ti = T[i] as number;
+    if (!(Ti <= INTEGER_TIME_LIMIT && (Ti | 0) === Ti)) return null;
+    if (Ti > maxT) maxT = Ti;
+    const xi = x[i] as number;
+    if (xi > maxX) maxX = xi;
+  }
+  const nT = maxT + 1;
+  if ((maxX + 1) * nT > CELL_TABLE_LIMIT) return null;
+  const table = new Int32Array((maxX + 1) * nT).fill(-1);
+  const index = new Uint32Array(n);
+  const px: number[] = [];
+  const pT: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = (x[i] as number) * nT + (T[i] as number);
+    let p = table[c] as number;
+    if (p === -1) {
+      p = px.length;
+      table[c] = p;
+      px.push(x[i] as number);
+      pT.push(T[i] as number);
+    }
+    index[i] = p;
+  }
+  return { x: Float64Array.from(px), T: Float64Array.from(pT), index };
+}
+
 /** Distinct (x, T) pairs of RFM rows (data assumed validated). */
 export function pairIndex(data: RfmData): PairIndex {
   const n = data.x.length;
+  const fast = integerPairIndex(data, n);
+  if (fast !== null) return fast;
   const xs = distinctIndex(data.x);
   const Ts = distinctIndex(data.T);
   const nT = Ts.values.length;
@@ -368,7 +541,7 @@ export interface PreparedRfm {
 
 /** Groups, drops zero-weight rows and indexes distinct values. */
 export function prepareRfm(data: RfmData): PreparedRfm {
-  const g = groupWithIndex(data);
+  const g = groupWithIndex(data, false);
   const m = g.weights.length;
   let keep = 0;
   for (let i = 0; i < m; i++) if ((g.weights[i] as number) > 0) keep++;

@@ -78,6 +78,35 @@ export interface SimulateOptions {
   seed: number;
 }
 
+/** Horizons and settings of scoreCustomers: everything the CLV scorer asks a transaction model for, in one call. */
+export interface ScoreOptions {
+  /** Horizon t of expectedPurchases (e.g. 90 days). */
+  readonly expectedHorizon: number;
+  /** Horizon t of conversionProbability (e.g. 30 days). */
+  readonly conversionHorizon: number;
+  /** Horizons t_k and coefficients c_k of discountedPurchases = Σ_k c_k E[Y(t_k)] (see expectedPurchasesCombination). */
+  readonly clvHorizons: readonly number[];
+  readonly clvCoefficients: readonly number[];
+  /** P(alive) threshold of decisiveSinceLast. */
+  readonly decisiveThreshold: number;
+}
+
+/** Per-customer outputs of scoreCustomers, each equal (to 1e-12 relative) to the separate method named. */
+export interface CustomerScores {
+  /** pAlive(params, data). */
+  readonly pAlive: Float64Array;
+  /** expectedPurchases(params, data, expectedHorizon). */
+  readonly expectedPurchases: Float64Array;
+  /** conversionProbability(params, data, conversionHorizon). */
+  readonly conversion: Float64Array;
+  /** expectedPurchasesCombination(params, data, clvHorizons, clvCoefficients). */
+  readonly discountedPurchases: Float64Array;
+  /** expectedWaitToNextPurchase(params, data). */
+  readonly medianWait: Float64Array;
+  /** decisiveTime(params, { x, tx, T: tx }, decisiveThreshold): the decisive moment measured from the last purchase. */
+  readonly decisiveSinceLast: Float64Array;
+}
+
 /**
  * The contract every transaction model meets (the registry holds one of each). All per-customer outputs are
  * Float64Arrays aligned with the input rows and always finite; inputs are validated (KairosError 'VALIDATION').
@@ -117,6 +146,11 @@ export interface TransactionModel<P extends ModelParams = ModelParams> {
    * 0 if it already is below, Infinity if it never does.
    */
   decisiveTime(params: P, data: RfmData, threshold?: number): Float64Array;
+  /**
+   * All per-customer scores of the CLV scorer in one call: validates once and shares the per-customer work (P(alive),
+   * per-x and per-(x, T) tables) across the six outputs.
+   */
+  scoreCustomers(params: P, data: RfmData, options: ScoreOptions): CustomerScores;
   /** Seeded simulation of calibration summaries from the model. */
   simulate(params: P, options: SimulateOptions): RfmData;
   /** Checks an unknown record is a valid parameter set of this model (used by parseFit). */

@@ -1,5 +1,5 @@
 // Predictive scores from the "buy till you die" models and Gamma-Gamma: P(alive), churn risk, expected purchases, CLV, dates.
-import { purchaseSummary } from '../features/summary.js';
+import { writePurchaseSummary } from '../features/summary.js';
 import { gammaGamma, getTransactionModel, serializeFit, type RfmData, type TransactionModelName } from '../models/index.js';
 import { fitSpend, fitTransaction, type TransactionFit } from './fitting.js';
 import { KairosError } from '../errors.js';
@@ -11,7 +11,13 @@ import type { ModelRecord, Scorer, ScoreContext, ScorerResult } from './types.js
 /** Horizons of the scores, in days (the models are fitted in days). */
 export const CLV_HORIZONS = { expectedPurchasesDays: 90, conversionDays: 30, monthDays: 30 } as const;
 
-const TABLE = '__score_clv';
+/**
+ * The scorer's result (a view), the summary table it is built on (ids and numbers) and the table function exposing
+ * the computed values, row for row.
+ */
+const RESULT = '__score_clv';
+const SUMMARY = '__clv_summary';
+const VALUES = '__clv_values';
 
 /** DuckDB's round(v, 2) on a DOUBLE: half away from zero; the input itself when the result is not finite. */
 function round2(v: number): number {
@@ -19,10 +25,12 @@ function round2(v: number): number {
   return Number.isFinite(r) ? r : v;
 }
 
-async function emptyTable(ctx: ScoreContext): Promise<void> {
+/** The result view with every score column and no rows (the scores could not be computed). */
+async function emptyResult(ctx: ScoreContext): Promise<void> {
   await ctx.store.run(
-    `CREATE OR REPLACE TEMP TABLE ${TABLE} (customer_id VARCHAR, p_alive DOUBLE, churn_risk DOUBLE, expected_purchases_90d DOUBLE,
-       conversion_probability_30d DOUBLE, expected_order_value DOUBLE, clv_12m DOUBLE, next_order_date DATE, churn_decisive_date DATE, clv_model VARCHAR)`,
+    `CREATE OR REPLACE TEMP VIEW ${RESULT} AS SELECT NULL::VARCHAR AS customer_id, NULL::DOUBLE AS p_alive, NULL::DOUBLE AS churn_risk,
+       NULL::DOUBLE AS expected_purchases_90d, NULL::DOUBLE AS conversion_probability_30d, NULL::DOUBLE AS expected_order_value,
+       NULL::DOUBLE AS clv_12m, NULL::DATE AS next_order_date, NULL::DATE AS churn_decisive_date, NULL::VARCHAR AS clv_model WHERE false`,
   );
 }
 
@@ -47,7 +55,7 @@ export const clvScorer: Scorer = {
     const models: ModelRecord[] = [];
     const s = ctx.config.scores;
     ctx.progress('clv: purchase summary');
-    const summary = await purchaseSummary(ctx.store, ctx.asOf);
+    const summary = await writePurchaseSummary(ctx.store, ctx.asOf, SUMMARY, 'asof_orders', { partitions: s.summaryPartitions });
     let name: TransactionModelName;
     let candidates: readonly CandidateResult[] = [];
     let fitted: TransactionFit;
@@ -62,14 +70,14 @@ export const clvScorer: Scorer = {
         name = s.model;
         notes.push(`${name} set in the configuration (scores.model)`);
       }
-      ctx.progress(`clv: fitting ${name} on ${summary.customerIds.length.toLocaleString('en')} customers`);
+      ctx.progress(`clv: fitting ${name} on ${summary.rows.toLocaleString('en')} customers`);
       fitted = fitTransaction(name, summary.rfm);
     } catch (err) {
       // The run goes on (RFM and other scorers); these scores stay empty and the notes say why and what to try.
       const e = err instanceof KairosError ? err : new KairosError('INTERNAL', String(err));
       notes.push(`clv scores not computed: the purchase model could not be fitted: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);
-      await emptyTable(ctx);
-      return { table: TABLE, models, notes };
+      await emptyResult(ctx);
+      return { table: RESULT, models, notes, temporaries: [SUMMARY] };
     }
     if (fitted.note) notes.push(fitted.note);
     const fit = fitted.fit;
@@ -85,47 +93,53 @@ export const clvScorer: Scorer = {
 
     ctx.progress('clv: scoring customers');
     const p = fit.params;
-    const pAlive = model.pAlive(p, rfm);
-    const exp90 = model.expectedPurchases(p, rfm, CLV_HORIZONS.expectedPurchasesDays);
-    const conv30 = model.conversionProbability(p, rfm, CLV_HORIZONS.conversionDays);
-    const clv = gammaGamma.clv(model, p, rfm, spend, {
-      months: s.clvMonths,
-      monthlyDiscount: s.monthlyDiscountRate,
-      monthLength: CLV_HORIZONS.monthDays,
+    // Every per-customer prediction in one pass over the customers (P(alive) once each): scoreCustomers returns what
+    // pAlive, expectedPurchases, conversionProbability, expectedPurchasesCombination (CLV), expectedWaitToNextPurchase
+    // and decisiveTime (measured from the last purchase) would, to 1e-12 (the models' contract suite).
+    const schedule = gammaGamma.clvSchedule({ months: s.clvMonths, monthlyDiscount: s.monthlyDiscountRate, monthLength: CLV_HORIZONS.monthDays });
+    gammaGamma.checkSpend(spend, rfm.x.length);
+    const scored = model.scoreCustomers(p, rfm, {
+      expectedHorizon: CLV_HORIZONS.expectedPurchasesDays,
+      conversionHorizon: CLV_HORIZONS.conversionDays,
+      clvHorizons: schedule.horizons,
+      clvCoefficients: schedule.coefficients,
+      decisiveThreshold: s.decisiveThreshold,
     });
-    const wait = model.expectedWaitToNextPurchase(p, rfm);
-    // Decisive moment measured from the last purchase: P(alive | x, t_x, T) with T = t_x + d, no purchase after t_x.
-    const sinceLast = model.decisiveTime(p, { x: rfm.x, tx: rfm.tx, T: rfm.tx }, s.decisiveThreshold);
+    const { pAlive, expectedPurchases: exp90, conversion: conv30, medianWait: wait, decisiveSinceLast: sinceLast } = scored;
+    const clv = scored.discountedPurchases;
     const endDay = Date.parse(`${summary.observationEnd}T00:00:00Z`) / 86_400_000;
-    const n = summary.customerIds.length;
-    const churn = new Float64Array(n);
-    const nextDay = new Float64Array(n);
-    const decisiveDay = new Float64Array(n);
+    const n = summary.rows;
+    // In place, to keep the peak memory down: the wait becomes the next-order day, the time to the decisive moment
+    // its day, the discounted purchases the CLV (churn risk, 1 - p_alive, is computed in the view).
+    const nextDay = wait;
+    const decisiveDay = sinceLast;
     for (let i = 0; i < n; i++) {
       const pa = pAlive[i] as number;
-      churn[i] = 1 - pa;
       nextDay[i] = pa >= s.decisiveThreshold ? endDay + Math.max(1, Math.ceil(wait[i] as number)) : Number.NaN;
       const d = sinceLast[i] as number;
       decisiveDay[i] = Number.isFinite(d) ? (summary.lastDay[i] as number) + Math.ceil(d) : Number.NaN;
+      clv[i] = round2((clv[i] as number) * (spend[i] as number));
+      spend[i] = round2(spend[i] as number);
     }
-    // The final table in one append (no intermediate copy); clv_model, the same for every row, is added as a constant.
-    await ctx.store.writeColumns(
-      TABLE,
-      [
-        { name: 'customer_id', type: 'VARCHAR', values: summary.customerIds },
-        { name: 'p_alive', type: 'DOUBLE', values: pAlive },
-        { name: 'churn_risk', type: 'DOUBLE', values: churn },
-        { name: 'expected_purchases_90d', type: 'DOUBLE', values: exp90 },
-        { name: 'conversion_probability_30d', type: 'DOUBLE', values: conv30 },
-        { name: 'expected_order_value', type: 'DOUBLE', values: spend.map(round2) },
-        { name: 'clv_12m', type: 'DOUBLE', values: clv.map(round2) },
-        { name: 'next_order_date', type: 'DATE', values: nextDay },
-        { name: 'churn_decisive_date', type: 'DATE', values: decisiveDay },
-      ],
-      { temporary: true },
+    // Numbers only, in the summary's row order, read by DuckDB straight from these arrays (no table in between); the
+    // ids stay in DuckDB and are joined back by position. Dates travel as day numbers and become DATEs in the view.
+    ctx.store.exposeColumns(VALUES, [
+      { name: 'p_alive', type: 'DOUBLE', values: pAlive },
+      { name: 'expected_purchases_90d', type: 'DOUBLE', values: exp90 },
+      { name: 'conversion_probability_30d', type: 'DOUBLE', values: conv30 },
+      { name: 'expected_order_value', type: 'DOUBLE', values: spend },
+      { name: 'clv_12m', type: 'DOUBLE', values: clv },
+      { name: 'next_order_day', type: 'INTEGER', values: nextDay },
+      { name: 'churn_decisive_day', type: 'INTEGER', values: decisiveDay },
+    ]);
+    await ctx.store.run(
+      `CREATE OR REPLACE TEMP VIEW ${RESULT} AS
+         SELECT s.customer_id, v.p_alive, 1 - v.p_alive AS churn_risk, v.expected_purchases_90d, v.conversion_probability_30d, v.expected_order_value,
+           v.clv_12m, DATE '1970-01-01' + v.next_order_day AS next_order_date, DATE '1970-01-01' + v.churn_decisive_day AS churn_decisive_date,
+           ${quoteLiteral(name)} AS clv_model
+         FROM ${SUMMARY} s POSITIONAL JOIN ${VALUES}() v`,
     );
-    await ctx.store.run(`ALTER TABLE ${TABLE} ADD COLUMN clv_model VARCHAR DEFAULT ${quoteLiteral(name)}`);
-    return { table: TABLE, models, notes };
+    return { table: RESULT, models, notes, temporaries: [VALUES, SUMMARY] };
   },
 
   explain(row, currency) {

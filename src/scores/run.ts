@@ -92,6 +92,13 @@ function historyValue(c: ScoreColumn): string {
   }
 }
 
+/** Drops a scorer's temp table or view, or releases its exposed columns (whichever it is). */
+async function dropTemporary(store: Store, name: string): Promise<void> {
+  if (store.exposesColumns(name)) return store.releaseColumns(name);
+  const isView = Number(await store.value('SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = ?', [name])) > 0;
+  await store.run(`DROP ${isView ? 'VIEW' : 'TABLE'} IF EXISTS ${quoteIdentifier(name)}`);
+}
+
 /** Runs the scorers in one transaction: the run lands whole (latest scores, history, fits, run record) or not at all. */
 export async function runScores(store: Store, options: ScoreRunOptions): Promise<ScoreRunSummary> {
   const started = Date.now();
@@ -104,13 +111,13 @@ export async function runScores(store: Store, options: ScoreRunOptions): Promise
     const dataFingerprint = await fingerprint(store);
     const customers = Number(await store.value('SELECT count(*) FROM asof_customers'));
     if (customers === 0) throw new KairosError('INSUFFICIENT_DATA', `no customers before ${asOf}`, { hint: 'choose a later --as-of' });
-    const tables: { scorer: Scorer; table: string }[] = [];
+    const tables: { scorer: Scorer; table: string; temporaries: readonly string[] }[] = [];
     const models: ModelRecord[] = [];
     const notes: string[] = [];
     for (const scorer of scorers) {
       progress(`scoring ${scorer.name}`);
       const result = await scorer.run({ store, runId, asOf, config: options.config, progress });
-      tables.push({ scorer, table: result.table });
+      tables.push({ scorer, table: result.table, temporaries: result.temporaries ?? [] });
       models.push(...result.models);
       notes.push(...result.notes);
     }
@@ -136,7 +143,10 @@ export async function runScores(store: Store, options: ScoreRunOptions): Promise
       `INSERT INTO score_runs VALUES (?, ?::TIMESTAMP, to_timestamp(?)::TIMESTAMP, now()::TIMESTAMP, 'completed', ?, ?, ?, ?, ?)`,
       [runId, asOf, started / 1000, dataFingerprint, JSON.stringify(scorerInfo), JSON.stringify(options.config), customers, options.config.currency],
     );
-    for (const { table } of tables) await store.run(`DROP TABLE IF EXISTS ${quoteIdentifier(table)}`);
+    for (const { table, temporaries } of tables) {
+      await dropTemporary(store, table);
+      for (const t of temporaries) await dropTemporary(store, t);
+    }
     return { runId, asOf, customers, scorers: scorerInfo, models, notes, dataFingerprint, seconds: (Date.now() - started) / 1000 };
   });
 }

@@ -37,8 +37,10 @@ export interface ModelRecord {
 }
 
 export interface ScorerResult {
-  /** Temp table with `customer_id` and one column per declared score. */
+  /** Temp table or view with `customer_id` and one column per declared score. */
   readonly table: string;
+  /** What a result view reads (temp tables, Store.exposeColumns sources): dropped or released after the run. */
+  readonly temporaries?: readonly string[];
   readonly models: readonly ModelRecord[];
   /** Things the user should know about this run (e.g. which model was chosen and why). */
   readonly notes: readonly string[];

@@ -30,6 +30,59 @@ describe('Store typed column I/O', () => {
     expect(numbers['flag']?.[3]).toBe(0);
   });
 
+  it('readNumberColumns streams DOUBLE columns across chunks (NULL -> NaN), with or without the row count', async () => {
+    const n = 5000;
+    const sql = `SELECT CASE WHEN i % 5 = 0 THEN NULL ELSE i / 4 END AS d, (i * 3)::DOUBLE AS t FROM range(?) r(i) ORDER BY i`;
+    for (const rows of [n, undefined]) {
+      const c = await store.readNumberColumns(sql, [n], rows);
+      const d = c['d'] as Float64Array;
+      expect(d.length).toBe(n);
+      expect(Number.isNaN(d[0] as number)).toBe(true);
+      expect(Number.isNaN(d[4095] as number)).toBe(true);
+      expect(d[4097]).toBe(4097 / 4);
+      expect(d[4999]).toBe(4999 / 4);
+      expect(Array.from(c['t'] as Float64Array).every((v, i) => v === i * 3)).toBe(true);
+    }
+    expect((await store.readNumberColumns('SELECT 1.5::DOUBLE AS v WHERE false'))['v']).toEqual(new Float64Array(0));
+  });
+
+  it('readNumberColumns refuses a non-DOUBLE column and a wrong row count, and leaves the store usable', async () => {
+    await expect(store.readNumberColumns('SELECT 1::INTEGER AS k')).rejects.toMatchObject({ code: 'INTERNAL' });
+    await expect(store.readNumberColumns('SELECT i::DOUBLE AS v FROM range(10) r(i)', [], 5)).rejects.toMatchObject({ code: 'INTERNAL' });
+    await expect(store.readNumberColumns('SELECT i::DOUBLE AS v FROM range(10) r(i)', [], 20)).rejects.toMatchObject({ code: 'INTERNAL' });
+    expect(await store.value('SELECT 42 AS v')).toBe(42);
+  });
+
+  it('refuses a statement issued while a result streams (DuckDB would silently end the stream)', async () => {
+    const reading = store.readNumberColumns('SELECT i::DOUBLE AS v FROM range(100000) r(i)');
+    await expect(store.run('SELECT 1')).rejects.toMatchObject({ code: 'INTERNAL' });
+    expect((await reading)['v']?.length).toBe(100_000);
+  });
+
+  it('exposeColumns lets SQL read JS columns across chunks by position (non-finite -> NULL), replaced or released', async () => {
+    const n = 5000;
+    await store.run('CREATE TEMP TABLE ids AS SELECT i, \'c\' || i AS id FROM range(?) r(i) ORDER BY i', [n]);
+    const v = Float64Array.from({ length: n }, (_, i) => (i % 7 === 0 ? Number.NaN : i / 2));
+    const day = Float64Array.from({ length: n }, (_, i) => (i % 9 === 0 ? Number.POSITIVE_INFINITY : 19_000 + i));
+    store.exposeColumns('js_cols', [
+      { name: 'v', type: 'DOUBLE', values: v },
+      { name: 'day', type: 'INTEGER', values: day },
+    ]);
+    const sql = `SELECT count(*) AS n, count(v) AS vs, sum(v) AS vsum, count(day) AS days, count(*) FILTER (WHERE day <> 19000 + i) AS misplaced,
+      count(*) FILTER (WHERE v <> i / 2) AS wrong FROM ids POSITIONAL JOIN js_cols()`;
+    let vsum = 0;
+    for (const x of v) if (Number.isFinite(x)) vsum += x;
+    expect(await store.one(sql)).toEqual({ n, vs: n - Math.ceil(n / 7), vsum, days: n - Math.ceil(n / 9), misplaced: 0, wrong: 0 });
+    expect(store.exposesColumns('js_cols')).toBe(true);
+    store.exposeColumns('js_cols', [{ name: 'w', type: 'DOUBLE', values: new Float64Array([1, 2, 3]) }]);
+    expect(await store.one('SELECT count(*) AS n, sum(w) AS s FROM js_cols()')).toEqual({ n: 3, s: 6 });
+    store.releaseColumns('js_cols');
+    await expect(store.run('SELECT * FROM js_cols()')).rejects.toMatchObject({ code: 'STORE' });
+    expect(() => store.exposeColumns('bad', [{ name: 'a', type: 'DOUBLE', values: new Float64Array(2) }, { name: 'b', type: 'DOUBLE', values: new Float64Array(3) }])).toThrow(
+      /expected 2/,
+    );
+  });
+
   it('readColumns of an empty result gives empty columns', async () => {
     const { numbers, texts } = await store.readColumns('SELECT 1.5 AS v, \'a\' AS s WHERE false');
     expect(numbers['v']).toEqual(new Float64Array(0));

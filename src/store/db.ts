@@ -5,16 +5,15 @@ import {
   DuckDBConnection,
   DuckDBDataChunk,
   DuckDBDateType,
-  DuckDBDateValue,
   DuckDBDoubleType,
   DuckDBDoubleVector,
   DuckDBInstance,
   DuckDBIntegerType,
+  DuckDBListType,
+  DuckDBTableFunction,
   DuckDBTypeId,
   DuckDBVarCharType,
   StatementType,
-  type DuckDBDateVector,
-  type DuckDBIntegerVector,
   type DuckDBMaterializedResult,
   type DuckDBResultReader,
   type DuckDBType,
@@ -22,6 +21,9 @@ import {
   type DuckDBVarCharVector,
   type DuckDBVector,
 } from '@duckdb/node-api';
+// The bindings under @duckdb/node-api, used directly for bulk numeric transfers: node-api's vectors go through one JS
+// call per value (and BigInt validity arithmetic), about 10x slower than copying a chunk's buffer.
+import bindings from '@duckdb/node-bindings';
 import { KairosError, StoreError } from '../errors.js';
 import { migrate } from './migrations.js';
 
@@ -78,10 +80,14 @@ export function quoteLiteral(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
 
+/** A numeric column to write in bulk or expose to SQL. */
+export type NumericColumn = Exclude<ColumnData, { type: 'VARCHAR' }>;
+
 /** A typed column to write in bulk. */
 export type ColumnData =
   | { name: string; type: 'DOUBLE'; values: Float64Array | readonly (number | null)[] }
-  | { name: string; type: 'INTEGER'; values: Int32Array | readonly (number | null)[] }
+  /** Whole numbers; non-finite -> NULL. */
+  | { name: string; type: 'INTEGER'; values: Int32Array | Float64Array | readonly (number | null)[] }
   | { name: string; type: 'VARCHAR'; values: readonly (string | null)[] }
   /** Days since 1970-01-01 (whole numbers); non-finite -> NULL. */
   | { name: string; type: 'DATE'; values: Float64Array | Int32Array | readonly (number | null)[] };
@@ -96,11 +102,22 @@ export interface StoreOptions {
 
 /** One open store: a DuckDB instance with one connection. Close it with `close()` (or use `withStore`). */
 export class Store {
+  /** True while readNumberColumns streams a result: any other statement would end that stream early. */
+  private streaming = false;
+  /** Column sources exposed as table functions (exposeColumns), by function name; null once released. */
+  private readonly sources = new Map<string, readonly NumericColumn[] | null>();
+
   private constructor(
     readonly path: string,
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
   ) {}
+
+  private checkIdle(sql: string): void {
+    if (this.streaming) {
+      throw new KairosError('INTERNAL', `a statement was issued while a result was streaming: ${sql.replace(/\s+/g, ' ').slice(0, 80)}`);
+    }
+  }
 
   /** Opens (creating if needed) the store at `path` and brings its schema up to date. */
   static async open(path: string = DEFAULT_DB_PATH, options: StoreOptions = {}): Promise<Store> {
@@ -111,7 +128,15 @@ export class Store {
       }
       mkdirSync(dirname(file), { recursive: true });
     }
-    const config: Record<string, string> = {};
+    // Give freed memory back to the system soon after each query (DuckDB's defaults keep up to 128 MB, and up to
+    // 512 MB after a bulk free, in its allocator's caches, and purge them only on demand): the models run in the same
+    // process right after the SQL, and their arrays would otherwise come on top of memory DuckDB no longer uses.
+    // See also store/allocator.ts, which sets how soon the freed pages go back, before DuckDB is loaded.
+    const config: Record<string, string> = {
+      allocator_flush_threshold: '16MB',
+      allocator_bulk_deallocation_flush_threshold: '32MB',
+      allocator_background_threads: 'true',
+    };
     if (options.readOnly) config['access_mode'] = 'READ_ONLY';
     if (options.memoryLimit) config['memory_limit'] = options.memoryLimit;
     if (options.noExternalAccess) config['enable_external_access'] = 'false';
@@ -134,6 +159,7 @@ export class Store {
 
   /** Runs a statement with bound parameters (`?` or `$1`), returning nothing. */
   async run(sql: string, params: readonly SqlValue[] = []): Promise<void> {
+    this.checkIdle(sql);
     try {
       await this.connection.run(sql, params as DuckDBValue[]);
     } catch (cause) {
@@ -197,6 +223,7 @@ export class Store {
   async readColumns(sql: string, params: readonly SqlValue[] = []): Promise<{ numbers: Record<string, Float64Array>; texts: Record<string, string[]> }> {
     // Materialized, not streamed: a streaming result is cut short, silently, by any other query on this connection
     // while its chunks are being read (e.g. a concurrent call on the same Store).
+    this.checkIdle(sql);
     let result: DuckDBMaterializedResult;
     try {
       result = await this.connection.run(sql, params as DuckDBValue[]);
@@ -220,11 +247,183 @@ export class Store {
         const vector = chunk.getColumnVector(c);
         const text = textColumns[c];
         if (text) appendTexts(vector as DuckDBVarCharVector, count, text);
+        else if (vector instanceof DuckDBDoubleVector) copyDoubles(chunk, c, count, numberColumns[c] as Float64Array, offset);
         else readNumbers(vector, count, numberColumns[c] as Float64Array, offset);
       }
       offset += count;
     }
     return { numbers, texts };
+  }
+
+  /**
+   * Streams a query whose columns are all DOUBLE into Float64Arrays, chunk by chunk, copying each vector's buffer:
+   * DuckDB never materializes the result and no JS value is made per row (NULL -> NaN: callers check). Give `rows`
+   * when the row count is known (e.g. a table's count) to fill the arrays in place; otherwise they grow.
+   */
+  async readNumberColumns(sql: string, params: readonly SqlValue[] = [], rows?: number): Promise<Record<string, Float64Array>> {
+    let names: readonly string[] = [];
+    let capacity = rows ?? 65_536;
+    let columns: Float64Array[] = [];
+    let offset = 0;
+    const onColumns = (columnNames: readonly string[]): void => {
+      names = columnNames;
+      columns = names.map(() => new Float64Array(capacity));
+    };
+    const onChunk = (chunk: readonly Float64Array[], count: number): void => {
+      if (offset + count > capacity) {
+        if (rows !== undefined) throw new KairosError('INTERNAL', `readNumberColumns: more than the ${rows} rows announced`);
+        capacity = Math.max(2 * capacity, offset + count);
+        columns = columns.map((c) => {
+          const grown = new Float64Array(capacity);
+          grown.set(c.subarray(0, offset));
+          return grown;
+        });
+      }
+      chunk.forEach((values, c) => (columns[c] as Float64Array).set(values, offset));
+      offset += count;
+    };
+    await this.forEachNumberChunk(sql, params, onChunk, onColumns);
+    if (rows !== undefined && offset !== rows) throw new KairosError('INTERNAL', `readNumberColumns: ${offset} rows read, ${rows} announced`);
+    const out: Record<string, Float64Array> = {};
+    names.forEach((name, c) => {
+      const col = columns[c];
+      out[name] = col === undefined ? new Float64Array(0) : offset === col.length ? col : col.slice(0, offset);
+    });
+    return out;
+  }
+
+  /**
+   * Streams a query whose columns are all DOUBLE, handing each chunk's columns to `onChunk` as Float64Arrays of
+   * `count` values (NULL -> NaN), valid only during the call: for aggregating in JS without holding the result.
+   * While it reads, no other statement may run on this Store: DuckDB would silently end the stream (checked).
+   */
+  async forEachNumberChunk(
+    sql: string,
+    params: readonly SqlValue[],
+    onChunk: (columns: readonly Float64Array[], count: number, names: readonly string[]) => void,
+    onColumns?: (names: readonly string[]) => void,
+  ): Promise<void> {
+    this.checkIdle(sql);
+    this.streaming = true;
+    try {
+      let result;
+      try {
+        result = await this.connection.stream(sql, params as DuckDBValue[]);
+      } catch (cause) {
+        throw new StoreError(`query failed: ${(cause as Error).message}`, sql, params, cause);
+      }
+      const names = result.columnNames();
+      const other = result.columnTypes().findIndex((t) => t.typeId !== DuckDBTypeId.DOUBLE);
+      if (other >= 0) throw new KairosError('INTERNAL', `column ${names[other]} is not DOUBLE (cast it in the query)`);
+      onColumns?.(names);
+      const buffers = names.map(() => new Float64Array(bindings.vector_size()));
+      for (;;) {
+        let chunk;
+        try {
+          chunk = await result.fetchChunk();
+        } catch (cause) {
+          throw new StoreError(`query failed: ${(cause as Error).message}`, sql, params, cause);
+        }
+        if (chunk === null || chunk.rowCount === 0) break;
+        const count = chunk.rowCount;
+        const views = buffers.map((b, c) => {
+          const view = b.subarray(0, count);
+          copyDoubles(chunk, c, count, view, 0);
+          return view;
+        });
+        onChunk(views, count, names);
+      }
+    } finally {
+      this.streaming = false;
+    }
+  }
+
+  /**
+   * Streams a query chunk by chunk to `onChunk`, which reads the columns it needs from the chunk's buffers through
+   * `reader` (DOUBLE columns, and LIST columns of INTEGER or DOUBLE): for aggregating in JS without holding the
+   * result. The arrays are valid only during the call. No other statement may run on this Store meanwhile (checked).
+   */
+  async forEachChunk(sql: string, params: readonly SqlValue[], onChunk: (reader: ChunkReader, count: number) => void): Promise<void> {
+    this.checkIdle(sql);
+    this.streaming = true;
+    try {
+      let result;
+      try {
+        result = await this.connection.stream(sql, params as DuckDBValue[]);
+      } catch (cause) {
+        throw new StoreError(`query failed: ${(cause as Error).message}`, sql, params, cause);
+      }
+      const names = result.columnNames();
+      const types = result.columnTypes();
+      for (;;) {
+        let chunk;
+        try {
+          chunk = await result.fetchChunk();
+        } catch (cause) {
+          throw new StoreError(`query failed: ${(cause as Error).message}`, sql, params, cause);
+        }
+        if (chunk === null || chunk.rowCount === 0) break;
+        onChunk(new ChunkReader(chunk, names, types), chunk.rowCount);
+      }
+    } finally {
+      this.streaming = false;
+    }
+  }
+
+  /**
+   * Exposes numeric JS columns of equal length to SQL as the table function `name()`, read chunk by chunk straight
+   * from the arrays: a query (e.g. `SELECT ... FROM t POSITIONAL JOIN name()`) uses them without their being copied
+   * into a table first. The arrays must not change until `releaseColumns(name)`; exposing again replaces them.
+   */
+  exposeColumns(name: string, columns: readonly NumericColumn[]): void {
+    const n = columns[0]?.values.length ?? 0;
+    for (const c of columns) {
+      if (c.values.length !== n) throw new KairosError('INTERNAL', `column ${c.name} has ${c.values.length} values, expected ${n}`);
+    }
+    const registered = this.sources.has(name);
+    this.sources.set(name, columns);
+    if (registered) return;
+    // Registered once per name and connection (DuckDB keeps functions for the connection's life); each query binds
+    // to the columns exposed at that moment. One scanning thread: chunks are produced in row order.
+    const fn = DuckDBTableFunction.create({
+      name,
+      bindFunction: (info) => {
+        const source = this.sources.get(name);
+        if (!source) return info.setError(`${name}(): no columns exposed (released)`);
+        for (const c of source) info.addResultColumn(c.name, COLUMN_TYPES[c.type]);
+        info.setBindData({ columns: source });
+        info.setCardinality(source[0]?.values.length ?? 0, true);
+      },
+      initFunction: (info) => {
+        info.setMaxThreads(1);
+        info.setInitData({ position: 0 });
+      },
+      mainFunction: (info, output) => {
+        try {
+          const { columns: source } = info.bindData as { columns: readonly NumericColumn[] };
+          const state = info.initData as { position: number };
+          const rows = source[0]?.values.length ?? 0;
+          const start = state.position;
+          const end = Math.min(rows, start + bindings.vector_size());
+          output.rowCount = end - start;
+          source.forEach((c, ci) => copyIntoVector(output, ci, c, start, end));
+          state.position = end;
+        } catch (err) {
+          info.setError(`${name}(): ${(err as Error).message}`);
+        }
+      },
+    });
+    this.connection.registerTableFunction(fn);
+  }
+
+  /** Ends exposeColumns: the arrays are no longer referenced and `name()` fails until exposed again. */
+  releaseColumns(name: string): void {
+    if (this.sources.has(name)) this.sources.set(name, null);
+  }
+
+  /** Whether `name` is a table function made by exposeColumns. */
+  exposesColumns(name: string): boolean {
+    return this.sources.has(name);
   }
 
   /** Creates (or replaces) a table from typed columns of equal length, appended in chunks. */
@@ -238,16 +437,18 @@ export class Store {
     const types: DuckDBType[] = columns.map((c) => COLUMN_TYPES[c.type]);
     const appender = await this.connection.createAppender(table);
     try {
-      const size = 2048;
+      const size = bindings.vector_size();
       for (let start = 0; start < n; start += size) {
         const end = Math.min(n, start + size);
         const chunk = DuckDBDataChunk.create(types, end - start);
         columns.forEach((c, ci) => {
-          const vector = chunk.getColumnVector(ci);
-          if (c.type === 'VARCHAR') fillTexts(vector as DuckDBVarCharVector, c.values, start, end);
-          else if (c.type === 'DATE') fillDates(vector as DuckDBDateVector, c.values, start, end);
-          else fillNumbers(vector as DuckDBDoubleVector | DuckDBIntegerVector, c.values, start, end);
-          vector.flush();
+          if (c.type === 'VARCHAR') {
+            const vector = chunk.getColumnVector(ci) as DuckDBVarCharVector;
+            fillTexts(vector, c.values, start, end);
+            vector.flush();
+          } else {
+            copyIntoVector(chunk, ci, c, start, end);
+          }
         });
         appender.appendDataChunk(chunk);
       }
@@ -281,6 +482,7 @@ export class Store {
   }
 
   private async read(sql: string, params: readonly SqlValue[]): Promise<DuckDBResultReader> {
+    this.checkIdle(sql);
     try {
       return await this.connection.runAndReadAll(sql, params as DuckDBValue[]);
     } catch (cause) {
@@ -297,28 +499,124 @@ const COLUMN_TYPES: Record<ColumnData['type'], DuckDBType> = {
 };
 
 /**
- * Writes values[start, end) into a fresh chunk's numeric vector; non-finite values become NULL. Valid values first,
- * NULLs last: the vector has no validity mask until the first NULL, so valid writes stay plain array stores.
+ * Copies values[start, end) of a numeric column into a fresh chunk's vector as one buffer (DOUBLE as is; INTEGER and
+ * DATE, both 32-bit, as whole numbers); non-finite values and nulls become NULL through the validity mask.
  */
-function fillNumbers(vector: DuckDBDoubleVector | DuckDBIntegerVector, values: ArrayLike<number | null>, start: number, end: number): void {
-  let nulls: number[] | undefined;
-  for (let i = start; i < end; i++) {
-    const v = values[i];
-    if (typeof v === 'number' && Number.isFinite(v)) vector.setItem(i - start, v);
-    else (nulls ??= []).push(i - start);
+function copyIntoVector(chunk: DuckDBDataChunk, column: number, c: NumericColumn, start: number, end: number): void {
+  const count = end - start;
+  const vector = bindings.data_chunk_get_vector(chunk.chunk, column);
+  const data = c.type === 'DOUBLE' ? new Float64Array(count) : new Int32Array(count);
+  let invalid: number[] | undefined;
+  for (let i = 0; i < count; i++) {
+    const v = c.values[start + i];
+    if (typeof v === 'number' && Number.isFinite(v)) data[i] = v;
+    else (invalid ??= []).push(i);
   }
-  if (nulls) for (const j of nulls) vector.setItem(j, null);
+  bindings.copy_data_to_vector(vector, 0, data.buffer, data.byteOffset, data.byteLength);
+  if (invalid) {
+    const mask = new Uint8Array(Math.ceil(count / 64) * 8).fill(0xff);
+    for (const i of invalid) mask[i >> 3] = (mask[i >> 3] as number) & ~(1 << (i & 7));
+    bindings.vector_ensure_validity_writable(vector);
+    bindings.copy_data_to_vector_validity(vector, 0, mask.buffer, mask.byteOffset, mask.byteLength);
+  }
 }
 
-/** As `fillNumbers`, for DATE columns given as days since 1970-01-01. */
-function fillDates(vector: DuckDBDateVector, values: ArrayLike<number | null>, start: number, end: number): void {
-  let nulls: number[] | undefined;
-  for (let i = start; i < end; i++) {
-    const v = values[i];
-    if (typeof v === 'number' && Number.isFinite(v)) vector.setItem(i - start, new DuckDBDateValue(v));
-    else (nulls ??= []).push(i - start);
+/** A LIST column of a chunk: row i's items are values[offsets[i] .. offsets[i] + lengths[i]). */
+export interface ListColumn<V extends Float64Array | Int32Array> {
+  readonly offsets: Uint32Array;
+  readonly lengths: Uint32Array;
+  readonly values: V;
+}
+
+/** Typed access to one streamed chunk's buffers (see Store.forEachChunk). NULL lists and NULL items are refused. */
+export class ChunkReader {
+  constructor(
+    private readonly chunk: DuckDBDataChunk,
+    private readonly names: readonly string[],
+    private readonly types: readonly DuckDBType[],
+  ) {}
+
+  private column(name: string, typeId: DuckDBTypeId, child?: DuckDBTypeId): number {
+    const c = this.names.indexOf(name);
+    const type = this.types[c];
+    const childType = type instanceof DuckDBListType ? type.valueType.typeId : undefined;
+    if (c < 0 || type?.typeId !== typeId || childType !== child) {
+      throw new KairosError('INTERNAL', `chunk column ${name}: expected ${DuckDBTypeId[typeId]}${child === undefined ? '' : `(${DuckDBTypeId[child]})`}, got ${type ?? 'none'}`);
+    }
+    return c;
   }
-  if (nulls) for (const j of nulls) vector.setItem(j, null);
+
+  /** A DOUBLE column (NULL -> NaN), copied. */
+  doubles(name: string): Float64Array {
+    const count = this.chunk.rowCount;
+    const out = new Float64Array(count);
+    copyDoubles(this.chunk, this.column(name, DuckDBTypeId.DOUBLE), count, out, 0);
+    return out;
+  }
+
+  /** A LIST(INTEGER) column. */
+  intLists(name: string): ListColumn<Int32Array> {
+    return this.lists(this.column(name, DuckDBTypeId.LIST, DuckDBTypeId.INTEGER), 4, (b, n) => new Int32Array(b.buffer, b.byteOffset, n));
+  }
+
+  /** A LIST(DOUBLE) column. */
+  doubleLists(name: string): ListColumn<Float64Array> {
+    return this.lists(this.column(name, DuckDBTypeId.LIST, DuckDBTypeId.DOUBLE), 8, (b, n) => new Float64Array(b.buffer, b.byteOffset, n));
+  }
+
+  private lists<V extends Float64Array | Int32Array>(c: number, width: number, view: (bytes: Uint8Array, n: number) => V): ListColumn<V> {
+    const count = this.chunk.rowCount;
+    const vector = bindings.data_chunk_get_vector(this.chunk.chunk, c);
+    // duckdb_list_entry: { uint64 offset; uint64 length } per row, little-endian; a chunk's lists hold < 2^32 items.
+    const entries = aligned(bindings.vector_get_data(vector, count * 16), 4);
+    const words = new Uint32Array(entries.buffer, entries.byteOffset, count * 4);
+    const offsets = new Uint32Array(count);
+    const lengths = new Uint32Array(count);
+    for (let i = 0; i < count; i++) {
+      if (words[4 * i + 1] !== 0 || words[4 * i + 3] !== 0) throw new KairosError('INTERNAL', 'list entry beyond 2^32 items');
+      offsets[i] = words[4 * i] as number;
+      lengths[i] = words[4 * i + 2] as number;
+    }
+    checkAllValid(vector, count, 'list');
+    const child = bindings.list_vector_get_child(vector);
+    const size = bindings.list_vector_get_size(vector);
+    const data = aligned(bindings.vector_get_data(child, size * width), width);
+    checkAllValid(child, size, 'list item');
+    return { offsets, lengths, values: view(data, size) };
+  }
+}
+
+/** The bytes at an address aligned for `width`-byte values (a copy when they are not). */
+function aligned(bytes: Uint8Array, width: number): Uint8Array {
+  return bytes.byteOffset % width === 0 ? bytes : bytes.slice();
+}
+
+function checkAllValid(vector: ReturnType<typeof bindings.data_chunk_get_vector>, count: number, what: string): void {
+  const validity = bindings.vector_get_validity(vector, Math.ceil(count / 64) * 8);
+  if (!validity) return;
+  const full = count >> 3;
+  for (let b = 0; b < full; b++) if (validity[b] !== 0xff) throw new KairosError('INTERNAL', `a ${what} is NULL`);
+  for (let i = full * 8; i < count; i++) {
+    if (!(((validity[i >> 3] as number) >> (i & 7)) & 1)) throw new KairosError('INTERNAL', `a ${what} is NULL`);
+  }
+}
+
+/** Copies one DOUBLE result vector of a chunk into out[offset...], NULL -> NaN. */
+function copyDoubles(chunk: DuckDBDataChunk, column: number, count: number, out: Float64Array, offset: number): void {
+  const vector = bindings.data_chunk_get_vector(chunk.chunk, column);
+  const bytes = bindings.vector_get_data(vector, count * 8);
+  const aligned = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
+  out.set(new Float64Array(aligned.buffer, aligned.byteOffset, count), offset);
+  const validity = bindings.vector_get_validity(vector, Math.ceil(count / 64) * 8);
+  if (!validity) return;
+  for (let b = 0; b < validity.length; b++) {
+    const byte = validity[b] as number;
+    if (byte === 0xff) continue;
+    for (let bit = 0; bit < 8; bit++) {
+      const i = b * 8 + bit;
+      if (i < count && !((byte >> bit) & 1)) out[offset + i] = Number.NaN;
+    }
+  }
 }
 
 function fillTexts(vector: DuckDBVarCharVector, values: readonly (string | null)[], start: number, end: number): void {

@@ -14,6 +14,7 @@ import {
   expectedWaitToNextPurchase,
   pAlive,
   probNPurchases,
+  scoreCustomers,
   unconditionalExpectedPurchases,
 } from './predict.js';
 import { simulate } from './simulate.js';
@@ -29,6 +30,7 @@ export {
   expectedWaitToNextPurchase,
   pAlive,
   probNPurchases,
+  scoreCustomers,
   simulate,
   unconditionalExpectedPurchases,
 };
@@ -52,6 +54,7 @@ export function fit(data: RfmData, options: FitOptions<BgNbdParams> = {}): FitRe
       model: 'bg-nbd',
       paramNames: PARAM_NAMES,
       logLik: (p, g) => bgNbdLogLik(prep, p, g),
+      logLikHessian: (p, g, h) => bgNbdLogLik(prep, p, g, h),
       totalWeight: prep.totalWeight,
       warmStart: sub === null ? undefined : { logLik: (p, g) => bgNbdLogLik(sub, p, g), totalWeight: sub.totalWeight },
       initial: Float64Array.of(1, sumT / sumX, 1, 1),
@@ -87,6 +90,7 @@ export const bgNbd: TransactionModel<BgNbdParams> = {
   conversionProbability,
   expectedWaitToNextPurchase,
   decisiveTime,
+  scoreCustomers,
   simulate,
   parseParams,
 };

@@ -45,6 +45,25 @@ describe('Gamma-Gamma on CDNOW', () => {
     expect(maxRelativeDifference(gammaGamma.conditionalExpectedSpend(fit.params, ref.spend), expected)).toBeLessThan(1e-6);
   });
 
+  it('has an analytic Hessian equal to central finite differences of the analytic gradient (and the same ℓ, ∇ℓ)', () => {
+    const prep = prepareSpend(ref.spend);
+    for (const p of [Float64Array.of(6, 3.7, 15), Float64Array.of(1.2, 8, 90)]) {
+      const g = new Float64Array(3);
+      const h = new Float64Array(9);
+      const g0 = new Float64Array(3);
+      expect(gammaGammaLogLik(prep, p, g, h)).toBe(gammaGammaLogLik(prep, p, g0));
+      g.forEach((v, i) => expect(v).toBe(g0[i]));
+      for (let j = 0; j < 3; j++) {
+        const fd = finiteDifferenceGradient((q) => {
+          const gq = new Float64Array(3);
+          gammaGammaLogLik(prep, q, gq);
+          return gq[j] as number;
+        }, p);
+        fd.forEach((v, i) => expectClose(h[j * 3 + i] as number, v, { rtol: 1e-6, atol: 1e-4 }, `d²/d${gammaGamma.PARAM_NAMES[j]}d${gammaGamma.PARAM_NAMES[i]}`));
+      }
+    }
+  });
+
   it('has an analytic gradient (from sufficient statistics) equal to central finite differences', () => {
     const prep = prepareSpend(ref.spend);
     for (const p of [Float64Array.of(6, 3.7, 15), Float64Array.of(1.2, 8, 90)]) {

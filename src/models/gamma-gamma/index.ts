@@ -2,12 +2,12 @@
 import { WARM_START_ROWS, fitByMaximumLikelihood } from '../mle.js';
 import { checkParams, parseParams as parseModelParams } from '../params.js';
 import type { FitOptions, FitResult, GammaGammaParams, SpendData } from '../types.js';
-import { clv, CLV_DEFAULTS, type ClvOptions } from './clv.js';
+import { checkSpend, clv, clvSchedule, CLV_DEFAULTS, type ClvOptions } from './clv.js';
 import { gammaGammaLogLik, prepareSpend, subsampleSpend } from './likelihood.js';
 import { PARAM_NAMES, conditionalExpectedSpend, populationMeanSpend } from './predict.js';
 import { simulate, type SimulatedSpend, type SpendSimulateOptions } from './simulate.js';
 
-export { CLV_DEFAULTS, PARAM_NAMES, clv, conditionalExpectedSpend, populationMeanSpend, simulate };
+export { CLV_DEFAULTS, PARAM_NAMES, checkSpend, clv, clvSchedule, conditionalExpectedSpend, populationMeanSpend, simulate };
 export type { ClvOptions, SimulatedSpend, SpendSimulateOptions };
 
 /**
@@ -23,6 +23,7 @@ export function fit(data: SpendData, options: FitOptions<GammaGammaParams> = {})
       model: 'gamma-gamma',
       paramNames: PARAM_NAMES,
       logLik: (p, g) => gammaGammaLogLik(prep, p, g),
+      logLikHessian: (p, g, h) => gammaGammaLogLik(prep, p, g, h),
       totalWeight: prep.totalWeight,
       warmStart: sub === null ? undefined : { logLik: (p, g) => gammaGammaLogLik(sub, p, g), totalWeight: sub.totalWeight },
       initial: Float64Array.of(1, 2, prep.meanM),

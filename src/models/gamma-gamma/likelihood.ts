@@ -1,6 +1,6 @@
 // Gamma-Gamma spend log-likelihood from sufficient statistics, with its analytic gradient (Fader & Hardie 2013, note 025, eq. 1a).
 import { KairosError } from '../../errors.js';
-import { digamma, gammaln } from '../../math/special.js';
+import { digamma, gammaln, trigamma } from '../../math/special.js';
 import { validateSpend } from '../rfm.js';
 import type { SpendData } from '../types.js';
 
@@ -151,18 +151,31 @@ export function subsampleSpend(prep: PreparedSpend, target: number): PreparedSpe
  *   ∂/∂p = Σ_x W_x x [ψ(px+q) − ψ(px) + ln x] + Σ w x ln m − Σ w x ln(γ + xm)
  *   ∂/∂q = Σ_x W_x [ψ(px+q) − ψ(q) + ln γ] − Σ w ln(γ + xm)
  *   ∂/∂γ = W q/γ − Σ w (px+q)/(γ + xm).
+ * Hessian (hess, with grad; row-major 3×3):
+ *   ∂²/∂p² = Σ_x W_x x² [ψ'(px+q) − ψ'(px)],  ∂²/∂p∂q = Σ_x W_x x ψ'(px+q),  ∂²/∂q² = Σ_x W_x [ψ'(px+q) − ψ'(q)],
+ *   ∂²/∂p∂γ = −Σ w x/(γ + xm),  ∂²/∂q∂γ = W/γ − Σ w/(γ + xm),  ∂²/∂γ² = −W q/γ² + Σ w (px+q)/(γ + xm)².
  * params = [p, q, γ].
  */
-export function gammaGammaLogLik(prep: PreparedSpend, params: Float64Array, grad: Float64Array | null): number {
+export function gammaGammaLogLik(
+  prep: PreparedSpend,
+  params: Float64Array,
+  grad: Float64Array | null,
+  hess: Float64Array | null = null,
+): number {
   const p = params[0] as number;
   const q = params[1] as number;
   const gamma = params[2] as number;
   const lnGamma = Math.log(gamma);
   const lnGq = gammaln(q);
   const psiQ = grad === null ? 0 : digamma(q);
+  const withHess = grad !== null && hess !== null;
+  const triQ = withHess ? trigamma(q) : 0;
   let ll = 0;
   let gp = 0;
   let gq = 0;
+  let hpp = 0;
+  let hpq = 0;
+  let hqq = 0;
   for (let k = 0; k < prep.xs.length; k++) {
     const x = prep.xs[k] as number;
     const W = prep.xWeight[k] as number;
@@ -174,6 +187,12 @@ export function gammaGammaLogLik(prep: PreparedSpend, params: Float64Array, grad
       const psiPxq = digamma(px + q);
       gp += W * x * (psiPxq - digamma(px) + lnX) + x * sLn;
       gq += W * (psiPxq - psiQ + lnGamma);
+      if (withHess) {
+        const triPxq = trigamma(px + q);
+        hpp += W * x * x * (triPxq - trigamma(px));
+        hpq += W * x * triPxq;
+        hqq += W * (triPxq - triQ);
+      }
     }
   }
   const { x, xm, w } = prep;
@@ -184,6 +203,9 @@ export function gammaGammaLogLik(prep: PreparedSpend, params: Float64Array, grad
   let sR = 0; // Σ w (px+q)/(γ+xm)
   let rowSum = 0; // Σ w (px+q) ln(γ+xm)
   let rowComp = 0;
+  let sX = 0; // Σ w x/(γ+xm)
+  let sI = 0; // Σ w/(γ+xm)
+  let sR2 = 0; // Σ w (px+q)/(γ+xm)²
   for (let i = 0; i < x.length; i++) {
     const wi = w[i] as number;
     const xi = x[i] as number;
@@ -192,7 +214,14 @@ export function gammaGammaLogLik(prep: PreparedSpend, params: Float64Array, grad
     const pxq = p * xi + q;
     sL += wL;
     sXL += xi * wL;
-    sR += (wi * pxq) / denom;
+    const wr = (wi * pxq) / denom;
+    sR += wr;
+    if (withHess) {
+      const wInv = wi / denom;
+      sX += xi * wInv;
+      sI += wInv;
+      sR2 += wr / denom;
+    }
     const v = pxq * wL;
     const t = rowSum + v;
     rowComp += Math.abs(rowSum) >= Math.abs(v) ? rowSum - t + v : v - t + rowSum;
@@ -203,6 +232,14 @@ export function gammaGammaLogLik(prep: PreparedSpend, params: Float64Array, grad
     grad[0] = gp - sXL;
     grad[1] = gq - sL;
     grad[2] = (prep.totalWeight * q) / gamma - sR;
+  }
+  if (withHess && hess !== null) {
+    const Wt = prep.totalWeight;
+    const hpg = -sX;
+    const hqg = Wt / gamma - sI;
+    const hgg = (-Wt * q) / (gamma * gamma) + sR2;
+    const H = [hpp, hpq, hpg, hpq, hqq, hqg, hpg, hqg, hgg];
+    for (let i = 0; i < 9; i++) hess[i] = H[i] as number;
   }
   return ll;
 }

@@ -14,6 +14,7 @@ import {
   expectedWaitToNextPurchase,
   pAlive,
   probNPurchases,
+  scoreCustomers,
   unconditionalExpectedPurchases,
 } from './predict.js';
 import { simulate } from './simulate.js';
@@ -29,6 +30,7 @@ export {
   expectedWaitToNextPurchase,
   pAlive,
   probNPurchases,
+  scoreCustomers,
   simulate,
   unconditionalExpectedPurchases,
 };
@@ -53,6 +55,7 @@ export function fit(data: RfmData, options: FitOptions<MbgNbdParams> = {}): FitR
       model: 'mbg-nbd',
       paramNames: PARAM_NAMES,
       logLik: (p, g) => mbgNbdLogLik(prep, p, g),
+      logLikHessian: (p, g, h) => mbgNbdLogLik(prep, p, g, h),
       totalWeight: prep.totalWeight,
       warmStart: sub === null ? undefined : { logLik: (p, g) => mbgNbdLogLik(sub, p, g), totalWeight: sub.totalWeight },
       initial: Float64Array.of(1, sumT / sumX, 1, 1),
@@ -88,6 +91,7 @@ export const mbgNbd: TransactionModel<MbgNbdParams> = {
   conversionProbability,
   expectedWaitToNextPurchase,
   decisiveTime,
+  scoreCustomers,
   simulate,
   parseParams,
 };

@@ -1,10 +1,10 @@
 // MBG/NBD per-customer predictions (Batislam, Denizel & Filiztekin 2007; Wagner & Hoppe 2008 erratum).
 import { KairosError } from '../../errors.js';
 import { betaln, expm1, log1p, logistic } from '../../math/special.js';
-import { betaGeoAliveExpectation, betaGeoAliveExpectationMany, logNbdPmf, nbdUpperTail } from '../beta-geometric.js';
-import { checkParams, checkThreshold } from '../params.js';
+import { betaGeoAliveExpectation, betaGeoAliveExpectationMany, betaGeoScores, logNbdPmf, nbdUpperTail } from '../beta-geometric.js';
+import { checkParams, checkScoreOptions, checkThreshold } from '../params.js';
 import { cachedLogShift, logShiftTable, pairIndex, perXTable, validateHorizon, validateRfm } from '../rfm.js';
-import type { MbgNbdParams, RfmData } from '../types.js';
+import type { MbgNbdParams, CustomerScores, RfmData, ScoreOptions } from '../types.js';
 
 export const PARAM_NAMES = ['r', 'alpha', 'a', 'b'] as const;
 const MODEL = 'mbg-nbd';
@@ -211,4 +211,15 @@ export function decisiveTime(params: MbgNbdParams, data: RfmData, threshold = 0.
     out[i] = d > 0 ? d : 0;
   }
   return out;
+}
+
+/**
+ * Every score of the CLV scorer in one call (see CustomerScores): validates once, computes P(alive) once per row and
+ * the expectation kernel once per distinct (x, T) for all horizons; equal to the separate methods to rounding.
+ */
+export function scoreCustomers(params: MbgNbdParams, data: RfmData, options: ScoreOptions): CustomerScores {
+  checkParams(MODEL, PARAM_NAMES, params);
+  checkScoreOptions(options);
+  validateRfm(data);
+  return betaGeoScores(params, data, aliveAll(params, data), options, 1);
 }

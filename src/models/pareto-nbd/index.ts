@@ -14,6 +14,7 @@ import {
   expectedWaitToNextPurchase,
   pAlive,
   probNPurchases,
+  scoreCustomers,
   unconditionalExpectedPurchases,
 } from './predict.js';
 import { simulate } from './simulate.js';
@@ -28,6 +29,7 @@ export {
   expectedWaitToNextPurchase,
   pAlive,
   probNPurchases,
+  scoreCustomers,
   simulate,
   unconditionalExpectedPurchases,
 };
@@ -86,6 +88,7 @@ export const paretoNbd: TransactionModel<ParetoNbdParams> = {
   conversionProbability,
   expectedWaitToNextPurchase,
   decisiveTime,
+  scoreCustomers,
   simulate,
   parseParams,
 };

@@ -4,9 +4,9 @@ import { hyp2f1 } from '../../math/hyp2f1.js';
 import { brentRoot } from '../../math/root.js';
 import { betaln, exprel, expm1, gammaln, log1p } from '../../math/special.js';
 import { logNbdPmf } from '../beta-geometric.js';
-import { checkParams, checkThreshold } from '../params.js';
+import { checkParams, checkScoreOptions, checkThreshold } from '../params.js';
 import { validateHorizon, validateRfm } from '../rfm.js';
-import type { ParetoNbdParams, RfmData } from '../types.js';
+import type { CustomerScores, ParetoNbdParams, RfmData, ScoreOptions } from '../types.js';
 import { logTailIntegral } from './tail-integral.js';
 
 export const PARAM_NAMES = ['r', 'alpha', 's', 'beta'] as const;
@@ -156,19 +156,24 @@ export function conversionProbability(params: ParetoNbdParams, data: RfmData, t:
   validateHorizon(t);
   const n = validateRfm(data);
   const out = new Float64Array(n);
-  const { r, alpha, s, beta } = params;
   for (let i = 0; i < n; i++) {
     if (t === 0) continue;
     const x = data.x[i] as number;
     const T = data.T[i] as number;
-    const A = alpha + T;
-    const B = beta + T;
-    const lt0 = logTailIntegral(r + x + 1, s, A, B, 0);
-    const lt1 = logTailIntegral(r + x + 1, s, A, B, t);
-    const buy = (r + x) * Math.exp((r + x) * Math.log(A) + s * Math.log(B) + lt0) * -expm1(lt1 - lt0);
-    out[i] = aliveAt(params, x, data.tx[i] as number, T) * Math.min(1, buy);
+    out[i] = aliveAt(params, x, data.tx[i] as number, T) * aliveBuyProbability(params, x, T, t);
   }
   return out;
+}
+
+/** P(an alive customer buys in (T, T+t]) = min(1, (r+x)(α+T)^{r+x}(β+T)^s [G'(0) − G'(t)]); see conversionProbability. */
+function aliveBuyProbability(p: ParetoNbdParams, x: number, T: number, t: number): number {
+  const { r, alpha, s, beta } = p;
+  const A = alpha + T;
+  const B = beta + T;
+  const lt0 = logTailIntegral(r + x + 1, s, A, B, 0);
+  const lt1 = logTailIntegral(r + x + 1, s, A, B, t);
+  const buy = (r + x) * Math.exp((r + x) * Math.log(A) + s * Math.log(B) + lt0) * -expm1(lt1 - lt0);
+  return Math.min(1, buy);
 }
 
 /**
@@ -195,22 +200,55 @@ export function decisiveTime(params: ParetoNbdParams, data: RfmData, threshold =
   checkThreshold(threshold);
   const n = validateRfm(data);
   const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = decisiveAt(params, data.x[i] as number, data.tx[i] as number, data.T[i] as number, threshold);
+  return out;
+}
+
+/** The decisive time of one customer (see decisiveTime). */
+function decisiveAt(params: ParetoNbdParams, x: number, tx: number, T: number, threshold: number): number {
+  const lnG1 = logTailIntegral(params.r + x, params.s + 1, params.alpha, params.beta, tx);
+  const f = (d: number): number => aliveAt(params, x, tx, T + d, lnG1) - threshold;
+  if (f(0) <= 0) return 0;
+  let lo = 0;
+  let hi = Math.max(params.alpha, params.beta) + T;
+  let k = 0;
+  while (f(hi) > 0 && k < 200) {
+    lo = hi;
+    hi *= 2;
+    k++;
+  }
+  return k === 200 ? Infinity : brentRoot(f, lo, hi, { xTolerance: 1e-10 * hi });
+}
+
+/**
+ * Every score of the CLV scorer in one call (see CustomerScores): validates once and evaluates P(alive) once per
+ * customer for the expectations and the conversion probability; the same per-customer expressions as the separate
+ * methods, so the outputs equal theirs.
+ */
+export function scoreCustomers(params: ParetoNbdParams, data: RfmData, options: ScoreOptions): CustomerScores {
+  checkParams(MODEL, PARAM_NAMES, params);
+  checkScoreOptions(options);
+  const n = validateRfm(data);
+  const pa = new Float64Array(n);
+  const expected = new Float64Array(n);
+  const conversion = new Float64Array(n);
+  const discounted = new Float64Array(n);
+  const wait = new Float64Array(n);
+  const decisive = new Float64Array(n);
+  const { clvHorizons, clvCoefficients, expectedHorizon, conversionHorizon, decisiveThreshold } = options;
   for (let i = 0; i < n; i++) {
     const x = data.x[i] as number;
     const tx = data.tx[i] as number;
     const T = data.T[i] as number;
-    const lnG1 = logTailIntegral(params.r + x, params.s + 1, params.alpha, params.beta, tx);
-    const f = (d: number): number => aliveAt(params, x, tx, T + d, lnG1) - threshold;
-    if (f(0) <= 0) continue;
-    let lo = 0;
-    let hi = Math.max(params.alpha, params.beta) + T;
-    let k = 0;
-    while (f(hi) > 0 && k < 200) {
-      lo = hi;
-      hi *= 2;
-      k++;
-    }
-    out[i] = k === 200 ? Infinity : brentRoot(f, lo, hi, { xTolerance: 1e-10 * hi });
+    const alive = aliveAt(params, x, tx, T);
+    pa[i] = alive;
+    expected[i] = alive * aliveExpectation(params, x, T, expectedHorizon);
+    if (conversionHorizon !== 0) conversion[i] = alive * aliveBuyProbability(params, x, T, conversionHorizon);
+    let sum = 0;
+    for (let k = 0; k < clvHorizons.length; k++) sum += (clvCoefficients[k] as number) * aliveExpectation(params, x, T, clvHorizons[k] as number);
+    discounted[i] = sum === 0 ? 0 : alive * sum;
+    wait[i] = (params.alpha + T) * expm1(Math.LN2 / (params.r + x));
+    decisive[i] = decisiveAt(params, x, tx, tx, decisiveThreshold);
   }
-  return out;
+  return { pAlive: pa, expectedPurchases: expected, conversion, discountedPurchases: discounted, medianWait: wait, decisiveSinceLast: decisive };
 }
