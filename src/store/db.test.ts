@@ -53,6 +53,39 @@ describe('Store typed column I/O', () => {
     expect(await store.value('SELECT 42 AS v')).toBe(42);
   });
 
+  it('forEachChunk reads LIST columns chunk by chunk; a reader that throws leaves the store usable', async () => {
+    const n = 5000;
+    const sql = `SELECT list(j::INTEGER ORDER BY j) AS ints, list((j / 2)::DOUBLE ORDER BY j) AS reals FROM range(?) r(i), range(i % 4 + 1) s(j) GROUP BY i ORDER BY i`;
+    let rows = 0;
+    let items = 0;
+    let wrong = 0;
+    await store.forEachChunk(sql, [n], (chunk, count) => {
+      const ints = chunk.intLists('ints');
+      const reals = chunk.doubleLists('reals');
+      for (let r = 0; r < count; r++) {
+        const i = rows + r;
+        if (ints.lengths[r] !== (i % 4) + 1 || reals.lengths[r] !== (i % 4) + 1) wrong++;
+        for (let j = 0; j < (ints.lengths[r] as number); j++) {
+          if (ints.values[(ints.offsets[r] as number) + j] !== j || reals.values[(reals.offsets[r] as number) + j] !== j / 2) wrong++;
+          items++;
+        }
+      }
+      rows += count;
+    });
+    expect({ rows, items, wrong }).toEqual({ rows: n, items: 2.5 * n, wrong: 0 });
+    await expect(
+      store.forEachChunk(sql, [n], (chunk) => {
+        chunk.doubles('ints');
+      }),
+    ).rejects.toMatchObject({ code: 'INTERNAL' });
+    await expect(
+      store.forEachChunk(sql, [n], () => {
+        throw new Error('reader failed');
+      }),
+    ).rejects.toThrow('reader failed');
+    expect(await store.value('SELECT 42 AS v')).toBe(42);
+  });
+
   it('refuses a statement issued while a result streams (DuckDB would silently end the stream)', async () => {
     const reading = store.readNumberColumns('SELECT i::DOUBLE AS v FROM range(100000) r(i)');
     await expect(store.run('SELECT 1')).rejects.toMatchObject({ code: 'INTERNAL' });

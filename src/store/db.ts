@@ -15,6 +15,7 @@ import {
   DuckDBVarCharType,
   StatementType,
   type DuckDBMaterializedResult,
+  type DuckDBResult,
   type DuckDBResultReader,
   type DuckDBType,
   type DuckDBValue,
@@ -305,6 +306,7 @@ export class Store {
   ): Promise<void> {
     this.checkIdle(sql);
     this.streaming = true;
+    let chunks: ReturnType<typeof prefetching> | undefined;
     try {
       let result;
       try {
@@ -317,14 +319,10 @@ export class Store {
       if (other >= 0) throw new KairosError('INTERNAL', `column ${names[other]} is not DOUBLE (cast it in the query)`);
       onColumns?.(names);
       const buffers = names.map(() => new Float64Array(bindings.vector_size()));
+      chunks = prefetching(result, sql, params);
       for (;;) {
-        let chunk;
-        try {
-          chunk = await result.fetchChunk();
-        } catch (cause) {
-          throw new StoreError(`query failed: ${(cause as Error).message}`, sql, params, cause);
-        }
-        if (chunk === null || chunk.rowCount === 0) break;
+        const chunk = await chunks.next();
+        if (chunk === null) break;
         const count = chunk.rowCount;
         const views = buffers.map((b, c) => {
           const view = b.subarray(0, count);
@@ -334,6 +332,7 @@ export class Store {
         onChunk(views, count, names);
       }
     } finally {
+      await chunks?.settle();
       this.streaming = false;
     }
   }
@@ -346,6 +345,7 @@ export class Store {
   async forEachChunk(sql: string, params: readonly SqlValue[], onChunk: (reader: ChunkReader, count: number) => void): Promise<void> {
     this.checkIdle(sql);
     this.streaming = true;
+    let chunks: ReturnType<typeof prefetching> | undefined;
     try {
       let result;
       try {
@@ -355,17 +355,14 @@ export class Store {
       }
       const names = result.columnNames();
       const types = result.columnTypes();
+      chunks = prefetching(result, sql, params);
       for (;;) {
-        let chunk;
-        try {
-          chunk = await result.fetchChunk();
-        } catch (cause) {
-          throw new StoreError(`query failed: ${(cause as Error).message}`, sql, params, cause);
-        }
-        if (chunk === null || chunk.rowCount === 0) break;
+        const chunk = await chunks.next();
+        if (chunk === null) break;
         onChunk(new ChunkReader(chunk, names, types), chunk.rowCount);
       }
     } finally {
+      await chunks?.settle();
       this.streaming = false;
     }
   }
@@ -519,6 +516,38 @@ function copyIntoVector(chunk: DuckDBDataChunk, column: number, c: NumericColumn
     bindings.vector_ensure_validity_writable(vector);
     bindings.copy_data_to_vector_validity(vector, 0, mask.buffer, mask.byteOffset, mask.byteLength);
   }
+}
+
+/**
+ * The chunks of a streaming result, one fetch ahead: while JS works on chunk i, DuckDB produces chunk i + 1 (each
+ * fetch is an asynchronous round trip to DuckDB's threads). A fetch is only asked for once the previous one has come
+ * back, so DuckDB never sees two at once. `next` resolves null at the end; `settle` waits for a fetch still in flight
+ * (when the reader stops early, e.g. on an error), so that no statement can start while it runs.
+ */
+function prefetching(result: DuckDBResult, sql: string, params: readonly SqlValue[]): { next(): Promise<DuckDBDataChunk | null>; settle(): Promise<void> } {
+  const fetch = (): Promise<DuckDBDataChunk | null> =>
+    result.fetchChunk().then(
+      (chunk) => (chunk === null || chunk.rowCount === 0 ? null : chunk),
+      (cause: unknown) => {
+        throw new StoreError(`query failed: ${(cause as Error).message}`, sql, params, cause);
+      },
+    );
+  let pending: Promise<DuckDBDataChunk | null> | null = fetch();
+  return {
+    async next() {
+      if (pending === null) return null;
+      const current = pending;
+      pending = null;
+      const chunk = await current;
+      if (chunk !== null) pending = fetch();
+      return chunk;
+    },
+    async settle() {
+      const current = pending;
+      pending = null;
+      if (current) await current.catch(() => undefined);
+    },
+  };
 }
 
 /** A LIST column of a chunk: row i's items are values[offsets[i] .. offsets[i] + lengths[i]). */
