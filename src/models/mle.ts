@@ -193,6 +193,44 @@ function newtonSteps(
 }
 
 /**
+ * Chord-Newton steps with a fixed Hessian `hess` (of F in log-parameter space) from `start`, while a step moves no
+ * parameter by more than an e-fold, F does not rise above rounding noise and ‖∇F‖_∞ falls; stops once ‖∇F‖_∞ ≤
+ * target or after maxSteps. `rejected`: a last trial was evaluated and refused.
+ */
+function chordSteps(
+  objective: (theta: Float64Array, grad: Float64Array) => number,
+  hess: Float64Array,
+  start: { theta: Float64Array; f: number; grad: Float64Array; gradNorm: number },
+  target: number,
+  fNoise: number,
+  maxSteps: number,
+): { theta: Float64Array; f: number; grad: Float64Array; gradNorm: number; steps: number; rejected: boolean } {
+  const k = start.theta.length;
+  let { theta, f, grad, gradNorm } = start;
+  let steps = 0;
+  let rejected = false;
+  while (steps < maxSteps && gradNorm > target) {
+    const delta = solveSpd(hess, grad);
+    if (delta === null || infNorm(delta) > 1) break;
+    const trial = new Float64Array(k);
+    for (let i = 0; i < k; i++) trial[i] = (theta[i] as number) - (delta[i] as number);
+    const gTrial = new Float64Array(k);
+    const fTrial = objective(trial, gTrial);
+    const nTrial = infNorm(gTrial);
+    if (!Number.isFinite(fTrial) || fTrial > f + fNoise || !(nTrial < gradNorm)) {
+      rejected = true;
+      break;
+    }
+    theta = trial;
+    f = fTrial;
+    grad = gTrial;
+    gradNorm = nTrial;
+    steps++;
+  }
+  return { theta, f, grad, gradNorm, steps, rejected };
+}
+
+/**
  * Maximises Σ w ln L over θ = ln(params) by minimising F(θ) = −ℓ(e^θ)/W + penalty·Σθ² (W = Σ w, so the
  * tolerance does not depend on the number of customers) with L-BFGS and the analytic gradient, then takes up to
  * three Newton steps to land on the optimum to rounding precision. The Newton Hessian is the model's analytic one
@@ -299,22 +337,10 @@ export function fitByMaximumLikelihood<P extends ModelParams>(spec: LikelihoodSp
         grad = gStart;
         gradNorm = infNorm(gStart);
         iterations += warmOptimum.iterations;
-        for (let step = 0; step < 10 && gradNorm > opt.tolerance; step++) {
-          const delta = solveSpd(hw, grad);
-          if (delta === null || infNorm(delta) > 1) break;
-          const trial = new Float64Array(k);
-          for (let i = 0; i < k; i++) trial[i] = (theta[i] as number) - (delta[i] as number);
-          const gTrial = new Float64Array(k);
-          const fTrial = objective(trial, gTrial);
-          evaluations++;
-          const nTrial = infNorm(gTrial);
-          if (!Number.isFinite(fTrial) || fTrial > f + fNoise || !(nTrial < gradNorm)) break;
-          theta = trial;
-          f = fTrial;
-          grad = gTrial;
-          gradNorm = nTrial;
-          iterations++;
-        }
+        const run = chordSteps(objective, hw, { theta, f, grad, gradNorm }, opt.tolerance, fNoise, 10);
+        ({ theta, f, grad, gradNorm } = run);
+        iterations += run.steps;
+        evaluations += run.steps + (run.rejected ? 1 : 0);
         done = gradNorm <= opt.tolerance;
         if (done) message = 'gradient norm below tolerance (subsample warm start, Newton steps)';
       }
@@ -361,22 +387,11 @@ export function fitByMaximumLikelihood<P extends ModelParams>(spec: LikelihoodSp
     hessian = numericalHessian(gradientOnly, theta);
     evaluations += 2 * k;
     // Newton polish (chord method: the Hessian is kept): each accepted step roughly squares the gradient norm.
-    for (let step = 0; step < 3 && gradNorm > 1e-3 * opt.tolerance; step++) {
-      const delta = solveSpd(hessian, grad);
-      if (delta === null || infNorm(delta) > 1) break;
-      const trial = new Float64Array(k);
-      for (let i = 0; i < k; i++) trial[i] = (theta[i] as number) - (delta[i] as number);
-      const gTrial = new Float64Array(k);
-      const fTrial = objective(trial, gTrial);
-      evaluations++;
-      const nTrial = infNorm(gTrial);
-      if (!Number.isFinite(fTrial) || fTrial > f + fNoise || !(nTrial < gradNorm)) break;
-      theta = trial;
-      f = fTrial;
-      grad = gTrial;
-      if (gradNorm > opt.tolerance && nTrial <= opt.tolerance) message = 'gradient norm below tolerance after Newton refinement';
-      gradNorm = nTrial;
-    }
+    const before = gradNorm;
+    const run = chordSteps(objective, hessian, { theta, f, grad, gradNorm }, 1e-3 * opt.tolerance, fNoise, 3);
+    ({ theta, f, grad, gradNorm } = run);
+    evaluations += run.steps + (run.rejected ? 1 : 0);
+    if (before > opt.tolerance && gradNorm <= opt.tolerance) message = 'gradient norm below tolerance after Newton refinement';
     let moved = 0;
     for (let i = 0; i < k; i++) moved = Math.max(moved, Math.abs((theta[i] as number) - (optimum[i] as number)));
     if (moved > 1e-4) {

@@ -1,4 +1,6 @@
-// Independent numerical checks for model tests: adaptive quadrature and finite-difference gradients.
+// Independent numerical checks for model tests: adaptive quadrature, finite-difference gradients and Hessians.
+import { expect } from 'vitest';
+import { expectClose } from '../testing/expect-close.js';
 
 /** ∫_a^b f by adaptive Simpson (Lyness 1969) to absolute tolerance tol; used to check closed forms independently. */
 export function integrate(f: (u: number) => number, a: number, b: number, tol = 1e-13): number {
@@ -43,4 +45,32 @@ export function maxRelativeDifference(actual: Float64Array, expected: Float64Arr
     m = Math.max(m, Math.abs((actual[i] as number) - (expected[i] as number)) / Math.abs(expected[i] as number));
   }
   return m;
+}
+
+/**
+ * A log-likelihood ℓ(params, gradient out | null, Hessian out?) with an analytic Hessian: checks, at each point, that
+ * asking for the Hessian changes neither ℓ nor ∇ℓ (bit for bit) and that the Hessian equals central differences of
+ * the analytic gradient (rtol 1e-6, atol 1e-4), naming the entry that differs.
+ */
+export function expectHessianMatchesGradient(
+  logLik: (p: Float64Array, grad: Float64Array | null, hess?: Float64Array) => number,
+  names: readonly string[],
+  points: readonly Float64Array[],
+): void {
+  const k = names.length;
+  for (const p of points) {
+    const g = new Float64Array(k);
+    const h = new Float64Array(k * k);
+    const g0 = new Float64Array(k);
+    expect(logLik(p, g, h)).toBe(logLik(p, g0));
+    g.forEach((v, i) => expect(v).toBe(g0[i]));
+    for (let j = 0; j < k; j++) {
+      const fd = finiteDifferenceGradient((q) => {
+        const gq = new Float64Array(k);
+        logLik(q, gq);
+        return gq[j] as number;
+      }, p);
+      fd.forEach((v, i) => expectClose(h[j * k + i] as number, v, { rtol: 1e-6, atol: 1e-4 }, `d²/d${names[j]}d${names[i]}`));
+    }
+  }
 }

@@ -266,11 +266,13 @@ export class Store {
     let capacity = rows ?? 65_536;
     let columns: Float64Array[] = [];
     let offset = 0;
-    const onColumns = (columnNames: readonly string[]): void => {
+    const onColumns = (columnNames: readonly string[], types: readonly DuckDBType[]): void => {
+      const other = types.findIndex((t) => t.typeId !== DuckDBTypeId.DOUBLE);
+      if (other >= 0) throw new KairosError('INTERNAL', `column ${columnNames[other]} is not DOUBLE (cast it in the query)`);
       names = columnNames;
       columns = names.map(() => new Float64Array(capacity));
     };
-    const onChunk = (chunk: readonly Float64Array[], count: number): void => {
+    const onChunk = (chunk: ChunkReader, count: number): void => {
       if (offset + count > capacity) {
         if (rows !== undefined) throw new KairosError('INTERNAL', `readNumberColumns: more than the ${rows} rows announced`);
         capacity = Math.max(2 * capacity, offset + count);
@@ -280,29 +282,30 @@ export class Store {
           return grown;
         });
       }
-      chunk.forEach((values, c) => (columns[c] as Float64Array).set(values, offset));
+      names.forEach((name, c) => chunk.doublesInto(name, columns[c] as Float64Array, offset));
       offset += count;
     };
-    await this.forEachNumberChunk(sql, params, onChunk, onColumns);
+    await this.forEachChunk(sql, params, onChunk, onColumns);
     if (rows !== undefined && offset !== rows) throw new KairosError('INTERNAL', `readNumberColumns: ${offset} rows read, ${rows} announced`);
     const out: Record<string, Float64Array> = {};
     names.forEach((name, c) => {
-      const col = columns[c];
-      out[name] = col === undefined ? new Float64Array(0) : offset === col.length ? col : col.slice(0, offset);
+      const col = columns[c] as Float64Array;
+      out[name] = offset === col.length ? col : col.slice(0, offset);
     });
     return out;
   }
 
   /**
-   * Streams a query whose columns are all DOUBLE, handing each chunk's columns to `onChunk` as Float64Arrays of
-   * `count` values (NULL -> NaN), valid only during the call: for aggregating in JS without holding the result.
-   * While it reads, no other statement may run on this Store: DuckDB would silently end the stream (checked).
+   * Streams a query chunk by chunk to `onChunk`, which reads the columns it needs from the chunk's buffers through
+   * `reader` (DOUBLE columns, and LIST columns of INTEGER or DOUBLE): for aggregating in JS without holding the
+   * result. The arrays are valid only during the call. `onColumns` gets the result's names and types first, even
+   * when it has no rows. No other statement may run on this Store meanwhile (checked).
    */
-  async forEachNumberChunk(
+  async forEachChunk(
     sql: string,
     params: readonly SqlValue[],
-    onChunk: (columns: readonly Float64Array[], count: number, names: readonly string[]) => void,
-    onColumns?: (names: readonly string[]) => void,
+    onChunk: (reader: ChunkReader, count: number) => void,
+    onColumns?: (names: readonly string[], types: readonly DuckDBType[]) => void,
   ): Promise<void> {
     this.checkIdle(sql);
     this.streaming = true;
@@ -315,46 +318,8 @@ export class Store {
         throw new StoreError(`query failed: ${(cause as Error).message}`, sql, params, cause);
       }
       const names = result.columnNames();
-      const other = result.columnTypes().findIndex((t) => t.typeId !== DuckDBTypeId.DOUBLE);
-      if (other >= 0) throw new KairosError('INTERNAL', `column ${names[other]} is not DOUBLE (cast it in the query)`);
-      onColumns?.(names);
-      const buffers = names.map(() => new Float64Array(bindings.vector_size()));
-      chunks = prefetching(result, sql, params);
-      for (;;) {
-        const chunk = await chunks.next();
-        if (chunk === null) break;
-        const count = chunk.rowCount;
-        const views = buffers.map((b, c) => {
-          const view = b.subarray(0, count);
-          copyDoubles(chunk, c, count, view, 0);
-          return view;
-        });
-        onChunk(views, count, names);
-      }
-    } finally {
-      await chunks?.settle();
-      this.streaming = false;
-    }
-  }
-
-  /**
-   * Streams a query chunk by chunk to `onChunk`, which reads the columns it needs from the chunk's buffers through
-   * `reader` (DOUBLE columns, and LIST columns of INTEGER or DOUBLE): for aggregating in JS without holding the
-   * result. The arrays are valid only during the call. No other statement may run on this Store meanwhile (checked).
-   */
-  async forEachChunk(sql: string, params: readonly SqlValue[], onChunk: (reader: ChunkReader, count: number) => void): Promise<void> {
-    this.checkIdle(sql);
-    this.streaming = true;
-    let chunks: ReturnType<typeof prefetching> | undefined;
-    try {
-      let result;
-      try {
-        result = await this.connection.stream(sql, params as DuckDBValue[]);
-      } catch (cause) {
-        throw new StoreError(`query failed: ${(cause as Error).message}`, sql, params, cause);
-      }
-      const names = result.columnNames();
       const types = result.columnTypes();
+      onColumns?.(names, types);
       chunks = prefetching(result, sql, params);
       for (;;) {
         const chunk = await chunks.next();
@@ -577,10 +542,14 @@ export class ChunkReader {
 
   /** A DOUBLE column (NULL -> NaN), copied. */
   doubles(name: string): Float64Array {
-    const count = this.chunk.rowCount;
-    const out = new Float64Array(count);
-    copyDoubles(this.chunk, this.column(name, DuckDBTypeId.DOUBLE), count, out, 0);
+    const out = new Float64Array(this.chunk.rowCount);
+    this.doublesInto(name, out, 0);
     return out;
+  }
+
+  /** A DOUBLE column (NULL -> NaN) copied into out[offset...]. */
+  doublesInto(name: string, out: Float64Array, offset: number): void {
+    copyDoubles(this.chunk, this.column(name, DuckDBTypeId.DOUBLE), this.chunk.rowCount, out, offset);
   }
 
   /** A LIST(INTEGER) column. */
