@@ -1,6 +1,7 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Store } from '../store/db.js';
-import type { ListColumn } from '../store/db.js';
+import { quoteLiteral, Store, type ListColumn } from '../store/db.js';
 import { DaySummaries, purchaseSummary, writePurchaseSummary } from './summary.js';
 
 const AS_OF = '2024-03-01 00:00:00';
@@ -90,6 +91,24 @@ describe('writePurchaseSummary', () => {
       const i = a.indexOf(id);
       const j = b.indexOf(id);
       expect([inside.rfm.x[j], inside.rfm.tx[j], inside.rfm.T[j], inside.spend.m[j]]).toEqual([outside.rfm.x[i], outside.rfm.tx[i], outside.rfm.T[i], outside.spend.m[i]]);
+    }
+  });
+
+  it('says what to try when the lists do not fit in memory (DuckDB cannot spill them): more summary partitions', async () => {
+    const small = await Store.open(':memory:', { memoryLimit: '16MB' });
+    try {
+      await small.run(`SET temp_directory = ${quoteLiteral(join(tmpdir(), `kairos-oom-${process.pid}`))}`);
+      await small.run(
+        `CREATE TEMP TABLE lines AS SELECT 'c' || (i % 100000) AS customer_id, 'o' || i AS order_id,
+           TIMESTAMP '2024-01-01' + INTERVAL (i % 300) DAY AS ordered_at, 1.0 AS quantity, (i % 50)::DOUBLE AS amount FROM range(400000) r(i)`,
+      );
+      await expect(writePurchaseSummary(small, '2025-01-01 00:00:00', 'st', 'lines')).rejects.toMatchObject({
+        code: 'STORE',
+        message: expect.stringMatching(/not enough memory for the purchase summary in 1 pass/),
+        hint: expect.stringMatching(/scores\.summaryPartitions .* to 4/),
+      });
+    } finally {
+      small.close();
     }
   });
 

@@ -100,12 +100,24 @@ export async function writePurchaseSummary(
   let summaries: DaySummaries | null = null;
   for (let p = 0; p < partitions; p++) {
     const where = partitions === 1 ? '' : `WHERE coalesce(hash(customer_id) % ${partitions}, 0) = ${p}`;
-    await store.run(
-      `CREATE OR REPLACE TEMP TABLE ${lists} AS SELECT customer_id,
-         list((ordered_at::DATE - DATE '1970-01-01')::INTEGER) AS days, list(amount::DOUBLE) AS amounts,
-         bool_or(quantity <= 0 OR amount < 0 OR quantity IS NULL OR amount IS NULL OR customer_id IS NULL) AS suspect
-       FROM ${ordersRelation} ${where} GROUP BY customer_id`,
-    );
+    try {
+      await store.run(
+        `CREATE OR REPLACE TEMP TABLE ${lists} AS SELECT customer_id,
+           list((ordered_at::DATE - DATE '1970-01-01')::INTEGER) AS days, list(amount::DOUBLE) AS amounts,
+           bool_or(quantity <= 0 OR amount < 0 OR quantity IS NULL OR amount IS NULL OR customer_id IS NULL) AS suspect
+         FROM ${ordersRelation} ${where} GROUP BY customer_id`,
+      );
+    } catch (err) {
+      // DuckDB cannot spill list aggregates to disk: too many order lines for the memory fails here, and fewer
+      // customers per pass is the remedy.
+      if (err instanceof KairosError && /out of memory/i.test(err.message)) {
+        throw new KairosError('STORE', `not enough memory for the purchase summary in ${partitions} pass(es): ${err.message}`, {
+          cause: err,
+          hint: `set scores.summaryPartitions in kairos.config.json to ${Math.min(64, partitions * 4)} (each pass then holds a share of the customers)`,
+        });
+      }
+      throw err;
+    }
     const check = await store.one<{ rows: number; suspect: boolean | null }>(`SELECT count(*) AS rows, bool_or(suspect) AS suspect FROM ${lists}`);
     if (check?.suspect) {
       await store.run(`DROP TABLE ${lists}`);
