@@ -31,7 +31,8 @@ export interface ScoreSettings {
   offerLeadDays: number;
   /**
    * Passes over the orders for the purchase summary, each on a share of the customers: more passes, less memory
-   * (the summary's peak divides by about this number) and more time (one more read of the orders each). Default 1.
+   * (the aggregation's share of the peak divides by about this number: at 1M customers 2 passes peak at 351-363 MB
+   * instead of 380-410) and more time (one more read of the orders each). Default 1.
    */
   summaryPartitions: number;
 }

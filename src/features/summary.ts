@@ -1,4 +1,4 @@
-// Per-customer purchase summary (x, t_x, T, mean repeat spend) from the as-of orders, in SQL: the input of the CLV models.
+// Per-customer purchase summary (x, t_x, T, mean repeat spend) from the as-of orders: the input of the CLV models.
 import type { RfmData, SpendData } from '../models/index.js';
 import { purchaseDaysSql } from './purchases.js';
 import { KairosError } from '../errors.js';
@@ -76,9 +76,11 @@ export interface SummaryTable {
  *
  * - Purchase logs without returns or cancellations (no line with a quantity <= 0, a negative or a missing amount, or
  *   no customer): one pass over the lines groups them per customer with the lists of their days and amounts, which
- *   DaySummaries reduces to purchase days in JS. DuckDB's GROUP BY customer, day would hash every customer-day
- *   (some 100 bytes each, 1.9 s and 400 MB for 4M lines); the lists cost about 1.2 s and 250 MB.
- * - Otherwise (or when the lists cannot be had), the summary SQL with the refused-order filter (summarySql).
+ *   DaySummaries reduces to purchase days in JS. DuckDB's GROUP BY customer, day would hash every customer-day:
+ *   at 4M lines (1M customers) that took 1.9 s with a 450-550 MB peak, the lists about 1.2 s and 380-410 MB
+ *   (docs/benchmarks.md). DuckDB cannot spill list aggregates: with `partitions` > 1 each pass takes a share of the
+ *   customers (by hash of the id), for less memory and one more read of the orders per pass.
+ * - Otherwise, the summary SQL with the refused-order filter (summarySql).
  */
 export async function writePurchaseSummary(
   store: Store,
