@@ -103,7 +103,7 @@ export interface StoreOptions {
 
 /** One open store: a DuckDB instance with one connection. Close it with `close()` (or use `withStore`). */
 export class Store {
-  /** True while readNumberColumns streams a result: any other statement would end that stream early. */
+  /** True while forEachChunk streams a result: any other statement would end that stream early. */
   private streaming = false;
   /** Column sources exposed as table functions (exposeColumns), by function name; null once released. */
   private readonly sources = new Map<string, readonly NumericColumn[] | null>();
