@@ -1,5 +1,7 @@
 // The embedded DuckDB store: opening, bound-parameter queries, transactions, typed column I/O and the one type mapping.
 import { existsSync, mkdirSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { dirname, resolve } from 'node:path';
 import {
   DuckDBConnection,
@@ -321,10 +323,15 @@ export class Store {
       const types = result.columnTypes();
       onColumns?.(names, types);
       chunks = prefetching(result, sql, params);
+      let chunkCount = 0;
       for (;;) {
         const chunk = await chunks.next();
         if (chunk === null) break;
         onChunk(new ChunkReader(chunk, names, types), chunk.rowCount);
+        // Each chunk leaves ~150 KB of buffer copies (the bindings copy every vector they hand out); V8 collects them
+        // only after tens of MB of such garbage, which at a million rows showed as 30-60 MB on the peak resident
+        // memory. A young-generation collection every 16 chunks (~1 ms) keeps them from piling up.
+        if (++chunkCount % 16 === 0) collectYoungGarbage();
       }
     } finally {
       await chunks?.settle();
@@ -482,6 +489,22 @@ function copyIntoVector(chunk: DuckDBDataChunk, column: number, c: NumericColumn
     bindings.copy_data_to_vector_validity(vector, 0, mask.buffer, mask.byteOffset, mask.byteLength);
   }
 }
+
+/**
+ * A young-generation garbage collection, now. V8 exposes its collector only with --expose-gc; the flag is set at run
+ * time, once, and the function taken from a fresh context (the documented way to reach it without a command-line
+ * flag). Where that is refused, this does nothing: the garbage is then collected when V8 decides.
+ */
+const collectYoungGarbage: () => void = (() => {
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as (options?: { type: 'minor' | 'major' }) => void;
+    if (typeof gc !== 'function') return () => {};
+    return () => gc({ type: 'minor' });
+  } catch {
+    return () => {};
+  }
+})();
 
 /**
  * The chunks of a streaming result, one fetch ahead: while JS works on chunk i, DuckDB produces chunk i + 1 (each
