@@ -474,14 +474,23 @@ const COLUMN_TYPES: Record<ColumnData['type'], DuckDBType> = {
 function copyIntoVector(chunk: DuckDBDataChunk, column: number, c: NumericColumn, start: number, end: number): void {
   const count = end - start;
   const vector = bindings.data_chunk_get_vector(chunk.chunk, column);
-  const data = c.type === 'DOUBLE' ? new Float64Array(count) : new Int32Array(count);
+  const values = c.values;
   let invalid: number[] | undefined;
   for (let i = 0; i < count; i++) {
-    const v = c.values[start + i];
-    if (typeof v === 'number' && Number.isFinite(v)) data[i] = v;
-    else (invalid ??= []).push(i);
+    const v = values[start + i];
+    if (!(typeof v === 'number' && Number.isFinite(v))) (invalid ??= []).push(i);
   }
-  bindings.copy_data_to_vector(vector, 0, data.buffer, data.byteOffset, data.byteLength);
+  if (c.type === 'DOUBLE' && values instanceof Float64Array && values.buffer instanceof ArrayBuffer) {
+    // Straight from the caller's array: no copy in JS (the bytes of NULL rows do not matter).
+    bindings.copy_data_to_vector(vector, 0, values.buffer, values.byteOffset + 8 * start, 8 * count);
+  } else {
+    const data = c.type === 'DOUBLE' ? scratch.doubles : scratch.ints;
+    for (let i = 0; i < count; i++) {
+      const v = values[start + i];
+      data[i] = typeof v === 'number' && Number.isFinite(v) ? v : 0;
+    }
+    bindings.copy_data_to_vector(vector, 0, data.buffer, data.byteOffset, count * data.BYTES_PER_ELEMENT);
+  }
   if (invalid) {
     const mask = new Uint8Array(Math.ceil(count / 64) * 8).fill(0xff);
     for (const i of invalid) mask[i >> 3] = (mask[i >> 3] as number) & ~(1 << (i & 7));
@@ -489,6 +498,9 @@ function copyIntoVector(chunk: DuckDBDataChunk, column: number, c: NumericColumn
     bindings.copy_data_to_vector_validity(vector, 0, mask.buffer, mask.byteOffset, mask.byteLength);
   }
 }
+
+/** Reused conversion buffers of one chunk (a chunk is copied into DuckDB before the next is filled). */
+const scratch = { doubles: new Float64Array(bindings.vector_size()), ints: new Int32Array(bindings.vector_size()) };
 
 /**
  * A young-generation garbage collection, now. V8 exposes its collector only with --expose-gc; the flag is set at run
