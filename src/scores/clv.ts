@@ -12,8 +12,8 @@ import type { ModelRecord, Scorer, ScoreContext, ScorerResult } from './types.js
 export const CLV_HORIZONS = { expectedPurchasesDays: 90, conversionDays: 30, monthDays: 30 } as const;
 
 /**
- * The scorer's result (a view), the summary table it is built on (ids and numbers) and the table function exposing
- * the computed values, row for row.
+ * The scorer's result (a view), the summary table it is built on (the customer ids, in the arrays' row order) and
+ * the table function exposing the computed values, row for row.
  */
 const RESULT = '__score_clv';
 const SUMMARY = '__clv_summary';

@@ -52,7 +52,7 @@ export function paretoNbdLogLik(prep: PreparedRfm, params: Float64Array, grad: F
   const g1Zero = new Float64Array(5); // G at t_x = 0 for x = 0 (shared by all x = 0 rows)
   let haveZero = false;
   const { n, x, tx, T, w } = prep;
-  // Σ over rows with Neumaier compensation (see bg-nbd/likelihood.ts).
+  // Σ over rows with Neumaier compensation (see beta-geometric-likelihood.ts).
   let rowSum = 0;
   let rowComp = 0;
   for (let i = 0; i < n; i++) {
