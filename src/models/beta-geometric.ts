@@ -1,7 +1,7 @@
 // Kernels shared by BG/NBD and MBG/NBD: the alive-customer expectation series, NBD probabilities, the simulator core.
 import { KairosError } from '../errors.js';
 import { hyp2f1 } from '../math/hyp2f1.js';
-import type { Rng } from '../math/random.js';
+import { createRng, type Rng } from '../math/random.js';
 import { exprel, expm1, gammaln, log1p } from '../math/special.js';
 import { pairIndex, perXTable } from './rfm.js';
 import type { CustomerScores, RfmData, ScoreOptions } from './types.js';
@@ -162,10 +162,36 @@ export function nbdUpperTail(n: number, r: number, alpha: number, t: number): nu
 }
 
 /**
+ * Seeded calibration summaries of the beta-geometric family: each customer draws λ ~ Gamma(r, α) and p ~ Beta(a, b),
+ * buys as a Poisson process with rate λ and drops out with probability p after each purchase (and, when
+ * dropAtStart, at time 0: MBG/NBD); observed over (0, T]. Parameters must be checked by the caller.
+ */
+export function simulateBetaGeo(
+  params: Readonly<{ r: number; alpha: number; a: number; b: number }>,
+  options: { customers?: number; T: number | Float64Array; seed: number },
+  dropAtStart: boolean,
+): RfmData {
+  const T = simulationAges(options);
+  const rng = createRng(options.seed);
+  const n = T.length;
+  const x = new Float64Array(n);
+  const tx = new Float64Array(n);
+  const one = { x: 0, tx: 0 };
+  for (let i = 0; i < n; i++) {
+    const lambda = rng.gamma(params.r, params.alpha);
+    const p = rng.beta(params.a, params.b);
+    simulateBetaGeoCustomer(rng, lambda, p, T[i] as number, dropAtStart, one);
+    x[i] = one.x;
+    tx[i] = one.tx;
+  }
+  return { x, tx, T };
+}
+
+/**
  * Simulates one customer of the beta-geometric family over (0, T]: purchases at rate λ; after each purchase
  * (and, when dropAtStart, also at time 0) the customer drops out with probability p. Writes x and tx into out.
  */
-export function simulateBetaGeoCustomer(
+function simulateBetaGeoCustomer(
   rng: Rng,
   lambda: number,
   p: number,

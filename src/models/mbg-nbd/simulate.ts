@@ -1,6 +1,5 @@
 // MBG/NBD simulator: seeded calibration summaries drawn from the model's story (Batislam et al. 2007).
-import { createRng } from '../../math/random.js';
-import { simulateBetaGeoCustomer, simulationAges } from '../beta-geometric.js';
+import { simulateBetaGeo } from '../beta-geometric.js';
 import { checkParams } from '../params.js';
 import type { MbgNbdParams, RfmData, SimulateOptions } from '../types.js';
 import { PARAM_NAMES } from './predict.js';
@@ -11,18 +10,5 @@ import { PARAM_NAMES } from './predict.js';
  */
 export function simulate(params: MbgNbdParams, options: SimulateOptions): RfmData {
   checkParams('mbg-nbd', PARAM_NAMES, params);
-  const T = simulationAges(options);
-  const rng = createRng(options.seed);
-  const n = T.length;
-  const x = new Float64Array(n);
-  const tx = new Float64Array(n);
-  const one = { x: 0, tx: 0 };
-  for (let i = 0; i < n; i++) {
-    const lambda = rng.gamma(params.r, params.alpha);
-    const p = rng.beta(params.a, params.b);
-    simulateBetaGeoCustomer(rng, lambda, p, T[i] as number, true, one);
-    x[i] = one.x;
-    tx[i] = one.tx;
-  }
-  return { x, tx, T };
+  return simulateBetaGeo(params, options, true);
 }

@@ -1,7 +1,6 @@
 // The Pareto/NBD model (Schmittlein, Morrison & Colombo 1987; Fader & Hardie 2005 note 009): fit, predictions, simulator.
-import { WARM_START_ROWS, fitByMaximumLikelihood } from '../mle.js';
-import { checkParams, parseParams as parseModelParams } from '../params.js';
-import { checkEnoughRfm, prepareRfm, subsampleRfm } from '../rfm.js';
+import { parseParams as parseModelParams } from '../params.js';
+import { fitRfmModel, rfmLogLikelihood, type RfmModelSpec } from '../rfm-fit.js';
 import type { FitOptions, FitResult, ParetoNbdParams, RfmData, TransactionModel } from '../types.js';
 import { paretoNbdLogLik } from './likelihood.js';
 import {
@@ -19,19 +18,16 @@ import {
 } from './predict.js';
 import { simulate } from './simulate.js';
 
-export {
-  PARAM_NAMES,
-  conversionProbability,
-  decisiveTime,
-  expectedPurchases,
-  expectedPurchasesCombination,
-  expectedPurchasesMany,
-  expectedWaitToNextPurchase,
-  pAlive,
-  probNPurchases,
-  scoreCustomers,
-  simulate,
-  unconditionalExpectedPurchases,
+export * from './predict.js';
+export { simulate };
+
+/** What fitRfmModel needs of this model: its likelihood and starting values. */
+const SPEC: RfmModelSpec = {
+  model: 'pareto-nbd',
+  paramNames: PARAM_NAMES,
+  logLik: paretoNbdLogLik,
+  exactHessian: false,
+  initial: ({ sumT, sumX, totalWeight }) => Float64Array.of(1, sumT / sumX, 1, sumT / totalWeight),
 };
 
 /**
@@ -39,33 +35,12 @@ export {
  * Default start: r = 1, α = Σw·T / Σw·x, s = 1, β = mean T.
  */
 export function fit(data: RfmData, options: FitOptions<ParetoNbdParams> = {}): FitResult<ParetoNbdParams> {
-  const prep = prepareRfm(data);
-  checkEnoughRfm(prep, 'pareto-nbd');
-  const sub = subsampleRfm(prep, WARM_START_ROWS);
-  let sumT = 0;
-  let sumX = 0;
-  for (let i = 0; i < prep.n; i++) {
-    sumT += (prep.w[i] as number) * (prep.T[i] as number);
-    sumX += (prep.w[i] as number) * (prep.x[i] as number);
-  }
-  return fitByMaximumLikelihood<ParetoNbdParams>(
-    {
-      model: 'pareto-nbd',
-      paramNames: PARAM_NAMES,
-      logLik: (p, g) => paretoNbdLogLik(prep, p, g),
-      totalWeight: prep.totalWeight,
-      warmStart: sub === null ? undefined : { logLik: (p, g) => paretoNbdLogLik(sub, p, g), totalWeight: sub.totalWeight },
-      initial: Float64Array.of(1, sumT / sumX, 1, sumT / prep.totalWeight),
-    },
-    options,
-  );
+  return fitRfmModel<ParetoNbdParams>(SPEC, data, options);
 }
 
 /** Total log-likelihood Σ w ln L (note 009 eq. 18) of the data under params. */
 export function logLikelihood(params: ParetoNbdParams, data: RfmData): number {
-  checkParams('pareto-nbd', PARAM_NAMES, params);
-  const prep = prepareRfm(data);
-  return paretoNbdLogLik(prep, Float64Array.of(params.r, params.alpha, params.s, params.beta), null);
+  return rfmLogLikelihood(SPEC, params, data);
 }
 
 /** Checks an unknown value is a Pareto/NBD parameter record. */
