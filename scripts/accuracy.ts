@@ -11,11 +11,12 @@ import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_CONFIG, type KairosConfig } from '../src/config.js';
 import { writeRetailerFiles } from '../src/demo/generate.js';
-import { evaluateStore, holdoutLabel, type EvaluationResult } from '../src/evaluate/evaluate.js';
-import { formatCount, formatNumber, formatPair, formatPercent } from '../src/evaluate/report/format.js';
+import { clvDetails, evaluateStore, type EvaluationResult } from '../src/evaluate/evaluate.js';
+import { holdoutLabel } from '../src/backtest/format.js';
+import { formatCount, formatNumber, formatPair, formatPercent } from '../src/backtest/format.js';
 import { renderReportHtml } from '../src/evaluate/report/html.js';
-import { epochDay, type SplitOptions } from '../src/evaluate/split.js';
-import { predictedCumulative, trackingLayout } from '../src/evaluate/tracking.js';
+import { epochDay, type SplitOptions } from '../src/backtest/split.js';
+import { predictedCumulative, trackingLayout } from '../src/backtest/tracking.js';
 import { compareWithTruth, TRUTH_HORIZON_DAYS, type TruthComparison } from '../src/evaluate/truth.js';
 import type { Entity } from '../src/ingest/contract.js';
 import { ingest } from '../src/ingest/ingest.js';
@@ -88,15 +89,16 @@ const log = (message: string): void => {
 
 /** Forecasts of the published parameters on our calibration population: the numbers the paper's charts are drawn from. */
 function cdnowForecasts(result: EvaluationResult): CdnowForecasts {
-  const d = result.details;
+  const d = clvDetails(result);
+  const split = result.split;
   const rfm = { x: d.calibration.x, tx: d.calibration.tx, T: d.calibration.T };
-  const lastCalibrationDay = epochDay(d.split.calibrationEnd);
+  const lastCalibrationDay = epochDay(split.calibrationEnd);
   const births = Float64Array.from(d.calibration.T, (t) => lastCalibrationDay - t);
-  const layout = trackingLayout(births.reduce((a, b) => Math.min(a, b), Infinity), lastCalibrationDay + 1, epochDay(d.split.holdoutLast) + 1);
+  const layout = trackingLayout(births.reduce((a, b) => Math.min(a, b), Infinity), lastCalibrationDay + 1, epochDay(split.holdoutLast) + 1);
   const forecast = (name: 'bg-nbd' | 'pareto-nbd'): { conditional: number; tracking: number; calibration: number } => {
     const model = getTransactionModel(name as string);
     const params = inDays(name);
-    const conditional = model.expectedPurchases(params, rfm, d.split.holdoutDays).reduce((a, b) => a + b, 0);
+    const conditional = model.expectedPurchases(params, rfm, split.holdoutDays).reduce((a, b) => a + b, 0);
     const cum = predictedCumulative(model, params, births, layout.ends);
     const atCut = cum[layout.holdoutStartIndex - 1] ?? 0;
     return { conditional, tracking: (cum.at(-1) ?? 0) - atCut, calibration: atCut };
@@ -140,7 +142,7 @@ async function runDataSet(set: DataSet, outDir: string, work: string, config: Ka
     if (set.extra === 'demo') {
       log(`${set.key}: comparing with truth.csv`);
       t = performance.now();
-      run.truth = await compareWithTruth(store, join(work, 'demo-files', 'truth.csv'), { config, asOf: result.details.split.dataEnd });
+      run.truth = await compareWithTruth(store, join(work, 'demo-files', 'truth.csv'), { config, asOf: result.split.dataEnd });
       run.truthSeconds = (performance.now() - t) / 1000;
     }
     log(`${set.key}: done in ${(ingestSeconds + evaluateSeconds).toFixed(1)} s`);
@@ -182,12 +184,12 @@ function verdicts(runs: Run[]): string {
 function overview(runs: Run[]): string {
   const rows = runs.map((r) => {
     const rep = r.result.report;
-    const d = r.result.details;
+    const d = clvDetails(r.result);
     return [
       r.set.title,
       formatCount(rep.customers),
       `${rep.calibration.start} to ${rep.calibration.end}`,
-      `${rep.holdout.start} to ${rep.holdout.end} (${holdoutLabel(d.split.holdoutDays)})`,
+      `${rep.holdout.start} to ${rep.holdout.end} (${holdoutLabel(r.result.split.holdoutDays)})`,
       d.choice.model,
       d.winner ?? 'none',
     ];
@@ -217,7 +219,7 @@ function secondaryTable(r: Run): string {
 }
 
 function modelTable(r: Run): string {
-  const d = r.result.details;
+  const d = clvDetails(r.result);
   const rows = TRANSACTION_MODEL_NAMES.map((m) => {
     const o = d.models[m];
     const s = r.result.report.scores.find((x) => x.kind === 'count' && x.model === m);
@@ -251,7 +253,7 @@ const DIAGNOSTIC_PENALTY = 1e-3;
  * calibration data and holdout. A diagnostic for the models' maintainers, not what scoring or `kairos evaluate` do.
  */
 function penalisedDiagnostic(r: Run): string | null {
-  const d = r.result.details;
+  const d = clvDetails(r.result);
   const failed = TRANSACTION_MODEL_NAMES.filter((m) => d.models[m].fit === null);
   if (failed.length === 0) return null;
   const rfm = { x: d.calibration.x, tx: d.calibration.tx, T: d.calibration.T };
@@ -260,7 +262,7 @@ function penalisedDiagnostic(r: Run): string | null {
     const model = getTransactionModel(name as string);
     try {
       const fit = model.fit(rfm, { penalty: DIAGNOSTIC_PENALTY });
-      const predicted = model.expectedPurchases(fit.params, rfm, d.split.holdoutDays);
+      const predicted = model.expectedPurchases(fit.params, rfm, r.result.split.holdoutDays);
       let err = 0;
       let total = 0;
       predicted.forEach((p, i) => {
@@ -283,7 +285,7 @@ function penalisedDiagnostic(r: Run): string | null {
 function cdnowSection(runs: Run[]): string {
   const out: string[] = [];
   for (const r of runs.filter((x) => x.cdnow)) {
-    const d = r.result.details;
+    const d = clvDetails(r.result);
     const c = r.cdnow as CdnowForecasts;
     const fitted = (m: 'bg-nbd' | 'pareto-nbd' | 'mbg-nbd'): string => {
       const o = d.models[m];
@@ -405,17 +407,17 @@ const METHOD = `## How the backtest works
 
 \`kairos evaluate\` (code: \`src/evaluate/\`) cuts the data at one instant. Every model is fitted on the order lines
 before the cut only: the evaluation creates the same \`asof_orders\` view that \`kairos score --as-of CUT\` reads
-(\`src/evaluate/split.ts\`, shared by every score). The holdout is \`[cut, cut + holdout)\`; the population is every
+(\`src/backtest/split.ts\`, shared by every score). The holdout is \`[cut, cut + holdout)\`; the population is every
 customer with a purchase before the cut (\`src/features/purchases.ts\`; customers first seen in the holdout are not
 scored, as in scoring). Purchases are counted in purchase days, in the calibration and in the holdout alike.
-\`src/evaluate/split.test.ts\` proves that no holdout row reaches a fit: absurd holdout orders (a million per order,
+\`src/backtest/split.test.ts\` proves that no holdout row reaches a fit: absurd holdout orders (a million per order,
 new customers, rows after the holdout) leave every fitted parameter, the model choice and the calibration summary
 bit-identical. The evaluation runs in a transaction that is rolled back (the store is opened read-only by the
 CLI): the store is unchanged.
 
 The purchase model is chosen as scoring chooses it (\`scores.model\`, default \`auto\`: fitted on an earlier cut inside
 the calibration window), and all three models are also reported side by side. Each score has a headline metric, graded
-against a named naive baseline (\`src/evaluate/grade.ts\`: A = beats it by a clear margin, B = beats it, C = does not
+against a named naive baseline (\`src/backtest/grade.ts\`: A = beats it by a clear margin, B = beats it, C = does not
 beat it):
 
 | score | predicted | actual | headline metric | baseline |
@@ -428,7 +430,7 @@ beat it):
 
 P(alive) is not the probability of buying within the holdout (an alive customer may simply not buy in time), so its
 Brier score and reliability chart are expected to look over-confident; the ranking metrics are its fair test. Ranked
-lists (recommendations) have no scorer yet; \`rankingSection\` in \`src/evaluate/sections.ts\` adds them when one exists.
+lists (recommendations) have no scorer yet; \`rankingSection\` in \`src/backtest/sections.ts\` adds them when one exists.
 `;
 
 function markdown(runs: Run[], totalSeconds: number, exampleReport: string | null): string {
@@ -479,7 +481,7 @@ function splitFlags(s: SplitOptions): string {
 }
 
 function winnerSentence(r: Run): string {
-  const d = r.result.details;
+  const d = clvDetails(r.result);
   if (!d.winner) return 'No purchase model could be fitted.';
   return d.winner === d.choice.model
     ? `**${d.winner} wins** on this holdout, and it is the model scoring chooses (${d.choice.reason}).`

@@ -9,7 +9,7 @@ import { getTransactionModel } from '../models/index.js';
 import { Store } from '../store/db.js';
 import { expectClose } from '../testing/expect-close.js';
 import { sharedData } from '../testing/shared-data.js';
-import { evaluateStore, type EvaluationResult } from './evaluate.js';
+import { clvDetails, evaluateStore, type EvaluationResult } from './evaluate.js';
 
 /** FHL 2005 BG/NBD on the CDNOW sample, in weeks (../shared/data/README.md). */
 const FHL_BG_NBD = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
@@ -30,15 +30,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('CDNOW sample backtest (FHL 2005 set-up)', () => {
   it('has the paper\'s population and purchase counts: 2,357 customers, 2,457 repeat purchases in calibration, 1,882 in the holdout', () => {
-    const d = result.details;
+    const d = clvDetails(result);
     expect(result.report.customers).toBe(2357);
-    expect(d.split).toMatchObject({ cut: '1997-10-01 00:00:00', holdoutDays: 273, holdoutLast: '1998-06-30' });
+    expect(result.split).toMatchObject({ cut: '1997-10-01 00:00:00', holdoutDays: 273, holdoutLast: '1998-06-30' });
     expect(d.totals.calibrationActual).toBe(2457);
     expect(d.totals.holdoutActual).toBe(1882);
   });
 
   it('fits BG/NBD on the calibration to the published parameters (FHL 2005; alpha in weeks = alpha in days / 7)', () => {
-    const fit = result.details.models['bg-nbd'].fit;
+    const fit = clvDetails(result).models['bg-nbd'].fit;
     expect(fit).not.toBeNull();
     const p = fit?.params as Record<string, number>;
     expectClose(p['r'] as number, FHL_BG_NBD.r, { rtol: 0.005 }, 'r');
@@ -48,7 +48,7 @@ describe('CDNOW sample backtest (FHL 2005 set-up)', () => {
   });
 
   it('forecasts the holdout total as the published parameters do, within 1%', () => {
-    const d = result.details;
+    const d = clvDetails(result);
     const model = getTransactionModel('bg-nbd');
     const published = model
       .expectedPurchases({ ...FHL_BG_NBD, alpha: FHL_BG_NBD.alpha * 7 }, { x: d.calibration.x, tx: d.calibration.tx, T: d.calibration.T }, 273)

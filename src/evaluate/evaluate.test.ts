@@ -8,10 +8,10 @@ import { DEFAULT_CONFIG } from '../config.js';
 import { ingest } from '../ingest/ingest.js';
 import { Store } from '../store/db.js';
 import { fixtureStore } from './__fixtures__/orders.js';
-import { evaluateStore, type EvaluationResult } from './evaluate.js';
+import { clvDetails, evaluateStore, type EvaluationResult } from './evaluate.js';
 import { renderReportHtml } from './report/html.js';
 import { renderReportJson } from './report/json.js';
-import { SCORE_KINDS, type EvaluationReport } from './report/types.js';
+import { SCORE_KINDS, type EvaluationReport } from '../backtest/types.js';
 
 const golden = join(dirname(fileURLToPath(import.meta.url)), '__fixtures__', 'evaluate.golden.json');
 
@@ -79,12 +79,12 @@ describe('evaluateStore on the fixture shop', () => {
     if (tracking?.kind === 'tracking') {
       expect(tracking.periods.length).toBe(tracking.actualCumulative.length);
       expect(tracking.periods[tracking.holdoutStartIndex]).toBe('2023-09-01');
-      expect(tracking.actualCumulative.at(-1)).toBe(result.details.totals.calibrationActual + result.details.totals.holdoutActual);
+      expect(tracking.actualCumulative.at(-1)).toBe(clvDetails(result).totals.calibrationActual + clvDetails(result).totals.holdoutActual);
     }
   });
 
   it('says which purchase model wins and keeps the totals consistent', () => {
-    const d = result.details;
+    const d = clvDetails(result);
     const maes = (['bg-nbd', 'pareto-nbd', 'mbg-nbd'] as const).map((m) => d.models[m].holdoutMae as number);
     expect(d.models[d.winner ?? 'bg-nbd'].holdoutMae).toBe(Math.min(...maes));
     const ce = result.report.scores[0]?.charts.find((c) => c.kind === 'conditional-expectation');
@@ -115,7 +115,7 @@ describe('evaluateStore when the models cannot be fitted', () => {
         expect(s.metrics[0]?.model).toBeNull();
       }
       expect(r.report.scores[0]?.description).toMatch(/could not be fitted/);
-      expect(r.details.winner).toBeNull();
+      expect(clvDetails(r).winner).toBeNull();
       expect(() => renderReportJson(r.report)).not.toThrow();
       expect(renderReportHtml(r.report)).not.toContain('NaN');
     } finally {

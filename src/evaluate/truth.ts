@@ -4,12 +4,12 @@ import { DEFAULT_RETAILER_PARAMS } from '../demo/params.js';
 import { KairosError } from '../errors.js';
 import { purchaseSummary } from '../features/summary.js';
 import { gammaGamma, getTransactionModel, TRANSACTION_MODEL_NAMES, type FitResult, type ModelParams, type TransactionModelName } from '../models/index.js';
-import { chooseTransactionModel } from '../scores/model-choice.js';
-import { createAsOfViews, parseAsOf } from '../scores/run.js';
+import { chooseTransactionModel } from '../scores/clv/model-choice.js';
+import { createAsOfViews, parseAsOf } from '../features/as-of.js';
 import { quoteLiteral, type Store } from '../store/db.js';
-import { sameRatePurchases } from './baselines.js';
-import { brierScore, mae, pearson, rocAuc, spearman } from './metrics.js';
-import { createPopulationTable, withRollback } from './split.js';
+import { sameRatePurchases } from '../backtest/baselines.js';
+import { brierScore, mae, pearson, rocAuc, spearman } from '../backtest/metrics.js';
+import { createPopulationTable, withRollback } from '../backtest/split.js';
 
 /** The horizon of truth.csv's expectations and realised hold-out (docs/demo.md). */
 export const TRUTH_HORIZON_DAYS = 180;

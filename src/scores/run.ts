@@ -1,10 +1,12 @@
-// Scoring runs: every registered scorer on data before the as-of date, into latest_scores (customer_scores) and score_history.
+// Scoring runs: the registry's scorers (all, or some) on data before the as-of date, each into its own stored results, history and fits.
 import { createHash } from 'node:crypto';
 import type { KairosConfig } from '../config.js';
 import { KairosError } from '../errors.js';
-import { quoteIdentifier, quoteLiteral, type Store } from '../store/db.js';
-import { SCORERS } from './registry.js';
-import type { ModelRecord, ScoreColumn, Scorer } from './types.js';
+import { createAsOfViews, defaultAsOf, parseAsOf } from '../features/as-of.js';
+import { quoteIdentifier, type Store } from '../store/db.js';
+import { DEFAULT_REGISTRY, type ScoreRegistry } from './registry.js';
+import { createCustomerScoresView, ensureResultTables, publishResults, resultsTable, storedResults, type StoredResults } from './results.js';
+import type { ModelRecord, Scorer } from './types.js';
 
 export interface ScoreRunOptions {
   readonly config: KairosConfig;
@@ -12,6 +14,8 @@ export interface ScoreRunOptions {
   readonly asOf?: string;
   /** Scorer names to run (default: all registered). */
   readonly scorers?: readonly string[];
+  /** The scorers to choose from (default: the ones Kairos ships). */
+  readonly registry?: ScoreRegistry;
   readonly onProgress?: (message: string) => void;
 }
 
@@ -19,51 +23,11 @@ export interface ScoreRunSummary {
   readonly runId: number;
   readonly asOf: string;
   readonly customers: number;
-  readonly scorers: readonly { name: string; version: string; columns: readonly string[] }[];
+  readonly scorers: readonly { name: string; version: string; columns: readonly string[]; items: readonly string[]; seconds: number }[];
   readonly models: readonly ModelRecord[];
   readonly notes: readonly string[];
   readonly dataFingerprint: string;
   readonly seconds: number;
-}
-
-/** Normalises an as-of given as a date or timestamp to 'YYYY-MM-DD HH:MM:SS' (UTC). */
-export function parseAsOf(text: string): string {
-  const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?))?Z?$/.exec(text.trim());
-  const d = m ? new Date(`${m[1]}T${m[2] ?? '00:00:00'}Z`) : new Date(Number.NaN);
-  if (!m || Number.isNaN(d.getTime())) {
-    throw new KairosError('USAGE', `--as-of "${text}" is not an ISO date (expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS)`);
-  }
-  return d.toISOString().slice(0, 19).replace('T', ' ');
-}
-
-/** The default as-of: midnight after the last order (so historical data sets score as of their end). */
-export async function defaultAsOf(store: Store): Promise<string> {
-  const last = await store.value<string | null>(
-    `SELECT strftime(date_trunc('day', max(ordered_at)) + INTERVAL 1 DAY, '%Y-%m-%d %H:%M:%S') FROM orders`,
-  );
-  if (!last) throw new KairosError('INSUFFICIENT_DATA', 'no orders in the store: nothing to score', { hint: 'run `kairos ingest orders FILE` or `kairos demo` first' });
-  return last;
-}
-
-/** Resolves scorer names in one place. */
-export function resolveScorers(names?: readonly string[]): Scorer[] {
-  if (!names || names.length === 0) return [...SCORERS];
-  return names.map((n) => {
-    const s = SCORERS.find((x) => x.name === n);
-    if (!s) throw new KairosError('USAGE', `invalid scorer "${n}" (expected one of ${SCORERS.map((x) => x.name).join(', ')})`);
-    return s;
-  });
-}
-
-/**
- * Creates the views scorers read: only rows before `asOf`. Scorers never read the base tables, so no score can
- * see the future of its as-of date (tested in run.test.ts).
- */
-export async function createAsOfViews(store: Store, asOf: string): Promise<void> {
-  const t = `TIMESTAMP ${quoteLiteral(asOf)}`;
-  await store.run(`CREATE OR REPLACE TEMP VIEW asof_orders AS SELECT * FROM orders WHERE ordered_at < ${t}`);
-  await store.run(`CREATE OR REPLACE TEMP VIEW asof_events AS SELECT * FROM events WHERE occurred_at < ${t}`);
-  await store.run(`CREATE OR REPLACE TEMP VIEW asof_customers AS SELECT * FROM customers WHERE created_at IS NULL OR created_at < ${t}`);
 }
 
 /** A fingerprint of the data a run sees: counts, sums and extremes of the as-of views. */
@@ -77,21 +41,6 @@ async function fingerprint(store: Store): Promise<string> {
   return createHash('sha256').update(JSON.stringify(row)).digest('hex').slice(0, 16);
 }
 
-function historyValue(c: ScoreColumn): string {
-  const col = quoteIdentifier(c.name);
-  switch (c.type) {
-    case 'number':
-    case 'integer':
-      return `${col}::DOUBLE, NULL, NULL, NULL`;
-    case 'text':
-      return `NULL, ${col}::VARCHAR, NULL, NULL`;
-    case 'date':
-      return `NULL, NULL, ${col}::DATE, NULL`;
-    case 'json':
-      return `NULL, NULL, NULL, ${col}::JSON`;
-  }
-}
-
 /** Drops a scorer's temp table or view, or releases its exposed columns (whichever it is). */
 async function dropTemporary(store: Store, name: string): Promise<void> {
   if (store.exposesColumns(name)) return store.releaseColumns(name);
@@ -99,61 +48,94 @@ async function dropTemporary(store: Store, name: string): Promise<void> {
   await store.run(`DROP ${isView ? 'VIEW' : 'TABLE'} IF EXISTS ${quoteIdentifier(name)}`);
 }
 
-/** Runs the scorers in one transaction: the run lands whole (latest scores, history, fits, run record) or not at all. */
+const day = (asOf: string): string => asOf.slice(0, 10);
+
+/**
+ * Refuses a partial run that would mix as-of dates: a scorer run without one of its dependencies needs that
+ * dependency's stored results at the same as-of (it reads them); a scorer run without a stored scorer that depends on
+ * it must keep that dependent's as-of (the dependent reads its columns when explained and exported).
+ */
+function checkPartialRun(registry: ScoreRegistry, selected: readonly Scorer[], state: ReadonlyMap<string, StoredResults>, asOf: string): void {
+  const names = new Set(selected.map((s) => s.name));
+  const all = registry.scorers.map((s) => s.name).join(',');
+  for (const s of selected) {
+    for (const d of s.dependsOn ?? []) {
+      if (names.has(d)) continue;
+      const st = state.get(d);
+      if (st === undefined || st.asOf !== asOf) {
+        const why = st === undefined ? `${d} has no stored results` : `the stored ${d} results are as of ${day(st.asOf)} (run ${st.runId})`;
+        throw new KairosError('USAGE', `scorer ${s.name} reads the ${d} scores as of ${day(asOf)}, but ${why}`, {
+          hint: `run both: kairos score --scorer ${registry.resolve([...registry.closure(s.name)]).map((x) => x.name).join(',')} --as-of ${day(asOf)} (or every scorer: --scorer ${all})`,
+        });
+      }
+    }
+    for (const dependent of registry.dependents(s.name)) {
+      if (names.has(dependent.name)) continue;
+      const st = state.get(dependent.name);
+      if (st !== undefined && st.asOf !== asOf) {
+        throw new KairosError(
+          'USAGE',
+          `scorer ${dependent.name} (stored as of ${day(st.asOf)}, run ${st.runId}) reads the ${s.name} scores: running ${s.name} alone as of ${day(asOf)} would mix two dates`,
+          { hint: `run them together: kairos score --scorer ${s.name},${dependent.name} --as-of ${day(asOf)}, or keep --as-of ${day(st.asOf)}` },
+        );
+      }
+    }
+  }
+}
+
+/**
+ * Runs the scorers in dependency order, in one transaction: each scorer's results replace only its own stored
+ * results (a partial run leaves the others as they were), and the run lands whole (results, history, fits, run
+ * record) or not at all.
+ */
 export async function runScores(store: Store, options: ScoreRunOptions): Promise<ScoreRunSummary> {
   const started = Date.now();
   const progress = options.onProgress ?? (() => {});
-  const scorers = resolveScorers(options.scorers);
+  const registry = options.registry ?? DEFAULT_REGISTRY;
+  const scorers = registry.resolve(options.scorers);
   const asOf = options.asOf ? parseAsOf(options.asOf) : await defaultAsOf(store);
   return store.transaction(async () => {
+    await ensureResultTables(store, registry);
+    const state = await storedResults(store);
+    checkPartialRun(registry, scorers, state, asOf);
     const runId = Number(await store.value('SELECT coalesce(max(run_id), 0) + 1 FROM score_runs'));
     await createAsOfViews(store, asOf);
     const dataFingerprint = await fingerprint(store);
     const customers = Number(await store.value('SELECT count(*) FROM asof_customers'));
     if (customers === 0) throw new KairosError('INSUFFICIENT_DATA', `no customers before ${asOf}`, { hint: 'choose a later --as-of' });
-    const tables: { scorer: Scorer; table: string; temporaries: readonly string[] }[] = [];
     const models: ModelRecord[] = [];
     const notes: string[] = [];
+    const scorerInfo: ScoreRunSummary['scorers'][number][] = [];
     for (const scorer of scorers) {
+      const t0 = Date.now();
       progress(`scoring ${scorer.name}`);
-      const result = await scorer.run({ store, runId, asOf, config: options.config, progress });
-      tables.push({ scorer, table: result.table, temporaries: result.temporaries ?? [] });
+      const allowed = new Set(scorer.dependsOn ?? []);
+      const resultsOf = (name: string): string => {
+        if (!allowed.has(name)) throw new KairosError('INTERNAL', `scorer ${scorer.name} reads ${name} without declaring it in dependsOn`);
+        return resultsTable(name);
+      };
+      const result = await scorer.run({ store, runId, asOf, config: options.config, progress, resultsOf });
+      progress(`writing ${scorer.name} scores`);
+      await publishResults(store, scorer, result, { runId, asOf });
+      for (const t of [result.table, ...Object.values(result.items ?? {}), ...(result.temporaries ?? [])]) await dropTemporary(store, t);
       models.push(...result.models);
       notes.push(...result.notes);
+      scorerInfo.push({
+        name: scorer.name,
+        version: scorer.version,
+        columns: scorer.columns.map((c) => c.name),
+        items: (scorer.items ?? []).map((o) => o.name),
+        seconds: (Date.now() - t0) / 1000,
+      });
     }
-    progress('writing scores');
-    const select = tables.flatMap(({ scorer }, i) => scorer.columns.map((c) => `s${i}.${quoteIdentifier(c.name)}`));
-    const joins = tables.map(({ table }, i) => `LEFT JOIN ${quoteIdentifier(table)} s${i} USING (customer_id)`);
-    await store.run(
-      `CREATE OR REPLACE TABLE latest_scores AS SELECT c.customer_id, ${runId}::INTEGER AS run_id, ${quoteLiteral(asOf)}::TIMESTAMP AS scored_as_of${
-        select.length ? ', ' + select.join(', ') : ''
-      } FROM asof_customers c ${joins.join(' ')}`,
-    );
-    for (const { scorer } of tables) {
-      for (const c of scorer.columns) {
-        await store.run(
-          `INSERT INTO score_history SELECT ${runId}, customer_id, ?, ${historyValue(c)} FROM latest_scores WHERE ${quoteIdentifier(c.name)} IS NOT NULL`,
-          [c.name],
-        );
-      }
-    }
+    await createCustomerScoresView(store, registry);
     for (const m of models) await store.run('INSERT INTO model_fits VALUES (?, ?, ?)', [runId, m.model, JSON.stringify(m.fit)]);
-    const scorerInfo = scorers.map((s) => ({ name: s.name, version: s.version, columns: s.columns.map((c) => c.name) }));
+    // The finish time comes from here: DuckDB's now() is the transaction's start, which made every run last 0 s.
+    const seconds = (Date.now() - started) / 1000;
     await store.run(
-      `INSERT INTO score_runs VALUES (?, ?::TIMESTAMP, to_timestamp(?)::TIMESTAMP, now()::TIMESTAMP, 'completed', ?, ?, ?, ?, ?)`,
-      [runId, asOf, started / 1000, dataFingerprint, JSON.stringify(scorerInfo), JSON.stringify(options.config), customers, options.config.currency],
+      `INSERT INTO score_runs VALUES (?, ?::TIMESTAMP, to_timestamp(?)::TIMESTAMP, to_timestamp(?)::TIMESTAMP, 'completed', ?, ?, ?, ?, ?)`,
+      [runId, asOf, started / 1000, started / 1000 + seconds, dataFingerprint, JSON.stringify(scorerInfo), JSON.stringify(options.config), customers, options.config.currency],
     );
-    for (const { table, temporaries } of tables) {
-      await dropTemporary(store, table);
-      for (const t of temporaries) await dropTemporary(store, t);
-    }
-    return { runId, asOf, customers, scorers: scorerInfo, models, notes, dataFingerprint, seconds: (Date.now() - started) / 1000 };
+    return { runId, asOf, customers, scorers: scorerInfo, models, notes, dataFingerprint, seconds };
   });
-}
-
-/** Every score column of the registry, by name (for show, export and docs). */
-export function scoreColumns(): Map<string, { scorer: Scorer; column: ScoreColumn }> {
-  const out = new Map<string, { scorer: Scorer; column: ScoreColumn }>();
-  for (const scorer of SCORERS) for (const column of scorer.columns) out.set(column.name, { scorer, column });
-  return out;
 }

@@ -98,7 +98,32 @@ export const MIGRATIONS: readonly Migration[] = [
          SELECT c.*, s.* EXCLUDE (customer_id) FROM customers c LEFT JOIN latest_scores s USING (customer_id)`,
     ],
   },
+  {
+    version: 2,
+    name: 'per-scorer results: which run and as-of each scorer\'s stored results come from; item history',
+    sql: [
+      // One row per scorer with stored results (its table is scores_<scorer>, its item outputs items_<output>);
+      // no key constraint: a run deletes and inserts a scorer's row in one transaction, which DuckDB's eager unique
+      // checks would refuse. The first run after this migration replaces latest_scores (src/scores/results.ts).
+      `CREATE TABLE scorer_results (
+         scorer VARCHAR NOT NULL,
+         run_id INTEGER NOT NULL,
+         as_of TIMESTAMP NOT NULL,
+         version VARCHAR NOT NULL,
+         signature VARCHAR NOT NULL)`,
+      `CREATE TABLE item_history (
+         run_id INTEGER NOT NULL,
+         output VARCHAR NOT NULL,
+         customer_id VARCHAR NOT NULL,
+         rank INTEGER NOT NULL,
+         key VARCHAR NOT NULL,
+         value DOUBLE)`,
+    ],
+  },
 ];
+
+/** The columns of the customers table, in order: customer_scores starts with them, and no score may reuse a name. */
+export const CUSTOMER_COLUMNS = ['customer_id', 'created_at', 'email', 'country', 'attributes', 'source', 'batch_id'] as const;
 
 /** The schema version this build expects. */
 export const SCHEMA_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

@@ -29,3 +29,9 @@ export function addDays(date: string, days: number): string {
   d.setUTCDate(d.getUTCDate() + days);
   return d.toISOString().slice(0, 10);
 }
+
+/** A score value for people: up to 3 significant decimals, "n/a" when not finite. */
+export function formatNumber(x: number): string {
+  if (!Number.isFinite(x)) return 'n/a';
+  return Number.isInteger(x) ? x.toLocaleString('en-US') : x.toLocaleString('en-US', { maximumSignificantDigits: 3 });
+}

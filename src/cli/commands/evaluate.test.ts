@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../errors.js';
 import { writeFixtureOrders } from '../../evaluate/__fixtures__/orders.js';
-import type { EvaluationReport } from '../../evaluate/report/types.js';
+import type { EvaluationReport } from '../../backtest/types.js';
 import { Store } from '../../store/db.js';
 import type { Io } from '../io.js';
 import { main } from '../main.js';

@@ -4,11 +4,10 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { KairosError } from '../../errors.js';
-import { holdoutLabel, evaluateStore, type EvaluationResult } from '../../evaluate/evaluate.js';
-import { formatPair } from '../../evaluate/report/format.js';
+import { formatPair, holdoutLabel } from '../../backtest/format.js';
+import { evaluateStore, type EvaluationResult } from '../../evaluate/evaluate.js';
 import { renderReportHtml } from '../../evaluate/report/html.js';
 import { renderReportJson } from '../../evaluate/report/json.js';
-import { TRANSACTION_MODEL_NAMES } from '../../models/index.js';
 import { withStore } from '../../store/db.js';
 import { formatCount } from '../../util/format.js';
 import { progressReporter, renderTable, type GlobalOptions, type Io } from '../io.js';
@@ -27,10 +26,10 @@ const VERDICT = { A: 'beats baseline', B: 'beats baseline', C: 'does NOT beat ba
 
 /** The plain-text summary printed without --json. */
 export function printEvaluation(io: Io, result: EvaluationResult, reportFile: string | undefined): void {
-  const { report, details: d } = result;
+  const { report, split } = result;
   io.out(
     `backtest of ${report.dataset}: ${formatCount(report.customers)} customers; calibration ${report.calibration.start} to ${report.calibration.end}, ` +
-      `holdout ${report.holdout.start} to ${report.holdout.end} (${holdoutLabel(d.split.holdoutDays)})`,
+      `holdout ${report.holdout.start} to ${report.holdout.end} (${holdoutLabel(split.holdoutDays)})`,
   );
   const rows = report.scores.map((s) => {
     const head = s.metrics[0];
@@ -38,20 +37,7 @@ export function printEvaluation(io: Io, result: EvaluationResult, reportFile: st
     return { score: s.name, grade: s.grade.grade, metric: head?.metric ?? 'n/a', model: m, baseline: `${b} (${head?.baselineName ?? 'n/a'})`, verdict: VERDICT[s.grade.grade] };
   });
   io.out(renderTable(['grade', 'score', 'metric', 'model', 'baseline', 'verdict'], rows, 64));
-  const side = TRANSACTION_MODEL_NAMES.map((m) => {
-    const r = d.models[m];
-    return r.holdoutMae === null ? `${m} failed (${r.error})` : `${m} ${r.holdoutMae.toFixed(4)}`;
-  });
-  io.out(`purchase models, per-customer MAE of holdout purchases: ${side.join(', ')}`);
-  io.out(
-    d.winner === null
-      ? 'no purchase model could be fitted'
-      : `${d.winner} wins on this holdout${d.winner === d.choice.model ? ' and is the model scoring chooses' : `; scoring chooses ${d.choice.model} (${d.choice.reason})`}`,
-  );
-  const totals = TRANSACTION_MODEL_NAMES.filter((m) => d.models[m].totalConditional !== null).map(
-    (m) => `${m} ${formatCount(d.models[m].totalConditional ?? 0)} (tracking ${formatCount(d.models[m].totalTracking ?? 0)})`,
-  );
-  io.out(`holdout repeat purchases: actual ${formatCount(d.totals.holdoutActual)}; expected ${totals.join(', ') || 'n/a'}; same-rate baseline ${formatCount(d.totals.holdoutSameRate)}`);
+  for (const part of Object.values(result.scorers)) for (const line of part.summary) io.out(line);
   if (reportFile) io.out(`report: ${reportFile}`);
 }
 

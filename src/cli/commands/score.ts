@@ -2,29 +2,19 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { KairosError } from '../../errors.js';
-import { SCORERS } from '../../scores/registry.js';
+import { explainCustomer } from '../../scores/explain.js';
+import { DEFAULT_REGISTRY } from '../../scores/registry.js';
 import { runScores, type ScoreRunSummary } from '../../scores/run.js';
-import { withStore, type Store } from '../../store/db.js';
-import { formatCount } from '../../util/format.js';
+import { withStore } from '../../store/db.js';
+import { formatCount, formatNumber } from '../../util/format.js';
 import { printJson, progressReporter, renderTable, type GlobalOptions, type Io } from '../io.js';
 
 export function printRunSummary(io: Io, s: ScoreRunSummary): void {
   io.out(`run ${s.runId}: ${formatCount(s.customers)} customers scored as of ${s.asOf.slice(0, 10)} in ${s.seconds.toFixed(1)} s`);
-  io.out(`scores: ${s.scorers.flatMap((x) => x.columns).join(', ')}`);
-  for (const n of s.notes) io.out(`note: ${n}`);
-}
-
-/** Every score of one customer with its explanation. */
-export async function explainCustomer(store: Store, customerId: string): Promise<{ customer: Record<string, unknown>; explanations: Record<string, string[]> }> {
-  const row = await store.one('SELECT * FROM customer_scores WHERE customer_id = ?', [customerId]);
-  if (!row) throw new KairosError('NOT_FOUND', `customer "${customerId}" not found`, { hint: 'ids are case-sensitive; list some with kairos sql "SELECT customer_id FROM customers LIMIT 5"' });
-  if (row['run_id'] === null || row['run_id'] === undefined) {
-    throw new KairosError('NOT_FOUND', `customer "${customerId}" has no scores yet`, { hint: 'run `kairos score` (customers created after the as-of date are not scored)' });
+  for (const x of s.scorers) {
+    io.out(`${x.name} (${x.seconds.toFixed(1)} s): ${[...x.columns, ...x.items.map((o) => `${o} (items)`)].join(', ')}`);
   }
-  const currency = String((await store.value('SELECT currency FROM score_runs WHERE run_id = ?', [row['run_id'] as number])) ?? 'EUR');
-  const explanations: Record<string, string[]> = {};
-  for (const s of SCORERS) explanations[s.name] = [...s.explain(row, currency)];
-  return { customer: row, explanations };
+  for (const n of s.notes) io.out(`note: ${n}`);
 }
 
 export function registerScore(program: Command, io: Io, global: () => GlobalOptions): void {
@@ -32,7 +22,7 @@ export function registerScore(program: Command, io: Io, global: () => GlobalOpti
     .command('score')
     .description('compute every registered score for every customer, using only data before --as-of')
     .option('--as-of <date>', 'ISO date; data before it is used (default: the day after the last order)')
-    .option('--scorer <names>', `comma-separated subset of: ${SCORERS.map((s) => s.name).join(', ')}`)
+    .option('--scorer <names>', `comma-separated subset of: ${DEFAULT_REGISTRY.scorers.map((s) => s.name).join(', ')} (a scorer's dependencies must be stored for the same --as-of, or listed too)`)
     .action(async (flags: { asOf?: string; scorer?: string }) => {
       const g = global();
       const config = loadConfig(g.config);
@@ -61,6 +51,11 @@ export function registerScore(program: Command, io: Io, global: () => GlobalOpti
       for (const [scorer, lines] of Object.entries(result.explanations)) {
         io.out(`${scorer}:`);
         for (const l of lines) io.out(`  - ${l}`);
+      }
+      for (const [output, rows] of Object.entries(result.items)) {
+        if (rows.length === 0) continue;
+        io.out(`${output}:`);
+        for (const r of rows) io.out(`  ${r.rank}. ${r.key}${r.value === null ? '' : ` (${formatNumber(r.value)})`}${r.reason ? `: ${r.reason}` : ''}`);
       }
     });
 

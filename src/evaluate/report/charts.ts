@@ -13,7 +13,7 @@ import {
 import * as echarts from 'echarts/core';
 import { SVGRenderer } from 'echarts/renderers';
 import { KairosError } from '../../errors.js';
-import { formatCount, formatNumber, formatPercent } from './format.js';
+import { formatCount, formatNumber, formatPercent } from '../../backtest/format.js';
 import type {
   ChartSpec,
   ConditionalExpectationChart,
@@ -22,7 +22,7 @@ import type {
   ReliabilityChart,
   RocChart,
   TrackingChart,
-} from './types.js';
+} from '../../backtest/types.js';
 
 echarts.use([LineChart, BarChart, GridComponent, LegendComponent, MarkLineComponent, MarkAreaComponent, SVGRenderer]);
 

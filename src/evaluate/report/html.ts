@@ -1,8 +1,8 @@
 // The evaluation report as one self-contained HTML file: inline CSS and inline SVG charts, nothing fetched when opened.
-import { beatsBaseline, GRADE_RULE_LINES, GRADE_RULE_TEXT } from '../grade.js';
+import { beatsBaseline, GRADE_RULE_LINES, GRADE_RULE_TEXT } from '../../backtest/grade.js';
 import { chartLegend, renderChartSvg } from './charts.js';
-import { formatCount, formatNumber, formatPair } from './format.js';
-import type { ChartSpec, EvaluationReport, Grade, MetricRow, ScoreKind, ScoreSection } from './types.js';
+import { formatCount, formatNumber, formatPair } from '../../backtest/format.js';
+import type { ChartSpec, EvaluationReport, Grade, MetricRow, ScoreKind, ScoreSection } from '../../backtest/types.js';
 
 /** Escapes text for HTML element content and quoted attribute values. */
 export function escapeHtml(text: string): string {

@@ -1,6 +1,6 @@
 // Stable JSON for the evaluation report: sorted keys and rounded numbers, so `--json` output diffs cleanly and golden tests hold.
 import { KairosError } from '../../errors.js';
-import type { EvaluationReport } from './types.js';
+import type { EvaluationReport } from '../../backtest/types.js';
 
 /** Significant digits kept for non-integer numbers in JSON output. */
 export const JSON_SIGNIFICANT_DIGITS = 6;

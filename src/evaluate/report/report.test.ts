@@ -6,10 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { KairosError } from '../../errors.js';
 import { fixtureReport } from './__fixtures__/report.fixture.js';
 import { chartOption, renderChartSvg } from './charts.js';
-import { formatNumber, formatPair, formatPercent } from './format.js';
+import { formatNumber, formatPair, formatPercent } from '../../backtest/format.js';
 import { escapeHtml, renderReportHtml } from './html.js';
 import { renderReportJson, roundSignificant } from './json.js';
-import type { ChartSpec, EvaluationReport } from './types.js';
+import type { ChartSpec, EvaluationReport } from '../../backtest/types.js';
 
 const golden = join(dirname(fileURLToPath(import.meta.url)), '__fixtures__', 'report.golden.json');
 const chartCount = fixtureReport.scores.reduce((n, s) => n + s.charts.length, 0);

@@ -1,11 +1,12 @@
 // Choosing the transaction model by held-out fit: each candidate fitted on an earlier cut, scored on what customers did after it.
-import { purchaseDaysSql } from '../features/purchases.js';
-import { purchaseSummary, observationEnd } from '../features/summary.js';
-import { getTransactionModel, TRANSACTION_MODEL_NAMES, type TransactionModelName } from '../models/index.js';
+import { purchaseDaysSql } from '../../features/purchases.js';
+import { purchaseSummary, observationEnd } from '../../features/summary.js';
+import { getTransactionModel, TRANSACTION_MODEL_NAMES, type TransactionModelName } from '../../models/index.js';
 import { fitTransaction } from './fitting.js';
-import { KairosError } from '../errors.js';
-import { quoteLiteral, type Store } from '../store/db.js';
-import { brierScore, mae } from '../evaluate/metrics.js';
+import { KairosError } from '../../errors.js';
+import { quoteLiteral, type Store } from '../../store/db.js';
+import { brierScore, mae } from '../../backtest/metrics.js';
+import type { ScoreSettings } from '../../config.js';
 
 export interface CandidateResult {
   readonly model: TransactionModelName;
@@ -22,6 +23,15 @@ export interface ModelChoice {
   readonly model: TransactionModelName;
   readonly reason: string;
   readonly candidates: readonly CandidateResult[];
+}
+
+/**
+ * The purchase model the clv scorer uses as of `asOf`, and why: the configured one (scores.model), or with 'auto'
+ * the one chosen by held-out fit. The one place the choice is made, for scoring and for its backtest.
+ */
+export async function decideTransactionModel(store: Store, asOf: string, settings: Pick<ScoreSettings, 'model'>): Promise<ModelChoice> {
+  if (settings.model !== 'auto') return { model: settings.model, reason: `${settings.model} set in the configuration (scores.model)`, candidates: [] };
+  return chooseTransactionModel(store, asOf);
 }
 
 /** Holdout length for the choice: a quarter of the observed span, between 30 and 180 days. */

@@ -1,7 +1,7 @@
 // The backtest's time split, shared by every score: calibration = data before the cut (asof_orders), holdout = [cut, cut + H).
 import { observationEnd, purchaseSummary, summarySql, type PurchaseSummary } from '../features/summary.js';
 import { KairosError } from '../errors.js';
-import { createAsOfViews, defaultAsOf, parseAsOf } from '../scores/run.js';
+import { createAsOfViews, defaultAsOf, parseAsOf } from '../features/as-of.js';
 import { purchasesSql } from '../features/purchases.js';
 import { quoteLiteral, type Store } from '../store/db.js';
 

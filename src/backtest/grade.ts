@@ -1,7 +1,7 @@
 // The grading rule: a plain-language A/B/C grade per score from its headline metric against its named baseline.
 import { KairosError } from '../errors.js';
-import { formatPair } from './report/format.js';
-import type { Better, GradeResult, MetricRow, ScoreKind } from './report/types.js';
+import { formatPair } from './format.js';
+import type { Better, GradeResult, MetricRow, ScoreKind } from './types.js';
 
 /** How one kind of score is graded; the numbers behind `GRADE_RULE_TEXT`. */
 export interface GradeRule {

@@ -1,8 +1,8 @@
 // RFM scores in SQL: recency, frequency, monetary values, 1-to-bins scores with a stated tie rule, the cell and the named segment.
-import { PROSPECT_SEGMENT, RFM_SEGMENTS, segmentSql } from '../segments/rfm-segments.js';
-import { purchasesSql } from '../features/purchases.js';
-import { formatMoney } from '../util/format.js';
-import type { Scorer, ScoreContext, ScorerResult } from './types.js';
+import { PROSPECT_SEGMENT, RFM_SEGMENTS, segmentSql } from './segments.js';
+import { purchasesSql } from '../../features/purchases.js';
+import { formatMoney } from '../../util/format.js';
+import type { Scorer, ScoreContext, ScorerResult } from '../types.js';
 
 /**
  * Score of a value among buyers, 1 (worst) to `bins` (best): 1 + floor(bins * (rank - 1) / n), where rank is
@@ -67,7 +67,7 @@ export const rfmScorer: Scorer = {
     return { table, models: [], notes: [] };
   },
 
-  explain(row, currency) {
+  explain(row, { currency }) {
     if (row['rfm_segment'] === PROSPECT_SEGMENT || row['frequency'] === 0) {
       return [`no purchase before the as-of date: segment ${PROSPECT_SEGMENT}`];
     }

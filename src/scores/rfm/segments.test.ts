@@ -1,7 +1,7 @@
 // The RFM segment table: every cell has exactly one segment, and SQL and TypeScript agree.
 import { describe, expect, it } from 'vitest';
-import { Store } from '../store/db.js';
-import { RFM_SEGMENTS, segmentOf, segmentSql } from './rfm-segments.js';
+import { Store } from '../../store/db.js';
+import { RFM_SEGMENTS, segmentOf, segmentSql } from './segments.js';
 
 describe('RFM segments', () => {
   it('tile the 5 x 5 grid of (R, FM): every cell in exactly one rule', () => {

@@ -1,5 +1,5 @@
 // The evaluation report: one JSON-serialisable object, printed by `kairos evaluate --json` and rendered to HTML.
-import type { ConditionalExpectationBucket, DecileLiftRow, ReliabilityBin, RocPoint } from '../metrics.js';
+import type { ConditionalExpectationBucket, DecileLiftRow, ReliabilityBin, RocPoint } from './metrics.js';
 
 /** What a score predicts, which decides its headline metric and grading rule (see grade.ts). */
 export type ScoreKind = 'count' | 'value' | 'probability' | 'ranking' | 'decisive-moment';

@@ -1,15 +1,16 @@
 // Predictive scores from the "buy till you die" models and Gamma-Gamma: P(alive), churn risk, expected purchases, CLV, dates.
-import { writePurchaseSummary } from '../features/summary.js';
-import { gammaGamma, getTransactionModel, serializeFit, type RfmData, type TransactionModelName } from '../models/index.js';
+import { writePurchaseSummary } from '../../features/summary.js';
+import { gammaGamma, getTransactionModel, serializeFit, type RfmData, type TransactionModelName } from '../../models/index.js';
 import { fitSpend, fitTransaction, type TransactionFit } from './fitting.js';
-import { KairosError } from '../errors.js';
-import { quoteLiteral } from '../store/db.js';
-import { formatMoney, formatPercent } from '../util/format.js';
-import { chooseTransactionModel, type CandidateResult } from './model-choice.js';
-import type { ModelRecord, Scorer, ScoreContext, ScorerResult } from './types.js';
+import { KairosError } from '../../errors.js';
+import { quoteLiteral } from '../../store/db.js';
+import { formatMoney, formatPercent } from '../../util/format.js';
+import { backtestClv } from './backtest.js';
+import { CLV_HORIZONS } from './horizons.js';
+import { decideTransactionModel, type CandidateResult } from './model-choice.js';
+import type { ModelRecord, Scorer, ScoreContext, ScorerResult } from '../types.js';
 
-/** Horizons of the scores, in days (the models are fitted in days). */
-export const CLV_HORIZONS = { expectedPurchasesDays: 90, conversionDays: 30, monthDays: 30 } as const;
+export { CLV_HORIZONS };
 
 /**
  * The scorer's result (a view), the summary table it is built on (the customer ids, in the arrays' row order) and
@@ -37,6 +38,8 @@ async function emptyResult(ctx: ScoreContext): Promise<void> {
 export const clvScorer: Scorer = {
   name: 'clv',
   version: '1.0.0',
+  // Its explanations say how often and how recently the customer bought: the rfm scorer's frequency and recency_days.
+  dependsOn: ['rfm'],
   description: 'BG/NBD, Pareto/NBD or MBG/NBD purchase model with Gamma-Gamma spend: P(alive), churn, CLV, next-order and decisive dates.',
   columns: [
     { name: 'p_alive', type: 'number', unit: 'probability', description: 'probability the customer is still active (will buy again some day)' },
@@ -60,16 +63,11 @@ export const clvScorer: Scorer = {
     let candidates: readonly CandidateResult[] = [];
     let fitted: TransactionFit;
     try {
-      if (s.model === 'auto') {
-        ctx.progress('clv: choosing the purchase model on a holdout');
-        const choice = await chooseTransactionModel(ctx.store, ctx.asOf);
-        name = choice.model;
-        candidates = choice.candidates;
-        notes.push(choice.reason);
-      } else {
-        name = s.model;
-        notes.push(`${name} set in the configuration (scores.model)`);
-      }
+      if (s.model === 'auto') ctx.progress('clv: choosing the purchase model on a holdout');
+      const choice = await decideTransactionModel(ctx.store, ctx.asOf, s);
+      name = choice.model;
+      candidates = choice.candidates;
+      notes.push(choice.reason);
       ctx.progress(`clv: fitting ${name} on ${summary.rows.toLocaleString('en')} customers`);
       fitted = fitTransaction(name, summary.rfm);
     } catch (err) {
@@ -142,7 +140,9 @@ export const clvScorer: Scorer = {
     return { table: RESULT, models, notes, temporaries: [VALUES, SUMMARY] };
   },
 
-  explain(row, currency) {
+  backtest: backtestClv,
+
+  explain(row, { currency, asOf }) {
     if (row['p_alive'] === null || row['p_alive'] === undefined) {
       return ['no purchase model score: no purchase before the as-of date, or the model could not be fitted (see kairos runs / models)'];
     }
@@ -157,7 +157,6 @@ export const clvScorer: Scorer = {
       row['next_order_date'] ? `next order expected around ${row['next_order_date']}` : 'no next order expected: the customer has probably left',
     );
     const decisive = row['churn_decisive_date'];
-    const asOf = String(row['scored_as_of'] ?? '').slice(0, 10);
     if (!decisive) lines.push('no decisive moment: the model never judges this customer lost without a new purchase');
     else if (String(decisive) < asOf) lines.push(`decisive moment passed on ${decisive}: a win-back campaign rather than a last-chance offer`);
     else lines.push(`decisive moment ${decisive}: without a purchase by then, the customer is more likely gone than not; send the last-chance offer before it`);

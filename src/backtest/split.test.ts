@@ -7,8 +7,8 @@ import { DEFAULT_CONFIG } from '../config.js';
 import { KairosError } from '../errors.js';
 import { TRANSACTION_MODEL_NAMES } from '../models/index.js';
 import type { Store } from '../store/db.js';
-import { fixtureStore } from './__fixtures__/orders.js';
-import { evaluateStore, type EvaluationResult } from './evaluate.js';
+import { fixtureStore } from '../evaluate/__fixtures__/orders.js';
+import { clvDetails, evaluateStore, type EvaluationResult } from '../evaluate/evaluate.js';
 import { parseHoldout, resolveSplit } from './split.js';
 
 const SPLIT = { calibrationEnd: '2023-08-31', holdout: '16w' } as const;
@@ -102,30 +102,30 @@ describe('no leakage from the holdout', () => {
     const dirty = await run('dirty', absurd);
 
     // The calibration population and its summary: same customers, same x, t_x, T, m to the last bit.
-    expect(dirty.details.calibration.customerIds).toEqual(clean.details.calibration.customerIds);
-    expect(dirty.details.calibration.customerIds.some((id) => id.startsWith('NEW'))).toBe(false);
+    expect(clvDetails(dirty).calibration.customerIds).toEqual(clvDetails(clean).calibration.customerIds);
+    expect(clvDetails(dirty).calibration.customerIds.some((id) => id.startsWith('NEW'))).toBe(false);
     expect(dirty.report.customers).toBe(clean.report.customers);
-    for (const k of ['x', 'tx', 'T', 'm'] as const) expect(sameBits(dirty.details.calibration[k], clean.details.calibration[k]), k).toBe(true);
+    for (const k of ['x', 'tx', 'T', 'm'] as const) expect(sameBits(clvDetails(dirty).calibration[k], clvDetails(clean).calibration[k]), k).toBe(true);
 
     // Every fit: identical parameters, standard errors and log-likelihood.
     for (const name of TRANSACTION_MODEL_NAMES) {
-      const a = clean.details.models[name].fit;
-      const b = dirty.details.models[name].fit;
+      const a = clvDetails(clean).models[name].fit;
+      const b = clvDetails(dirty).models[name].fit;
       expect(a, name).not.toBeNull();
       expect(b?.params).toEqual(a?.params);
       expect(b?.diagnostics.standardErrors).toEqual(a?.diagnostics.standardErrors);
       expect(b?.diagnostics.logLik).toBe(a?.diagnostics.logLik);
       for (const [p, v] of Object.entries(a?.params ?? {})) expect(Object.is(b?.params[p], v), `${name}.${p}`).toBe(true);
     }
-    expect(dirty.details.spend.fit?.params).toEqual(clean.details.spend.fit?.params);
-    expect(dirty.details.choice).toEqual(clean.details.choice);
+    expect(clvDetails(dirty).spend.fit?.params).toEqual(clvDetails(clean).spend.fit?.params);
+    expect(clvDetails(dirty).choice).toEqual(clvDetails(clean).choice);
     // The calibration half of the tracking chart and its parameters tables are identical too.
     const cal = (r: EvaluationResult): unknown => r.report.scores.map((s) => s.parameters);
     expect(cal(dirty)).toEqual(cal(clean));
 
     // The holdout did see the absurd rows (so the comparison above is not vacuous), but not those after its end.
-    expect(dirty.details.totals.holdoutValue - clean.details.totals.holdoutValue).toBeCloseTo(holdoutAbsurdValue, 2);
-    expect(dirty.details.totals.holdoutActual).toBeGreaterThan(clean.details.totals.holdoutActual);
+    expect(clvDetails(dirty).totals.holdoutValue - clvDetails(clean).totals.holdoutValue).toBeCloseTo(holdoutAbsurdValue, 2);
+    expect(clvDetails(dirty).totals.holdoutActual).toBeGreaterThan(clvDetails(clean).totals.holdoutActual);
     const headline = (r: EvaluationResult, i: number): number | null => r.report.scores[i]?.metrics[0]?.model ?? null;
     expect(headline(dirty, 0)).not.toBe(headline(clean, 0));
   });

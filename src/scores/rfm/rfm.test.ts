@@ -3,10 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG } from '../config.js';
-import { ingest } from '../ingest/ingest.js';
-import { Store } from '../store/db.js';
-import { runScores } from './run.js';
+import { DEFAULT_CONFIG } from '../../config.js';
+import { ingest } from '../../ingest/ingest.js';
+import { Store } from '../../store/db.js';
+import { runScores } from '../run.js';
 
 /*
  * Hand-computed fixture, as of 2024-07-01 (buyers n = 5, score = 1 + floor(5 (rank - 1) / 5) = rank, ties share the lowest rank):

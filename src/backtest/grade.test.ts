@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { KairosError } from '../errors.js';
 import { GRADE_RULE_LINES, GRADE_RULE_TEXT, GRADE_RULES, gradeScore } from './grade.js';
-import type { MetricRow } from './report/types.js';
+import type { MetricRow } from './types.js';
 
 function row(metric: string, model: number | null, baseline: number | null, better: 'higher' | 'lower', baselineName = 'popularity'): MetricRow {
   return { metric, model, baseline, baselineName, better };

@@ -1,6 +1,6 @@
 // Fitting for scoring and backtests, in one place: the purchase model (with a penalised retry) and the spend model (with a fallback).
-import { KairosError } from '../errors.js';
-import { gammaGamma, getTransactionModel, type FitResult, type GammaGammaParams, type ModelParams, type RfmData, type TransactionModelName } from '../models/index.js';
+import { KairosError } from '../../errors.js';
+import { gammaGamma, getTransactionModel, type FitResult, type GammaGammaParams, type ModelParams, type RfmData, type TransactionModelName } from '../../models/index.js';
 
 /** L2 penalty of the retry when an unpenalised fit fails (the models' own hint: 1e-4 to 1e-3). */
 export const RETRY_PENALTY = 1e-3;

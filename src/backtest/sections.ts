@@ -21,7 +21,7 @@ import {
   topShareCaptured,
   type RocPoint,
 } from './metrics.js';
-import type { Better, ChartSpec, MetricRow, ParameterEstimate, ScoreSection } from './report/types.js';
+import type { Better, ChartSpec, MetricRow, ParameterEstimate, ScoreSection } from './types.js';
 
 /** Most points kept on a ROC curve in the report (the curve is thinned evenly; the AUC is computed on all points). */
 export const MAX_ROC_POINTS = 120;

@@ -26,3 +26,9 @@ export function formatPercent(share: number | null): string {
 export function formatCount(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
+
+/** "39-week" or "100-day". */
+export function holdoutLabel(days: number): string {
+  if (Number.isInteger(days) && days % 7 === 0) return `${days / 7}-week`;
+  return `${formatNumber(days)}-day`;
+}

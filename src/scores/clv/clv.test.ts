@@ -3,11 +3,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, type KairosConfig } from '../config.js';
-import { ingest } from '../ingest/ingest.js';
-import { Store } from '../store/db.js';
-import { sharedData, sharedPeers } from '../testing/shared-data.js';
-import { runScores } from './run.js';
+import { DEFAULT_CONFIG, type KairosConfig } from '../../config.js';
+import { ingest } from '../../ingest/ingest.js';
+import { Store } from '../../store/db.js';
+import { sharedData, sharedPeers } from '../../testing/shared-data.js';
+import { runScores } from '../run.js';
 
 let store: Store;
 let reference: Map<string, Record<string, number>>;

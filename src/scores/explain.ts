@@ -1,0 +1,51 @@
+// One customer's scores in words: each scorer explains its own stored results, seeing only its columns and its dependencies'.
+import { KairosError } from '../errors.js';
+import type { Store } from '../store/db.js';
+import { itemColumns, DEFAULT_REGISTRY, type ScoreRegistry } from './registry.js';
+import { customerItems, storedResults } from './results.js';
+import type { ItemRow, Scorer } from './types.js';
+
+export interface CustomerExplanation {
+  /** The customer's row of customer_scores. */
+  readonly customer: Record<string, unknown>;
+  /** Per scorer with stored results: its lines, in words. */
+  readonly explanations: Record<string, string[]>;
+  /** Per item output: the customer's rows, best first. */
+  readonly items: Record<string, ItemRow[]>;
+}
+
+/** The columns `scorer` may read: its own, those of its dependencies, and customer_id. */
+export function visibleColumns(registry: ScoreRegistry, scorer: Scorer): Set<string> {
+  const out = new Set<string>(['customer_id']);
+  for (const name of [scorer.name, ...(scorer.dependsOn ?? [])]) {
+    const s = registry.get(name);
+    for (const c of s.columns) out.add(c.name);
+    for (const o of s.items ?? []) for (const c of itemColumns(o)) out.add(c.name);
+  }
+  return out;
+}
+
+/** Every stored score of one customer, each scorer's explanation, and its items. */
+export async function explainCustomer(store: Store, customerId: string, registry: ScoreRegistry = DEFAULT_REGISTRY): Promise<CustomerExplanation> {
+  const row = await store.one('SELECT * FROM customer_scores WHERE customer_id = ?', [customerId]);
+  if (!row) throw new KairosError('NOT_FOUND', `customer "${customerId}" not found`, { hint: 'ids are case-sensitive; list some with kairos sql "SELECT customer_id FROM customers LIMIT 5"' });
+  if (row['run_id'] === null || row['run_id'] === undefined) {
+    throw new KairosError('NOT_FOUND', `customer "${customerId}" has no scores yet`, { hint: 'run `kairos score` (customers created after the as-of date are not scored)' });
+  }
+  const state = await storedResults(store);
+  const currencies = new Map(
+    (await store.all<{ run_id: number; currency: string }>('SELECT run_id, currency FROM score_runs')).map((r) => [r.run_id, r.currency]),
+  );
+  const explanations: Record<string, string[]> = {};
+  const items: Record<string, ItemRow[]> = {};
+  for (const scorer of registry.scorers) {
+    const st = state.get(scorer.name);
+    if (st === undefined) continue;
+    const own: Record<string, ItemRow[]> = {};
+    for (const o of scorer.items ?? []) own[o.name] = items[o.name] = await customerItems(store, o, customerId);
+    const visible = visibleColumns(registry, scorer);
+    const view = Object.fromEntries(Object.entries(row).filter(([k]) => visible.has(k)));
+    explanations[scorer.name] = [...scorer.explain(view, { currency: currencies.get(st.runId) ?? 'EUR', asOf: st.asOf.slice(0, 10), items: own })];
+  }
+  return { customer: row, explanations, items };
+}
