@@ -7,7 +7,7 @@ import { DEFAULT_CONFIG } from '../config.js';
 import { KairosError } from '../errors.js';
 import { TRANSACTION_MODEL_NAMES } from '../models/index.js';
 import type { Store } from '../store/db.js';
-import { fixtureStore } from '../evaluate/__fixtures__/orders.js';
+import { fixtureStore } from '../testing/orders-fixture.js';
 import { clvDetails, evaluateStore, type EvaluationResult } from '../evaluate/evaluate.js';
 import { parseHoldout, resolveSplit } from './split.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../config.js';
-import { fixtureStore } from './__fixtures__/orders.js';
+import { fixtureStore } from '../testing/orders-fixture.js';
 import { evaluateStore } from './evaluate.js';
 import { renderReportHtml } from './report/html.js';
 import { launchChromium, openOffline } from '../testing/browser.js';

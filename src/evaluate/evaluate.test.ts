@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../config.js';
 import { ingest } from '../ingest/ingest.js';
 import { Store } from '../store/db.js';
-import { fixtureStore } from './__fixtures__/orders.js';
+import { fixtureStore } from '../testing/orders-fixture.js';
 import { clvDetails, evaluateStore, type EvaluationResult } from './evaluate.js';
 import { renderReportHtml } from './report/html.js';
 import { renderReportJson } from './report/json.js';

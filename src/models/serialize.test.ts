@@ -4,7 +4,7 @@ import { KairosError } from '../errors.js';
 import * as bgNbd from './bg-nbd/index.js';
 import * as gammaGamma from './gamma-gamma/index.js';
 import { TRANSACTION_MODEL_NAMES, getTransactionModel } from './registry.js';
-import { loadLifetimesCdnow } from './reference-data.js';
+import { loadLifetimesCdnow } from '../testing/reference-data.js';
 import { FIT_FORMAT_VERSION, parseFit, serializeFit, storedFitResult } from './serialize.js';
 
 describe('registry', () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../errors.js';
-import { writeFixtureOrders } from '../../evaluate/__fixtures__/orders.js';
+import { writeFixtureOrders } from '../../testing/orders-fixture.js';
 import type { EvaluationReport } from '../../backtest/types.js';
 import { Store } from '../../store/db.js';
 import type { Io } from '../io.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { fixtureReport } from './__fixtures__/report.fixture.js';
+import { fixtureReport } from '../../testing/report-fixture.js';
 import { renderReportHtml } from './html.js';
 import { launchChromium, openOffline } from '../../testing/browser.js';
 

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { KairosError } from '../../errors.js';
-import { fixtureReport } from './__fixtures__/report.fixture.js';
+import { fixtureReport } from '../../testing/report-fixture.js';
 import { chartOption, renderChartSvg } from './charts.js';
 import { formatNumber, formatPair, formatPercent } from '../../backtest/format.js';
 import { escapeHtml, renderReportHtml } from './html.js';

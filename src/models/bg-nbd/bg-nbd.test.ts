@@ -2,9 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { hyp2f1 } from '../../math/hyp2f1.js';
 import { expectClose } from '../../testing/expect-close.js';
-import { loadFhlCdnowSummary, loadLifetimesCdnow } from '../reference-data.js';
+import { loadFhlCdnowSummary, loadLifetimesCdnow } from '../../testing/reference-data.js';
 import { prepareRfm } from '../rfm.js';
-import { expectHessianMatchesGradient, finiteDifferenceGradient, maxRelativeDifference } from '../test-support.js';
+import { expectHessianMatchesGradient, finiteDifferenceGradient, maxRelativeDifference } from '../../testing/models.js';
 import type { BgNbdParams } from '../types.js';
 import { bgNbdLogLik } from './likelihood.js';
 import * as bgNbd from './index.js';

@@ -2,9 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { hyp2f1 } from '../../math/hyp2f1.js';
 import { expectClose } from '../../testing/expect-close.js';
-import { loadLifetimesCdnow } from '../reference-data.js';
+import { loadLifetimesCdnow } from '../../testing/reference-data.js';
 import { prepareRfm } from '../rfm.js';
-import { expectHessianMatchesGradient, finiteDifferenceGradient, maxRelativeDifference } from '../test-support.js';
+import { expectHessianMatchesGradient, finiteDifferenceGradient, maxRelativeDifference } from '../../testing/models.js';
 import type { MbgNbdParams } from '../types.js';
 import { mbgNbdLogLik } from './likelihood.js';
 import * as mbgNbd from './index.js';

@@ -2,9 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { gammaln } from '../../math/special.js';
 import { expectClose } from '../../testing/expect-close.js';
-import { loadFhlCdnowSummary, loadLifetimesCdnow } from '../reference-data.js';
+import { loadFhlCdnowSummary, loadLifetimesCdnow } from '../../testing/reference-data.js';
 import { prepareRfm } from '../rfm.js';
-import { finiteDifferenceGradient, integrate, maxRelativeDifference } from '../test-support.js';
+import { finiteDifferenceGradient, integrate, maxRelativeDifference } from '../../testing/models.js';
 import type { ParetoNbdParams } from '../types.js';
 import { paretoNbdLogLik } from './likelihood.js';
 import { logTailIntegral, logTailIntegralGrad } from './tail-integral.js';

@@ -1,6 +1,6 @@
 // Independent numerical checks for model tests: adaptive quadrature, finite-difference gradients and Hessians.
 import { expect } from 'vitest';
-import { expectClose } from '../testing/expect-close.js';
+import { expectClose } from './expect-close.js';
 
 /** ∫_a^b f by adaptive Simpson (Lyness 1969) to absolute tolerance tol; used to check closed forms independently. */
 export function integrate(f: (u: number) => number, a: number, b: number, tol = 1e-13): number {

@@ -1,6 +1,6 @@
 // A small hand-built EvaluationReport (CDNOW-like, every chart kind, grades A, B and C) for the report's golden and browser tests.
-import { gradeScore } from '../../../backtest/grade.js';
-import type { EvaluationReport, ScoreSection } from '../../../backtest/types.js';
+import { gradeScore } from '../backtest/grade.js';
+import type { EvaluationReport, ScoreSection } from '../backtest/types.js';
 
 /** Section with its grade taken from its headline (first) metric row, as the CLI does. */
 function section(s: Omit<ScoreSection, 'grade'>): ScoreSection {

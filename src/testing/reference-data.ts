@@ -1,7 +1,7 @@
 // Loads the CDNOW reference summaries (../shared) for the reference tests: columnar, as the models take them.
 import { readFileSync } from 'node:fs';
-import { sharedData, sharedPeers } from '../testing/shared-data.js';
-import type { RfmData, SpendData } from './types.js';
+import { sharedData, sharedPeers } from './shared-data.js';
+import type { RfmData, SpendData } from '../models/types.js';
 
 /** Parses a numeric CSV into named Float64Array columns. */
 function readNumericCsv(path: string): Record<string, Float64Array> {

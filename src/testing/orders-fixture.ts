@@ -1,8 +1,8 @@
 // A tiny deterministic orders fixture for the evaluation tests: a seeded BG/NBD-like shop written as an orders CSV and ingested.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ingest } from '../../ingest/ingest.js';
-import { Store } from '../../store/db.js';
+import { ingest } from '../ingest/ingest.js';
+import { Store } from '../store/db.js';
 
 /** mulberry32: a 32-bit seeded generator, enough for fixtures (never for the models' simulators). */
 function rng(seed: number): () => number {
