@@ -44,7 +44,7 @@ async function childScore(db: string): Promise<ScoreRun> {
   const cpu = process.cpuUsage(cpu0);
   const t2 = performance.now();
   const check = await store.one<{ buyers: number; segments: number }>(
-    'SELECT count(*) FILTER (WHERE frequency > 0) AS buyers, count(DISTINCT rfm_segment) AS segments FROM latest_scores',
+    'SELECT count(*) FILTER (WHERE frequency > 0) AS buyers, count(DISTINCT rfm_segment) AS segments FROM scores_rfm',
   );
   const t3 = performance.now();
   store.close();

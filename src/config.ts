@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { KairosError } from './errors.js';
-import type { Entity } from './ingest/contract.js';
+import type { Entity } from './store/migrations.js';
 
 export interface IngestSettings {
   /** contract column -> source column. */

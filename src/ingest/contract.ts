@@ -1,9 +1,8 @@
 // The data contract: the four entities Kairos reads, their columns, types, limits and natural keys (docs/data-model.md).
 import { KairosError } from '../errors.js';
+import { ENTITIES, type Entity } from '../store/migrations.js';
 
-export type Entity = 'customers' | 'products' | 'orders' | 'events';
-
-export const ENTITIES: readonly Entity[] = ['customers', 'products', 'orders', 'events'];
+export { ENTITIES, type Entity };
 
 /** How a column is parsed and checked. */
 export type ColumnKind = 'id' | 'text' | 'timestamp' | 'number' | 'status' | 'event_type';

@@ -76,6 +76,11 @@ export async function ensureResultTables(store: Store, registry: ScoreRegistry):
   }
 }
 
+/** A scorer's result relation in a FROM clause: a table or view by name, columns exposed from JS as a call. */
+function relationSql(store: Store, name: string): string {
+  return store.exposesColumns(name) ? `${quoteIdentifier(name)}()` : quoteIdentifier(name);
+}
+
 /** SQL of the columns an item output adds to a scorer's results, aggregated from its items table (alias `i`). */
 function itemAggregates(o: ItemOutput): string[] {
   const keep = o.keep ?? ITEM_DEFAULTS.keep;
@@ -118,7 +123,7 @@ export async function publishResults(store: Store, scorer: Scorer, result: Score
     await store.run(
       `CREATE OR REPLACE TABLE ${quoteIdentifier(itemsTable(o.name))} AS
        SELECT customer_id::VARCHAR AS customer_id, rank::INTEGER AS rank, key::VARCHAR AS key, value::DOUBLE AS value, reason::VARCHAR AS reason
-       FROM ${quoteIdentifier(relation)} ORDER BY customer_id, rank`,
+       FROM ${relationSql(store, relation)} ORDER BY customer_id, rank`,
     );
   }
   const scoreSelect = scorer.columns.map((c) => `r.${quoteIdentifier(c.name)}::${SQL_TYPES[c.type]} AS ${quoteIdentifier(c.name)}`);
@@ -130,17 +135,17 @@ export async function publishResults(store: Store, scorer: Scorer, result: Score
   await store.run(
     `CREATE OR REPLACE TABLE ${quoteIdentifier(resultsTable(scorer.name))} AS
      SELECT r.customer_id::VARCHAR AS customer_id${[...scoreSelect, ...itemSelect].map((s) => `, ${s}`).join('')}
-     FROM ${quoteIdentifier(result.table)} r ${itemJoins.join(' ')}`,
+     FROM ${relationSql(store, result.table)} r ${itemJoins.join(' ')}`,
   );
   await store.run('DELETE FROM scorer_results WHERE scorer = ?', [scorer.name]);
   await store.run('INSERT INTO scorer_results VALUES (?, ?, ?::TIMESTAMP, ?, ?)', [scorer.name, run.runId, run.asOf, scorer.version, signature(scorer)]);
   const table = quoteIdentifier(resultsTable(scorer.name));
-  if (scorer.columns.length > 0) {
-    // One statement for all of the scorer's columns: DuckDB reads the results table once per branch, in parallel.
-    const branches = scorer.columns.map(
-      (c) => `SELECT ${run.runId}::INTEGER, customer_id, ${quoteLiteral(c.name)}, ${historyValue(c)} FROM ${table} WHERE ${quoteIdentifier(c.name)} IS NOT NULL`,
+  // One INSERT per column: one `INSERT ... UNION ALL` of all of them was twice as slow at 1M customers (docs/benchmarks.md).
+  for (const c of scorer.columns) {
+    await store.run(
+      `INSERT INTO score_history SELECT ?::INTEGER, customer_id, ?, ${historyValue(c)} FROM ${table} WHERE ${quoteIdentifier(c.name)} IS NOT NULL`,
+      [run.runId, c.name],
     );
-    await store.run(`INSERT INTO score_history ${branches.join(' UNION ALL ')}`);
   }
   for (const o of outputs) {
     await store.run(

@@ -1,6 +1,21 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Store } from './db.js';
 
+describe('Store row mapping (toJs)', () => {
+  it('maps JSON to parsed values, LIST to arrays, MAP to objects and STRUCT to objects, with numbers as numbers', async () => {
+    const store = await Store.open(':memory:');
+    try {
+      const row = await store.one(
+        `SELECT '{"a": [1, 2]}'::JSON AS j, ['p1', 'p7'] AS l, MAP {'Home': 0.4, 'Toys': 0.125}::MAP(VARCHAR, DOUBLE) AS m,
+           {'key': 'p1', 'value': 2.5::DOUBLE} AS s, MAP {}::MAP(VARCHAR, DOUBLE) AS e, NULL::MAP(VARCHAR, DOUBLE) AS n, 1.5::DECIMAL(3, 1) AS d`,
+      );
+      expect(row).toEqual({ j: { a: [1, 2] }, l: ['p1', 'p7'], m: { Home: 0.4, Toys: 0.125 }, s: { key: 'p1', value: 2.5 }, e: {}, n: null, d: 1.5 });
+    } finally {
+      store.close();
+    }
+  });
+});
+
 describe('Store typed column I/O', () => {
   let store: Store;
   beforeEach(async () => {
@@ -114,6 +129,21 @@ describe('Store typed column I/O', () => {
     expect(() => store.exposeColumns('bad', [{ name: 'a', type: 'DOUBLE', values: new Float64Array(2) }, { name: 'b', type: 'DOUBLE', values: new Float64Array(3) }])).toThrow(
       /expected 2/,
     );
+  });
+
+  it('exposeColumns also exposes VARCHAR columns (null -> NULL), across chunks, beside numbers', async () => {
+    const n = 5000;
+    const keys = Array.from({ length: n }, (_, i) => (i % 11 === 0 ? null : `p${i}`));
+    store.exposeColumns('js_items', [
+      { name: 'key', type: 'VARCHAR', values: keys },
+      { name: 'rank', type: 'INTEGER', values: Float64Array.from({ length: n }, (_, i) => i + 1) },
+    ]);
+    expect(
+      await store.one(
+        `SELECT count(*) AS n, count(key) AS keys, count(*) FILTER (WHERE key <> 'p' || (rank - 1)) AS wrong, max(rank) AS top FROM js_items()`,
+      ),
+    ).toEqual({ n, keys: n - Math.ceil(n / 11), wrong: 0, top: n });
+    store.releaseColumns('js_items');
   });
 
   it('readColumns of an empty result gives empty columns', async () => {

@@ -12,6 +12,8 @@ import {
   DuckDBInstance,
   DuckDBIntegerType,
   DuckDBListType,
+  DuckDBMapType,
+  DuckDBStructType,
   DuckDBTableFunction,
   DuckDBTypeId,
   DuckDBVarCharType,
@@ -42,11 +44,29 @@ export const DEFAULT_DB_PATH = 'kairos.duckdb';
 /**
  * How DuckDB types map to TypeScript, decided once here:
  * BIGINT/HUGEINT/UBIGINT -> number (a string if beyond 2^53), DECIMAL -> number, DATE -> 'YYYY-MM-DD',
- * TIMESTAMP (stored as UTC) -> 'YYYY-MM-DDTHH:MM:SSZ', JSON/VARCHAR -> string, lists/structs -> arrays/objects.
+ * TIMESTAMP (stored as UTC) -> 'YYYY-MM-DDTHH:MM:SSZ', VARCHAR -> string, JSON -> the parsed value,
+ * LIST -> array, STRUCT -> object, MAP -> object of key -> value (VARCHAR keys), DOUBLE inside them -> number.
  */
-function toJs(value: unknown, typeId: DuckDBTypeId): unknown {
+function toJs(value: unknown, type: DuckDBType): unknown {
   if (value === null || value === undefined) return null;
-  switch (typeId) {
+  switch (type.typeId) {
+    case DuckDBTypeId.VARCHAR:
+      return type.alias === 'JSON' && typeof value === 'string' ? JSON.parse(value) : value;
+    case DuckDBTypeId.DOUBLE:
+    case DuckDBTypeId.FLOAT:
+      // Nested doubles arrive as text only for NaN and infinities; plain numbers as numbers.
+      return typeof value === 'string' ? Number(value) : value;
+    case DuckDBTypeId.LIST:
+      return (value as unknown[]).map((v) => toJs(v, (type as DuckDBListType).valueType));
+    case DuckDBTypeId.MAP: {
+      const map = type as DuckDBMapType;
+      return Object.fromEntries((value as { key: unknown; value: unknown }[]).map((e) => [String(toJs(e.key, map.keyType)), toJs(e.value, map.valueType)]));
+    }
+    case DuckDBTypeId.STRUCT: {
+      const struct = type as DuckDBStructType;
+      const v = value as Record<string, unknown>;
+      return Object.fromEntries(struct.entryNames.map((name, i) => [name, toJs(v[name], struct.entryTypes[i] as DuckDBType)]));
+    }
     case DuckDBTypeId.BIGINT:
     case DuckDBTypeId.HUGEINT:
     case DuckDBTypeId.UBIGINT:
@@ -108,7 +128,7 @@ export class Store {
   /** True while forEachChunk streams a result: any other statement would end that stream early. */
   private streaming = false;
   /** Column sources exposed as table functions (exposeColumns), by function name; null once released. */
-  private readonly sources = new Map<string, readonly NumericColumn[] | null>();
+  private readonly sources = new Map<string, readonly ColumnData[] | null>();
 
   private constructor(
     readonly path: string,
@@ -340,11 +360,12 @@ export class Store {
   }
 
   /**
-   * Exposes numeric JS columns of equal length to SQL as the table function `name()`, read chunk by chunk straight
-   * from the arrays: a query (e.g. `SELECT ... FROM t POSITIONAL JOIN name()`) uses them without their being copied
-   * into a table first. The arrays must not change until `releaseColumns(name)`; exposing again replaces them.
+   * Exposes JS columns of equal length to SQL as the table function `name()`, read chunk by chunk straight from the
+   * arrays (numbers buffer by buffer; VARCHAR value by value): a query (e.g. `SELECT ... FROM t POSITIONAL JOIN
+   * name()`) uses them without their being copied into a table first. The arrays must not change until
+   * `releaseColumns(name)`; exposing again replaces them.
    */
-  exposeColumns(name: string, columns: readonly NumericColumn[]): void {
+  exposeColumns(name: string, columns: readonly ColumnData[]): void {
     const n = columns[0]?.values.length ?? 0;
     for (const c of columns) {
       if (c.values.length !== n) throw new KairosError('INTERNAL', `column ${c.name} has ${c.values.length} values, expected ${n}`);
@@ -369,13 +390,18 @@ export class Store {
       },
       mainFunction: (info, output) => {
         try {
-          const { columns: source } = info.bindData as { columns: readonly NumericColumn[] };
+          const { columns: source } = info.bindData as { columns: readonly ColumnData[] };
           const state = info.initData as { position: number };
           const rows = source[0]?.values.length ?? 0;
           const start = state.position;
           const end = Math.min(rows, start + bindings.vector_size());
           output.rowCount = end - start;
-          source.forEach((c, ci) => copyIntoVector(output, ci, c, start, end));
+          source.forEach((c, ci) => {
+            if (c.type !== 'VARCHAR') return copyIntoVector(output, ci, c, start, end);
+            const vector = output.getColumnVector(ci) as DuckDBVarCharVector;
+            fillTexts(vector, c.values, start, end);
+            vector.flush();
+          });
           state.position = end;
         } catch (err) {
           info.setError(`${name}(): ${(err as Error).message}`);
@@ -675,12 +701,12 @@ function appendTexts(vector: DuckDBVarCharVector, count: number, out: string[]):
 
 function rowsOf(reader: DuckDBResultReader): Row[] {
   const names = reader.deduplicatedColumnNames();
-  const typeIds = reader.columnTypes().map((t) => t.typeId);
+  const types = reader.columnTypes();
   const rows = reader.getRowsJson();
   return rows.map((values) => {
     const row: Row = {};
     names.forEach((name, i) => {
-      row[name] = toJs(values[i], typeIds[i] ?? DuckDBTypeId.VARCHAR);
+      row[name] = toJs(values[i], types[i] as DuckDBType);
     });
     return row;
   });

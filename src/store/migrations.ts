@@ -122,6 +122,10 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
+/** The data contract's entities: each is one table of the store (docs/data-model.md). */
+export type Entity = 'customers' | 'products' | 'orders' | 'events';
+export const ENTITIES: readonly Entity[] = ['customers', 'products', 'orders', 'events'];
+
 /** The columns of the customers table, in order: customer_scores starts with them, and no score may reuse a name. */
 export const CUSTOMER_COLUMNS = ['customer_id', 'created_at', 'email', 'country', 'attributes', 'source', 'batch_id'] as const;
 

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { KairosError } from '../../errors.js';
-import { explainCustomer } from '../../scores/explain.js';
+import { explainCustomer, type CustomerExplanation } from '../../scores/explain.js';
 import { DEFAULT_REGISTRY } from '../../scores/registry.js';
 import { runScores, type ScoreRunSummary } from '../../scores/run.js';
 import { withStore } from '../../store/db.js';
@@ -15,6 +15,21 @@ export function printRunSummary(io: Io, s: ScoreRunSummary): void {
     io.out(`${x.name} (${x.seconds.toFixed(1)} s): ${[...x.columns, ...x.items.map((o) => `${o} (items)`)].join(', ')}`);
   }
   for (const n of s.notes) io.out(`note: ${n}`);
+}
+
+/** `kairos show` in words: the customer, each scorer's lines, then each item output's rows. */
+export function printCustomer(io: Io, customerId: string, result: CustomerExplanation): void {
+  const c = result.customer;
+  io.out(`customer ${customerId}${c['email'] ? ` <${c['email']}>` : ''}${c['country'] ? `, ${c['country']}` : ''} (scored as of ${String(c['scored_as_of']).slice(0, 10)}, run ${c['run_id']})`);
+  for (const [scorer, lines] of Object.entries(result.explanations)) {
+    io.out(`${scorer}:`);
+    for (const l of lines) io.out(`  - ${l}`);
+  }
+  for (const [output, rows] of Object.entries(result.items)) {
+    if (rows.length === 0) continue;
+    io.out(`${output}:`);
+    for (const r of rows) io.out(`  ${r.rank}. ${r.key}${r.value === null ? '' : ` (${formatNumber(r.value)})`}${r.reason ? `: ${r.reason}` : ''}`);
+  }
 }
 
 export function registerScore(program: Command, io: Io, global: () => GlobalOptions): void {
@@ -46,17 +61,7 @@ export function registerScore(program: Command, io: Io, global: () => GlobalOpti
       const g = global();
       const result = await withStore(g.db, (store) => explainCustomer(store, customerId), { readOnly: true });
       if (g.json) return printJson(io, result);
-      const c = result.customer;
-      io.out(`customer ${customerId}${c['email'] ? ` <${c['email']}>` : ''}${c['country'] ? `, ${c['country']}` : ''} (scored as of ${String(c['scored_as_of']).slice(0, 10)}, run ${c['run_id']})`);
-      for (const [scorer, lines] of Object.entries(result.explanations)) {
-        io.out(`${scorer}:`);
-        for (const l of lines) io.out(`  - ${l}`);
-      }
-      for (const [output, rows] of Object.entries(result.items)) {
-        if (rows.length === 0) continue;
-        io.out(`${output}:`);
-        for (const r of rows) io.out(`  ${r.rank}. ${r.key}${r.value === null ? '' : ` (${formatNumber(r.value)})`}${r.reason ? `: ${r.reason}` : ''}`);
-      }
+      printCustomer(io, customerId, result);
     });
 
   program
@@ -104,10 +109,11 @@ export function registerModels(program: Command, io: Io, global: () => GlobalOpt
           if (runId === null || runId === undefined || !Number.isInteger(runId)) {
             throw new KairosError('NOT_FOUND', 'no fitted model yet', { hint: 'run `kairos score`' });
           }
-          const rows = await store.all<{ model: string; fit: string }>('SELECT model, fit FROM model_fits WHERE run_id = ? ORDER BY model', [runId]);
+          // JSON columns come back parsed (store/db.ts).
+          const rows = await store.all<{ model: string; fit: StoredFitRecord }>('SELECT model, fit FROM model_fits WHERE run_id = ? ORDER BY model', [runId]);
           if (rows.length === 0) throw new KairosError('NOT_FOUND', `run ${runId} has no fitted model`);
           const notes = await store.value<string>('SELECT scorers::VARCHAR FROM score_runs WHERE run_id = ?', [runId]);
-          return { runId, scorers: notes ? JSON.parse(notes) : [], fits: rows.map((r) => JSON.parse(r.fit) as StoredFitRecord) };
+          return { runId, scorers: notes ? JSON.parse(notes) : [], fits: rows.map((r) => r.fit) };
         },
         { readOnly: true },
       );

@@ -58,7 +58,7 @@ describe('clv scorer on CDNOW (39-week calibration ending 1997-09-30), from the 
 
   it('BG/NBD parameters in days are the published weekly ones scaled (Fader, Hardie & Lee 2005: r 0.243, alpha 4.414/week, a 0.793, b 2.426)', async () => {
     const run = await runScores(store, { config: withModel('bg-nbd'), asOf: '1997-10-01' });
-    const fit = JSON.parse(String(await store.value("SELECT fit FROM model_fits WHERE run_id = ? AND model = 'bg-nbd'", [run.runId]))) as {
+    const fit = (await store.value("SELECT fit FROM model_fits WHERE run_id = ? AND model = 'bg-nbd'", [run.runId])) as {
       params: { r: number; alpha: number; a: number; b: number };
     };
     expect(fit.params.r).toBeCloseTo(0.243, 3);
