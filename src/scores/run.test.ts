@@ -83,6 +83,31 @@ describe('partial runs', () => {
   });
 });
 
+describe('a store made before per-scorer results (schema 1)', () => {
+  it('keeps its customer_scores until the next run, which replaces latest_scores with the scorers\' tables', async () => {
+    const db = join(dir, 'v1.duckdb');
+    const old = await toyStore(join(dir, 'v1-data'), db);
+    // Back to schema 1 as an older Kairos left it: no per-scorer state, scores in latest_scores.
+    await old.run('DROP TABLE scorer_results');
+    await old.run('DROP TABLE item_history');
+    await old.run('DELETE FROM schema_migrations WHERE version > 1');
+    await old.run("INSERT INTO latest_scores VALUES ('K0001', 7)");
+    old.close();
+    const reopened = await Store.open(db);
+    try {
+      expect(await reopened.value('SELECT max(version) FROM schema_migrations')).toBe(2);
+      expect(await reopened.value("SELECT run_id FROM customer_scores WHERE customer_id = 'K0001'")).toBe(7);
+      await runScores(reopened, { config, asOf: '2023-10-01', scorers: ['rfm'] });
+      expect(await reopened.value("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'latest_scores'")).toBe(0);
+      expect(await reopened.one("SELECT run_id, frequency FROM customer_scores WHERE customer_id = 'K0001'")).toMatchObject({ run_id: 1 });
+      // The clv scorer never ran: its columns are there, empty.
+      expect(await reopened.value('SELECT count(p_alive) FROM customer_scores')).toBe(0);
+    } finally {
+      reopened.close();
+    }
+  });
+});
+
 describe('item scores end to end (toy item scorer)', () => {
   const registry = new ScoreRegistry([...SCORERS, toyItemScorer]);
 
