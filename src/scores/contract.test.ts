@@ -90,6 +90,7 @@ describe.each(REGISTRY.scorers.map((s) => [s.name, s] as const))('scorer %s', (_
 
   it('stores exactly its declared columns with their declared types, in its table and in customer_scores', async () => {
     const expected = [
+      ['run_id', 'INTEGER'],
       ['customer_id', 'VARCHAR'],
       ...scorer.columns.map((c) => [c.name, SQL_TYPES[c.type]]),
       ...(scorer.items ?? []).flatMap((o) => itemColumns(o).map((c) => [c.name, SQL_TYPES[c.type]])),
@@ -97,7 +98,7 @@ describe.each(REGISTRY.scorers.map((s) => [s.name, s] as const))('scorer %s', (_
     const described = await store.all<{ column_name: string; column_type: string }>(`DESCRIBE ${quoteIdentifier(resultsTable(scorer.name))}`);
     expect(described.map((d) => [d.column_name, d.column_type])).toEqual(expected);
     const view = new Map((await store.all<{ column_name: string; column_type: string }>('DESCRIBE customer_scores')).map((d) => [d.column_name, d.column_type]));
-    for (const [name, type] of expected.slice(1)) expect(view.get(name as string), name).toBe(type);
+    for (const [name, type] of expected.slice(2)) expect(view.get(name as string), name).toBe(type);
   });
 
   it('scores only customers of the as-of date, once each, with finite numbers', async () => {
@@ -168,8 +169,9 @@ describe.each(REGISTRY.scorers.map((s) => [s.name, s] as const))('scorer %s', (_
       if (o.shape === 'map') expect(row[o.name]).toEqual(Object.fromEntries(top.map((r) => [r.key, r.value])));
       else expect(row[o.name]).toEqual(top.map((r) => r.key));
       for (const c of itemColumns(o).filter((c) => c.top !== undefined)) expect(row[c.name], c.name).toBe(rows[(c.top as number) - 1]?.key ?? null);
-      const history = Number(await store.value('SELECT max(rank) FROM item_history WHERE output = ?', [o.name]));
-      expect(history).toBe(Math.min(o.history ?? ITEM_DEFAULTS.history, rows.length));
+      // Every run's history holds the same top items (the list or map column of the scorer's results).
+      const history = await store.value('SELECT value_json FROM score_history WHERE customer_id = ? AND score = ?', [id, o.name]);
+      expect(history).toEqual(row[o.name]);
     }
   });
 });

@@ -32,7 +32,7 @@ export async function explainCustomer(store: Store, customerId: string, registry
   if (row['run_id'] === null || row['run_id'] === undefined) {
     throw new KairosError('NOT_FOUND', `customer "${customerId}" has no scores yet`, { hint: 'run `kairos score` (customers created after the as-of date are not scored)' });
   }
-  const state = await storedResults(store);
+  const state = await storedResults(store, registry);
   const currencies = new Map(
     (await store.all<{ run_id: number; currency: string }>('SELECT run_id, currency FROM score_runs')).map((r) => [r.run_id, r.currency]),
   );
@@ -42,7 +42,7 @@ export async function explainCustomer(store: Store, customerId: string, registry
     const st = state.get(scorer.name);
     if (st === undefined) continue;
     const own: Record<string, ItemRow[]> = {};
-    for (const o of scorer.items ?? []) own[o.name] = items[o.name] = await customerItems(store, o, customerId);
+    for (const o of scorer.items ?? []) own[o.name] = items[o.name] = await customerItems(store, o, customerId, st.runId);
     const visible = visibleColumns(registry, scorer);
     const view = Object.fromEntries(Object.entries(row).filter(([k]) => visible.has(k)));
     explanations[scorer.name] = [...scorer.explain(view, { currency: currencies.get(st.runId) ?? 'EUR', asOf: st.asOf.slice(0, 10), items: own })];

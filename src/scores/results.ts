@@ -1,21 +1,21 @@
-// Stored scores: one results table per scorer (scores_<name>), one per item output (items_<name>), their state, history, and the customer_scores view over them.
+// Stored scores: each scorer's runs in its own table (scores_<name>), item rows (items_<name>), which runs are published, and the views over them.
 import { KairosError } from '../errors.js';
 import { quoteIdentifier, quoteLiteral, type Store } from '../store/db.js';
 import { CUSTOMER_COLUMNS } from '../store/migrations.js';
 import { itemColumns, type ScoreRegistry } from './registry.js';
-import { ITEM_DEFAULTS, SQL_TYPES, type ItemOutput, type ItemRow, type ScoreColumn, type Scorer, type ScorerResult } from './types.js';
+import { ITEM_DEFAULTS, SQL_TYPES, type ItemOutput, type ItemRow, type Scorer, type ScorerResult } from './types.js';
 
-/** Table of a scorer's latest results: customer_id, its score columns, then its item outputs' columns. */
+/** Table of a scorer's results, every run: run_id, customer_id, its score columns, then its item outputs' columns. */
 export function resultsTable(scorer: string): string {
   return `scores_${scorer}`;
 }
 
-/** Table of an item output's latest rows: customer_id, rank, key, value, reason. */
+/** Table of an item output's rows of the latest runs: run_id, customer_id, rank, key, value, reason. */
 export function itemsTable(output: string): string {
   return `items_${output}`;
 }
 
-/** Which run a scorer's stored results come from. */
+/** Which run a scorer's published results come from. */
 export interface StoredResults {
   readonly scorer: string;
   readonly runId: number;
@@ -27,51 +27,80 @@ export interface StoredResults {
 /** Every column of a scorer's results table, with its DuckDB type, in table order. */
 function tableColumns(scorer: Scorer): { name: string; sql: string }[] {
   return [
+    { name: 'run_id', sql: 'INTEGER' },
     { name: 'customer_id', sql: 'VARCHAR' },
     ...scorer.columns.map((c) => ({ name: c.name, sql: SQL_TYPES[c.type] })),
     ...(scorer.items ?? []).flatMap((o) => itemColumns(o).map((c) => ({ name: c.name, sql: SQL_TYPES[c.type] }))),
   ];
 }
 
-/** The shape of a scorer's tables as text: stored results made by a scorer of another shape are not used. */
+/** The score columns of a scorer's results (what customer_scores shows): the table's columns after run_id and customer_id. */
+function scoreColumnNames(scorer: Scorer): string[] {
+  return tableColumns(scorer).slice(2).map((c) => c.name);
+}
+
+/** The shape of a scorer's tables as text: results written by a scorer of another shape are not its current results. */
 export function signature(scorer: Scorer): string {
   const items = (scorer.items ?? []).map((o) => `${o.name}:${o.shape}:${o.keep ?? ITEM_DEFAULTS.keep}`);
   return [...tableColumns(scorer).map((c) => `${c.name} ${c.sql}`), ...items].join(', ');
 }
 
-/** The stored state of every scorer with results, by name. */
-export async function storedResults(store: Store): Promise<Map<string, StoredResults>> {
-  const rows = await store.all<{ scorer: string; run_id: number; as_of: string; version: string }>(
-    `SELECT scorer, run_id, strftime(as_of, '%Y-%m-%d %H:%M:%S') AS as_of, version FROM scorer_results`,
-  );
-  return new Map(rows.map((r) => [r.scorer, { scorer: r.scorer, runId: r.run_id, asOf: r.as_of, version: r.version }]));
-}
-
-const ITEM_SQL = 'customer_id VARCHAR, rank INTEGER, key VARCHAR, value DOUBLE, reason VARCHAR';
+/** SQL of the completed runs (those whose rows count). */
+const COMPLETED = `SELECT run_id FROM score_runs WHERE status = 'completed'`;
 
 /**
- * Makes sure every registered scorer has its tables with the declared shape: missing ones are created empty; a table
- * left by a scorer of another shape (an older version) is replaced by an empty one and its state forgotten, so that
- * customer_scores never shows columns the code no longer declares.
+ * Each registered scorer's published results: its latest completed run, when that run wrote results of the shape
+ * the scorer declares now (results of an older shape stay in history, not in customer_scores).
+ */
+export async function storedResults(store: Store, registry: ScoreRegistry): Promise<Map<string, StoredResults>> {
+  const rows = await store.all<{ scorer: string; run_id: number; as_of: string; version: string; signature: string }>(
+    `SELECT scorer, run_id, strftime(as_of, '%Y-%m-%d %H:%M:%S') AS as_of, version, signature FROM scorer_results
+     WHERE run_id IN (${COMPLETED}) QUALIFY row_number() OVER (PARTITION BY scorer ORDER BY run_id DESC) = 1`,
+  );
+  const out = new Map<string, StoredResults>();
+  for (const r of rows) {
+    const scorer = registry.scorers.find((s) => s.name === r.scorer);
+    if (scorer && signature(scorer) === r.signature) out.set(r.scorer, { scorer: r.scorer, runId: r.run_id, asOf: r.as_of, version: r.version });
+  }
+  return out;
+}
+
+/** The tables of the main schema with their columns and types, from DuckDB's catalog. */
+async function catalog(store: Store): Promise<Map<string, { name: string; type: string }[]>> {
+  const rows = await store.all<{ table_name: string; column_name: string; data_type: string }>(
+    `SELECT table_name, c.column_name, c.data_type FROM duckdb_columns() c JOIN duckdb_tables() t USING (database_name, schema_name, table_name)
+     WHERE NOT t.temporary AND t.schema_name = 'main' ORDER BY table_name, c.column_index`,
+  );
+  const out = new Map<string, { name: string; type: string }[]>();
+  for (const r of rows) out.set(r.table_name, [...(out.get(r.table_name) ?? []), { name: r.column_name, type: r.data_type }]);
+  return out;
+}
+
+const ITEM_SQL = 'run_id INTEGER, customer_id VARCHAR, rank INTEGER, key VARCHAR, value DOUBLE, reason VARCHAR';
+
+/**
+ * Makes sure every registered scorer has its tables with the declared shape. A results table of another shape (an
+ * older version of the scorer) is kept for history under the next free name scores_<name>_<k>, and a new one made.
  */
 export async function ensureResultTables(store: Store, registry: ScoreRegistry): Promise<void> {
-  const stored = new Map(
-    (await store.all<{ scorer: string; signature: string }>('SELECT scorer, signature FROM scorer_results')).map((r) => [r.scorer, r.signature]),
-  );
-  const existing = new Set(
-    (await store.all<{ table_name: string }>(`SELECT table_name FROM duckdb_tables() WHERE NOT temporary AND schema_name = 'main'`)).map((r) => r.table_name),
-  );
+  const tables = await catalog(store);
   for (const scorer of registry.scorers) {
     const table = resultsTable(scorer.name);
-    const sig = signature(scorer);
-    const stale = stored.has(scorer.name) && stored.get(scorer.name) !== sig;
-    if (stale) await store.run('DELETE FROM scorer_results WHERE scorer = ?', [scorer.name]);
-    if (stale || !existing.has(table)) {
-      const ddl = tableColumns(scorer).map((c) => `${quoteIdentifier(c.name)} ${c.sql}`).join(', ');
-      await store.run(`CREATE OR REPLACE TABLE ${quoteIdentifier(table)} (${ddl})`);
+    const wanted = tableColumns(scorer);
+    const existing = tables.get(table);
+    const same = existing !== undefined && existing.map((c) => `${c.name} ${c.type}`).join(', ') === wanted.map((c) => `${c.name} ${c.sql}`).join(', ');
+    if (!same) {
+      if (existing !== undefined) {
+        let k = 1;
+        while (tables.has(`${table}_${k}`)) k++;
+        await store.run(`ALTER TABLE ${quoteIdentifier(table)} RENAME TO ${quoteIdentifier(`${table}_${k}`)}`);
+        tables.set(`${table}_${k}`, existing);
+      }
+      await store.run(`CREATE TABLE ${quoteIdentifier(table)} (${wanted.map((c) => `${quoteIdentifier(c.name)} ${c.sql}`).join(', ')})`);
     }
     for (const o of scorer.items ?? []) {
-      if (stale || !existing.has(itemsTable(o.name))) await store.run(`CREATE OR REPLACE TABLE ${quoteIdentifier(itemsTable(o.name))} (${ITEM_SQL})`);
+      const items = itemsTable(o.name);
+      if (tables.get(items)?.[0]?.name !== 'run_id') await store.run(`CREATE OR REPLACE TABLE ${quoteIdentifier(items)} (${ITEM_SQL})`);
     }
   }
 }
@@ -94,100 +123,120 @@ function itemAggregates(o: ItemOutput): string[] {
   });
 }
 
-/** One history row per customer and score column: value_num, value_text, value_date, value_json. */
-function historyValue(c: ScoreColumn): string {
-  const col = quoteIdentifier(c.name);
-  switch (c.type) {
-    case 'number':
-    case 'integer':
-      return `${col}::DOUBLE, NULL, NULL, NULL`;
-    case 'text':
-      return `NULL, ${col}::VARCHAR, NULL, NULL`;
-    case 'date':
-      return `NULL, NULL, ${col}::DATE, NULL`;
-    case 'list':
-    case 'map':
-      return `NULL, NULL, NULL, to_json(${col})`;
-  }
-}
-
 /**
- * Replaces a scorer's stored results with this run's (inside the run's transaction): its results table, its item
- * tables, its state row; appends its scores to score_history and the top items to item_history.
+ * Appends a scorer's results of this run (inside the run's transaction): its rows to scores_<name>, its item rows to
+ * items_<output>, and a line to scorer_results. Nothing is visible until the run is published (publishRun).
  */
-export async function publishResults(store: Store, scorer: Scorer, result: ScorerResult, run: { runId: number; asOf: string }): Promise<void> {
+export async function writeResults(store: Store, scorer: Scorer, result: ScorerResult, run: { runId: number; asOf: string }): Promise<void> {
   const outputs = scorer.items ?? [];
   for (const o of outputs) {
     const relation = result.items?.[o.name];
     if (relation === undefined) throw new KairosError('INTERNAL', `scorer ${scorer.name} returned no rows for its item output ${o.name}`);
     await store.run(
-      `CREATE OR REPLACE TABLE ${quoteIdentifier(itemsTable(o.name))} AS
-       SELECT customer_id::VARCHAR AS customer_id, rank::INTEGER AS rank, key::VARCHAR AS key, value::DOUBLE AS value, reason::VARCHAR AS reason
+      `INSERT INTO ${quoteIdentifier(itemsTable(o.name))}
+       SELECT ${run.runId}::INTEGER, customer_id::VARCHAR, rank::INTEGER, key::VARCHAR, value::DOUBLE, reason::VARCHAR
        FROM ${relationSql(store, relation)} ORDER BY customer_id, rank`,
     );
   }
-  const scoreSelect = scorer.columns.map((c) => `r.${quoteIdentifier(c.name)}::${SQL_TYPES[c.type]} AS ${quoteIdentifier(c.name)}`);
+  const scoreSelect = scorer.columns.map((c) => `r.${quoteIdentifier(c.name)}::${SQL_TYPES[c.type]}`);
   const itemSelect = outputs.flatMap((o, k) => itemColumns(o).map((c) => `i${k}.${quoteIdentifier(c.name)}`));
   const itemJoins = outputs.map(
     (o, k) =>
-      `LEFT JOIN (SELECT i.customer_id, ${itemAggregates(o).join(', ')} FROM ${quoteIdentifier(itemsTable(o.name))} i GROUP BY i.customer_id) i${k} USING (customer_id)`,
+      `LEFT JOIN (SELECT i.customer_id, ${itemAggregates(o).join(', ')} FROM ${quoteIdentifier(itemsTable(o.name))} i
+                  WHERE i.run_id = ${run.runId} GROUP BY i.customer_id) i${k} USING (customer_id)`,
   );
+  // One pass: the whole run's results of this scorer in one INSERT (its history and its latest results at once).
   await store.run(
-    `CREATE OR REPLACE TABLE ${quoteIdentifier(resultsTable(scorer.name))} AS
-     SELECT r.customer_id::VARCHAR AS customer_id${[...scoreSelect, ...itemSelect].map((s) => `, ${s}`).join('')}
+    `INSERT INTO ${quoteIdentifier(resultsTable(scorer.name))}
+     SELECT ${run.runId}::INTEGER, r.customer_id::VARCHAR${[...scoreSelect, ...itemSelect].map((s) => `, ${s}`).join('')}
      FROM ${relationSql(store, result.table)} r ${itemJoins.join(' ')}`,
   );
-  await store.run('DELETE FROM scorer_results WHERE scorer = ?', [scorer.name]);
   await store.run('INSERT INTO scorer_results VALUES (?, ?, ?::TIMESTAMP, ?, ?)', [scorer.name, run.runId, run.asOf, scorer.version, signature(scorer)]);
-  const table = quoteIdentifier(resultsTable(scorer.name));
-  // One INSERT per column: one `INSERT ... UNION ALL` of all of them was twice as slow at 1M customers (docs/benchmarks.md).
-  for (const c of scorer.columns) {
-    await store.run(
-      `INSERT INTO score_history SELECT ?::INTEGER, customer_id, ?, ${historyValue(c)} FROM ${table} WHERE ${quoteIdentifier(c.name)} IS NOT NULL`,
-      [run.runId, c.name],
-    );
-  }
-  for (const o of outputs) {
-    await store.run(
-      `INSERT INTO item_history SELECT ?::INTEGER, ?, customer_id, rank, key, value FROM ${quoteIdentifier(itemsTable(o.name))} WHERE rank <= ?`,
-      [run.runId, o.name, o.history ?? ITEM_DEFAULTS.history],
-    );
-  }
+}
+
+/** Value columns of the long history for a column of DuckDB type `type`: value_num, value_text, value_date, value_json. */
+function historyValue(column: string, type: string): string {
+  const col = quoteIdentifier(column);
+  if (/^(DOUBLE|FLOAT|REAL|INTEGER|BIGINT|SMALLINT|TINYINT|HUGEINT|DECIMAL.*|U?INTEGER|U?BIGINT|BOOLEAN)$/.test(type)) return `${col}::DOUBLE, NULL, NULL, NULL`;
+  if (type === 'VARCHAR') return `NULL, ${col}, NULL, NULL`;
+  if (type === 'DATE') return `NULL, NULL, ${col}, NULL`;
+  return `NULL, NULL, NULL, to_json(${col})`;
 }
 
 /**
- * (Re)creates the customer_scores view: every column of `customers`, the run of the customer's most recent stored
- * results (`run_id`, `scored_as_of`), then each registered scorer's columns by name. Columns are listed, never
- * `*`, so no name is silently renamed (the registry refuses collisions when it loads). Drops latest_scores, the
- * single results table of stores made before per-scorer results.
+ * (Re)creates the views over the stored results (inside the publishing transaction):
+ * - customer_scores: every column of `customers`, the run of the customer's most recent results (`run_id`,
+ *   `scored_as_of`), then each registered scorer's columns from its published run. Columns are listed, never `*`, so
+ *   no name is silently renamed (the registry refuses collisions when it loads).
+ * - score_history: the long shape (run_id, customer_id, score, value_num, value_text, value_date, value_json) of every
+ *   completed run of every scorer table, older shapes included, and of schema 1's history.
+ * Drops latest_scores, the single results table of stores made before per-scorer results.
  */
-export async function createCustomerScoresView(store: Store, registry: ScoreRegistry): Promise<void> {
-  const state = await storedResults(store);
+export async function createViews(store: Store, registry: ScoreRegistry): Promise<void> {
+  const state = await storedResults(store, registry);
   const alias = (i: number): string => `s${i}`;
   const scorers = registry.scorers;
   const runOf = scorers
-    .map((s, i) => ({ s, i, st: state.get(s.name) }))
-    .filter((x) => x.st !== undefined)
-    .map(({ i, st }) => ({ present: `${alias(i)}.customer_id IS NOT NULL`, runId: (st as StoredResults).runId, asOf: (st as StoredResults).asOf }));
+    .map((s, i) => ({ i, st: state.get(s.name) }))
+    .filter((x): x is { i: number; st: StoredResults } => x.st !== undefined)
+    .map(({ i, st }) => ({ present: `${alias(i)}.customer_id IS NOT NULL`, runId: st.runId, asOf: st.asOf }));
   const runId = runOf.length ? `greatest(${runOf.map((r) => `CASE WHEN ${r.present} THEN ${r.runId} END`).join(', ')})::INTEGER` : 'NULL::INTEGER';
   const asOfByRun = [...new Map(runOf.map((r) => [r.runId, r.asOf])).entries()];
   const scoredAsOf = asOfByRun.length
     ? `CASE ${runId} ${asOfByRun.map(([id, at]) => `WHEN ${id} THEN TIMESTAMP ${quoteLiteral(at)}`).join(' ')} END`
     : 'NULL::TIMESTAMP';
-  const columns = scorers.flatMap((s, i) => tableColumns(s).slice(1).map((c) => `${alias(i)}.${quoteIdentifier(c.name)}`));
-  const joins = scorers.map((s, i) => `LEFT JOIN ${quoteIdentifier(resultsTable(s.name))} ${alias(i)} ON ${alias(i)}.customer_id = c.customer_id`);
+  const columns = scorers.flatMap((s, i) => scoreColumnNames(s).map((c) => `${alias(i)}.${quoteIdentifier(c)}`));
+  // The published run is a constant of the view: DuckDB skips the other runs' row groups by their min/max run_id.
+  const joins = scorers.map((s, i) => {
+    const published = state.get(s.name)?.runId ?? -1;
+    return `LEFT JOIN (SELECT * FROM ${quoteIdentifier(resultsTable(s.name))} WHERE run_id = ${published}) ${alias(i)} ON ${alias(i)}.customer_id = c.customer_id`;
+  });
   await store.run(
     `CREATE OR REPLACE VIEW customer_scores AS
      SELECT ${CUSTOMER_COLUMNS.map((c) => `c.${quoteIdentifier(c)}`).join(', ')}, ${runId} AS run_id, ${scoredAsOf} AS scored_as_of${columns.map((c) => `, ${c}`).join('')}
      FROM customers c ${joins.join(' ')}`,
   );
   await store.run('DROP TABLE IF EXISTS latest_scores');
+
+  const tables = await catalog(store);
+  const branches = ['SELECT * FROM score_history_v1'];
+  for (const [table, cols] of tables) {
+    if (!/^scores_[a-z0-9_]+$/.test(table) || cols[0]?.name !== 'run_id' || cols[1]?.name !== 'customer_id') continue;
+    for (const c of cols.slice(2)) {
+      branches.push(
+        `SELECT run_id, customer_id, ${quoteLiteral(c.name)} AS score, ${historyValue(c.name, c.type)} FROM ${quoteIdentifier(table)}
+         WHERE ${quoteIdentifier(c.name)} IS NOT NULL AND run_id IN (${COMPLETED})`,
+      );
+    }
+  }
+  await store.run(`CREATE OR REPLACE VIEW score_history AS ${branches.join('\nUNION ALL ')}`);
 }
 
-/** A customer's rows of an item output, best first (at most the output's `keep`). */
-export async function customerItems(store: Store, output: ItemOutput, customerId: string): Promise<ItemRow[]> {
+/** A customer's rows of an item output from a run, best first (at most the output's `keep`). */
+export async function customerItems(store: Store, output: ItemOutput, customerId: string, runId: number): Promise<ItemRow[]> {
   return store.all<ItemRow & Record<string, unknown>>(
-    `SELECT rank, key, value, reason FROM ${quoteIdentifier(itemsTable(output.name))} WHERE customer_id = ? AND rank <= ? ORDER BY rank`,
-    [customerId, output.keep ?? ITEM_DEFAULTS.keep],
+    `SELECT rank, key, value, reason FROM ${quoteIdentifier(itemsTable(output.name))} WHERE run_id = ? AND customer_id = ? AND rank <= ? ORDER BY rank`,
+    [runId, customerId, output.keep ?? ITEM_DEFAULTS.keep],
   );
+}
+
+/**
+ * Removes what no published view shows: the rows of runs that did not complete (killed, or failed after writing),
+ * and the item rows of runs older than each output's published run. Their space is reused by later runs.
+ */
+export async function removeUnpublished(store: Store, registry: ScoreRegistry): Promise<void> {
+  const state = await storedResults(store, registry);
+  const tables = await catalog(store);
+  const dead = `SELECT run_id FROM score_runs WHERE status <> 'completed'`;
+  for (const [table, cols] of tables) {
+    if (/^scores_[a-z0-9_]+$/.test(table) && cols[0]?.name === 'run_id') await store.run(`DELETE FROM ${quoteIdentifier(table)} WHERE run_id IN (${dead})`);
+  }
+  for (const scorer of registry.scorers) {
+    const published = state.get(scorer.name)?.runId ?? -1;
+    for (const o of scorer.items ?? []) {
+      if (tables.has(itemsTable(o.name))) await store.run(`DELETE FROM ${quoteIdentifier(itemsTable(o.name))} WHERE run_id <> ?`, [published]);
+    }
+  }
+  await store.run(`DELETE FROM scorer_results WHERE run_id IN (${dead})`);
+  await store.run(`DELETE FROM model_fits WHERE run_id IN (${dead})`);
 }

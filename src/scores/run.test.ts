@@ -42,7 +42,7 @@ describe('partial runs', () => {
     for (const c of SCORERS[0]?.columns ?? []) expect(after?.[c.name], c.name).toEqual(before?.[c.name]);
     expect(Math.abs(Number(after?.['p_alive']) - Number(before?.['p_alive']))).toBeLessThan(1e-12);
     expect(after?.['run_id']).toBe(partial.runId);
-    const state = await store.all('SELECT scorer, run_id FROM scorer_results ORDER BY scorer');
+    const state = await store.all('SELECT scorer, max(run_id) AS run_id FROM scorer_results GROUP BY scorer ORDER BY scorer');
     expect(state).toEqual([
       { scorer: 'clv', run_id: partial.runId },
       { scorer: 'rfm', run_id: full.runId },
@@ -70,7 +70,8 @@ describe('partial runs', () => {
     });
     // Both together at the new as-of are fine, and leave the store consistent.
     await runScores(store, { config, asOf: '2023-09-01', scorers: ['clv', 'rfm'] });
-    expect(await store.value(`SELECT count(DISTINCT as_of) FROM scorer_results`)).toBe(1);
+    expect(await store.value(`SELECT count(DISTINCT as_of) FROM scorer_results WHERE run_id = (SELECT max(run_id) FROM scorer_results)`)).toBe(1);
+    expect(await store.value(`SELECT count(DISTINCT scorer) FROM scorer_results WHERE run_id = (SELECT max(run_id) FROM scorer_results)`)).toBe(2);
   });
 
   it('a failed run leaves every stored result as it was', async () => {
@@ -89,9 +90,12 @@ describe('a store made before per-scorer results (schema 1)', () => {
     const old = await toyStore(join(dir, 'v1-data'), db);
     // Back to schema 1 as an older Kairos left it: no per-scorer state, scores in latest_scores.
     await old.run('DROP TABLE scorer_results');
-    await old.run('DROP TABLE item_history');
+    await old.run('DROP VIEW score_history');
+    await old.run('ALTER TABLE score_history_v1 RENAME TO score_history');
     await old.run('DELETE FROM schema_migrations WHERE version > 1');
+    await old.run("INSERT INTO score_runs VALUES (7, TIMESTAMP '2023-09-01', TIMESTAMP '2023-09-02', TIMESTAMP '2023-09-02', 'completed', 'x', '[]', '{}', 1, 'EUR')");
     await old.run("INSERT INTO latest_scores VALUES ('K0001', 7)");
+    await old.run("INSERT INTO score_history VALUES (7, 'K0001', 'frequency', 3, NULL, NULL, NULL)");
     old.close();
     const reopened = await Store.open(db);
     try {
@@ -99,12 +103,58 @@ describe('a store made before per-scorer results (schema 1)', () => {
       expect(await reopened.value("SELECT run_id FROM customer_scores WHERE customer_id = 'K0001'")).toBe(7);
       await runScores(reopened, { config, asOf: '2023-10-01', scorers: ['rfm'] });
       expect(await reopened.value("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'latest_scores'")).toBe(0);
-      expect(await reopened.one("SELECT run_id, frequency FROM customer_scores WHERE customer_id = 'K0001'")).toMatchObject({ run_id: 1 });
+      expect(await reopened.one("SELECT run_id, frequency FROM customer_scores WHERE customer_id = 'K0001'")).toMatchObject({ run_id: 8 });
       // The clv scorer never ran: its columns are there, empty.
       expect(await reopened.value('SELECT count(p_alive) FROM customer_scores')).toBe(0);
+      // Schema 1's history is still read through score_history, beside the new run's.
+      expect(await reopened.all("SELECT run_id, value_num FROM score_history WHERE customer_id = 'K0001' AND score = 'frequency' ORDER BY run_id")).toEqual([
+        { run_id: 7, value_num: 3 },
+        { run_id: 8, value_num: expect.any(Number) },
+      ]);
     } finally {
       reopened.close();
     }
+  });
+});
+
+describe('a run killed at any moment', () => {
+  it('leaves nothing visible when killed while committing its rows; its id is not reused; the next run marks it failed and removes its rows', async () => {
+    const db = join(dir, 'killed.duckdb');
+    const s1 = await toyStore(join(dir, 'killed-data'), db);
+    const first = await runScores(s1, { config, asOf: '2023-10-01', scorers: ['rfm'] });
+    const before = await s1.all('SELECT * FROM customer_scores ORDER BY customer_id');
+    // What a kill during the commit of the rows can leave (DuckDB replaying part of the transaction from its WAL): the
+    // run's 'running' row (committed first) and some of its rows, with no completion.
+    await s1.run("INSERT INTO score_runs VALUES (2, TIMESTAMP '2023-11-01', now(), NULL, 'running', '', '[]', '{}', 0, 'EUR')");
+    await s1.run("INSERT INTO scores_rfm SELECT 2, customer_id, first_order_date, last_order_date, 999, 999, 999, 1, 1, 1, '111', 'Lost' FROM scores_rfm WHERE run_id = 1");
+    await s1.run("INSERT INTO scorer_results VALUES ('rfm', 2, TIMESTAMP '2023-11-01', '1.0.0', 'x')");
+    s1.close();
+    const s2 = await Store.open(db);
+    try {
+      expect(await s2.all('SELECT * FROM customer_scores ORDER BY customer_id')).toEqual(before);
+      expect(await s2.value('SELECT count(*) FROM score_history WHERE run_id = 2')).toBe(0);
+      const next = await runScores(s2, { config, asOf: '2023-10-01', scorers: ['rfm'] });
+      expect(next.runId).toBe(3);
+      expect(await s2.all('SELECT run_id, status FROM score_runs ORDER BY run_id')).toEqual([
+        { run_id: first.runId, status: 'completed' },
+        { run_id: 2, status: 'failed' },
+        { run_id: 3, status: 'completed' },
+      ]);
+      expect(await s2.value('SELECT count(*) FROM scores_rfm WHERE run_id = 2')).toBe(0);
+      expect(await s2.value('SELECT count(*) FROM scorer_results WHERE run_id = 2')).toBe(0);
+      expect(await s2.value('SELECT count(DISTINCT run_id) FROM score_history')).toBe(2);
+    } finally {
+      s2.close();
+    }
+  });
+
+  it('a run that fails is recorded as failed, its rows gone, the published results as they were', async () => {
+    const before = await store.all('SELECT * FROM customer_scores ORDER BY customer_id');
+    const failing: Scorer = { ...toyItemScorer, name: 'failing_late', items: [], columns: [], dependsOn: [], run: () => Promise.reject(new Error('late boom')) };
+    await expect(runScores(store, { config, asOf: '2023-09-01', registry: new ScoreRegistry([...SCORERS, failing]) })).rejects.toThrow(/late boom/);
+    const last = await store.one<{ status: string; finished: boolean }>('SELECT status, finished_at IS NOT NULL AS finished FROM score_runs ORDER BY run_id DESC LIMIT 1');
+    expect(last).toEqual({ status: 'failed', finished: true });
+    expect(await store.all('SELECT * FROM customer_scores ORDER BY customer_id')).toEqual(before);
   });
 });
 

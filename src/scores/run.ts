@@ -5,7 +5,7 @@ import { KairosError } from '../errors.js';
 import { createAsOfViews, defaultAsOf, parseAsOf } from '../features/as-of.js';
 import { quoteIdentifier, type Store } from '../store/db.js';
 import { DEFAULT_REGISTRY, type ScoreRegistry } from './registry.js';
-import { createCustomerScoresView, ensureResultTables, publishResults, resultsTable, storedResults, type StoredResults } from './results.js';
+import { createViews, ensureResultTables, removeUnpublished, resultsTable, storedResults, writeResults, type StoredResults } from './results.js';
 import type { ModelRecord, Scorer } from './types.js';
 
 export interface ScoreRunOptions {
@@ -30,13 +30,17 @@ export interface ScoreRunSummary {
   readonly seconds: number;
 }
 
-/** A fingerprint of the data a run sees: counts, sums and extremes of the as-of views. */
+/**
+ * A fingerprint of the data a run sees: per as-of view, its row count and an order-independent XOR of a hash of
+ * every row (exact: the same rows give the same fingerprint whatever their order or DuckDB's threads, unlike a
+ * floating-point sum of amounts).
+ */
 async function fingerprint(store: Store): Promise<string> {
   const row = await store.one(
-    `SELECT (SELECT count(*) FROM asof_customers) AS c,
-            (SELECT count(*) FROM asof_orders) AS o, (SELECT sum(amount) FROM asof_orders) AS a,
-            (SELECT max(ordered_at)::VARCHAR FROM asof_orders) AS lo,
-            (SELECT count(*) FROM asof_events) AS e, (SELECT max(occurred_at)::VARCHAR FROM asof_events) AS le`,
+    `SELECT (SELECT count(*) FROM asof_customers) AS c, (SELECT bit_xor(hash(t)) FROM asof_customers t)::VARCHAR AS hc,
+            (SELECT count(*) FROM asof_orders) AS o, (SELECT bit_xor(hash(t)) FROM asof_orders t)::VARCHAR AS ho,
+            (SELECT count(*) FROM asof_events) AS e, (SELECT bit_xor(hash(t)) FROM asof_events t)::VARCHAR AS he,
+            (SELECT bit_xor(hash(t)) FROM products t)::VARCHAR AS hp`,
   );
   return createHash('sha256').update(JSON.stringify(row)).digest('hex').slice(0, 16);
 }
@@ -84,9 +88,12 @@ function checkPartialRun(registry: ScoreRegistry, selected: readonly Scorer[], s
 }
 
 /**
- * Runs the scorers in dependency order, in one transaction: each scorer's results replace only its own stored
- * results (a partial run leaves the others as they were), and the run lands whole (results, history, fits, run
- * record) or not at all.
+ * Runs the scorers in dependency order. A run lands whole or not at all, even if the process is killed at any moment:
+ * 1. its score_runs row is committed first, as 'running' (run ids are never reused; runs left 'running' by a killed
+ *    process are marked 'failed' and their rows removed at the next run);
+ * 2. every scorer's results are appended in one transaction, invisible while the run is not completed;
+ * 3. one small last transaction marks the run 'completed' and points the views at its rows.
+ * Each scorer's results replace only its own in customer_scores: a partial run leaves the others as they were.
  */
 export async function runScores(store: Store, options: ScoreRunOptions): Promise<ScoreRunSummary> {
   const started = Date.now();
@@ -94,48 +101,78 @@ export async function runScores(store: Store, options: ScoreRunOptions): Promise
   const registry = options.registry ?? DEFAULT_REGISTRY;
   const scorers = registry.resolve(options.scorers);
   const asOf = options.asOf ? parseAsOf(options.asOf) : await defaultAsOf(store);
-  return store.transaction(async () => {
+  const scorerNames = scorers.map((s) => ({ name: s.name, version: s.version }));
+  let state: Map<string, StoredResults> = new Map();
+  const runId = await store.transaction(async () => {
+    await store.run(`UPDATE score_runs SET status = 'failed' WHERE status = 'running'`);
+    await removeUnpublished(store, registry);
     await ensureResultTables(store, registry);
-    const state = await storedResults(store);
+    state = await storedResults(store, registry);
     checkPartialRun(registry, scorers, state, asOf);
-    const runId = Number(await store.value('SELECT coalesce(max(run_id), 0) + 1 FROM score_runs'));
-    await createAsOfViews(store, asOf);
-    const dataFingerprint = await fingerprint(store);
-    const customers = Number(await store.value('SELECT count(*) FROM asof_customers'));
-    if (customers === 0) throw new KairosError('INSUFFICIENT_DATA', `no customers before ${asOf}`, { hint: 'choose a later --as-of' });
-    const models: ModelRecord[] = [];
-    const notes: string[] = [];
-    const scorerInfo: ScoreRunSummary['scorers'][number][] = [];
-    for (const scorer of scorers) {
-      const t0 = Date.now();
-      progress(`scoring ${scorer.name}`);
-      const allowed = new Set(scorer.dependsOn ?? []);
-      const resultsOf = (name: string): string => {
-        if (!allowed.has(name)) throw new KairosError('INTERNAL', `scorer ${scorer.name} reads ${name} without declaring it in dependsOn`);
-        return resultsTable(name);
-      };
-      const result = await scorer.run({ store, runId, asOf, config: options.config, progress, resultsOf });
-      progress(`writing ${scorer.name} scores`);
-      await publishResults(store, scorer, result, { runId, asOf });
-      for (const t of [result.table, ...Object.values(result.items ?? {}), ...(result.temporaries ?? [])]) await dropTemporary(store, t);
-      models.push(...result.models);
-      notes.push(...result.notes);
-      scorerInfo.push({
-        name: scorer.name,
-        version: scorer.version,
-        columns: scorer.columns.map((c) => c.name),
-        items: (scorer.items ?? []).map((o) => o.name),
-        seconds: (Date.now() - t0) / 1000,
-      });
-    }
-    await createCustomerScoresView(store, registry);
-    for (const m of models) await store.run('INSERT INTO model_fits VALUES (?, ?, ?)', [runId, m.model, JSON.stringify(m.fit)]);
-    // The finish time comes from here: DuckDB's now() is the transaction's start, which made every run last 0 s.
-    const seconds = (Date.now() - started) / 1000;
+    const id = Number(await store.value('SELECT coalesce(max(run_id), 0) + 1 FROM score_runs'));
     await store.run(
-      `INSERT INTO score_runs VALUES (?, ?::TIMESTAMP, to_timestamp(?)::TIMESTAMP, to_timestamp(?)::TIMESTAMP, 'completed', ?, ?, ?, ?, ?)`,
-      [runId, asOf, started / 1000, started / 1000 + seconds, dataFingerprint, JSON.stringify(scorerInfo), JSON.stringify(options.config), customers, options.config.currency],
+      `INSERT INTO score_runs VALUES (?, ?::TIMESTAMP, to_timestamp(?)::TIMESTAMP, NULL, 'running', '', ?, ?, 0, ?)`,
+      [id, asOf, started / 1000, JSON.stringify(scorerNames), JSON.stringify(options.config), options.config.currency],
     );
-    return { runId, asOf, customers, scorers: scorerInfo, models, notes, dataFingerprint, seconds };
+    return id;
   });
+  let written: Omit<ScoreRunSummary, 'seconds'>;
+  try {
+    written = await store.transaction(async () => {
+      await createAsOfViews(store, asOf);
+      const dataFingerprint = await fingerprint(store);
+      const customers = Number(await store.value('SELECT count(*) FROM asof_customers'));
+      if (customers === 0) throw new KairosError('INSUFFICIENT_DATA', `no customers before ${asOf}`, { hint: 'choose a later --as-of' });
+      const models: ModelRecord[] = [];
+      const notes: string[] = [];
+      const scorerInfo: ScoreRunSummary['scorers'][number][] = [];
+      for (const scorer of scorers) {
+        const t0 = Date.now();
+        progress(`scoring ${scorer.name}`);
+        // Each dependency's results for this as-of (checked above): written earlier in this run, or published.
+        const inputs = new Map<string, string>();
+        for (const dep of scorer.dependsOn ?? []) {
+          const from = scorerInfo.some((x) => x.name === dep) ? runId : (state.get(dep)?.runId ?? -1);
+          const view = `__results_${dep}`;
+          await store.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdentifier(view)} AS SELECT * EXCLUDE (run_id) FROM ${quoteIdentifier(resultsTable(dep))} WHERE run_id = ${from}`);
+          inputs.set(dep, view);
+        }
+        const resultsOf = (name: string): string => {
+          const view = inputs.get(name);
+          if (view === undefined) throw new KairosError('INTERNAL', `scorer ${scorer.name} reads ${name} without declaring it in dependsOn`);
+          return view;
+        };
+        const result = await scorer.run({ store, runId, asOf, config: options.config, progress, resultsOf });
+        progress(`writing ${scorer.name} scores`);
+        await writeResults(store, scorer, result, { runId, asOf });
+        for (const t of [result.table, ...Object.values(result.items ?? {}), ...(result.temporaries ?? []), ...inputs.values()]) await dropTemporary(store, t);
+        models.push(...result.models);
+        notes.push(...result.notes);
+        scorerInfo.push({
+          name: scorer.name,
+          version: scorer.version,
+          columns: scorer.columns.map((c) => c.name),
+          items: (scorer.items ?? []).map((o) => o.name),
+          seconds: (Date.now() - t0) / 1000,
+        });
+      }
+      for (const m of models) await store.run('INSERT INTO model_fits VALUES (?, ?, ?)', [runId, m.model, JSON.stringify(m.fit)]);
+      return { runId, asOf, customers, scorers: scorerInfo, models, notes, dataFingerprint };
+    });
+  } catch (err) {
+    await store.run(`UPDATE score_runs SET status = 'failed', finished_at = to_timestamp(?)::TIMESTAMP WHERE run_id = ?`, [Date.now() / 1000, runId]).catch(() => {});
+    throw err;
+  }
+  // The finish time comes from here: DuckDB's now() is the transaction's start, which made every run last 0 s.
+  const seconds = (Date.now() - started) / 1000;
+  progress('publishing the run');
+  await store.transaction(async () => {
+    await store.run(
+      `UPDATE score_runs SET status = 'completed', finished_at = to_timestamp(?)::TIMESTAMP, data_fingerprint = ?, scorers = ?, customers = ? WHERE run_id = ?`,
+      [started / 1000 + seconds, written.dataFingerprint, JSON.stringify(written.scorers), written.customers, runId],
+    );
+    await createViews(store, registry);
+  });
+  await store.transaction(() => removeUnpublished(store, registry));
+  return { ...written, seconds };
 }

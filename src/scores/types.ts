@@ -35,9 +35,9 @@ export interface ScoreColumn {
 
 /**
  * An item-level output: rows of (customer_id, rank, key, value, reason) per customer, e.g. ranked products or a value
- * per category. Stored whole in `items_<name>`; in customer_scores as `<name>` (the top `keep` keys as a list, or a
- * map of key -> value for `shape: 'map'`) and as plain columns `<name>_1` .. `<name>_<columns>` (the top keys); the
- * top `history` rows of every run are kept in item_history.
+ * per category. The latest run's rows are stored whole in `items_<name>`; the scorer's results (customer_scores, and
+ * every run's history) hold `<name>` (the top `keep` keys as a list, or a map of key -> value for `shape: 'map'`)
+ * and plain columns `<name>_1` .. `<name>_<columns>` (the top keys).
  */
 export interface ItemOutput {
   /** Output name (snake_case): the items table is items_<name>. */
@@ -51,14 +51,12 @@ export interface ItemOutput {
   readonly description: string;
   /** Plain columns `<name>_1..<name>_N` in customer_scores, for exports (default 3). */
   readonly columns?: number;
-  /** Top rows per customer kept in the list/map column (default 10). */
+  /** Top rows per customer kept in the list/map column, hence in every run's history (default 10). */
   readonly keep?: number;
-  /** Top rows per customer kept in item_history for every run (default 3). */
-  readonly history?: number;
 }
 
 /** Defaults of an item output's sizes, in one place. */
-export const ITEM_DEFAULTS = { columns: 3, keep: 10, history: 3 } as const;
+export const ITEM_DEFAULTS = { columns: 3, keep: 10 } as const;
 
 /** What a scorer sees: the store with as-of views, the settings, the run, and its dependencies' results. */
 export interface ScoreContext {

@@ -100,24 +100,22 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 2,
-    name: 'per-scorer results: which run and as-of each scorer\'s stored results come from; item history',
+    name: 'per-scorer results with their history; runs published in one step after their rows are written',
     sql: [
-      // One row per scorer with stored results (its table is scores_<scorer>, its item outputs items_<output>);
-      // no key constraint: a run deletes and inserts a scorer's row in one transaction, which DuckDB's eager unique
-      // checks would refuse. The first run after this migration replaces latest_scores (src/scores/results.ts).
+      // Each scorer appends every run's results to its own table scores_<scorer> (run_id first), created by the scores
+      // layer (src/scores/results.ts) from the scorer's declaration. This log says which runs wrote which scorer's
+      // results; a run's rows count only once its score_runs row says 'completed' (set in a last, small transaction),
+      // so a run killed while committing its rows leaves nothing visible. No key constraint: append-only.
       `CREATE TABLE scorer_results (
          scorer VARCHAR NOT NULL,
          run_id INTEGER NOT NULL,
          as_of TIMESTAMP NOT NULL,
          version VARCHAR NOT NULL,
          signature VARCHAR NOT NULL)`,
-      `CREATE TABLE item_history (
-         run_id INTEGER NOT NULL,
-         output VARCHAR NOT NULL,
-         customer_id VARCHAR NOT NULL,
-         rank INTEGER NOT NULL,
-         key VARCHAR NOT NULL,
-         value DOUBLE)`,
+      // The long history of schema 1 stays as it was; score_history becomes a view over it and the scorers' tables,
+      // rebuilt by each run (this one until the first run).
+      `ALTER TABLE score_history RENAME TO score_history_v1`,
+      `CREATE VIEW score_history AS SELECT * FROM score_history_v1`,
     ],
   },
 ];

@@ -21,7 +21,7 @@ export const toyItemScorer: Scorer = {
     { name: 'toy_orders_per_product', type: 'number', unit: 'count', description: 'rfm frequency / distinct products' },
   ],
   items: [
-    { name: 'toy_top_products', kind: 'product', shape: 'ranked', unit: 'count', description: 'most bought products', columns: 2, keep: 4, history: 2 },
+    { name: 'toy_top_products', kind: 'product', shape: 'ranked', unit: 'count', description: 'most bought products', columns: 2, keep: 4 },
     { name: 'toy_category_share', kind: 'category', shape: 'map', unit: 'probability', description: 'share of purchases per category' },
   ],
 

@@ -4,7 +4,8 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KairosError } from '../../errors.js';
 import { DEFAULT_REGISTRY, type ScoreRegistry } from '../../scores/registry.js';
-import { itemsTable } from '../../scores/results.js';
+import { itemsTable, storedResults } from '../../scores/results.js';
+import type { Scorer } from '../../scores/types.js';
 import { quoteIdentifier, quoteLiteral, withStore } from '../../store/db.js';
 import { formatCount } from '../../util/format.js';
 import { printJson, renderTable, type GlobalOptions, type Io } from '../io.js';
@@ -32,13 +33,20 @@ export async function exportScores(db: string, options: ExportOptions): Promise<
   if (!EXPORT_FORMATS.includes(options.format)) {
     throw new KairosError('USAGE', `invalid format "${options.format}" (expected one of ${EXPORT_FORMATS.join(', ')})`);
   }
-  const outputs = (options.registry ?? DEFAULT_REGISTRY).scorers.flatMap((s) => s.items ?? []);
+  const registry = options.registry ?? DEFAULT_REGISTRY;
+  const outputs = registry.scorers.flatMap((s) => s.items ?? []);
   const output = options.items === undefined ? undefined : outputs.find((o) => o.name === options.items);
   if (options.items !== undefined && output === undefined) {
     throw new KairosError('USAGE', `unknown item output "${options.items}" (available: ${outputs.map((o) => o.name).join(', ') || 'none'})`);
   }
   return withStore(db, async (store) => {
-    const source = output === undefined ? 'customer_scores' : quoteIdentifier(itemsTable(output.name));
+    let source = 'customer_scores';
+    if (output !== undefined) {
+      // The published run's rows only (a killed run may have left others until the next run removes them).
+      const owner = registry.scorers.find((s) => (s.items ?? []).includes(output)) as Scorer;
+      const published = (await storedResults(store, registry)).get(owner.name)?.runId ?? -1;
+      source = `(SELECT * EXCLUDE (run_id) FROM ${quoteIdentifier(itemsTable(output.name))} WHERE run_id = ${published})`;
+    }
     const available = (await store.all<{ column_name: string }>(`DESCRIBE ${source}`)).map((c) => c.column_name);
     const columns = options.columns && options.columns.length > 0 ? [...options.columns] : available;
     const unknown = columns.filter((c) => !available.includes(c));
