@@ -6,7 +6,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerQuery } from './commands/query.js';
-import { registerModels, registerScore } from './commands/score.js';
+import { registerCompact, registerModels, registerScore } from './commands/score.js';
 import { processIo, type GlobalOptions, type Io } from './io.js';
 
 export const VERSION = '0.1.0';
@@ -39,6 +39,7 @@ Start with:  kairos demo            (synthetic retailer: ingest, score, summary)
   registerIngest(program, io, global);
   registerScore(program, io, global);
   registerModels(program, io, global);
+  registerCompact(program, io, global);
   registerQuery(program, io, global);
   registerEvaluate(program, io, global);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });

@@ -240,3 +240,47 @@ export async function removeUnpublished(store: Store, registry: ScoreRegistry): 
   await store.run(`DELETE FROM scorer_results WHERE run_id IN (${dead})`);
   await store.run(`DELETE FROM model_fits WHERE run_id IN (${dead})`);
 }
+
+export interface CompactionSummary {
+  /** Completed runs whose rows were removed (thinned out), oldest first. */
+  readonly removed: readonly number[];
+  readonly kept: number;
+  readonly rowsDeleted: number;
+}
+
+/**
+ * Thins the history: completed runs whose as-of is more than `keepDays` before the latest run's are reduced to the
+ * last run of each calendar month; every scorer's published run is always kept. The removed runs' rows leave the
+ * scorers' tables, schema 1's history and model_fits, and their score_runs rows say 'compacted'. A CHECKPOINT then
+ * lets DuckDB reuse the space.
+ */
+export async function compactHistory(store: Store, registry: ScoreRegistry, keepDays: number): Promise<CompactionSummary> {
+  const result = await store.transaction(async () => {
+    const published = [...(await storedResults(store, registry)).values()].map((r) => r.runId);
+    const rows = await store.all<{ run_id: number }>(
+      `WITH runs AS (SELECT run_id, as_of FROM score_runs WHERE status = 'completed'),
+         latest AS (SELECT max(as_of) AS at FROM runs),
+         old AS (SELECT run_id, as_of, row_number() OVER (PARTITION BY date_trunc('month', as_of) ORDER BY as_of DESC, run_id DESC) AS k
+                 FROM runs, latest WHERE as_of < latest.at - to_days(?::INTEGER))
+       SELECT run_id FROM old WHERE k > 1 ORDER BY run_id`,
+      [keepDays],
+    );
+    const removed = rows.map((r) => r.run_id).filter((id) => !published.includes(id));
+    let rowsDeleted = 0;
+    if (removed.length > 0) {
+      const list = removed.join(', ');
+      const tables = await catalog(store);
+      for (const [table, cols] of tables) {
+        if (!((/^scores_[a-z0-9_]+$/.test(table) && cols[0]?.name === 'run_id') || table === 'score_history_v1')) continue;
+        rowsDeleted += Number(await store.value(`SELECT count(*) FROM ${quoteIdentifier(table)} WHERE run_id IN (${list})`));
+        await store.run(`DELETE FROM ${quoteIdentifier(table)} WHERE run_id IN (${list})`);
+      }
+      await store.run(`DELETE FROM model_fits WHERE run_id IN (${list})`);
+      await store.run(`UPDATE score_runs SET status = 'compacted' WHERE run_id IN (${list})`);
+    }
+    const kept = Number(await store.value(`SELECT count(*) FROM score_runs WHERE status = 'completed'`));
+    return { removed, kept, rowsDeleted };
+  });
+  await store.run('CHECKPOINT');
+  return result;
+}

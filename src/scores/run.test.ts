@@ -10,7 +10,8 @@ import { DEFAULT_CONFIG } from '../config.js';
 import { Store } from '../store/db.js';
 import { toyItemScorer, toyStore } from '../testing/toy-scorers.js';
 import { explainCustomer } from './explain.js';
-import { ScoreRegistry, SCORERS } from './registry.js';
+import { DEFAULT_REGISTRY, ScoreRegistry, SCORERS } from './registry.js';
+import { compactHistory } from './results.js';
 import { runScores } from './run.js';
 import type { Scorer } from './types.js';
 
@@ -155,6 +156,35 @@ describe('a run killed at any moment', () => {
     const last = await store.one<{ status: string; finished: boolean }>('SELECT status, finished_at IS NOT NULL AS finished FROM score_runs ORDER BY run_id DESC LIMIT 1');
     expect(last).toEqual({ status: 'failed', finished: true });
     expect(await store.all('SELECT * FROM customer_scores ORDER BY customer_id')).toEqual(before);
+  });
+});
+
+describe('history compaction', () => {
+  it('keeps the last days whole and one run per month before them, and always the published runs', async () => {
+    const db = join(dir, 'compact.duckdb');
+    const s = await toyStore(join(dir, 'compact-data'), db);
+    try {
+      const dates = ['2023-06-01', '2023-06-15', '2023-07-01', '2023-07-20', '2023-09-25', '2023-10-01'];
+      for (const asOf of dates) await runScores(s, { config, asOf, scorers: ['rfm'] });
+      const rowsOfRemoved = Number(await s.value('SELECT count(*) FROM scores_rfm WHERE run_id IN (1, 3)'));
+      const result = await compactHistory(s, DEFAULT_REGISTRY, 30);
+      expect(result).toEqual({ removed: [1, 3], kept: 4, rowsDeleted: rowsOfRemoved });
+      expect(await s.all('SELECT run_id, status FROM score_runs ORDER BY run_id')).toEqual([
+        { run_id: 1, status: 'compacted' },
+        { run_id: 2, status: 'completed' },
+        { run_id: 3, status: 'compacted' },
+        { run_id: 4, status: 'completed' },
+        { run_id: 5, status: 'completed' },
+        { run_id: 6, status: 'completed' },
+      ]);
+      expect(await s.all("SELECT DISTINCT run_id FROM score_history WHERE score = 'frequency' ORDER BY 1")).toEqual([2, 4, 5, 6].map((run_id) => ({ run_id })));
+      // Compacting again changes nothing; the published run (6) stays whatever the window.
+      expect((await compactHistory(s, DEFAULT_REGISTRY, 30)).removed).toEqual([]);
+      expect((await compactHistory(s, DEFAULT_REGISTRY, 0)).removed).toEqual([]);
+      expect(await s.value('SELECT max(run_id) FROM customer_scores')).toBe(6);
+    } finally {
+      s.close();
+    }
   });
 });
 

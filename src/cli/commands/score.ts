@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { KairosError } from '../../errors.js';
 import { explainCustomer, type CustomerExplanation } from '../../scores/explain.js';
+import { compactHistory } from '../../scores/results.js';
 import { DEFAULT_REGISTRY } from '../../scores/registry.js';
 import { runScores, type ScoreRunSummary } from '../../scores/run.js';
 import { withStore } from '../../store/db.js';
@@ -74,7 +75,9 @@ export function registerScore(program: Command, io: Io, global: () => GlobalOpti
         g.db,
         (store) =>
           store.all(
-            `SELECT run_id, strftime(as_of, '%Y-%m-%d') AS as_of, status, customers, round(epoch(finished_at) - epoch(started_at), 1) AS seconds, data_fingerprint
+            // A run still 'running' in a store this command could open was interrupted: a run in progress holds the store.
+            `SELECT run_id, strftime(as_of, '%Y-%m-%d') AS as_of, CASE status WHEN 'running' THEN 'failed (interrupted)' ELSE status END AS status,
+               customers, round(epoch(finished_at) - epoch(started_at), 1) AS seconds, data_fingerprint
              FROM score_runs ORDER BY run_id DESC LIMIT ?`,
             [Number(flags.limit)],
           ),
@@ -82,6 +85,21 @@ export function registerScore(program: Command, io: Io, global: () => GlobalOpti
       );
       if (g.json) printJson(io, rows);
       else io.out(rows.length ? renderTable(['run_id', 'as_of', 'status', 'customers', 'seconds', 'data_fingerprint'], rows) : 'no scoring run yet: run `kairos score`');
+    });
+}
+
+export function registerCompact(program: Command, io: Io, global: () => GlobalOptions): void {
+  program
+    .command('compact')
+    .description('thin the score history: runs older than --keep-days (before the latest run) keep one run per month')
+    .option('--keep-days <n>', 'days of history kept whole, counted back from the latest run', '90')
+    .action(async (flags: { keepDays: string }) => {
+      const g = global();
+      const keepDays = Number(flags.keepDays);
+      if (!Number.isInteger(keepDays) || keepDays < 0) throw new KairosError('USAGE', `--keep-days must be a whole number of days >= 0, got "${flags.keepDays}"`);
+      const result = await withStore(g.db, (store) => compactHistory(store, DEFAULT_REGISTRY, keepDays));
+      if (g.json) printJson(io, result);
+      else io.out(`removed ${result.removed.length} run(s) (${formatCount(result.rowsDeleted)} rows); ${result.kept} completed run(s) kept`);
     });
 }
 
