@@ -9,8 +9,8 @@ import {
   type FitResult,
   type GammaGammaParams,
   type ModelParams,
-  type RfmData,
   type TransactionModelName,
+  type TransactionSummary,
 } from '../models/index.js';
 import { CLV_HORIZONS } from '../scores/clv.js';
 import { chooseTransactionModel, type CandidateResult } from '../scores/model-choice.js';
@@ -202,7 +202,7 @@ export async function evaluateStore(store: Store, options: EvaluateOptions): Pro
     if (n === 0) {
       throw new KairosError('INSUFFICIENT_DATA', `no customer with a purchase before ${split.cut.slice(0, 10)}`, { hint: 'choose a later --calibration-end' });
     }
-    const rfm: RfmData = data.summary.rfm;
+    const rfm: TransactionSummary = data.summary.rfm;
     const out = data.outcomes;
     const H = split.holdoutDays;
     const cutDay = epochDay(split.calibrationEnd) + 1;

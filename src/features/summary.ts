@@ -1,5 +1,5 @@
 // Per-customer purchase summary (x, t_x, T, mean repeat spend) from the as-of orders: the input of the CLV models.
-import type { RfmData, SpendData } from '../models/index.js';
+import type { SpendData, TransactionSummary } from '../models/index.js';
 import { purchaseDaysSql } from './purchases.js';
 import { KairosError } from '../errors.js';
 import { quoteIdentifier, type ListColumn, type Store } from '../store/db.js';
@@ -12,7 +12,7 @@ import { quoteIdentifier, type ListColumn, type Store } from '../store/db.js';
  */
 export interface PurchaseSummary {
   readonly customerIds: readonly string[];
-  readonly rfm: RfmData;
+  readonly rfm: TransactionSummary;
   readonly spend: SpendData;
   /** Day of the last purchase, in days since 1970-01-01. */
   readonly lastDay: Float64Array;
@@ -62,7 +62,7 @@ export interface SummaryTable {
   /** Temp table with one row per customer (customer_id first); its scan order is the order of the arrays below. */
   readonly table: string;
   readonly rows: number;
-  readonly rfm: RfmData;
+  readonly rfm: TransactionSummary;
   readonly spend: SpendData;
   /** Day of the last purchase, in days since 1970-01-01. */
   readonly lastDay: Float64Array;

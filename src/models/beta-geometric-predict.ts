@@ -12,8 +12,8 @@ import { KairosError } from '../errors.js';
 import { expm1, log1p, logistic } from '../math/special.js';
 import { betaGeoAliveExpectationMany, betaGeoScores } from './beta-geometric.js';
 import { checkParams, checkScoreOptions, checkThreshold } from './params.js';
-import { cachedLogShift, logShiftTable, pairIndex, perXTable, validateHorizon, validateRfm } from './rfm.js';
-import type { CustomerScores, RfmData, ScoreOptions } from './types.js';
+import { cachedLogShift, logShiftTable, pairIndex, perXTable, validateHorizon, validateTransactionSummary } from './transaction-summary.js';
+import type { CustomerScores, ScoreOptions, TransactionSummary } from './types.js';
 
 type BetaGeoParams = Readonly<{ r: number; alpha: number; a: number; b: number }>;
 
@@ -28,7 +28,7 @@ export function betaGeoPredictions<P extends BetaGeoParams>(model: 'bg-nbd' | 'm
    * P(alive) of every row: per row one exponential and two logarithms, cached per integer time value (days);
    * ln a − ln(b+x−1+s) is tabulated per x. Data must be validated.
    */
-  function aliveAll(p: P, data: RfmData): Float64Array {
+  function aliveAll(p: P, data: TransactionSummary): Float64Array {
     const n = data.x.length;
     const out = new Float64Array(n);
     const lnA = Math.log(p.a);
@@ -58,10 +58,10 @@ export function betaGeoPredictions<P extends BetaGeoParams>(model: 'bg-nbd' | 'm
    * (kernel[pair·h + k]): the expectation depends on the history only through (x, T), so it is computed once per pair,
    * with the series coefficients shared across horizons.
    */
-  function aliveAndKernel(params: P, data: RfmData, horizons: readonly number[]): { alive: Float64Array; pairs: Uint32Array; kernel: Float64Array } {
+  function aliveAndKernel(params: P, data: TransactionSummary, horizons: readonly number[]): { alive: Float64Array; pairs: Uint32Array; kernel: Float64Array } {
     checkParams(model, PARAM_NAMES, params);
     for (const t of horizons) validateHorizon(t, 'horizon');
-    validateRfm(data);
+    validateTransactionSummary(data);
     const h = horizons.length;
     const { r, alpha, a, b } = params;
     const pairs = pairIndex(data);
@@ -80,9 +80,9 @@ export function betaGeoPredictions<P extends BetaGeoParams>(model: 'bg-nbd' | 'm
   }
 
   /** P(alive at T | x, t_x, T) (formula above). */
-  function pAlive(params: P, data: RfmData): Float64Array {
+  function pAlive(params: P, data: TransactionSummary): Float64Array {
     checkParams(model, PARAM_NAMES, params);
-    validateRfm(data);
+    validateTransactionSummary(data);
     return aliveAll(params, data);
   }
 
@@ -90,7 +90,7 @@ export function betaGeoPredictions<P extends BetaGeoParams>(model: 'bg-nbd' | 'm
    * expectedPurchases at several horizons (one array per horizon). The series coefficients are shared across
    * horizons and the alive-customer part is computed once per distinct (x, T); per customer only P(alive) is evaluated.
    */
-  function expectedPurchasesMany(params: P, data: RfmData, horizons: readonly number[]): Float64Array[] {
+  function expectedPurchasesMany(params: P, data: TransactionSummary, horizons: readonly number[]): Float64Array[] {
     const { alive, pairs, kernel } = aliveAndKernel(params, data, horizons);
     const h = horizons.length;
     const outs = horizons.map(() => new Float64Array(alive.length));
@@ -102,12 +102,12 @@ export function betaGeoPredictions<P extends BetaGeoParams>(model: 'bg-nbd' | 'm
   }
 
   /** E[Y(t) | x, t_x, T]: expected repeat purchases in (T, T+t] (formula above). */
-  function expectedPurchases(params: P, data: RfmData, t: number): Float64Array {
+  function expectedPurchases(params: P, data: TransactionSummary, t: number): Float64Array {
     return expectedPurchasesMany(params, data, [t])[0] as Float64Array;
   }
 
   /** Σ_k c_k E[Y(t_k) | x, t_x, T] = P(alive) · Σ_k c_k E[Y(t_k) | alive, x, T]: the sum is formed once per (x, T). */
-  function expectedPurchasesCombination(params: P, data: RfmData, horizons: readonly number[], coefficients: readonly number[]): Float64Array {
+  function expectedPurchasesCombination(params: P, data: TransactionSummary, horizons: readonly number[], coefficients: readonly number[]): Float64Array {
     if (coefficients.length !== horizons.length) {
       throw new KairosError('VALIDATION', `coefficients (${coefficients.length}) and horizons (${horizons.length}) differ in length`);
     }
@@ -129,10 +129,10 @@ export function betaGeoPredictions<P extends BetaGeoParams>(model: 'bg-nbd' | 'm
    * P(at least one purchase in (T, T+t] | x, t_x, T) = P(alive) · [1 − ((α+T)/(α+T+t))^{r+x}]: an alive customer's
    * rate is λ | data ~ Gamma(r+x, α+T), and the first future purchase happens before any further dropout.
    */
-  function conversionProbability(params: P, data: RfmData, t: number): Float64Array {
+  function conversionProbability(params: P, data: TransactionSummary, t: number): Float64Array {
     checkParams(model, PARAM_NAMES, params);
     validateHorizon(t);
-    validateRfm(data);
+    validateTransactionSummary(data);
     const out = aliveAll(params, data);
     const ratio = logShiftTable(data.T); // ln(1 + t/(α+T)) per integer T, filled on first use
     for (let i = 0; i < out.length; i++) {
@@ -158,9 +158,9 @@ export function betaGeoPredictions<P extends BetaGeoParams>(model: 'bg-nbd' | 'm
    * Median time from T to the next purchase given the customer is alive: λ | alive, data ~ Gamma(r+x, α+T), so the
    * wait is Lomax(shape r+x, scale α+T) with median (α+T)(2^{1/(r+x)} − 1).
    */
-  function expectedWaitToNextPurchase(params: P, data: RfmData): Float64Array {
+  function expectedWaitToNextPurchase(params: P, data: TransactionSummary): Float64Array {
     checkParams(model, PARAM_NAMES, params);
-    const n = validateRfm(data);
+    const n = validateTransactionSummary(data);
     const out = new Float64Array(n);
     const factor = perXTable(data.x); // 2^{1/(r+x)} − 1 per x
     for (let i = 0; i < n; i++) {
@@ -181,10 +181,10 @@ export function betaGeoPredictions<P extends BetaGeoParams>(model: 'bg-nbd' | 'm
    * 0 when P(alive) is already below θ. Infinity for BG/NBD's x = 0 (always alive); always finite under MBG/NBD, where
    * even x = 0 customers become unlikely to be alive as time passes.
    */
-  function decisiveTime(params: P, data: RfmData, threshold = 0.5): Float64Array {
+  function decisiveTime(params: P, data: TransactionSummary, threshold = 0.5): Float64Array {
     checkParams(model, PARAM_NAMES, params);
     checkThreshold(threshold);
-    const n = validateRfm(data);
+    const n = validateTransactionSummary(data);
     const out = new Float64Array(n);
     const logOdds = Math.log((1 - threshold) / threshold);
     for (let i = 0; i < n; i++) {
@@ -204,10 +204,10 @@ export function betaGeoPredictions<P extends BetaGeoParams>(model: 'bg-nbd' | 'm
    * Every score of the CLV scorer in one call (see CustomerScores): validates once, computes P(alive) once per row and
    * the expectation kernel once per distinct (x, T) for all horizons; equal to the separate methods to rounding.
    */
-  function scoreCustomers(params: P, data: RfmData, options: ScoreOptions): CustomerScores {
+  function scoreCustomers(params: P, data: TransactionSummary, options: ScoreOptions): CustomerScores {
     checkParams(model, PARAM_NAMES, params);
     checkScoreOptions(options);
-    validateRfm(data);
+    validateTransactionSummary(data);
     return betaGeoScores(params, data, aliveAll(params, data), options, s);
   }
 

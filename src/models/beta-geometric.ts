@@ -3,8 +3,8 @@ import { KairosError } from '../errors.js';
 import { hyp2f1 } from '../math/hyp2f1.js';
 import { createRng, type Rng } from '../math/random.js';
 import { exprel, expm1, gammaln, log1p } from '../math/special.js';
-import { pairIndex, perXTable } from './rfm.js';
-import type { CustomerScores, RfmData, ScoreOptions } from './types.js';
+import { pairIndex, perXTable } from './transaction-summary.js';
+import type { CustomerScores, ScoreOptions, TransactionSummary } from './types.js';
 
 const EPS = 2.220446049250313e-16;
 const MAX_TERMS = 2_000_000;
@@ -170,7 +170,7 @@ export function simulateBetaGeo(
   params: Readonly<{ r: number; alpha: number; a: number; b: number }>,
   options: { customers?: number; T: number | Float64Array; seed: number },
   dropAtStart: boolean,
-): RfmData {
+): TransactionSummary {
   const T = simulationAges(options);
   const rng = createRng(options.seed);
   const n = T.length;
@@ -246,7 +246,7 @@ export function simulationAges(options: { customers?: number; T: number | Float6
  */
 export function betaGeoScores(
   p: Readonly<{ r: number; alpha: number; a: number; b: number }>,
-  data: RfmData,
+  data: TransactionSummary,
   alive: Float64Array,
   options: ScoreOptions,
   s: 0 | 1,

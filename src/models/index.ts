@@ -2,8 +2,8 @@
 export * from './types.js';
 export { TRANSACTION_MODELS, TRANSACTION_MODEL_NAMES, getTransactionModel, isTransactionModelName } from './registry.js';
 export type { TransactionModelParams } from './registry.js';
-export { groupRfm, ungroup, validateRfm, validateSpend } from './rfm.js';
-export type { GroupedRfm } from './rfm.js';
+export { groupTransactionSummary, ungroup, validateSpend, validateTransactionSummary } from './transaction-summary.js';
+export type { GroupedTransactionSummary } from './transaction-summary.js';
 export { FIT_DEFAULTS } from './mle.js';
 export { FIT_FORMAT_VERSION, parseFit, serializeFit, storedFitResult } from './serialize.js';
 export type { AnyStoredFit, StoredFit } from './serialize.js';

@@ -23,7 +23,7 @@ describe('registry', () => {
 
 describe('serializeFit / parseFit', () => {
   const ref = loadLifetimesCdnow();
-  const fit = bgNbd.fit(ref.rfm);
+  const fit = bgNbd.fit(ref.summary);
   const fittedAt = new Date('2025-01-02T03:04:05.000Z');
 
   it('writes { model, version, params, fittedAt, dataHash, diagnostics } and reads it back unchanged', () => {
@@ -36,7 +36,7 @@ describe('serializeFit / parseFit', () => {
     expect(back.fittedAt).toBe('2025-01-02T03:04:05.000Z');
     expect(storedFitResult(back)).toEqual({ params: { ...fit.params }, diagnostics: { ...fit.diagnostics } });
     // Predictions from the restored parameters are identical.
-    expect(Array.from(bgNbd.pAlive(back.params, ref.rfm))).toEqual(Array.from(bgNbd.pAlive(fit.params, ref.rfm)));
+    expect(Array.from(bgNbd.pAlive(back.params, ref.summary))).toEqual(Array.from(bgNbd.pAlive(fit.params, ref.summary)));
   });
 
   it('round-trips a Gamma-Gamma fit', () => {

@@ -1,6 +1,6 @@
 // Predictive scores from the "buy till you die" models and Gamma-Gamma: P(alive), churn risk, expected purchases, CLV, dates.
 import { writePurchaseSummary } from '../features/summary.js';
-import { gammaGamma, getTransactionModel, serializeFit, type RfmData, type TransactionModelName } from '../models/index.js';
+import { gammaGamma, getTransactionModel, serializeFit, type TransactionModelName, type TransactionSummary } from '../models/index.js';
 import { fitSpend, fitTransaction, type TransactionFit } from './fitting.js';
 import { KairosError } from '../errors.js';
 import { quoteLiteral } from '../store/db.js';
@@ -83,7 +83,7 @@ export const clvScorer: Scorer = {
     const fit = fitted.fit;
     // Resolved by name at run time: the model's own parameter type is not known statically here.
     const model = getTransactionModel(name as string);
-    const rfm: RfmData = summary.rfm;
+    const rfm: TransactionSummary = summary.rfm;
     ctx.progress('clv: fitting Gamma-Gamma spend');
     const { spend, fit: ggFit, note: spendNote } = fitSpend(summary.spend.x, summary.spend.m);
     if (spendNote) notes.push(spendNote);

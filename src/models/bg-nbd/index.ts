@@ -1,7 +1,7 @@
 // The BG/NBD model (Fader, Hardie & Lee 2005, "Counting your customers the easy way"): fit, predictions, simulator.
 import { parseParams as parseModelParams } from '../params.js';
-import { fitRfmModel, rfmLogLikelihood, type RfmModelSpec } from '../rfm-fit.js';
-import type { BgNbdParams, FitOptions, FitResult, RfmData, TransactionModel } from '../types.js';
+import { fitTransactionModel, transactionLogLikelihood, type TransactionModelSpec } from '../transaction-fit.js';
+import type { BgNbdParams, FitOptions, FitResult, TransactionModel, TransactionSummary } from '../types.js';
 import { bgNbdLogLik } from './likelihood.js';
 import {
   PARAM_NAMES,
@@ -21,8 +21,8 @@ import { simulate } from './simulate.js';
 export * from './predict.js';
 export { simulate };
 
-/** What fitRfmModel needs of this model: its likelihood (with the exact Hessian) and starting values. */
-const SPEC: RfmModelSpec = {
+/** What fitTransactionModel needs of this model: its likelihood (with the exact Hessian) and starting values. */
+const SPEC: TransactionModelSpec = {
   model: 'bg-nbd',
   paramNames: PARAM_NAMES,
   logLik: bgNbdLogLik,
@@ -34,13 +34,13 @@ const SPEC: RfmModelSpec = {
  * Maximum-likelihood fit of (r, α, a, b) by FHL 2005 eq. (6), in log-parameter space with the analytic gradient.
  * Default start: r = 1, α = Σw·T / Σw·x (so that r/α matches the mean purchase rate), a = b = 1.
  */
-export function fit(data: RfmData, options: FitOptions<BgNbdParams> = {}): FitResult<BgNbdParams> {
-  return fitRfmModel<BgNbdParams>(SPEC, data, options);
+export function fit(data: TransactionSummary, options: FitOptions<BgNbdParams> = {}): FitResult<BgNbdParams> {
+  return fitTransactionModel<BgNbdParams>(SPEC, data, options);
 }
 
 /** Total log-likelihood Σ w ln L (FHL 2005 eq. 6) of the data under params. */
-export function logLikelihood(params: BgNbdParams, data: RfmData): number {
-  return rfmLogLikelihood(SPEC, params, data);
+export function logLikelihood(params: BgNbdParams, data: TransactionSummary): number {
+  return transactionLogLikelihood(SPEC, params, data);
 }
 
 /** Checks an unknown value is a BG/NBD parameter record. */

@@ -1,7 +1,7 @@
 // The MBG/NBD model (Batislam, Denizel & Filiztekin 2007): fit, predictions, simulator.
 import { parseParams as parseModelParams } from '../params.js';
-import { fitRfmModel, rfmLogLikelihood, type RfmModelSpec } from '../rfm-fit.js';
-import type { MbgNbdParams, FitOptions, FitResult, RfmData, TransactionModel } from '../types.js';
+import { fitTransactionModel, transactionLogLikelihood, type TransactionModelSpec } from '../transaction-fit.js';
+import type { FitOptions, FitResult, MbgNbdParams, TransactionModel, TransactionSummary } from '../types.js';
 import { mbgNbdLogLik } from './likelihood.js';
 import {
   PARAM_NAMES,
@@ -21,8 +21,8 @@ import { simulate } from './simulate.js';
 export * from './predict.js';
 export { simulate };
 
-/** What fitRfmModel needs of this model: its likelihood (with the exact Hessian) and starting values. */
-const SPEC: RfmModelSpec = {
+/** What fitTransactionModel needs of this model: its likelihood (with the exact Hessian) and starting values. */
+const SPEC: TransactionModelSpec = {
   model: 'mbg-nbd',
   paramNames: PARAM_NAMES,
   logLik: mbgNbdLogLik,
@@ -35,13 +35,13 @@ const SPEC: RfmModelSpec = {
  * space with the analytic gradient.
  * Default start: r = 1, α = Σw·T / Σw·x (so that r/α matches the mean purchase rate), a = b = 1.
  */
-export function fit(data: RfmData, options: FitOptions<MbgNbdParams> = {}): FitResult<MbgNbdParams> {
-  return fitRfmModel<MbgNbdParams>(SPEC, data, options);
+export function fit(data: TransactionSummary, options: FitOptions<MbgNbdParams> = {}): FitResult<MbgNbdParams> {
+  return fitTransactionModel<MbgNbdParams>(SPEC, data, options);
 }
 
 /** Total log-likelihood Σ w ln L (Batislam et al. 2007, appendix A) of the data under params. */
-export function logLikelihood(params: MbgNbdParams, data: RfmData): number {
-  return rfmLogLikelihood(SPEC, params, data);
+export function logLikelihood(params: MbgNbdParams, data: TransactionSummary): number {
+  return transactionLogLikelihood(SPEC, params, data);
 }
 
 /** Checks an unknown value is an MBG/NBD parameter record. */

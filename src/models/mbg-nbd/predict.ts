@@ -4,7 +4,7 @@ import { betaln } from '../../math/special.js';
 import { betaGeoPredictions } from '../beta-geometric-predict.js';
 import { betaGeoAliveExpectation, logNbdPmf, nbdUpperTail } from '../beta-geometric.js';
 import { checkParams } from '../params.js';
-import { validateHorizon } from '../rfm.js';
+import { validateHorizon } from '../transaction-summary.js';
 import type { MbgNbdParams } from '../types.js';
 
 export const PARAM_NAMES = ['r', 'alpha', 'a', 'b'] as const;

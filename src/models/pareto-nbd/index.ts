@@ -1,7 +1,7 @@
 // The Pareto/NBD model (Schmittlein, Morrison & Colombo 1987; Fader & Hardie 2005 note 009): fit, predictions, simulator.
 import { parseParams as parseModelParams } from '../params.js';
-import { fitRfmModel, rfmLogLikelihood, type RfmModelSpec } from '../rfm-fit.js';
-import type { FitOptions, FitResult, ParetoNbdParams, RfmData, TransactionModel } from '../types.js';
+import { fitTransactionModel, transactionLogLikelihood, type TransactionModelSpec } from '../transaction-fit.js';
+import type { FitOptions, FitResult, ParetoNbdParams, TransactionModel, TransactionSummary } from '../types.js';
 import { paretoNbdLogLik } from './likelihood.js';
 import {
   PARAM_NAMES,
@@ -21,8 +21,8 @@ import { simulate } from './simulate.js';
 export * from './predict.js';
 export { simulate };
 
-/** What fitRfmModel needs of this model: its likelihood and starting values. */
-const SPEC: RfmModelSpec = {
+/** What fitTransactionModel needs of this model: its likelihood and starting values. */
+const SPEC: TransactionModelSpec = {
   model: 'pareto-nbd',
   paramNames: PARAM_NAMES,
   logLik: paretoNbdLogLik,
@@ -34,13 +34,13 @@ const SPEC: RfmModelSpec = {
  * Maximum-likelihood fit of (r, α, s, β) by note 009 eq. (18), in log-parameter space with the analytic gradient.
  * Default start: r = 1, α = Σw·T / Σw·x, s = 1, β = mean T.
  */
-export function fit(data: RfmData, options: FitOptions<ParetoNbdParams> = {}): FitResult<ParetoNbdParams> {
-  return fitRfmModel<ParetoNbdParams>(SPEC, data, options);
+export function fit(data: TransactionSummary, options: FitOptions<ParetoNbdParams> = {}): FitResult<ParetoNbdParams> {
+  return fitTransactionModel<ParetoNbdParams>(SPEC, data, options);
 }
 
 /** Total log-likelihood Σ w ln L (note 009 eq. 18) of the data under params. */
-export function logLikelihood(params: ParetoNbdParams, data: RfmData): number {
-  return rfmLogLikelihood(SPEC, params, data);
+export function logLikelihood(params: ParetoNbdParams, data: TransactionSummary): number {
+  return transactionLogLikelihood(SPEC, params, data);
 }
 
 /** Checks an unknown value is a Pareto/NBD parameter record. */

@@ -2,18 +2,21 @@
 // brings its likelihood and its starting values, the data preparation and the warm start are the same for all.
 import { WARM_START_ROWS, fitByMaximumLikelihood } from './mle.js';
 import { checkParams } from './params.js';
-import { checkEnoughRfm, prepareRfm, subsampleRfm, type PreparedRfm } from './rfm.js';
-import type { FitOptions, FitResult, RfmData, TransactionModelName } from './types.js';
-
-type RfmParams = Readonly<Record<string, number>>;
+import {
+  checkEnoughToFit,
+  prepareTransactionSummary,
+  subsampleTransactionSummary,
+  type PreparedTransactionSummary,
+} from './transaction-summary.js';
+import type { FitOptions, FitResult, ModelParams, TransactionModelName, TransactionSummary } from './types.js';
 
 /** ℓ of prepared data at natural-scale params, with its gradient (and Hessian when `hess` is given and supported). */
-export type RfmLogLik = (prep: PreparedRfm, params: Float64Array, grad: Float64Array | null, hess?: Float64Array) => number;
+export type TransactionLogLik = (prep: PreparedTransactionSummary, params: Float64Array, grad: Float64Array | null, hess?: Float64Array) => number;
 
-export interface RfmModelSpec {
+export interface TransactionModelSpec {
   readonly model: TransactionModelName;
   readonly paramNames: readonly string[];
-  readonly logLik: RfmLogLik;
+  readonly logLik: TransactionLogLik;
   /** Whether logLik computes the exact Hessian (then the fit takes Newton steps with it, mle.ts). */
   readonly exactHessian: boolean;
   /** Starting values, from the weighted sums Σw·T and Σw·x of the prepared data (and its total weight). */
@@ -21,10 +24,10 @@ export interface RfmModelSpec {
 }
 
 /** Groups identical rows, checks there is enough data, fits (with a subsample warm start on large data). */
-export function fitRfmModel<P extends RfmParams>(spec: RfmModelSpec, data: RfmData, options: FitOptions<P>): FitResult<P> {
-  const prep = prepareRfm(data);
-  checkEnoughRfm(prep, spec.model);
-  const sub = subsampleRfm(prep, WARM_START_ROWS);
+export function fitTransactionModel<P extends ModelParams>(spec: TransactionModelSpec, data: TransactionSummary, options: FitOptions<P>): FitResult<P> {
+  const prep = prepareTransactionSummary(data);
+  checkEnoughToFit(prep, spec.model);
+  const sub = subsampleTransactionSummary(prep, WARM_START_ROWS);
   let sumT = 0;
   let sumX = 0;
   for (let i = 0; i < prep.n; i++) {
@@ -47,8 +50,8 @@ export function fitRfmModel<P extends RfmParams>(spec: RfmModelSpec, data: RfmDa
 }
 
 /** Total log-likelihood Σ w ln L of the data under params. */
-export function rfmLogLikelihood(spec: RfmModelSpec, params: RfmParams, data: RfmData): number {
+export function transactionLogLikelihood(spec: TransactionModelSpec, params: ModelParams, data: TransactionSummary): number {
   checkParams(spec.model, spec.paramNames, params);
-  const prep = prepareRfm(data);
+  const prep = prepareTransactionSummary(data);
   return spec.logLik(prep, Float64Array.from(spec.paramNames, (name) => params[name] as number), null);
 }
