@@ -1,19 +1,28 @@
-// Per-customer predictions shared by BG/NBD and MBG/NBD: the two differ only in when a customer can drop out.
+// The predictions and registry entries of BG/NBD and MBG/NBD, which differ only in when a customer can drop out.
 //
 // With s = 0 (BG/NBD, Fader, Hardie & Lee 2005) a customer flips the dropout coin after each repeat purchase; with
 // s = 1 (MBG/NBD, Batislam, Denizel & Filiztekin 2007, Wagner & Hoppe 2008 erratum) also right after the first one.
 //   P(alive at T | x, t_x, T) = 1 / (1 + δ · a/(b+x−1+s) · ((α+T)/(α+t_x))^{r+x}), δ = 0 for BG/NBD's x = 0, else 1
 //     (FHL 2008 note 021; Batislam et al. 2007, appendix A, eq. 5);
 //   an alive customer has p ~ Beta(a, b+x+s) and λ ~ Gamma(r+x, α+T), which gives the expected purchases
-//     E[Y(t) | x, t_x, T] = P(alive) · (a+b+x−1+s)/(a−1) · [1 − ((α+T)/(α+T+t))^{r+x} 2F1(r+x, b+x+s; a+b+x−1+s; t/(α+T+t))]
-//     (FHL 2005 eq. 10; Wagner & Hoppe 2008), evaluated without the a = 1 singularity (betaGeoAliveExpectation).
-// Each quantity is computed by one kernel below, once per row, per distinct x or per distinct (x, T) pair; the
+//     E[Y(t) | x, t_x, T] = P(alive) · (a+b+x−1+s)/(a−1) · [1 − ((α+T)/(α+T+t))^{r+x} 2F1(r+x, b+x+s; a+b+x−1+s; z)],
+//     z = t/(α+T+t) (FHL 2005 eq. 10; Wagner & Hoppe 2008), evaluated without the a = 1 singularity
+//     (betaGeoAliveExpectation);
+//   a new customer's purchases in (0, t]: P(X(t) = n) (FHL 2005 eq. 8 and its MBG analogue) and E[X(t)] (FHL 2005
+//     eq. 7; Wagner & Hoppe 2008), in probNPurchases and unconditionalExpectedPurchases below.
+// Each per-customer quantity is computed by one kernel, once per row, per distinct x or per distinct (x, T) pair; the
 // separate methods and scoreCustomers call the same kernels, so the arithmetic exists once.
-// The unconditional quantities (probNPurchases, unconditionalExpectedPurchases) stay with each model.
 import { KairosError } from '../errors.js';
-import { expm1, log1p, logistic } from '../math/special.js';
-import { betaGeoAliveExpectationMany } from './beta-geometric.js';
+import { betaln, expm1, log1p, logistic } from '../math/special.js';
+import {
+  betaGeoAliveExpectation,
+  betaGeoAliveExpectationMany,
+  logNbdPmf,
+  nbdUpperTail,
+  simulateBetaGeo,
+} from './beta-geometric.js';
 import { checkParams, checkScoreOptions, checkThreshold } from './params.js';
+import { transactionModel, type TransactionLogLik, type TransactionPredictions } from './transaction-fit.js';
 import {
   cachedLogShift,
   logShiftTable,
@@ -23,15 +32,15 @@ import {
   validateTransactionSummary,
   type PairIndex,
 } from './transaction-summary.js';
-import type { CustomerScores, ScoreOptions, TransactionSummary } from './types.js';
+import type { CustomerScores, ScoreOptions, TransactionModel, TransactionSummary } from './types.js';
 
 type BetaGeoParams = Readonly<{ r: number; alpha: number; a: number; b: number }>;
 
 const PARAM_NAMES = ['r', 'alpha', 'a', 'b'] as const;
 
-/** The per-customer predictions of a beta-geometric model (s = 0: BG/NBD, s = 1: MBG/NBD), as its module exports them. */
-export function betaGeoPredictions<P extends BetaGeoParams>(model: 'bg-nbd' | 'mbg-nbd', s: 0 | 1) {
-  /** b + x − 1 + s, written so that it is b + x − 1 (BG) and b + x (MBG) to the last bit. */
+/** The predictions of a beta-geometric model (s = 0: BG/NBD, s = 1: MBG/NBD), for its registry entry. */
+export function betaGeoPredictions<P extends BetaGeoParams>(model: 'bg-nbd' | 'mbg-nbd', s: 0 | 1): TransactionPredictions<P> {
+  /** b + x − 1 + s, written so that it is b + x − 1 (BG) and b + x (MBG) to the last bit (also with n for x). */
   const shifted = (b: number, x: number): number => b + x + (s - 1);
 
   // The kernels: parameters checked and data validated by the caller.
@@ -164,6 +173,15 @@ export function betaGeoPredictions<P extends BetaGeoParams>(model: 'bg-nbd' | 'm
 
   // The methods: each validates its inputs and calls the kernels.
 
+  /** Checks params, horizons and data; P(alive) per row, the (x, T) pairs and the expectation kernel at the horizons. */
+  function checkedExpectations(params: P, data: TransactionSummary, horizons: readonly number[]) {
+    checkParams(model, PARAM_NAMES, params);
+    for (const t of horizons) validateHorizon(t, 'horizon');
+    validateTransactionSummary(data);
+    const pairs = pairIndex(data);
+    return { alive: aliveAll(params, data), pairs, kernel: aliveExpectations(params, pairs, horizons) };
+  }
+
   /** P(alive at T | x, t_x, T) (formula above). */
   function pAlive(params: P, data: TransactionSummary): Float64Array {
     checkParams(model, PARAM_NAMES, params);
@@ -176,12 +194,7 @@ export function betaGeoPredictions<P extends BetaGeoParams>(model: 'bg-nbd' | 'm
    * horizons and the alive-customer part is computed once per distinct (x, T); per customer only P(alive) is evaluated.
    */
   function expectedPurchasesMany(params: P, data: TransactionSummary, horizons: readonly number[]): Float64Array[] {
-    checkParams(model, PARAM_NAMES, params);
-    for (const t of horizons) validateHorizon(t, 'horizon');
-    validateTransactionSummary(data);
-    const alive = aliveAll(params, data);
-    const pairs = pairIndex(data);
-    const kernel = aliveExpectations(params, pairs, horizons);
+    const { alive, pairs, kernel } = checkedExpectations(params, data, horizons);
     return horizons.map((_, k) => timesAlive(alive, combine(kernel, pairs, horizons.length, [k], [1]), pairs));
   }
 
@@ -200,12 +213,7 @@ export function betaGeoPredictions<P extends BetaGeoParams>(model: 'bg-nbd' | 'm
     if (coefficients.length !== horizons.length) {
       throw new KairosError('VALIDATION', `coefficients (${coefficients.length}) and horizons (${horizons.length}) differ in length`);
     }
-    checkParams(model, PARAM_NAMES, params);
-    for (const t of horizons) validateHorizon(t, 'horizon');
-    validateTransactionSummary(data);
-    const alive = aliveAll(params, data);
-    const pairs = pairIndex(data);
-    const kernel = aliveExpectations(params, pairs, horizons);
+    const { alive, pairs, kernel } = checkedExpectations(params, data, horizons);
     const columns = horizons.map((_, k) => k);
     return timesAlive(alive, combine(kernel, pairs, horizons.length, columns, coefficients), pairs);
   }
@@ -271,14 +279,72 @@ export function betaGeoPredictions<P extends BetaGeoParams>(model: 'bg-nbd' | 'm
     };
   }
 
+  /**
+   * Unconditional P(X(t) = n) for a new customer:
+   *   B(a, b+n+s)/B(a, b) · NBD(n; r, α, t) + δ · B(a+1, b+n−1+s)/B(a, b) · P(NBD(r, α, t) ≥ n),
+   * δ = 0 for BG/NBD's n = 0, else 1 (FHL 2005 eq. 8 for s = 0). For s = 1, given λ and p, X(t) = n if the customer
+   * survives n coins (at time 0 and after each of the first n−1 purchases) and then either drops out after the n-th
+   * purchase or makes no further one: (1−p)^n [p · P(N(t) ≥ n) + (1−p) · P(N(t) = n)], N(t) ~ Poisson(λt), mixed over
+   * λ and p (for n = 0 the second term is a/(a+b), dropout at time 0).
+   */
+  function probNPurchases(params: P, n: number, t: number): number {
+    checkParams(model, PARAM_NAMES, params);
+    validateHorizon(t);
+    if (!Number.isInteger(n) || n < 0) throw new KairosError('VALIDATION', `n must be a non-negative integer (got ${n})`);
+    const { r, alpha, a, b } = params;
+    const lnBab = betaln(a, b);
+    let p = Math.exp(betaln(a, b + n + s) - lnBab + logNbdPmf(n, r, alpha, t));
+    if (n > 0 || s === 1) p += Math.exp(betaln(a + 1, shifted(b, n)) - lnBab) * nbdUpperTail(n, r, alpha, t);
+    return Math.min(1, Math.max(0, p));
+  }
+
+  /**
+   * Unconditional E[X(t)]: the customer survives time 0 with probability 1 (s = 0) or b/(a+b) (s = 1), and then has
+   * p ~ Beta(a, b+s), so E[X(t)] = that probability · betaGeoAliveExpectation(a, b+s, r, α, t):
+   *   s = 0: (a+b−1)/(a−1) · [1 − (α/(α+t))^r 2F1(r, b; a+b−1; t/(α+t))] (FHL 2005 eq. 7);
+   *   s = 1: b/(a−1) · [1 − (α/(α+t))^r 2F1(r, b+1; a+b; t/(α+t))] (Wagner & Hoppe 2008).
+   */
+  function unconditionalExpectedPurchases(params: P, t: number): number {
+    checkParams(model, PARAM_NAMES, params);
+    validateHorizon(t);
+    const { r, alpha, a, b } = params;
+    const survivesStart = s === 0 ? 1 : b / (a + b);
+    return survivesStart * betaGeoAliveExpectation(a, b + s, r, alpha, t);
+  }
+
   return {
     pAlive,
     expectedPurchases,
     expectedPurchasesMany,
     expectedPurchasesCombination,
+    probNPurchases,
+    unconditionalExpectedPurchases,
     conversionProbability,
     expectedWaitToNextPurchase,
     decisiveTime,
     scoreCustomers,
   };
+}
+
+/**
+ * The registry entry of a beta-geometric model (s = 0: BG/NBD, s = 1: MBG/NBD) from its likelihood: fitted with the
+ * exact Hessian from r = 1, α = Σw·T / Σw·x (so that r/α matches the mean purchase rate), a = b = 1; the predictions
+ * above; the simulator of beta-geometric.ts, with dropout at time 0 when s = 1.
+ */
+export function betaGeoModel<P extends BetaGeoParams>(spec: {
+  readonly name: 'bg-nbd' | 'mbg-nbd';
+  readonly s: 0 | 1;
+  readonly paramNames: readonly string[];
+  readonly logLik: TransactionLogLik;
+}): TransactionModel<P> {
+  const { name, s } = spec;
+  return transactionModel<P>({
+    name,
+    paramNames: spec.paramNames,
+    logLik: spec.logLik,
+    exactHessian: true,
+    initial: ({ sumT, sumX }) => Float64Array.of(1, sumT / sumX, 1, 1),
+    predictions: betaGeoPredictions<P>(name, s),
+    simulate: (params, options) => simulateBetaGeo(params, options, s === 1),
+  });
 }

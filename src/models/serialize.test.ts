@@ -1,7 +1,7 @@
 // Tests of model-name resolution and of the versioned JSON persistence of fits.
 import { describe, expect, it } from 'vitest';
 import { KairosError } from '../errors.js';
-import * as bgNbd from './bg-nbd/index.js';
+import { bgNbd } from './bg-nbd/index.js';
 import * as gammaGamma from './gamma-gamma/index.js';
 import { TRANSACTION_MODEL_NAMES, getTransactionModel } from './registry.js';
 import { loadLifetimesCdnow } from './reference-data.js';
