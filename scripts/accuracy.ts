@@ -91,14 +91,14 @@ const log = (message: string): void => {
 function cdnowForecasts(result: EvaluationResult): CdnowForecasts {
   const d = clvDetails(result);
   const split = result.split;
-  const rfm = { x: d.calibration.x, tx: d.calibration.tx, T: d.calibration.T };
+  const transactions = { x: d.calibration.x, tx: d.calibration.tx, T: d.calibration.T };
   const lastCalibrationDay = epochDay(split.calibrationEnd);
   const births = Float64Array.from(d.calibration.T, (t) => lastCalibrationDay - t);
   const layout = trackingLayout(births.reduce((a, b) => Math.min(a, b), Infinity), lastCalibrationDay + 1, epochDay(split.holdoutLast) + 1);
   const forecast = (name: 'bg-nbd' | 'pareto-nbd'): { conditional: number; tracking: number; calibration: number } => {
     const model = getTransactionModel(name as string);
     const params = inDays(name);
-    const conditional = model.expectedPurchases(params, rfm, split.holdoutDays).reduce((a, b) => a + b, 0);
+    const conditional = model.expectedPurchases(params, transactions, split.holdoutDays).reduce((a, b) => a + b, 0);
     const cum = predictedCumulative(model, params, births, layout.ends);
     const atCut = cum[layout.holdoutStartIndex - 1] ?? 0;
     return { conditional, tracking: (cum.at(-1) ?? 0) - atCut, calibration: atCut };
@@ -256,13 +256,13 @@ function penalisedDiagnostic(r: Run): string | null {
   const d = clvDetails(r.result);
   const failed = TRANSACTION_MODEL_NAMES.filter((m) => d.models[m].fit === null);
   if (failed.length === 0) return null;
-  const rfm = { x: d.calibration.x, tx: d.calibration.tx, T: d.calibration.T };
+  const transactions = { x: d.calibration.x, tx: d.calibration.tx, T: d.calibration.T };
   const actual = d.outcomes.purchases;
   const rows = failed.map((name) => {
     const model = getTransactionModel(name as string);
     try {
-      const fit = model.fit(rfm, { penalty: DIAGNOSTIC_PENALTY });
-      const predicted = model.expectedPurchases(fit.params, rfm, r.result.split.holdoutDays);
+      const fit = model.fit(transactions, { penalty: DIAGNOSTIC_PENALTY });
+      const predicted = model.expectedPurchases(fit.params, transactions, r.result.split.holdoutDays);
       let err = 0;
       let total = 0;
       predicted.forEach((p, i) => {

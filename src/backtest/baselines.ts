@@ -103,7 +103,7 @@ export async function recencyQuintileBaseline(
      FROM __inner_population p LEFT JOIN buyers USING (customer_id) ORDER BY p.idx`,
   );
   const boughtInner = bought.numbers['bought'] ?? new Float64Array(0);
-  const innerRecency = Float64Array.from(before.rfm.T, (t, i) => t - (before.rfm.tx[i] as number));
+  const innerRecency = Float64Array.from(before.transactions.T, (t, i) => t - (before.transactions.tx[i] as number));
   const innerQ = recencyQuintiles(innerRecency);
   const count = [0, 0, 0, 0, 0];
   const hits = [0, 0, 0, 0, 0];
@@ -116,7 +116,7 @@ export async function recencyQuintileBaseline(
     const rate = c > 0 ? (hits[q] as number) / c : overall; // an empty quintile (ties) takes the overall rate
     return 1 - Math.pow(1 - rate, windowDays / inner);
   });
-  const recency = Float64Array.from(summary.rfm.T, (t, i) => t - (summary.rfm.tx[i] as number));
+  const recency = Float64Array.from(summary.transactions.T, (t, i) => t - (summary.transactions.tx[i] as number));
   const q = recencyQuintiles(recency);
   return {
     probability: Float64Array.from(q, (v) => rates[v - 1] as number),

@@ -223,7 +223,7 @@ export async function loadEvaluationData(store: Store, split: EvaluationSplit, e
   const summary = await purchaseSummary(store, split.cut, 'asof_orders');
   const n = summary.customerIds.length;
   const firstDay = new Float64Array(n);
-  for (let i = 0; i < n; i++) firstDay[i] = (summary.lastDay[i] as number) - (summary.rfm.tx[i] as number);
+  for (let i = 0; i < n; i++) firstDay[i] = (summary.lastDay[i] as number) - (summary.transactions.tx[i] as number);
   await createPopulationTable(store, POPULATION_TABLE, 'asof_orders', summary);
   const early = Math.min(earlyDays, split.holdoutDays);
   const earlyEnd = formatInstant(instant(split.cut) + early * DAY_MS);

@@ -124,19 +124,19 @@ export async function compareWithTruth(store: Store, truthCsv: string, options: 
     const eKnown = col('e_known');
     const realised = col('realised');
     const eov = col('eov');
-    const recency = Float64Array.from(summary.rfm.T, (t, i) => -(t - (summary.rfm.tx[i] as number)));
+    const recency = Float64Array.from(summary.transactions.T, (t, i) => -(t - (summary.transactions.tx[i] as number)));
     const shareAlive = sum(alive) / n;
-    const baseline = sameRatePurchases(summary.rfm.x, summary.rfm.T, TRUTH_HORIZON_DAYS);
+    const baseline = sameRatePurchases(summary.transactions.x, summary.transactions.T, TRUTH_HORIZON_DAYS);
 
     const fits = {} as Record<TransactionModelName, FitResult<ModelParams> | null>;
     const models = {} as Record<TransactionModelName, ModelVsTruth>;
     for (const name of TRANSACTION_MODEL_NAMES) {
       const model = getTransactionModel(name as string);
       try {
-        const fit = model.fit(summary.rfm);
+        const fit = model.fit(summary.transactions);
         fits[name] = fit;
-        const pAlive = model.pAlive(fit.params, summary.rfm).map((p) => Math.min(1, Math.max(0, p)));
-        const expected = model.expectedPurchases(fit.params, summary.rfm, TRUTH_HORIZON_DAYS);
+        const pAlive = model.pAlive(fit.params, summary.transactions).map((p) => Math.min(1, Math.max(0, p)));
+        const expected = model.expectedPurchases(fit.params, summary.transactions, TRUTH_HORIZON_DAYS);
         models[name] = {
           error: null,
           pAlive: {

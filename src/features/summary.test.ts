@@ -53,7 +53,7 @@ describe('writePurchaseSummary', () => {
       expect(lean.observationEnd).toBe('2024-02-29');
       sorted.customerIds.forEach((id, k) => {
         const i = ids.indexOf(id);
-        expect([lean.rfm.x[i], lean.rfm.tx[i], lean.rfm.T[i], lean.lastDay[i]]).toEqual([sorted.rfm.x[k], sorted.rfm.tx[k], sorted.rfm.T[k], sorted.lastDay[k]]);
+        expect([lean.transactions.x[i], lean.transactions.tx[i], lean.transactions.T[i], lean.lastDay[i]]).toEqual([sorted.transactions.x[k], sorted.transactions.tx[k], sorted.transactions.T[k], sorted.lastDay[k]]);
         // Sums in another order: equal up to rounding.
         expect(lean.spend.m[i]).toBeCloseTo(sorted.spend.m[k] as number, 12);
       });
@@ -76,7 +76,7 @@ describe('writePurchaseSummary', () => {
     expect([...b].sort()).toEqual([...a].sort());
     for (const [i, id] of a.entries()) {
       const j = b.indexOf(id);
-      expect([three.rfm.x[j], three.rfm.tx[j], three.rfm.T[j], three.spend.m[j], three.lastDay[j]]).toEqual([one.rfm.x[i], one.rfm.tx[i], one.rfm.T[i], one.spend.m[i], one.lastDay[i]]);
+      expect([three.transactions.x[j], three.transactions.tx[j], three.transactions.T[j], three.spend.m[j], three.lastDay[j]]).toEqual([one.transactions.x[i], one.transactions.tx[i], one.transactions.T[i], one.spend.m[i], one.lastDay[i]]);
     }
   });
 
@@ -90,7 +90,7 @@ describe('writePurchaseSummary', () => {
     for (const id of a) {
       const i = a.indexOf(id);
       const j = b.indexOf(id);
-      expect([inside.rfm.x[j], inside.rfm.tx[j], inside.rfm.T[j], inside.spend.m[j]]).toEqual([outside.rfm.x[i], outside.rfm.tx[i], outside.rfm.T[i], outside.spend.m[i]]);
+      expect([inside.transactions.x[j], inside.transactions.tx[j], inside.transactions.T[j], inside.spend.m[j]]).toEqual([outside.transactions.x[i], outside.transactions.tx[i], outside.transactions.T[i], outside.spend.m[i]]);
     }
   });
 
@@ -117,7 +117,7 @@ describe('writePurchaseSummary', () => {
     const s = await writePurchaseSummary(store, AS_OF, 'summary_t', 'lines');
     const ids = (await store.readColumns('SELECT customer_id FROM summary_t')).texts['customer_id'] as string[];
     const byId = ids
-      .map((customer_id, i) => ({ customer_id, x: s.rfm.x[i], tx: s.rfm.tx[i], T: s.rfm.T[i], m: s.spend.m[i] }))
+      .map((customer_id, i) => ({ customer_id, x: s.transactions.x[i], tx: s.transactions.tx[i], T: s.transactions.T[i], m: s.spend.m[i] }))
       .sort((a, b) => a.customer_id.localeCompare(b.customer_id));
     expect(byId).toEqual([
       // days 01-01 (15), 01-20 (30), 02-10 (50); the return r1 is not a purchase day

@@ -1,5 +1,5 @@
 // Per-customer purchase summary (x, t_x, T, mean repeat spend) from the as-of orders: the input of the CLV models.
-import type { RfmData, SpendData } from '../models/index.js';
+import type { SpendData, TransactionSummary } from '../models/index.js';
 import { purchaseDaysSql } from './purchases.js';
 import { KairosError } from '../errors.js';
 import { quoteIdentifier, type ListColumn, type Store } from '../store/db.js';
@@ -12,7 +12,7 @@ import { quoteIdentifier, type ListColumn, type Store } from '../store/db.js';
  */
 export interface PurchaseSummary {
   readonly customerIds: readonly string[];
-  readonly rfm: RfmData;
+  readonly transactions: TransactionSummary;
   readonly spend: SpendData;
   /** Day of the last purchase, in days since 1970-01-01. */
   readonly lastDay: Float64Array;
@@ -50,7 +50,7 @@ export async function purchaseSummary(store: Store, asOf: string, ordersRelation
   const x = numbers['x'] ?? empty;
   return {
     customerIds: texts['customer_id'] ?? [],
-    rfm: { x, tx: numbers['tx'] ?? empty, T: numbers['T'] ?? empty },
+    transactions: { x, tx: numbers['tx'] ?? empty, T: numbers['T'] ?? empty },
     spend: { x, m: numbers['m'] ?? empty },
     lastDay: numbers['last_day'] ?? empty,
     observationEnd: end,
@@ -62,7 +62,7 @@ export interface SummaryTable {
   /** Temp table with one row per customer (customer_id first); its scan order is the order of the arrays below. */
   readonly table: string;
   readonly rows: number;
-  readonly rfm: RfmData;
+  readonly transactions: TransactionSummary;
   readonly spend: SpendData;
   /** Day of the last purchase, in days since 1970-01-01. */
   readonly lastDay: Float64Array;
@@ -138,7 +138,7 @@ export async function writePurchaseSummary(
   }
   const s = (summaries as DaySummaries).finish();
   const rows = s.x.length;
-  return { table, rows, rfm: { x: s.x, tx: s.tx, T: s.T }, spend: { x: s.x, m: s.m }, lastDay: s.lastDay, observationEnd: end };
+  return { table, rows, transactions: { x: s.x, tx: s.tx, T: s.T }, spend: { x: s.x, m: s.m }, lastDay: s.lastDay, observationEnd: end };
 }
 
 /** The summary by summarySql (with the refused-order filter), its numbers also in the table. */
@@ -151,7 +151,7 @@ async function sqlSummary(store: Store, end: string, table: string, ordersRelati
   return {
     table,
     rows,
-    rfm: { x, tx: c['tx'] as Float64Array, T: c['T'] as Float64Array },
+    transactions: { x, tx: c['tx'] as Float64Array, T: c['T'] as Float64Array },
     spend: { x, m: c['m'] as Float64Array },
     lastDay: c['last_day'] as Float64Array,
     observationEnd: end,

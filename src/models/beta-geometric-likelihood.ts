@@ -1,6 +1,6 @@
-// The log-likelihood shared by BG/NBD and MBG/NBD on grouped RFM data, with its analytic gradient and Hessian.
+// The log-likelihood shared by BG/NBD and MBG/NBD on a grouped transaction summary, with its analytic gradient and Hessian.
 import { betaln, digamma, gammaln, trigamma } from '../math/special.js';
-import type { PreparedRfm } from './rfm.js';
+import type { PreparedTransactionSummary } from './transaction-summary.js';
 
 /**
  * Σ_i w_i ln L(r, α, a, b | x_i, t_x,i, T_i) of the beta-geometric family, with shift s = 0 for BG/NBD (FHL 2005
@@ -23,7 +23,7 @@ import type { PreparedRfm } from './rfm.js';
  * with grad) the 4×4 Hessian, row-major.
  */
 export function betaGeoLogLik(
-  prep: PreparedRfm,
+  prep: PreparedTransactionSummary,
   params: Float64Array,
   grad: Float64Array | null,
   hess: Float64Array | null,

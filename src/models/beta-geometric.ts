@@ -2,9 +2,8 @@
 import { KairosError } from '../errors.js';
 import { hyp2f1 } from '../math/hyp2f1.js';
 import { createRng, type Rng } from '../math/random.js';
-import { exprel, expm1, gammaln, log1p } from '../math/special.js';
-import { pairIndex, perXTable } from './rfm.js';
-import type { CustomerScores, RfmData, ScoreOptions } from './types.js';
+import { exprel, gammaln, log1p } from '../math/special.js';
+import type { TransactionSummary } from './types.js';
 
 const EPS = 2.220446049250313e-16;
 const MAX_TERMS = 2_000_000;
@@ -170,7 +169,7 @@ export function simulateBetaGeo(
   params: Readonly<{ r: number; alpha: number; a: number; b: number }>,
   options: { customers?: number; T: number | Float64Array; seed: number },
   dropAtStart: boolean,
-): RfmData {
+): TransactionSummary {
   const T = simulationAges(options);
   const rng = createRng(options.seed);
   const n = T.length;
@@ -232,93 +231,4 @@ export function simulationAges(options: { customers?: number; T: number | Float6
     if (!(v >= 0) || !Number.isFinite(v)) throw new KairosError('VALIDATION', `simulate: T[${i}] must be finite and >= 0 (got ${v})`);
   }
   return Float64Array.from(T);
-}
-
-/**
- * scoreCustomers of BG/NBD (s = 0) and MBG/NBD (s = 1) from P(alive) per row (data and options validated). An alive
- * customer has p ~ Beta(a, b+x+s), λ ~ Gamma(r+x, α+T), so:
- *   E[Y(t)] = P(alive) · betaGeoAliveExpectation(a, b+x+s, r+x, α+T, t), with the kernel computed once per distinct
- *             (x, T) for the union of expectedHorizon and the CLV horizons (series coefficients shared);
- *   conversion = P(alive) · [1 − ((α+T)/(α+T+t))^{r+x}], the bracket once per (x, T) pair;
- *   median wait = (α+T)(2^{1/(r+x)} − 1), decisive time since the last purchase = max(0, (α+t_x)·F_x − α − t_x) with
- *   F_x = [((1−θ)/θ)(b+x−1+s)/a]^{1/(r+x)} (Infinity for x = 0 under BG/NBD), both cached per x.
- * The same expressions as the separate methods, so outputs agree with them to rounding.
- */
-export function betaGeoScores(
-  p: Readonly<{ r: number; alpha: number; a: number; b: number }>,
-  data: RfmData,
-  alive: Float64Array,
-  options: ScoreOptions,
-  s: 0 | 1,
-): CustomerScores {
-  const { r, alpha, a, b } = p;
-  const n = alive.length;
-  const { x, tx, T } = data;
-  // Kernel per (x, T) pair at the distinct horizons; the CLV sum and the expected-horizon column per pair.
-  const horizons: number[] = [];
-  const column = (t: number): number => {
-    let k = horizons.indexOf(t);
-    if (k === -1) {
-      k = horizons.length;
-      horizons.push(t);
-    }
-    return k;
-  };
-  const clvColumns = options.clvHorizons.map(column);
-  const expColumn = column(options.expectedHorizon);
-  const h = horizons.length;
-  const pairs = pairIndex(data);
-  const np = pairs.x.length;
-  const hz = Float64Array.from(horizons);
-  const buf = new Float64Array(h);
-  const scratch = new Float64Array(3 * h);
-  const pairExpected = new Float64Array(np);
-  const pairClv = new Float64Array(np);
-  const pairConversion = new Float64Array(np);
-  const tc = options.conversionHorizon;
-  for (let j = 0; j < np; j++) {
-    const xj = pairs.x[j] as number;
-    const Tj = pairs.T[j] as number;
-    pairConversion[j] = -expm1(-(r + xj) * log1p(tc / (alpha + Tj)));
-    betaGeoAliveExpectationMany(a, b + xj + s, r + xj, alpha + Tj, hz, buf, scratch);
-    pairExpected[j] = buf[expColumn] as number;
-    let sum = 0;
-    for (let k = 0; k < clvColumns.length; k++) sum += (options.clvCoefficients[k] as number) * (buf[clvColumns[k] as number] as number);
-    pairClv[j] = sum;
-  }
-  const expected = new Float64Array(n);
-  const conversion = new Float64Array(n);
-  const discounted = new Float64Array(n);
-  const wait = new Float64Array(n);
-  const decisive = new Float64Array(n);
-  const waitFactor = perXTable(x); // 2^{1/(r+x)} − 1
-  const decisiveFactor = perXTable(x); // F_x
-  const logOdds = Math.log((1 - options.decisiveThreshold) / options.decisiveThreshold);
-  for (let i = 0; i < n; i++) {
-    const xi = x[i] as number;
-    const Ti = T[i] as number;
-    const txi = tx[i] as number;
-    const pa = alive[i] as number;
-    const pair = pairs.index[i] as number;
-    expected[i] = pa * (pairExpected[pair] as number);
-    discounted[i] = pa * (pairClv[pair] as number);
-    conversion[i] = pa * (pairConversion[pair] as number);
-    const ix = xi | 0; // x is a validated integer count
-    let wf = waitFactor[ix] as number;
-    let df = decisiveFactor[ix] as number;
-    if (wf !== wf) {
-      wf = expm1(Math.LN2 / (r + xi));
-      waitFactor[ix] = wf;
-      df = s === 0 && xi === 0 ? Infinity : Math.exp((logOdds + Math.log(s === 0 ? b + xi - 1 : b + xi) - Math.log(a)) / (r + xi));
-      decisiveFactor[ix] = df;
-    }
-    wait[i] = (alpha + Ti) * wf;
-    if (df === Infinity) {
-      decisive[i] = Infinity;
-    } else {
-      const d = (alpha + txi) * df - alpha - txi;
-      decisive[i] = d > 0 ? d : 0;
-    }
-  }
-  return { pAlive: alive, expectedPurchases: expected, conversion, discountedPurchases: discounted, medianWait: wait, decisiveSinceLast: decisive };
 }

@@ -5,7 +5,7 @@ import { createRng } from '../math/random.js';
 import { expectClose } from '../testing/expect-close.js';
 import * as gammaGamma from './gamma-gamma/index.js';
 import { TRANSACTION_MODEL_NAMES, getTransactionModel, type TransactionModelParams } from './registry.js';
-import type { GammaGammaParams, ModelParams, RfmData, SpendData, TransactionModel, TransactionModelName } from './types.js';
+import type { GammaGammaParams, ModelParams, SpendData, TransactionModel, TransactionModelName, TransactionSummary } from './types.js';
 
 /** True parameters per model, in days; typed by the registry so that a new model cannot skip the suite. */
 const TRUTH: { [N in TransactionModelName]: TransactionModelParams[N] } = {
@@ -17,7 +17,7 @@ const TRUTH: { [N in TransactionModelName]: TransactionModelParams[N] } = {
 const f = (...v: number[]): Float64Array => Float64Array.from(v);
 
 /** Edge rows: x = 0, t_x = T, T = 0, huge T, a heavy buyer, purchases at time 0. */
-const EDGE: RfmData = {
+const EDGE: TransactionSummary = {
   x: f(0, 0, 0, 1, 1, 3, 5, 200, 2, 1, 0),
   tx: f(0, 0, 0, 0, 0.5, 50, 10, 300, 1e7, 1e-9, 0),
   T: f(0, 100, 1e7, 0, 1, 50, 1e7, 300.5, 1e7, 1e-9, 1e-12),

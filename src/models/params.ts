@@ -1,6 +1,6 @@
 // Parameter records: checking that a model's parameters are present, finite and positive.
 import { KairosError } from '../errors.js';
-import { validateHorizon } from './rfm.js';
+import { validateHorizon } from './transaction-summary.js';
 import type { ModelParams, ScoreOptions } from './types.js';
 
 /** Checks params has exactly the model's names, each a finite number > 0; returns a frozen copy. */

@@ -1,7 +1,7 @@
 // Tests of model-name resolution and of the versioned JSON persistence of fits.
 import { describe, expect, it } from 'vitest';
 import { KairosError } from '../errors.js';
-import * as bgNbd from './bg-nbd/index.js';
+import { bgNbd } from './bg-nbd/index.js';
 import * as gammaGamma from './gamma-gamma/index.js';
 import { TRANSACTION_MODEL_NAMES, getTransactionModel } from './registry.js';
 import { loadLifetimesCdnow } from '../testing/reference-data.js';
@@ -23,7 +23,7 @@ describe('registry', () => {
 
 describe('serializeFit / parseFit', () => {
   const ref = loadLifetimesCdnow();
-  const fit = bgNbd.fit(ref.rfm);
+  const fit = bgNbd.fit(ref.summary);
   const fittedAt = new Date('2025-01-02T03:04:05.000Z');
 
   it('writes { model, version, params, fittedAt, dataHash, diagnostics } and reads it back unchanged', () => {
@@ -36,7 +36,7 @@ describe('serializeFit / parseFit', () => {
     expect(back.fittedAt).toBe('2025-01-02T03:04:05.000Z');
     expect(storedFitResult(back)).toEqual({ params: { ...fit.params }, diagnostics: { ...fit.diagnostics } });
     // Predictions from the restored parameters are identical.
-    expect(Array.from(bgNbd.pAlive(back.params, ref.rfm))).toEqual(Array.from(bgNbd.pAlive(fit.params, ref.rfm)));
+    expect(Array.from(bgNbd.pAlive(back.params, ref.summary))).toEqual(Array.from(bgNbd.pAlive(fit.params, ref.summary)));
   });
 
   it('round-trips a Gamma-Gamma fit', () => {

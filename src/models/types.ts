@@ -5,7 +5,7 @@
  * x = number of repeat purchases, tx = time of the last purchase since the first (0 when x = 0),
  * T = age: time from the first purchase to the end of calibration. weights = customers per row (default 1).
  */
-export interface RfmData {
+export interface TransactionSummary {
   readonly x: Float64Array;
   readonly tx: Float64Array;
   readonly T: Float64Array;
@@ -117,19 +117,19 @@ export interface TransactionModel<P extends ModelParams = ModelParams> {
   /** Parameter names in the paper's order. */
   readonly paramNames: readonly string[];
   /** Maximum-likelihood fit (weights respected; identical rows are grouped internally). */
-  fit(data: RfmData, options?: FitOptions<P>): FitResult<P>;
+  fit(data: TransactionSummary, options?: FitOptions<P>): FitResult<P>;
   /** Total log-likelihood Σ w_i ln L(params | x_i, tx_i, T_i). */
-  logLikelihood(params: P, data: RfmData): number;
+  logLikelihood(params: P, data: TransactionSummary): number;
   /** P(alive at T | x, tx, T). */
-  pAlive(params: P, data: RfmData): Float64Array;
+  pAlive(params: P, data: TransactionSummary): Float64Array;
   /** E[Y(t) | x, tx, T]: expected purchases in (T, T + t]. */
-  expectedPurchases(params: P, data: RfmData, t: number): Float64Array;
+  expectedPurchases(params: P, data: TransactionSummary, t: number): Float64Array;
   /** E[Y(t_k) | x, tx, T] for several horizons at once (one array per horizon), sharing the per-customer work. */
-  expectedPurchasesMany(params: P, data: RfmData, horizons: readonly number[]): Float64Array[];
+  expectedPurchasesMany(params: P, data: TransactionSummary, horizons: readonly number[]): Float64Array[];
   /** Σ_k c_k · E[Y(t_k) | x, tx, T] per customer (e.g. discounted purchases for CLV), in one output array. */
   expectedPurchasesCombination(
     params: P,
-    data: RfmData,
+    data: TransactionSummary,
     horizons: readonly number[],
     coefficients: readonly number[],
   ): Float64Array;
@@ -138,21 +138,21 @@ export interface TransactionModel<P extends ModelParams = ModelParams> {
   /** Unconditional E[X(t)] for a newly acquired customer (the Fader-Hardie tracking chart). */
   unconditionalExpectedPurchases(params: P, t: number): number;
   /** P(at least one purchase in (T, T + t] | x, tx, T). */
-  conversionProbability(params: P, data: RfmData, t: number): Float64Array;
+  conversionProbability(params: P, data: TransactionSummary, t: number): Float64Array;
   /** Median waiting time from T to the next purchase, given the customer is alive (and stays so). */
-  expectedWaitToNextPurchase(params: P, data: RfmData): Float64Array;
+  expectedWaitToNextPurchase(params: P, data: TransactionSummary): Float64Array;
   /**
    * Time d ≥ 0 after T at which P(alive | x, tx, T + d) — no purchase in (T, T + d] — falls below threshold:
    * 0 if it already is below, Infinity if it never does.
    */
-  decisiveTime(params: P, data: RfmData, threshold?: number): Float64Array;
+  decisiveTime(params: P, data: TransactionSummary, threshold?: number): Float64Array;
   /**
    * All per-customer scores of the CLV scorer in one call: validates once and shares the per-customer work (P(alive),
    * per-x and per-(x, T) tables) across the six outputs.
    */
-  scoreCustomers(params: P, data: RfmData, options: ScoreOptions): CustomerScores;
+  scoreCustomers(params: P, data: TransactionSummary, options: ScoreOptions): CustomerScores;
   /** Seeded simulation of calibration summaries from the model. */
-  simulate(params: P, options: SimulateOptions): RfmData;
+  simulate(params: P, options: SimulateOptions): TransactionSummary;
   /** Checks an unknown record is a valid parameter set of this model (used by parseFit). */
   parseParams(value: unknown): P;
 }

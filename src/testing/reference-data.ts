@@ -1,7 +1,7 @@
 // Loads the CDNOW reference summaries (../shared) for the reference tests: columnar, as the models take them.
 import { readFileSync } from 'node:fs';
 import { sharedData, sharedPeers } from './shared-data.js';
-import type { RfmData, SpendData } from '../models/types.js';
+import type { SpendData, TransactionSummary } from '../models/types.js';
 
 /** Parses a numeric CSV into named Float64Array columns. */
 function readNumericCsv(path: string): Record<string, Float64Array> {
@@ -29,21 +29,21 @@ function column(cols: Record<string, Float64Array>, name: string, file: string):
  * lifetimes 0.11.3 on the CDNOW 1/10 sample (peers/lifetimes_cdnow_sample_predictions.csv): the 39-week calibration
  * summary (weeks), and the reference's per-customer predictions by column name.
  */
-export function loadLifetimesCdnow(): { rfm: RfmData; spend: SpendData; column: (name: string) => Float64Array } {
+export function loadLifetimesCdnow(): { summary: TransactionSummary; spend: SpendData; column: (name: string) => Float64Array } {
   const file = 'lifetimes_cdnow_sample_predictions.csv';
   const cols = readNumericCsv(sharedPeers(file));
   const get = (name: string): Float64Array => column(cols, name, file);
   return {
-    rfm: { x: get('frequency_cal'), tx: get('recency_cal'), T: get('T_cal') },
+    summary: { x: get('frequency_cal'), tx: get('recency_cal'), T: get('T_cal') },
     spend: { x: get('frequency_cal'), m: get('monetary_value_cal') },
     column: get,
   };
 }
 
 /** The BG/NBD paper's own summary (data/cdnow/cdnow_sample_summary_39wk_calibration.csv: x, t_x, T in weeks, 2 decimals). */
-export function loadFhlCdnowSummary(): { rfm: RfmData; spend: SpendData } {
+export function loadFhlCdnowSummary(): { summary: TransactionSummary; spend: SpendData } {
   const file = 'cdnow_sample_summary_39wk_calibration.csv';
   const cols = readNumericCsv(sharedData('cdnow', file));
   const x = column(cols, 'x', file);
-  return { rfm: { x, tx: column(cols, 't_x', file), T: column(cols, 'T', file) }, spend: { x, m: column(cols, 'zbar', file) } };
+  return { summary: { x, tx: column(cols, 't_x', file), T: column(cols, 'T', file) }, spend: { x, m: column(cols, 'zbar', file) } };
 }

@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { hyp2f1 } from '../../math/hyp2f1.js';
 import { expectClose } from '../../testing/expect-close.js';
 import { loadFhlCdnowSummary, loadLifetimesCdnow } from '../../testing/reference-data.js';
-import { prepareRfm } from '../rfm.js';
+import { prepareTransactionSummary } from '../transaction-summary.js';
 import { expectHessianMatchesGradient, finiteDifferenceGradient, maxRelativeDifference } from '../../testing/models.js';
 import type { BgNbdParams } from '../types.js';
+import { PARAM_NAMES, bgNbd } from './index.js';
 import { bgNbdLogLik } from './likelihood.js';
-import * as bgNbd from './index.js';
 
 /** lifetimes 0.11.3's BG/NBD fit on the same CDNOW summary (peers/README.md), printed to 6 significant digits. */
 const LIFETIMES: BgNbdParams = { r: 0.242595, alpha: 4.413603, a: 0.792922, b: 2.425906 };
@@ -15,7 +15,7 @@ const LIFETIMES: BgNbdParams = { r: 0.242595, alpha: 4.413603, a: 0.792922, b: 2
 describe('BG/NBD on CDNOW', () => {
   it('matches Fader-Hardie-Lee 2005 BG/NBD parameters on CDNOW (r 0.243, alpha 4.414, a 0.793, b 2.426, LL -9582.4)', () => {
     // The paper's own 39-week summary (t_x and T in weeks to 2 decimals); published to 3 decimals.
-    const fit = bgNbd.fit(loadFhlCdnowSummary().rfm);
+    const fit = bgNbd.fit(loadFhlCdnowSummary().summary);
     const tol = { atol: 5e-4 };
     expectClose(fit.params.r, 0.243, tol, 'r');
     expectClose(fit.params.alpha, 4.414, tol, 'alpha');
@@ -30,37 +30,37 @@ describe('BG/NBD on CDNOW', () => {
   const holdout = (ref.column('duration_holdout')[0] as number) / 7; // 273 days = 39 weeks
 
   it('matches lifetimes 0.11.3 BG/NBD parameters on the same summary (rtol 5e-6: the reference prints 6 digits)', () => {
-    const fit = bgNbd.fit(ref.rfm);
-    for (const k of bgNbd.PARAM_NAMES) expectClose(fit.params[k], LIFETIMES[k], { rtol: 5e-6 }, k);
+    const fit = bgNbd.fit(ref.summary);
+    for (const k of PARAM_NAMES) expectClose(fit.params[k], LIFETIMES[k], { rtol: 5e-6 }, k);
     expect(fit.diagnostics.gradNorm).toBeLessThan(1e-8);
   });
 
   it("reproduces lifetimes' per-customer P(alive) and 39-week expected purchases at its parameters (rtol 1e-5)", () => {
     // Limited by the reference CSV's 8 significant digits and the 6-digit parameters: observed max 1.9e-6.
-    const pAlive = bgNbd.pAlive(LIFETIMES, ref.rfm);
-    const expected = bgNbd.expectedPurchases(LIFETIMES, ref.rfm, holdout);
+    const pAlive = bgNbd.pAlive(LIFETIMES, ref.summary);
+    const expected = bgNbd.expectedPurchases(LIFETIMES, ref.summary, holdout);
     expect(maxRelativeDifference(pAlive, ref.column('bgnbd_p_alive'))).toBeLessThan(1e-5);
     expect(maxRelativeDifference(expected, ref.column('bgnbd_exp_holdout'))).toBeLessThan(1e-5);
   });
 
   it("matches lifetimes' per-customer predictions from our own fit (rtol 1e-4)", () => {
-    const fit = bgNbd.fit(ref.rfm);
-    expect(maxRelativeDifference(bgNbd.pAlive(fit.params, ref.rfm), ref.column('bgnbd_p_alive'))).toBeLessThan(1e-4);
-    expect(maxRelativeDifference(bgNbd.expectedPurchases(fit.params, ref.rfm, holdout), ref.column('bgnbd_exp_holdout'))).toBeLessThan(1e-4);
+    const fit = bgNbd.fit(ref.summary);
+    expect(maxRelativeDifference(bgNbd.pAlive(fit.params, ref.summary), ref.column('bgnbd_p_alive'))).toBeLessThan(1e-4);
+    expect(maxRelativeDifference(bgNbd.expectedPurchases(fit.params, ref.summary, holdout), ref.column('bgnbd_exp_holdout'))).toBeLessThan(1e-4);
   });
 
   it('has an analytic Hessian equal to central finite differences of the analytic gradient (and the same ℓ, ∇ℓ)', () => {
-    const prep = prepareRfm(ref.rfm);
-    expectHessianMatchesGradient((p, g, h) => bgNbdLogLik(prep, p, g, h), bgNbd.PARAM_NAMES, [Float64Array.of(0.3, 5, 0.7, 2.1), Float64Array.of(1.4, 20, 3.5, 0.6)]);
+    const prep = prepareTransactionSummary(ref.summary);
+    expectHessianMatchesGradient((p, g, h) => bgNbdLogLik(prep, p, g, h), PARAM_NAMES, [Float64Array.of(0.3, 5, 0.7, 2.1), Float64Array.of(1.4, 20, 3.5, 0.6)]);
   });
 
   it('has an analytic gradient equal to central finite differences of the log-likelihood', () => {
-    const prep = prepareRfm(ref.rfm);
+    const prep = prepareTransactionSummary(ref.summary);
     for (const p of [Float64Array.of(0.3, 5, 0.7, 2.1), Float64Array.of(1.4, 20, 3.5, 0.6)]) {
       const g = new Float64Array(4);
       bgNbdLogLik(prep, p, g);
       const fd = finiteDifferenceGradient((q) => bgNbdLogLik(prep, q, null), p);
-      g.forEach((v, i) => expectClose(v, fd[i] as number, { rtol: 1e-6, atol: 1e-4 }, `d/d${bgNbd.PARAM_NAMES[i]}`));
+      g.forEach((v, i) => expectClose(v, fd[i] as number, { rtol: 1e-6, atol: 1e-4 }, `d/d${PARAM_NAMES[i]}`));
     }
   });
 });

@@ -1,69 +1,17 @@
 // The BG/NBD model (Fader, Hardie & Lee 2005, "Counting your customers the easy way"): fit, predictions, simulator.
-import { parseParams as parseModelParams } from '../params.js';
-import { fitRfmModel, rfmLogLikelihood, type RfmModelSpec } from '../rfm-fit.js';
-import type { BgNbdParams, FitOptions, FitResult, RfmData, TransactionModel } from '../types.js';
+import { betaGeoModel } from '../beta-geometric-predict.js';
+import type { BgNbdParams } from '../types.js';
 import { bgNbdLogLik } from './likelihood.js';
-import {
-  PARAM_NAMES,
-  conversionProbability,
-  decisiveTime,
-  expectedPurchases,
-  expectedPurchasesCombination,
-  expectedPurchasesMany,
-  expectedWaitToNextPurchase,
-  pAlive,
-  probNPurchases,
-  scoreCustomers,
-  unconditionalExpectedPurchases,
-} from './predict.js';
-import { simulate } from './simulate.js';
 
-export * from './predict.js';
-export { simulate };
-
-/** What fitRfmModel needs of this model: its likelihood (with the exact Hessian) and starting values. */
-const SPEC: RfmModelSpec = {
-  model: 'bg-nbd',
-  paramNames: PARAM_NAMES,
-  logLik: bgNbdLogLik,
-  exactHessian: true,
-  initial: ({ sumT, sumX }) => Float64Array.of(1, sumT / sumX, 1, 1),
-};
+export const PARAM_NAMES = ['r', 'alpha', 'a', 'b'] as const;
 
 /**
- * Maximum-likelihood fit of (r, α, a, b) by FHL 2005 eq. (6), in log-parameter space with the analytic gradient.
- * Default start: r = 1, α = Σw·T / Σw·x (so that r/α matches the mean purchase rate), a = b = 1.
+ * BG/NBD as a registry entry. Each customer buys as a Poisson process with rate λ ~ Gamma(r, α) and drops out with
+ * probability p ~ Beta(a, b) after each repeat purchase (section 3). From the likelihood to the predictions:
+ * - likelihood: eq. (6), with its gradient and exact Hessian (likelihood.ts, beta-geometric-likelihood.ts);
+ * - fit, start values, simulator: beta-geometric-predict.ts (betaGeoModel) and transaction-fit.ts;
+ * - predictions: the beta-geometric formulas with s = 0, no dropout before the first repeat purchase
+ *   (beta-geometric-predict.ts): P(alive) (FHL 2008 note 021), E[Y(t) | x, t_x, T] (eq. 10), P(X(t) = n) (eq. 8),
+ *   E[X(t)] (eq. 7), conversion, wait and decisive moment.
  */
-export function fit(data: RfmData, options: FitOptions<BgNbdParams> = {}): FitResult<BgNbdParams> {
-  return fitRfmModel<BgNbdParams>(SPEC, data, options);
-}
-
-/** Total log-likelihood Σ w ln L (FHL 2005 eq. 6) of the data under params. */
-export function logLikelihood(params: BgNbdParams, data: RfmData): number {
-  return rfmLogLikelihood(SPEC, params, data);
-}
-
-/** Checks an unknown value is a BG/NBD parameter record. */
-export function parseParams(value: unknown): BgNbdParams {
-  return parseModelParams<BgNbdParams>('bg-nbd', PARAM_NAMES, value);
-}
-
-/** BG/NBD as a registry entry. */
-export const bgNbd: TransactionModel<BgNbdParams> = {
-  name: 'bg-nbd',
-  paramNames: PARAM_NAMES,
-  fit,
-  logLikelihood,
-  pAlive,
-  expectedPurchases,
-  expectedPurchasesMany,
-  expectedPurchasesCombination,
-  probNPurchases,
-  unconditionalExpectedPurchases,
-  conversionProbability,
-  expectedWaitToNextPurchase,
-  decisiveTime,
-  scoreCustomers,
-  simulate,
-  parseParams,
-};
+export const bgNbd = betaGeoModel<BgNbdParams>({ name: 'bg-nbd', s: 0, paramNames: PARAM_NAMES, logLik: bgNbdLogLik });

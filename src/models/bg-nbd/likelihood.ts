@@ -1,6 +1,6 @@
-// BG/NBD log-likelihood and its analytic gradient on grouped RFM data (Fader, Hardie & Lee 2005, eq. 6).
+// BG/NBD log-likelihood and its analytic gradient on a grouped transaction summary (Fader, Hardie & Lee 2005, eq. 6).
 import { betaGeoLogLik } from '../beta-geometric-likelihood.js';
-import type { PreparedRfm } from '../rfm.js';
+import type { PreparedTransactionSummary } from '../transaction-summary.js';
 
 /**
  * Σ_i w_i ln L(r, α, a, b | x_i, t_x,i, T_i) with FHL 2005 eq. (6) written in log space:
@@ -18,7 +18,7 @@ import type { PreparedRfm } from '../rfm.js';
  * (formulas in beta-geometric-likelihood.ts).
  */
 export function bgNbdLogLik(
-  prep: PreparedRfm,
+  prep: PreparedTransactionSummary,
   params: Float64Array,
   grad: Float64Array | null,
   hess: Float64Array | null = null,

@@ -1,6 +1,6 @@
 // Customer lifetime value: discounted monthly expected purchases times expected spend (the lifetimes convention).
 import { KairosError } from '../../errors.js';
-import type { ModelParams, RfmData, TransactionModel } from '../types.js';
+import type { ModelParams, TransactionModel, TransactionSummary } from '../types.js';
 
 /** Defaults of the CLV horizon and discounting. monthLength has no default: it depends on the model's time unit. */
 export const CLV_DEFAULTS = Object.freeze({ months: 12, monthlyDiscount: 0.01 });
@@ -23,7 +23,7 @@ export interface ClvOptions {
 export function clv<P extends ModelParams>(
   model: TransactionModel<P>,
   params: P,
-  data: RfmData,
+  data: TransactionSummary,
   spend: Float64Array,
   options: ClvOptions,
 ): Float64Array {
@@ -54,7 +54,7 @@ export function clvSchedule(options: ClvOptions): { horizons: number[]; coeffici
 
 /** Spend per purchase, one finite value per customer. */
 export function checkSpend(spend: Float64Array, rows: number): void {
-  if (spend.length !== rows) throw new KairosError('VALIDATION', `clv: spend has ${spend.length} rows but the RFM data has ${rows}`);
+  if (spend.length !== rows) throw new KairosError('VALIDATION', `clv: spend has ${spend.length} rows but the transaction summary has ${rows}`);
   for (let i = 0; i < spend.length; i++) {
     const v = spend[i] as number;
     if (!Number.isFinite(v)) throw new KairosError('VALIDATION', `clv: spend row ${i} is not finite (${v})`);

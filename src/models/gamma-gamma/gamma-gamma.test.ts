@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { KairosError } from '../../errors.js';
 import { createRng } from '../../math/random.js';
 import { expectClose } from '../../testing/expect-close.js';
-import * as bgNbd from '../bg-nbd/index.js';
+import { bgNbd } from '../bg-nbd/index.js';
 import { loadLifetimesCdnow } from '../../testing/reference-data.js';
 import { expectHessianMatchesGradient, finiteDifferenceGradient, maxRelativeDifference } from '../../testing/models.js';
 import type { GammaGammaParams } from '../types.js';
@@ -111,7 +111,7 @@ describe('clv', () => {
   it('is the discounted sum of monthly expected purchases times spend (lifetimes convention)', () => {
     const months = 12;
     const d = 0.01;
-    const value = gammaGamma.clv(bgNbd.bgNbd, params, data, spend, { months, monthlyDiscount: d, monthLength: 30 });
+    const value = gammaGamma.clv(bgNbd, params, data, spend, { months, monthlyDiscount: d, monthLength: 30 });
     const cumulative = bgNbd.expectedPurchasesMany(params, data, Array.from({ length: months }, (_, k) => 30 * (k + 1)));
     for (let i = 0; i < spend.length; i++) {
       let manual = 0;
@@ -124,9 +124,9 @@ describe('clv', () => {
   });
 
   it('does not depend on the time unit when monthLength and the rate parameter are rescaled together', () => {
-    const days = gammaGamma.clv(bgNbd.bgNbd, params, data, spend, { monthLength: 30 });
+    const days = gammaGamma.clv(bgNbd, params, data, spend, { monthLength: 30 });
     const weeks = gammaGamma.clv(
-      bgNbd.bgNbd,
+      bgNbd,
       { ...params, alpha: params.alpha / 7 },
       { x: data.x, tx: data.tx.map((v) => v / 7), T: data.T.map((v) => v / 7) },
       spend,
@@ -136,7 +136,7 @@ describe('clv', () => {
   });
 
   it('rejects a missing month length and mismatched spend', () => {
-    expect(codeOf(() => gammaGamma.clv(bgNbd.bgNbd, params, data, spend, { monthLength: 0 }))).toBe('VALIDATION');
-    expect(codeOf(() => gammaGamma.clv(bgNbd.bgNbd, params, data, f2(1), { monthLength: 30 }))).toBe('VALIDATION');
+    expect(codeOf(() => gammaGamma.clv(bgNbd, params, data, spend, { monthLength: 0 }))).toBe('VALIDATION');
+    expect(codeOf(() => gammaGamma.clv(bgNbd, params, data, f2(1), { monthLength: 30 }))).toBe('VALIDATION');
   });
 });

@@ -1,7 +1,7 @@
 // Gamma-Gamma spend log-likelihood from sufficient statistics, with its analytic gradient (Fader & Hardie 2013, note 025, eq. 1a).
 import { KairosError } from '../../errors.js';
 import { digamma, gammaln, trigamma } from '../../math/special.js';
-import { validateSpend } from '../rfm.js';
+import { validateSpend } from '../transaction-summary.js';
 import type { SpendData } from '../types.js';
 
 /**

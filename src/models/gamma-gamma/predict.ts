@@ -1,7 +1,7 @@
 // Gamma-Gamma spend predictions (Fader & Hardie 2013, note 025, eq. 5).
 import { KairosError } from '../../errors.js';
 import { checkParams } from '../params.js';
-import { validateSpend } from '../rfm.js';
+import { validateSpend } from '../transaction-summary.js';
 import type { GammaGammaParams, SpendData } from '../types.js';
 
 export const PARAM_NAMES = ['p', 'q', 'gamma'] as const;

@@ -1,70 +1,19 @@
-// The MBG/NBD model (Batislam, Denizel & Filiztekin 2007): fit, predictions, simulator.
-import { parseParams as parseModelParams } from '../params.js';
-import { fitRfmModel, rfmLogLikelihood, type RfmModelSpec } from '../rfm-fit.js';
-import type { MbgNbdParams, FitOptions, FitResult, RfmData, TransactionModel } from '../types.js';
+// The MBG/NBD model (Batislam, Denizel & Filiztekin 2007; Wagner & Hoppe 2008 erratum): fit, predictions, simulator.
+import { betaGeoModel } from '../beta-geometric-predict.js';
+import type { MbgNbdParams } from '../types.js';
 import { mbgNbdLogLik } from './likelihood.js';
-import {
-  PARAM_NAMES,
-  conversionProbability,
-  decisiveTime,
-  expectedPurchases,
-  expectedPurchasesCombination,
-  expectedPurchasesMany,
-  expectedWaitToNextPurchase,
-  pAlive,
-  probNPurchases,
-  scoreCustomers,
-  unconditionalExpectedPurchases,
-} from './predict.js';
-import { simulate } from './simulate.js';
 
-export * from './predict.js';
-export { simulate };
-
-/** What fitRfmModel needs of this model: its likelihood (with the exact Hessian) and starting values. */
-const SPEC: RfmModelSpec = {
-  model: 'mbg-nbd',
-  paramNames: PARAM_NAMES,
-  logLik: mbgNbdLogLik,
-  exactHessian: true,
-  initial: ({ sumT, sumX }) => Float64Array.of(1, sumT / sumX, 1, 1),
-};
+export const PARAM_NAMES = ['r', 'alpha', 'a', 'b'] as const;
 
 /**
- * Maximum-likelihood fit of (r, α, a, b) by the likelihood of Batislam et al. (2007, appendix A), in log-parameter
- * space with the analytic gradient.
- * Default start: r = 1, α = Σw·T / Σw·x (so that r/α matches the mean purchase rate), a = b = 1.
+ * MBG/NBD as a registry entry. As in BG/NBD, each customer buys at rate λ ~ Gamma(r, α) and drops out with probability
+ * p ~ Beta(a, b) after each purchase, but also at time 0, right after the first purchase. From the likelihood to the
+ * predictions:
+ * - likelihood: Batislam et al. appendix A, with its gradient and exact Hessian (likelihood.ts,
+ *   beta-geometric-likelihood.ts);
+ * - fit, start values (those of BG/NBD), simulator: beta-geometric-predict.ts (betaGeoModel) and transaction-fit.ts;
+ * - predictions: the beta-geometric formulas with s = 1 (beta-geometric-predict.ts): P(alive) (appendix A, eq. 5),
+ *   below 1 even for x = 0; E[Y(t) | x, t_x, T] and E[X(t)] as corrected by Wagner & Hoppe; P(X(t) = n); conversion,
+ *   wait and decisive moment.
  */
-export function fit(data: RfmData, options: FitOptions<MbgNbdParams> = {}): FitResult<MbgNbdParams> {
-  return fitRfmModel<MbgNbdParams>(SPEC, data, options);
-}
-
-/** Total log-likelihood Σ w ln L (Batislam et al. 2007, appendix A) of the data under params. */
-export function logLikelihood(params: MbgNbdParams, data: RfmData): number {
-  return rfmLogLikelihood(SPEC, params, data);
-}
-
-/** Checks an unknown value is an MBG/NBD parameter record. */
-export function parseParams(value: unknown): MbgNbdParams {
-  return parseModelParams<MbgNbdParams>('mbg-nbd', PARAM_NAMES, value);
-}
-
-/** MBG/NBD as a registry entry. */
-export const mbgNbd: TransactionModel<MbgNbdParams> = {
-  name: 'mbg-nbd',
-  paramNames: PARAM_NAMES,
-  fit,
-  logLikelihood,
-  pAlive,
-  expectedPurchases,
-  expectedPurchasesMany,
-  expectedPurchasesCombination,
-  probNPurchases,
-  unconditionalExpectedPurchases,
-  conversionProbability,
-  expectedWaitToNextPurchase,
-  decisiveTime,
-  scoreCustomers,
-  simulate,
-  parseParams,
-};
+export const mbgNbd = betaGeoModel<MbgNbdParams>({ name: 'mbg-nbd', s: 1, paramNames: PARAM_NAMES, logLik: mbgNbdLogLik });

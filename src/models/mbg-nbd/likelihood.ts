@@ -1,6 +1,6 @@
-// MBG/NBD log-likelihood and its analytic gradient on grouped RFM data (Batislam, Denizel & Filiztekin 2007, appendix A).
+// MBG/NBD log-likelihood and its analytic gradient on a grouped transaction summary (Batislam, Denizel & Filiztekin 2007, appendix A).
 import { betaGeoLogLik } from '../beta-geometric-likelihood.js';
-import type { PreparedRfm } from '../rfm.js';
+import type { PreparedTransactionSummary } from '../transaction-summary.js';
 
 /**
  * Σ_i w_i ln L(r, α, a, b | x_i, t_x,i, T_i). MBG/NBD lets a customer also drop out at time 0, so the dropout
@@ -19,7 +19,7 @@ import type { PreparedRfm } from '../rfm.js';
  * (formulas in beta-geometric-likelihood.ts).
  */
 export function mbgNbdLogLik(
-  prep: PreparedRfm,
+  prep: PreparedTransactionSummary,
   params: Float64Array,
   grad: Float64Array | null,
   hess: Float64Array | null = null,

@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { hyp2f1 } from '../../math/hyp2f1.js';
 import { expectClose } from '../../testing/expect-close.js';
 import { loadLifetimesCdnow } from '../../testing/reference-data.js';
-import { prepareRfm } from '../rfm.js';
+import { prepareTransactionSummary } from '../transaction-summary.js';
 import { expectHessianMatchesGradient, finiteDifferenceGradient, maxRelativeDifference } from '../../testing/models.js';
 import type { MbgNbdParams } from '../types.js';
+import { PARAM_NAMES, mbgNbd } from './index.js';
 import { mbgNbdLogLik } from './likelihood.js';
-import * as mbgNbd from './index.js';
 
 /** lifetimes 0.11.3's MBG/NBD fit on the CDNOW summary (peers/README.md), printed to 6 significant digits. */
 const LIFETIMES: MbgNbdParams = { r: 0.524843, alpha: 6.183082, a: 0.89136, b: 1.614003 };
@@ -17,35 +17,35 @@ describe('MBG/NBD on CDNOW', () => {
   const holdout = (ref.column('duration_holdout')[0] as number) / 7;
 
   it('matches the reference implementation (lifetimes 0.11.3) MBG/NBD parameters r 0.524843, alpha 6.183082, a 0.891360, b 1.614003 (rtol 1e-6)', () => {
-    const fit = mbgNbd.fit(ref.rfm);
+    const fit = mbgNbd.fit(ref.summary);
     // Observed: largest relative difference 6.7e-7 (a), i.e. within the reference's 6-digit printing.
-    for (const k of mbgNbd.PARAM_NAMES) expectClose(fit.params[k], LIFETIMES[k], { rtol: 1e-6 }, k);
+    for (const k of PARAM_NAMES) expectClose(fit.params[k], LIFETIMES[k], { rtol: 1e-6 }, k);
     expect(fit.diagnostics.converged).toBe(true);
   });
 
   it("reproduces lifetimes' per-customer P(alive) and 39-week expected purchases at its parameters (rtol 1e-5)", () => {
-    expect(maxRelativeDifference(mbgNbd.pAlive(LIFETIMES, ref.rfm), ref.column('mbgnbd_p_alive'))).toBeLessThan(1e-5);
-    expect(maxRelativeDifference(mbgNbd.expectedPurchases(LIFETIMES, ref.rfm, holdout), ref.column('mbgnbd_exp_holdout'))).toBeLessThan(1e-5);
+    expect(maxRelativeDifference(mbgNbd.pAlive(LIFETIMES, ref.summary), ref.column('mbgnbd_p_alive'))).toBeLessThan(1e-5);
+    expect(maxRelativeDifference(mbgNbd.expectedPurchases(LIFETIMES, ref.summary, holdout), ref.column('mbgnbd_exp_holdout'))).toBeLessThan(1e-5);
   });
 
   it("matches lifetimes' per-customer predictions from our own fit (rtol 1e-4)", () => {
-    const fit = mbgNbd.fit(ref.rfm);
-    expect(maxRelativeDifference(mbgNbd.pAlive(fit.params, ref.rfm), ref.column('mbgnbd_p_alive'))).toBeLessThan(1e-4);
-    expect(maxRelativeDifference(mbgNbd.expectedPurchases(fit.params, ref.rfm, holdout), ref.column('mbgnbd_exp_holdout'))).toBeLessThan(1e-4);
+    const fit = mbgNbd.fit(ref.summary);
+    expect(maxRelativeDifference(mbgNbd.pAlive(fit.params, ref.summary), ref.column('mbgnbd_p_alive'))).toBeLessThan(1e-4);
+    expect(maxRelativeDifference(mbgNbd.expectedPurchases(fit.params, ref.summary, holdout), ref.column('mbgnbd_exp_holdout'))).toBeLessThan(1e-4);
   });
 
   it('has an analytic Hessian equal to central finite differences of the analytic gradient (and the same ℓ, ∇ℓ)', () => {
-    const prep = prepareRfm(ref.rfm);
-    expectHessianMatchesGradient((p, g, h) => mbgNbdLogLik(prep, p, g, h), mbgNbd.PARAM_NAMES, [Float64Array.of(0.3, 5, 0.7, 2.1), Float64Array.of(1.4, 20, 3.5, 0.6)]);
+    const prep = prepareTransactionSummary(ref.summary);
+    expectHessianMatchesGradient((p, g, h) => mbgNbdLogLik(prep, p, g, h), PARAM_NAMES, [Float64Array.of(0.3, 5, 0.7, 2.1), Float64Array.of(1.4, 20, 3.5, 0.6)]);
   });
 
   it('has an analytic gradient equal to central finite differences of the log-likelihood', () => {
-    const prep = prepareRfm(ref.rfm);
+    const prep = prepareTransactionSummary(ref.summary);
     for (const p of [Float64Array.of(0.3, 5, 0.7, 2.1), Float64Array.of(1.4, 20, 3.5, 0.6)]) {
       const g = new Float64Array(4);
       mbgNbdLogLik(prep, p, g);
       const fd = finiteDifferenceGradient((q) => mbgNbdLogLik(prep, q, null), p);
-      g.forEach((v, i) => expectClose(v, fd[i] as number, { rtol: 1e-6, atol: 1e-4 }, `d/d${mbgNbd.PARAM_NAMES[i]}`));
+      g.forEach((v, i) => expectClose(v, fd[i] as number, { rtol: 1e-6, atol: 1e-4 }, `d/d${PARAM_NAMES[i]}`));
     }
   });
 });

@@ -1,69 +1,26 @@
 // The Pareto/NBD model (Schmittlein, Morrison & Colombo 1987; Fader & Hardie 2005 note 009): fit, predictions, simulator.
-import { parseParams as parseModelParams } from '../params.js';
-import { fitRfmModel, rfmLogLikelihood, type RfmModelSpec } from '../rfm-fit.js';
-import type { FitOptions, FitResult, ParetoNbdParams, RfmData, TransactionModel } from '../types.js';
+import { transactionModel } from '../transaction-fit.js';
+import type { ParetoNbdParams } from '../types.js';
 import { paretoNbdLogLik } from './likelihood.js';
-import {
-  PARAM_NAMES,
-  conversionProbability,
-  decisiveTime,
-  expectedPurchases,
-  expectedPurchasesCombination,
-  expectedPurchasesMany,
-  expectedWaitToNextPurchase,
-  pAlive,
-  probNPurchases,
-  scoreCustomers,
-  unconditionalExpectedPurchases,
-} from './predict.js';
+import * as predictions from './predict.js';
 import { simulate } from './simulate.js';
 
-export * from './predict.js';
-export { simulate };
+export { PARAM_NAMES } from './predict.js';
 
-/** What fitRfmModel needs of this model: its likelihood and starting values. */
-const SPEC: RfmModelSpec = {
-  model: 'pareto-nbd',
-  paramNames: PARAM_NAMES,
+/**
+ * Pareto/NBD as a registry entry. Each customer buys at rate λ ~ Gamma(r, α) while alive and lives for an
+ * Exponential(μ) time, μ ~ Gamma(s, β) (simulate.ts).
+ * - fit: maximum likelihood by note 009 eq. (18) (likelihood.ts), in log-parameter space with the analytic gradient
+ *   (the Hessian by central differences of it), from r = 1, α = Σw·T / Σw·x, s = 1, β = mean T;
+ * - predictions (predict.ts): P(alive) (note 009 eqs. 36–37), E[Y(t) | x, t_x, T] (eq. 41), E[X(t)] (eq. 27),
+ *   P(X(t) = n) (note 012), conversion, wait and decisive moment.
+ */
+export const paretoNbd = transactionModel<ParetoNbdParams>({
+  name: 'pareto-nbd',
+  paramNames: predictions.PARAM_NAMES,
   logLik: paretoNbdLogLik,
   exactHessian: false,
   initial: ({ sumT, sumX, totalWeight }) => Float64Array.of(1, sumT / sumX, 1, sumT / totalWeight),
-};
-
-/**
- * Maximum-likelihood fit of (r, α, s, β) by note 009 eq. (18), in log-parameter space with the analytic gradient.
- * Default start: r = 1, α = Σw·T / Σw·x, s = 1, β = mean T.
- */
-export function fit(data: RfmData, options: FitOptions<ParetoNbdParams> = {}): FitResult<ParetoNbdParams> {
-  return fitRfmModel<ParetoNbdParams>(SPEC, data, options);
-}
-
-/** Total log-likelihood Σ w ln L (note 009 eq. 18) of the data under params. */
-export function logLikelihood(params: ParetoNbdParams, data: RfmData): number {
-  return rfmLogLikelihood(SPEC, params, data);
-}
-
-/** Checks an unknown value is a Pareto/NBD parameter record. */
-export function parseParams(value: unknown): ParetoNbdParams {
-  return parseModelParams<ParetoNbdParams>('pareto-nbd', PARAM_NAMES, value);
-}
-
-/** Pareto/NBD as a registry entry. */
-export const paretoNbd: TransactionModel<ParetoNbdParams> = {
-  name: 'pareto-nbd',
-  paramNames: PARAM_NAMES,
-  fit,
-  logLikelihood,
-  pAlive,
-  expectedPurchases,
-  expectedPurchasesMany,
-  expectedPurchasesCombination,
-  probNPurchases,
-  unconditionalExpectedPurchases,
-  conversionProbability,
-  expectedWaitToNextPurchase,
-  decisiveTime,
-  scoreCustomers,
+  predictions,
   simulate,
-  parseParams,
-};
+});

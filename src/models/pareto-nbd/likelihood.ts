@@ -1,6 +1,6 @@
-// Pareto/NBD log-likelihood and its analytic gradient on grouped RFM data (Fader & Hardie 2005, note 009, eq. 18).
+// Pareto/NBD log-likelihood and its analytic gradient on a grouped transaction summary (Fader & Hardie 2005, note 009, eq. 18).
 import { digamma, gammaln } from '../../math/special.js';
-import type { PreparedRfm } from '../rfm.js';
+import type { PreparedTransactionSummary } from '../transaction-summary.js';
 import { logTailIntegralGrad } from './tail-integral.js';
 
 /**
@@ -17,7 +17,7 @@ import { logTailIntegralGrad } from './tail-integral.js';
  *
  * The gradient differentiates each piece (∂G through the 2F1 series). params = [r, α, s, β].
  */
-export function paretoNbdLogLik(prep: PreparedRfm, params: Float64Array, grad: Float64Array | null): number {
+export function paretoNbdLogLik(prep: PreparedTransactionSummary, params: Float64Array, grad: Float64Array | null): number {
   const r = params[0] as number;
   const alpha = params[1] as number;
   const s = params[2] as number;

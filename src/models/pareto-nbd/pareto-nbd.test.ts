@@ -3,12 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { gammaln } from '../../math/special.js';
 import { expectClose } from '../../testing/expect-close.js';
 import { loadFhlCdnowSummary, loadLifetimesCdnow } from '../../testing/reference-data.js';
-import { prepareRfm } from '../rfm.js';
+import { prepareTransactionSummary } from '../transaction-summary.js';
 import { finiteDifferenceGradient, integrate, maxRelativeDifference } from '../../testing/models.js';
 import type { ParetoNbdParams } from '../types.js';
+import { PARAM_NAMES, paretoNbd } from './index.js';
 import { paretoNbdLogLik } from './likelihood.js';
 import { logTailIntegral, logTailIntegralGrad } from './tail-integral.js';
-import * as paretoNbd from './index.js';
 
 /** lifetimes 0.11.3's Pareto/NBD fit on the CDNOW summary (peers/README.md): Nelder-Mead with tol 1e-4. */
 const LIFETIMES: ParetoNbdParams = { r: 0.553283, alpha: 10.577653, s: 0.606258, beta: 11.669296 };
@@ -19,13 +19,13 @@ describe('Pareto/NBD on CDNOW', () => {
 
   it('matches Fader-Hardie-Lee 2005 Pareto/NBD parameters on CDNOW (r 0.553, alpha 10.578, s 0.606, beta 11.669)', () => {
     // On the exact weekly summary (days/7) the 3-decimal figures hold ...
-    const fit = paretoNbd.fit(ref.rfm);
+    const fit = paretoNbd.fit(ref.summary);
     expectClose(fit.params.r, 0.553, { atol: 5e-4 }, 'r');
     expectClose(fit.params.alpha, 10.578, { atol: 5e-4 }, 'alpha');
     expectClose(fit.params.s, 0.606, { atol: 5e-4 }, 's');
     expectClose(fit.params.beta, 11.669, { atol: 5e-4 }, 'beta');
     // ... on the paper's 2-decimal summary file only the paper's own 2 decimals do (beta = 11.6679 there).
-    const paper = paretoNbd.fit(loadFhlCdnowSummary().rfm);
+    const paper = paretoNbd.fit(loadFhlCdnowSummary().summary);
     expectClose(paper.params.r, 0.55, { atol: 5e-3 }, 'r (2 decimals)');
     expectClose(paper.params.alpha, 10.58, { atol: 5e-3 }, 'alpha (2 decimals)');
     expectClose(paper.params.s, 0.61, { atol: 5e-3 }, 's (2 decimals)');
@@ -33,37 +33,37 @@ describe('Pareto/NBD on CDNOW', () => {
   });
 
   it('finds a higher likelihood than lifetimes 0.11.3, whose Nelder-Mead stopped short of the optimum', () => {
-    const fit = paretoNbd.fit(ref.rfm);
-    const llRef = paretoNbd.logLikelihood(LIFETIMES, ref.rfm);
+    const fit = paretoNbd.fit(ref.summary);
+    const llRef = paretoNbd.logLikelihood(LIFETIMES, ref.summary);
     // Observed: ours −9594.976178015, lifetimes' −9594.976178114 (1e-7 lower); gradient 2e-15 vs 1e-4 at theirs.
     expect(fit.diagnostics.logLik).toBeGreaterThan(llRef);
-    const prep = prepareRfm(ref.rfm);
+    const prep = prepareTransactionSummary(ref.summary);
     const g = new Float64Array(4);
     paretoNbdLogLik(prep, Float64Array.of(LIFETIMES.r, LIFETIMES.alpha, LIFETIMES.s, LIFETIMES.beta), g);
     const scaled = g.map((v, i) => (v * [LIFETIMES.r, LIFETIMES.alpha, LIFETIMES.s, LIFETIMES.beta][i]!) / 2357);
     expect(Math.max(...scaled.map(Math.abs))).toBeGreaterThan(100 * fit.diagnostics.gradNorm);
     // So the parameters agree only to the reference's stopping precision: observed max relative difference 4.8e-5 (beta).
-    for (const k of paretoNbd.PARAM_NAMES) expectClose(fit.params[k], LIFETIMES[k], { rtol: 1e-4 }, k);
+    for (const k of PARAM_NAMES) expectClose(fit.params[k], LIFETIMES[k], { rtol: 1e-4 }, k);
   });
 
   it("reproduces lifetimes' per-customer P(alive) and 39-week expected purchases at its parameters (rtol 1e-5)", () => {
-    expect(maxRelativeDifference(paretoNbd.pAlive(LIFETIMES, ref.rfm), ref.column('pnbd_p_alive'))).toBeLessThan(1e-5);
-    expect(maxRelativeDifference(paretoNbd.expectedPurchases(LIFETIMES, ref.rfm, holdout), ref.column('pnbd_exp_holdout'))).toBeLessThan(1e-5);
+    expect(maxRelativeDifference(paretoNbd.pAlive(LIFETIMES, ref.summary), ref.column('pnbd_p_alive'))).toBeLessThan(1e-5);
+    expect(maxRelativeDifference(paretoNbd.expectedPurchases(LIFETIMES, ref.summary, holdout), ref.column('pnbd_exp_holdout'))).toBeLessThan(1e-5);
   });
 
   it("matches lifetimes' per-customer predictions from our own (better) fit within rtol 1e-4 (observed 3.4e-5)", () => {
-    const fit = paretoNbd.fit(ref.rfm);
-    expect(maxRelativeDifference(paretoNbd.pAlive(fit.params, ref.rfm), ref.column('pnbd_p_alive'))).toBeLessThan(1e-4);
-    expect(maxRelativeDifference(paretoNbd.expectedPurchases(fit.params, ref.rfm, holdout), ref.column('pnbd_exp_holdout'))).toBeLessThan(1e-4);
+    const fit = paretoNbd.fit(ref.summary);
+    expect(maxRelativeDifference(paretoNbd.pAlive(fit.params, ref.summary), ref.column('pnbd_p_alive'))).toBeLessThan(1e-4);
+    expect(maxRelativeDifference(paretoNbd.expectedPurchases(fit.params, ref.summary, holdout), ref.column('pnbd_exp_holdout'))).toBeLessThan(1e-4);
   });
 
   it('has an analytic gradient equal to central finite differences, on both sides of alpha = beta', () => {
-    const prep = prepareRfm(ref.rfm);
+    const prep = prepareTransactionSummary(ref.summary);
     for (const p of [Float64Array.of(0.55, 10.6, 0.6, 11.7), Float64Array.of(0.9, 25, 1.3, 4), Float64Array.of(0.4, 3, 0.8, 30)]) {
       const g = new Float64Array(4);
       paretoNbdLogLik(prep, p, g);
       const fd = finiteDifferenceGradient((q) => paretoNbdLogLik(prep, q, null), p);
-      g.forEach((v, i) => expectClose(v, fd[i] as number, { rtol: 1e-6, atol: 1e-4 }, `d/d${paretoNbd.PARAM_NAMES[i]} at ${Array.from(p)}`));
+      g.forEach((v, i) => expectClose(v, fd[i] as number, { rtol: 1e-6, atol: 1e-4 }, `d/d${PARAM_NAMES[i]} at ${Array.from(p)}`));
     }
   });
 });

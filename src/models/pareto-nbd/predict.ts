@@ -5,8 +5,8 @@ import { brentRoot } from '../../math/root.js';
 import { betaln, exprel, expm1, gammaln, log1p } from '../../math/special.js';
 import { logNbdPmf } from '../beta-geometric.js';
 import { checkParams, checkScoreOptions, checkThreshold } from '../params.js';
-import { validateHorizon, validateRfm } from '../rfm.js';
-import type { CustomerScores, ParetoNbdParams, RfmData, ScoreOptions } from '../types.js';
+import { validateHorizon, validateTransactionSummary } from '../transaction-summary.js';
+import type { CustomerScores, ParetoNbdParams, ScoreOptions, TransactionSummary } from '../types.js';
 import { logTailIntegral } from './tail-integral.js';
 
 export const PARAM_NAMES = ['r', 'alpha', 's', 'beta'] as const;
@@ -28,9 +28,9 @@ function aliveAt(p: ParetoNbdParams, x: number, tx: number, T: number, lnG1?: nu
 }
 
 /** P(alive at T | x, t_x, T); see aliveAt. Equals 1 when t_x = T (a purchase just now). */
-export function pAlive(params: ParetoNbdParams, data: RfmData): Float64Array {
+export function pAlive(params: ParetoNbdParams, data: TransactionSummary): Float64Array {
   checkParams(MODEL, PARAM_NAMES, params);
-  const n = validateRfm(data);
+  const n = validateTransactionSummary(data);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = aliveAt(params, data.x[i] as number, data.tx[i] as number, data.T[i] as number);
   return out;
@@ -46,10 +46,10 @@ function aliveExpectation(p: ParetoNbdParams, x: number, T: number, t: number): 
 }
 
 /** E[Y(t) | x, t_x, T] = P(alive) · (r+x)(β+T)/((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^{s−1}] (note 009 eq. 41). */
-export function expectedPurchases(params: ParetoNbdParams, data: RfmData, t: number): Float64Array {
+export function expectedPurchases(params: ParetoNbdParams, data: TransactionSummary, t: number): Float64Array {
   checkParams(MODEL, PARAM_NAMES, params);
   validateHorizon(t);
-  const n = validateRfm(data);
+  const n = validateTransactionSummary(data);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const x = data.x[i] as number;
@@ -60,10 +60,10 @@ export function expectedPurchases(params: ParetoNbdParams, data: RfmData, t: num
 }
 
 /** expectedPurchases at several horizons (one array per horizon); P(alive) is computed once per customer. */
-export function expectedPurchasesMany(params: ParetoNbdParams, data: RfmData, horizons: readonly number[]): Float64Array[] {
+export function expectedPurchasesMany(params: ParetoNbdParams, data: TransactionSummary, horizons: readonly number[]): Float64Array[] {
   checkParams(MODEL, PARAM_NAMES, params);
   for (const t of horizons) validateHorizon(t, 'horizon');
-  const n = validateRfm(data);
+  const n = validateTransactionSummary(data);
   const outs = horizons.map(() => new Float64Array(n));
   for (let i = 0; i < n; i++) {
     const x = data.x[i] as number;
@@ -79,7 +79,7 @@ export function expectedPurchasesMany(params: ParetoNbdParams, data: RfmData, ho
 /** Σ_k c_k E[Y(t_k) | x, t_x, T] = P(alive) · Σ_k c_k E[Y(t_k) | alive, x, T], one output array. */
 export function expectedPurchasesCombination(
   params: ParetoNbdParams,
-  data: RfmData,
+  data: TransactionSummary,
   horizons: readonly number[],
   coefficients: readonly number[],
 ): Float64Array {
@@ -88,7 +88,7 @@ export function expectedPurchasesCombination(
   if (coefficients.length !== horizons.length) {
     throw new KairosError('VALIDATION', `coefficients (${coefficients.length}) and horizons (${horizons.length}) differ in length`);
   }
-  const n = validateRfm(data);
+  const n = validateTransactionSummary(data);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const x = data.x[i] as number;
@@ -151,10 +151,10 @@ export function unconditionalExpectedPurchases(params: ParetoNbdParams, t: numbe
  *   = (r+x)(α+T)^{r+x}(β+T)^s [G'(0) − G'(t)],  G'(u) = ∫_u^∞ (α+T+v)^{−(r+x+1)} (β+T+v)^{−s} dv (tail-integral.ts),
  * times P(alive).
  */
-export function conversionProbability(params: ParetoNbdParams, data: RfmData, t: number): Float64Array {
+export function conversionProbability(params: ParetoNbdParams, data: TransactionSummary, t: number): Float64Array {
   checkParams(MODEL, PARAM_NAMES, params);
   validateHorizon(t);
-  const n = validateRfm(data);
+  const n = validateTransactionSummary(data);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     if (t === 0) continue;
@@ -180,9 +180,9 @@ function aliveBuyProbability(p: ParetoNbdParams, x: number, T: number, t: number
  * Median wait from T to the next purchase given the customer is alive and stays alive: the purchase process alone,
  * λ ~ Gamma(r+x, α+T), so the wait is Lomax(r+x, α+T) with median (α+T)(2^{1/(r+x)} − 1).
  */
-export function expectedWaitToNextPurchase(params: ParetoNbdParams, data: RfmData): Float64Array {
+export function expectedWaitToNextPurchase(params: ParetoNbdParams, data: TransactionSummary): Float64Array {
   checkParams(MODEL, PARAM_NAMES, params);
-  const n = validateRfm(data);
+  const n = validateTransactionSummary(data);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     out[i] = (params.alpha + (data.T[i] as number)) * expm1(Math.LN2 / (params.r + (data.x[i] as number)));
@@ -195,10 +195,10 @@ export function expectedWaitToNextPurchase(params: ParetoNbdParams, data: RfmDat
  * P(alive) has no closed-form inverse here, so the root is bracketed by doubling d from max(α, β) + T and refined by
  * Brent's method; P(alive) decreases in d and tends to 0, so a root exists whenever P(alive at T) ≥ threshold.
  */
-export function decisiveTime(params: ParetoNbdParams, data: RfmData, threshold = 0.5): Float64Array {
+export function decisiveTime(params: ParetoNbdParams, data: TransactionSummary, threshold = 0.5): Float64Array {
   checkParams(MODEL, PARAM_NAMES, params);
   checkThreshold(threshold);
-  const n = validateRfm(data);
+  const n = validateTransactionSummary(data);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = decisiveAt(params, data.x[i] as number, data.tx[i] as number, data.T[i] as number, threshold);
   return out;
@@ -225,10 +225,10 @@ function decisiveAt(params: ParetoNbdParams, x: number, tx: number, T: number, t
  * customer for the expectations and the conversion probability; the same per-customer expressions as the separate
  * methods, so the outputs equal theirs.
  */
-export function scoreCustomers(params: ParetoNbdParams, data: RfmData, options: ScoreOptions): CustomerScores {
+export function scoreCustomers(params: ParetoNbdParams, data: TransactionSummary, options: ScoreOptions): CustomerScores {
   checkParams(MODEL, PARAM_NAMES, params);
   checkScoreOptions(options);
-  const n = validateRfm(data);
+  const n = validateTransactionSummary(data);
   const pa = new Float64Array(n);
   const expected = new Float64Array(n);
   const conversion = new Float64Array(n);

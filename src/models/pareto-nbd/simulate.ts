@@ -1,16 +1,14 @@
 // Pareto/NBD simulator: seeded calibration summaries drawn from the model's story (Schmittlein et al. 1987).
 import { createRng } from '../../math/random.js';
 import { simulationAges } from '../beta-geometric.js';
-import { checkParams } from '../params.js';
-import type { ParetoNbdParams, RfmData, SimulateOptions } from '../types.js';
-import { PARAM_NAMES } from './predict.js';
+import type { ParetoNbdParams, SimulateOptions, TransactionSummary } from '../types.js';
 
 /**
  * Each customer draws λ ~ Gamma(r, α) and μ ~ Gamma(s, β), lives for an Exponential(μ) time τ and buys as a Poisson
- * process with rate λ while alive; observed over (0, T]. Returns x, t_x and T per customer.
+ * process with rate λ while alive; observed over (0, T]. Returns x, t_x and T per customer. The registry entry checks the
+ * parameters (transaction-fit.ts).
  */
-export function simulate(params: ParetoNbdParams, options: SimulateOptions): RfmData {
-  checkParams('pareto-nbd', PARAM_NAMES, params);
+export function simulate(params: ParetoNbdParams, options: SimulateOptions): TransactionSummary {
   const T = simulationAges(options);
   const rng = createRng(options.seed);
   const n = T.length;

@@ -30,7 +30,7 @@ import {
   type FitResult,
   type GammaGammaParams,
   type ModelParams,
-  type RfmData,
+  type TransactionSummary,
   type TransactionModelName,
 } from '../../models/index.js';
 import type { BacktestContext, BacktestResult } from '../types.js';
@@ -118,16 +118,16 @@ function fitTransactionModel(
   layout: ReturnType<typeof trackingLayout>,
 ): ModelOutcome {
   const model = getTransactionModel(name as string);
-  const rfm = data.summary.rfm;
+  const transactions = data.summary.transactions;
   let fit: FitResult<ModelParams>;
   let note: string | null;
   try {
-    ({ fit, note } = fitTransaction(name, rfm));
+    ({ fit, note } = fitTransaction(name, transactions));
   } catch (err) {
     return { fit: null, error: `could not be fitted: ${errorText(err)}`, ...NO_PREDICTIONS };
   }
   try {
-    const predicted = checkFinite(`${name} expected purchases`, model.expectedPurchases(fit.params, rfm, data.split.holdoutDays));
+    const predicted = checkFinite(`${name} expected purchases`, model.expectedPurchases(fit.params, transactions, data.split.holdoutDays));
     const cum = predictedCumulative(model, fit.params, data.firstDay, layout.ends);
     const atCut = cum[layout.holdoutStartIndex - 1] ?? 0;
     const atEnd = cum[cum.length - 1] ?? atCut;
@@ -160,7 +160,7 @@ export async function backtestClv(ctx: BacktestContext): Promise<BacktestResult 
   if (n === 0) {
     throw new KairosError('INSUFFICIENT_DATA', `no customer with a purchase before ${split.cut.slice(0, 10)}`, { hint: 'choose a later --calibration-end' });
   }
-    const rfm: RfmData = data.summary.rfm;
+    const transactions: TransactionSummary = data.summary.transactions;
     const out = data.outcomes;
     const H = split.holdoutDays;
     const cutDay = epochDay(split.calibrationEnd) + 1;
@@ -192,7 +192,7 @@ export async function backtestClv(ctx: BacktestContext): Promise<BacktestResult 
     );
     const winner = ranked[0] ?? null;
 
-    const sameRate = sameRatePurchases(rfm.x, rfm.T, H);
+    const sameRate = sameRatePurchases(transactions.x, transactions.T, H);
     const hl = holdoutLabel(H);
     const sections: ScoreSection[] = [];
 
@@ -241,7 +241,7 @@ export async function backtestClv(ctx: BacktestContext): Promise<BacktestResult 
         model: name,
         parameters: parameterEstimates(r.fit, getTransactionModel(name as string).paramNames),
       };
-      sections.push(countSection(text, { x: rfm.x, actual: out.purchases, predicted: r.predicted, baseline: sameRate, baselineName: BASELINE_NAMES.sameRate }, tracking));
+      sections.push(countSection(text, { x: transactions.x, actual: out.purchases, predicted: r.predicted, baseline: sameRate, baselineName: BASELINE_NAMES.sameRate }, tracking));
     }
 
     // --- The chosen model's other scores.
@@ -278,7 +278,7 @@ export async function backtestClv(ctx: BacktestContext): Promise<BacktestResult 
         {
           actual: out.value,
           predicted: valuePredicted,
-          baseline: pastSpendValue(out.calibrationSpend, rfm.T, H),
+          baseline: pastSpendValue(out.calibrationSpend, transactions.T, H),
           baselineName: BASELINE_NAMES.pastSpend,
           unit: `holdout revenue (${currency})`,
         },
@@ -286,10 +286,10 @@ export async function backtestClv(ctx: BacktestContext): Promise<BacktestResult 
     );
 
     progress('probabilities');
-    const recency = recencyScore(rfm.tx, rfm.T);
+    const recency = recencyScore(transactions.tx, transactions.T);
     const boughtAgain = Float64Array.from(out.purchases, (v) => (v > 0 ? 1 : 0));
     const holdoutQuintile = await recencyQuintileBaseline(store, data, H);
-    const pAlive = tryPredict((p) => clampProbabilities(model.pAlive(p, rfm)));
+    const pAlive = tryPredict((p) => clampProbabilities(model.pAlive(p, transactions)));
     const quintileText = (b: typeof holdoutQuintile, days: number): string =>
       b === null
         ? 'the calibration is too short to estimate it'
@@ -322,7 +322,7 @@ export async function backtestClv(ctx: BacktestContext): Promise<BacktestResult 
     const C = out.earlyDays;
     const earlyQuintile = await recencyQuintileBaseline(store, data, C);
     const boughtEarly = Float64Array.from(out.earlyPurchases, (v) => (v > 0 ? 1 : 0));
-    const conversion = tryPredict((p) => clampProbabilities(model.conversionProbability(p, rfm, C)));
+    const conversion = tryPredict((p) => clampProbabilities(model.conversionProbability(p, transactions, C)));
     sections.push(
       probabilitySection(
         {
@@ -349,11 +349,11 @@ export async function backtestClv(ctx: BacktestContext): Promise<BacktestResult 
     const threshold = ctx.config.scores.decisiveThreshold;
     let decisive: DecisiveOutcome | null = null;
     const decisiveDays = tryPredict((p) => {
-      const d = model.decisiveTime(p, { x: rfm.x, tx: rfm.tx, T: rfm.tx }, threshold);
+      const d = model.decisiveTime(p, { x: transactions.x, tx: transactions.tx, T: transactions.tx }, threshold);
       return Float64Array.from(d, (v, i) => (Number.isFinite(v) ? (data.summary.lastDay[i] as number) + Math.ceil(v) : Number.NaN));
     });
     if (decisiveDays) decisive = decisiveOutcome(decisiveDays, out.firstPurchaseDay, cutDay, endDay);
-    const overdue = decisiveOutcome(overdueDecisiveDay(rfm.x, rfm.tx, data.summary.lastDay), out.firstPurchaseDay, cutDay, endDay);
+    const overdue = decisiveOutcome(overdueDecisiveDay(transactions.x, transactions.tx, data.summary.lastDay), out.firstPurchaseDay, cutDay, endDay);
     const tally = (o: DecisiveOutcome | null, who: string): string =>
       o === null
         ? `${who}: n/a`
@@ -383,10 +383,10 @@ export async function backtestClv(ctx: BacktestContext): Promise<BacktestResult 
       models,
       winner,
       spend: { fit: spend.fit, note: spend.note },
-      calibration: { customerIds: data.summary.customerIds, x: rfm.x, tx: rfm.tx, T: rfm.T, m: data.summary.spend.m },
+      calibration: { customerIds: data.summary.customerIds, x: transactions.x, tx: transactions.tx, T: transactions.T, m: data.summary.spend.m },
       outcomes: out,
       totals: {
-        calibrationActual: sumOf(rfm.x),
+        calibrationActual: sumOf(transactions.x),
         holdoutActual: actualTotal,
         holdoutSameRate: sumOf(sameRate),
         holdoutValue: sumOf(out.value),

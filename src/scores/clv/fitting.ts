@@ -1,6 +1,6 @@
 // Fitting for scoring and backtests, in one place: the purchase model (with a penalised retry) and the spend model (with a fallback).
 import { KairosError } from '../../errors.js';
-import { gammaGamma, getTransactionModel, type FitResult, type GammaGammaParams, type ModelParams, type RfmData, type TransactionModelName } from '../../models/index.js';
+import { gammaGamma, getTransactionModel, type FitResult, type GammaGammaParams, type ModelParams, type TransactionModelName, type TransactionSummary } from '../../models/index.js';
 
 /** L2 penalty of the retry when an unpenalised fit fails (the models' own hint: 1e-4 to 1e-3). */
 export const RETRY_PENALTY = 1e-3;
@@ -18,13 +18,13 @@ export interface TransactionFit {
  * visible dropout: a -> 0, b -> infinity), it is fitted once more with a small L2 penalty on the log-parameters, and
  * the note says so. Too little data (INSUFFICIENT_DATA) is not retried. Throws the error of the last attempt.
  */
-export function fitTransaction(name: TransactionModelName, rfm: RfmData): TransactionFit {
+export function fitTransaction(name: TransactionModelName, transactions: TransactionSummary): TransactionFit {
   const model = getTransactionModel(name as string);
   try {
-    return { fit: model.fit(rfm), penalty: 0, note: null };
+    return { fit: model.fit(transactions), penalty: 0, note: null };
   } catch (err) {
     if (!(err instanceof KairosError) || err.code !== 'CONVERGENCE') throw err;
-    const fit = model.fit(rfm, { penalty: RETRY_PENALTY });
+    const fit = model.fit(transactions, { penalty: RETRY_PENALTY });
     return {
       fit,
       penalty: RETRY_PENALTY,

@@ -1,6 +1,6 @@
 // Predictive scores from the "buy till you die" models and Gamma-Gamma: P(alive), churn risk, expected purchases, CLV, dates.
 import { writePurchaseSummary } from '../../features/summary.js';
-import { gammaGamma, getTransactionModel, serializeFit, type RfmData, type TransactionModelName } from '../../models/index.js';
+import { gammaGamma, getTransactionModel, serializeFit, type TransactionModelName, type TransactionSummary } from '../../models/index.js';
 import { fitSpend, fitTransaction, type TransactionFit } from './fitting.js';
 import { KairosError } from '../../errors.js';
 import { quoteLiteral } from '../../store/db.js';
@@ -69,7 +69,7 @@ export const clvScorer: Scorer = {
       candidates = choice.candidates;
       notes.push(choice.reason);
       ctx.progress(`clv: fitting ${name} on ${summary.rows.toLocaleString('en')} customers`);
-      fitted = fitTransaction(name, summary.rfm);
+      fitted = fitTransaction(name, summary.transactions);
     } catch (err) {
       // The run goes on (RFM and other scorers); these scores stay empty and the notes say why and what to try.
       const e = err instanceof KairosError ? err : new KairosError('INTERNAL', String(err));
@@ -81,7 +81,7 @@ export const clvScorer: Scorer = {
     const fit = fitted.fit;
     // Resolved by name at run time: the model's own parameter type is not known statically here.
     const model = getTransactionModel(name as string);
-    const rfm: RfmData = summary.rfm;
+    const transactions: TransactionSummary = summary.transactions;
     ctx.progress('clv: fitting Gamma-Gamma spend');
     const { spend, fit: ggFit, note: spendNote } = fitSpend(summary.spend.x, summary.spend.m);
     if (spendNote) notes.push(spendNote);
@@ -95,8 +95,8 @@ export const clvScorer: Scorer = {
     // pAlive, expectedPurchases, conversionProbability, expectedPurchasesCombination (CLV), expectedWaitToNextPurchase
     // and decisiveTime (measured from the last purchase) would, to 1e-12 (the models' contract suite).
     const schedule = gammaGamma.clvSchedule({ months: s.clvMonths, monthlyDiscount: s.monthlyDiscountRate, monthLength: CLV_HORIZONS.monthDays });
-    gammaGamma.checkSpend(spend, rfm.x.length);
-    const scored = model.scoreCustomers(p, rfm, {
+    gammaGamma.checkSpend(spend, transactions.x.length);
+    const scored = model.scoreCustomers(p, transactions, {
       expectedHorizon: CLV_HORIZONS.expectedPurchasesDays,
       conversionHorizon: CLV_HORIZONS.conversionDays,
       clvHorizons: schedule.horizons,

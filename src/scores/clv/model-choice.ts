@@ -54,7 +54,7 @@ export async function chooseTransactionModel(store: Store, asOf: string): Promis
   const cut = new Date(new Date(`${asOf.replace(' ', 'T')}Z`).getTime() - h * 86_400_000).toISOString().slice(0, 19).replace('T', ' ');
   await store.run(`CREATE OR REPLACE TEMP VIEW __choice_orders AS SELECT * FROM asof_orders WHERE ordered_at < TIMESTAMP ${quoteLiteral(cut)}`);
   const cal = await purchaseSummary(store, cut, '__choice_orders');
-  const repeaters = cal.rfm.x.reduce((n, v) => n + (v > 0 ? 1 : 0), 0);
+  const repeaters = cal.transactions.x.reduce((n, v) => n + (v > 0 ? 1 : 0), 0);
   if (cal.customerIds.length < 50 || repeaters < 10) {
     return {
       model: 'bg-nbd',
@@ -79,10 +79,10 @@ export async function chooseTransactionModel(store: Store, asOf: string): Promis
   const candidates: CandidateResult[] = [];
   for (const name of TRANSACTION_MODEL_NAMES) {
     try {
-      const { fit, penalty } = fitTransaction(name, cal.rfm);
+      const { fit, penalty } = fitTransaction(name, cal.transactions);
       const model = getTransactionModel(name as string);
-      const predicted = model.expectedPurchases(fit.params, cal.rfm, horizon);
-      const p = model.conversionProbability(fit.params, cal.rfm, horizon);
+      const predicted = model.expectedPurchases(fit.params, cal.transactions, horizon);
+      const p = model.conversionProbability(fit.params, cal.transactions, horizon);
       candidates.push({ model: name, holdoutMae: mae(counts, predicted), holdoutBrier: brierScore(bought, p), penalty });
     } catch (err) {
       candidates.push({ model: name, holdoutMae: null, holdoutBrier: null, error: (err as Error).message });

@@ -1,11 +1,20 @@
-// Tests of RFM validation, grouping and the distinct-value indexes the likelihoods rely on.
+// Tests of the transaction summary: validation, grouping and the distinct-value indexes the likelihoods rely on.
 import { describe, expect, it } from 'vitest';
 import { KairosError } from '../errors.js';
-import { distinctIndex, groupRfm, pairIndex, prepareRfm, subsampleRfm, ungroup, validateRfm, validateSpend } from './rfm.js';
+import {
+  distinctIndex,
+  groupTransactionSummary,
+  pairIndex,
+  prepareTransactionSummary,
+  subsampleTransactionSummary,
+  ungroup,
+  validateSpend,
+  validateTransactionSummary,
+} from './transaction-summary.js';
 
 const f = (...v: number[]): Float64Array => Float64Array.from(v);
 
-describe('validateRfm', () => {
+describe('validateTransactionSummary', () => {
   it.each([
     [{ x: f(1, -1), tx: f(1, 0), T: f(2, 2) }, /row 1: x \(-1\) must be a non-negative integer/],
     [{ x: f(1.5), tx: f(1), T: f(2) }, /row 0: x \(1.5\)/],
@@ -16,9 +25,9 @@ describe('validateRfm', () => {
     [{ x: f(1, 2), tx: f(1), T: f(2, 2) }, /column tx has 1 rows, expected 2/],
     [{ x: f(1), tx: f(1), T: f(2), weights: f(-1) }, /weight -1/],
   ])('names the broken fact and row (%#)', (data, message) => {
-    expect(() => validateRfm(data)).toThrow(message);
+    expect(() => validateTransactionSummary(data)).toThrow(message);
     try {
-      validateRfm(data);
+      validateTransactionSummary(data);
     } catch (err) {
       expect((err as KairosError).code).toBe('VALIDATION');
     }
@@ -28,10 +37,10 @@ describe('validateRfm', () => {
   });
 });
 
-describe('groupRfm', () => {
+describe('groupTransactionSummary', () => {
   const data = { x: f(0, 2, 0, 2, 2, 1), tx: f(0, 5, 0, 5, 5.5, 3), T: f(10, 9, 10, 9, 9, 7.25), weights: f(1, 2, 3, 1, 1, 1) };
   it('collapses identical rows, sums weights and maps rows to groups', () => {
-    const g = groupRfm(data);
+    const g = groupTransactionSummary(data);
     expect(g.x.length).toBe(4);
     let total = 0;
     for (const w of g.weights) total += w;
@@ -44,16 +53,16 @@ describe('groupRfm', () => {
     expect(Array.from(back)).toEqual(Array.from(data.x));
   });
   it('gives each group the summed weight of its rows', () => {
-    const g = groupRfm(data);
+    const g = groupTransactionSummary(data);
     expect(g.weights[g.groupOf[0] as number]).toBe(4); // rows 0 and 2
     expect(g.weights[g.groupOf[1] as number]).toBe(3); // rows 1 and 3
   });
   it('prepares distinct-value indexes and a stratified subsample', () => {
-    const p = prepareRfm(data);
+    const p = prepareTransactionSummary(data);
     expect(p.totalWeight).toBe(9);
     expect(p.repeatWeight).toBe(5);
     for (let i = 0; i < p.n; i++) expect(p.Ts.values[p.Ts.index[i] as number]).toBe(p.T[i]);
-    expect(subsampleRfm(p, 1000)).toBeNull();
+    expect(subsampleTransactionSummary(p, 1000)).toBeNull();
   });
 });
 

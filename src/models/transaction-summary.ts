@@ -1,6 +1,7 @@
-// RFM summaries for the models: validation at the model boundary, grouping identical rows, and scatter back.
+// The transaction summary (x, t_x, T per customer) at the models' boundary: validation, grouping identical rows,
+// per-x and per-day caches, the prepared form the likelihoods read, and its subsample for the warm start.
 import { KairosError } from '../errors.js';
-import type { RfmData, SpendData } from './types.js';
+import type { SpendData, TransactionSummary } from './types.js';
 
 /** Number of rows, after checking all columns have the same length. */
 function rowCount(columns: Record<string, ArrayLike<number> | undefined>, what: string): number {
@@ -26,10 +27,10 @@ function checkWeights(weights: Float64Array | undefined, what: string): void {
 }
 
 /**
- * Checks the RFM contract and names the first broken fact and its row: finite values, x a non-negative integer,
- * 0 <= tx <= T, tx = 0 when x = 0, weights finite and >= 0. Returns the number of rows.
+ * Checks the transaction-summary contract and names the first broken fact and its row: finite values, x a
+ * non-negative integer, 0 <= tx <= T, tx = 0 when x = 0, weights finite and >= 0. Returns the number of rows.
  */
-export function validateRfm(data: RfmData, what = 'RfmData'): number {
+export function validateTransactionSummary(data: TransactionSummary, what = 'TransactionSummary'): number {
   const n = rowCount({ x: data.x, tx: data.tx, T: data.T, weights: data.weights }, what);
   const { x, tx, T } = data;
   for (let i = 0; i < n; i++) {
@@ -114,8 +115,8 @@ export function validateHorizon(t: number, name = 't'): void {
   }
 }
 
-/** RFM rows collapsed to distinct (x, tx, T) with summed weights; groupOf[i] is the group of input row i. */
-export interface GroupedRfm extends RfmData {
+/** Summary rows collapsed to distinct (x, tx, T) with summed weights; groupOf[i] is the group of input row i. */
+export interface GroupedTransactionSummary extends TransactionSummary {
   readonly weights: Float64Array;
   readonly groupOf: Uint32Array;
 }
@@ -175,8 +176,8 @@ export function distinctIndex(column: Float64Array): DistinctIndex {
   return { values: Float64Array.from(values), index };
 }
 
-/** Grouped rows with the distinct-value indexes of their columns (shared by groupRfm and prepareRfm). */
-interface GroupedWithIndex extends GroupedRfm {
+/** Grouped rows with the distinct-value indexes of their columns (groupTransactionSummary and prepareTransactionSummary). */
+interface GroupedWithIndex extends GroupedTransactionSummary {
   readonly xs: DistinctIndex;
   readonly Ts: DistinctIndex;
   readonly txs: DistinctIndex;
@@ -213,7 +214,7 @@ function presentValues(present: Uint8Array): { values: Float64Array; position: U
  * cell a scratch table over t_x values numbers the groups in order of first appearance. Two scans of the sorted t_x
  * (count, then fill) size the outputs exactly. Returns null when the data does not qualify (data assumed validated).
  */
-function integerGroups(data: RfmData, n: number, wantGroupOf: boolean): GroupedWithIndex | null {
+function integerGroups(data: TransactionSummary, n: number, wantGroupOf: boolean): GroupedWithIndex | null {
   const { x, tx, T, weights } = data;
   let maxX = 0;
   let maxT = 0;
@@ -319,8 +320,8 @@ function integerGroups(data: RfmData, n: number, wantGroupOf: boolean): GroupedW
   };
 }
 
-function groupWithIndex(data: RfmData, wantGroupOf = true): GroupedWithIndex {
-  const n = validateRfm(data);
+function groupWithIndex(data: TransactionSummary, wantGroupOf = true): GroupedWithIndex {
+  const n = validateTransactionSummary(data);
   const fast = integerGroups(data, n, wantGroupOf);
   if (fast !== null) return fast;
   const { weights } = data;
@@ -419,7 +420,7 @@ function groupWithIndex(data: RfmData, wantGroupOf = true): GroupedWithIndex {
  * (x, T). Fits on the result equal fits on the rows; predictions on it are scattered back with ungroup().
  * Validates the input. O(n): distinct-value indexes, a counting sort by (x, T), then tx within each (x, T) cell.
  */
-export function groupRfm(data: RfmData): GroupedRfm {
+export function groupTransactionSummary(data: TransactionSummary): GroupedTransactionSummary {
   const g = groupWithIndex(data);
   return { x: g.x, tx: g.tx, T: g.T, weights: g.weights, groupOf: g.groupOf };
 }
@@ -446,7 +447,7 @@ export interface PairIndex {
  * pairIndex for day-valued T (integers up to INTEGER_TIME_LIMIT) and few (x, T) cells: one table indexed by
  * x·(max T + 1) + T numbers the pairs in order of first appearance, as pairIndex does; null when the data does not qualify.
  */
-function integerPairIndex(data: RfmData, n: number): PairIndex | null {
+function integerPairIndex(data: TransactionSummary, n: number): PairIndex | null {
   const { x, T } = data;
   let maxX = 0;
   let maxT = 0;
@@ -477,8 +478,8 @@ function integerPairIndex(data: RfmData, n: number): PairIndex | null {
   return { x: Float64Array.from(px), T: Float64Array.from(pT), index };
 }
 
-/** Distinct (x, T) pairs of RFM rows (data assumed validated). */
-export function pairIndex(data: RfmData): PairIndex {
+/** Distinct (x, T) pairs of summary rows (data assumed validated). */
+export function pairIndex(data: TransactionSummary): PairIndex {
   const n = data.x.length;
   const fast = integerPairIndex(data, n);
   if (fast !== null) return fast;
@@ -520,10 +521,10 @@ export function pairIndex(data: RfmData): PairIndex {
 }
 
 /**
- * Grouped RFM data ready for likelihood evaluation: rows with positive weight only, plus indexes of the distinct
- * x, tx and T values so that ln Γ(r + x), ln(α + T), ... are computed once per distinct value, not per row.
+ * A grouped transaction summary ready for likelihood evaluation: rows with positive weight only, plus indexes of the
+ * distinct x, tx and T values so that ln Γ(r + x), ln(α + T), ... are computed once per distinct value, not per row.
  */
-export interface PreparedRfm {
+export interface PreparedTransactionSummary {
   readonly n: number;
   readonly x: Float64Array;
   readonly tx: Float64Array;
@@ -540,7 +541,7 @@ export interface PreparedRfm {
 }
 
 /** Groups, drops zero-weight rows and indexes distinct values. */
-export function prepareRfm(data: RfmData): PreparedRfm {
+export function prepareTransactionSummary(data: TransactionSummary): PreparedTransactionSummary {
   const g = groupWithIndex(data, false);
   const m = g.weights.length;
   let keep = 0;
@@ -592,7 +593,7 @@ export function prepareRfm(data: RfmData): PreparedRfm {
  * are all kept with weight w/k, the others every k-th (rows are ordered by (x, T), so striding keeps every region of
  * the data). Returns null when the data is already small.
  */
-export function subsampleRfm(prep: PreparedRfm, target: number): PreparedRfm | null {
+export function subsampleTransactionSummary(prep: PreparedTransactionSummary, target: number): PreparedTransactionSummary | null {
   if (prep.n <= 2 * target) return null;
   const step = Math.ceil(prep.n / target);
   const rows: number[] = [];
@@ -647,8 +648,8 @@ export function subsampleRfm(prep: PreparedRfm, target: number): PreparedRfm | n
   };
 }
 
-/** The common INSUFFICIENT_DATA checks for transaction models. */
-export function checkEnoughRfm(prep: PreparedRfm, model: string): void {
+/** The INSUFFICIENT_DATA checks before a transaction model is fitted: enough customers, repeat buyers, some age. */
+export function checkEnoughToFit(prep: PreparedTransactionSummary, model: string): void {
   if (prep.totalWeight < 3) {
     throw new KairosError('INSUFFICIENT_DATA', `${model}: needs at least 3 customers, got ${prep.totalWeight}`, {
       hint: 'fit on a longer history or a larger customer base',
