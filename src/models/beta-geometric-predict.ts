@@ -38,6 +38,20 @@ type BetaGeoParams = Readonly<{ r: number; alpha: number; a: number; b: number }
 
 const PARAM_NAMES = ['r', 'alpha', 'a', 'b'] as const;
 
+/** An alive customer's median wait from T to the next purchase: (α+T)(2^{1/(r+x)} − 1), given the factor of x. */
+function medianWait(alpha: number, T: number, factor: number): number {
+  return (alpha + T) * factor;
+}
+
+/**
+ * The decisive moment measured from `from` (T, or t_x for the time since the last purchase), given F_x:
+ * max(0, (α+t_x)·F_x − α − from); Infinity when F_x is.
+ */
+function decisiveMoment(alpha: number, tx: number, from: number, F: number): number {
+  const d = (alpha + tx) * F - alpha - from;
+  return d > 0 ? d : 0;
+}
+
 /** The predictions of a beta-geometric model (s = 0: BG/NBD, s = 1: MBG/NBD), for its registry entry. */
 export function betaGeoPredictions<P extends BetaGeoParams>(model: 'bg-nbd' | 'mbg-nbd', s: 0 | 1): TransactionPredictions<P> {
   /** b + x − 1 + s, written so that it is b + x − 1 (BG) and b + x (MBG) to the last bit (also with n for x). */
@@ -130,45 +144,24 @@ export function betaGeoPredictions<P extends BetaGeoParams>(model: 'bg-nbd' | 'm
     return out;
   }
 
-  /** (α+T)(2^{1/(r+x)} − 1) per row, the factor once per x (see expectedWaitToNextPurchase). */
-  function medianWaits(p: P, data: TransactionSummary): Float64Array {
-    const out = new Float64Array(data.x.length);
-    const factor = perXTable(data.x); // 2^{1/(r+x)} − 1 per x
-    for (let i = 0; i < out.length; i++) {
-      const x = data.x[i] as number;
-      let f = factor[x] as number;
-      if (Number.isNaN(f)) {
-        f = expm1(Math.LN2 / (p.r + x));
-        factor[x] = f;
-      }
-      out[i] = (p.alpha + (data.T[i] as number)) * f;
-    }
-    return out;
+  /** 2^{1/(r+x)} − 1 for every x up to the largest: an alive customer's median wait is (α+T) times it. */
+  function waitFactors(p: P, x: Float64Array): Float64Array {
+    const factor = perXTable(x);
+    for (let v = 0; v < factor.length; v++) factor[v] = expm1(Math.LN2 / (p.r + v));
+    return factor;
   }
 
   /**
-   * The decisive moment of each row, measured from `from` (T, or t_x for the time since the last purchase):
-   * max(0, (α+t_x)·F_x − α − from), F_x = [((1−θ)/θ)(b+x−1+s)/a]^{1/(r+x)} once per x (see decisiveTime).
+   * F_x = [((1−θ)/θ)(b+x−1+s)/a]^{1/(r+x)} for every x up to the largest, Infinity for BG/NBD's x = 0 (always alive):
+   * P(alive | x, t_x, T+d) falls to θ where α + T + d = (α+t_x)·F_x.
    */
-  function decisiveTimes(p: P, data: TransactionSummary, from: Float64Array, threshold: number): Float64Array {
-    const out = new Float64Array(data.x.length);
+  function decisiveFactors(p: P, x: Float64Array, threshold: number): Float64Array {
+    const factor = perXTable(x);
     const logOdds = Math.log((1 - threshold) / threshold);
-    const factor = perXTable(data.x); // F_x
-    for (let i = 0; i < out.length; i++) {
-      const x = data.x[i] as number;
-      if (x === 0 && s === 0) {
-        out[i] = Infinity;
-        continue;
-      }
-      let F = factor[x] as number;
-      if (Number.isNaN(F)) {
-        F = Math.exp((logOdds + Math.log(shifted(p.b, x)) - Math.log(p.a)) / (p.r + x));
-        factor[x] = F;
-      }
-      const d = (p.alpha + (data.tx[i] as number)) * F - p.alpha - (from[i] as number);
-      out[i] = d > 0 ? d : 0;
+    for (let v = 0; v < factor.length; v++) {
+      factor[v] = v === 0 && s === 0 ? Infinity : Math.exp((logOdds + Math.log(shifted(p.b, v)) - Math.log(p.a)) / (p.r + v));
     }
-    return out;
+    return factor;
   }
 
   // The methods: each validates its inputs and calls the kernels.
@@ -236,8 +229,11 @@ export function betaGeoPredictions<P extends BetaGeoParams>(model: 'bg-nbd' | 'm
    */
   function expectedWaitToNextPurchase(params: P, data: TransactionSummary): Float64Array {
     checkParams(model, PARAM_NAMES, params);
-    validateTransactionSummary(data);
-    return medianWaits(params, data);
+    const n = validateTransactionSummary(data);
+    const factor = waitFactors(params, data.x);
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) out[i] = medianWait(params.alpha, data.T[i] as number, factor[data.x[i] as number] as number);
+    return out;
   }
 
   /**
@@ -249,34 +245,54 @@ export function betaGeoPredictions<P extends BetaGeoParams>(model: 'bg-nbd' | 'm
   function decisiveTime(params: P, data: TransactionSummary, threshold = 0.5): Float64Array {
     checkParams(model, PARAM_NAMES, params);
     checkThreshold(threshold);
-    validateTransactionSummary(data);
-    return decisiveTimes(params, data, data.T, threshold);
+    const n = validateTransactionSummary(data);
+    const factor = decisiveFactors(params, data.x, threshold);
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      out[i] = decisiveMoment(params.alpha, data.tx[i] as number, data.T[i] as number, factor[data.x[i] as number] as number);
+    }
+    return out;
   }
 
   /**
    * Every score of the CLV scorer in one call (see CustomerScores), from the same kernels as the separate methods:
-   * validates once, computes P(alive) and the (x, T) pairs once, and the alive-customer expectation in one series
-   * pass per pair for the expected horizon and the CLV horizons together.
+   * validates once, computes P(alive) and the (x, T) pairs once, the alive-customer expectation in one series pass
+   * per pair for the expected horizon and the CLV horizons together, and fills the six outputs in one pass over the rows.
    */
   function scoreCustomers(params: P, data: TransactionSummary, options: ScoreOptions): CustomerScores {
     checkParams(model, PARAM_NAMES, params);
     checkScoreOptions(options);
-    validateTransactionSummary(data);
+    const n = validateTransactionSummary(data);
     const alive = aliveAll(params, data);
     const pairs = pairIndex(data);
     const horizons = [...new Set([...options.clvHorizons, options.expectedHorizon])];
-    const kernel = aliveExpectations(params, pairs, horizons);
     const h = horizons.length;
-    const expectedColumn = [horizons.indexOf(options.expectedHorizon)];
-    const clvColumns = options.clvHorizons.map((t) => horizons.indexOf(t));
-    return {
-      pAlive: alive,
-      expectedPurchases: timesAlive(alive, combine(kernel, pairs, h, expectedColumn, [1]), pairs),
-      conversion: timesAlive(alive, buyWithin(params, pairs, options.conversionHorizon), pairs),
-      discountedPurchases: timesAlive(alive, combine(kernel, pairs, h, clvColumns, options.clvCoefficients), pairs),
-      medianWait: medianWaits(params, data),
-      decisiveSinceLast: decisiveTimes(params, data, data.tx, options.decisiveThreshold),
-    };
+    const kernel = aliveExpectations(params, pairs, horizons);
+    const pairExpected = combine(kernel, pairs, h, [horizons.indexOf(options.expectedHorizon)], [1]);
+    const pairDiscounted = combine(kernel, pairs, h, options.clvHorizons.map((t) => horizons.indexOf(t)), options.clvCoefficients);
+    const pairBuy = buyWithin(params, pairs, options.conversionHorizon);
+    const wait = waitFactors(params, data.x);
+    const decisive = decisiveFactors(params, data.x, options.decisiveThreshold);
+    const expectedPurchases = new Float64Array(n);
+    const conversion = new Float64Array(n);
+    const discountedPurchases = new Float64Array(n);
+    const medianWaits = new Float64Array(n);
+    const decisiveSinceLast = new Float64Array(n);
+    const { alpha } = params;
+    const { x, tx, T } = data;
+    const pairOf = pairs.index;
+    for (let i = 0; i < n; i++) {
+      const pa = alive[i] as number;
+      const pair = pairOf[i] as number;
+      const xi = x[i] as number;
+      const txi = tx[i] as number;
+      expectedPurchases[i] = pa * (pairExpected[pair] as number);
+      conversion[i] = pa * (pairBuy[pair] as number);
+      discountedPurchases[i] = pa * (pairDiscounted[pair] as number);
+      medianWaits[i] = medianWait(alpha, T[i] as number, wait[xi] as number);
+      decisiveSinceLast[i] = decisiveMoment(alpha, txi, txi, decisive[xi] as number);
+    }
+    return { pAlive: alive, expectedPurchases, conversion, discountedPurchases, medianWait: medianWaits, decisiveSinceLast };
   }
 
   /**
