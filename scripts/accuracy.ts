@@ -6,7 +6,7 @@
 // also copied to docs/accuracy-cdnow-sample.html when it is under 300 KB. With --only, docs/accuracy.md is not
 // rewritten (the tables would be incomplete): the markdown goes to stdout.
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_CONFIG, type KairosConfig } from '../src/config.js';
@@ -433,6 +433,9 @@ Brier score and reliability chart are expected to look over-confident; the ranki
 lists (recommendations) have no scorer yet; \`rankingSection\` in \`src/backtest/sections.ts\` adds them when one exists.
 `;
 
+/** 1-minute load average when the script started: the timings below are only comparable at similar loads. */
+const LOAD_AT_START = loadavg()[0] ?? 0;
+
 function markdown(runs: Run[], totalSeconds: number, exampleReport: string | null): string {
   const parts: string[] = [
     '# Accuracy on real data',
@@ -468,7 +471,7 @@ function markdown(runs: Run[], totalSeconds: number, exampleReport: string | nul
     cdnowSection(runs),
     '## Timings',
     '',
-    `Wall-clock on the machine that generated this page (total ${totalSeconds.toFixed(0)} s, including the demo's generation).`,
+    `Wall-clock on the machine that generated this page (total ${totalSeconds.toFixed(0)} s, including the demo's generation; load average ${LOAD_AT_START.toFixed(1)} at the start and ${(loadavg()[0] ?? 0).toFixed(1)} at the end, on ${availableParallelism()} cores: other jobs sharing the machine stretch these times).`,
     '',
     timingTable(runs),
     '',
