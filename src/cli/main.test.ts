@@ -37,6 +37,14 @@ describe('kairos CLI', () => {
     for (const c of ['demo', 'ingest', 'score', 'show', 'sql', 'export', 'runs']) expect(r.out).toContain(c);
   });
 
+  it('score --help and help score name the registered scorers (the registry is loaded for them only)', async () => {
+    for (const argv of [['score', '--help'], ['help', 'score']]) {
+      const r = await kairos(...argv);
+      expect(r.code, argv.join(' ')).toBe(0);
+      expect(r.out, argv.join(' ')).toMatch(/--scorer <names>\s+comma-separated subset of: rfm, clv/);
+    }
+  });
+
   it('an unknown command or option is a usage error (exit 2)', async () => {
     expect((await kairos('frobnicate')).code).toBe(EXIT_CODES.USAGE);
     expect((await kairos('score', '--bogus')).code).toBe(EXIT_CODES.USAGE);

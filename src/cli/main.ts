@@ -1,12 +1,12 @@
 // The `kairos` command line: global options, the commands, errors mapped to stable exit codes.
 import { Command, CommanderError } from 'commander';
 import { asKairosError, EXIT_CODES } from '../errors.js';
-import { DEFAULT_DB_PATH } from '../store/db.js';
+import { DEFAULT_DB_PATH } from '../store/paths.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerQuery } from './commands/query.js';
-import { registerModels, registerScore } from './commands/score.js';
+import { describeScorers, registerModels, registerScore } from './commands/score.js';
 import { processIo, type GlobalOptions, type Io } from './io.js';
 
 export const VERSION = '0.1.0';
@@ -49,6 +49,7 @@ Start with:  kairos demo            (synthetic retailer: ingest, score, summary)
 export async function run(argv: readonly string[], io: Io = processIo): Promise<number> {
   const { program, global } = buildProgram(io);
   try {
+    if (argv.includes('score')) await describeScorers(program);
     await program.parseAsync([...argv], { from: 'user' });
     return 0;
   } catch (err) {

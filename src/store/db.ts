@@ -31,15 +31,15 @@ import {
 import bindings from '@duckdb/node-bindings';
 import { KairosError, StoreError } from '../errors.js';
 import { migrate } from './migrations.js';
+import { DEFAULT_DB_PATH } from './paths.js';
+
+export { DEFAULT_DB_PATH };
 
 /** A value that can be bound to a statement parameter. */
 export type SqlValue = string | number | boolean | bigint | null;
 
 /** A row as TypeScript sees it (see `toJs` for the mapping). */
 export type Row = Record<string, unknown>;
-
-/** Default path of the store file. */
-export const DEFAULT_DB_PATH = 'kairos.duckdb';
 
 /**
  * How DuckDB types map to TypeScript, decided once here:

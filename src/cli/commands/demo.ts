@@ -3,12 +3,10 @@ import { existsSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
-import { writeRetailerFiles } from '../../demo/generate.js';
 import { KairosError } from '../../errors.js';
-import { ingest, type IngestReport } from '../../ingest/ingest.js';
+import type { IngestReport } from '../../ingest/ingest.js';
 import type { Entity } from '../../ingest/contract.js';
-import { runScores, type ScoreRunSummary } from '../../scores/run.js';
-import { Store } from '../../store/db.js';
+import type { ScoreRunSummary } from '../../scores/run.js';
 import { formatCount, formatMoney } from '../../util/format.js';
 import { printJson, progressReporter, renderTable, type GlobalOptions, type Io } from '../io.js';
 
@@ -31,6 +29,7 @@ const SAMPLE_COLUMNS = ['customer_id', 'frequency', 'monetary', 'recency_days', 
 async function prepareDemoStore(db: string): Promise<void> {
   const file = resolve(db);
   if (!existsSync(file)) return;
+  const { Store } = await import('../../store/db.js');
   const store = await Store.open(file);
   let origin: string | undefined;
   let orders = 0;
@@ -55,6 +54,13 @@ export async function runDemo(
   progress: (message: string) => void,
 ): Promise<DemoResult> {
   const config = loadConfig(options.configPath);
+  // Loaded here, not at start-up: `kairos --version` should not pay for DuckDB and the models.
+  const [{ Store }, { writeRetailerFiles }, { ingest }, { runScores }] = await Promise.all([
+    import('../../store/db.js'),
+    import('../../demo/generate.js'),
+    import('../../ingest/ingest.js'),
+    import('../../scores/run.js'),
+  ]);
   await prepareDemoStore(db);
   const dataDir = resolve(options.dataDir ?? join(dirname(resolve(db)), 'kairos-demo'));
   progress(`generating ${formatCount(options.customers)} customers into ${dataDir}`);

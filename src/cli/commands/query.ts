@@ -3,9 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KairosError } from '../../errors.js';
-import { DEFAULT_REGISTRY, type ScoreRegistry } from '../../scores/registry.js';
-import { itemsTable } from '../../scores/results.js';
-import { quoteIdentifier, quoteLiteral, withStore } from '../../store/db.js';
+import type { ScoreRegistry } from '../../scores/registry.js';
 import { formatCount } from '../../util/format.js';
 import { printJson, renderTable, type GlobalOptions, type Io } from '../io.js';
 
@@ -32,6 +30,11 @@ export async function exportScores(db: string, options: ExportOptions): Promise<
   if (!EXPORT_FORMATS.includes(options.format)) {
     throw new KairosError('USAGE', `invalid format "${options.format}" (expected one of ${EXPORT_FORMATS.join(', ')})`);
   }
+  const [{ DEFAULT_REGISTRY }, { itemsTable }, { quoteIdentifier, quoteLiteral, withStore }] = await Promise.all([
+    import('../../scores/registry.js'),
+    import('../../scores/results.js'),
+    import('../../store/db.js'),
+  ]);
   const outputs = (options.registry ?? DEFAULT_REGISTRY).scorers.flatMap((s) => s.items ?? []);
   const output = options.items === undefined ? undefined : outputs.find((o) => o.name === options.items);
   if (options.items !== undefined && output === undefined) {
@@ -66,6 +69,7 @@ export function registerQuery(program: Command, io: Io, global: () => GlobalOpti
     .option('--limit <n>', 'rows to print at most (tables only)', '100')
     .action(async (query: string, flags: { limit: string }) => {
       const g = global();
+      const { withStore } = await import('../../store/db.js');
       const result = await withStore(g.db, (store) => store.readOnlyQuery(query, g.json ? undefined : Number(flags.limit) + 1), {
         readOnly: true,
         noExternalAccess: true,

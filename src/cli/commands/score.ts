@@ -2,10 +2,8 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { KairosError } from '../../errors.js';
-import { explainCustomer, type CustomerExplanation } from '../../scores/explain.js';
-import { DEFAULT_REGISTRY } from '../../scores/registry.js';
-import { runScores, type ScoreRunSummary } from '../../scores/run.js';
-import { withStore } from '../../store/db.js';
+import type { CustomerExplanation } from '../../scores/explain.js';
+import type { ScoreRunSummary } from '../../scores/run.js';
 import { formatCount, formatNumber } from '../../util/format.js';
 import { printJson, progressReporter, renderTable, type GlobalOptions, type Io } from '../io.js';
 
@@ -32,15 +30,29 @@ export function printCustomer(io: Io, customerId: string, result: CustomerExplan
   }
 }
 
+const SCORER_HELP = "(a scorer's dependencies must be stored for the same --as-of, or listed too)";
+
+/**
+ * Names the registered scorers in `score --scorer`'s help. The registry loads the models (most of a second), so the
+ * CLI calls this only when the command line mentions `score` (`kairos score --help`, `kairos help score`).
+ */
+export async function describeScorers(program: Command): Promise<void> {
+  const option = program.commands.find((c) => c.name() === 'score')?.options.find((o) => o.long === '--scorer');
+  if (!option) return;
+  const { DEFAULT_REGISTRY } = await import('../../scores/registry.js');
+  option.description = `comma-separated subset of: ${DEFAULT_REGISTRY.scorers.map((s) => s.name).join(', ')} ${SCORER_HELP}`;
+}
+
 export function registerScore(program: Command, io: Io, global: () => GlobalOptions): void {
   program
     .command('score')
     .description('compute every registered score for every customer, using only data before --as-of')
     .option('--as-of <date>', 'ISO date; data before it is used (default: the day after the last order)')
-    .option('--scorer <names>', `comma-separated subset of: ${DEFAULT_REGISTRY.scorers.map((s) => s.name).join(', ')} (a scorer's dependencies must be stored for the same --as-of, or listed too)`)
+    .option('--scorer <names>', `comma-separated subset of the registered scorers ${SCORER_HELP}`)
     .action(async (flags: { asOf?: string; scorer?: string }) => {
       const g = global();
       const config = loadConfig(g.config);
+      const [{ withStore }, { runScores }] = await Promise.all([import('../../store/db.js'), import('../../scores/run.js')]);
       const summary = await withStore(g.db, (store) =>
         runScores(store, {
           config,
@@ -59,6 +71,7 @@ export function registerScore(program: Command, io: Io, global: () => GlobalOpti
     .argument('<customer_id>')
     .action(async (customerId: string) => {
       const g = global();
+      const [{ withStore }, { explainCustomer }] = await Promise.all([import('../../store/db.js'), import('../../scores/explain.js')]);
       const result = await withStore(g.db, (store) => explainCustomer(store, customerId), { readOnly: true });
       if (g.json) return printJson(io, result);
       printCustomer(io, customerId, result);
@@ -70,6 +83,7 @@ export function registerScore(program: Command, io: Io, global: () => GlobalOpti
     .option('--limit <n>', 'most recent runs to show', '20')
     .action(async (flags: { limit: string }) => {
       const g = global();
+      const { withStore } = await import('../../store/db.js');
       const rows = await withStore(
         g.db,
         (store) =>
@@ -101,6 +115,7 @@ export function registerModels(program: Command, io: Io, global: () => GlobalOpt
     .option('--run <id>', 'run id (default: the latest run with fitted models)')
     .action(async (flags: { run?: string }) => {
       const g = global();
+      const { withStore } = await import('../../store/db.js');
       const result = await withStore(
         g.db,
         async (store) => {
