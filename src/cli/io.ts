@@ -7,9 +7,29 @@ export interface Io {
   readonly isTty: boolean;
 }
 
+/**
+ * A writer to a process stream that goes quiet once the reader has gone (EPIPE: `kairos sql ... | head`): the rest of
+ * the output is dropped and the command ends normally, with no stack trace, instead of crashing on the 'error' event.
+ */
+export function pipeWriter(stream: NodeJS.WriteStream): (text: string) => void {
+  let closed = false;
+  let listening = false;
+  return (text) => {
+    if (closed) return;
+    if (!listening) {
+      listening = true;
+      stream.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+        closed = true;
+      });
+    }
+    stream.write(text.endsWith('\n') ? text : `${text}\n`);
+  };
+}
+
 export const processIo: Io = {
-  out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
-  err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+  out: pipeWriter(process.stdout),
+  err: pipeWriter(process.stderr),
   isTty: Boolean(process.stderr.isTTY),
 };
 
@@ -46,7 +66,8 @@ export function renderTable(columns: readonly string[], rows: readonly Record<st
     const s = cell(r[c]);
     return s.length > maxWidth ? `${s.slice(0, maxWidth - 1)}…` : s;
   }));
-  const widths = columns.map((c, i) => Math.max(c.length, ...text.map((r) => (r[i] ?? '').length)));
+  // A loop, not Math.max(...lengths): spreading 100,000 rows' lengths as arguments overflows the stack.
+  const widths = columns.map((c, i) => text.reduce((w, r) => Math.max(w, (r[i] ?? '').length), c.length));
   const line = (values: readonly string[]): string => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...text.map(line)].join('\n');
 }

@@ -1,4 +1,5 @@
 // The CLI through its exported main(argv): commands, --json, exit codes, the demo end to end.
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,6 +94,20 @@ describe('kairos CLI', () => {
     const runs = JSON.parse((await kairos('--json', 'runs')).out) as { run_id: number }[];
     expect(runs.map((r) => r.run_id)).toEqual([1]);
   });
+
+  it('ends quietly with exit 0 when the reader of stdout goes away (kairos sql ... | head)', async () => {
+    expect((await kairos('--quiet', 'ingest', 'orders', join(dir, 'orders.csv'), '--rejects-dir', dir)).code).toBe(0);
+    // The process-level IO in a child (the one bin/kairos.js uses), its stdout closed after the first bytes.
+    const script = `import { run } from ${JSON.stringify(new URL('./main.ts', import.meta.url).pathname)};
+      process.exitCode = await run(['--db', ${JSON.stringify(db)}, 'sql', 'SELECT range AS n FROM range(300000)', '--limit', '300000']);`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((done) => child.on('close', done));
+    expect(stderr).not.toMatch(/EPIPE|Error/);
+    expect(code).toBe(0);
+  }, 60_000);
 
   it('a missing file is NOT_FOUND, a missing column is VALIDATION, both with --json error records', async () => {
     const missing = await kairos('--json', 'ingest', 'orders', join(dir, 'nope.csv'));
