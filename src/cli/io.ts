@@ -5,6 +5,8 @@ export interface Io {
   readonly err: (text: string) => void;
   /** True when stderr is a terminal: progress is shown only then. */
   readonly isTty: boolean;
+  /** True when stdout is a terminal (absent: it is not, e.g. a pipe or a test's capture). */
+  readonly outIsTty?: boolean;
 }
 
 /**
@@ -31,6 +33,7 @@ export const processIo: Io = {
   out: pipeWriter(process.stdout),
   err: pipeWriter(process.stderr),
   isTty: Boolean(process.stderr.isTTY),
+  outIsTty: Boolean(process.stdout.isTTY),
 };
 
 /** Options every command has. */

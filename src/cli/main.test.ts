@@ -95,6 +95,31 @@ describe('kairos CLI', () => {
     expect(runs.map((r) => r.run_id)).toEqual([1]);
   });
 
+  it('export writes CSV or NDJSON to stdout with --out - (or no --out off a terminal); Parquet only to a file', async () => {
+    expect((await kairos('--quiet', 'ingest', 'orders', join(dir, 'orders.csv'), '--rejects-dir', dir)).code).toBe(0);
+    expect((await kairos('--quiet', 'score', '--as-of', '2024-04-01')).code).toBe(0);
+    const csv = ['customer_id,rfm_segment', 'c1,Lost', 'c2,About to sleep'];
+    const dash = await kairos('export', '--out', '-', '--columns', 'customer_id,rfm_segment');
+    expect(dash.code).toBe(0);
+    expect(dash.out.trim().split('\n')).toEqual(csv);
+    expect(dash.err).toBe('wrote 2 customers x 2 columns to stdout');
+    // The test's capture is not a terminal: no --out means stdout, as for a pipe.
+    const piped = await kairos('--json', 'export', '--columns', 'customer_id,rfm_segment');
+    expect(piped.out.trim().split('\n')).toEqual(csv);
+    expect(piped.err).toBe('');
+    expect(existsSync('customer_scores.csv')).toBe(false);
+    const ndjson = await kairos('--quiet', 'export', '--format', 'json', '--out', '-', '--columns', 'customer_id,monetary');
+    expect(ndjson.out.trim().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([
+      { customer_id: 'c1', monetary: 30 },
+      { customer_id: 'c2', monetary: 99 },
+    ]);
+    expect(ndjson.err).toBe('');
+    const parquet = await kairos('export', '--format', 'parquet', '--out', '-');
+    expect(parquet.code).toBe(EXIT_CODES.USAGE);
+    expect(parquet.err).toMatch(/Parquet is not written to stdout .*: give --out FILE\.parquet/);
+    expect(parquet.out).toBe('');
+  });
+
   it('ends quietly with exit 0 when the reader of stdout goes away (kairos sql ... | head)', async () => {
     expect((await kairos('--quiet', 'ingest', 'orders', join(dir, 'orders.csv'), '--rejects-dir', dir)).code).toBe(0);
     // The process-level IO in a child (the one bin/kairos.js uses), its stdout closed after the first bytes.
