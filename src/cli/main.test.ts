@@ -158,8 +158,20 @@ describe('kairos CLI', () => {
     expect(demo.segments.reduce((a, s) => a + s.customers, 0)).toBe(300);
     for (const t of Object.values(demo.ingested)) expect(t.read).toBe(t.loaded + t.rejected + t.duplicates);
     expect(existsSync(join(dir, 'demo', 'truth.csv'))).toBe(true);
-    // a second demo replaces the first; a store with the user's own data is refused
-    expect((await kairos('demo', '--customers', '50', '--data-dir', join(dir, 'demo2'))).code).toBe(0);
+    // a second demo replaces the first; its summary in words shows probabilities as percentages, never 1.86384e-7
+    const text = await kairos('demo', '--customers', '50', '--data-dir', join(dir, 'demo2'));
+    expect(text.code).toBe(0);
+    expect(text.out).not.toMatch(/\de-\d/);
+    const lines = text.out.split('\n');
+    const header = lines.findIndex((l) => l.startsWith('customer_id') && l.includes('p_alive'));
+    expect(header).toBeGreaterThan(0);
+    const at = lines[header]!.indexOf('p_alive');
+    const gap = lines[header]!.slice(at + 'p_alive'.length).search(/\S/); // where the next column starts
+    const end = gap < 0 ? undefined : at + 'p_alive'.length + gap;
+    const cells = lines.slice(header + 2, lines.indexOf('', header)).map((l) => l.slice(at, end).trim());
+    expect(cells.length).toBeGreaterThan(0);
+    for (const c of cells) expect(c).toMatch(/^(< 0\.01%|> 99\.99%|\d+(\.\d+)?%)$/);
+    // a store with the user's own data is refused
     const other = join(dir, 'mine.duckdb');
     await main(['--db', other, 'ingest', 'orders', join(dir, 'orders.csv'), '--rejects-dir', dir], capture());
     const refused = capture();

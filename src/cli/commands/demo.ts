@@ -8,7 +8,7 @@ import type { IngestReport } from '../../ingest/ingest.js';
 import type { Entity } from '../../ingest/contract.js';
 import type { ScoreRunSummary } from '../../scores/run.js';
 import { formatCount, formatMoney } from '../../util/format.js';
-import { printJson, progressReporter, renderTable, type GlobalOptions, type Io } from '../io.js';
+import { formatProbability, printJson, progressReporter, renderTable, type ColumnFormats, type GlobalOptions, type Io } from '../io.js';
 
 export interface DemoResult {
   readonly db: string;
@@ -116,7 +116,8 @@ export async function runDemo(
   }
 }
 
-export function printDemo(io: Io, r: DemoResult): void {
+/** The summary in words; `probabilities` names the sample's probability columns, shown as percentages. */
+export function printDemo(io: Io, r: DemoResult, probabilities: readonly string[] = []): void {
   const c = r.currency;
   io.out(`Kairos demo: a synthetic retailer (files in ${r.dataDir}, store ${r.db})`);
   io.out(
@@ -139,7 +140,8 @@ export function printDemo(io: Io, r: DemoResult): void {
   io.out('');
   io.out('A few customers (kairos show ID explains every score)');
   const cols = Object.keys(r.sample[0] ?? {});
-  io.out(renderTable(cols, r.sample));
+  const formats: ColumnFormats = Object.fromEntries(probabilities.map((name) => [name, formatProbability]));
+  io.out(renderTable(cols, r.sample, 40, formats));
   io.out('');
   io.out(`Next: kairos --db ${r.db} show ${String(r.sample[0]?.['customer_id'] ?? 'ID')}   |   kairos --db ${r.db} sql "SELECT rfm_segment, count(*) FROM customer_scores GROUP BY 1"`);
 }
@@ -164,7 +166,8 @@ export function registerDemo(program: Command, io: Io, global: () => GlobalOptio
         { customers, seed, ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}), ...(g.config !== undefined ? { configPath: g.config } : {}) },
         progressReporter(io, g),
       );
-      if (g.json) printJson(io, result);
-      else printDemo(io, result);
+      if (g.json) return printJson(io, result);
+      const { DEFAULT_REGISTRY } = await import('../../scores/registry.js');
+      printDemo(io, result, DEFAULT_REGISTRY.scorers.flatMap((s) => s.columns.filter((c) => c.unit === 'probability').map((c) => c.name)));
     });
 }
