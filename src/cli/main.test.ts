@@ -144,6 +144,19 @@ describe('kairos CLI', () => {
     expect(bad.err).toMatch(/required columns .* are missing \(columns found: a, b\)/);
   });
 
+  it('a garbage file named .parquet or .csv.gz is invalid input (exit 3) naming the file, without kairos\'s SQL', async () => {
+    const junk = Buffer.from(Array.from({ length: 2000 }, (_, i) => (i * 37 + 11) % 256));
+    writeFileSync(join(dir, 'x.parquet'), junk);
+    writeFileSync(join(dir, 'x.csv.gz'), junk);
+    const pq = await kairos('ingest', 'orders', join(dir, 'x.parquet'));
+    expect(pq.code).toBe(EXIT_CODES.VALIDATION);
+    expect(pq.err).toContain(`kairos: ${join(dir, 'x.parquet')}: not a readable Parquet file (`);
+    expect(pq.err).not.toMatch(/read_parquet|LINE 1/);
+    const gz = await kairos('--json', 'ingest', 'orders', join(dir, 'x.csv.gz'));
+    expect(gz.code).toBe(EXIT_CODES.VALIDATION);
+    expect(JSON.parse(gz.out)).toMatchObject({ error: { code: 'VALIDATION', message: expect.stringContaining(join(dir, 'x.csv.gz')) as string } });
+  });
+
   it('score on an empty store says what to do (exit 7)', async () => {
     const r = await kairos('score');
     expect(r.code).toBe(EXIT_CODES.INSUFFICIENT_DATA);

@@ -236,6 +236,18 @@ describe('ingest other entities and formats', () => {
     expect(await store.value('SELECT line FROM rejects')).toBe(2);
   });
 
+  it('a file named .parquet that is not Parquet is invalid input naming the file, without kairos\'s SQL', async () => {
+    const garbage = file('x.parquet', Buffer.from(Array.from({ length: 2000 }, (_, i) => (i * 37 + 11) % 256)));
+    const err = await ingest(store, { entity: 'orders', files: [garbage] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KairosError);
+    expect((err as KairosError).code).toBe('VALIDATION');
+    expect((err as KairosError).message).toMatch(/x\.parquet: not a readable Parquet file \(No magic bytes found/);
+    expect((err as KairosError).message).not.toMatch(/read_parquet|SELECT/);
+    const notGzip = file('y.csv.gz', Buffer.from(Array.from({ length: 2000 }, (_, i) => (i * 53 + 7) % 256)));
+    await expect(ingest(store, { entity: 'orders', files: [notGzip] })).rejects.toMatchObject({ code: 'VALIDATION', message: expect.stringContaining('y.csv.gz') });
+    expect(await count('orders')).toBe(0);
+  });
+
   it('interprets naive timestamps in the given time zone and stores UTC', async () => {
     const text = 'order_id,customer_id,ordered_at,unit_price\n1,c1,2024-07-01 12:00:00,5\n';
     await ingest(store, { entity: 'orders', files: [file('tz.csv', text)], settings: { timezone: 'Europe/Paris' } });
