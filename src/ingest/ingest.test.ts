@@ -104,6 +104,21 @@ describe('ingest orders', () => {
     expect(text.trim().split('\n')).toHaveLength(8);
   });
 
+  it('names rejects files after their store: two stores in one folder keep their own', async () => {
+    const bad = file('orders.csv', 'order_id,customer_id,ordered_at,unit_price\nA1,,2024-01-01,5\n');
+    const other = await Store.open(join(dir, 'other.duckdb'));
+    try {
+      const mine = (await ingest(store, { entity: 'orders', files: [bad] })).files[0]!;
+      const theirs = (await ingest(other, { entity: 'orders', files: [bad] })).files[0]!;
+      expect(mine.rejectsFile).toBe(join(dir, 'kairos-rejects', 'k-batch-1-orders.csv.rejects.csv'));
+      expect(theirs.rejectsFile).toBe(join(dir, 'kairos-rejects', 'other-batch-1-orders.csv.rejects.csv'));
+      expect(readFileSync(mine.rejectsFile!, 'utf8')).toContain('customer_id is empty');
+      expect(readFileSync(theirs.rejectsFile!, 'utf8')).toContain('customer_id is empty');
+    } finally {
+      other.close();
+    }
+  });
+
   it('accepts a return line that mirrors its sale with a negative discount, rejects a negative discount on a sale', async () => {
     const text = [
       'order_id,customer_id,ordered_at,product_id,quantity,unit_price,discount,status',
