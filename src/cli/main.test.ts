@@ -95,6 +95,20 @@ describe('kairos CLI', () => {
     expect(runs.map((r) => r.run_id)).toEqual([1]);
   });
 
+  it('usage errors print the JSON error record on stdout with --json (exit 2), plain text without', async () => {
+    for (const argv of [['frobnicate'], ['score', '--bogus'], ['show'], [], ['--bogus', 'runs']]) {
+      const r = await kairos('--json', ...argv);
+      expect(r.code, argv.join(' ')).toBe(EXIT_CODES.USAGE);
+      expect(r.err, argv.join(' ')).toBe('');
+      expect(JSON.parse(r.out), argv.join(' ')).toMatchObject({ error: { code: 'USAGE', message: expect.any(String) as string, hint: 'run kairos --help for usage' } });
+    }
+    expect(JSON.parse((await kairos('frobnicate', '--json')).out)).toMatchObject({ error: { code: 'USAGE', message: "unknown command 'frobnicate'" } });
+    expect(JSON.parse((await kairos('--json')).out)).toMatchObject({ error: { code: 'USAGE', message: 'no command given' } });
+    const text = await kairos('frobnicate');
+    expect(text.out).toBe('');
+    expect(text.err).toMatch(/^error: unknown command 'frobnicate'\n\(run kairos --help for usage\)$/);
+  });
+
   it('export writes CSV or NDJSON to stdout with --out - (or no --out off a terminal); Parquet only to a file', async () => {
     expect((await kairos('--quiet', 'ingest', 'orders', join(dir, 'orders.csv'), '--rejects-dir', dir)).code).toBe(0);
     expect((await kairos('--quiet', 'score', '--as-of', '2024-04-01')).code).toBe(0);
