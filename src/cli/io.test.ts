@@ -2,6 +2,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { formatProbability, pipeWriter, renderTable } from './io.js';
+import { positiveInteger, wholeNumber } from './options.js';
 
 describe('formatProbability', () => {
   it('shows a rounded percentage, never an exponent', () => {
@@ -46,5 +47,14 @@ describe('pipeWriter', () => {
     write('third');
     await new Promise((resolve) => setImmediate(resolve));
     expect(writes).toBe(1);
+  });
+});
+
+describe('whole-number options', () => {
+  it('takes digits only, within the range, and says what is expected', () => {
+    expect(positiveInteger('20')).toBe(20);
+    for (const bad of ['abc', '-1', '0', '2.5', '1e3', '', '0x10']) expect(() => positiveInteger(bad), bad).toThrow('Expected a whole number of 1 or more.');
+    expect(wholeNumber(0)('0')).toBe(0);
+    expect(() => wholeNumber(10, 5_000_000)('5000001')).toThrow('Expected a whole number from 10 to 5,000,000.');
   });
 });

@@ -109,6 +109,33 @@ describe('kairos CLI', () => {
     expect(text.err).toMatch(/^error: unknown command 'frobnicate'\n\(run kairos --help for usage\)$/);
   });
 
+  it('every numeric option takes whole numbers only: anything else is a usage error saying what is expected', async () => {
+    const cases: [string[], RegExp][] = [
+      [['runs', '--limit', 'abc'], /'--limit <n>' argument 'abc' is invalid\. Expected a whole number of 1 or more\./],
+      [['runs', '--limit', '-1'], /'--limit <n>' argument '-1' is invalid\. Expected a whole number of 1 or more\./],
+      [['runs', '--limit', '0'], /Expected a whole number of 1 or more/],
+      [['sql', 'select 1', '--limit', 'abc'], /'--limit <n>' argument 'abc' is invalid\. Expected a whole number of 1 or more\./],
+      [['sql', 'select 1', '--limit', '2.5'], /Expected a whole number of 1 or more/],
+      [['models', '--run', 'x'], /'--run <id>' argument 'x' is invalid\. Expected a whole number of 1 or more\./],
+      [['demo', '--customers', '5'], /'--customers <n>' argument '5' is invalid\. Expected a whole number from 10 to 5,000,000\./],
+      [['demo', '--customers', '1e4'], /Expected a whole number from 10 to 5,000,000/],
+      [['demo', '--seed', '-1'], /'--seed <s>' argument '-1' is invalid\. Expected a whole number of 0 or more\./],
+      [['evaluate', '--holdout', 'abc'], /--holdout "abc" is not a length \(expected Nd or Nw, e\.g\. 180d or 39w\)/],
+      [['evaluate', '--holdout', '-5d'], /--holdout "-5d" is not a length/],
+      [['evaluate', '--horizon', '0w'], /--holdout "0w" is not a length/],
+    ];
+    for (const [argv, message] of cases) {
+      const r = await kairos(...argv);
+      expect(r.code, argv.join(' ')).toBe(EXIT_CODES.USAGE);
+      expect(r.err, argv.join(' ')).toMatch(message);
+      expect(r.err, argv.join(' ')).not.toMatch(/NaN/);
+      const json = await kairos('--json', ...argv);
+      expect(json.code, argv.join(' ')).toBe(EXIT_CODES.USAGE);
+      expect(JSON.parse(json.out), argv.join(' ')).toMatchObject({ error: { code: 'USAGE', message: expect.stringMatching(message) as string } });
+    }
+    expect(existsSync(db)).toBe(false);
+  });
+
   it('export writes CSV or NDJSON to stdout with --out - (or no --out off a terminal); Parquet only to a file', async () => {
     expect((await kairos('--quiet', 'ingest', 'orders', join(dir, 'orders.csv'), '--rejects-dir', dir)).code).toBe(0);
     expect((await kairos('--quiet', 'score', '--as-of', '2024-04-01')).code).toBe(0);

@@ -8,6 +8,7 @@ import type { IngestReport } from '../../ingest/ingest.js';
 import type { Entity } from '../../ingest/contract.js';
 import type { ScoreRunSummary } from '../../scores/run.js';
 import { formatCount, formatMoney } from '../../util/format.js';
+import { wholeNumber } from '../options.js';
 import { formatProbability, printJson, progressReporter, renderTable, type ColumnFormats, type GlobalOptions, type Io } from '../io.js';
 
 export interface DemoResult {
@@ -150,20 +151,14 @@ export function registerDemo(program: Command, io: Io, global: () => GlobalOptio
   program
     .command('demo')
     .description('generate a synthetic retailer, ingest it, score it and print a summary')
-    .option('--customers <n>', 'number of customers', '10000')
-    .option('--seed <s>', 'random seed (same seed, same data)', '42')
+    .option('--customers <n>', 'number of customers, 10 to 5,000,000', wholeNumber(10, 5_000_000), 10_000)
+    .option('--seed <s>', 'random seed, 0 or more (same seed, same data)', wholeNumber(0), 42)
     .option('--data-dir <dir>', 'where the generated files go (default: kairos-demo beside the store)')
-    .action(async (flags: { customers: string; seed: string; dataDir?: string }) => {
+    .action(async (flags: { customers: number; seed: number; dataDir?: string }) => {
       const g = global();
-      const customers = Number(flags.customers);
-      const seed = Number(flags.seed);
-      if (!Number.isInteger(customers) || customers < 10 || customers > 5_000_000) {
-        throw new KairosError('USAGE', `--customers must be an integer from 10 to 5,000,000, got "${flags.customers}"`);
-      }
-      if (!Number.isInteger(seed) || seed < 0) throw new KairosError('USAGE', `--seed must be a non-negative integer, got "${flags.seed}"`);
       const result = await runDemo(
         g.db,
-        { customers, seed, ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}), ...(g.config !== undefined ? { configPath: g.config } : {}) },
+        { customers: flags.customers, seed: flags.seed, ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}), ...(g.config !== undefined ? { configPath: g.config } : {}) },
         progressReporter(io, g),
       );
       if (g.json) return printJson(io, result);

@@ -61,6 +61,8 @@ Example:  kairos evaluate --calibration-end 1997-09-30 --holdout 39w --report cd
         throw new KairosError('USAGE', `--holdout ${flags.holdout} and --horizon ${flags.horizon} disagree: give one`);
       }
       const holdout = flags.holdout ?? flags.horizon;
+      // The length is checked before the store is opened: a bad --holdout is a usage error wherever --db points.
+      if (holdout !== undefined) (await import('../../backtest/split.js')).parseHoldout(holdout);
       const config = loadConfig(g.config);
       // The report renderer (echarts) alone takes about a second to load: only when a report is asked for.
       const [{ withStore }, { evaluateStore }] = await Promise.all([import('../../store/db.js'), import('../../evaluate/evaluate.js')]);

@@ -8,6 +8,7 @@ import { KairosError } from '../../errors.js';
 import type { ScoreRegistry } from '../../scores/registry.js';
 import { formatCount } from '../../util/format.js';
 import { printJson, renderTable, type GlobalOptions, type Io } from '../io.js';
+import { positiveInteger } from '../options.js';
 
 export const EXPORT_FORMATS = ['csv', 'parquet', 'json'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -108,16 +109,16 @@ export function registerQuery(program: Command, io: Io, global: () => GlobalOpti
     .command('sql')
     .description('run one read-only SELECT on the store (tables and the customer_scores view)')
     .argument('<query>', 'e.g. "SELECT rfm_segment, count(*) FROM customer_scores GROUP BY 1"')
-    .option('--limit <n>', 'rows to print at most (tables only)', '100')
-    .action(async (query: string, flags: { limit: string }) => {
+    .option('--limit <n>', 'rows to print at most (tables only)', positiveInteger, 100)
+    .action(async (query: string, flags: { limit: number }) => {
       const g = global();
       const { withStore } = await import('../../store/db.js');
-      const result = await withStore(g.db, (store) => store.readOnlyQuery(query, g.json ? undefined : Number(flags.limit) + 1), {
+      const result = await withStore(g.db, (store) => store.readOnlyQuery(query, g.json ? undefined : flags.limit + 1), {
         readOnly: true,
         noExternalAccess: true,
       });
       if (g.json) return printJson(io, result.rows);
-      const limit = Number(flags.limit);
+      const limit = flags.limit;
       io.out(renderTable(result.columns, result.rows.slice(0, limit)));
       io.out(result.rows.length > limit ? `(first ${limit} rows; use --limit or --json for more)` : `(${formatCount(result.rows.length)} rows)`);
     });

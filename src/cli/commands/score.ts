@@ -6,6 +6,7 @@ import type { CustomerExplanation } from '../../scores/explain.js';
 import type { ScoreRunSummary } from '../../scores/run.js';
 import { formatCount, formatNumber } from '../../util/format.js';
 import { printJson, progressReporter, renderTable, type GlobalOptions, type Io } from '../io.js';
+import { positiveInteger } from '../options.js';
 
 export function printRunSummary(io: Io, s: ScoreRunSummary): void {
   io.out(`run ${s.runId}: ${formatCount(s.customers)} customers scored as of ${s.asOf.slice(0, 10)} in ${s.seconds.toFixed(1)} s`);
@@ -80,8 +81,8 @@ export function registerScore(program: Command, io: Io, global: () => GlobalOpti
   program
     .command('runs')
     .description('list scoring runs: as-of, time, customers, data fingerprint')
-    .option('--limit <n>', 'most recent runs to show', '20')
-    .action(async (flags: { limit: string }) => {
+    .option('--limit <n>', 'most recent runs to show', positiveInteger, 20)
+    .action(async (flags: { limit: number }) => {
       const g = global();
       const { withStore } = await import('../../store/db.js');
       const rows = await withStore(
@@ -90,7 +91,7 @@ export function registerScore(program: Command, io: Io, global: () => GlobalOpti
           store.all(
             `SELECT run_id, strftime(as_of, '%Y-%m-%d') AS as_of, status, customers, round(epoch(finished_at) - epoch(started_at), 1) AS seconds, data_fingerprint
              FROM score_runs ORDER BY run_id DESC LIMIT ?`,
-            [Number(flags.limit)],
+            [flags.limit],
           ),
         { readOnly: true },
       );
@@ -112,15 +113,15 @@ export function registerModels(program: Command, io: Io, global: () => GlobalOpt
   program
     .command('models')
     .description('print the fitted models of a scoring run: parameters, standard errors, diagnostics')
-    .option('--run <id>', 'run id (default: the latest run with fitted models)')
-    .action(async (flags: { run?: string }) => {
+    .option('--run <id>', 'run id (default: the latest run with fitted models)', positiveInteger)
+    .action(async (flags: { run?: number }) => {
       const g = global();
       const { withStore } = await import('../../store/db.js');
       const result = await withStore(
         g.db,
         async (store) => {
           const runId =
-            flags.run !== undefined ? Number(flags.run) : await store.value<number | null>('SELECT max(run_id) FROM model_fits');
+            flags.run !== undefined ? flags.run : await store.value<number | null>('SELECT max(run_id) FROM model_fits');
           if (runId === null || runId === undefined || !Number.isInteger(runId)) {
             throw new KairosError('NOT_FOUND', 'no fitted model yet', { hint: 'run `kairos score`' });
           }
