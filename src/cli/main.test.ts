@@ -136,6 +136,22 @@ describe('kairos CLI', () => {
     expect(existsSync(db)).toBe(false);
   });
 
+  it('sql prints PRAGMA, SHOW and DESCRIBE as tables too; --limit cuts the rows read', async () => {
+    expect((await kairos('--quiet', 'ingest', 'orders', join(dir, 'orders.csv'), '--rejects-dir', dir)).code).toBe(0);
+    const pragma = await kairos('sql', 'PRAGMA database_list');
+    expect(pragma.code).toBe(0);
+    expect(pragma.out).toMatch(/^seq\s+name\s+file/);
+    expect(pragma.out).toContain(db);
+    expect(JSON.parse((await kairos('--json', 'sql', 'PRAGMA database_list')).out)).toMatchObject([{ name: 'k', file: db }]);
+    const show = await kairos('sql', 'SHOW TABLES', '--limit', '2');
+    expect(show.code).toBe(0);
+    expect(show.out).toMatch(/\(first 2 rows; use --limit or --json for more\)$/);
+    expect((await kairos('sql', 'DESCRIBE orders')).out).toMatch(/column_name/);
+    const range = await kairos('sql', 'SELECT range AS n FROM range(10000)', '--limit', '3');
+    expect(range.out.split('\n')).toEqual(['n', '-', '0', '1', '2', '(first 3 rows; use --limit or --json for more)']);
+    expect((await kairos('sql', 'SELECT 1 AS one', '--limit', '1')).out).toMatch(/\(1 rows\)$/);
+  });
+
   it('export writes CSV or NDJSON to stdout with --out - (or no --out off a terminal); Parquet only to a file', async () => {
     expect((await kairos('--quiet', 'ingest', 'orders', join(dir, 'orders.csv'), '--rejects-dir', dir)).code).toBe(0);
     expect((await kairos('--quiet', 'score', '--as-of', '2024-04-01')).code).toBe(0);

@@ -200,3 +200,19 @@ describe('Store typed column I/O', () => {
     ).rejects.toThrow(/expected 2/);
   });
 });
+
+describe('Store.open and analyst queries', () => {
+  it('readOnlyQuery limits by reading the first rows, so PRAGMA, SHOW and DESCRIBE work with a limit', async () => {
+    const store = await Store.open(':memory:');
+    try {
+      expect((await store.readOnlyQuery('PRAGMA database_list', 5)).rows).toEqual([{ seq: expect.any(Number), name: 'memory', file: null }]);
+      expect((await store.readOnlyQuery('SHOW TABLES', 1)).rows).toHaveLength(1);
+      expect((await store.readOnlyQuery('DESCRIBE SELECT 1 AS one', 10)).columns).toContain('column_name');
+      const range = await store.readOnlyQuery('SELECT range AS n FROM range(100000)', 3);
+      expect(range.rows).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }]);
+      expect((await store.readOnlyQuery('SELECT range AS n FROM range(5000)')).rows).toHaveLength(5000);
+    } finally {
+      store.close();
+    }
+  });
+});

@@ -219,7 +219,8 @@ export class Store {
 
   /**
    * Runs one analyst query that cannot change anything: a single SELECT (or EXPLAIN) statement. With the store
-   * opened read-only and without external access, DuckDB itself also refuses writes and file access.
+   * opened read-only and without external access, DuckDB itself also refuses writes and file access. With `limit`,
+   * only the first `limit` rows are returned.
    */
   async readOnlyQuery(sql: string, limit?: number): Promise<{ columns: string[]; types: string[]; rows: Row[] }> {
     let statementType: StatementType;
@@ -235,8 +236,21 @@ export class Store {
     if (statementType !== StatementType.SELECT && statementType !== StatementType.EXPLAIN) {
       throw new KairosError('USAGE', 'only SELECT queries are allowed here (the store is read-only for `kairos sql`)');
     }
-    const text = limit === undefined ? sql : `SELECT * FROM (${sql.replace(/;\s*$/, '')}) LIMIT ${Math.trunc(limit)}`;
-    return this.table(text);
+    if (limit === undefined) return this.table(sql);
+    // The first `limit` rows read from the result as it streams, not a wrapping `SELECT * FROM (...) LIMIT n`: that
+    // is no valid SQL around PRAGMA, SHOW, DESCRIBE or EXPLAIN. DuckDB stops computing once enough chunks are read.
+    this.checkIdle(sql);
+    let reader: DuckDBResultReader;
+    try {
+      reader = await this.connection.streamAndReadUntil(sql, limit);
+    } catch (cause) {
+      throw new StoreError(`query failed: ${(cause as Error).message}`, sql, [], cause);
+    }
+    return {
+      columns: reader.deduplicatedColumnNames(),
+      types: reader.columnTypes().map((t) => t.toString()),
+      rows: rowsOf(reader).slice(0, Math.max(0, Math.trunc(limit))),
+    };
   }
 
   /**
