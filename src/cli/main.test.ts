@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../errors.js';
+import { Store } from '../store/db.js';
 import type { Io } from './io.js';
 import { main } from './main.js';
 
@@ -136,6 +137,19 @@ describe('kairos CLI', () => {
     expect(existsSync(db)).toBe(false);
   });
 
+  it('commands that read a store create none: NOT_FOUND (exit 4) with a hint; only ingest and demo create one', async () => {
+    for (const argv of [['score'], ['show', 'c1'], ['runs'], ['models'], ['sql', 'SELECT 1'], ['export', '--out', join(dir, 'x.csv')], ['evaluate']]) {
+      const r = await kairos(...argv);
+      expect(r.code, argv.join(' ')).toBe(EXIT_CODES.NOT_FOUND);
+      expect(r.err, argv.join(' ')).toContain(`kairos: no store at ${db}`);
+      expect(r.err, argv.join(' ')).toMatch(/hint: run `kairos ingest` or `kairos demo` first/);
+      expect(existsSync(db), argv.join(' ')).toBe(false);
+    }
+    expect(JSON.parse((await kairos('--json', 'score')).out)).toMatchObject({ error: { code: 'NOT_FOUND' } });
+    expect((await kairos('ingest', 'orders', join(dir, 'orders.csv'), '--rejects-dir', dir)).code).toBe(0);
+    expect(existsSync(db)).toBe(true);
+  });
+
   it('sql prints PRAGMA, SHOW and DESCRIBE as tables too; --limit cuts the rows read', async () => {
     expect((await kairos('--quiet', 'ingest', 'orders', join(dir, 'orders.csv'), '--rejects-dir', dir)).code).toBe(0);
     const pragma = await kairos('sql', 'PRAGMA database_list');
@@ -215,6 +229,7 @@ describe('kairos CLI', () => {
   });
 
   it('score on an empty store says what to do (exit 7)', async () => {
+    (await Store.open(db)).close();
     const r = await kairos('score');
     expect(r.code).toBe(EXIT_CODES.INSUFFICIENT_DATA);
     expect(r.err).toMatch(/hint: run `kairos ingest/);

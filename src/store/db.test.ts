@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Store } from './db.js';
 
@@ -202,6 +205,15 @@ describe('Store typed column I/O', () => {
 });
 
 describe('Store.open and analyst queries', () => {
+  it('creates no store when it must exist (or is opened read-only): NOT_FOUND with a hint', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kairos-store-'));
+    const file = join(dir, 'sub', 'missing.duckdb');
+    for (const options of [{ mustExist: true }, { readOnly: true }]) {
+      await expect(Store.open(file, options)).rejects.toMatchObject({ code: 'NOT_FOUND', message: `no store at ${file}`, hint: expect.stringMatching(/kairos ingest` or `kairos demo/) });
+    }
+    expect(existsSync(join(dir, 'sub'))).toBe(false);
+  });
+
   it('readOnlyQuery limits by reading the first rows, so PRAGMA, SHOW and DESCRIBE work with a limit', async () => {
     const store = await Store.open(':memory:');
     try {

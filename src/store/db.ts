@@ -116,7 +116,10 @@ export type ColumnData =
   | { name: string; type: 'DATE'; values: Float64Array | Int32Array | readonly (number | null)[] };
 
 export interface StoreOptions {
+  /** Open read-only (implies mustExist). */
   readOnly?: boolean;
+  /** Refuse to create the store: NOT_FOUND when its file does not exist. */
+  mustExist?: boolean;
   /** DuckDB memory_limit, e.g. '1GB' (it spills to disk beyond). */
   memoryLimit?: string;
   /** Forbid queries from reading or writing files (for analysts' queries). */
@@ -142,11 +145,11 @@ export class Store {
     }
   }
 
-  /** Opens (creating if needed) the store at `path` and brings its schema up to date. */
+  /** Opens (creating if needed, unless read-only or `mustExist`) the store at `path` and brings its schema up to date. */
   static async open(path: string = DEFAULT_DB_PATH, options: StoreOptions = {}): Promise<Store> {
     const file = path === ':memory:' ? path : resolve(path);
     if (file !== ':memory:') {
-      if (options.readOnly && !existsSync(file)) {
+      if ((options.readOnly || options.mustExist) && !existsSync(file)) {
         throw new KairosError('NOT_FOUND', `no store at ${file}`, { hint: 'run `kairos ingest` or `kairos demo` first, or pass --db PATH' });
       }
       mkdirSync(dirname(file), { recursive: true });

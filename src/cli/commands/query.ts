@@ -101,7 +101,7 @@ export async function exportScores(db: string, options: ExportOptions): Promise<
       if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
     }
     return { file: scratch === undefined ? file : STDOUT, rows, columns };
-  });
+  }, { mustExist: true });
 }
 
 export function registerQuery(program: Command, io: Io, global: () => GlobalOptions): void {

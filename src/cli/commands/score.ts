@@ -61,6 +61,7 @@ export function registerScore(program: Command, io: Io, global: () => GlobalOpti
           ...(flags.scorer !== undefined ? { scorers: flags.scorer.split(',').map((x) => x.trim()) } : {}),
           onProgress: progressReporter(io, g),
         }),
+        { mustExist: true },
       );
       if (g.json) printJson(io, summary);
       else printRunSummary(io, summary);
