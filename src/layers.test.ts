@@ -42,10 +42,12 @@ function folderOf(path: string): string {
   return (relative(SRC, path).split('/')[0] ?? '').replace(/\.(ts|js)$/, '');
 }
 
-/** Every relative import and re-export of a file: [specifier, resolved path]. */
+/** Every relative import, re-export and dynamic import() of a file, resolved. */
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/^(?:import|export)\s[^;]*?\sfrom\s+'(\.{1,2}\/[^']+)'/gms)].map((m) => resolve(dirname(file), m[1] as string));
+  const statics = [...text.matchAll(/^(?:import|export)\s[^;]*?\sfrom\s+'(\.{1,2}\/[^']+)'/gms)];
+  const dynamics = [...text.matchAll(/\bimport\(\s*'(\.{1,2}\/[^']+)'\s*\)/g)];
+  return [...statics, ...dynamics].map((m) => resolve(dirname(file), m[1] as string));
 }
 
 describe('folder layering', () => {

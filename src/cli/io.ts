@@ -5,12 +5,35 @@ export interface Io {
   readonly err: (text: string) => void;
   /** True when stderr is a terminal: progress is shown only then. */
   readonly isTty: boolean;
+  /** True when stdout is a terminal (absent: it is not, e.g. a pipe or a test's capture). */
+  readonly outIsTty?: boolean;
+}
+
+/**
+ * A writer to a process stream that goes quiet once the reader has gone (EPIPE: `kairos sql ... | head`): the rest of
+ * the output is dropped and the command ends normally, with no stack trace, instead of crashing on the 'error' event.
+ */
+export function pipeWriter(stream: NodeJS.WriteStream): (text: string) => void {
+  let closed = false;
+  let listening = false;
+  return (text) => {
+    if (closed) return;
+    if (!listening) {
+      listening = true;
+      stream.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+        closed = true;
+      });
+    }
+    stream.write(text.endsWith('\n') ? text : `${text}\n`);
+  };
 }
 
 export const processIo: Io = {
-  out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
-  err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+  out: pipeWriter(process.stdout),
+  err: pipeWriter(process.stderr),
   isTty: Boolean(process.stderr.isTTY),
+  outIsTty: Boolean(process.stdout.isTTY),
 };
 
 /** Options every command has. */
@@ -33,6 +56,18 @@ export function printJson(io: Io, value: unknown): void {
   io.out(JSON.stringify(value, null, 2));
 }
 
+/**
+ * A probability for people, as a rounded percentage: "86.4%", "0.37%", "< 0.01%" (never 1.86384e-7); files and
+ * --json keep the full number.
+ */
+export function formatProbability(p: number): string {
+  if (!Number.isFinite(p)) return 'n/a';
+  if (p <= 0 || p >= 1) return `${Math.round(p * 100)}%`;
+  if (p < 0.0001) return '< 0.01%';
+  if (p > 0.9999) return '> 99.99%';
+  return p < 0.01 || p > 0.99 ? `${(p * 100).toFixed(2)}%` : `${(p * 100).toFixed(1)}%`;
+}
+
 function cell(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'number') return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(6)));
@@ -40,13 +75,22 @@ function cell(value: unknown): string {
   return String(value);
 }
 
-/** A plain text table with a header row; long cells are cut at `maxWidth`. */
-export function renderTable(columns: readonly string[], rows: readonly Record<string, unknown>[], maxWidth = 40): string {
+/** How a column's values are shown (e.g. formatProbability), by column name. */
+export type ColumnFormats = Readonly<Record<string, (value: number) => string>>;
+
+/**
+ * A plain text table with a header row; long cells are cut at `maxWidth`. Numbers of a column in `formats` are shown
+ * through its function (nulls stay empty).
+ */
+export function renderTable(columns: readonly string[], rows: readonly Record<string, unknown>[], maxWidth = 40, formats: ColumnFormats = {}): string {
   const text = rows.map((r) => columns.map((c) => {
-    const s = cell(r[c]);
+    const value = r[c];
+    const format = formats[c];
+    const s = format !== undefined && typeof value === 'number' ? format(value) : cell(value);
     return s.length > maxWidth ? `${s.slice(0, maxWidth - 1)}…` : s;
   }));
-  const widths = columns.map((c, i) => Math.max(c.length, ...text.map((r) => (r[i] ?? '').length)));
+  // A loop, not Math.max(...lengths): spreading 100,000 rows' lengths as arguments overflows the stack.
+  const widths = columns.map((c, i) => text.reduce((w, r) => Math.max(w, (r[i] ?? '').length), c.length));
   const line = (values: readonly string[]): string => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...text.map(line)].join('\n');
 }

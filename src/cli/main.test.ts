@@ -1,9 +1,11 @@
 // The CLI through its exported main(argv): commands, --json, exit codes, the demo end to end.
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../errors.js';
+import { Store } from '../store/db.js';
 import type { Io } from './io.js';
 import { main } from './main.js';
 
@@ -35,6 +37,14 @@ describe('kairos CLI', () => {
     const r = await kairos('--help');
     expect(r.code).toBe(0);
     for (const c of ['demo', 'ingest', 'score', 'show', 'sql', 'export', 'runs']) expect(r.out).toContain(c);
+  });
+
+  it('score --help and help score name the registered scorers (the registry is loaded for them only)', async () => {
+    for (const argv of [['score', '--help'], ['help', 'score']]) {
+      const r = await kairos(...argv);
+      expect(r.code, argv.join(' ')).toBe(0);
+      expect(r.out, argv.join(' ')).toMatch(/--scorer <names>\s+comma-separated subset of: rfm, clv/);
+    }
   });
 
   it('an unknown command or option is a usage error (exit 2)', async () => {
@@ -86,6 +96,115 @@ describe('kairos CLI', () => {
     expect(runs.map((r) => r.run_id)).toEqual([1]);
   });
 
+  it('usage errors print the JSON error record on stdout with --json (exit 2), plain text without', async () => {
+    for (const argv of [['frobnicate'], ['score', '--bogus'], ['show'], [], ['--bogus', 'runs']]) {
+      const r = await kairos('--json', ...argv);
+      expect(r.code, argv.join(' ')).toBe(EXIT_CODES.USAGE);
+      expect(r.err, argv.join(' ')).toBe('');
+      expect(JSON.parse(r.out), argv.join(' ')).toMatchObject({ error: { code: 'USAGE', message: expect.any(String) as string, hint: 'run kairos --help for usage' } });
+    }
+    expect(JSON.parse((await kairos('frobnicate', '--json')).out)).toMatchObject({ error: { code: 'USAGE', message: "unknown command 'frobnicate'" } });
+    expect(JSON.parse((await kairos('--json')).out)).toMatchObject({ error: { code: 'USAGE', message: 'no command given' } });
+    const text = await kairos('frobnicate');
+    expect(text.out).toBe('');
+    expect(text.err).toMatch(/^error: unknown command 'frobnicate'\n\(run kairos --help for usage\)$/);
+  });
+
+  it('every numeric option takes whole numbers only: anything else is a usage error saying what is expected', async () => {
+    const cases: [string[], RegExp][] = [
+      [['runs', '--limit', 'abc'], /'--limit <n>' argument 'abc' is invalid\. Expected a whole number of 1 or more\./],
+      [['runs', '--limit', '-1'], /'--limit <n>' argument '-1' is invalid\. Expected a whole number of 1 or more\./],
+      [['runs', '--limit', '0'], /Expected a whole number of 1 or more/],
+      [['sql', 'select 1', '--limit', 'abc'], /'--limit <n>' argument 'abc' is invalid\. Expected a whole number of 1 or more\./],
+      [['sql', 'select 1', '--limit', '2.5'], /Expected a whole number of 1 or more/],
+      [['models', '--run', 'x'], /'--run <id>' argument 'x' is invalid\. Expected a whole number of 1 or more\./],
+      [['demo', '--customers', '5'], /'--customers <n>' argument '5' is invalid\. Expected a whole number from 10 to 5,000,000\./],
+      [['demo', '--customers', '1e4'], /Expected a whole number from 10 to 5,000,000/],
+      [['demo', '--seed', '-1'], /'--seed <s>' argument '-1' is invalid\. Expected a whole number of 0 or more\./],
+      [['evaluate', '--holdout', 'abc'], /--holdout "abc" is not a length \(expected Nd or Nw, e\.g\. 180d or 39w\)/],
+      [['evaluate', '--holdout', '-5d'], /--holdout "-5d" is not a length/],
+      [['evaluate', '--horizon', '0w'], /--holdout "0w" is not a length/],
+    ];
+    for (const [argv, message] of cases) {
+      const r = await kairos(...argv);
+      expect(r.code, argv.join(' ')).toBe(EXIT_CODES.USAGE);
+      expect(r.err, argv.join(' ')).toMatch(message);
+      expect(r.err, argv.join(' ')).not.toMatch(/NaN/);
+      const json = await kairos('--json', ...argv);
+      expect(json.code, argv.join(' ')).toBe(EXIT_CODES.USAGE);
+      expect(JSON.parse(json.out), argv.join(' ')).toMatchObject({ error: { code: 'USAGE', message: expect.stringMatching(message) as string } });
+    }
+    expect(existsSync(db)).toBe(false);
+  });
+
+  it('commands that read a store create none: NOT_FOUND (exit 4) with a hint; only ingest and demo create one', async () => {
+    for (const argv of [['score'], ['show', 'c1'], ['runs'], ['models'], ['sql', 'SELECT 1'], ['export', '--out', join(dir, 'x.csv')], ['evaluate']]) {
+      const r = await kairos(...argv);
+      expect(r.code, argv.join(' ')).toBe(EXIT_CODES.NOT_FOUND);
+      expect(r.err, argv.join(' ')).toContain(`kairos: no store at ${db}`);
+      expect(r.err, argv.join(' ')).toMatch(/hint: run `kairos ingest` or `kairos demo` first/);
+      expect(existsSync(db), argv.join(' ')).toBe(false);
+    }
+    expect(JSON.parse((await kairos('--json', 'score')).out)).toMatchObject({ error: { code: 'NOT_FOUND' } });
+    expect((await kairos('ingest', 'orders', join(dir, 'orders.csv'), '--rejects-dir', dir)).code).toBe(0);
+    expect(existsSync(db)).toBe(true);
+  });
+
+  it('sql prints PRAGMA, SHOW and DESCRIBE as tables too; --limit cuts the rows read', async () => {
+    expect((await kairos('--quiet', 'ingest', 'orders', join(dir, 'orders.csv'), '--rejects-dir', dir)).code).toBe(0);
+    const pragma = await kairos('sql', 'PRAGMA database_list');
+    expect(pragma.code).toBe(0);
+    expect(pragma.out).toMatch(/^seq\s+name\s+file/);
+    expect(pragma.out).toContain(db);
+    expect(JSON.parse((await kairos('--json', 'sql', 'PRAGMA database_list')).out)).toMatchObject([{ name: 'k', file: db }]);
+    const show = await kairos('sql', 'SHOW TABLES', '--limit', '2');
+    expect(show.code).toBe(0);
+    expect(show.out).toMatch(/\(first 2 rows; use --limit or --json for more\)$/);
+    expect((await kairos('sql', 'DESCRIBE orders')).out).toMatch(/column_name/);
+    const range = await kairos('sql', 'SELECT range AS n FROM range(10000)', '--limit', '3');
+    expect(range.out.split('\n')).toEqual(['n', '-', '0', '1', '2', '(first 3 rows; use --limit or --json for more)']);
+    expect((await kairos('sql', 'SELECT 1 AS one', '--limit', '1')).out).toMatch(/\(1 rows\)$/);
+  });
+
+  it('export writes CSV or NDJSON to stdout with --out - (or no --out off a terminal); Parquet only to a file', async () => {
+    expect((await kairos('--quiet', 'ingest', 'orders', join(dir, 'orders.csv'), '--rejects-dir', dir)).code).toBe(0);
+    expect((await kairos('--quiet', 'score', '--as-of', '2024-04-01')).code).toBe(0);
+    const csv = ['customer_id,rfm_segment', 'c1,Lost', 'c2,About to sleep'];
+    const dash = await kairos('export', '--out', '-', '--columns', 'customer_id,rfm_segment');
+    expect(dash.code).toBe(0);
+    expect(dash.out.trim().split('\n')).toEqual(csv);
+    expect(dash.err).toBe('wrote 2 customers x 2 columns to stdout');
+    // The test's capture is not a terminal: no --out means stdout, as for a pipe.
+    const piped = await kairos('--json', 'export', '--columns', 'customer_id,rfm_segment');
+    expect(piped.out.trim().split('\n')).toEqual(csv);
+    expect(piped.err).toBe('');
+    expect(existsSync('customer_scores.csv')).toBe(false);
+    const ndjson = await kairos('--quiet', 'export', '--format', 'json', '--out', '-', '--columns', 'customer_id,monetary');
+    expect(ndjson.out.trim().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([
+      { customer_id: 'c1', monetary: 30 },
+      { customer_id: 'c2', monetary: 99 },
+    ]);
+    expect(ndjson.err).toBe('');
+    const parquet = await kairos('export', '--format', 'parquet', '--out', '-');
+    expect(parquet.code).toBe(EXIT_CODES.USAGE);
+    expect(parquet.err).toMatch(/Parquet is not written to stdout .*: give --out FILE\.parquet/);
+    expect(parquet.out).toBe('');
+  });
+
+  it('ends quietly with exit 0 when the reader of stdout goes away (kairos sql ... | head)', async () => {
+    expect((await kairos('--quiet', 'ingest', 'orders', join(dir, 'orders.csv'), '--rejects-dir', dir)).code).toBe(0);
+    // The process-level IO in a child (the one bin/kairos.js uses), its stdout closed after the first bytes.
+    const script = `import { run } from ${JSON.stringify(new URL('./main.ts', import.meta.url).pathname)};
+      process.exitCode = await run(['--db', ${JSON.stringify(db)}, 'sql', 'SELECT range AS n FROM range(300000)', '--limit', '300000']);`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((done) => child.on('close', done));
+    expect(stderr).not.toMatch(/EPIPE|Error/);
+    expect(code).toBe(0);
+  }, 60_000);
+
   it('a missing file is NOT_FOUND, a missing column is VALIDATION, both with --json error records', async () => {
     const missing = await kairos('--json', 'ingest', 'orders', join(dir, 'nope.csv'));
     expect(missing.code).toBe(EXIT_CODES.NOT_FOUND);
@@ -96,7 +215,21 @@ describe('kairos CLI', () => {
     expect(bad.err).toMatch(/required columns .* are missing \(columns found: a, b\)/);
   });
 
+  it('a garbage file named .parquet or .csv.gz is invalid input (exit 3) naming the file, without kairos\'s SQL', async () => {
+    const junk = Buffer.from(Array.from({ length: 2000 }, (_, i) => (i * 37 + 11) % 256));
+    writeFileSync(join(dir, 'x.parquet'), junk);
+    writeFileSync(join(dir, 'x.csv.gz'), junk);
+    const pq = await kairos('ingest', 'orders', join(dir, 'x.parquet'));
+    expect(pq.code).toBe(EXIT_CODES.VALIDATION);
+    expect(pq.err).toContain(`kairos: ${join(dir, 'x.parquet')}: not a readable Parquet file (`);
+    expect(pq.err).not.toMatch(/read_parquet|LINE 1/);
+    const gz = await kairos('--json', 'ingest', 'orders', join(dir, 'x.csv.gz'));
+    expect(gz.code).toBe(EXIT_CODES.VALIDATION);
+    expect(JSON.parse(gz.out)).toMatchObject({ error: { code: 'VALIDATION', message: expect.stringContaining(join(dir, 'x.csv.gz')) as string } });
+  });
+
   it('score on an empty store says what to do (exit 7)', async () => {
+    (await Store.open(db)).close();
     const r = await kairos('score');
     expect(r.code).toBe(EXIT_CODES.INSUFFICIENT_DATA);
     expect(r.err).toMatch(/hint: run `kairos ingest/);
@@ -110,8 +243,20 @@ describe('kairos CLI', () => {
     expect(demo.segments.reduce((a, s) => a + s.customers, 0)).toBe(300);
     for (const t of Object.values(demo.ingested)) expect(t.read).toBe(t.loaded + t.rejected + t.duplicates);
     expect(existsSync(join(dir, 'demo', 'truth.csv'))).toBe(true);
-    // a second demo replaces the first; a store with the user's own data is refused
-    expect((await kairos('demo', '--customers', '50', '--data-dir', join(dir, 'demo2'))).code).toBe(0);
+    // a second demo replaces the first; its summary in words shows probabilities as percentages, never 1.86384e-7
+    const text = await kairos('demo', '--customers', '50', '--data-dir', join(dir, 'demo2'));
+    expect(text.code).toBe(0);
+    expect(text.out).not.toMatch(/\de-\d/);
+    const lines = text.out.split('\n');
+    const header = lines.findIndex((l) => l.startsWith('customer_id') && l.includes('p_alive'));
+    expect(header).toBeGreaterThan(0);
+    const at = lines[header]!.indexOf('p_alive');
+    const gap = lines[header]!.slice(at + 'p_alive'.length).search(/\S/); // where the next column starts
+    const end = gap < 0 ? undefined : at + 'p_alive'.length + gap;
+    const cells = lines.slice(header + 2, lines.indexOf('', header)).map((l) => l.slice(at, end).trim());
+    expect(cells.length).toBeGreaterThan(0);
+    for (const c of cells) expect(c).toMatch(/^(< 0\.01%|> 99\.99%|\d+(\.\d+)?%)$/);
+    // a store with the user's own data is refused
     const other = join(dir, 'mine.duckdb');
     await main(['--db', other, 'ingest', 'orders', join(dir, 'orders.csv'), '--rejects-dir', dir], capture());
     const refused = capture();

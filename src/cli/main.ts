@@ -1,17 +1,18 @@
 // The `kairos` command line: global options, the commands, errors mapped to stable exit codes.
 import { Command, CommanderError } from 'commander';
-import { asKairosError, EXIT_CODES } from '../errors.js';
-import { DEFAULT_DB_PATH } from '../store/db.js';
+import { asKairosError, EXIT_CODES, KairosError } from '../errors.js';
+import { DEFAULT_DB_PATH } from '../store/paths.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerQuery } from './commands/query.js';
-import { registerCompact, registerModels, registerScore } from './commands/score.js';
+import { describeScorers, registerCompact, registerModels, registerScore } from './commands/score.js';
 import { processIo, type GlobalOptions, type Io } from './io.js';
 
 export const VERSION = '0.1.0';
 
-function buildProgram(io: Io): { program: Command; global: () => GlobalOptions } {
+function buildProgram(io: Io, writeErr: (text: string) => void): { program: Command; global: () => GlobalOptions } {
+  const output = { writeOut: (s: string) => io.out(s.trimEnd()), writeErr };
   const program = new Command();
   program
     .name('kairos')
@@ -23,7 +24,7 @@ function buildProgram(io: Io): { program: Command; global: () => GlobalOptions }
     .option('-q, --quiet', 'no progress output', false)
     .showHelpAfterError('(run kairos --help for usage)')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .configureOutput(output)
     .addHelpText(
       'after',
       `
@@ -42,20 +43,38 @@ Start with:  kairos demo            (synthetic retailer: ingest, score, summary)
   registerCompact(program, io, global);
   registerQuery(program, io, global);
   registerEvaluate(program, io, global);
-  for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+  for (const c of program.commands) c.exitOverride().configureOutput(output);
   return { program, global };
 }
 
 /** Runs the CLI on `argv` (without node and script) and returns the exit code. Used by bin/kairos.js and tests. */
 export async function run(argv: readonly string[], io: Io = processIo): Promise<number> {
-  const { program, global } = buildProgram(io);
+  // Commander's own error output (a usage error, the help when no command is given) is held until it is known
+  // whether --json asks for the JSON error record instead.
+  const held: string[] = [];
+  const { program, global } = buildProgram(io, (s) => held.push(s.trimEnd()));
+  const flush = (): void => {
+    for (const s of held.splice(0)) io.err(s);
+  };
   try {
+    if (argv.includes('score')) await describeScorers(program);
     await program.parseAsync([...argv], { from: 'user' });
+    flush();
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
-      // --help and --version end here with code 0; usage errors were already printed by commander.
-      return err.exitCode === 0 ? 0 : EXIT_CODES.USAGE;
+      // --help and --version end here with code 0.
+      if (err.exitCode === 0) {
+        flush();
+        return 0;
+      }
+      // Options after an unknown one are not parsed, hence the look at argv too.
+      if (program.opts<{ json?: boolean }>().json === true || argv.includes('--json')) {
+        held.length = 0;
+        const message = err.code === 'commander.help' ? 'no command given' : err.message.replace(/^error: /, '');
+        io.out(JSON.stringify({ error: new KairosError('USAGE', message, { hint: 'run kairos --help for usage' }).toJSON() }, null, 2));
+      } else flush();
+      return EXIT_CODES.USAGE;
     }
     const e = asKairosError(err);
     let json = false;

@@ -104,6 +104,21 @@ describe('ingest orders', () => {
     expect(text.trim().split('\n')).toHaveLength(8);
   });
 
+  it('names rejects files after their store: two stores in one folder keep their own', async () => {
+    const bad = file('orders.csv', 'order_id,customer_id,ordered_at,unit_price\nA1,,2024-01-01,5\n');
+    const other = await Store.open(join(dir, 'other.duckdb'));
+    try {
+      const mine = (await ingest(store, { entity: 'orders', files: [bad] })).files[0]!;
+      const theirs = (await ingest(other, { entity: 'orders', files: [bad] })).files[0]!;
+      expect(mine.rejectsFile).toBe(join(dir, 'kairos-rejects', 'k-batch-1-orders.csv.rejects.csv'));
+      expect(theirs.rejectsFile).toBe(join(dir, 'kairos-rejects', 'other-batch-1-orders.csv.rejects.csv'));
+      expect(readFileSync(mine.rejectsFile!, 'utf8')).toContain('customer_id is empty');
+      expect(readFileSync(theirs.rejectsFile!, 'utf8')).toContain('customer_id is empty');
+    } finally {
+      other.close();
+    }
+  });
+
   it('accepts a return line that mirrors its sale with a negative discount, rejects a negative discount on a sale', async () => {
     const text = [
       'order_id,customer_id,ordered_at,product_id,quantity,unit_price,discount,status',
@@ -234,6 +249,18 @@ describe('ingest other entities and formats', () => {
     const r = (await ingest(store, { entity: 'products', files: [pq] })).files[0]!;
     expect(r).toMatchObject({ format: 'parquet', read: 2, loaded: 1, rejected: 1 });
     expect(await store.value('SELECT line FROM rejects')).toBe(2);
+  });
+
+  it('a file named .parquet that is not Parquet is invalid input naming the file, without kairos\'s SQL', async () => {
+    const garbage = file('x.parquet', Buffer.from(Array.from({ length: 2000 }, (_, i) => (i * 37 + 11) % 256)));
+    const err = await ingest(store, { entity: 'orders', files: [garbage] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KairosError);
+    expect((err as KairosError).code).toBe('VALIDATION');
+    expect((err as KairosError).message).toMatch(/x\.parquet: not a readable Parquet file \(No magic bytes found/);
+    expect((err as KairosError).message).not.toMatch(/read_parquet|SELECT/);
+    const notGzip = file('y.csv.gz', Buffer.from(Array.from({ length: 2000 }, (_, i) => (i * 53 + 7) % 256)));
+    await expect(ingest(store, { entity: 'orders', files: [notGzip] })).rejects.toMatchObject({ code: 'VALIDATION', message: expect.stringContaining('y.csv.gz') });
+    expect(await count('orders')).toBe(0);
   });
 
   it('interprets naive timestamps in the given time zone and stores UTC', async () => {

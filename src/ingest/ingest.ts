@@ -704,9 +704,15 @@ async function reasonCounts(store: Store, batchId: number): Promise<RejectReason
   );
 }
 
+/**
+ * `kairos-rejects/STORE-batch-N-FILE.rejects.csv` beside the store: named after the store too, since batch numbers
+ * restart in each store and two stores may share a folder (and a --rejects-dir).
+ */
 function rejectsPath(store: Store, options: IngestOptions, batchId: number, name: string): string {
-  const dir = options.rejectsDir ?? (store.path === ':memory:' ? resolve('kairos-rejects') : join(dirname(store.path), 'kairos-rejects'));
-  return join(dir, `batch-${batchId}-${name.replace(/\.(gz|zst)$/, '')}.rejects.csv`);
+  const memory = store.path === ':memory:';
+  const dir = options.rejectsDir ?? (memory ? resolve('kairos-rejects') : join(dirname(store.path), 'kairos-rejects'));
+  const storeName = memory ? 'memory' : basename(store.path).replace(/\.duckdb$/, '');
+  return join(dir, `${storeName}-batch-${batchId}-${name.replace(/\.(gz|zst)$/, '')}.rejects.csv`);
 }
 
 async function recordBatch(store: Store, r: FileReport, entity: Entity, preset: string | undefined, now: string): Promise<void> {

@@ -91,7 +91,18 @@ export async function openFile(store: Store, file: string, options: ReadOptions 
   if (format === 'csv') return openCsv(store, file, path, options);
   if (format === 'parquet') {
     const relation = `(SELECT file_row_number + 1 AS __ord, COLUMNS(* EXCLUDE (file_row_number))::VARCHAR FROM read_parquet(${path}, file_row_number = true))`;
-    return { format, columns: await describe(store, relation), relation, hasOrdinal: true, lineLabel: 'row', afterRead: NO_REJECTS };
+    let columns: string[];
+    try {
+      columns = await describe(store, relation);
+    } catch (err) {
+      // DuckDB's words without kairos's query: "No magic bytes found at end of file", "Footer length error", ...
+      const reason = (((err as Error).cause as Error | undefined)?.message ?? (err as Error).message).split('\n')[0]?.replace(/^[A-Za-z ]+ Error: /, '');
+      throw new KairosError('VALIDATION', `${file}: not a readable Parquet file (${reason})`, {
+        cause: err,
+        hint: 'is it really Parquet? CSV and NDJSON files need a .csv or .ndjson name',
+      });
+    }
+    return { format, columns, relation, hasOrdinal: true, lineLabel: 'row', afterRead: NO_REJECTS };
   }
   return openNdjson(store, path);
 }

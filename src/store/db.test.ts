@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Store } from './db.js';
 
@@ -198,5 +201,30 @@ describe('Store typed column I/O', () => {
         { name: 'b', type: 'DOUBLE', values: new Float64Array(3) },
       ]),
     ).rejects.toThrow(/expected 2/);
+  });
+});
+
+describe('Store.open and analyst queries', () => {
+  it('creates no store when it must exist (or is opened read-only): NOT_FOUND with a hint', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kairos-store-'));
+    const file = join(dir, 'sub', 'missing.duckdb');
+    for (const options of [{ mustExist: true }, { readOnly: true }]) {
+      await expect(Store.open(file, options)).rejects.toMatchObject({ code: 'NOT_FOUND', message: `no store at ${file}`, hint: expect.stringMatching(/kairos ingest` or `kairos demo/) });
+    }
+    expect(existsSync(join(dir, 'sub'))).toBe(false);
+  });
+
+  it('readOnlyQuery limits by reading the first rows, so PRAGMA, SHOW and DESCRIBE work with a limit', async () => {
+    const store = await Store.open(':memory:');
+    try {
+      expect((await store.readOnlyQuery('PRAGMA database_list', 5)).rows).toEqual([{ seq: expect.any(Number), name: 'memory', file: null }]);
+      expect((await store.readOnlyQuery('SHOW TABLES', 1)).rows).toHaveLength(1);
+      expect((await store.readOnlyQuery('DESCRIBE SELECT 1 AS one', 10)).columns).toContain('column_name');
+      const range = await store.readOnlyQuery('SELECT range AS n FROM range(100000)', 3);
+      expect(range.rows).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }]);
+      expect((await store.readOnlyQuery('SELECT range AS n FROM range(5000)')).rows).toHaveLength(5000);
+    } finally {
+      store.close();
+    }
   });
 });

@@ -31,15 +31,15 @@ import {
 import bindings from '@duckdb/node-bindings';
 import { KairosError, StoreError } from '../errors.js';
 import { migrate } from './migrations.js';
+import { DEFAULT_DB_PATH } from './paths.js';
+
+export { DEFAULT_DB_PATH };
 
 /** A value that can be bound to a statement parameter. */
 export type SqlValue = string | number | boolean | bigint | null;
 
 /** A row as TypeScript sees it (see `toJs` for the mapping). */
 export type Row = Record<string, unknown>;
-
-/** Default path of the store file. */
-export const DEFAULT_DB_PATH = 'kairos.duckdb';
 
 /**
  * How DuckDB types map to TypeScript, decided once here:
@@ -116,7 +116,10 @@ export type ColumnData =
   | { name: string; type: 'DATE'; values: Float64Array | Int32Array | readonly (number | null)[] };
 
 export interface StoreOptions {
+  /** Open read-only (implies mustExist). */
   readOnly?: boolean;
+  /** Refuse to create the store: NOT_FOUND when its file does not exist. */
+  mustExist?: boolean;
   /** DuckDB memory_limit, e.g. '1GB' (it spills to disk beyond). */
   memoryLimit?: string;
   /** Forbid queries from reading or writing files (for analysts' queries). */
@@ -142,11 +145,11 @@ export class Store {
     }
   }
 
-  /** Opens (creating if needed) the store at `path` and brings its schema up to date. */
+  /** Opens (creating if needed, unless read-only or `mustExist`) the store at `path` and brings its schema up to date. */
   static async open(path: string = DEFAULT_DB_PATH, options: StoreOptions = {}): Promise<Store> {
     const file = path === ':memory:' ? path : resolve(path);
     if (file !== ':memory:') {
-      if (options.readOnly && !existsSync(file)) {
+      if ((options.readOnly || options.mustExist) && !existsSync(file)) {
         throw new KairosError('NOT_FOUND', `no store at ${file}`, { hint: 'run `kairos ingest` or `kairos demo` first, or pass --db PATH' });
       }
       mkdirSync(dirname(file), { recursive: true });
@@ -219,7 +222,8 @@ export class Store {
 
   /**
    * Runs one analyst query that cannot change anything: a single SELECT (or EXPLAIN) statement. With the store
-   * opened read-only and without external access, DuckDB itself also refuses writes and file access.
+   * opened read-only and without external access, DuckDB itself also refuses writes and file access. With `limit`,
+   * only the first `limit` rows are returned.
    */
   async readOnlyQuery(sql: string, limit?: number): Promise<{ columns: string[]; types: string[]; rows: Row[] }> {
     let statementType: StatementType;
@@ -235,8 +239,21 @@ export class Store {
     if (statementType !== StatementType.SELECT && statementType !== StatementType.EXPLAIN) {
       throw new KairosError('USAGE', 'only SELECT queries are allowed here (the store is read-only for `kairos sql`)');
     }
-    const text = limit === undefined ? sql : `SELECT * FROM (${sql.replace(/;\s*$/, '')}) LIMIT ${Math.trunc(limit)}`;
-    return this.table(text);
+    if (limit === undefined) return this.table(sql);
+    // The first `limit` rows read from the result as it streams, not a wrapping `SELECT * FROM (...) LIMIT n`: that
+    // is no valid SQL around PRAGMA, SHOW, DESCRIBE or EXPLAIN. DuckDB stops computing once enough chunks are read.
+    this.checkIdle(sql);
+    let reader: DuckDBResultReader;
+    try {
+      reader = await this.connection.streamAndReadUntil(sql, limit);
+    } catch (cause) {
+      throw new StoreError(`query failed: ${(cause as Error).message}`, sql, [], cause);
+    }
+    return {
+      columns: reader.deduplicatedColumnNames(),
+      types: reader.columnTypes().map((t) => t.toString()),
+      rows: rowsOf(reader).slice(0, Math.max(0, Math.trunc(limit))),
+    };
   }
 
   /**

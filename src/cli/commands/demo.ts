@@ -3,14 +3,13 @@ import { existsSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
-import { writeRetailerFiles } from '../../demo/generate.js';
 import { KairosError } from '../../errors.js';
-import { ingest, type IngestReport } from '../../ingest/ingest.js';
+import type { IngestReport } from '../../ingest/ingest.js';
 import type { Entity } from '../../ingest/contract.js';
-import { runScores, type ScoreRunSummary } from '../../scores/run.js';
-import { Store } from '../../store/db.js';
+import type { ScoreRunSummary } from '../../scores/run.js';
 import { formatCount, formatMoney } from '../../util/format.js';
-import { printJson, progressReporter, renderTable, type GlobalOptions, type Io } from '../io.js';
+import { wholeNumber } from '../options.js';
+import { formatProbability, printJson, progressReporter, renderTable, type ColumnFormats, type GlobalOptions, type Io } from '../io.js';
 
 export interface DemoResult {
   readonly db: string;
@@ -31,6 +30,7 @@ const SAMPLE_COLUMNS = ['customer_id', 'frequency', 'monetary', 'recency_days', 
 async function prepareDemoStore(db: string): Promise<void> {
   const file = resolve(db);
   if (!existsSync(file)) return;
+  const { Store } = await import('../../store/db.js');
   const store = await Store.open(file);
   let origin: string | undefined;
   let orders = 0;
@@ -55,6 +55,13 @@ export async function runDemo(
   progress: (message: string) => void,
 ): Promise<DemoResult> {
   const config = loadConfig(options.configPath);
+  // Loaded here, not at start-up: `kairos --version` should not pay for DuckDB and the models.
+  const [{ Store }, { writeRetailerFiles }, { ingest }, { runScores }] = await Promise.all([
+    import('../../store/db.js'),
+    import('../../demo/generate.js'),
+    import('../../ingest/ingest.js'),
+    import('../../scores/run.js'),
+  ]);
   await prepareDemoStore(db);
   const dataDir = resolve(options.dataDir ?? join(dirname(resolve(db)), 'kairos-demo'));
   progress(`generating ${formatCount(options.customers)} customers into ${dataDir}`);
@@ -110,7 +117,8 @@ export async function runDemo(
   }
 }
 
-export function printDemo(io: Io, r: DemoResult): void {
+/** The summary in words; `probabilities` names the sample's probability columns, shown as percentages. */
+export function printDemo(io: Io, r: DemoResult, probabilities: readonly string[] = []): void {
   const c = r.currency;
   io.out(`Kairos demo: a synthetic retailer (files in ${r.dataDir}, store ${r.db})`);
   io.out(
@@ -133,7 +141,8 @@ export function printDemo(io: Io, r: DemoResult): void {
   io.out('');
   io.out('A few customers (kairos show ID explains every score)');
   const cols = Object.keys(r.sample[0] ?? {});
-  io.out(renderTable(cols, r.sample));
+  const formats: ColumnFormats = Object.fromEntries(probabilities.map((name) => [name, formatProbability]));
+  io.out(renderTable(cols, r.sample, 40, formats));
   io.out('');
   io.out(`Next: kairos --db ${r.db} show ${String(r.sample[0]?.['customer_id'] ?? 'ID')}   |   kairos --db ${r.db} sql "SELECT rfm_segment, count(*) FROM customer_scores GROUP BY 1"`);
 }
@@ -142,23 +151,18 @@ export function registerDemo(program: Command, io: Io, global: () => GlobalOptio
   program
     .command('demo')
     .description('generate a synthetic retailer, ingest it, score it and print a summary')
-    .option('--customers <n>', 'number of customers', '10000')
-    .option('--seed <s>', 'random seed (same seed, same data)', '42')
+    .option('--customers <n>', 'number of customers, 10 to 5,000,000', wholeNumber(10, 5_000_000), 10_000)
+    .option('--seed <s>', 'random seed, 0 or more (same seed, same data)', wholeNumber(0), 42)
     .option('--data-dir <dir>', 'where the generated files go (default: kairos-demo beside the store)')
-    .action(async (flags: { customers: string; seed: string; dataDir?: string }) => {
+    .action(async (flags: { customers: number; seed: number; dataDir?: string }) => {
       const g = global();
-      const customers = Number(flags.customers);
-      const seed = Number(flags.seed);
-      if (!Number.isInteger(customers) || customers < 10 || customers > 5_000_000) {
-        throw new KairosError('USAGE', `--customers must be an integer from 10 to 5,000,000, got "${flags.customers}"`);
-      }
-      if (!Number.isInteger(seed) || seed < 0) throw new KairosError('USAGE', `--seed must be a non-negative integer, got "${flags.seed}"`);
       const result = await runDemo(
         g.db,
-        { customers, seed, ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}), ...(g.config !== undefined ? { configPath: g.config } : {}) },
+        { customers: flags.customers, seed: flags.seed, ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}), ...(g.config !== undefined ? { configPath: g.config } : {}) },
         progressReporter(io, g),
       );
-      if (g.json) printJson(io, result);
-      else printDemo(io, result);
+      if (g.json) return printJson(io, result);
+      const { DEFAULT_REGISTRY } = await import('../../scores/registry.js');
+      printDemo(io, result, DEFAULT_REGISTRY.scorers.flatMap((s) => s.columns.filter((c) => c.unit === 'probability').map((c) => c.name)));
     });
 }

@@ -5,10 +5,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { KairosError } from '../../errors.js';
 import { formatPair, holdoutLabel } from '../../backtest/format.js';
-import { evaluateStore, type EvaluationResult } from '../../evaluate/evaluate.js';
-import { renderReportHtml } from '../../evaluate/report/html.js';
-import { renderReportJson } from '../../evaluate/report/json.js';
-import { withStore } from '../../store/db.js';
+import type { EvaluationResult } from '../../evaluate/evaluate.js';
 import { formatCount } from '../../util/format.js';
 import { progressReporter, renderTable, type GlobalOptions, type Io } from '../io.js';
 
@@ -64,7 +61,11 @@ Example:  kairos evaluate --calibration-end 1997-09-30 --holdout 39w --report cd
         throw new KairosError('USAGE', `--holdout ${flags.holdout} and --horizon ${flags.horizon} disagree: give one`);
       }
       const holdout = flags.holdout ?? flags.horizon;
+      // The length is checked before the store is opened: a bad --holdout is a usage error wherever --db points.
+      if (holdout !== undefined) (await import('../../backtest/split.js')).parseHoldout(holdout);
       const config = loadConfig(g.config);
+      // The report renderer (echarts) alone takes about a second to load: only when a report is asked for.
+      const [{ withStore }, { evaluateStore }] = await Promise.all([import('../../store/db.js'), import('../../evaluate/evaluate.js')]);
       const result = await withStore(
         g.db,
         (store) =>
@@ -83,13 +84,14 @@ Example:  kairos evaluate --calibration-end 1997-09-30 --holdout 39w --report cd
       if (flags.report !== undefined) {
         file = resolve(flags.report);
         try {
+          const { renderReportHtml } = await import('../../evaluate/report/html.js');
           mkdirSync(dirname(file), { recursive: true });
           writeFileSync(file, renderReportHtml(result.report));
         } catch (cause) {
           throw new KairosError('USAGE', `cannot write the report to ${file}: ${(cause as Error).message}`, { cause });
         }
       }
-      if (g.json) io.out(renderReportJson(result.report));
+      if (g.json) io.out((await import('../../evaluate/report/json.js')).renderReportJson(result.report));
       else printEvaluation(io, result, file);
     });
 }

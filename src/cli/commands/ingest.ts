@@ -3,8 +3,7 @@ import type { Command } from 'commander';
 import { loadConfig, type IngestSettings } from '../../config.js';
 import { KairosError } from '../../errors.js';
 import { parseEntity } from '../../ingest/contract.js';
-import { ingest, type IngestReport } from '../../ingest/ingest.js';
-import { withStore } from '../../store/db.js';
+import type { IngestReport } from '../../ingest/ingest.js';
 import { formatCount } from '../../util/format.js';
 import { printJson, progressReporter, renderTable, type GlobalOptions, type Io } from '../io.js';
 
@@ -78,6 +77,7 @@ export function registerIngest(program: Command, io: Io, global: () => GlobalOpt
       if (flags.dateFormat !== undefined) settings.dateFormat = flags.dateFormat;
       if (flags.delimiter !== undefined) settings.delimiter = flags.delimiter;
       if (flags.encoding !== undefined) settings.encoding = flags.encoding;
+      const [{ withStore }, { ingest }] = await Promise.all([import('../../store/db.js'), import('../../ingest/ingest.js')]);
       const report = await withStore(g.db, (store) =>
         ingest(store, {
           entity,

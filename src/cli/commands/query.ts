@@ -1,21 +1,25 @@
 // `kairos sql` and `kairos export`: read the store as an analyst, write the customer table for activation.
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import type { Command } from 'commander';
 import { KairosError } from '../../errors.js';
-import { DEFAULT_REGISTRY, type ScoreRegistry } from '../../scores/registry.js';
-import { itemsTable, storedResults } from '../../scores/results.js';
+import type { ScoreRegistry } from '../../scores/registry.js';
 import type { Scorer } from '../../scores/types.js';
-import { quoteIdentifier, quoteLiteral, withStore } from '../../store/db.js';
 import { formatCount } from '../../util/format.js';
 import { printJson, renderTable, type GlobalOptions, type Io } from '../io.js';
+import { positiveInteger } from '../options.js';
 
 export const EXPORT_FORMATS = ['csv', 'parquet', 'json'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ExportOptions {
   readonly format: ExportFormat;
+  /** The file to write, or STDOUT ('-') to hand the text to `write` (CSV and NDJSON only). */
   readonly out: string;
+  /** Where the text goes when `out` is '-' (the CLI's stdout). */
+  readonly write?: (text: string) => void;
   readonly columns?: readonly string[];
   readonly segment?: string;
   /** An item output's long table instead of customer_scores: customer_id, rank, key, value, reason. */
@@ -24,15 +28,50 @@ export interface ExportOptions {
   readonly registry?: ScoreRegistry;
 }
 
+/** `--out -`: the rows go to stdout. */
+export const STDOUT = '-';
+
+/** Hands a text file to `write` in pieces that end at a line end, without holding the whole file. */
+function streamLines(file: string, write: (text: string) => void): void {
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(1 << 20);
+    const decoder = new StringDecoder('utf8');
+    let pending = '';
+    for (let n = readSync(fd, buffer); n > 0; n = readSync(fd, buffer)) {
+      pending += decoder.write(buffer.subarray(0, n));
+      const end = pending.lastIndexOf('\n') + 1;
+      if (end > 0) {
+        write(pending.slice(0, end));
+        pending = pending.slice(end);
+      }
+    }
+    pending += decoder.end();
+    if (pending) write(pending);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Writes customer_scores (chosen columns, optionally one RFM segment), or with `items` an item output's rows (best
- * first per customer), to a CSV, Parquet or NDJSON file; returns the rows written. List and map columns are written
- * natively to Parquet and NDJSON, as text to CSV.
+ * first per customer), to a CSV, Parquet or NDJSON file, or as CSV or NDJSON text to `write` (`out` '-'); returns
+ * the rows written. List and map columns are written natively to Parquet and NDJSON, as text to CSV.
  */
 export async function exportScores(db: string, options: ExportOptions): Promise<{ file: string; rows: number; columns: string[] }> {
   if (!EXPORT_FORMATS.includes(options.format)) {
     throw new KairosError('USAGE', `invalid format "${options.format}" (expected one of ${EXPORT_FORMATS.join(', ')})`);
   }
+  const toStdout = options.out === STDOUT;
+  if (toStdout && options.format === 'parquet') {
+    throw new KairosError('USAGE', 'Parquet is not written to stdout (a Parquet file is read from its end): give --out FILE.parquet');
+  }
+  if (toStdout && options.write === undefined) throw new KairosError('INTERNAL', 'export to stdout without a writer');
+  const [{ DEFAULT_REGISTRY }, { itemsTable, storedResults }, { quoteIdentifier, quoteLiteral, withStore }] = await Promise.all([
+    import('../../scores/registry.js'),
+    import('../../scores/results.js'),
+    import('../../store/db.js'),
+  ]);
   const registry = options.registry ?? DEFAULT_REGISTRY;
   const outputs = registry.scorers.flatMap((s) => s.items ?? []);
   const output = options.items === undefined ? undefined : outputs.find((o) => o.name === options.items);
@@ -55,15 +94,22 @@ export async function exportScores(db: string, options: ExportOptions): Promise<
     const where = options.segment === undefined ? '' : `WHERE ${segment}`;
     const params = options.segment === undefined ? [] : [options.segment];
     const order = output === undefined ? 'customer_id' : 'customer_id, rank';
-    const file = resolve(options.out);
+    // DuckDB writes files only: text for stdout goes through a scratch file, then to `write` line by line.
+    const scratch = toStdout ? mkdtempSync(join(tmpdir(), 'kairos-export-')) : undefined;
+    const file = scratch === undefined ? resolve(options.out) : join(scratch, `export.${options.format}`);
     mkdirSync(dirname(file), { recursive: true });
     const fmt = options.format === 'csv' ? 'FORMAT csv, HEADER' : options.format === 'parquet' ? 'FORMAT parquet' : 'FORMAT json';
     // COPY takes no bound parameters: the rows are selected first, the segment bound, into a temp table.
     await store.run(`CREATE OR REPLACE TEMP TABLE __export AS SELECT ${columns.map(quoteIdentifier).join(', ')} FROM ${source} ${where} ORDER BY ${order}`, params);
     const rows = Number(await store.value('SELECT count(*) FROM __export'));
-    await store.run(`COPY __export TO ${quoteLiteral(file)} (${fmt})`);
-    return { file, rows, columns };
-  });
+    try {
+      await store.run(`COPY __export TO ${quoteLiteral(file)} (${fmt})`);
+      if (scratch !== undefined && options.write !== undefined) streamLines(file, options.write);
+    } finally {
+      if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
+    }
+    return { file: scratch === undefined ? file : STDOUT, rows, columns };
+  }, { mustExist: true });
 }
 
 export function registerQuery(program: Command, io: Io, global: () => GlobalOptions): void {
@@ -71,15 +117,16 @@ export function registerQuery(program: Command, io: Io, global: () => GlobalOpti
     .command('sql')
     .description('run one read-only SELECT on the store (tables and the customer_scores view)')
     .argument('<query>', 'e.g. "SELECT rfm_segment, count(*) FROM customer_scores GROUP BY 1"')
-    .option('--limit <n>', 'rows to print at most (tables only)', '100')
-    .action(async (query: string, flags: { limit: string }) => {
+    .option('--limit <n>', 'rows to print at most (tables only)', positiveInteger, 100)
+    .action(async (query: string, flags: { limit: number }) => {
       const g = global();
-      const result = await withStore(g.db, (store) => store.readOnlyQuery(query, g.json ? undefined : Number(flags.limit) + 1), {
+      const { withStore } = await import('../../store/db.js');
+      const result = await withStore(g.db, (store) => store.readOnlyQuery(query, g.json ? undefined : flags.limit + 1), {
         readOnly: true,
         noExternalAccess: true,
       });
       if (g.json) return printJson(io, result.rows);
-      const limit = Number(flags.limit);
+      const limit = flags.limit;
       io.out(renderTable(result.columns, result.rows.slice(0, limit)));
       io.out(result.rows.length > limit ? `(first ${limit} rows; use --limit or --json for more)` : `(${formatCount(result.rows.length)} rows)`);
     });
@@ -88,21 +135,33 @@ export function registerQuery(program: Command, io: Io, global: () => GlobalOpti
     .command('export')
     .description('write customer_scores (customer attributes and latest scores) to a file for activation')
     .option('--format <fmt>', `one of ${EXPORT_FORMATS.join(', ')}`, 'csv')
-    .option('--out <file>', 'output file (default: customer_scores.<format>)')
+    .option('--out <file>', 'output file, or - for stdout (CSV and JSON only)')
     .option('--columns <names>', 'comma-separated columns (default: all)')
     .option('--segment <name>', 'only customers of this RFM segment, e.g. "At risk"')
     .option('--items <output>', 'write an item output (one row per customer and item: customer_id, rank, key, value, reason) instead')
+    .addHelpText(
+      'after',
+      `
+Without --out, CSV and JSON (one object per line) go to stdout when it is not a terminal (kairos export | gzip > x.csv.gz),
+and to ./customer_scores.csv (.ndjson) when it is. Parquet always goes to a file (default ./customer_scores.parquet).`,
+    )
     .action(async (flags: { format: string; out?: string; columns?: string; segment?: string; items?: string }) => {
       const g = global();
       const format = flags.format as ExportFormat;
+      const toStdout = flags.out === STDOUT || (flags.out === undefined && !io.outIsTty && format !== 'parquet');
       const result = await exportScores(g.db, {
         format,
-        out: flags.out ?? `${flags.items ?? 'customer_scores'}.${format === 'json' ? 'ndjson' : format}`,
+        out: toStdout ? STDOUT : (flags.out ?? `${flags.items ?? 'customer_scores'}.${format === 'json' ? 'ndjson' : format}`),
+        write: io.out,
         ...(flags.items !== undefined ? { items: flags.items } : {}),
         ...(flags.columns ? { columns: flags.columns.split(',').map((c) => c.trim()) } : {}),
         ...(flags.segment !== undefined ? { segment: flags.segment } : {}),
       });
-      if (g.json) printJson(io, result);
-      else io.out(`wrote ${formatCount(result.rows)} ${flags.items === undefined ? 'customers' : 'rows'} x ${result.columns.length} columns to ${result.file}`);
+      const summary = `wrote ${formatCount(result.rows)} ${flags.items === undefined ? 'customers' : 'rows'} x ${result.columns.length} columns to ${toStdout ? 'stdout' : result.file}`;
+      // With the rows on stdout, nothing else goes there: the summary goes to stderr.
+      if (toStdout) {
+        if (!g.quiet && !g.json) io.err(summary);
+      } else if (g.json) printJson(io, result);
+      else io.out(summary);
     });
 }

@@ -2,13 +2,11 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { KairosError } from '../../errors.js';
-import { explainCustomer, type CustomerExplanation } from '../../scores/explain.js';
-import { compactHistory } from '../../scores/results.js';
-import { DEFAULT_REGISTRY } from '../../scores/registry.js';
-import { runScores, type ScoreRunSummary } from '../../scores/run.js';
-import { withStore } from '../../store/db.js';
+import type { CustomerExplanation } from '../../scores/explain.js';
+import type { ScoreRunSummary } from '../../scores/run.js';
 import { formatCount, formatNumber } from '../../util/format.js';
 import { printJson, progressReporter, renderTable, type GlobalOptions, type Io } from '../io.js';
+import { positiveInteger, wholeNumber } from '../options.js';
 
 export function printRunSummary(io: Io, s: ScoreRunSummary): void {
   io.out(`run ${s.runId}: ${formatCount(s.customers)} customers scored as of ${s.asOf.slice(0, 10)} in ${s.seconds.toFixed(1)} s`);
@@ -33,15 +31,29 @@ export function printCustomer(io: Io, customerId: string, result: CustomerExplan
   }
 }
 
+const SCORER_HELP = "(a scorer's dependencies must be stored for the same --as-of, or listed too)";
+
+/**
+ * Names the registered scorers in `score --scorer`'s help. The registry loads the models (most of a second), so the
+ * CLI calls this only when the command line mentions `score` (`kairos score --help`, `kairos help score`).
+ */
+export async function describeScorers(program: Command): Promise<void> {
+  const option = program.commands.find((c) => c.name() === 'score')?.options.find((o) => o.long === '--scorer');
+  if (!option) return;
+  const { DEFAULT_REGISTRY } = await import('../../scores/registry.js');
+  option.description = `comma-separated subset of: ${DEFAULT_REGISTRY.scorers.map((s) => s.name).join(', ')} ${SCORER_HELP}`;
+}
+
 export function registerScore(program: Command, io: Io, global: () => GlobalOptions): void {
   program
     .command('score')
     .description('compute every registered score for every customer, using only data before --as-of')
     .option('--as-of <date>', 'ISO date; data before it is used (default: the day after the last order)')
-    .option('--scorer <names>', `comma-separated subset of: ${DEFAULT_REGISTRY.scorers.map((s) => s.name).join(', ')} (a scorer's dependencies must be stored for the same --as-of, or listed too)`)
+    .option('--scorer <names>', `comma-separated subset of the registered scorers ${SCORER_HELP}`)
     .action(async (flags: { asOf?: string; scorer?: string }) => {
       const g = global();
       const config = loadConfig(g.config);
+      const [{ withStore }, { runScores }] = await Promise.all([import('../../store/db.js'), import('../../scores/run.js')]);
       const summary = await withStore(g.db, (store) =>
         runScores(store, {
           config,
@@ -49,6 +61,7 @@ export function registerScore(program: Command, io: Io, global: () => GlobalOpti
           ...(flags.scorer !== undefined ? { scorers: flags.scorer.split(',').map((x) => x.trim()) } : {}),
           onProgress: progressReporter(io, g),
         }),
+        { mustExist: true },
       );
       if (g.json) printJson(io, summary);
       else printRunSummary(io, summary);
@@ -60,6 +73,7 @@ export function registerScore(program: Command, io: Io, global: () => GlobalOpti
     .argument('<customer_id>')
     .action(async (customerId: string) => {
       const g = global();
+      const [{ withStore }, { explainCustomer }] = await Promise.all([import('../../store/db.js'), import('../../scores/explain.js')]);
       const result = await withStore(g.db, (store) => explainCustomer(store, customerId), { readOnly: true });
       if (g.json) return printJson(io, result);
       printCustomer(io, customerId, result);
@@ -68,9 +82,10 @@ export function registerScore(program: Command, io: Io, global: () => GlobalOpti
   program
     .command('runs')
     .description('list scoring runs: as-of, time, customers, data fingerprint')
-    .option('--limit <n>', 'most recent runs to show', '20')
-    .action(async (flags: { limit: string }) => {
+    .option('--limit <n>', 'most recent runs to show', positiveInteger, 20)
+    .action(async (flags: { limit: number }) => {
       const g = global();
+      const { withStore } = await import('../../store/db.js');
       const rows = await withStore(
         g.db,
         (store) =>
@@ -79,7 +94,7 @@ export function registerScore(program: Command, io: Io, global: () => GlobalOpti
             `SELECT run_id, strftime(as_of, '%Y-%m-%d') AS as_of, CASE status WHEN 'running' THEN 'failed (interrupted)' ELSE status END AS status,
                customers, round(epoch(finished_at) - epoch(started_at), 1) AS seconds, data_fingerprint
              FROM score_runs ORDER BY run_id DESC LIMIT ?`,
-            [Number(flags.limit)],
+            [flags.limit],
           ),
         { readOnly: true },
       );
@@ -92,12 +107,15 @@ export function registerCompact(program: Command, io: Io, global: () => GlobalOp
   program
     .command('compact')
     .description('thin the score history: runs older than --keep-days (before the latest run) keep one run per month')
-    .option('--keep-days <n>', 'days of history kept whole, counted back from the latest run', '90')
-    .action(async (flags: { keepDays: string }) => {
+    .option('--keep-days <n>', 'days of history kept whole, counted back from the latest run', wholeNumber(0), 90)
+    .action(async (flags: { keepDays: number }) => {
       const g = global();
-      const keepDays = Number(flags.keepDays);
-      if (!Number.isInteger(keepDays) || keepDays < 0) throw new KairosError('USAGE', `--keep-days must be a whole number of days >= 0, got "${flags.keepDays}"`);
-      const result = await withStore(g.db, (store) => compactHistory(store, DEFAULT_REGISTRY, keepDays));
+      const [{ withStore }, { compactHistory }, { DEFAULT_REGISTRY }] = await Promise.all([
+        import('../../store/db.js'),
+        import('../../scores/results.js'),
+        import('../../scores/registry.js'),
+      ]);
+      const result = await withStore(g.db, (store) => compactHistory(store, DEFAULT_REGISTRY, flags.keepDays), { mustExist: true });
       if (g.json) printJson(io, result);
       else io.out(`removed ${result.removed.length} run(s) (${formatCount(result.rowsDeleted)} rows); ${result.kept} completed run(s) kept`);
     });
@@ -116,14 +134,15 @@ export function registerModels(program: Command, io: Io, global: () => GlobalOpt
   program
     .command('models')
     .description('print the fitted models of a scoring run: parameters, standard errors, diagnostics')
-    .option('--run <id>', 'run id (default: the latest run with fitted models)')
-    .action(async (flags: { run?: string }) => {
+    .option('--run <id>', 'run id (default: the latest run with fitted models)', positiveInteger)
+    .action(async (flags: { run?: number }) => {
       const g = global();
+      const { withStore } = await import('../../store/db.js');
       const result = await withStore(
         g.db,
         async (store) => {
           const runId =
-            flags.run !== undefined ? Number(flags.run) : await store.value<number | null>('SELECT max(run_id) FROM model_fits');
+            flags.run !== undefined ? flags.run : await store.value<number | null>('SELECT max(run_id) FROM model_fits');
           if (runId === null || runId === undefined || !Number.isInteger(runId)) {
             throw new KairosError('NOT_FOUND', 'no fitted model yet', { hint: 'run `kairos score`' });
           }

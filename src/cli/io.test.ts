@@ -1,0 +1,60 @@
+// The CLI's output helpers: tables for people (probabilities as percentages, many rows), writers that survive a closed pipe.
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { formatProbability, pipeWriter, renderTable } from './io.js';
+import { positiveInteger, wholeNumber } from './options.js';
+
+describe('formatProbability', () => {
+  it('shows a rounded percentage, never an exponent', () => {
+    expect(formatProbability(1.86384e-7)).toBe('< 0.01%');
+    expect(formatProbability(0.0037)).toBe('0.37%');
+    expect(formatProbability(0.8642)).toBe('86.4%');
+    expect(formatProbability(0.99991)).toBe('> 99.99%');
+    expect(formatProbability(0)).toBe('0%');
+    expect(formatProbability(1)).toBe('100%');
+    expect(formatProbability(Number.NaN)).toBe('n/a');
+  });
+});
+
+describe('renderTable', () => {
+  it('formats the columns given, keeps the others as numbers and nulls empty', () => {
+    const table = renderTable(['id', 'p_alive', 'clv'], [
+      { id: 'a', p_alive: 1.86384e-7, clv: 12.5 },
+      { id: 'b', p_alive: null, clv: 3 },
+    ], 40, { p_alive: formatProbability });
+    expect(table.split('\n')).toEqual(['id  p_alive  clv', '--  -------  ----', 'a   < 0.01%  12.5', 'b            3']);
+  });
+
+  it('renders 200,000 rows (column widths without spreading every row as arguments)', () => {
+    const rows = Array.from({ length: 200_000 }, (_, i) => ({ n: i }));
+    expect(renderTable(['n'], rows).split('\n')).toHaveLength(200_002);
+  });
+});
+
+describe('pipeWriter', () => {
+  it('drops the output quietly once the reader has gone (EPIPE), without an unhandled error', async () => {
+    let writes = 0;
+    const closed = new Writable({
+      write(_chunk, _encoding, done) {
+        writes++;
+        done(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+      },
+    });
+    const write = pipeWriter(closed as unknown as NodeJS.WriteStream);
+    write('first');
+    await new Promise((resolve) => setImmediate(resolve));
+    write('second');
+    write('third');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes).toBe(1);
+  });
+});
+
+describe('whole-number options', () => {
+  it('takes digits only, within the range, and says what is expected', () => {
+    expect(positiveInteger('20')).toBe(20);
+    for (const bad of ['abc', '-1', '0', '2.5', '1e3', '', '0x10']) expect(() => positiveInteger(bad), bad).toThrow('Expected a whole number of 1 or more.');
+    expect(wholeNumber(0)('0')).toBe(0);
+    expect(() => wholeNumber(10, 5_000_000)('5000001')).toThrow('Expected a whole number from 10 to 5,000,000.');
+  });
+});
