@@ -25,20 +25,9 @@ import {
   topShareCaptured,
   trackingSeries,
 } from './metrics.js';
+import { rng } from '../testing/orders-fixture.js';
 
 const exact = { atol: 1e-12 };
-
-/** Mulberry32: a small seeded generator, so property tests are deterministic. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomCase(seed: number, n: number): { y: number[]; score: number[]; value: number[] } {
   const u = rng(seed);

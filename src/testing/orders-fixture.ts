@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { ingest } from '../ingest/ingest.js';
 import { Store } from '../store/db.js';
 
-/** mulberry32: a 32-bit seeded generator, enough for fixtures (never for the models' simulators). */
-function rng(seed: number): () => number {
+/** mulberry32: a 32-bit seeded generator, enough for fixtures and property tests (never for the models' simulators). */
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
