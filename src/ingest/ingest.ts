@@ -6,7 +6,7 @@ import { KairosError } from '../errors.js';
 import { quoteIdentifier, quoteLiteral, type Store } from '../store/db.js';
 import { EVENT_TYPES, LIMITS, ORDER_STATUSES, SPECS, type ColumnSpec, type Entity } from './contract.js';
 import { presetFor, type ColumnSource, type EntityPreset } from './presets.js';
-import { openFile, type FileFormat, type StructuralReject } from './readers.js';
+import { openFile, type FileFormat, type FileSource, type ReadOptions, type StructuralReject } from './readers.js';
 
 export interface IngestOptions {
   readonly entity: Entity;
@@ -302,13 +302,35 @@ async function readFile(
   hasExcluded: boolean,
   progress: (message: string) => void,
 ): Promise<ReadFile> {
+  const readOptions: ReadOptions = { ordinal: preset?.ordinal === true };
+  if (settings.delimiter !== undefined) readOptions.delimiter = settings.delimiter;
+  if (settings.encoding !== undefined) readOptions.encoding = settings.encoding;
+  if (settings.maxLineBytes !== undefined) readOptions.maxLineBytes = settings.maxLineBytes;
+  const source = await openFile(store, file, readOptions);
+  try {
+    return await readSource(store, source, file, index, options, settings, preset, timezone, hasExcluded, progress);
+  } finally {
+    // The check of the file's bytes has settled when the read succeeded; it stops when the read failed.
+    source.cancel();
+  }
+}
+
+/** readFile, once the file is open. */
+async function readSource(
+  store: Store,
+  source: FileSource,
+  file: string,
+  index: number,
+  options: IngestOptions,
+  settings: IngestSettings,
+  preset: EntityPreset | undefined,
+  timezone: string,
+  hasExcluded: boolean,
+  progress: (message: string) => void,
+): Promise<ReadFile> {
   const entity = options.entity;
   const spec = SPECS[entity];
   const name = basename(file);
-  const readOptions: { delimiter?: string; encoding?: string; ordinal?: boolean } = { ordinal: preset?.ordinal === true };
-  if (settings.delimiter !== undefined) readOptions.delimiter = settings.delimiter;
-  if (settings.encoding !== undefined) readOptions.encoding = settings.encoding;
-  const source = await openFile(store, file, readOptions);
   const now = (options.now ?? new Date()).toISOString().replace('T', ' ').replace('Z', '');
   if (source.columns.length === 0) {
     return { file, name, format: source.format, now, table: null, typedSelect: '', structuralRejects: [], lineSql: '', columnMapping: {} };
@@ -369,7 +391,12 @@ async function readFile(
   // $1 (now) is bound only when a timestamp check uses it.
   const typedParams = typedSql.includes('$1') ? [now] : [];
   if (!source.hasOrdinal) await checkKeepsFileOrder(store, typedSql, typedParams);
-  await store.run(typedSql, typedParams);
+  try {
+    await store.run(typedSql, typedParams);
+  } catch (err) {
+    await source.checked(); // a broken file explains the failure
+    throw err;
+  }
   // Rows' rowids follow insertion (= file) order, from an offset (0 here; large for a table made in a transaction).
   const base = source.hasOrdinal ? '0' : String(await store.value(`SELECT coalesce(min(rowid), 0) FROM ${table}`));
   if (!/^[0-9]+$/.test(base)) throw new KairosError('INTERNAL', `unexpected rowid ${base}`);
