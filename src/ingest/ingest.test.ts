@@ -309,12 +309,38 @@ describe('broken input is refused whole', () => {
     reconciles(r);
   });
 
+  it('a field opening a quote that never closes is a reject, "unterminated quote", the other rows load', async () => {
+    // No other quote in the file: DuckDB reads it without quoting, and "SC2 would become a customer id.
+    const text = ['customer_id,email,country', 'c1,a@x.org,France', '"SC2,b@x.org,Spain', 'c3,c@x.org,Italy', 'c4,"d@x.org",Peru', 'c5,e@x.org, "Chile'].join('\n');
+    const path = file('quote.csv', text);
+    const r = (await ingest(store, { entity: 'customers', files: [path] })).files[0]!;
+    expect(r).toMatchObject({ read: 5, loaded: 3, rejected: 2, duplicates: 0 });
+    reconciles(r);
+    expect(await store.all('SELECT file, line, reason FROM rejects ORDER BY line')).toEqual([
+      { file: path, line: 3, reason: 'unterminated quote in customer_id' },
+      { file: path, line: 6, reason: 'unterminated quote in country' },
+    ]);
+    expect(await store.value(`SELECT count(*) FROM customers WHERE contains(customer_id, '"')`)).toBe(0);
+    expect(await store.value("SELECT email FROM customers WHERE customer_id = 'c4'")).toBe('"d@x.org"');
+  });
+
   /** A quoted CSV of `rows` order lines, with `bad` in place of line `at` (past DuckDB's 20,480-row sample when at > 20,482). */
   function quotedOrders(rows: number, at: number, bad: string): string {
     const lines = ['order_id,customer_id,ordered_at,unit_price', ...Array.from({ length: rows }, (_, i) => `O${i},"c,${i % 500}",2024-01-01,3`)];
     lines[at - 1] = bad;
     return lines.join('\n');
   }
+
+  it('in a quoted file, an unterminated quote refuses the file, naming its line: DuckDB may lose the lines after it', async () => {
+    await ingest(store, { entity: 'orders', files: [file('first.csv', ORDERS)] });
+    const before = await snapshot();
+    for (const bad of ['X1,"SC2,2024-01-02,4', 'X2,"x"y,2024-01-02,4']) {
+      const path = file('open.csv', quotedOrders(21_000, 20_900, bad));
+      const err = await refusal(ingest(store, { entity: 'orders', files: [path] }));
+      expect(err.message).toMatch(new RegExp(`^${path} line 20900: unterminated quote: `));
+      expect(await snapshot()).toEqual(before);
+    }
+  });
 
   it('a line over maxLineBytes refuses the file at once, naming its line (a 200 MB field, scaled down)', async () => {
     await ingest(store, { entity: 'customers', files: [file('first.csv', 'customer_id,email\nc0,z@x.org\n')] });
