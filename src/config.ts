@@ -17,6 +17,8 @@ export interface IngestSettings {
   delimiter?: string;
   /** File encoding: utf-8 (default), latin-1 or utf-16. */
   encoding?: string;
+  /** Longest line of a text file, in bytes (default 2 MiB): a longer one refuses the file. */
+  maxLineBytes?: number;
 }
 
 export interface ScoreSettings {

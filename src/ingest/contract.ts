@@ -49,11 +49,15 @@ export type EventType = (typeof EVENT_TYPES)[number];
 /** Order line statuses. Lines `cancelled` or `returned` (or with negative quantity) count negatively. */
 export const ORDER_STATUSES = ['completed', 'cancelled', 'returned'] as const;
 
-/** Limits beyond which a value is absurd and the row is rejected. */
+/**
+ * Limits beyond which a value is absurd and the row is rejected; and the longest line of a text file, beyond which the
+ * file is refused (DuckDB's own default max_line_size; `ingest.<entity>.maxLineBytes` changes it).
+ */
 export const LIMITS = {
   maxQuantity: 1_000_000,
   maxPrice: 10_000_000,
   earliest: '1970-01-01',
+  maxLineBytes: 2 * 2 ** 20,
 } as const;
 
 const id = (name: string, required: boolean, description: string, aliases: string[] = []): ColumnSpec => ({

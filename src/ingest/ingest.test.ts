@@ -1,10 +1,10 @@
 // Ingest: the data contract at the edge — bad input gets a clear answer, nothing is lost, re-ingest changes nothing.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KairosError } from '../errors.js';
+import { EXIT_CODES, KairosError } from '../errors.js';
 import { Store } from '../store/db.js';
 import { ingest, type FileReport } from './ingest.js';
 
@@ -273,5 +273,139 @@ describe('ingest other entities and formats', () => {
     const text = 'order_id,customer_id,ordered_at,unit_price\n1,c1,12/31/2023 8:26,5\n';
     await ingest(store, { entity: 'orders', files: [file('f.csv', text)], settings: { dateFormat: '%m/%d/%Y %H:%M' } });
     expect(await store.value('SELECT ordered_at FROM orders')).toBe('2023-12-31T08:26:00Z');
+  });
+});
+
+describe('broken input is refused whole', () => {
+  /** Every stored table's rows, to show a refused command changed nothing. */
+  async function snapshot(): Promise<unknown[]> {
+    const tables = ['orders', 'customers', 'products', 'events', 'ingest_batches', 'rejects'];
+    return Promise.all(tables.map((t) => store.all(`SELECT * FROM ${t} ORDER BY ALL`)));
+  }
+
+  async function refusal(promise: Promise<unknown>): Promise<KairosError> {
+    const err = await promise.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(KairosError);
+    expect((err as KairosError).code).toBe('VALIDATION');
+    expect(EXIT_CODES.VALIDATION).toBe(3);
+    return err as KairosError;
+  }
+
+  /** CDNOW-shaped purchases (customer_id,date,quantity,amount), from a seeded generator (mulberry32, seed in the call). */
+  function cdnowLike(rows: number, seed: number): string {
+    let a = seed >>> 0;
+    const rand = (): number => {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = Math.imul(a ^ (a >>> 15), a | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+    };
+    const lines = ['customer_id,date,quantity,amount'];
+    for (let i = 0; i < rows; i++) {
+      const day = new Date(Date.UTC(1997, 0, 1) + Math.floor(rand() * 540) * 86_400_000).toISOString().slice(0, 10);
+      lines.push(`${1 + Math.floor(rand() * 5000)},${day},${1 + Math.floor(rand() * 5)},${(rand() * 100).toFixed(2)}`);
+    }
+    return lines.join('\n') + '\n';
+  }
+
+  it('a truncated gzip file is refused, naming it, and nothing of the command is loaded', async () => {
+    await ingest(store, { entity: 'orders', files: [file('first.csv', ORDERS)] });
+    const before = await snapshot();
+    const whole = gzipSync(cdnowLike(20_000, 42));
+    const truncated = file('cdnow_master.csv.gz', whole.subarray(0, Math.floor(whole.length / 2)));
+    // DuckDB alone reads the first half of such a file and stops without a word.
+    const halfRead = Number(await store.value(`SELECT count(*) FROM read_csv('${truncated}', header = true, all_varchar = true, store_rejects = true)`));
+    expect(halfRead).toBeGreaterThan(1000);
+    expect(halfRead).toBeLessThan(20_000);
+    const good = file('good.csv.gz', gzipSync(cdnowLike(100, 43)));
+    const rejectsDir = join(dir, 'rejects');
+    const err = await refusal(ingest(store, { entity: 'orders', files: [good, truncated], preset: 'cdnow', rejectsDir }));
+    expect(err.message).toBe(`${truncated}: the gzip file is truncated (unexpected end of file); nothing was loaded`);
+    expect(await snapshot()).toEqual(before);
+    expect(existsSync(rejectsDir)).toBe(false);
+    const corrupt = Buffer.from(whole);
+    corrupt[corrupt.length - 6] = (corrupt[corrupt.length - 6] ?? 0) ^ 0xff; // the CRC of the data
+    const badCrc = file('crc.csv.gz', corrupt);
+    expect((await refusal(ingest(store, { entity: 'orders', files: [badCrc], preset: 'cdnow' }))).message).toMatch(/crc\.csv\.gz: the gzip file is corrupt/);
+    expect(await snapshot()).toEqual(before);
+    const r = (await ingest(store, { entity: 'orders', files: [file('whole.csv.gz', whole)], preset: 'cdnow' })).files[0]!;
+    expect(r).toMatchObject({ read: 20_000, rejected: 0 });
+    reconciles(r);
+  });
+
+  it('a field opening a quote that never closes is a reject, "unterminated quote", the other rows load', async () => {
+    // No other quote in the file: DuckDB reads it without quoting, and "SC2 would become a customer id.
+    const text = ['customer_id,email,country', 'c1,a@x.org,France', '"SC2,b@x.org,Spain', 'c3,c@x.org,Italy', 'c4,"d@x.org",Peru', 'c5,e@x.org, "Chile'].join('\n');
+    const path = file('quote.csv', text);
+    const r = (await ingest(store, { entity: 'customers', files: [path] })).files[0]!;
+    expect(r).toMatchObject({ read: 5, loaded: 3, rejected: 2, duplicates: 0 });
+    reconciles(r);
+    expect(await store.all('SELECT file, line, reason FROM rejects ORDER BY line')).toEqual([
+      { file: path, line: 3, reason: 'unterminated quote in customer_id' },
+      { file: path, line: 6, reason: 'unterminated quote in country' },
+    ]);
+    expect(await store.value(`SELECT count(*) FROM customers WHERE contains(customer_id, '"')`)).toBe(0);
+    expect(await store.value("SELECT email FROM customers WHERE customer_id = 'c4'")).toBe('"d@x.org"');
+  });
+
+  /** A quoted CSV of `rows` order lines, with `bad` in place of line `at` (past DuckDB's 20,480-row sample when at > 20,482). */
+  function quotedOrders(rows: number, at: number, bad: string): string {
+    const lines = ['order_id,customer_id,ordered_at,unit_price', ...Array.from({ length: rows }, (_, i) => `O${i},"c,${i % 500}",2024-01-01,3`)];
+    lines[at - 1] = bad;
+    return lines.join('\n');
+  }
+
+  it('in a quoted file, an unterminated quote refuses the file, naming its line: DuckDB may lose the lines after it', async () => {
+    await ingest(store, { entity: 'orders', files: [file('first.csv', ORDERS)] });
+    const before = await snapshot();
+    for (const bad of ['X1,"SC2,2024-01-02,4', 'X2,"x"y,2024-01-02,4']) {
+      const path = file('open.csv', quotedOrders(21_000, 20_900, bad));
+      const err = await refusal(ingest(store, { entity: 'orders', files: [path] }));
+      expect(err.message).toMatch(new RegExp(`^${path} line 20900: unterminated quote: `));
+      expect(await snapshot()).toEqual(before);
+    }
+  });
+
+  it('a line over maxLineBytes refuses the file at once, naming its line (a 200 MB field, scaled down)', async () => {
+    await ingest(store, { entity: 'customers', files: [file('first.csv', 'customer_id,email\nc0,z@x.org\n')] });
+    const before = await snapshot();
+    const settings = { maxLineBytes: 1000 };
+    const long = file('long.csv', ['customer_id,email,country', 'c1,a@x.org,France', `c2,${'x'.repeat(200_000)},Spain`, 'c3,c@x.org,Italy'].join('\n'));
+    const err = await refusal(ingest(store, { entity: 'customers', files: [long], settings }));
+    expect(err.message).toBe(`${long} line 3: line longer than 1,000 bytes; nothing was loaded`);
+    expect(err.hint).toMatch(/maxLineBytes/);
+    // Past the lines DuckDB samples (checked before it reads), in a gzip file, and at the very end without a line feed.
+    const many = Array.from({ length: 70_000 }, (_, i) => `c${i},a${i}@x.org,France`);
+    many[68_000] = `c68000,${'y'.repeat(60_000)},Spain`;
+    const late = file('late.csv.gz', gzipSync(['customer_id,email,country', ...many].join('\n')));
+    expect((await refusal(ingest(store, { entity: 'customers', files: [late], settings }))).message).toBe(`${late} line 68002: line longer than 1,000 bytes; nothing was loaded`);
+    const last = file('last.ndjson', `{"customer_id":"c1","occurred_at":"2024-01-01","type":"web_visit"}\n{"customer_id":"${'z'.repeat(2000)}"}`);
+    expect((await refusal(ingest(store, { entity: 'events', files: [last], settings }))).message).toMatch(/last\.ndjson line 2: line longer than 1,000 bytes/);
+    expect(await snapshot()).toEqual(before);
+    // The same files load under a larger limit.
+    const r = (await ingest(store, { entity: 'customers', files: [long], settings: { maxLineBytes: 300_000 } })).files[0]!;
+    expect(r).toMatchObject({ read: 3, loaded: 3 });
+  });
+
+  it('a quoted record longer than the reader\'s 32 MB buffer refuses the file, naming its line', async () => {
+    const before = await snapshot();
+    const note = `"${'note line, 63 bytes with its line break xxxxxxxxxxxxxxxxxxxxxxx\n'.repeat(560_000)}"`;
+    const path = file('quoted.csv', quotedOrders(21_000, 20_900, `X3,${note},2024-01-02,4`));
+    const err = await refusal(ingest(store, { entity: 'orders', files: [path] }));
+    expect(err.message).toMatch(new RegExp(`^${path} line 20900: record longer than the reader's 33,554,432 bytes`));
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('maxLineBytes is checked, and .zst files are refused (they cannot be checked)', async () => {
+    const path = file('c.csv', 'customer_id\nc1\n');
+    for (const maxLineBytes of [0, 1.5, 64 * 2 ** 20]) {
+      const err = await ingest(store, { entity: 'customers', files: [path], settings: { maxLineBytes } }).catch((e: unknown) => e);
+      expect((err as KairosError).code).toBe('USAGE');
+    }
+    const zst = file('c.csv.zst', Buffer.from([0x28, 0xb5, 0x2f, 0xfd]));
+    expect(((await ingest(store, { entity: 'customers', files: [zst] }).catch((e: unknown) => e)) as KairosError).code).toBe('USAGE');
   });
 });

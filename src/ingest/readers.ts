@@ -3,6 +3,9 @@ import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { KairosError } from '../errors.js';
 import { quoteIdentifier, quoteLiteral, type Store } from '../store/db.js';
+import { formatCount } from '../util/format.js';
+import { LIMITS } from './contract.js';
+import { checkInput, type InputCheck } from './input-check.js';
 
 export type FileFormat = 'csv' | 'parquet' | 'ndjson';
 
@@ -12,6 +15,8 @@ export interface ReadOptions {
   encoding?: string;
   /** Provide `__ord` inside the relation (for presets whose expressions use it); slower for large CSV files. */
   ordinal?: boolean;
+  /** Longest line a text file may have, in bytes (default LIMITS.maxLineBytes). */
+  maxLineBytes?: number;
 }
 
 /** A row the reader could not split into columns. */
@@ -27,6 +32,10 @@ export interface StructuralReject {
  * relation in file order (DuckDB preserves insertion order, in parallel) and takes `rowid + 1` as `__ord`: a
  * row_number() window would force the read onto one thread. It is read once, by the caller's query;
  * `afterRead()` then tells the rows the reader rejected and how to turn `__ord` into the line in the file.
+ *
+ * While it is read, a check of the file's bytes runs beside (see input-check.ts): `afterRead()` fails with what it
+ * found, the caller awaits `checked()` when its read fails (a broken file explains the failure) and calls `cancel()`
+ * when it gives up on the file.
  */
 export interface FileSource {
   readonly format: FileFormat;
@@ -35,12 +44,22 @@ export interface FileSource {
   readonly hasOrdinal: boolean;
   /** 'line' for text files, 'row' for Parquet. */
   readonly lineLabel: 'line' | 'row';
+  /**
+   * The reader splits lines without quoting (DuckDB found no quoted field in the file's first rows): a field that
+   * opens with `"` and does not close is then an unterminated quote, which the caller rejects.
+   */
+  readonly unquoted: boolean;
   afterRead(): Promise<{ structuralRejects: readonly StructuralReject[]; lineSql: string }>;
+  /** Settles when the check of the file's bytes has: rejects with the VALIDATION error it found. */
+  checked(): Promise<void>;
+  /** Stops the check (a no-op once it has settled). */
+  cancel(): void;
 }
 
 /** Detects the format from the file name. */
 export function detectFormat(file: string): FileFormat {
-  const name = basename(file).toLowerCase().replace(/\.(gz|zst)$/, '');
+  // Not .zst: node:zlib (Node 20) cannot check a zstd stream, and DuckDB reads a truncated one without a word.
+  const name = basename(file).toLowerCase().replace(/\.gz$/, '');
   if (name.endsWith('.parquet')) return 'parquet';
   if (name.endsWith('.ndjson') || name.endsWith('.jsonl') || name.endsWith('.json')) return 'ndjson';
   if (name.endsWith('.csv') || name.endsWith('.tsv') || name.endsWith('.txt')) return 'csv';
@@ -63,6 +82,30 @@ const ENCODINGS: Readonly<Record<string, string>> = {
  */
 const CSV_BUFFER_BYTES = 32 * 2 ** 20;
 
+/**
+ * Longest maxLineBytes. The CSV reader takes lines up to its buffer (CSV_BUFFER_BYTES) and drops a longer one without a
+ * word (no error, no reject) when its buffer size is set: input-check.ts holds lines well below. Setting DuckDB's
+ * max_line_size as well would cost memory (+10%, 127 MB on 10M order lines) for nothing the check does not do.
+ */
+const MAX_LINE_BYTES_CEILING = CSV_BUFFER_BYTES / 2;
+
+/** The line length limit of `options`, checked. */
+function maxLineBytes(options: ReadOptions): number {
+  const max = options.maxLineBytes ?? LIMITS.maxLineBytes;
+  if (!Number.isInteger(max) || max < 1 || max > MAX_LINE_BYTES_CEILING) {
+    throw new KairosError('USAGE', `maxLineBytes must be an integer from 1 to ${formatCount(MAX_LINE_BYTES_CEILING)}, got ${max}`);
+  }
+  return max;
+}
+
+/**
+ * DuckDB's max_line_size for NDJSON lines of up to `max` bytes (its default, 2 MiB, would fail longer ones). DuckDB counts
+ * the line break in (CR LF: both) and fails a line as long as the setting; input-check.ts counts a CR in, the LF out.
+ */
+function duckdbMaxLineSize(max: number): number {
+  return max + 2;
+}
+
 function csvOptions(options: ReadOptions): string {
   const parts = ['all_varchar = true', 'header = true', `buffer_size = ${CSV_BUFFER_BYTES}`];
   if (options.delimiter !== undefined) {
@@ -79,6 +122,7 @@ function csvOptions(options: ReadOptions): string {
 }
 
 const NO_REJECTS = async (): Promise<{ structuralRejects: StructuralReject[]; lineSql: string }> => ({ structuralRejects: [], lineSql: '__ord' });
+const NO_CHECK = { checked: async (): Promise<void> => {}, cancel: (): void => {} };
 
 /** Opens `file` as a text relation (see FileSource). An empty file has no columns. */
 export async function openFile(store: Store, file: string, options: ReadOptions = {}): Promise<FileSource> {
@@ -86,9 +130,9 @@ export async function openFile(store: Store, file: string, options: ReadOptions 
   const format = detectFormat(file);
   const path = quoteLiteral(file);
   if (statSync(file).size === 0) {
-    return { format, columns: [], relation: '(SELECT NULL::BIGINT AS __ord WHERE false)', hasOrdinal: true, lineLabel: 'line', afterRead: NO_REJECTS };
+    const relation = '(SELECT NULL::BIGINT AS __ord WHERE false)';
+    return { format, columns: [], relation, hasOrdinal: true, lineLabel: 'line', unquoted: false, afterRead: NO_REJECTS, ...NO_CHECK };
   }
-  if (format === 'csv') return openCsv(store, file, path, options);
   if (format === 'parquet') {
     const relation = `(SELECT file_row_number + 1 AS __ord, COLUMNS(* EXCLUDE (file_row_number))::VARCHAR FROM read_parquet(${path}, file_row_number = true))`;
     let columns: string[];
@@ -102,9 +146,16 @@ export async function openFile(store: Store, file: string, options: ReadOptions 
         hint: 'is it really Parquet? CSV and NDJSON files need a .csv or .ndjson name',
       });
     }
-    return { format, columns, relation, hasOrdinal: true, lineLabel: 'row', afterRead: NO_REJECTS };
+    return { format, columns, relation, hasOrdinal: true, lineLabel: 'row', unquoted: false, afterRead: NO_REJECTS, ...NO_CHECK };
   }
-  return openNdjson(store, path);
+  const max = maxLineBytes(options);
+  const check = checkInput(file, { maxLineBytes: max });
+  try {
+    return format === 'csv' ? await openCsv(store, file, path, options, check) : await openNdjson(store, path, check, max);
+  } catch (err) {
+    check.cancel();
+    throw err;
+  }
 }
 
 async function describe(store: Store, relation: string): Promise<string[]> {
@@ -112,15 +163,43 @@ async function describe(store: Store, relation: string): Promise<string[]> {
   return info.map((c) => c.column_name).filter((c) => c !== '__ord');
 }
 
-async function openCsv(store: Store, file: string, path: string, options: ReadOptions): Promise<FileSource> {
+/** Runs `read` (DuckDB reading the file); if it fails, the check's error, when it finds one, says why. */
+async function reading<T>(check: InputCheck, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    await check.done;
+    throw err;
+  }
+}
+
+async function openCsv(store: Store, file: string, path: string, options: ReadOptions, check: InputCheck): Promise<FileSource> {
   const opts = csvOptions(options);
   // The reader keeps rows it cannot split aside (store_rejects) rather than failing; so does its sniffer.
   const reader = `read_csv(${path}, ${opts}, store_rejects = true, rejects_table = '__csv_rejects', rejects_scan = '__csv_scans')`;
+  // DuckDB's sniffer reads the first rows: they must be checked first (a long line there takes it minutes to fail).
+  await check.head;
   let columns: string[];
+  let quote: string;
   try {
-    columns = await describe(store, reader);
+    // The dialect the reader will find (the same sniffing, as DESCRIBE does), with the columns.
+    const sniffed = await reading(check, () =>
+      store.one<{ quote: string; columns: string[] }>(
+        `SELECT Quote AS quote, list_transform(Columns, c -> c.name) AS columns FROM sniff_csv(${path}, ${opts}, ignore_errors = true)`,
+      ),
+    );
+    columns = sniffed?.columns ?? [];
+    quote = sniffed?.quote ?? '';
   } catch (err) {
-    throw new KairosError('VALIDATION', `${file}: cannot read as CSV: ${(err as Error).message.split('\n')[0]}`, {
+    if (err instanceof KairosError && err.code === 'VALIDATION') throw err;
+    const message = (err as Error).message;
+    if (message.includes('Maximum line size')) {
+      throw new KairosError('VALIDATION', `${file}: a record near the start is longer than the reader's ${formatCount(CSV_BUFFER_BYTES)} bytes (a quoted field spanning lines?); nothing was loaded`, {
+        cause: err,
+        hint: 'look for a quote that is never closed',
+      });
+    }
+    throw new KairosError('VALIDATION', `${file}: cannot read as CSV: ${message.split('\n')[0]}`, {
       cause: err,
       hint: 'check the delimiter (--delimiter), the encoding (--encoding latin-1) and quoting',
     });
@@ -129,6 +208,7 @@ async function openCsv(store: Store, file: string, path: string, options: ReadOp
   await store.run('DROP TABLE IF EXISTS __csv_scans');
   const relation = options.ordinal ? `(SELECT row_number() OVER () AS __ord, * FROM ${reader})` : reader;
   const afterRead = async (): Promise<{ structuralRejects: StructuralReject[]; lineSql: string }> => {
+    await check.done;
     const exists = await store.value<number>(`SELECT count(*) FROM duckdb_tables() WHERE table_name = '__csv_rejects'`);
     const rejects = exists
       ? await store.all<{ line: number; error_type: string; error_message: string; csv_line: string | null }>(
@@ -141,6 +221,7 @@ async function openCsv(store: Store, file: string, path: string, options: ReadOp
     for (const r of rejects) {
       if (seen.has(r.line)) continue;
       seen.add(r.line);
+      refuseUnreadable(file, r);
       const reason =
         r.error_type === 'INVALID ENCODING' || r.error_type === 'INVALID UNICODE'
           ? 'invalid UTF-8 bytes (is the file latin-1? try --encoding latin-1)'
@@ -154,16 +235,51 @@ async function openCsv(store: Store, file: string, path: string, options: ReadOp
       adjusted.length === 0 ? '(__ord + 1)' : `(__ord + 1 + list_count(list_filter([${adjusted.join(',')}], a -> a < __ord)))`;
     return { structuralRejects, lineSql };
   };
-  return { format: 'csv', columns, relation, hasOrdinal: options.ordinal === true, lineLabel: 'line', afterRead };
+  const unquoted = quote === '(empty)' || quote === '';
+  return {
+    format: 'csv',
+    columns,
+    relation,
+    hasOrdinal: options.ordinal === true,
+    lineLabel: 'line',
+    unquoted,
+    afterRead,
+    checked: () => check.done,
+    cancel: () => check.cancel(),
+  };
 }
 
-async function openNdjson(store: Store, path: string): Promise<FileSource> {
+/**
+ * Fails the file on a line the reader rejected in a way that loses lines: a record longer than the reader's buffer
+ * (quoted line breaks make it one), or a quote that does not close where it should. Such a quote can take in the lines
+ * after it, or the part of the file read on the same thread, with one reject for all and a line shown that is not the
+ * one (read_csv lost 1.26M of 2M order lines after a quote opened at line 25,002, with one reject): no count holds.
+ */
+function refuseUnreadable(file: string, r: { line: number; error_type: string }): void {
+  if (r.error_type === 'LINE SIZE OVER MAXIMUM') {
+    throw new KairosError('VALIDATION', `${file} line ${r.line}: record longer than the reader's ${formatCount(CSV_BUFFER_BYTES)} bytes (a quoted field spanning lines?); nothing was loaded`, {
+      details: { file, line: r.line },
+      hint: 'look for a quote that is never closed',
+    });
+  }
+  if (r.error_type === 'UNQUOTED VALUE') {
+    throw new KairosError('VALIDATION', `${file} line ${r.line}: unterminated quote: a quoted field opened on this line does not close (or text follows its closing quote), and the lines after it cannot be read reliably; nothing was loaded`, {
+      details: { file, line: r.line },
+      hint: 'close or remove the quote (a quote inside a quoted field is written twice: "")',
+    });
+  }
+}
+
+async function openNdjson(store: Store, path: string, check: InputCheck, max: number): Promise<FileSource> {
   // Read one text line per row (no quoting, a delimiter that cannot appear in JSON text), then parse each line with DuckDB's JSON.
   await store.run('DROP TABLE IF EXISTS __ndjson_lines');
-  await store.run(
-    `CREATE TEMP TABLE __ndjson_lines AS SELECT __ord, j, CASE WHEN coalesce(json_valid(j), false) THEN json_type(j) = 'OBJECT' ELSE false END AS ok
-       FROM (SELECT row_number() OVER () AS __ord, j FROM read_csv(${path}, columns = {'j': 'VARCHAR'}, header = false, delim = E'\\x1f', quote = '', escape = '', auto_detect = false, strict_mode = false))`,
+  await reading(check, () =>
+    store.run(
+      `CREATE TEMP TABLE __ndjson_lines AS SELECT __ord, j, CASE WHEN coalesce(json_valid(j), false) THEN json_type(j) = 'OBJECT' ELSE false END AS ok
+       FROM (SELECT row_number() OVER () AS __ord, j FROM read_csv(${path}, columns = {'j': 'VARCHAR'}, header = false, delim = E'\\x1f', quote = '', escape = '', auto_detect = false, strict_mode = false, max_line_size = ${duckdbMaxLineSize(max)}))`,
+    ),
   );
+  await check.done;
   const isObject = 'ok';
   const keys = await store.all<{ k: string }>(`SELECT DISTINCT unnest(json_keys(j)) AS k FROM __ndjson_lines WHERE ${isObject} ORDER BY k`);
   const select = keys.map(({ k }) => `json_extract_string(j, ${quoteLiteral(`$."${k.replaceAll('"', '\\"')}"`)}) AS ${quoteIdentifier(k)}`);
@@ -172,5 +288,5 @@ async function openNdjson(store: Store, path: string): Promise<FileSource> {
     const bad = await store.all<{ line: number; raw: string }>(`SELECT __ord AS line, left(j, 200) AS raw FROM __ndjson_lines WHERE NOT (${isObject}) ORDER BY __ord`);
     return { structuralRejects: bad.map((b) => ({ line: b.line, reason: 'not a JSON object', raw: b.raw })), lineSql: '__ord' };
   };
-  return { format: 'ndjson', columns: keys.map((k) => k.k), relation, hasOrdinal: true, lineLabel: 'line', afterRead };
+  return { format: 'ndjson', columns: keys.map((k) => k.k), relation, hasOrdinal: true, lineLabel: 'line', unquoted: false, afterRead, ...NO_CHECK };
 }
