@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KairosError } from '../errors.js';
 import { checkInput } from './input-check.js';
+import { rng } from '../testing/orders-fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kairos-check-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -23,18 +24,6 @@ function firstLongLine(text: string, max: number): number | null {
   return i < 0 ? null : i + 1;
 }
 
-/** Seeded generator (mulberry32), seed in the test. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 async function failure(promise: Promise<void>): Promise<KairosError | null> {
   return promise.then(
     () => null,
@@ -44,7 +33,7 @@ async function failure(promise: Promise<void>): Promise<KairosError | null> {
 
 describe('checkInput', () => {
   it('finds the first line over the limit, in the head or past it, whatever the chunk size (seed 7)', async () => {
-    const rand = random(7);
+    const rand = rng(7);
     for (let t = 0; t < 60; t++) {
       const max = 5 + Math.floor(rand() * 40);
       const lines = Array.from({ length: 1 + Math.floor(rand() * 60) }, () => 'x'.repeat(Math.floor(rand() * (rand() < 0.03 ? 3 * max : max + 1))));
