@@ -227,9 +227,16 @@ export async function customerItems(store: Store, output: ItemOutput, customerId
 export async function removeUnpublished(store: Store, registry: ScoreRegistry): Promise<void> {
   const state = await storedResults(store, registry);
   const tables = await catalog(store);
-  const dead = `SELECT run_id FROM score_runs WHERE status <> 'completed'`;
-  for (const [table, cols] of tables) {
-    if (/^scores_[a-z0-9_]+$/.test(table) && cols[0]?.name === 'run_id') await store.run(`DELETE FROM ${quoteIdentifier(table)} WHERE run_id IN (${dead})`);
+  // The unfinished runs as constants: DuckDB then skips the row groups whose run_id range holds none of them, so a
+  // long history is not scanned at every run (and nothing is deleted when every run completed).
+  const dead = (await store.all<{ run_id: number }>(`SELECT run_id FROM score_runs WHERE status IN ('running', 'failed') ORDER BY run_id`)).map((r) => r.run_id);
+  if (dead.length > 0) {
+    const list = dead.join(', ');
+    for (const [table, cols] of tables) {
+      if (/^scores_[a-z0-9_]+$/.test(table) && cols[0]?.name === 'run_id') await store.run(`DELETE FROM ${quoteIdentifier(table)} WHERE run_id IN (${list})`);
+    }
+    await store.run(`DELETE FROM scorer_results WHERE run_id IN (${list})`);
+    await store.run(`DELETE FROM model_fits WHERE run_id IN (${list})`);
   }
   for (const scorer of registry.scorers) {
     const published = state.get(scorer.name)?.runId ?? -1;
@@ -237,8 +244,6 @@ export async function removeUnpublished(store: Store, registry: ScoreRegistry): 
       if (tables.has(itemsTable(o.name))) await store.run(`DELETE FROM ${quoteIdentifier(itemsTable(o.name))} WHERE run_id <> ?`, [published]);
     }
   }
-  await store.run(`DELETE FROM scorer_results WHERE run_id IN (${dead})`);
-  await store.run(`DELETE FROM model_fits WHERE run_id IN (${dead})`);
 }
 
 export interface CompactionSummary {
