@@ -15,6 +15,13 @@ describe('validateConfig', () => {
       expect(() => validateConfig(withScores({ summaryPartitions: p }))).toThrow(expect.objectContaining({ code: 'USAGE' }));
     }
   });
+
+  it('takes a model-choice sample of 0 (every customer) or at least 1000 customers', () => {
+    for (const n of [0, 1000, 100_000]) expect(() => validateConfig(withScores({ choiceSample: n }))).not.toThrow();
+    for (const n of [-1, 10, 999, 1500.5]) {
+      expect(() => validateConfig(withScores({ choiceSample: n }))).toThrow(expect.objectContaining({ code: 'USAGE' }));
+    }
+  });
 });
 
 describe('tuneAllocator', () => {

@@ -37,6 +37,11 @@ export interface ScoreSettings {
    * instead of 380-410) and more time (one more read of the orders each). Default 1.
    */
   summaryPartitions: number;
+  /**
+   * With model 'auto', the candidates are fitted and compared on a random sample of at most this many customers (their
+   * parameters are population-level; the chosen model is then fitted on everyone). 0: on every customer. Default 100,000.
+   */
+  choiceSample: number;
 }
 
 export interface KairosConfig {
@@ -54,7 +59,7 @@ export const DEFAULT_CONFIG: KairosConfig = {
   timezone: 'UTC',
   ingest: {},
   rfm: { bins: 5 },
-  scores: { model: 'auto', clvMonths: 12, monthlyDiscountRate: 0.01, decisiveThreshold: 0.5, offerLeadDays: 14, summaryPartitions: 1 },
+  scores: { model: 'auto', clvMonths: 12, monthlyDiscountRate: 0.01, decisiveThreshold: 0.5, offerLeadDays: 14, summaryPartitions: 1, choiceSample: 100_000 },
 };
 
 export const CONFIG_FILE = 'kairos.config.json';
@@ -95,6 +100,10 @@ export function validateConfig(config: KairosConfig, where = 'config'): void {
   }
   const p = config.scores.summaryPartitions;
   if (!(Number.isInteger(p) && p >= 1 && p <= 64)) throw new KairosError('USAGE', `${where}: scores.summaryPartitions must be an integer from 1 to 64, got ${p}`);
+  const sample = config.scores.choiceSample;
+  if (!(Number.isInteger(sample) && (sample === 0 || sample >= 1000))) {
+    throw new KairosError('USAGE', `${where}: scores.choiceSample must be 0 (every customer) or an integer of at least 1000, got ${sample}`);
+  }
   if (!(Number.isInteger(config.scores.clvMonths) && config.scores.clvMonths >= 1 && config.scores.clvMonths <= 120)) {
     throw new KairosError('USAGE', `${where}: scores.clvMonths must be an integer from 1 to 120`);
   }

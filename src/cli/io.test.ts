@@ -1,7 +1,7 @@
 // The CLI's output helpers: tables for people (probabilities as percentages, many rows), writers that survive a closed pipe.
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { formatProbability, pipeWriter, renderTable } from './io.js';
+import { formatProbability, pipeWriter, progressReporter, renderTable, type Io } from './io.js';
 import { positiveInteger, wholeNumber } from './options.js';
 
 describe('formatProbability', () => {
@@ -13,6 +13,24 @@ describe('formatProbability', () => {
     expect(formatProbability(0)).toBe('0%');
     expect(formatProbability(1)).toBe('100%');
     expect(formatProbability(Number.NaN)).toBe('n/a');
+  });
+});
+
+describe('progressReporter', () => {
+  const lines = (isTty: boolean, global: { json?: boolean; quiet?: boolean; progress?: boolean }): string[] => {
+    const seen: string[] = [];
+    const io: Io = { out: () => {}, err: (t) => seen.push(t), isTty };
+    progressReporter(io, { db: 'x', json: false, quiet: false, ...global })('step');
+    return seen;
+  };
+
+  it('writes on a terminal, or anywhere with --progress, never with --quiet', () => {
+    expect(lines(true, {})).toEqual([expect.stringMatching(/^ {2}\[\d+\.\ds\] step$/)]);
+    expect(lines(false, {})).toEqual([]);
+    expect(lines(true, { json: true })).toEqual([]);
+    expect(lines(false, { progress: true })).toHaveLength(1);
+    expect(lines(false, { progress: true, json: true })).toHaveLength(1);
+    expect(lines(true, { progress: true, quiet: true })).toEqual([]);
   });
 });
 

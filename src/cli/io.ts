@@ -42,11 +42,13 @@ export interface GlobalOptions {
   readonly json: boolean;
   readonly config?: string;
   readonly quiet: boolean;
+  /** Progress lines even when stderr is not a terminal (or with --json): for logs and benchmarks. */
+  readonly progress?: boolean;
 }
 
-/** A progress reporter: one line per step, on a terminal only, with elapsed seconds. */
+/** A progress reporter: one line per step with elapsed seconds, on a terminal (or with --progress), never with --quiet. */
 export function progressReporter(io: Io, global: GlobalOptions): (message: string) => void {
-  if (!io.isTty || global.json || global.quiet) return () => {};
+  if (global.quiet || !(global.progress === true || (io.isTty && !global.json))) return () => {};
   const start = Date.now();
   return (message) => io.err(`  [${((Date.now() - start) / 1000).toFixed(1)}s] ${message}`);
 }

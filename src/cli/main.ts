@@ -22,6 +22,7 @@ function buildProgram(io: Io, writeErr: (text: string) => void): { program: Comm
     .option('--json', 'print results as JSON (for scripts)', false)
     .option('--config <file>', 'settings file (default: ./kairos.config.json when present)')
     .option('-q, --quiet', 'no progress output', false)
+    .option('--progress', 'progress lines on stderr even when it is not a terminal (logs, benchmarks)', false)
     .showHelpAfterError('(run kairos --help for usage)')
     .exitOverride()
     .configureOutput(output)
@@ -33,8 +34,14 @@ Exit codes: 0 ok, ${EXIT_CODES.USAGE} usage, ${EXIT_CODES.VALIDATION} invalid in
 Start with:  kairos demo            (synthetic retailer: ingest, score, summary)`,
     );
   const global = (): GlobalOptions => {
-    const o = program.opts<{ db: string; json: boolean; config?: string; quiet: boolean }>();
-    return { db: o.db, json: o.json, quiet: o.quiet, ...(o.config !== undefined ? { config: o.config } : {}) };
+    const o = program.opts<{ db: string; json: boolean; config?: string; quiet: boolean; progress: boolean }>();
+    return {
+      db: o.db,
+      json: o.json,
+      quiet: o.quiet,
+      ...(o.progress ? { progress: true } : {}),
+      ...(o.config !== undefined ? { config: o.config } : {}),
+    };
   };
   registerDemo(program, io, global);
   registerIngest(program, io, global);

@@ -4,7 +4,7 @@ import { DEFAULT_RETAILER_PARAMS } from '../demo/params.js';
 import { KairosError } from '../errors.js';
 import { purchaseSummary } from '../features/summary.js';
 import { gammaGamma, getTransactionModel, TRANSACTION_MODEL_NAMES, type FitResult, type ModelParams, type TransactionModelName } from '../models/index.js';
-import { chooseTransactionModel } from '../scores/clv/model-choice.js';
+import { decideTransactionModel } from '../scores/clv/model-choice.js';
 import { createAsOfViews, parseAsOf } from '../features/as-of.js';
 import { quoteLiteral, type Store } from '../store/db.js';
 import { sameRatePurchases } from '../backtest/baselines.js';
@@ -100,10 +100,7 @@ export async function compareWithTruth(store: Store, truthCsv: string, options: 
     const summary = await purchaseSummary(store, asOf);
     const n = summary.customerIds.length;
     if (n === 0) throw new KairosError('INSUFFICIENT_DATA', `no purchase before ${asOf}`);
-    const choice =
-      options.config.scores.model === 'auto'
-        ? await chooseTransactionModel(store, asOf)
-        : { model: options.config.scores.model, reason: 'set in the configuration (scores.model)' };
+    const choice = await decideTransactionModel(store, asOf, options.config.scores);
     await createPopulationTable(store, '__truth_population', 'asof_orders', summary);
     await store.run(`CREATE OR REPLACE TEMP TABLE __truth AS SELECT * FROM read_csv(${quoteLiteral(truthCsv)}, header = true, all_varchar = true)`);
     const { numbers } = await store.readColumns(

@@ -83,6 +83,23 @@ describe('clv scorer on CDNOW (39-week calibration ending 1997-09-30), from the 
     expect(await store.value('SELECT count(*) FROM model_fits WHERE run_id = ?', [run.runId])).toBe(2);
   });
 
+  it('with more customers than scores.choiceSample, the model is chosen on a random sample of them, the same at every run', async () => {
+    const config = { ...DEFAULT_CONFIG, scores: { ...DEFAULT_CONFIG.scores, choiceSample: 1000 } };
+    const first = await runScores(store, { config, asOf: '1997-10-01' });
+    const second = await runScores(store, { config, asOf: '1997-10-01' });
+    const reason = first.notes.find((n) => n.includes('chosen by held-out fit')) ?? '';
+    const sampled = Number(/random sample of ([\d,]+) customers \(of 2,357;/.exec(reason)?.[1]?.replace(/,/g, ''));
+    // Each customer is in the sample with probability 1000/2357: the size is Binomial(2357, 0.424), sd 24.
+    expect(Math.abs(sampled - 1000), reason).toBeLessThan(100);
+    expect(second.notes).toContain(reason);
+    const selection = (await store.value("SELECT fit FROM model_fits WHERE run_id = ? AND model = ?", [first.runId, first.models[0]?.model ?? ''])) as {
+      selection: { model: string; holdoutMae: number }[];
+    };
+    expect(selection.selection.map((c) => c.model).sort()).toEqual(['bg-nbd', 'mbg-nbd', 'pareto-nbd']);
+    // Every customer is still scored by the chosen model, fitted on all of them.
+    expect(await store.value('SELECT count(*) FROM customer_scores WHERE p_alive IS NOT NULL')).toBe(2357);
+  });
+
   it('a store too small to fit still scores RFM and says why the clv scores are empty', async () => {
     const tiny = await Store.open(':memory:');
     try {
