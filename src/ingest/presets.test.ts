@@ -35,6 +35,16 @@ describe('presets on ../shared/data', () => {
       expect(r).toMatchObject({ read: 69_659, loaded: 69_659, rejected: 0, duplicates: 0 });
       expect(await store.value('SELECT count(*) FROM customers')).toBe(23_570);
       expect(await store.value("SELECT max(created_at) < TIMESTAMP '1997-04-01' FROM customers")).toBe(true);
+      // order_id is customer-date-row, the row numbered in file order (the file is read in parallel, the row number
+      // filled in after): row 1 is customer 1's 1997-01-01 purchase, the last row customer 23570's of 1997-03-26.
+      const ids = await store.all<{ order_id: string }>(
+        "SELECT order_id FROM orders WHERE order_id IN ('1-1997-01-01-1', '23570-1997-03-26-69659') ORDER BY order_id",
+      );
+      expect(ids.map((x) => x.order_id)).toEqual(['1-1997-01-01-1', '23570-1997-03-26-69659']);
+      expect(await store.value("SELECT count(*) FROM orders WHERE NOT regexp_matches(order_id, '^[0-9]+-[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]+$')")).toBe(0);
+      expect(await store.value("SELECT count(DISTINCT split_part(order_id, '-', 5)::INTEGER) FROM orders")).toBe(69_659);
+      const again = (await ingest(store, { entity: 'orders', files: [sharedData('cdnow', 'cdnow_master.csv')], preset: 'cdnow' })).files[0]!;
+      expect(again).toMatchObject({ read: 69_659, loaded: 0, rejected: 0, duplicates: 69_659 });
     });
   });
 
