@@ -1,6 +1,6 @@
 // RFM scores in SQL: recency, frequency, monetary values, 1-to-bins scores with a stated tie rule, the cell and the named segment.
 import { PROSPECT_SEGMENT, RFM_SEGMENTS, segmentSql } from './segments.js';
-import { purchasesSql } from '../../features/purchases.js';
+import { refusedOrdersSql } from '../../features/purchases.js';
 import { formatMoney } from '../../util/format.js';
 import type { Scorer, ScoreContext, ScorerResult } from '../types.js';
 
@@ -38,17 +38,26 @@ export const rfmScorer: Scorer = {
   async run(ctx: ScoreContext): Promise<ScorerResult> {
     const bins = ctx.config.rfm.bins;
     const table = '__score_rfm';
+    // One pass over the order lines, grouped by customer only: a line counts towards the purchase figures unless its
+    // order is refused (the few orders with a return or cancellation line whose net or quantities make them no purchase,
+    // found apart). Grouping by customer and order instead (4M orders at 1M customers) costs about 3x the CPU.
+    // The last purchase day is the last purchase line's day, as in the purchase summary (lines of an order share a day).
     await ctx.store.run(
       `CREATE OR REPLACE TEMP TABLE ${table} AS
-       WITH purchases AS (${purchasesSql('asof_orders')}),
-       spend AS (SELECT customer_id, sum(amount) AS monetary FROM asof_orders GROUP BY customer_id),
+       WITH refused AS (${refusedOrdersSql('asof_orders')}),
+       per_customer AS (
+         SELECT o.customer_id,
+           min(o.ordered_at) FILTER (WHERE r.order_id IS NULL)::DATE AS first_order_date,
+           max(o.ordered_at) FILTER (WHERE r.order_id IS NULL)::DATE AS last_order_date,
+           count(DISTINCT o.order_id) FILTER (WHERE r.order_id IS NULL)::INTEGER AS frequency,
+           sum(o.amount) AS monetary
+         FROM asof_orders o LEFT JOIN refused r ON o.customer_id = r.customer_id AND o.order_id = r.order_id
+         GROUP BY o.customer_id
+       ),
        base AS (
-         SELECT c.customer_id,
-           min(o.placed_at)::DATE AS first_order_date,
-           max(o.placed_at)::DATE AS last_order_date,
-           count(o.order_id)::INTEGER AS frequency,
-           coalesce(any_value(s.monetary), 0)::DOUBLE AS monetary
-         FROM asof_customers c LEFT JOIN purchases o USING (customer_id) LEFT JOIN spend s USING (customer_id) GROUP BY c.customer_id
+         SELECT c.customer_id, p.first_order_date, p.last_order_date, coalesce(p.frequency, 0)::INTEGER AS frequency,
+           coalesce(p.monetary, 0)::DOUBLE AS monetary
+         FROM asof_customers c LEFT JOIN per_customer p USING (customer_id)
        ), buyers AS (
          SELECT *, date_diff('day', last_order_date, $1::TIMESTAMP::DATE)::INTEGER AS recency_days,
            ${binSql('last_order_date ASC', bins)} AS r_score,

@@ -99,6 +99,30 @@ describe('RFM scores', () => {
     expect(await store.value("SELECT value_text FROM score_history WHERE run_id = 2 AND customer_id = 'c5' AND score = 'rfm_segment'")).toBe("Can't lose them");
   });
 
+  it('count an order of several lines once, and an order netting below zero as no purchase that still lowers monetary', async () => {
+    writeFileSync(
+      join(dir, 'mixed.csv'),
+      `order_id,customer_id,ordered_at,product_id,quantity,unit_price
+m1,c8,2024-05-01T10:00:00Z,p1,1,40
+m1,c8,2024-05-01T10:00:00Z,p2,2,5
+m2,c8,2024-06-01T10:00:00Z,p1,1,10
+m2,c8,2024-06-01T10:05:00Z,p2,-1,50
+m3,c8,2024-06-10T10:00:00Z,p1,1,30
+m3,c8,2024-06-10T10:00:00Z,p2,-1,5
+`,
+    );
+    await ingest(store, { entity: 'orders', files: [join(dir, 'mixed.csv')] });
+    await runScores(store, { config: DEFAULT_CONFIG, asOf: '2024-07-01', scorers: ['rfm'] });
+    // m1 (2 lines, 50) and m3 (30 - 5 = 25 >= 0) are purchases; m2 (10 - 50 < 0) is not: F 2, last purchase 06-10,
+    // monetary 50 - 40 + 25 = 35.
+    expect(await store.one("SELECT first_order_date::VARCHAR AS f, last_order_date::VARCHAR AS l, frequency, monetary FROM customer_scores WHERE customer_id = 'c8'")).toEqual({
+      f: '2024-05-01',
+      l: '2024-06-10',
+      frequency: 2,
+      monetary: 35,
+    });
+  });
+
   it('uses the configured number of bins', async () => {
     await runScores(store, { config: { ...DEFAULT_CONFIG, rfm: { bins: 3 } }, asOf: '2024-07-01' });
     // 5 buyers, 3 bins: score = 1 + floor(3 (rank - 1) / 5): ranks 1..5 -> 1, 1, 2, 2, 3
