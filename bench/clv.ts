@@ -13,16 +13,17 @@
 //        about 37 MB of RSS and some start-up to every child.
 // --check-orders: checks the log's order ids (one per customer-day) give the same summary as one order per line.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { DEFAULT_PURCHASE_LOG, DEFAULT_PURCHASE_PARAMS } from '../src/demo/params.js';
-import { writePurchaseLogCsv } from '../src/demo/purchase-log.js';
+import { purchaseLog as sharedPurchaseLog } from './purchase-log.js';
 import { tuneAllocator } from '../src/store/allocator.js';
 import { summarizeCpuProfile, summarizeSqlProfile } from './clv/cpu-profile.js';
 import { STAGES, type PipelineRequest, type PipelineResult, type ReferenceResult, type Stage } from './clv/pipeline.js';
 
 const OUT = resolve('bench/out/clv');
+const purchaseLog = (customers: number, seed: number): { csv: string; purchases: number } => sharedPurchaseLog(OUT, customers, seed);
 const PIPELINE = resolve(import.meta.dirname, 'clv/pipeline.ts');
 
 /** lifetimes 0.11.3 on the same kind of logs and machine (2 cores), from ../shared/peers/README.md. */
@@ -71,21 +72,6 @@ function parseArgs(argv: readonly string[]): Options {
     checkOrders: argv.includes('--check-orders'),
     tsx: argv.includes('--tsx'),
   };
-}
-
-/** The log of `customers` customers (generated on first use, written under a temporary name then renamed). */
-function purchaseLog(customers: number, seed: number): { csv: string; purchases: number } {
-  const csv = resolve(OUT, `purchases-${customers}-seed${seed}.csv`);
-  const meta = `${csv}.json`;
-  if (!existsSync(csv) || !existsSync(meta)) {
-    mkdirSync(OUT, { recursive: true });
-    const started = performance.now();
-    const s = writePurchaseLogCsv(`${csv}.part`, { customers, seed });
-    renameSync(`${csv}.part`, csv);
-    writeFileSync(meta, JSON.stringify({ customers, seed, purchases: s.purchases, bytes: s.bytes, params: s.params }));
-    console.log(`generated ${csv}: ${s.purchases.toLocaleString('en')} purchases in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  }
-  return { csv, purchases: (JSON.parse(readFileSync(meta, 'utf8')) as { purchases: number }).purchases };
 }
 
 /** The compiled pipeline (tsc -p tsconfig.bench.json). */

@@ -157,7 +157,7 @@ export async function runPipeline(req: PipelineRequest): Promise<PipelineResult>
   const resultsOf = (name: string): string => {
     throw new Error(`the bench does not run ${name}`);
   };
-  const result = await clvScorer.run({ store, runId: 1, asOf: req.asOf, config, progress, resultsOf });
+  const result = await clvScorer.run({ store, runId: 1, asOf: req.asOf, config, progress, resultsOf, dataFingerprint: '' });
   rmSync(req.out, { force: true });
   // DICTIONARY_SIZE_LIMIT 1 (bytes): plain encoding. The scores are nearly all distinct doubles, so DuckDB's attempt
   // at dictionary pages costs ~0.25 s at 1M rows and saves nothing.

@@ -142,7 +142,7 @@ export async function runScores(store: Store, options: ScoreRunOptions): Promise
           if (view === undefined) throw new KairosError('INTERNAL', `scorer ${scorer.name} reads ${name} without declaring it in dependsOn`);
           return view;
         };
-        const result = await scorer.run({ store, runId, asOf, config: options.config, progress, resultsOf });
+        const result = await scorer.run({ store, runId, asOf, config: options.config, progress, resultsOf, dataFingerprint });
         progress(`writing ${scorer.name} scores`);
         await writeResults(store, scorer, result, { runId, asOf });
         for (const t of [result.table, ...Object.values(result.items ?? {}), ...(result.temporaries ?? []), ...inputs.values()]) await dropTemporary(store, t);

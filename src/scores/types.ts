@@ -67,6 +67,11 @@ export interface ScoreContext {
   readonly config: KairosConfig;
   readonly progress: (message: string) => void;
   /**
+   * Exact fingerprint of the data the run sees (as-of views and products): equal fingerprints at the same as-of mean
+   * the same rows, so a scorer may reuse a decision an earlier completed run made on them (e.g. the purchase model choice).
+   */
+  readonly dataFingerprint: string;
+  /**
    * The results table of a scorer this one declared in `dependsOn` (customer_id and its columns), computed for the
    * same as-of: in this run, or stored by an earlier run at the same as-of. Any other name is refused.
    */

@@ -91,7 +91,13 @@ describe('clv scorer on CDNOW (39-week calibration ending 1997-09-30), from the 
     const sampled = Number(/random sample of ([\d,]+) customers \(of 2,357;/.exec(reason)?.[1]?.replace(/,/g, ''));
     // Each customer is in the sample with probability 1000/2357: the size is Binomial(2357, 0.424), sd 24.
     expect(Math.abs(sampled - 1000), reason).toBeLessThan(100);
-    expect(second.notes).toContain(reason);
+    // The second run sees the same data at the same as-of with the same settings: it reuses the first run's choice.
+    expect(second.notes).toContain(`${reason} (the choice of run ${first.runId}, made on the same data at the same as-of date with the same settings, reused)`);
+    // Another sample size, or another as-of date, chooses again (on the same sample of ids: the same hash).
+    const other = await runScores(store, { config: { ...config, scores: { ...config.scores, choiceSample: 1500 } }, asOf: '1997-10-01' });
+    expect(other.notes.join(' ')).not.toMatch(/reused/);
+    const later = await runScores(store, { config, asOf: '1997-11-01' });
+    expect(later.notes.join(' ')).not.toMatch(/reused/);
     const selection = (await store.value("SELECT fit FROM model_fits WHERE run_id = ? AND model = ?", [first.runId, first.models[0]?.model ?? ''])) as {
       selection: { model: string; holdoutMae: number }[];
     };

@@ -7,7 +7,7 @@ import { quoteLiteral } from '../../store/db.js';
 import { formatMoney, formatPercent } from '../../util/format.js';
 import { backtestClv } from './backtest.js';
 import { CLV_HORIZONS } from './horizons.js';
-import { decideTransactionModel, type CandidateResult } from './model-choice.js';
+import { decideTransactionModel, type CandidateResult, type ModelChoice } from './model-choice.js';
 import type { ModelRecord, Scorer, ScoreContext, ScorerResult } from '../types.js';
 
 export { CLV_HORIZONS };
@@ -61,10 +61,11 @@ export const clvScorer: Scorer = {
     const summary = await writePurchaseSummary(ctx.store, ctx.asOf, SUMMARY, 'asof_orders', { partitions: s.summaryPartitions });
     let name: TransactionModelName;
     let candidates: readonly CandidateResult[] = [];
+    let choice: ModelChoice | undefined;
     let fitted: TransactionFit;
     try {
       if (s.model === 'auto') ctx.progress('clv: choosing the purchase model on a holdout');
-      const choice = await decideTransactionModel(ctx.store, ctx.asOf, s);
+      choice = await decideTransactionModel(ctx.store, ctx.asOf, s, ctx.dataFingerprint);
       name = choice.model;
       candidates = choice.candidates;
       notes.push(choice.reason);
@@ -86,7 +87,9 @@ export const clvScorer: Scorer = {
     const { spend, fit: ggFit, note: spendNote } = fitSpend(summary.spend.x, summary.spend.m);
     if (spendNote) notes.push(spendNote);
     const dataHash = `run-${ctx.runId}`;
-    models.push({ model: name, fit: { ...JSON.parse(serializeFit(name, fit, { dataHash })), selection: candidates } });
+    // The choice is recorded with the fit: `kairos models` shows it, and a run on the same data and settings reuses it.
+    const record = choice?.record === undefined ? {} : { choice: choice.record };
+    models.push({ model: name, fit: { ...JSON.parse(serializeFit(name, fit, { dataHash })), selection: candidates, ...record } });
     if (ggFit) models.push({ model: 'gamma-gamma', fit: JSON.parse(serializeFit('gamma-gamma', ggFit, { dataHash })) });
 
     ctx.progress('clv: scoring customers');

@@ -25,6 +25,17 @@ export interface ModelChoice {
   readonly candidates: readonly CandidateResult[];
   /** Customers the candidates were fitted and compared on (a sample when the store has more than scores.choiceSample). */
   readonly customers?: number;
+  /** What the clv scorer records with the fit, so that a later run on the same data and settings can reuse the choice. */
+  readonly record?: ChoiceRecord;
+  /** The completed run whose choice this is, when reused. */
+  readonly reusedFrom?: number;
+}
+
+/** A held-out choice as model_fits keeps it: its reason and the scores.choiceSample it was made with. */
+export interface ChoiceRecord {
+  readonly reason: string;
+  readonly sample: number;
+  readonly customers?: number;
 }
 
 /** How the choice samples customers: at most `sample` of them (0: every customer). */
@@ -50,9 +61,43 @@ export async function decideTransactionModel(
   store: Store,
   asOf: string,
   settings: Pick<ScoreSettings, 'model' | 'choiceSample'>,
+  dataFingerprint?: string,
 ): Promise<ModelChoice> {
   if (settings.model !== 'auto') return { model: settings.model, reason: `${settings.model} set in the configuration (scores.model)`, candidates: [] };
+  if (dataFingerprint) {
+    const earlier = await storedChoice(store, asOf, settings.choiceSample, dataFingerprint);
+    if (earlier) return earlier;
+  }
   return chooseTransactionModel(store, asOf, { sample: settings.choiceSample });
+}
+
+/** What model_fits records of a choice (the transaction model's fit JSON, written by the clv scorer). */
+interface StoredChoiceRecord {
+  readonly selection?: readonly CandidateResult[];
+  readonly choice?: ChoiceRecord;
+}
+
+/**
+ * The choice of the latest completed run made at the same as-of on the same data (exact fingerprint) with the same
+ * sample setting: the same held-out comparison would give the same answer, so it is not made again. Null otherwise.
+ */
+async function storedChoice(store: Store, asOf: string, sample: number, dataFingerprint: string): Promise<ModelChoice | null> {
+  const row = await store.one<{ run_id: number; model: string; fit: StoredChoiceRecord }>(
+    `SELECT f.run_id, f.model, f.fit FROM model_fits f JOIN score_runs r USING (run_id)
+     WHERE r.status = 'completed' AND r.data_fingerprint = ? AND r.as_of = ?::TIMESTAMP AND f.model IN (${TRANSACTION_MODEL_NAMES.map(() => '?').join(', ')})
+     ORDER BY f.run_id DESC LIMIT 1`,
+    [dataFingerprint, asOf, ...TRANSACTION_MODEL_NAMES],
+  );
+  const choice = row?.fit.choice;
+  if (!row || !choice || choice.sample !== sample || !row.fit.selection?.length) return null;
+  return {
+    model: row.model as TransactionModelName,
+    reason: `${choice.reason} (the choice of run ${row.run_id}, made on the same data at the same as-of date with the same settings, reused)`,
+    candidates: row.fit.selection,
+    record: choice,
+    reusedFrom: row.run_id,
+    ...(choice.customers === undefined ? {} : { customers: choice.customers }),
+  };
 }
 
 /** Holdout length for the choice: a quarter of the observed span, between 30 and 180 days. */
@@ -137,13 +182,13 @@ export async function chooseTransactionModel(store: Store, asOf: string, options
     fraction < 1
       ? ` of a random sample of ${cal.customerIds.length.toLocaleString('en')} customers (of ${population.toLocaleString('en')}; scores.choiceSample ${options.sample.toLocaleString('en')})`
       : '';
+  const reason = `${best.model} chosen by held-out fit${on} over the ${horizon} days after ${cal.observationEnd}: ` + [...ranked.map(describe), ...failed].join('; ');
   return {
     model: best.model,
-    reason:
-      `${best.model} chosen by held-out fit${on} over the ${horizon} days after ${cal.observationEnd}: ` +
-      [...ranked.map(describe), ...failed].join('; '),
+    reason,
     candidates,
     customers: cal.customerIds.length,
+    record: { reason, sample: options.sample, customers: cal.customerIds.length },
   };
 }
 
