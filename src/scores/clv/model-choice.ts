@@ -16,6 +16,8 @@ export interface CandidateResult {
   readonly holdoutBrier: number | null;
   /** L2 penalty the fit needed (0: plain maximum likelihood). */
   readonly penalty?: number;
+  /** The parameters fitted on the calibration (days as the time unit). */
+  readonly params?: Readonly<Record<string, number>>;
   readonly error?: string;
 }
 
@@ -159,7 +161,8 @@ export async function chooseTransactionModel(store: Store, asOf: string, options
       const model = getTransactionModel(name as string);
       const predicted = model.expectedPurchases(fit.params, cal.transactions, horizon);
       const p = model.conversionProbability(fit.params, cal.transactions, horizon);
-      candidates.push({ model: name, holdoutMae: mae(counts, predicted), holdoutBrier: brierScore(bought, p), penalty });
+      const params = Object.fromEntries(Object.entries(fit.params as object).map(([k, v]) => [k, Number(v)]));
+      candidates.push({ model: name, holdoutMae: mae(counts, predicted), holdoutBrier: brierScore(bought, p), penalty, params });
     } catch (err) {
       candidates.push({ model: name, holdoutMae: null, holdoutBrier: null, error: (err as Error).message });
     }
