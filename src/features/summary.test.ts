@@ -94,7 +94,7 @@ describe('writePurchaseSummary', () => {
     }
   });
 
-  it('says what to try when the lists do not fit in memory (DuckDB cannot spill them): more summary partitions', async () => {
+  it('makes the summary again in more passes when the lists do not fit in memory (DuckDB cannot spill them), and says so', async () => {
     const small = await Store.open(':memory:', { memoryLimit: '16MB' });
     try {
       await small.run(`SET temp_directory = ${quoteLiteral(join(tmpdir(), `kairos-oom-${process.pid}`))}`);
@@ -102,11 +102,13 @@ describe('writePurchaseSummary', () => {
         `CREATE TEMP TABLE lines AS SELECT 'c' || (i % 100000) AS customer_id, 'o' || i AS order_id,
            TIMESTAMP '2024-01-01' + INTERVAL (i % 300) DAY AS ordered_at, 1.0 AS quantity, (i % 50)::DOUBLE AS amount FROM range(400000) r(i)`,
       );
-      await expect(writePurchaseSummary(small, '2025-01-01 00:00:00', 'st', 'lines')).rejects.toMatchObject({
-        code: 'STORE',
-        message: expect.stringMatching(/not enough memory for the purchase summary in 1 pass/),
-        hint: expect.stringMatching(/scores\.summaryPartitions .* to 4/),
-      });
+      const retries: string[] = [];
+      const s = await writePurchaseSummary(small, '2025-01-01 00:00:00', 'st', 'lines', { onRetry: (m) => retries.push(m) });
+      expect(retries[0]).toBe('purchase summary: not enough memory in 1 pass(es), again in 4');
+      expect(s.rows).toBe(100_000);
+      // Customer k has lines i = k + 100,000 j (j = 0..3) on days i % 300: k, k + 100, k + 200 and k again: x = 2.
+      expect(s.transactions.x.every((x) => x === 2)).toBe(true);
+      expect(await small.value('SELECT count(DISTINCT customer_id) FROM st')).toBe(100_000);
     } finally {
       small.close();
     }

@@ -87,13 +87,30 @@ export async function writePurchaseSummary(
   asOf: string,
   table: string,
   ordersRelation = 'asof_orders',
-  options: { partitions?: number } = {},
+  options: { partitions?: number; onRetry?: (message: string) => void } = {},
 ): Promise<SummaryTable> {
+  // Under a DuckDB memory limit the list aggregate may not fit in one pass: the summary is then made again in four
+  // times as many passes (up to 64), each holding a quarter of the customers of the last try, and the run says so.
+  let partitions = Math.max(1, Math.trunc(options.partitions ?? 1));
+  for (;;) {
+    try {
+      return await summaryInPasses(store, asOf, table, ordersRelation, partitions);
+    } catch (err) {
+      if (!(err instanceof KairosError && err.code === 'STORE' && err.message.startsWith(NOT_ENOUGH_MEMORY)) || partitions >= 64) throw err;
+      const next = Math.min(64, partitions * 4);
+      options.onRetry?.(`purchase summary: not enough memory in ${partitions} pass(es), again in ${next}`);
+      partitions = next;
+    }
+  }
+}
+
+const NOT_ENOUGH_MEMORY = 'not enough memory for the purchase summary';
+
+async function summaryInPasses(store: Store, asOf: string, table: string, ordersRelation: string, partitions: number): Promise<SummaryTable> {
   const end = observationEnd(asOf);
   const endDay = Date.parse(`${end}T00:00:00Z`) / DAY_MS;
   const t = quoteIdentifier(table);
   const lists = quoteIdentifier(`${table}_lists`);
-  const partitions = Math.max(1, Math.trunc(options.partitions ?? 1));
   // Row k of the arrays is row k of the ids table: each partition's lists are read in scan order and their ids
   // appended in that same order.
   if ((await store.value<boolean>("SELECT current_setting('preserve_insertion_order')")) !== true) {
@@ -113,7 +130,8 @@ export async function writePurchaseSummary(
       // DuckDB cannot spill list aggregates to disk: too many order lines for the memory fails here, and fewer
       // customers per pass is the remedy.
       if (err instanceof KairosError && /out of memory/i.test(err.message)) {
-        throw new KairosError('STORE', `not enough memory for the purchase summary in ${partitions} pass(es): ${err.message}`, {
+        await store.run(`DROP TABLE IF EXISTS ${lists}`);
+        throw new KairosError('STORE', `${NOT_ENOUGH_MEMORY} in ${partitions} pass(es): ${err.message}`, {
           cause: err,
           hint: `set scores.summaryPartitions in kairos.config.json to ${Math.min(64, partitions * 4)} (each pass then holds a share of the customers)`,
         });

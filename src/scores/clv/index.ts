@@ -58,7 +58,13 @@ export const clvScorer: Scorer = {
     const models: ModelRecord[] = [];
     const s = ctx.config.scores;
     ctx.progress('clv: purchase summary');
-    const summary = await writePurchaseSummary(ctx.store, ctx.asOf, SUMMARY, 'asof_orders', { partitions: s.summaryPartitions });
+    const summary = await writePurchaseSummary(ctx.store, ctx.asOf, SUMMARY, 'asof_orders', {
+      partitions: s.summaryPartitions,
+      onRetry: (message) => {
+        ctx.progress(`clv: ${message}`);
+        notes.push(`clv: ${message} (raise scores.summaryPartitions or the memory limit to avoid the retry)`);
+      },
+    });
     let name: TransactionModelName;
     let candidates: readonly CandidateResult[] = [];
     let choice: ModelChoice | undefined;
