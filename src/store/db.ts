@@ -124,7 +124,100 @@ export interface StoreOptions {
   memoryLimit?: string;
   /** Forbid queries from reading or writing files (for analysts' queries). */
   noExternalAccess?: boolean;
+  /**
+   * Seconds to wait for a store another process holds, trying again every STORE_RETRY_MS (default 0: BUSY at once).
+   * See "Readers and writers" below.
+   */
+  waitSeconds?: number;
+  /** Called when the store is found busy, once per wait, before waiting (the CLI prints one line). */
+  onWait?: (busy: StoreBusy) => void;
+  /**
+   * Open the file attached to an in-memory database, so that `setAccess` can give up the write lock and take it back
+   * (temp tables, temp views and exposed columns survive): for `kairos score`, which computes with a read lock only.
+   */
+  switchable?: boolean;
 }
+
+/*
+ * Readers and writers. DuckDB locks the store file per process (measured with DuckDB 1.5.5): a read-write open takes
+ * an exclusive lock, a read-only open (or an in-memory database with the file ATTACHed READ_ONLY) a shared one. So
+ * any number of readers coexist, one writer excludes everyone, and an open that conflicts fails at once with "Could
+ * not set lock on file ... Conflicting lock is held in PROGRAM (PID n)", followed by "However, you would be able to
+ * open this database in read-only mode" when the holders are readers. DuckDB has no waiting open: it is here, in one
+ * place (`acquire`), retrying every STORE_RETRY_MS until `waitSeconds`, then a BUSY error in Kairos's terms (the
+ * message DuckDB gives suggests its own CLI's -readonly flag).
+ */
+
+/** How often an open that found the store locked tries again: short next to a publish (a second or two at 1M customers). */
+export const STORE_RETRY_MS = 250;
+
+/** Who holds the store when an open finds it locked. */
+export interface StoreBusy {
+  readonly file: string;
+  /** The process holding the lock and its program, when DuckDB names them. */
+  readonly pid?: number;
+  readonly program?: string;
+  /** 'writing': a process holds the write lock; 'reading': one or more processes read it (we wanted to write). */
+  readonly holder: 'writing' | 'reading';
+  /** How long the open waits (seconds). */
+  readonly waitSeconds: number;
+}
+
+/** The holder in words: "another process (PID 4242, /usr/bin/node) is writing to it". */
+export function describeHolder(busy: StoreBusy): string {
+  const who = busy.pid === undefined ? 'another process' : `another process (PID ${busy.pid}${busy.program ? `, ${busy.program}` : ''})`;
+  return busy.holder === 'writing'
+    ? `${who} is writing to it (kairos ingest, compact, demo, or a score publishing its run)`
+    : `${who} is reading it (kairos sql, show, runs, export, evaluate, or a score computing)`;
+}
+
+/** The lock conflict in a DuckDB open or ATTACH error, or undefined when the error is something else. */
+export function lockConflict(cause: unknown, file: string, waitSeconds: number): StoreBusy | undefined {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  if (!message.includes('Could not set lock on file')) return undefined;
+  const held = /Conflicting lock is held in (.*?) \(PID (\d+)\)/.exec(message);
+  return {
+    file,
+    ...(held ? { program: held[1] as string, pid: Number(held[2]) } : {}),
+    holder: message.includes('would be able to open this database in read-only mode') ? 'reading' : 'writing',
+    waitSeconds,
+  };
+}
+
+function busyError(busy: StoreBusy): KairosError {
+  const waited = busy.waitSeconds > 0;
+  return new KairosError('BUSY', `the store ${busy.file} is ${waited ? `still in use after ${busy.waitSeconds} s` : 'in use'}: ${describeHolder(busy)}`, {
+    details: { file: busy.file, holder: busy.holder, ...(busy.pid === undefined ? {} : { pid: busy.pid }) },
+    hint: waited
+      ? 'wait longer with --wait SECONDS (or KAIROS_WAIT), or try again when it is done (kairos runs shows a score in progress)'
+      : 'let kairos wait for it with --wait SECONDS (or KAIROS_WAIT), or try again when it is done',
+  });
+}
+
+/**
+ * Runs `attempt` (an open or an ATTACH) until it does not fail on the file's lock: every STORE_RETRY_MS for up to
+ * `waitSeconds`, calling `onWait` once when it starts waiting; then BUSY. Other errors are thrown as they are.
+ */
+async function acquire<T>(file: string, options: StoreOptions, attempt: () => Promise<T>): Promise<T> {
+  const waitSeconds = Math.max(0, options.waitSeconds ?? 0);
+  const deadline = Date.now() + waitSeconds * 1000;
+  let told = false;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (cause) {
+      const busy = lockConflict(cause, file, waitSeconds);
+      if (busy === undefined) throw cause;
+      if (Date.now() >= deadline) throw busyError(busy);
+      if (!told) options.onWait?.(busy);
+      told = true;
+      await new Promise((done) => setTimeout(done, STORE_RETRY_MS));
+    }
+  }
+}
+
+/** The catalog name of the store file in a switchable Store (an in-memory database with the file attached). */
+const ATTACHED = 'store';
 
 /** One open store: a DuckDB instance with one connection. Close it with `close()` (or use `withStore`). */
 export class Store {
@@ -137,6 +230,11 @@ export class Store {
     readonly path: string,
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
+    private readonly options: StoreOptions,
+    /** True for a switchable store: the file is attached (as ATTACHED) to an in-memory database. */
+    private readonly attached: boolean,
+    /** What the store may do now ('none': a switchable store between two locks). */
+    private access: 'read' | 'write' | 'none',
   ) {}
 
   private checkIdle(sql: string): void {
@@ -145,7 +243,10 @@ export class Store {
     }
   }
 
-  /** Opens (creating if needed, unless read-only or `mustExist`) the store at `path` and brings its schema up to date. */
+  /**
+   * Opens (creating if needed, unless read-only or `mustExist`) the store at `path` and brings its schema up to date.
+   * A store another process holds is waited for up to `waitSeconds` (see "Readers and writers" above).
+   */
   static async open(path: string = DEFAULT_DB_PATH, options: StoreOptions = {}): Promise<Store> {
     const file = path === ':memory:' ? path : resolve(path);
     if (file !== ':memory:') {
@@ -163,24 +264,66 @@ export class Store {
       allocator_bulk_deallocation_flush_threshold: '32MB',
       allocator_background_threads: 'true',
     };
-    if (options.readOnly) config['access_mode'] = 'READ_ONLY';
     if (options.memoryLimit) config['memory_limit'] = options.memoryLimit;
     if (options.noExternalAccess) config['enable_external_access'] = 'false';
+    const switchable = options.switchable === true && file !== ':memory:' && !options.readOnly;
+    // A switchable store spills where the file's own database would (an in-memory one would use ./.tmp).
+    if (switchable) config['temp_directory'] = `${file}.tmp`;
+    else if (options.readOnly) config['access_mode'] = 'READ_ONLY';
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(file, config);
+      instance = await (switchable ? DuckDBInstance.create(':memory:', config) : acquire(file, options, () => DuckDBInstance.create(file, config)));
     } catch (cause) {
-      throw new KairosError('STORE', `cannot open store ${file}: ${(cause as Error).message}`, {
-        cause,
-        hint: 'is another kairos process using it? Is the file a DuckDB database?',
-      });
+      if (cause instanceof KairosError) throw cause;
+      throw new KairosError('STORE', `cannot open store ${file}: ${(cause as Error).message}`, { cause, hint: 'is the file a DuckDB database?' });
     }
     const connection = await instance.connect();
-    const store = new Store(file, instance, connection);
-    // Everything is stored and computed in UTC, whatever the machine's zone.
-    await store.run("SET TimeZone = 'UTC'");
-    if (!options.readOnly) await migrate(store);
+    const store = new Store(file, instance, connection, options, switchable, switchable ? 'none' : options.readOnly ? 'read' : 'write');
+    try {
+      // Everything is stored and computed in UTC, whatever the machine's zone.
+      await store.run("SET TimeZone = 'UTC'");
+      if (switchable) await store.setAccess('write');
+      if (!options.readOnly) await migrate(store);
+    } catch (err) {
+      store.close();
+      throw err;
+    }
     return store;
+  }
+
+  /** Whether this store can give up its write lock and take it back (opened with `switchable`, on a file). */
+  get switchable(): boolean {
+    return this.attached;
+  }
+
+  /**
+   * Switches a switchable store between reading (a shared lock: other readers keep reading, writers wait) and writing
+   * (the exclusive lock, waited for as in `open`), by attaching the file again: temp tables, temp views and exposed
+   * columns stay. The store is unusable if taking the new lock fails. On other stores, 'read' keeps what the store
+   * has (a write lock is also good for reading) and 'write' is refused on a read-only store.
+   */
+  async setAccess(access: 'read' | 'write'): Promise<void> {
+    if (this.access === access) return;
+    if (!this.attached) {
+      if (access === 'write') throw new KairosError('INTERNAL', `the store ${this.path} is open read-only`);
+      return;
+    }
+    if (this.access !== 'none') {
+      await this.run('USE memory');
+      await this.run(`DETACH ${ATTACHED}`);
+      this.access = 'none';
+    }
+    const mode = access === 'read' ? ' (READ_ONLY)' : '';
+    await acquire(this.path, this.options, async () => {
+      try {
+        await this.connection.run(`ATTACH ${quoteLiteral(this.path)} AS ${ATTACHED}${mode}`);
+      } catch (cause) {
+        if (lockConflict(cause, this.path, 0)) throw cause;
+        throw new KairosError('STORE', `cannot open store ${this.path}: ${(cause as Error).message}`, { cause, hint: 'is the file a DuckDB database?' });
+      }
+    });
+    await this.run(`USE ${ATTACHED}`);
+    this.access = access;
   }
 
   /** Runs a statement with bound parameters (`?` or `$1`), returning nothing. */
