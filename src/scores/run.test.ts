@@ -93,6 +93,7 @@ describe('a store made before per-scorer results (schema 1)', () => {
     await old.run('DROP TABLE scorer_results');
     await old.run('DROP VIEW score_history');
     await old.run('ALTER TABLE score_history_v1 RENAME TO score_history');
+    await old.run('ALTER TABLE score_runs DROP COLUMN pid');
     await old.run('DELETE FROM schema_migrations WHERE version > 1');
     await old.run("INSERT INTO score_runs VALUES (7, TIMESTAMP '2023-09-01', TIMESTAMP '2023-09-02', TIMESTAMP '2023-09-02', 'completed', 'x', '[]', '{}', 1, 'EUR')");
     await old.run("INSERT INTO latest_scores VALUES ('K0001', 7)");
@@ -100,7 +101,7 @@ describe('a store made before per-scorer results (schema 1)', () => {
     old.close();
     const reopened = await Store.open(db);
     try {
-      expect(await reopened.value('SELECT max(version) FROM schema_migrations')).toBe(2);
+      expect(await reopened.value('SELECT max(version) FROM schema_migrations')).toBe(3);
       expect(await reopened.value("SELECT run_id FROM customer_scores WHERE customer_id = 'K0001'")).toBe(7);
       await runScores(reopened, { config, asOf: '2023-10-01', scorers: ['rfm'] });
       expect(await reopened.value("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'latest_scores'")).toBe(0);
@@ -126,7 +127,7 @@ describe('a run killed at any moment', () => {
     const before = await s1.all('SELECT * FROM customer_scores ORDER BY customer_id');
     // What a kill during the commit of the rows can leave (DuckDB replaying part of the transaction from its WAL): the
     // run's 'running' row (committed first) and some of its rows, with no completion.
-    await s1.run("INSERT INTO score_runs VALUES (2, TIMESTAMP '2023-11-01', now(), NULL, 'running', '', '[]', '{}', 0, 'EUR')");
+    await s1.run("INSERT INTO score_runs VALUES (2, TIMESTAMP '2023-11-01', now(), NULL, 'running', '', '[]', '{}', 0, 'EUR', NULL)");
     await s1.run("INSERT INTO scores_rfm SELECT 2, customer_id, first_order_date, last_order_date, 999, 999, 999, 1, 1, 1, '111', 'Lost' FROM scores_rfm WHERE run_id = 1");
     await s1.run("INSERT INTO scorer_results VALUES ('rfm', 2, TIMESTAMP '2023-11-01', '1.0.0', 'x')");
     s1.close();
