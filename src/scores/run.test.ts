@@ -7,7 +7,9 @@ import { exportScores } from '../cli/commands/query.js';
 import { printCustomer } from '../cli/commands/score.js';
 import { run } from '../cli/main.js';
 import { DEFAULT_CONFIG } from '../config.js';
+import { EXIT_CODES } from '../errors.js';
 import { Store } from '../store/db.js';
+import { spawnScript } from '../testing/child.js';
 import { toyItemScorer, toyStore } from '../testing/toy-scorers.js';
 import { explainCustomer } from './explain.js';
 import { DEFAULT_REGISTRY, ScoreRegistry, SCORERS } from './registry.js';
@@ -131,6 +133,11 @@ describe('a run killed at any moment', () => {
     await s1.run("INSERT INTO scores_rfm SELECT 2, customer_id, first_order_date, last_order_date, 999, 999, 999, 1, 1, 1, '111', 'Lost' FROM scores_rfm WHERE run_id = 1");
     await s1.run("INSERT INTO scorer_results VALUES ('rfm', 2, TIMESTAMP '2023-11-01', '1.0.0', 'x')");
     s1.close();
+    // Its process is gone: kairos runs says it was interrupted.
+    const listed: string[] = [];
+    const io = { out: (line: string) => void listed.push(line), err: () => {}, isTty: false };
+    expect(await run(['--db', db, '--json', 'runs'], io)).toBe(0);
+    expect(JSON.parse(listed.join('\n'))).toMatchObject([{ run_id: 2, status: 'failed (interrupted)' }, { run_id: first.runId, status: 'completed' }]);
     const s2 = await Store.open(db);
     try {
       expect(await s2.all('SELECT * FROM customer_scores ORDER BY customer_id')).toEqual(before);
@@ -237,6 +244,81 @@ describe('item scores end to end (toy item scorer)', () => {
       expect(await run(['--db', db, 'export', '--items', 'toy_top_products', '--out', file], io)).toBe(2);
     } finally {
       store = await Store.open(db);
+    }
+  });
+});
+
+/** `kairos score` as the CLI runs it (a switchable store), in another process, held once its results are staged until it reads a line. */
+const HELD_RUN = `
+import { createInterface } from 'node:readline';
+const [db, asOf] = process.argv.slice(1);
+const { Store } = await import(${JSON.stringify(new URL('../store/db.ts', import.meta.url).pathname)});
+const { runScores } = await import(${JSON.stringify(new URL('./run.ts', import.meta.url).pathname)});
+const { DEFAULT_CONFIG } = await import(${JSON.stringify(new URL('../config.ts', import.meta.url).pathname)});
+const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+const store = await Store.open(db, { mustExist: true, switchable: true, waitSeconds: 60 });
+try {
+  const run = await runScores(store, { config: DEFAULT_CONFIG, asOf, beforePublish: async () => { console.log('staged'); await lines.next(); } });
+  console.log('published ' + run.runId);
+} finally {
+  store.close();
+}`;
+
+describe('readers and writers: a run computing in another process', () => {
+  it('lets readers read the published scores, makes writers wait (or fail at once with --wait 0), then publishes', async () => {
+    const db = join(dir, 'shared.duckdb');
+    const data = join(dir, 'shared-data');
+    const s = await toyStore(data, db);
+    let first: number;
+    try {
+      first = (await runScores(s, { config, asOf: '2023-09-01' })).runId;
+    } finally {
+      s.close();
+    }
+    const out = (io: { stdout: string[] }): string => io.stdout.join('\n');
+    const capture = (onErr: (line: string) => void = () => {}) => {
+      const stdout: string[] = [];
+      const stderr: string[] = [];
+      return { stdout, stderr, isTty: false, out: (l: string) => void stdout.push(l), err: (l: string) => void (stderr.push(l), onErr(l)) };
+    };
+    const kairos = async (...argv: string[]) => {
+      const io = capture();
+      return { code: await run(['--db', db, '--json', ...argv], io), out: out(io), err: io.stderr.join('\n') };
+    };
+    const child = spawnScript(HELD_RUN, [db, '2023-10-01'], { tsx: true });
+    try {
+      expect(await child.line()).toBe('staged');
+      // The run holds a read lock: readers read the scores published before it, and see it running.
+      const scores = await kairos('sql', 'SELECT DISTINCT run_id, scored_as_of FROM customer_scores WHERE run_id IS NOT NULL');
+      expect(scores.code, scores.err).toBe(0);
+      expect(JSON.parse(scores.out)).toEqual([{ run_id: first, scored_as_of: '2023-09-01T00:00:00Z' }]);
+      expect(JSON.parse((await kairos('runs')).out)).toMatchObject([{ run_id: first + 1, status: `running (PID ${child.pid})` }, { run_id: first, status: 'completed' }]);
+      expect((await kairos('show', BUYER)).code).toBe(0);
+      // A writer without a wait is BUSY, in Kairos's words.
+      const orders = join(data, 'orders.csv');
+      const busy = await kairos('--wait', '0', 'ingest', 'orders', orders, '--rejects-dir', data);
+      expect(busy.code).toBe(EXIT_CODES.BUSY);
+      expect(JSON.parse(busy.out)).toMatchObject({
+        error: { code: 'BUSY', message: expect.stringMatching(new RegExp(`is in use: another process \\(PID ${child.pid}, .*\\) is reading it`)), hint: expect.stringMatching(/--wait SECONDS/) },
+      });
+      expect(busy.out).not.toMatch(/readonly|read-only mode/);
+      // A writer with a wait says so once on stderr, and goes on when the run has published.
+      let waiting = (): void => {};
+      const said = new Promise<void>((done) => (waiting = done));
+      const io = capture((line) => /^waiting for the store /.test(line) && waiting());
+      const ingesting = run(['--db', db, '--wait', '60', 'ingest', 'orders', orders, '--rejects-dir', data], io);
+      await said;
+      child.send('publish');
+      expect(await child.line()).toBe(`published ${first + 1}`);
+      expect(await ingesting, io.stderr.join('\n')).toBe(0);
+      expect(io.stderr.filter((l) => l.startsWith('waiting for the store'))).toEqual([
+        expect.stringMatching(new RegExp(`^waiting for the store ${db}: another process \\(PID ${child.pid}, .*\\) is (reading|writing to) it .*; waiting up to 60 s \\(--wait\\)$`)),
+      ]);
+      const after = await kairos('sql', 'SELECT DISTINCT run_id FROM customer_scores WHERE run_id IS NOT NULL');
+      expect(JSON.parse(after.out)).toEqual([{ run_id: first + 1 }]);
+      expect(JSON.parse((await kairos('runs')).out)).toMatchObject([{ run_id: first + 1, status: 'completed' }, { run_id: first, status: 'completed' }]);
+    } finally {
+      await child.exit();
     }
   });
 });

@@ -4,6 +4,7 @@ import type { KairosConfig } from '../config.js';
 import { KairosError } from '../errors.js';
 import { createAsOfViews, defaultAsOf, parseAsOf } from '../features/as-of.js';
 import { quoteIdentifier, type Store } from '../store/db.js';
+import { processLives } from '../util/process.js';
 import { DEFAULT_REGISTRY, type ScoreRegistry } from './registry.js';
 import { createViews, ensureResultTables, removeUnpublished, resultsTable, storedResults, writeResults, type StoredResults } from './results.js';
 import { closeStaging, openStaging, publishStaged, removeStaleStaging, STAGING } from './staging.js';
@@ -91,23 +92,6 @@ function checkPartialRun(registry: ScoreRegistry, selected: readonly Scorer[], s
 }
 
 /**
- * Whether the process that started a run still lives (on this machine): a run left 'running' by a process that is gone
- * was interrupted (killed); one whose process lives is computing.
- */
-export function runProcessLives(pid: number | null | undefined): boolean {
-  // This process is not computing another run (it is listing runs, or starting one): a pid equal to its own is one
-  // reused, e.g. PID 1 in a container.
-  if (pid === null || pid === undefined || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it lives, under another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
  * Runs the scorers in dependency order. A run lands whole or not at all, even if the process is killed at any moment:
  * 1. its score_runs row is committed first, as 'running' with its process id (run ids are never reused; runs left
  *    'running' by a process that is gone are marked 'failed' and their rows removed at the next run);
@@ -131,7 +115,7 @@ export async function runScores(store: Store, options: ScoreRunOptions): Promise
   let live: number[] = [];
   const runId = await store.transaction(async () => {
     const running = await store.all<{ run_id: number; pid: number | null }>(`SELECT run_id, pid FROM score_runs WHERE status = 'running' ORDER BY run_id`);
-    live = running.filter((r) => runProcessLives(r.pid)).map((r) => r.run_id);
+    live = running.filter((r) => processLives(r.pid)).map((r) => r.run_id);
     const gone = running.map((r) => r.run_id).filter((id) => !live.includes(id));
     if (gone.length > 0) await store.run(`UPDATE score_runs SET status = 'failed' WHERE run_id IN (${gone.join(', ')})`);
     await removeUnpublished(store, registry);

@@ -30,10 +30,12 @@ import {
 // call per value (and BigInt validity arithmetic), about 10x slower than copying a chunk's buffer.
 import bindings from '@duckdb/node-bindings';
 import { KairosError, StoreError } from '../errors.js';
+import { acquire, lockConflict, type StoreBusy } from './locks.js';
 import { migrate } from './migrations.js';
 import { DEFAULT_DB_PATH } from './paths.js';
 
 export { DEFAULT_DB_PATH };
+export { describeHolder, STORE_RETRY_MS, type StoreBusy } from './locks.js';
 
 /** A value that can be bound to a statement parameter. */
 export type SqlValue = string | number | boolean | bigint | null;
@@ -126,7 +128,7 @@ export interface StoreOptions {
   noExternalAccess?: boolean;
   /**
    * Seconds to wait for a store another process holds, trying again every STORE_RETRY_MS (default 0: BUSY at once).
-   * See "Readers and writers" below.
+   * See "Readers and writers" in store/locks.ts.
    */
   waitSeconds?: number;
   /** Called when the store is found busy, once per wait, before waiting (the CLI prints one line). */
@@ -136,84 +138,6 @@ export interface StoreOptions {
    * (temp tables, temp views and exposed columns survive): for `kairos score`, which computes with a read lock only.
    */
   switchable?: boolean;
-}
-
-/*
- * Readers and writers. DuckDB locks the store file per process (measured with DuckDB 1.5.5): a read-write open takes
- * an exclusive lock, a read-only open (or an in-memory database with the file ATTACHed READ_ONLY) a shared one. So
- * any number of readers coexist, one writer excludes everyone, and an open that conflicts fails at once with "Could
- * not set lock on file ... Conflicting lock is held in PROGRAM (PID n)", followed by "However, you would be able to
- * open this database in read-only mode" when the holders are readers. DuckDB has no waiting open: it is here, in one
- * place (`acquire`), retrying every STORE_RETRY_MS until `waitSeconds`, then a BUSY error in Kairos's terms (the
- * message DuckDB gives suggests its own CLI's -readonly flag).
- */
-
-/** How often an open that found the store locked tries again: short next to a publish (a second or two at 1M customers). */
-export const STORE_RETRY_MS = 250;
-
-/** Who holds the store when an open finds it locked. */
-export interface StoreBusy {
-  readonly file: string;
-  /** The process holding the lock and its program, when DuckDB names them. */
-  readonly pid?: number;
-  readonly program?: string;
-  /** 'writing': a process holds the write lock; 'reading': one or more processes read it (we wanted to write). */
-  readonly holder: 'writing' | 'reading';
-  /** How long the open waits (seconds). */
-  readonly waitSeconds: number;
-}
-
-/** The holder in words: "another process (PID 4242, /usr/bin/node) is writing to it". */
-export function describeHolder(busy: StoreBusy): string {
-  const who = busy.pid === undefined ? 'another process' : `another process (PID ${busy.pid}${busy.program ? `, ${busy.program}` : ''})`;
-  return busy.holder === 'writing'
-    ? `${who} is writing to it (kairos ingest, compact, demo, or a score publishing its run)`
-    : `${who} is reading it (kairos sql, show, runs, export, evaluate, or a score computing)`;
-}
-
-/** The lock conflict in a DuckDB open or ATTACH error, or undefined when the error is something else. */
-export function lockConflict(cause: unknown, file: string, waitSeconds: number): StoreBusy | undefined {
-  const message = cause instanceof Error ? cause.message : String(cause);
-  if (!message.includes('Could not set lock on file')) return undefined;
-  const held = /Conflicting lock is held in (.*?) \(PID (\d+)\)/.exec(message);
-  return {
-    file,
-    ...(held ? { program: held[1] as string, pid: Number(held[2]) } : {}),
-    holder: message.includes('would be able to open this database in read-only mode') ? 'reading' : 'writing',
-    waitSeconds,
-  };
-}
-
-function busyError(busy: StoreBusy): KairosError {
-  const waited = busy.waitSeconds > 0;
-  return new KairosError('BUSY', `the store ${busy.file} is ${waited ? `still in use after ${busy.waitSeconds} s` : 'in use'}: ${describeHolder(busy)}`, {
-    details: { file: busy.file, holder: busy.holder, ...(busy.pid === undefined ? {} : { pid: busy.pid }) },
-    hint: waited
-      ? 'wait longer with --wait SECONDS (or KAIROS_WAIT), or try again when it is done (kairos runs shows a score in progress)'
-      : 'let kairos wait for it with --wait SECONDS (or KAIROS_WAIT), or try again when it is done',
-  });
-}
-
-/**
- * Runs `attempt` (an open or an ATTACH) until it does not fail on the file's lock: every STORE_RETRY_MS for up to
- * `waitSeconds`, calling `onWait` once when it starts waiting; then BUSY. Other errors are thrown as they are.
- */
-async function acquire<T>(file: string, options: StoreOptions, attempt: () => Promise<T>): Promise<T> {
-  const waitSeconds = Math.max(0, options.waitSeconds ?? 0);
-  const deadline = Date.now() + waitSeconds * 1000;
-  let told = false;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (cause) {
-      const busy = lockConflict(cause, file, waitSeconds);
-      if (busy === undefined) throw cause;
-      if (Date.now() >= deadline) throw busyError(busy);
-      if (!told) options.onWait?.(busy);
-      told = true;
-      await new Promise((done) => setTimeout(done, STORE_RETRY_MS));
-    }
-  }
 }
 
 /** The catalog name of the store file in a switchable Store (an in-memory database with the file attached). */
@@ -245,7 +169,7 @@ export class Store {
 
   /**
    * Opens (creating if needed, unless read-only or `mustExist`) the store at `path` and brings its schema up to date.
-   * A store another process holds is waited for up to `waitSeconds` (see "Readers and writers" above).
+   * A store another process holds is waited for up to `waitSeconds` (see "Readers and writers" in store/locks.ts).
    */
   static async open(path: string = DEFAULT_DB_PATH, options: StoreOptions = {}): Promise<Store> {
     const file = path === ':memory:' ? path : resolve(path);
