@@ -1,5 +1,5 @@
 // Scoring runs: per-scorer results survive partial runs, dependencies are honoured or refused, items are stored and shown, runs are timed.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { run } from '../cli/main.js';
 import { DEFAULT_CONFIG } from '../config.js';
 import { EXIT_CODES } from '../errors.js';
 import { Store } from '../store/db.js';
-import { spawnScript } from '../testing/child.js';
+import { lockHolder, spawnScript } from '../testing/child.js';
 import { toyItemScorer, toyStore } from '../testing/toy-scorers.js';
 import { explainCustomer } from './explain.js';
 import { DEFAULT_REGISTRY, ScoreRegistry, SCORERS } from './registry.js';
@@ -258,7 +258,7 @@ const { DEFAULT_CONFIG } = await import(${JSON.stringify(new URL('../config.ts',
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 const store = await Store.open(db, { mustExist: true, switchable: true, waitSeconds: 60 });
 try {
-  const run = await runScores(store, { config: DEFAULT_CONFIG, asOf, beforePublish: async () => { console.log('staged'); await lines.next(); } });
+  const run = await runScores(store, { config: DEFAULT_CONFIG, asOf, scorers: ['rfm'], beforePublish: async () => { console.log('staged'); await lines.next(); } });
   console.log('published ' + run.runId);
 } finally {
   store.close();
@@ -271,7 +271,7 @@ describe('readers and writers: a run computing in another process', () => {
     const s = await toyStore(data, db);
     let first: number;
     try {
-      first = (await runScores(s, { config, asOf: '2023-09-01' })).runId;
+      first = (await runScores(s, { config, asOf: '2023-09-01', scorers: ['rfm'] })).runId;
     } finally {
       s.close();
     }
@@ -319,6 +319,45 @@ describe('readers and writers: a run computing in another process', () => {
       expect(JSON.parse((await kairos('runs')).out)).toMatchObject([{ run_id: first + 1, status: 'completed' }, { run_id: first, status: 'completed' }]);
     } finally {
       await child.exit();
+    }
+  });
+});
+
+describe('readers and writers: a run that cannot publish', () => {
+  it('fails BUSY saying the run was computed but not published, leaves the published scores and no scratch file, and counts as interrupted', async () => {
+    const db = join(dir, 'unpublished.duckdb');
+    (await toyStore(join(dir, 'unpublished-data'), db)).close();
+    const reader = lockHolder();
+    const store = await Store.open(db, { switchable: true, waitSeconds: 0 });
+    try {
+      const first = await runScores(store, { config, asOf: '2023-09-01', scorers: ['rfm'] });
+      const before = await store.all('SELECT * FROM customer_scores ORDER BY customer_id');
+      // Another process starts reading while the run computes (with a read lock too), and is still reading when it would publish.
+      await expect(
+        runScores(store, { config, asOf: '2023-10-01', scorers: ['rfm'], beforePublish: () => reader.hold(db, 'read') }),
+      ).rejects.toMatchObject({
+        code: 'BUSY',
+        message: expect.stringMatching(new RegExp(`^run ${first.runId + 1} was computed but not published: the store ${db} is in use: another process \\(PID ${reader.pid}, .*\\) is reading it`)),
+      });
+      expect(existsSync(`${db}.staging-${first.runId + 1}`)).toBe(false);
+      await reader.release();
+      await store.setAccess('write');
+      expect(await store.all('SELECT * FROM customer_scores ORDER BY customer_id')).toEqual(before);
+      // Still 'running', with this process's id: the next run marks it failed (this process is not computing it).
+      expect(await store.all('SELECT run_id, status, pid FROM score_runs ORDER BY run_id')).toEqual([
+        { run_id: first.runId, status: 'completed', pid: process.pid },
+        { run_id: first.runId + 1, status: 'running', pid: process.pid },
+      ]);
+      const next = await runScores(store, { config, asOf: '2023-10-01', scorers: ['rfm'] });
+      expect(await store.all('SELECT run_id, status FROM score_runs ORDER BY run_id')).toEqual([
+        { run_id: first.runId, status: 'completed' },
+        { run_id: first.runId + 1, status: 'failed' },
+        { run_id: next.runId, status: 'completed' },
+      ]);
+    } finally {
+      store.close();
+      await reader.release();
+      await reader.stop();
     }
   });
 });

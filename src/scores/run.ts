@@ -58,6 +58,16 @@ async function dropTemporary(store: Store, name: string): Promise<void> {
 
 const day = (asOf: string): string => asOf.slice(0, 10);
 
+/** Store.setAccess, a wait that ran out (BUSY) saying what became of the run. */
+async function switchAccess(store: Store, access: 'read' | 'write', what: string): Promise<void> {
+  try {
+    await store.setAccess(access);
+  } catch (err) {
+    if (!(err instanceof KairosError) || err.code !== 'BUSY') throw err;
+    throw new KairosError('BUSY', `${what}: ${err.message}`, { details: err.details, ...(err.hint ? { hint: err.hint } : {}) });
+  }
+}
+
 /**
  * Refuses a partial run that would mix as-of dates: a scorer run without one of its dependencies needs that
  * dependency's stored results at the same as-of (it reads them); a scorer run without a stored scorer that depends on
@@ -98,7 +108,7 @@ function checkPartialRun(registry: ScoreRegistry, selected: readonly Scorer[], s
  * 2. every scorer's results are computed into the run's staging database (src/scores/staging.ts), reading the store
  *    with a read lock only when the store is switchable (`kairos score`): readers keep reading the published scores
  *    meanwhile, writers wait;
- * 3. with the write lock back (waited for), the staged rows are appended to the stores' tables in one transaction,
+ * 3. with the write lock back (waited for), the staged rows are appended to the store's tables in one transaction,
  *    invisible while the run is not completed;
  * 4. one small last transaction marks the run 'completed' and points the views at its rows.
  * Each scorer's results replace only its own in customer_scores: a partial run leaves the others as they were.
@@ -135,7 +145,7 @@ export async function runScores(store: Store, options: ScoreRunOptions): Promise
   let seconds: number;
   try {
     // From here until the results are staged, a switchable store holds only a read lock.
-    await store.setAccess('read');
+    await switchAccess(store, 'read', `run ${runId} was started but could not read the store`);
     await openStaging(store, runId, scorers);
     await createAsOfViews(store, asOf);
     const dataFingerprint = await fingerprint(store);
@@ -179,12 +189,7 @@ export async function runScores(store: Store, options: ScoreRunOptions): Promise
     written = { runId, asOf, customers, scorers: scorerInfo, models, notes, dataFingerprint };
     await options.beforePublish?.();
     progress('publishing the run');
-    try {
-      await store.setAccess('write');
-    } catch (err) {
-      if (!(err instanceof KairosError) || err.code !== 'BUSY') throw err;
-      throw new KairosError('BUSY', `run ${runId} was computed but not published: ${err.message}`, { details: err.details, ...(err.hint ? { hint: err.hint } : {}) });
-    }
+    await switchAccess(store, 'write', `run ${runId} was computed but not published`);
     // The rows first, in one transaction: a kill while it commits leaves rows of a run still 'running', which no view shows.
     await store.transaction(async () => {
       await publishStaged(store);

@@ -215,11 +215,6 @@ export class Store {
     return store;
   }
 
-  /** Whether this store can give up its write lock and take it back (opened with `switchable`, on a file). */
-  get switchable(): boolean {
-    return this.attached;
-  }
-
   /**
    * Switches a switchable store between reading (a shared lock: other readers keep reading, writers wait) and writing
    * (the exclusive lock, waited for as in `open`), by attaching the file again: temp tables, temp views and exposed

@@ -12,7 +12,7 @@ import { KairosError } from '../errors.js';
  * writer gets the lock at a try when no reader holds it, which short reads leave room for.
  */
 
-/** How often an open that found the store locked tries again: short next to a publish (a second or two at 1M customers). */
+/** How often an open that found the store locked tries again: short next to a publish (a few seconds at 1M customers). */
 export const STORE_RETRY_MS = 250;
 
 /** Who holds the store when an open finds it locked. */
