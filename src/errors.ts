@@ -8,7 +8,8 @@ export type ErrorCode =
   | 'STORE' // the DuckDB store failed
   | 'CONVERGENCE' // a model fit did not converge
   | 'INSUFFICIENT_DATA' // too few customers / repeat buyers to fit or evaluate
-  | 'INTERNAL'; // a bug: please report it
+  | 'INTERNAL' // a bug: please report it
+  | 'BUSY'; // another process held the store longer than the command would wait (--wait)
 
 /** Process exit code per error code (0 = success). Stable: scripts rely on them. */
 export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
@@ -19,6 +20,7 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   CONVERGENCE: 6,
   INSUFFICIENT_DATA: 7,
   INTERNAL: 70,
+  BUSY: 8,
 };
 
 /** Base class: a message for people, a code for machines, optional details and a hint ("what to try"). */

@@ -1,7 +1,7 @@
 // The CLI's output helpers: tables for people (probabilities as percentages, many rows), writers that survive a closed pipe.
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { formatProbability, pipeWriter, progressReporter, renderTable, type Io } from './io.js';
+import { DEFAULT_WAIT_SECONDS, formatProbability, pipeWriter, progressReporter, renderTable, storeWait, waitFromEnvironment, type Io } from './io.js';
 import { positiveInteger, wholeNumber } from './options.js';
 
 describe('formatProbability', () => {
@@ -74,5 +74,29 @@ describe('whole-number options', () => {
     for (const bad of ['abc', '-1', '0', '2.5', '1e3', '', '0x10']) expect(() => positiveInteger(bad), bad).toThrow('Expected a whole number of 1 or more.');
     expect(wholeNumber(0)('0')).toBe(0);
     expect(() => wholeNumber(10, 5_000_000)('5000001')).toThrow('Expected a whole number from 10 to 5,000,000.');
+  });
+});
+
+describe('waiting for the store (--wait, KAIROS_WAIT)', () => {
+  it('KAIROS_WAIT gives the default wait in whole seconds; a malformed one is a usage error', () => {
+    expect(waitFromEnvironment({})).toBe(DEFAULT_WAIT_SECONDS);
+    expect(waitFromEnvironment({ KAIROS_WAIT: '0' })).toBe(0);
+    expect(waitFromEnvironment({ KAIROS_WAIT: ' 300 ' })).toBe(300);
+    for (const bad of ['soon', '-1', '2.5']) {
+      expect(() => waitFromEnvironment({ KAIROS_WAIT: bad })).toThrow(expect.objectContaining({ code: 'USAGE', message: `KAIROS_WAIT="${bad}" is not a number of seconds (expected a whole number of 0 or more)` }));
+    }
+  });
+
+  it('says once on stderr who holds the store and for how long it waits, unless --quiet', () => {
+    const said: string[] = [];
+    const io: Io = { out: () => {}, err: (s) => void said.push(s), isTty: false };
+    const busy = { file: '/data/k.duckdb', pid: 4242, program: '/usr/bin/node', holder: 'writing' as const, waitSeconds: 30 };
+    const wait = storeWait(io, { db: 'k.duckdb', json: true, quiet: false, wait: 30 });
+    expect(wait.waitSeconds).toBe(30);
+    wait.onWait?.(busy);
+    storeWait(io, { db: 'k.duckdb', json: false, quiet: true }).onWait?.(busy);
+    expect(said).toEqual([
+      'waiting for the store /data/k.duckdb: another process (PID 4242, /usr/bin/node) is writing to it (kairos ingest, compact, demo, or a score publishing its run); waiting up to 30 s (--wait)',
+    ]);
   });
 });

@@ -1,4 +1,8 @@
 // Where the CLI writes: stdout for results, stderr for progress and errors; tables for people, JSON for machines.
+import { KairosError } from '../errors.js';
+import type { StoreOptions } from '../store/db.js';
+import { describeHolder, type StoreBusy } from '../store/locks.js';
+import { wholeNumber } from './options.js';
 
 export interface Io {
   readonly out: (text: string) => void;
@@ -44,6 +48,35 @@ export interface GlobalOptions {
   readonly quiet: boolean;
   /** Progress lines even when stderr is not a terminal (or with --json): for logs and benchmarks. */
   readonly progress?: boolean;
+  /** Seconds to wait for a store another process holds (--wait; default KAIROS_WAIT, else DEFAULT_WAIT_SECONDS). */
+  readonly wait?: number;
+}
+
+/** How long a command waits for a store another kairos process is using, unless --wait or KAIROS_WAIT say otherwise. */
+export const DEFAULT_WAIT_SECONDS = 60;
+
+/** The wait from KAIROS_WAIT (whole seconds), or the default; a malformed value is a usage error. */
+export function waitFromEnvironment(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env['KAIROS_WAIT'];
+  if (text === undefined || text.trim() === '') return DEFAULT_WAIT_SECONDS;
+  try {
+    return wholeNumber(0)(text);
+  } catch {
+    throw new KairosError('USAGE', `KAIROS_WAIT="${text}" is not a number of seconds (expected a whole number of 0 or more)`);
+  }
+}
+
+/**
+ * How a command opens the store when another process holds it: it waits up to --wait seconds, saying so in one line
+ * on stderr (unless --quiet), e.g. "waiting for the store kairos.duckdb: another process (PID 4242, /usr/bin/node) is
+ * writing to it (...); waiting up to 60 s (--wait)".
+ */
+export function storeWait(io: Io, global: GlobalOptions): Pick<StoreOptions, 'waitSeconds' | 'onWait'> {
+  const waitSeconds = global.wait ?? DEFAULT_WAIT_SECONDS;
+  const onWait = (busy: StoreBusy): void => {
+    if (!global.quiet) io.err(`waiting for the store ${busy.file}: ${describeHolder(busy)}; waiting up to ${busy.waitSeconds} s (--wait)`);
+  };
+  return { waitSeconds, onWait };
 }
 
 /** A progress reporter: one line per step with elapsed seconds, on a terminal (or with --progress), never with --quiet. */

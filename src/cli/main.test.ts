@@ -36,7 +36,7 @@ describe('kairos CLI', () => {
   it('--help lists the commands and exits 0', async () => {
     const r = await kairos('--help');
     expect(r.code).toBe(0);
-    for (const c of ['demo', 'ingest', 'score', 'show', 'sql', 'export', 'runs']) expect(r.out).toContain(c);
+    for (const c of ['demo', 'ingest', 'score', 'show', 'sql', 'export', 'runs', '--wait <seconds>', '8 store busy']) expect(r.out).toContain(c);
   });
 
   it('score --help and help score name the registered scorers (the registry is loaded for them only)', async () => {
@@ -51,6 +51,7 @@ describe('kairos CLI', () => {
     expect((await kairos('frobnicate')).code).toBe(EXIT_CODES.USAGE);
     expect((await kairos('score', '--bogus')).code).toBe(EXIT_CODES.USAGE);
     expect((await kairos('ingest', 'things', 'x.csv')).code).toBe(EXIT_CODES.USAGE);
+    expect((await kairos('--wait', 'soon', 'runs')).code).toBe(EXIT_CODES.USAGE);
   });
 
   it('ingest, score, show, sql and export work together, with --json everywhere', async () => {

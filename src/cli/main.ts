@@ -7,7 +7,8 @@ import { registerEvaluate } from './commands/evaluate.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerQuery } from './commands/query.js';
 import { describeScorers, registerCompact, registerModels, registerScore } from './commands/score.js';
-import { processIo, type GlobalOptions, type Io } from './io.js';
+import { DEFAULT_WAIT_SECONDS, processIo, waitFromEnvironment, type GlobalOptions, type Io } from './io.js';
+import { wholeNumber } from './options.js';
 
 export const VERSION = '0.1.0';
 
@@ -23,6 +24,11 @@ function buildProgram(io: Io, writeErr: (text: string) => void): { program: Comm
     .option('--config <file>', 'settings file (default: ./kairos.config.json when present)')
     .option('-q, --quiet', 'no progress output', false)
     .option('--progress', 'progress lines on stderr even when it is not a terminal (logs, benchmarks)', false)
+    .option(
+      '--wait <seconds>',
+      `how long to wait for a store another kairos process is using, 0 to fail at once (default: KAIROS_WAIT, else ${DEFAULT_WAIT_SECONDS})`,
+      wholeNumber(0),
+    )
     .showHelpAfterError('(run kairos --help for usage)')
     .exitOverride()
     .configureOutput(output)
@@ -30,15 +36,17 @@ function buildProgram(io: Io, writeErr: (text: string) => void): { program: Comm
       'after',
       `
 Exit codes: 0 ok, ${EXIT_CODES.USAGE} usage, ${EXIT_CODES.VALIDATION} invalid input, ${EXIT_CODES.NOT_FOUND} not found, ${EXIT_CODES.STORE} store error,
-            ${EXIT_CODES.CONVERGENCE} model did not converge, ${EXIT_CODES.INSUFFICIENT_DATA} not enough data, ${EXIT_CODES.INTERNAL} internal error.
+            ${EXIT_CODES.CONVERGENCE} model did not converge, ${EXIT_CODES.INSUFFICIENT_DATA} not enough data, ${EXIT_CODES.BUSY} store busy (after --wait),
+            ${EXIT_CODES.INTERNAL} internal error.
 Start with:  kairos demo            (synthetic retailer: ingest, score, summary)`,
     );
   const global = (): GlobalOptions => {
-    const o = program.opts<{ db: string; json: boolean; config?: string; quiet: boolean; progress: boolean }>();
+    const o = program.opts<{ db: string; json: boolean; config?: string; quiet: boolean; progress: boolean; wait?: number }>();
     return {
       db: o.db,
       json: o.json,
       quiet: o.quiet,
+      wait: o.wait ?? waitFromEnvironment(),
       ...(o.progress ? { progress: true } : {}),
       ...(o.config !== undefined ? { config: o.config } : {}),
     };

@@ -65,11 +65,11 @@ export async function storedResults(store: Store, registry: ScoreRegistry): Prom
   return out;
 }
 
-/** The tables of the main schema with their columns and types, from DuckDB's catalog. */
+/** The tables of the store's main schema with their columns and types, from DuckDB's catalog (not those of a run's staging database). */
 async function catalog(store: Store): Promise<Map<string, { name: string; type: string }[]>> {
   const rows = await store.all<{ table_name: string; column_name: string; data_type: string }>(
     `SELECT table_name, c.column_name, c.data_type FROM duckdb_columns() c JOIN duckdb_tables() t USING (database_name, schema_name, table_name)
-     WHERE NOT t.temporary AND t.schema_name = 'main' ORDER BY table_name, c.column_index`,
+     WHERE NOT t.temporary AND t.schema_name = 'main' AND t.database_name = current_database() ORDER BY table_name, c.column_index`,
   );
   const out = new Map<string, { name: string; type: string }[]>();
   for (const r of rows) out.set(r.table_name, [...(out.get(r.table_name) ?? []), { name: r.column_name, type: r.data_type }]);
@@ -124,16 +124,18 @@ function itemAggregates(o: ItemOutput): string[] {
 }
 
 /**
- * Appends a scorer's results of this run (inside the run's transaction): its rows to scores_<name>, its item rows to
- * items_<output>, and a line to scorer_results. Nothing is visible until the run is published (publishRun).
+ * Appends a scorer's results of this run: its rows to scores_<name>, its item rows to items_<output>, and a line to
+ * scorer_results, in the store or in the catalog `into` (a run's staging database, src/scores/staging.ts). Nothing
+ * is visible until the run is published.
  */
-export async function writeResults(store: Store, scorer: Scorer, result: ScorerResult, run: { runId: number; asOf: string }): Promise<void> {
+export async function writeResults(store: Store, scorer: Scorer, result: ScorerResult, run: { runId: number; asOf: string }, into?: string): Promise<void> {
+  const table = (name: string): string => `${into === undefined ? '' : `${quoteIdentifier(into)}.`}${quoteIdentifier(name)}`;
   const outputs = scorer.items ?? [];
   for (const o of outputs) {
     const relation = result.items?.[o.name];
     if (relation === undefined) throw new KairosError('INTERNAL', `scorer ${scorer.name} returned no rows for its item output ${o.name}`);
     await store.run(
-      `INSERT INTO ${quoteIdentifier(itemsTable(o.name))}
+      `INSERT INTO ${table(itemsTable(o.name))}
        SELECT ${run.runId}::INTEGER, customer_id::VARCHAR, rank::INTEGER, key::VARCHAR, value::DOUBLE, reason::VARCHAR
        FROM ${relationSql(store, relation)} ORDER BY customer_id, rank`,
     );
@@ -142,16 +144,16 @@ export async function writeResults(store: Store, scorer: Scorer, result: ScorerR
   const itemSelect = outputs.flatMap((o, k) => itemColumns(o).map((c) => `i${k}.${quoteIdentifier(c.name)}`));
   const itemJoins = outputs.map(
     (o, k) =>
-      `LEFT JOIN (SELECT i.customer_id, ${itemAggregates(o).join(', ')} FROM ${quoteIdentifier(itemsTable(o.name))} i
+      `LEFT JOIN (SELECT i.customer_id, ${itemAggregates(o).join(', ')} FROM ${table(itemsTable(o.name))} i
                   WHERE i.run_id = ${run.runId} GROUP BY i.customer_id) i${k} USING (customer_id)`,
   );
   // One pass: the whole run's results of this scorer in one INSERT (its history and its latest results at once).
   await store.run(
-    `INSERT INTO ${quoteIdentifier(resultsTable(scorer.name))}
+    `INSERT INTO ${table(resultsTable(scorer.name))}
      SELECT ${run.runId}::INTEGER, r.customer_id::VARCHAR${[...scoreSelect, ...itemSelect].map((s) => `, ${s}`).join('')}
      FROM ${relationSql(store, result.table)} r ${itemJoins.join(' ')}`,
   );
-  await store.run('INSERT INTO scorer_results VALUES (?, ?, ?::TIMESTAMP, ?, ?)', [scorer.name, run.runId, run.asOf, scorer.version, signature(scorer)]);
+  await store.run(`INSERT INTO ${table('scorer_results')} VALUES (?, ?, ?::TIMESTAMP, ?, ?)`, [scorer.name, run.runId, run.asOf, scorer.version, signature(scorer)]);
 }
 
 /** Value columns of the long history for a column of DuckDB type `type`: value_num, value_text, value_date, value_json. */

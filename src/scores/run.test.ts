@@ -1,5 +1,5 @@
 // Scoring runs: per-scorer results survive partial runs, dependencies are honoured or refused, items are stored and shown, runs are timed.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,9 @@ import { exportScores } from '../cli/commands/query.js';
 import { printCustomer } from '../cli/commands/score.js';
 import { run } from '../cli/main.js';
 import { DEFAULT_CONFIG } from '../config.js';
+import { EXIT_CODES } from '../errors.js';
 import { Store } from '../store/db.js';
+import { lockHolder, spawnScript } from '../testing/child.js';
 import { toyItemScorer, toyStore } from '../testing/toy-scorers.js';
 import { explainCustomer } from './explain.js';
 import { DEFAULT_REGISTRY, ScoreRegistry, SCORERS } from './registry.js';
@@ -93,6 +95,7 @@ describe('a store made before per-scorer results (schema 1)', () => {
     await old.run('DROP TABLE scorer_results');
     await old.run('DROP VIEW score_history');
     await old.run('ALTER TABLE score_history_v1 RENAME TO score_history');
+    await old.run('ALTER TABLE score_runs DROP COLUMN pid');
     await old.run('DELETE FROM schema_migrations WHERE version > 1');
     await old.run("INSERT INTO score_runs VALUES (7, TIMESTAMP '2023-09-01', TIMESTAMP '2023-09-02', TIMESTAMP '2023-09-02', 'completed', 'x', '[]', '{}', 1, 'EUR')");
     await old.run("INSERT INTO latest_scores VALUES ('K0001', 7)");
@@ -100,7 +103,7 @@ describe('a store made before per-scorer results (schema 1)', () => {
     old.close();
     const reopened = await Store.open(db);
     try {
-      expect(await reopened.value('SELECT max(version) FROM schema_migrations')).toBe(2);
+      expect(await reopened.value('SELECT max(version) FROM schema_migrations')).toBe(3);
       expect(await reopened.value("SELECT run_id FROM customer_scores WHERE customer_id = 'K0001'")).toBe(7);
       await runScores(reopened, { config, asOf: '2023-10-01', scorers: ['rfm'] });
       expect(await reopened.value("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'latest_scores'")).toBe(0);
@@ -126,10 +129,15 @@ describe('a run killed at any moment', () => {
     const before = await s1.all('SELECT * FROM customer_scores ORDER BY customer_id');
     // What a kill during the commit of the rows can leave (DuckDB replaying part of the transaction from its WAL): the
     // run's 'running' row (committed first) and some of its rows, with no completion.
-    await s1.run("INSERT INTO score_runs VALUES (2, TIMESTAMP '2023-11-01', now(), NULL, 'running', '', '[]', '{}', 0, 'EUR')");
+    await s1.run("INSERT INTO score_runs VALUES (2, TIMESTAMP '2023-11-01', now(), NULL, 'running', '', '[]', '{}', 0, 'EUR', NULL)");
     await s1.run("INSERT INTO scores_rfm SELECT 2, customer_id, first_order_date, last_order_date, 999, 999, 999, 1, 1, 1, '111', 'Lost' FROM scores_rfm WHERE run_id = 1");
     await s1.run("INSERT INTO scorer_results VALUES ('rfm', 2, TIMESTAMP '2023-11-01', '1.0.0', 'x')");
     s1.close();
+    // Its process is gone: kairos runs says it was interrupted.
+    const listed: string[] = [];
+    const io = { out: (line: string) => void listed.push(line), err: () => {}, isTty: false };
+    expect(await run(['--db', db, '--json', 'runs'], io)).toBe(0);
+    expect(JSON.parse(listed.join('\n'))).toMatchObject([{ run_id: 2, status: 'failed (interrupted)' }, { run_id: first.runId, status: 'completed' }]);
     const s2 = await Store.open(db);
     try {
       expect(await s2.all('SELECT * FROM customer_scores ORDER BY customer_id')).toEqual(before);
@@ -236,6 +244,120 @@ describe('item scores end to end (toy item scorer)', () => {
       expect(await run(['--db', db, 'export', '--items', 'toy_top_products', '--out', file], io)).toBe(2);
     } finally {
       store = await Store.open(db);
+    }
+  });
+});
+
+/** `kairos score` as the CLI runs it (a switchable store), in another process, held once its results are staged until it reads a line. */
+const HELD_RUN = `
+import { createInterface } from 'node:readline';
+const [db, asOf] = process.argv.slice(1);
+const { Store } = await import(${JSON.stringify(new URL('../store/db.ts', import.meta.url).pathname)});
+const { runScores } = await import(${JSON.stringify(new URL('./run.ts', import.meta.url).pathname)});
+const { DEFAULT_CONFIG } = await import(${JSON.stringify(new URL('../config.ts', import.meta.url).pathname)});
+const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+const store = await Store.open(db, { mustExist: true, switchable: true, waitSeconds: 60 });
+try {
+  const run = await runScores(store, { config: DEFAULT_CONFIG, asOf, scorers: ['rfm'], beforePublish: async () => { console.log('staged'); await lines.next(); } });
+  console.log('published ' + run.runId);
+} finally {
+  store.close();
+}`;
+
+describe('readers and writers: a run computing in another process', () => {
+  it('lets readers read the published scores, makes writers wait (or fail at once with --wait 0), then publishes', async () => {
+    const db = join(dir, 'shared.duckdb');
+    const data = join(dir, 'shared-data');
+    const s = await toyStore(data, db);
+    let first: number;
+    try {
+      first = (await runScores(s, { config, asOf: '2023-09-01', scorers: ['rfm'] })).runId;
+    } finally {
+      s.close();
+    }
+    const out = (io: { stdout: string[] }): string => io.stdout.join('\n');
+    const capture = (onErr: (line: string) => void = () => {}) => {
+      const stdout: string[] = [];
+      const stderr: string[] = [];
+      return { stdout, stderr, isTty: false, out: (l: string) => void stdout.push(l), err: (l: string) => void (stderr.push(l), onErr(l)) };
+    };
+    const kairos = async (...argv: string[]) => {
+      const io = capture();
+      return { code: await run(['--db', db, '--json', ...argv], io), out: out(io), err: io.stderr.join('\n') };
+    };
+    const child = spawnScript(HELD_RUN, [db, '2023-10-01'], { tsx: true });
+    try {
+      expect(await child.line()).toBe('staged');
+      // The run holds a read lock: readers read the scores published before it, and see it running.
+      const scores = await kairos('sql', 'SELECT DISTINCT run_id, scored_as_of FROM customer_scores WHERE run_id IS NOT NULL');
+      expect(scores.code, scores.err).toBe(0);
+      expect(JSON.parse(scores.out)).toEqual([{ run_id: first, scored_as_of: '2023-09-01T00:00:00Z' }]);
+      expect(JSON.parse((await kairos('runs')).out)).toMatchObject([{ run_id: first + 1, status: `running (PID ${child.pid})` }, { run_id: first, status: 'completed' }]);
+      expect((await kairos('show', BUYER)).code).toBe(0);
+      // A writer without a wait is BUSY, in Kairos's words.
+      const orders = join(data, 'orders.csv');
+      const busy = await kairos('--wait', '0', 'ingest', 'orders', orders, '--rejects-dir', data);
+      expect(busy.code).toBe(EXIT_CODES.BUSY);
+      expect(JSON.parse(busy.out)).toMatchObject({
+        error: { code: 'BUSY', message: expect.stringMatching(new RegExp(`is in use: another process \\(PID ${child.pid}, .*\\) is reading it`)), hint: expect.stringMatching(/--wait SECONDS/) },
+      });
+      expect(busy.out).not.toMatch(/readonly|read-only mode/);
+      // A writer with a wait says so once on stderr, and goes on when the run has published.
+      let waiting = (): void => {};
+      const said = new Promise<void>((done) => (waiting = done));
+      const io = capture((line) => /^waiting for the store /.test(line) && waiting());
+      const ingesting = run(['--db', db, '--wait', '60', 'ingest', 'orders', orders, '--rejects-dir', data], io);
+      await said;
+      child.send('publish');
+      expect(await child.line()).toBe(`published ${first + 1}`);
+      expect(await ingesting, io.stderr.join('\n')).toBe(0);
+      expect(io.stderr.filter((l) => l.startsWith('waiting for the store'))).toEqual([
+        expect.stringMatching(new RegExp(`^waiting for the store ${db}: another process \\(PID ${child.pid}, .*\\) is (reading|writing to) it .*; waiting up to 60 s \\(--wait\\)$`)),
+      ]);
+      const after = await kairos('sql', 'SELECT DISTINCT run_id FROM customer_scores WHERE run_id IS NOT NULL');
+      expect(JSON.parse(after.out)).toEqual([{ run_id: first + 1 }]);
+      expect(JSON.parse((await kairos('runs')).out)).toMatchObject([{ run_id: first + 1, status: 'completed' }, { run_id: first, status: 'completed' }]);
+    } finally {
+      await child.exit();
+    }
+  });
+});
+
+describe('readers and writers: a run that cannot publish', () => {
+  it('fails BUSY saying the run was computed but not published, leaves the published scores and no scratch file, and counts as interrupted', async () => {
+    const db = join(dir, 'unpublished.duckdb');
+    (await toyStore(join(dir, 'unpublished-data'), db)).close();
+    const reader = lockHolder();
+    const store = await Store.open(db, { switchable: true, waitSeconds: 0 });
+    try {
+      const first = await runScores(store, { config, asOf: '2023-09-01', scorers: ['rfm'] });
+      const before = await store.all('SELECT * FROM customer_scores ORDER BY customer_id');
+      // Another process starts reading while the run computes (with a read lock too), and is still reading when it would publish.
+      await expect(
+        runScores(store, { config, asOf: '2023-10-01', scorers: ['rfm'], beforePublish: () => reader.hold(db, 'read') }),
+      ).rejects.toMatchObject({
+        code: 'BUSY',
+        message: expect.stringMatching(new RegExp(`^run ${first.runId + 1} was computed but not published: the store ${db} is in use: another process \\(PID ${reader.pid}, .*\\) is reading it`)),
+      });
+      expect(existsSync(`${db}.staging-${first.runId + 1}`)).toBe(false);
+      await reader.release();
+      await store.setAccess('write');
+      expect(await store.all('SELECT * FROM customer_scores ORDER BY customer_id')).toEqual(before);
+      // Still 'running', with this process's id: the next run marks it failed (this process is not computing it).
+      expect(await store.all('SELECT run_id, status, pid FROM score_runs ORDER BY run_id')).toEqual([
+        { run_id: first.runId, status: 'completed', pid: process.pid },
+        { run_id: first.runId + 1, status: 'running', pid: process.pid },
+      ]);
+      const next = await runScores(store, { config, asOf: '2023-10-01', scorers: ['rfm'] });
+      expect(await store.all('SELECT run_id, status FROM score_runs ORDER BY run_id')).toEqual([
+        { run_id: first.runId, status: 'completed' },
+        { run_id: first.runId + 1, status: 'failed' },
+        { run_id: next.runId, status: 'completed' },
+      ]);
+    } finally {
+      store.close();
+      await reader.release();
+      await reader.stop();
     }
   });
 });

@@ -4,8 +4,10 @@ import type { KairosConfig } from '../config.js';
 import { KairosError } from '../errors.js';
 import { createAsOfViews, defaultAsOf, parseAsOf } from '../features/as-of.js';
 import { quoteIdentifier, type Store } from '../store/db.js';
+import { processLives } from '../util/process.js';
 import { DEFAULT_REGISTRY, type ScoreRegistry } from './registry.js';
 import { createViews, ensureResultTables, removeUnpublished, resultsTable, storedResults, writeResults, type StoredResults } from './results.js';
+import { closeStaging, openStaging, publishStaged, removeStaleStaging, STAGING } from './staging.js';
 import type { ModelRecord, Scorer } from './types.js';
 
 export interface ScoreRunOptions {
@@ -17,6 +19,8 @@ export interface ScoreRunOptions {
   /** The scorers to choose from (default: the ones Kairos ships). */
   readonly registry?: ScoreRegistry;
   readonly onProgress?: (message: string) => void;
+  /** Test hook: called once every result is staged, before the write lock is taken back to publish them. */
+  readonly beforePublish?: () => Promise<void>;
 }
 
 export interface ScoreRunSummary {
@@ -54,6 +58,16 @@ async function dropTemporary(store: Store, name: string): Promise<void> {
 
 const day = (asOf: string): string => asOf.slice(0, 10);
 
+/** Store.setAccess, a wait that ran out (BUSY) saying what became of the run. */
+async function switchAccess(store: Store, access: 'read' | 'write', what: string): Promise<void> {
+  try {
+    await store.setAccess(access);
+  } catch (err) {
+    if (!(err instanceof KairosError) || err.code !== 'BUSY') throw err;
+    throw new KairosError('BUSY', `${what}: ${err.message}`, { details: err.details, ...(err.hint ? { hint: err.hint } : {}) });
+  }
+}
+
 /**
  * Refuses a partial run that would mix as-of dates: a scorer run without one of its dependencies needs that
  * dependency's stored results at the same as-of (it reads them); a scorer run without a stored scorer that depends on
@@ -89,10 +103,14 @@ function checkPartialRun(registry: ScoreRegistry, selected: readonly Scorer[], s
 
 /**
  * Runs the scorers in dependency order. A run lands whole or not at all, even if the process is killed at any moment:
- * 1. its score_runs row is committed first, as 'running' (run ids are never reused; runs left 'running' by a killed
- *    process are marked 'failed' and their rows removed at the next run);
- * 2. every scorer's results are appended in one transaction, invisible while the run is not completed;
- * 3. one small last transaction marks the run 'completed' and points the views at its rows.
+ * 1. its score_runs row is committed first, as 'running' with its process id (run ids are never reused; runs left
+ *    'running' by a process that is gone are marked 'failed' and their rows removed at the next run);
+ * 2. every scorer's results are computed into the run's staging database (src/scores/staging.ts), reading the store
+ *    with a read lock only when the store is switchable (`kairos score`): readers keep reading the published scores
+ *    meanwhile, writers wait;
+ * 3. with the write lock back (waited for), the staged rows are appended to the store's tables in one transaction,
+ *    invisible while the run is not completed;
+ * 4. one small last transaction marks the run 'completed' and points the views at its rows.
  * Each scorer's results replace only its own in customer_scores: a partial run leaves the others as they were.
  */
 export async function runScores(store: Store, options: ScoreRunOptions): Promise<ScoreRunSummary> {
@@ -100,72 +118,97 @@ export async function runScores(store: Store, options: ScoreRunOptions): Promise
   const progress = options.onProgress ?? (() => {});
   const registry = options.registry ?? DEFAULT_REGISTRY;
   const scorers = registry.resolve(options.scorers);
+  await store.setAccess('write');
   const asOf = options.asOf ? parseAsOf(options.asOf) : await defaultAsOf(store);
   const scorerNames = scorers.map((s) => ({ name: s.name, version: s.version }));
   let state: Map<string, StoredResults> = new Map();
+  let live: number[] = [];
   const runId = await store.transaction(async () => {
-    await store.run(`UPDATE score_runs SET status = 'failed' WHERE status = 'running'`);
+    const running = await store.all<{ run_id: number; pid: number | null }>(`SELECT run_id, pid FROM score_runs WHERE status = 'running' ORDER BY run_id`);
+    live = running.filter((r) => processLives(r.pid)).map((r) => r.run_id);
+    const gone = running.map((r) => r.run_id).filter((id) => !live.includes(id));
+    if (gone.length > 0) await store.run(`UPDATE score_runs SET status = 'failed' WHERE run_id IN (${gone.join(', ')})`);
     await removeUnpublished(store, registry);
     await ensureResultTables(store, registry);
     state = await storedResults(store, registry);
     checkPartialRun(registry, scorers, state, asOf);
     const id = Number(await store.value('SELECT coalesce(max(run_id), 0) + 1 FROM score_runs'));
     await store.run(
-      `INSERT INTO score_runs VALUES (?, ?::TIMESTAMP, to_timestamp(?)::TIMESTAMP, NULL, 'running', '', ?, ?, 0, ?)`,
-      [id, asOf, started / 1000, JSON.stringify(scorerNames), JSON.stringify(options.config), options.config.currency],
+      `INSERT INTO score_runs (run_id, as_of, started_at, finished_at, status, data_fingerprint, scorers, config, customers, currency, pid)
+       VALUES (?, ?::TIMESTAMP, to_timestamp(?)::TIMESTAMP, NULL, 'running', '', ?, ?, 0, ?, ?)`,
+      [id, asOf, started / 1000, JSON.stringify(scorerNames), JSON.stringify(options.config), options.config.currency, process.pid],
     );
     return id;
   });
+  removeStaleStaging(store, [...live, runId]);
   let written: Omit<ScoreRunSummary, 'seconds'>;
+  let seconds: number;
   try {
-    written = await store.transaction(async () => {
-      await createAsOfViews(store, asOf);
-      const dataFingerprint = await fingerprint(store);
-      const customers = Number(await store.value('SELECT count(*) FROM asof_customers'));
-      if (customers === 0) throw new KairosError('INSUFFICIENT_DATA', `no customers before ${asOf}`, { hint: 'choose a later --as-of' });
-      const models: ModelRecord[] = [];
-      const notes: string[] = [];
-      const scorerInfo: ScoreRunSummary['scorers'][number][] = [];
-      for (const scorer of scorers) {
-        const t0 = Date.now();
-        progress(`scoring ${scorer.name}`);
-        // Each dependency's results for this as-of (checked above): written earlier in this run, or published.
-        const inputs = new Map<string, string>();
-        for (const dep of scorer.dependsOn ?? []) {
-          const from = scorerInfo.some((x) => x.name === dep) ? runId : (state.get(dep)?.runId ?? -1);
-          const view = `__results_${dep}`;
-          await store.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdentifier(view)} AS SELECT * EXCLUDE (run_id) FROM ${quoteIdentifier(resultsTable(dep))} WHERE run_id = ${from}`);
-          inputs.set(dep, view);
-        }
-        const resultsOf = (name: string): string => {
-          const view = inputs.get(name);
-          if (view === undefined) throw new KairosError('INTERNAL', `scorer ${scorer.name} reads ${name} without declaring it in dependsOn`);
-          return view;
-        };
-        const result = await scorer.run({ store, runId, asOf, config: options.config, progress, resultsOf, dataFingerprint });
-        progress(`writing ${scorer.name} scores`);
-        await writeResults(store, scorer, result, { runId, asOf });
-        for (const t of [result.table, ...Object.values(result.items ?? {}), ...(result.temporaries ?? []), ...inputs.values()]) await dropTemporary(store, t);
-        models.push(...result.models);
-        notes.push(...result.notes);
-        scorerInfo.push({
-          name: scorer.name,
-          version: scorer.version,
-          columns: scorer.columns.map((c) => c.name),
-          items: (scorer.items ?? []).map((o) => o.name),
-          seconds: (Date.now() - t0) / 1000,
-        });
+    // From here until the results are staged, a switchable store holds only a read lock.
+    await switchAccess(store, 'read', `run ${runId} was started but could not read the store`);
+    await openStaging(store, runId, scorers);
+    await createAsOfViews(store, asOf);
+    const dataFingerprint = await fingerprint(store);
+    const customers = Number(await store.value('SELECT count(*) FROM asof_customers'));
+    if (customers === 0) throw new KairosError('INSUFFICIENT_DATA', `no customers before ${asOf}`, { hint: 'choose a later --as-of' });
+    const models: ModelRecord[] = [];
+    const notes: string[] = [];
+    const scorerInfo: ScoreRunSummary['scorers'][number][] = [];
+    for (const scorer of scorers) {
+      const t0 = Date.now();
+      progress(`scoring ${scorer.name}`);
+      // Each dependency's results for this as-of (checked above): staged earlier in this run, or published.
+      const inputs = new Map<string, string>();
+      for (const dep of scorer.dependsOn ?? []) {
+        const fromRun = scorerInfo.some((x) => x.name === dep);
+        const from = fromRun ? runId : (state.get(dep)?.runId ?? -1);
+        const table = `${fromRun ? `${STAGING}.` : ''}${quoteIdentifier(resultsTable(dep))}`;
+        const view = `__results_${dep}`;
+        await store.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdentifier(view)} AS SELECT * EXCLUDE (run_id) FROM ${table} WHERE run_id = ${from}`);
+        inputs.set(dep, view);
       }
+      const resultsOf = (name: string): string => {
+        const view = inputs.get(name);
+        if (view === undefined) throw new KairosError('INTERNAL', `scorer ${scorer.name} reads ${name} without declaring it in dependsOn`);
+        return view;
+      };
+      const result = await scorer.run({ store, runId, asOf, config: options.config, progress, resultsOf, dataFingerprint });
+      progress(`writing ${scorer.name} scores`);
+      await writeResults(store, scorer, result, { runId, asOf }, STAGING);
+      for (const t of [result.table, ...Object.values(result.items ?? {}), ...(result.temporaries ?? []), ...inputs.values()]) await dropTemporary(store, t);
+      models.push(...result.models);
+      notes.push(...result.notes);
+      scorerInfo.push({
+        name: scorer.name,
+        version: scorer.version,
+        columns: scorer.columns.map((c) => c.name),
+        items: (scorer.items ?? []).map((o) => o.name),
+        seconds: (Date.now() - t0) / 1000,
+      });
+    }
+    written = { runId, asOf, customers, scorers: scorerInfo, models, notes, dataFingerprint };
+    await options.beforePublish?.();
+    progress('publishing the run');
+    await switchAccess(store, 'write', `run ${runId} was computed but not published`);
+    // The rows first, in one transaction: a kill while it commits leaves rows of a run still 'running', which no view shows.
+    await store.transaction(async () => {
+      await publishStaged(store);
       for (const m of models) await store.run('INSERT INTO model_fits VALUES (?, ?, ?)', [runId, m.model, JSON.stringify(m.fit)]);
-      return { runId, asOf, customers, scorers: scorerInfo, models, notes, dataFingerprint };
     });
+    await closeStaging(store, runId);
+    // The finish time comes from here: DuckDB's now() is the transaction's start, which made every run last 0 s.
+    seconds = (Date.now() - started) / 1000;
   } catch (err) {
-    await store.run(`UPDATE score_runs SET status = 'failed', finished_at = to_timestamp(?)::TIMESTAMP WHERE run_id = ?`, [Date.now() / 1000, runId]).catch(() => {});
+    await closeStaging(store, runId).catch(() => {});
+    // Recorded as failed when the write lock comes within the wait; else (and after a wait that timed out) the run
+    // stays 'running' with a process that is gone: interrupted, for `kairos runs` and the next run.
+    if (err instanceof KairosError && err.code === 'BUSY') throw err;
+    await store
+      .setAccess('write')
+      .then(() => store.run(`UPDATE score_runs SET status = 'failed', finished_at = to_timestamp(?)::TIMESTAMP WHERE run_id = ?`, [Date.now() / 1000, runId]))
+      .catch(() => {});
     throw err;
   }
-  // The finish time comes from here: DuckDB's now() is the transaction's start, which made every run last 0 s.
-  const seconds = (Date.now() - started) / 1000;
-  progress('publishing the run');
   await store.transaction(async () => {
     await store.run(
       `UPDATE score_runs SET status = 'completed', finished_at = to_timestamp(?)::TIMESTAMP, data_fingerprint = ?, scorers = ?, customers = ? WHERE run_id = ?`,

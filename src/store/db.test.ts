@@ -1,8 +1,9 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Store } from './db.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { lockHolder, type LockHolder } from '../testing/child.js';
+import { Store, type StoreBusy } from './db.js';
 
 describe('Store row mapping (toJs)', () => {
   it('maps JSON to parsed values, LIST to arrays, MAP to objects and STRUCT to objects, with numbers as numbers', async () => {
@@ -223,6 +224,79 @@ describe('Store.open and analyst queries', () => {
       const range = await store.readOnlyQuery('SELECT range AS n FROM range(100000)', 3);
       expect(range.rows).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }]);
       expect((await store.readOnlyQuery('SELECT range AS n FROM range(5000)')).rows).toHaveLength(5000);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+describe('readers and writers: another process holds the store', () => {
+  let other: LockHolder;
+  let file: string;
+  beforeAll(() => {
+    other = lockHolder();
+  });
+  afterAll(() => other.stop());
+  beforeEach(async () => {
+    file = join(mkdtempSync(join(tmpdir(), 'kairos-locks-')), 'k.duckdb');
+    (await Store.open(file)).close();
+  });
+
+  it('readers share it; a writer is BUSY at once without a wait, and opens once the readers are gone when it waits', async () => {
+    await other.hold(file, 'read');
+    try {
+      (await Store.open(file, { readOnly: true })).close();
+      await expect(Store.open(file)).rejects.toMatchObject({
+        code: 'BUSY',
+        message: expect.stringMatching(new RegExp(`^the store ${file} is in use: another process \\(PID ${other.pid}, .*\\) is reading it`)),
+        hint: expect.stringMatching(/--wait SECONDS/),
+      });
+      const waits: StoreBusy[] = [];
+      // Released when the writer says it waits: it then opens at one of its next tries.
+      const store = await Store.open(file, { waitSeconds: 60, onWait: (busy) => void (waits.push(busy), other.release()) });
+      store.close();
+      expect(waits).toEqual([{ file, pid: other.pid, program: expect.any(String), holder: 'reading', waitSeconds: 60 }]);
+    } finally {
+      await other.release();
+    }
+  });
+
+  it('a reader waits for a writer, and says how long it waited when the wait runs out', async () => {
+    await other.hold(file, 'write');
+    try {
+      await expect(Store.open(file, { readOnly: true, waitSeconds: 1 })).rejects.toMatchObject({
+        code: 'BUSY',
+        message: expect.stringMatching(new RegExp(`^the store ${file} is still in use after 1 s: another process \\(PID ${other.pid}, .*\\) is writing to it`)),
+        details: { file, holder: 'writing', pid: other.pid },
+      });
+      const store = await Store.open(file, { readOnly: true, waitSeconds: 60, onWait: () => void other.release() });
+      expect(await store.value('SELECT count(*) FROM score_runs')).toBe(0);
+      store.close();
+    } finally {
+      await other.release();
+    }
+  });
+
+  it('a switchable store gives up its write lock while it reads, keeping its temp tables, and takes it back when readers are gone', async () => {
+    let onWait: (busy: StoreBusy) => void = () => {};
+    const store = await Store.open(file, { switchable: true, waitSeconds: 60, onWait: (busy) => onWait(busy) });
+    try {
+      await store.run('CREATE TEMP TABLE kept AS SELECT 42 AS answer');
+      await expect(other.hold(file, 'read')).rejects.toThrow(/Could not set lock/);
+      await store.setAccess('read');
+      await expect(store.run('CREATE TABLE nope (x INTEGER)')).rejects.toThrow(/read-only mode/);
+      await other.hold(file, 'read');
+      try {
+        const waits: StoreBusy[] = [];
+        // Released when the store says it waits: it then takes the write lock at one of its next tries.
+        onWait = (busy) => void (waits.push(busy), other.release());
+        await store.setAccess('write');
+        expect(waits).toMatchObject([{ holder: 'reading', pid: other.pid }]);
+      } finally {
+        await other.release();
+      }
+      expect(await store.value('SELECT answer FROM kept')).toBe(42);
+      await store.run('CREATE TABLE written (x INTEGER)');
     } finally {
       store.close();
     }

@@ -30,10 +30,12 @@ import {
 // call per value (and BigInt validity arithmetic), about 10x slower than copying a chunk's buffer.
 import bindings from '@duckdb/node-bindings';
 import { KairosError, StoreError } from '../errors.js';
+import { acquire, lockConflict, type StoreBusy } from './locks.js';
 import { migrate } from './migrations.js';
 import { DEFAULT_DB_PATH } from './paths.js';
 
 export { DEFAULT_DB_PATH };
+export { describeHolder, STORE_RETRY_MS, type StoreBusy } from './locks.js';
 
 /** A value that can be bound to a statement parameter. */
 export type SqlValue = string | number | boolean | bigint | null;
@@ -124,7 +126,22 @@ export interface StoreOptions {
   memoryLimit?: string;
   /** Forbid queries from reading or writing files (for analysts' queries). */
   noExternalAccess?: boolean;
+  /**
+   * Seconds to wait for a store another process holds, trying again every STORE_RETRY_MS (default 0: BUSY at once).
+   * See "Readers and writers" in store/locks.ts.
+   */
+  waitSeconds?: number;
+  /** Called when the store is found busy, once per wait, before waiting (the CLI prints one line). */
+  onWait?: (busy: StoreBusy) => void;
+  /**
+   * Open the file attached to an in-memory database, so that `setAccess` can give up the write lock and take it back
+   * (temp tables, temp views and exposed columns survive): for `kairos score`, which computes with a read lock only.
+   */
+  switchable?: boolean;
 }
+
+/** The catalog name of the store file in a switchable Store (an in-memory database with the file attached). */
+const ATTACHED = 'store';
 
 /** One open store: a DuckDB instance with one connection. Close it with `close()` (or use `withStore`). */
 export class Store {
@@ -137,6 +154,11 @@ export class Store {
     readonly path: string,
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
+    private readonly options: StoreOptions,
+    /** True for a switchable store: the file is attached (as ATTACHED) to an in-memory database. */
+    private readonly attached: boolean,
+    /** What the store may do now ('none': a switchable store between two locks). */
+    private access: 'read' | 'write' | 'none',
   ) {}
 
   private checkIdle(sql: string): void {
@@ -145,7 +167,10 @@ export class Store {
     }
   }
 
-  /** Opens (creating if needed, unless read-only or `mustExist`) the store at `path` and brings its schema up to date. */
+  /**
+   * Opens (creating if needed, unless read-only or `mustExist`) the store at `path` and brings its schema up to date.
+   * A store another process holds is waited for up to `waitSeconds` (see "Readers and writers" in store/locks.ts).
+   */
   static async open(path: string = DEFAULT_DB_PATH, options: StoreOptions = {}): Promise<Store> {
     const file = path === ':memory:' ? path : resolve(path);
     if (file !== ':memory:') {
@@ -163,24 +188,61 @@ export class Store {
       allocator_bulk_deallocation_flush_threshold: '32MB',
       allocator_background_threads: 'true',
     };
-    if (options.readOnly) config['access_mode'] = 'READ_ONLY';
     if (options.memoryLimit) config['memory_limit'] = options.memoryLimit;
     if (options.noExternalAccess) config['enable_external_access'] = 'false';
+    const switchable = options.switchable === true && file !== ':memory:' && !options.readOnly;
+    // A switchable store spills where the file's own database would (an in-memory one would use ./.tmp).
+    if (switchable) config['temp_directory'] = `${file}.tmp`;
+    else if (options.readOnly) config['access_mode'] = 'READ_ONLY';
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(file, config);
+      instance = await (switchable ? DuckDBInstance.create(':memory:', config) : acquire(file, options, () => DuckDBInstance.create(file, config)));
     } catch (cause) {
-      throw new KairosError('STORE', `cannot open store ${file}: ${(cause as Error).message}`, {
-        cause,
-        hint: 'is another kairos process using it? Is the file a DuckDB database?',
-      });
+      if (cause instanceof KairosError) throw cause;
+      throw new KairosError('STORE', `cannot open store ${file}: ${(cause as Error).message}`, { cause, hint: 'is the file a DuckDB database?' });
     }
     const connection = await instance.connect();
-    const store = new Store(file, instance, connection);
-    // Everything is stored and computed in UTC, whatever the machine's zone.
-    await store.run("SET TimeZone = 'UTC'");
-    if (!options.readOnly) await migrate(store);
+    const store = new Store(file, instance, connection, options, switchable, switchable ? 'none' : options.readOnly ? 'read' : 'write');
+    try {
+      // Everything is stored and computed in UTC, whatever the machine's zone.
+      await store.run("SET TimeZone = 'UTC'");
+      if (switchable) await store.setAccess('write');
+      if (!options.readOnly) await migrate(store);
+    } catch (err) {
+      store.close();
+      throw err;
+    }
     return store;
+  }
+
+  /**
+   * Switches a switchable store between reading (a shared lock: other readers keep reading, writers wait) and writing
+   * (the exclusive lock, waited for as in `open`), by attaching the file again: temp tables, temp views and exposed
+   * columns stay. The store is unusable if taking the new lock fails. On other stores, 'read' keeps what the store
+   * has (a write lock is also good for reading) and 'write' is refused on a read-only store.
+   */
+  async setAccess(access: 'read' | 'write'): Promise<void> {
+    if (this.access === access) return;
+    if (!this.attached) {
+      if (access === 'write') throw new KairosError('INTERNAL', `the store ${this.path} is open read-only`);
+      return;
+    }
+    if (this.access !== 'none') {
+      await this.run('USE memory');
+      await this.run(`DETACH ${ATTACHED}`);
+      this.access = 'none';
+    }
+    const mode = access === 'read' ? ' (READ_ONLY)' : '';
+    await acquire(this.path, this.options, async () => {
+      try {
+        await this.connection.run(`ATTACH ${quoteLiteral(this.path)} AS ${ATTACHED}${mode}`);
+      } catch (cause) {
+        if (lockConflict(cause, this.path, 0)) throw cause;
+        throw new KairosError('STORE', `cannot open store ${this.path}: ${(cause as Error).message}`, { cause, hint: 'is the file a DuckDB database?' });
+      }
+    });
+    await this.run(`USE ${ATTACHED}`);
+    this.access = access;
   }
 
   /** Runs a statement with bound parameters (`?` or `$1`), returning nothing. */

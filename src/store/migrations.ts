@@ -118,6 +118,15 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE VIEW score_history AS SELECT * FROM score_history_v1`,
     ],
   },
+  {
+    version: 3,
+    name: 'the process computing a run: readers tell a run in progress from one that was interrupted',
+    sql: [
+      // A run computes while other processes read the store (src/store/db.ts, "Readers and writers"): a row still
+      // 'running' is a run in progress while its process lives, an interrupted one once it is gone.
+      `ALTER TABLE score_runs ADD COLUMN IF NOT EXISTS pid INTEGER`,
+    ],
+  },
 ];
 
 /** The data contract's entities: each is one table of the store (docs/data-model.md). */

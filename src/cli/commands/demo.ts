@@ -9,7 +9,8 @@ import type { Entity } from '../../ingest/contract.js';
 import type { ScoreRunSummary } from '../../scores/run.js';
 import { formatCount, formatMoney } from '../../util/format.js';
 import { wholeNumber } from '../options.js';
-import { formatProbability, printJson, progressReporter, renderTable, type ColumnFormats, type GlobalOptions, type Io } from '../io.js';
+import type { StoreOptions } from '../../store/db.js';
+import { formatProbability, printJson, progressReporter, renderTable, storeWait, type ColumnFormats, type GlobalOptions, type Io } from '../io.js';
 
 export interface DemoResult {
   readonly db: string;
@@ -27,11 +28,11 @@ export interface DemoResult {
 const SAMPLE_COLUMNS = ['customer_id', 'frequency', 'monetary', 'recency_days', 'rfm_segment', 'clv_12m', 'p_alive', 'churn_decisive_date'];
 
 /** Refuses to overwrite a store that holds anything but an earlier demo; removes an earlier demo store. */
-async function prepareDemoStore(db: string): Promise<void> {
+async function prepareDemoStore(db: string, wait: Pick<StoreOptions, 'waitSeconds' | 'onWait'>): Promise<void> {
   const file = resolve(db);
   if (!existsSync(file)) return;
   const { Store } = await import('../../store/db.js');
-  const store = await Store.open(file);
+  const store = await Store.open(file, wait);
   let origin: string | undefined;
   let orders = 0;
   try {
@@ -51,7 +52,7 @@ async function prepareDemoStore(db: string): Promise<void> {
 
 export async function runDemo(
   db: string,
-  options: { customers: number; seed: number; dataDir?: string; configPath?: string },
+  options: { customers: number; seed: number; dataDir?: string; configPath?: string; wait?: Pick<StoreOptions, 'waitSeconds' | 'onWait'> },
   progress: (message: string) => void,
 ): Promise<DemoResult> {
   const config = loadConfig(options.configPath);
@@ -62,7 +63,7 @@ export async function runDemo(
     import('../../ingest/ingest.js'),
     import('../../scores/run.js'),
   ]);
-  await prepareDemoStore(db);
+  await prepareDemoStore(db, options.wait ?? {});
   const dataDir = resolve(options.dataDir ?? join(dirname(resolve(db)), 'kairos-demo'));
   progress(`generating ${formatCount(options.customers)} customers into ${dataDir}`);
   let lastShown = 0;
@@ -72,7 +73,7 @@ export async function runDemo(
       progress(`  generated ${formatCount(done)} / ${formatCount(total)} customers`);
     }
   });
-  const store = await Store.open(db);
+  const store = await Store.open(db, options.wait ?? {});
   try {
     await store.run("INSERT OR REPLACE INTO kairos_meta VALUES ('origin', 'demo')");
     const ingested: Record<string, { read: number; loaded: number; rejected: number; duplicates: number }> = {};
@@ -158,7 +159,7 @@ export function registerDemo(program: Command, io: Io, global: () => GlobalOptio
       const g = global();
       const result = await runDemo(
         g.db,
-        { customers: flags.customers, seed: flags.seed, ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}), ...(g.config !== undefined ? { configPath: g.config } : {}) },
+        { customers: flags.customers, seed: flags.seed, wait: storeWait(io, g), ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}), ...(g.config !== undefined ? { configPath: g.config } : {}) },
         progressReporter(io, g),
       );
       if (g.json) return printJson(io, result);

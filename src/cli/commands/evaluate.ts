@@ -7,7 +7,7 @@ import { KairosError } from '../../errors.js';
 import { formatPair, holdoutLabel } from '../../backtest/format.js';
 import type { EvaluationResult } from '../../evaluate/evaluate.js';
 import { formatCount } from '../../util/format.js';
-import { progressReporter, renderTable, type GlobalOptions, type Io } from '../io.js';
+import { progressReporter, renderTable, storeWait, type GlobalOptions, type Io } from '../io.js';
 
 interface EvaluateFlags {
   calibrationEnd?: string;
@@ -78,7 +78,7 @@ Example:  kairos evaluate --calibration-end 1997-09-30 --holdout 39w --report cd
             ...(flags.title !== undefined ? { title: flags.title } : {}),
             onProgress: progressReporter(io, g),
           }),
-        { readOnly: true },
+        { readOnly: true, ...storeWait(io, g) },
       );
       let file: string | undefined;
       if (flags.report !== undefined) {

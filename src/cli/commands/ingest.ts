@@ -5,7 +5,7 @@ import { KairosError } from '../../errors.js';
 import { parseEntity } from '../../ingest/contract.js';
 import type { IngestReport } from '../../ingest/ingest.js';
 import { formatCount } from '../../util/format.js';
-import { printJson, progressReporter, renderTable, type GlobalOptions, type Io } from '../io.js';
+import { printJson, progressReporter, renderTable, storeWait, type GlobalOptions, type Io } from '../io.js';
 
 interface IngestFlags {
   preset?: string;
@@ -88,6 +88,7 @@ export function registerIngest(program: Command, io: Io, global: () => GlobalOpt
           ...(flags.rejectsDir !== undefined ? { rejectsDir: flags.rejectsDir } : {}),
           onProgress: progressReporter(io, g),
         }),
+        storeWait(io, g),
       );
       if (g.json) printJson(io, report);
       else printIngestReport(io, report);

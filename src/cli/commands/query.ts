@@ -8,7 +8,8 @@ import { KairosError } from '../../errors.js';
 import type { ScoreRegistry } from '../../scores/registry.js';
 import type { Scorer } from '../../scores/types.js';
 import { formatCount } from '../../util/format.js';
-import { printJson, renderTable, type GlobalOptions, type Io } from '../io.js';
+import type { StoreOptions } from '../../store/db.js';
+import { printJson, renderTable, storeWait, type GlobalOptions, type Io } from '../io.js';
 import { positiveInteger } from '../options.js';
 
 export const EXPORT_FORMATS = ['csv', 'parquet', 'json'] as const;
@@ -26,6 +27,8 @@ export interface ExportOptions {
   readonly items?: string;
   /** Where item outputs are looked up (default: the scorers Kairos ships). */
   readonly registry?: ScoreRegistry;
+  /** How long to wait for a store another process is writing to (default: fail at once). */
+  readonly wait?: Pick<StoreOptions, 'waitSeconds' | 'onWait'>;
 }
 
 /** `--out -`: the rows go to stdout. */
@@ -109,7 +112,9 @@ export async function exportScores(db: string, options: ExportOptions): Promise<
       if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
     }
     return { file: scratch === undefined ? file : STDOUT, rows, columns };
-  }, { mustExist: true });
+    // Read-only, as `kairos sql`: exports run beside other readers and while a score computes (its temp table is the
+    // connection's own).
+  }, { readOnly: true, ...options.wait });
 }
 
 export function registerQuery(program: Command, io: Io, global: () => GlobalOptions): void {
@@ -124,6 +129,7 @@ export function registerQuery(program: Command, io: Io, global: () => GlobalOpti
       const result = await withStore(g.db, (store) => store.readOnlyQuery(query, g.json ? undefined : flags.limit + 1), {
         readOnly: true,
         noExternalAccess: true,
+        ...storeWait(io, g),
       });
       if (g.json) return printJson(io, result.rows);
       const limit = flags.limit;
@@ -153,6 +159,7 @@ and to ./customer_scores.csv (.ndjson) when it is. Parquet always goes to a file
         format,
         out: toStdout ? STDOUT : (flags.out ?? `${flags.items ?? 'customer_scores'}.${format === 'json' ? 'ndjson' : format}`),
         write: io.out,
+        wait: storeWait(io, g),
         ...(flags.items !== undefined ? { items: flags.items } : {}),
         ...(flags.columns ? { columns: flags.columns.split(',').map((c) => c.trim()) } : {}),
         ...(flags.segment !== undefined ? { segment: flags.segment } : {}),

@@ -5,7 +5,8 @@ import { KairosError } from '../../errors.js';
 import type { CustomerExplanation } from '../../scores/explain.js';
 import type { ScoreRunSummary } from '../../scores/run.js';
 import { formatCount, formatNumber } from '../../util/format.js';
-import { printJson, progressReporter, renderTable, type GlobalOptions, type Io } from '../io.js';
+import { processLives } from '../../util/process.js';
+import { printJson, progressReporter, renderTable, storeWait, type GlobalOptions, type Io } from '../io.js';
 import { positiveInteger, wholeNumber } from '../options.js';
 
 export function printRunSummary(io: Io, s: ScoreRunSummary): void {
@@ -61,7 +62,9 @@ export function registerScore(program: Command, io: Io, global: () => GlobalOpti
           ...(flags.scorer !== undefined ? { scorers: flags.scorer.split(',').map((x) => x.trim()) } : {}),
           onProgress: progressReporter(io, g),
         }),
-        { mustExist: true },
+        // Switchable: the run computes with a read lock only, so that kairos sql, show, runs and export keep reading the
+        // published scores meanwhile; it takes the write lock (waiting for readers) to start and to publish.
+        { mustExist: true, switchable: true, ...storeWait(io, g) },
       );
       if (g.json) printJson(io, summary);
       else printRunSummary(io, summary);
@@ -74,7 +77,7 @@ export function registerScore(program: Command, io: Io, global: () => GlobalOpti
     .action(async (customerId: string) => {
       const g = global();
       const [{ withStore }, { explainCustomer }] = await Promise.all([import('../../store/db.js'), import('../../scores/explain.js')]);
-      const result = await withStore(g.db, (store) => explainCustomer(store, customerId), { readOnly: true });
+      const result = await withStore(g.db, (store) => explainCustomer(store, customerId), { readOnly: true, ...storeWait(io, g) });
       if (g.json) return printJson(io, result);
       printCustomer(io, customerId, result);
     });
@@ -88,15 +91,20 @@ export function registerScore(program: Command, io: Io, global: () => GlobalOpti
       const { withStore } = await import('../../store/db.js');
       const rows = await withStore(
         g.db,
-        (store) =>
-          store.all(
-            // A run still 'running' in a store this command could open was interrupted: a run in progress holds the store.
-            `SELECT run_id, strftime(as_of, '%Y-%m-%d') AS as_of, CASE status WHEN 'running' THEN 'failed (interrupted)' ELSE status END AS status,
-               customers, round(epoch(finished_at) - epoch(started_at), 1) AS seconds, data_fingerprint
+        async (store) => {
+          // A store not yet migrated to schema 3 (opened read-only, so left as it is) records no process: no run of it computes.
+          const hasPid = Number(await store.value(`SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() AND table_name = 'score_runs' AND column_name = 'pid'`)) > 0;
+          const runs = await store.all<{ run_id: number; status: string; pid: number | null }>(
+            `SELECT run_id, strftime(as_of, '%Y-%m-%d') AS as_of, status, customers, round(epoch(finished_at) - epoch(started_at), 1) AS seconds,
+               data_fingerprint, ${hasPid ? 'pid' : 'NULL::INTEGER AS pid'}
              FROM score_runs ORDER BY run_id DESC LIMIT ?`,
             [flags.limit],
-          ),
-        { readOnly: true },
+          );
+          // A run still 'running' is computing while its process lives (it reads the store beside this command), and was
+          // interrupted once it is gone.
+          return runs.map(({ pid, ...r }) => (r.status === 'running' ? { ...r, status: processLives(pid) ? `running (PID ${pid})` : 'failed (interrupted)' } : r));
+        },
+        { readOnly: true, ...storeWait(io, g) },
       );
       if (g.json) printJson(io, rows);
       else io.out(rows.length ? renderTable(['run_id', 'as_of', 'status', 'customers', 'seconds', 'data_fingerprint'], rows) : 'no scoring run yet: run `kairos score`');
@@ -115,7 +123,7 @@ export function registerCompact(program: Command, io: Io, global: () => GlobalOp
         import('../../scores/results.js'),
         import('../../scores/registry.js'),
       ]);
-      const result = await withStore(g.db, (store) => compactHistory(store, DEFAULT_REGISTRY, flags.keepDays), { mustExist: true });
+      const result = await withStore(g.db, (store) => compactHistory(store, DEFAULT_REGISTRY, flags.keepDays), { mustExist: true, ...storeWait(io, g) });
       if (g.json) printJson(io, result);
       else io.out(`removed ${result.removed.length} run(s) (${formatCount(result.rowsDeleted)} rows); ${result.kept} completed run(s) kept`);
     });
@@ -152,7 +160,7 @@ export function registerModels(program: Command, io: Io, global: () => GlobalOpt
           const notes = await store.value<string>('SELECT scorers::VARCHAR FROM score_runs WHERE run_id = ?', [runId]);
           return { runId, scorers: notes ? JSON.parse(notes) : [], fits: rows.map((r) => r.fit) };
         },
-        { readOnly: true },
+        { readOnly: true, ...storeWait(io, g) },
       );
       if (g.json) return printJson(io, result);
       io.out(`run ${result.runId}`);
