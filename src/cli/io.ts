@@ -50,6 +50,26 @@ export interface GlobalOptions {
   readonly progress?: boolean;
   /** Seconds to wait for a store another process holds (--wait; default KAIROS_WAIT, else DEFAULT_WAIT_SECONDS). */
   readonly wait?: number;
+  /** DuckDB's memory limit for this command (--memory-limit; default KAIROS_MEMORY_LIMIT, else DEFAULT_MEMORY_LIMIT). */
+  readonly memoryLimit?: string;
+}
+
+/**
+ * DuckDB's memory limit for every command, unless --memory-limit or KAIROS_MEMORY_LIMIT say otherwise. Beyond it DuckDB
+ * spills to disk (a `.tmp` folder beside the store) or, for the few operators that cannot spill, fails; the purchase
+ * summary then retries in more passes. DuckDB's own default (80% of the RAM) lets one command take gigabytes on a
+ * shared machine for speed it barely needs: at 1M customers, 256 MB took ingest from 897 to 451 MB of peak RSS and
+ * score from 772 to 507 MB at about the same time (docs/benchmarks.md).
+ */
+export const DEFAULT_MEMORY_LIMIT = '256MB';
+
+/** A memory size as DuckDB takes it ("512MB", "2GB", "1.5GiB"); anything else is a usage error. */
+export function memoryLimitOption(text: string, from = '--memory-limit'): string {
+  const t = text.trim();
+  if (!/^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(t)) {
+    throw new KairosError('USAGE', `${from} "${text}" is not a memory size (expected e.g. 512MB or 2GB)`);
+  }
+  return t;
 }
 
 /** How long a command waits for a store another kairos process is using, unless --wait or KAIROS_WAIT say otherwise. */
@@ -71,12 +91,12 @@ export function waitFromEnvironment(env: NodeJS.ProcessEnv = process.env): numbe
  * on stderr (unless --quiet), e.g. "waiting for the store kairos.duckdb: another process (PID 4242, /usr/bin/node) is
  * writing to it (...); waiting up to 60 s (--wait)".
  */
-export function storeWait(io: Io, global: GlobalOptions): Pick<StoreOptions, 'waitSeconds' | 'onWait'> {
+export function storeWait(io: Io, global: GlobalOptions): Pick<StoreOptions, 'waitSeconds' | 'onWait' | 'memoryLimit'> {
   const waitSeconds = global.wait ?? DEFAULT_WAIT_SECONDS;
   const onWait = (busy: StoreBusy): void => {
     if (!global.quiet) io.err(`waiting for the store ${busy.file}: ${describeHolder(busy)}; waiting up to ${busy.waitSeconds} s (--wait)`);
   };
-  return { waitSeconds, onWait };
+  return { waitSeconds, onWait, memoryLimit: global.memoryLimit ?? DEFAULT_MEMORY_LIMIT };
 }
 
 /** A progress reporter: one line per step with elapsed seconds, on a terminal (or with --progress), never with --quiet. */

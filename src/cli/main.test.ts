@@ -151,6 +151,17 @@ describe('kairos CLI', () => {
     expect(existsSync(db)).toBe(true);
   });
 
+  it('every command runs DuckDB under a memory limit: 256MB unless --memory-limit (or KAIROS_MEMORY_LIMIT) says otherwise', async () => {
+    expect((await kairos('--quiet', 'ingest', 'orders', join(dir, 'orders.csv'), '--rejects-dir', dir)).code).toBe(0);
+    const limit = async (...flags: string[]): Promise<string> =>
+      (JSON.parse((await kairos(...flags, '--json', 'sql', "SELECT current_setting('memory_limit') AS m")).out) as { m: string }[])[0]?.m ?? '';
+    expect(await limit()).toMatch(/^(256\.0 MiB|244\.1 MiB)$/);
+    expect(await limit('--memory-limit', '1GB')).toMatch(/^(1\.0 GiB|953\.6 MiB)$/);
+    const bad = await kairos('--memory-limit', 'lots', 'runs');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--memory-limit "lots" is not a memory size/);
+  });
+
   it('sql prints PRAGMA, SHOW and DESCRIBE as tables too; --limit cuts the rows read', async () => {
     expect((await kairos('--quiet', 'ingest', 'orders', join(dir, 'orders.csv'), '--rejects-dir', dir)).code).toBe(0);
     const pragma = await kairos('sql', 'PRAGMA database_list');

@@ -7,7 +7,7 @@ import { registerEvaluate } from './commands/evaluate.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerQuery } from './commands/query.js';
 import { describeScorers, registerCompact, registerModels, registerScore } from './commands/score.js';
-import { DEFAULT_WAIT_SECONDS, processIo, waitFromEnvironment, type GlobalOptions, type Io } from './io.js';
+import { DEFAULT_MEMORY_LIMIT, DEFAULT_WAIT_SECONDS, memoryLimitOption, processIo, waitFromEnvironment, type GlobalOptions, type Io } from './io.js';
 import { wholeNumber } from './options.js';
 
 export const VERSION = '0.1.0';
@@ -29,6 +29,11 @@ function buildProgram(io: Io, writeErr: (text: string) => void): { program: Comm
       `how long to wait for a store another kairos process is using, 0 to fail at once (default: KAIROS_WAIT, else ${DEFAULT_WAIT_SECONDS})`,
       wholeNumber(0),
     )
+    .option(
+      '--memory-limit <size>',
+      `DuckDB's memory limit, e.g. 512MB or 2GB; beyond it DuckDB spills to disk (default: KAIROS_MEMORY_LIMIT, else ${DEFAULT_MEMORY_LIMIT})`,
+      (v: string) => memoryLimitOption(v),
+    )
     .showHelpAfterError('(run kairos --help for usage)')
     .exitOverride()
     .configureOutput(output)
@@ -41,12 +46,14 @@ Exit codes: 0 ok, ${EXIT_CODES.USAGE} usage, ${EXIT_CODES.VALIDATION} invalid in
 Start with:  kairos demo            (synthetic retailer: ingest, score, summary)`,
     );
   const global = (): GlobalOptions => {
-    const o = program.opts<{ db: string; json: boolean; config?: string; quiet: boolean; progress: boolean; wait?: number }>();
+    const o = program.opts<{ db: string; json: boolean; config?: string; quiet: boolean; progress: boolean; wait?: number; memoryLimit?: string }>();
+    const envLimit = process.env['KAIROS_MEMORY_LIMIT'];
     return {
       db: o.db,
       json: o.json,
       quiet: o.quiet,
       wait: o.wait ?? waitFromEnvironment(),
+      memoryLimit: o.memoryLimit ?? (envLimit?.trim() ? memoryLimitOption(envLimit, 'KAIROS_MEMORY_LIMIT') : DEFAULT_MEMORY_LIMIT),
       ...(o.progress ? { progress: true } : {}),
       ...(o.config !== undefined ? { config: o.config } : {}),
     };
