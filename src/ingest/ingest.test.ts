@@ -226,6 +226,18 @@ describe('ingest other entities and formats', () => {
     expect(await store.value("SELECT attributes FROM customers WHERE customer_id = 'c1'")).toEqual({ tier: 'gold' });
   });
 
+  it('keeps one row per customer id through files, repeats within a file and stubs from orders (no key index does it)', async () => {
+    await ingest(store, { entity: 'customers', files: [file('c.csv', 'customer_id,email\nc1,a@x.org\nc2,b@x.org\nc1,a2@x.org\n')] });
+    await ingest(store, { entity: 'orders', files: [file('o.csv', 'order_id,customer_id,ordered_at,amount\no1,c1,2024-01-01,5\no2,c9,2024-01-02,5\no3,c9,2024-01-03,5\n')] });
+    await ingest(store, { entity: 'customers', files: [file('c2.csv', 'customer_id,email\nc9,z@x.org\nc2,b@x.org\n')] });
+    expect(await store.all('SELECT customer_id, count(*)::INTEGER AS n FROM customers GROUP BY ALL ORDER BY customer_id')).toEqual([
+      { customer_id: 'c1', n: 1 },
+      { customer_id: 'c2', n: 1 },
+      { customer_id: 'c9', n: 1 },
+    ]);
+    expect(await store.value("SELECT email FROM customers WHERE customer_id = 'c9'")).toBe('z@x.org');
+  });
+
   it('reads NDJSON events, rejecting unknown types and broken JSON lines', async () => {
     const text = [
       '{"customer_id":"c1","occurred_at":"2024-01-01T10:00:00Z","type":"email_open","campaign_id":"cmp1"}',

@@ -127,6 +127,28 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE score_runs ADD COLUMN IF NOT EXISTS pid INTEGER`,
     ],
   },
+  {
+    version: 4,
+    name: 'customers without a primary-key index: ids stay unique by the ingest, and 10M of them fit a small memory limit',
+    sql: [
+      // DuckDB keeps a PRIMARY KEY's index (an ART) in memory, outside what it can spill: inserting 10M new customers
+      // under the default 256 MB memory limit failed on it, and building it was most of the 1.2 s the customer stubs
+      // of 1M customers took. Ingest keeps customer_id unique without it: every insert is an anti-join against the
+      // stored ids of rows deduplicated in the file (src/ingest/ingest.ts), under the store's single-writer lock.
+      // DuckDB cannot drop a constraint: the table is made again, its rows copied in their order.
+      `CREATE TABLE customers_v4 (
+         customer_id VARCHAR NOT NULL,
+         created_at TIMESTAMP,
+         email VARCHAR,
+         country VARCHAR,
+         attributes JSON,
+         source VARCHAR NOT NULL DEFAULT 'customers',
+         batch_id INTEGER)`,
+      `INSERT INTO customers_v4 SELECT customer_id, created_at, email, country, attributes, source, batch_id FROM customers ORDER BY rowid`,
+      `DROP TABLE customers`,
+      `ALTER TABLE customers_v4 RENAME TO customers`,
+    ],
+  },
 ];
 
 /** The data contract's entities: each is one table of the store (docs/data-model.md). */
