@@ -7,8 +7,9 @@ import { exportScores } from '../cli/commands/query.js';
 import { printCustomer } from '../cli/commands/score.js';
 import { run } from '../cli/main.js';
 import { DEFAULT_CONFIG } from '../config.js';
-import { EXIT_CODES } from '../errors.js';
+import { EXIT_CODES, KairosError } from '../errors.js';
 import { Store } from '../store/db.js';
+import { SCHEMA_VERSION } from '../store/migrations.js';
 import { lockHolder, spawnScript } from '../testing/child.js';
 import { toyItemScorer, toyStore } from '../testing/toy-scorers.js';
 import { explainCustomer } from './explain.js';
@@ -77,6 +78,31 @@ describe('partial runs', () => {
     expect(await store.value(`SELECT count(DISTINCT scorer) FROM scorer_results WHERE run_id = (SELECT max(run_id) FROM scorer_results)`)).toBe(2);
   });
 
+  it('a scorer that runs out of memory where DuckDB cannot spill runs again under a 4x memory limit, and the run says so', async () => {
+    await store.run("SET memory_limit = '64MB'");
+    let calls = 0;
+    const hungry: Scorer = {
+      ...toyItemScorer,
+      name: 'hungry',
+      items: [],
+      columns: [],
+      dependsOn: [],
+      run: async (ctx) => {
+        calls++;
+        if (calls === 1) throw new KairosError('STORE', 'query failed: Out of Memory Error: failed to pin block of size 256.0 KiB (61.0 MiB/61.0 MiB used)');
+        await ctx.store.run('CREATE OR REPLACE TEMP TABLE __hungry AS SELECT customer_id FROM asof_customers');
+        return { table: '__hungry', models: [], notes: [] };
+      },
+    };
+    const run = await runScores(store, { config, asOf: '2023-10-01', registry: new ScoreRegistry([...SCORERS, hungry]), scorers: ['hungry'] });
+    expect(calls).toBe(2);
+    expect(run.notes).toContainEqual(expect.stringMatching(/^hungry: not enough memory under 61\.0 MiB, again under 244\.0 MiB \(set --memory-limit 244\.0MB or more/));
+    expect(await store.value("SELECT current_setting('memory_limit')")).toBe('244.0 MiB');
+    // Any other error fails the run at once.
+    const broken: Scorer = { ...hungry, name: 'broken', run: () => Promise.reject(new KairosError('STORE', 'query failed: Binder Error')) };
+    await expect(runScores(store, { config, asOf: '2023-10-01', registry: new ScoreRegistry([...SCORERS, broken]), scorers: ['broken'] })).rejects.toThrow(/Binder/);
+  });
+
   it('a failed run leaves every stored result as it was', async () => {
     const before = await store.all('SELECT * FROM scorer_results ORDER BY scorer');
     const snapshot = await store.all('SELECT * FROM scores_rfm ORDER BY customer_id');
@@ -103,7 +129,7 @@ describe('a store made before per-scorer results (schema 1)', () => {
     old.close();
     const reopened = await Store.open(db);
     try {
-      expect(await reopened.value('SELECT max(version) FROM schema_migrations')).toBe(3);
+      expect(await reopened.value('SELECT max(version) FROM schema_migrations')).toBe(SCHEMA_VERSION);
       expect(await reopened.value("SELECT run_id FROM customer_scores WHERE customer_id = 'K0001'")).toBe(7);
       await runScores(reopened, { config, asOf: '2023-10-01', scorers: ['rfm'] });
       expect(await reopened.value("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'latest_scores'")).toBe(0);

@@ -101,6 +101,32 @@ function checkPartialRun(registry: ScoreRegistry, selected: readonly Scorer[], s
   }
 }
 
+/** DuckDB's error when an operator it cannot spill to disk needs more than the memory limit. */
+function isOutOfMemory(err: unknown): boolean {
+  return err instanceof KairosError && /Out of Memory Error/.test(err.message);
+}
+
+/**
+ * Runs one step of a run (a scorer, or the staging of its results); when DuckDB runs out of memory in an operator it
+ * cannot spill, raises the memory limit 4 times (twice at most, to 80% of the RAM) and runs the step again, saying so
+ * in a progress line and a note. The compute holds no transaction, so a failed statement leaves nothing behind; the
+ * step's temp objects are made with CREATE OR REPLACE. The limit stays raised for the rest of the run.
+ */
+async function withMoreMemory<T>(store: Store, step: string, progress: (m: string) => void, notes: string[], fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isOutOfMemory(err) || attempt >= 2) throw err;
+      const raised = await store.raiseMemoryLimit(4);
+      if (raised === null) throw err;
+      const message = `${step}: not enough memory under ${raised.from}, again under ${raised.to}`;
+      progress(message);
+      notes.push(`${message} (set --memory-limit ${raised.to.replace(/\s+/g, '').replace('iB', 'B')} or more to avoid the retry)`);
+    }
+  }
+}
+
 /**
  * Runs the scorers in dependency order. A run lands whole or not at all, even if the process is killed at any moment:
  * 1. its score_runs row is committed first, as 'running' with its process id (run ids are never reused; runs left
@@ -172,9 +198,11 @@ export async function runScores(store: Store, options: ScoreRunOptions): Promise
         if (view === undefined) throw new KairosError('INTERNAL', `scorer ${scorer.name} reads ${name} without declaring it in dependsOn`);
         return view;
       };
-      const result = await scorer.run({ store, runId, asOf, config: options.config, progress, resultsOf, dataFingerprint });
+      const result = await withMoreMemory(store, scorer.name, progress, notes, () =>
+        scorer.run({ store, runId, asOf, config: options.config, progress, resultsOf, dataFingerprint }),
+      );
       progress(`writing ${scorer.name} scores`);
-      await writeResults(store, scorer, result, { runId, asOf }, STAGING);
+      await withMoreMemory(store, `writing ${scorer.name}`, progress, notes, () => writeResults(store, scorer, result, { runId, asOf }, STAGING));
       for (const t of [result.table, ...Object.values(result.items ?? {}), ...(result.temporaries ?? []), ...inputs.values()]) await dropTemporary(store, t);
       models.push(...result.models);
       notes.push(...result.notes);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lockHolder, type LockHolder } from '../testing/child.js';
-import { Store, type StoreBusy } from './db.js';
+import { memoryBytes, Store, type StoreBusy } from './db.js';
 
 describe('Store row mapping (toJs)', () => {
   it('maps JSON to parsed values, LIST to arrays, MAP to objects and STRUCT to objects, with numbers as numbers', async () => {
@@ -297,6 +297,26 @@ describe('readers and writers: another process holds the store', () => {
       }
       expect(await store.value('SELECT answer FROM kept')).toBe(42);
       await store.run('CREATE TABLE written (x INTEGER)');
+    } finally {
+      store.close();
+    }
+  });
+});
+
+describe('memory limits', () => {
+  it('reads sizes as DuckDB prints them', () => {
+    expect(memoryBytes('244.1 MiB')).toBeCloseTo(244.1 * 2 ** 20, 0);
+    expect(memoryBytes('1.5 GiB')).toBe(1.5 * 2 ** 30);
+    expect(memoryBytes('512MB')).toBe(512e6);
+    expect(memoryBytes('lots')).toBeNaN();
+  });
+
+  it('raises the limit 4 times, never past 80% of the RAM', async () => {
+    const store = await Store.open(':memory:', { memoryLimit: '100MB' });
+    try {
+      expect(await store.raiseMemoryLimit(4)).toEqual({ from: '95.3 MiB', to: '381.0 MiB' });
+      await store.run("SET memory_limit = '100TB'");
+      expect(await store.raiseMemoryLimit(4)).toBeNull();
     } finally {
       store.close();
     }

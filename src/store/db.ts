@@ -1,4 +1,5 @@
 // The embedded DuckDB store: opening, bound-parameter queries, transactions, typed column I/O and the one type mapping.
+import { totalmem } from 'node:os';
 import { existsSync, mkdirSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -267,6 +268,21 @@ export class Store {
   }
 
   /** Runs a query returning one value (first column of the first row). */
+  /**
+   * Raises DuckDB's memory limit `factor` times, to at most 80% of the machine's memory (DuckDB's own default): for a
+   * step that failed on an operator DuckDB cannot spill. Returns the limits before and after as DuckDB shows them, or
+   * null when the limit cannot grow.
+   */
+  async raiseMemoryLimit(factor: number): Promise<{ from: string; to: string } | null> {
+    const from = String(await this.value("SELECT current_setting('memory_limit')"));
+    const bytes = memoryBytes(from);
+    const cap = Math.floor(totalmem() * 0.8);
+    const target = Math.min(cap, Math.floor(bytes * factor));
+    if (!(bytes > 0) || target <= bytes * 1.01) return null;
+    await this.run(`SET memory_limit = '${Math.floor(target / 2 ** 20)}MiB'`);
+    return { from, to: String(await this.value("SELECT current_setting('memory_limit')")) };
+  }
+
   async value<T = unknown>(sql: string, params: readonly SqlValue[] = []): Promise<T> {
     const row = await this.one(sql, params);
     return (row === undefined ? undefined : Object.values(row)[0]) as T;
@@ -803,4 +819,12 @@ export async function withStore<T>(
   } finally {
     store.close();
   }
+}
+
+/** Bytes of a memory size as DuckDB prints it ("244.1 MiB", "1.5 GiB", "512.0 KiB"); NaN when unreadable. */
+export function memoryBytes(text: string): number {
+  const m = /^\s*([0-9.]+)\s*(bytes|B|KiB|MiB|GiB|TiB|KB|MB|GB|TB)\s*$/i.exec(text);
+  if (!m) return Number.NaN;
+  const units: Record<string, number> = { b: 1, bytes: 1, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12 };
+  return Number(m[1]) * (units[(m[2] ?? '').toLowerCase()] ?? Number.NaN);
 }
