@@ -5,12 +5,21 @@ import { formatMoney } from '../../util/format.js';
 import type { Scorer, ScoreContext, ScorerResult } from '../types.js';
 
 /**
- * Score of a value among buyers, 1 (worst) to `bins` (best): 1 + floor(bins * (rank - 1) / n), where rank is
- * SQL RANK() ordered worst first. Tie rule: equal values share the rank of the first of them, hence the same score
- * (the lower bin they reach). Many one-time buyers therefore all get F = 1, as they should.
+ * A CTE `name` (v, rnk) giving, for each distinct value of `column` among the buyers, SQL RANK() of the rows holding
+ * it, worst first (1 + the number of buyers with a smaller value), from a window over the distinct values only (a few hundred days or counts, at most one per buyer for spend) joined back to the buyers. A
+ * RANK() window over every buyer sorts all of them at once, in memory DuckDB could not spill at 10M customers.
  */
-export function binSql(orderBy: string, bins: number): string {
-  return `(1 + floor(${bins} * (rank() OVER (ORDER BY ${orderBy}) - 1) / count(*) OVER ()))::INTEGER`;
+export function rankSql(name: string, column: string): string {
+  return `${name} AS (SELECT ${column} AS v, sum(count(*)) OVER (ORDER BY ${column}) - count(*) + 1 AS rnk FROM buyers GROUP BY ${column})`;
+}
+
+/**
+ * Score of a value among n buyers, 1 (worst) to `bins` (best): 1 + floor(bins * (rank - 1) / n), with rank from
+ * rankSql. Tie rule: equal values share the rank of the first of them, hence the same score (the lower bin they
+ * reach). Many one-time buyers therefore all get F = 1, as they should.
+ */
+function binFromRankSql(rank: string, n: string, bins: number): string {
+  return `(1 + floor(${bins} * (${rank} - 1) / ${n}))::INTEGER`;
 }
 
 /** Maps a score on 1..bins to the 1..5 scale the segment table uses. */
@@ -38,12 +47,15 @@ export const rfmScorer: Scorer = {
   async run(ctx: ScoreContext): Promise<ScorerResult> {
     const bins = ctx.config.rfm.bins;
     const table = '__score_rfm';
+    const base = '__rfm_base';
     // One pass over the order lines, grouped by customer only: a line counts towards the purchase figures unless its
     // order is refused (the few orders with a return or cancellation line whose net or quantities make them no purchase,
     // found apart). Grouping by customer and order instead (4M orders at 1M customers) costs about 3x the CPU.
     // The last purchase day is the last purchase line's day, as in the purchase summary (lines of an order share a day).
+    // The per-customer figures go to a temp table, which DuckDB spills to disk under its memory limit; a CTE read twice
+    // would be materialised in memory it cannot spill (at 10M customers that failed under 1 GB).
     await ctx.store.run(
-      `CREATE OR REPLACE TEMP TABLE ${table} AS
+      `CREATE OR REPLACE TEMP TABLE ${base} AS
        WITH refused AS (${refusedOrdersSql('asof_orders')}),
        per_customer AS (
          SELECT o.customer_id,
@@ -53,27 +65,37 @@ export const rfmScorer: Scorer = {
            sum(o.amount) AS monetary
          FROM asof_orders o LEFT JOIN refused r ON o.customer_id = r.customer_id AND o.order_id = r.order_id
          GROUP BY o.customer_id
+       )
+       SELECT c.customer_id, p.first_order_date, p.last_order_date, coalesce(p.frequency, 0)::INTEGER AS frequency,
+         coalesce(p.monetary, 0)::DOUBLE AS monetary
+       FROM asof_customers c LEFT JOIN per_customer p USING (customer_id)`,
+    );
+    await ctx.store.run(
+      `CREATE OR REPLACE TEMP TABLE ${table} AS
+       WITH buyers AS NOT MATERIALIZED (SELECT * FROM ${base} WHERE frequency > 0),
+       n AS (SELECT count(*)::DOUBLE AS n FROM buyers),
+       ${rankSql('r_rank', 'last_order_date')},
+       ${rankSql('f_rank', 'frequency')},
+       ${rankSql('m_rank', 'monetary')},
+       ranks AS (
+         SELECT (SELECT map(list(v), list(rnk)) FROM r_rank) AS r, (SELECT map(list(v), list(rnk)) FROM f_rank) AS f
        ),
-       base AS (
-         SELECT c.customer_id, p.first_order_date, p.last_order_date, coalesce(p.frequency, 0)::INTEGER AS frequency,
-           coalesce(p.monetary, 0)::DOUBLE AS monetary
-         FROM asof_customers c LEFT JOIN per_customer p USING (customer_id)
-       ), buyers AS (
-         SELECT *, date_diff('day', last_order_date, $1::TIMESTAMP::DATE)::INTEGER AS recency_days,
-           ${binSql('last_order_date ASC', bins)} AS r_score,
-           ${binSql('frequency ASC', bins)} AS f_score,
-           ${binSql('monetary ASC', bins)} AS m_score
-         FROM base WHERE frequency > 0
+       scored AS (
+         SELECT b.*, date_diff('day', b.last_order_date, $1::TIMESTAMP::DATE)::INTEGER AS recency_days,
+           ${binFromRankSql('ranks.r[b.last_order_date]', 'n.n', bins)} AS r_score,
+           ${binFromRankSql('ranks.f[b.frequency]', 'n.n', bins)} AS f_score,
+           ${binFromRankSql('m.rnk', 'n.n', bins)} AS m_score
+         FROM buyers b JOIN m_rank m ON b.monetary = m.v CROSS JOIN n CROSS JOIN ranks
        )
        SELECT customer_id, first_order_date, last_order_date, recency_days, frequency, monetary, r_score, f_score, m_score,
          r_score::VARCHAR || f_score::VARCHAR || m_score::VARCHAR AS rfm_cell,
          ${segmentSql(toFive('r_score', bins), toFive('f_score', bins), toFive('m_score', bins))} AS rfm_segment
-       FROM buyers
+       FROM scored
        UNION ALL
-       SELECT customer_id, NULL, NULL, NULL, 0, monetary, NULL, NULL, NULL, NULL, '${PROSPECT_SEGMENT}' FROM base WHERE frequency = 0`,
+       SELECT customer_id, NULL, NULL, NULL, 0, monetary, NULL, NULL, NULL, NULL, '${PROSPECT_SEGMENT}' FROM ${base} WHERE frequency = 0`,
       [ctx.asOf],
     );
-    return { table, models: [], notes: [] };
+    return { table, models: [], notes: [], temporaries: [base] };
   },
 
   explain(row, { currency }) {
