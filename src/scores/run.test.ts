@@ -96,7 +96,7 @@ describe('partial runs', () => {
     };
     const run = await runScores(store, { config, asOf: '2023-10-01', registry: new ScoreRegistry([...SCORERS, hungry]), scorers: ['hungry'] });
     expect(calls).toBe(2);
-    expect(run.notes).toContainEqual(expect.stringMatching(/^hungry: not enough memory under 61\.0 MiB, again under 244\.0 MiB \(set --memory-limit 244\.0MB or more/));
+    expect(run.notes).toContainEqual(expect.stringMatching(/^hungry: not enough memory under 61\.0 MiB, again under 244\.0 MiB \(set --memory-limit 244\.0MiB or more/));
     expect(await store.value("SELECT current_setting('memory_limit')")).toBe('244.0 MiB');
     // Any other error fails the run at once.
     const broken: Scorer = { ...hungry, name: 'broken', run: () => Promise.reject(new KairosError('STORE', 'query failed: Binder Error')) };

@@ -122,7 +122,7 @@ async function withMoreMemory<T>(store: Store, step: string, progress: (m: strin
       if (raised === null) throw err;
       const message = `${step}: not enough memory under ${raised.from}, again under ${raised.to}`;
       progress(message);
-      notes.push(`${message} (set --memory-limit ${raised.to.replace(/\s+/g, '').replace('iB', 'B')} or more to avoid the retry)`);
+      notes.push(`${message} (set --memory-limit ${raised.to.replace(/\s+/g, '')} or more to avoid the retry)`);
     }
   }
 }
