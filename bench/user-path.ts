@@ -2,8 +2,10 @@
 // separate process with default options (auto model choice, every registered scorer, history written), on simulated
 // purchase logs of the reference's shape (../shared/peers/README.md, "End to end on simulated logs").
 //
-//   npm run build && npx tsx bench/user-path.ts [--sizes 100000,1000000] [--runs 3] [--bin bin/kairos.js]
+//   npm run build && npx tsx bench/user-path.ts [--sizes 100000,1000000] [--runs 3] [--bin bin/kairos.js] [--bin OTHER ...]
 //
+// Several --bin (e.g. an older commit's build: `git archive COMMIT | tar -x -C DIR`, link node_modules, build there)
+// run interleaved, one run of each in turn, so that the machine's load touches them alike.
 // Each run starts from no store. Wall time and peak RSS are the child's own (a preload prints its CPU time and
 // process.resourceUsage().maxRSS, DuckDB's native memory included, as it exits); the stages are the command's
 // --progress lines (`[12.3s] message`), each stage lasting until the next line. Before each run, a fresh child times
@@ -32,6 +34,10 @@ function option(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] !== undefined ? (process.argv[i + 1] as string) : fallback;
 }
 
+function options(name: string): string[] {
+  return process.argv.flatMap((a, i) => (a === name && process.argv[i + 1] !== undefined ? [process.argv[i + 1] as string] : []));
+}
+
 /** Loaded before the command in each child: prints CPU time and peak RSS on stderr as it exits. */
 const REPORT = `data:text/javascript,process.on('exit', () => { const u = process.cpuUsage(); process.stderr.write('\\n@@usage ' + (u.user + u.system) + ' ' + process.resourceUsage().maxRSS + '\\n'); })`;
 
@@ -48,10 +54,15 @@ interface CommandRun {
   readonly json: unknown;
 }
 
+/** Builds older than --progress print no stages (their progress goes to a terminal only). */
+const hasProgress = new Map<string, boolean>();
+
 /** Runs `kairos ARGS` as its own process; its stages from the --progress lines. */
 function kairos(bin: string, args: readonly string[]): CommandRun {
+  if (!hasProgress.has(bin)) hasProgress.set(bin, spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8' }).stdout.includes('--progress'));
+  const flags = hasProgress.get(bin) ? ['--progress', ...args] : args;
   const started = performance.now();
-  const r = spawnSync(process.execPath, ['--import', REPORT, bin, ...args], { encoding: 'utf8', maxBuffer: 256 * 2 ** 20 });
+  const r = spawnSync(process.execPath, ['--import', REPORT, bin, ...flags], { encoding: 'utf8', maxBuffer: 256 * 2 ** 20 });
   const seconds = (performance.now() - started) / 1000;
   if (r.status !== 0) throw new Error(`kairos ${args.join(' ')} exited ${r.status}:\n${r.stderr}`);
   const usage = /@@usage (\d+) (\d+)/.exec(r.stderr);
@@ -68,36 +79,12 @@ interface PathRun {
   readonly load: number;
 }
 
-const sizes = option('--sizes', '100000,1000000').split(',').map(Number);
-const runs = Number(option('--runs', '3'));
-const bin = resolve(option('--bin', 'bin/kairos.js'));
-mkdirSync(OUT, { recursive: true });
-const env = await machine();
-console.log(`${env.cpu}, ${env.nproc} cores, ${env.memoryGb} GB; Node ${env.node}; DuckDB ${env.duckdb}; ${bin}`);
-const results = [];
-for (const customers of sizes) {
-  const { csv, purchases } = purchaseLog(OUT, customers, 42);
-  const db = resolve(OUT, `user-path-${customers}.duckdb`);
-  const all: PathRun[] = [];
-  for (let r = 0; r < runs; r++) {
-    for (const f of [db, `${db}.wal`]) rmSync(f, { force: true });
-    rmSync(resolve(OUT, 'kairos-rejects'), { recursive: true, force: true });
-    const load = loadavg()[0] ?? 0;
-    const reference = await referenceSeconds(`SELECT count(*) FROM read_csv('${csv.replaceAll("'", "''")}')`);
-    const ingest = kairos(bin, ['--db', db, '--json', '--progress', 'ingest', 'orders', csv, '--preset', 'cdnow', '--rejects-dir', resolve(OUT, 'kairos-rejects')]);
-    const score = kairos(bin, ['--db', db, '--json', '--progress', 'score']);
-    const loaded = (ingest.json as { totals: { loaded: number } }).totals.loaded;
-    const scored = (score.json as { customers: number }).customers;
-    if (loaded !== purchases || scored !== customers) throw new Error(`run ${r}: loaded ${loaded} of ${purchases} lines, scored ${scored} of ${customers} customers`);
-    all.push({ referenceSeconds: reference, ingest, score, load });
-    console.log(
-      `${customers.toLocaleString('en')} customers, run ${r + 1}: ingest ${sec(ingest.seconds)} s (${Math.round(ingest.maxRssMb)} MB), score ${sec(score.seconds)} s ` +
-        `(${Math.round(score.maxRssMb)} MB), total ${sec(ingest.seconds + score.seconds)} s; DuckDB count ${sec(reference)} s; load ${load.toFixed(1)}`,
-    );
-  }
+/** The summary of one build's runs on one size, printed as a Markdown table with the stages of its median run. */
+function report(bin: string, customers: number, purchases: number, all: readonly PathRun[]) {
   const total = all.map((x) => x.ingest.seconds + x.score.seconds);
   const ref = REFERENCE[customers];
   const summary = {
+    bin,
     customers,
     purchases,
     runs: all,
@@ -111,8 +98,7 @@ for (const customers of sizes) {
     reference: ref ?? null,
     speedup: ref ? ref.seconds / median(total) : null,
   };
-  results.push(summary);
-  console.log(`\n${customers.toLocaleString('en')} customers (${purchases.toLocaleString('en')} lines), ${runs} runs, load ${all.map((x) => x.load.toFixed(1)).join(', ')}`);
+  console.log(`\n${bin}: ${customers.toLocaleString('en')} customers (${purchases.toLocaleString('en')} lines), ${runs} runs, load ${all.map((x) => x.load.toFixed(1)).join(', ')}`);
   console.log('| step | runs (s) | median | peak RSS (max) |');
   console.log('|---|---|---|---|');
   console.log(`| \`kairos ingest orders\` | ${all.map((x) => sec(x.ingest.seconds)).join(', ')} | ${sec(summary.medianIngest)} s | ${Math.round(summary.peakRssIngestMb)} MB |`);
@@ -127,6 +113,41 @@ for (const customers of sizes) {
       for (const s of run.stages) console.log(`  ${name}: ${sec(s.seconds).padStart(6)} s  ${s.message}`);
     }
   }
+  return summary;
+}
+
+const sizes = option('--sizes', '100000,1000000').split(',').map(Number);
+const runs = Number(option('--runs', '3'));
+const given = options('--bin');
+const bins = (given.length > 0 ? given : ['bin/kairos.js']).map((b) => resolve(b));
+mkdirSync(OUT, { recursive: true });
+const env = await machine();
+console.log(`${env.cpu}, ${env.nproc} cores, ${env.memoryGb} GB; Node ${env.node}; DuckDB ${env.duckdb}; ${bins.join(', ')}`);
+const results = [];
+for (const customers of sizes) {
+  const { csv, purchases } = purchaseLog(OUT, customers, 42);
+  const db = resolve(OUT, `user-path-${customers}.duckdb`);
+  const byBin = new Map<string, PathRun[]>(bins.map((b) => [b, []]));
+  for (let r = 0; r < runs; r++) {
+    for (const bin of bins) {
+      const all = byBin.get(bin) as PathRun[];
+      for (const f of [db, `${db}.wal`]) rmSync(f, { force: true });
+      rmSync(resolve(OUT, 'kairos-rejects'), { recursive: true, force: true });
+      const load = loadavg()[0] ?? 0;
+      const reference = await referenceSeconds(`SELECT count(*) FROM read_csv('${csv.replaceAll("'", "''")}')`);
+      const ingest = kairos(bin, ['--db', db, '--json', 'ingest', 'orders', csv, '--preset', 'cdnow', '--rejects-dir', resolve(OUT, 'kairos-rejects')]);
+      const score = kairos(bin, ['--db', db, '--json', 'score']);
+      const loaded = (ingest.json as { totals: { loaded: number } }).totals.loaded;
+      const scored = (score.json as { customers: number }).customers;
+      if (loaded !== purchases || scored !== customers) throw new Error(`run ${r}: loaded ${loaded} of ${purchases} lines, scored ${scored} of ${customers} customers`);
+      all.push({ referenceSeconds: reference, ingest, score, load });
+      console.log(
+        `${customers.toLocaleString('en')} customers, ${bin}, run ${r + 1}: ingest ${sec(ingest.seconds)} s (${Math.round(ingest.maxRssMb)} MB), score ${sec(score.seconds)} s ` +
+          `(${Math.round(score.maxRssMb)} MB), total ${sec(ingest.seconds + score.seconds)} s; DuckDB count ${sec(reference)} s; load ${load.toFixed(1)}`,
+      );
+    }
+  }
+  for (const [bin, all] of byBin) results.push(report(bin, customers, purchases, all));
   for (const f of [db, `${db}.wal`]) rmSync(f, { force: true });
 }
-writeFileSync(resolve(OUT, 'user-path-results.json'), JSON.stringify({ machine: env, bin, results }, null, 1));
+writeFileSync(resolve(OUT, 'user-path-results.json'), JSON.stringify({ machine: env, bins, results }, null, 1));

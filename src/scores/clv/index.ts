@@ -71,7 +71,7 @@ export const clvScorer: Scorer = {
     let fitted: TransactionFit;
     try {
       if (s.model === 'auto') ctx.progress('clv: choosing the purchase model on a holdout');
-      choice = await decideTransactionModel(ctx.store, ctx.asOf, s, ctx.dataFingerprint);
+      choice = await decideTransactionModel(ctx.store, ctx.asOf, s, ctx.dataFingerprint, summary.rows);
       name = choice.model;
       candidates = choice.candidates;
       notes.push(choice.reason);

@@ -43,6 +43,8 @@ export interface ChoiceRecord {
 /** How the choice samples customers: at most `sample` of them (0: every customer). */
 export interface ChoiceOptions {
   readonly sample: number;
+  /** Customers with a purchase before the as-of date, when the caller knows it (the purchase summary's rows). */
+  readonly population?: number;
 }
 
 /**
@@ -64,13 +66,14 @@ export async function decideTransactionModel(
   asOf: string,
   settings: Pick<ScoreSettings, 'model' | 'choiceSample'>,
   dataFingerprint?: string,
+  population?: number,
 ): Promise<ModelChoice> {
   if (settings.model !== 'auto') return { model: settings.model, reason: `${settings.model} set in the configuration (scores.model)`, candidates: [] };
   if (dataFingerprint) {
     const earlier = await storedChoice(store, asOf, settings.choiceSample, dataFingerprint);
     if (earlier) return earlier;
   }
-  return chooseTransactionModel(store, asOf, { sample: settings.choiceSample });
+  return chooseTransactionModel(store, asOf, { sample: settings.choiceSample, ...(population === undefined ? {} : { population }) });
 }
 
 /** What model_fits records of a choice (the transaction model's fit JSON, written by the clv scorer). */
@@ -119,8 +122,9 @@ export function choiceHoldoutDays(spanDays: number): number {
  * cost for a million customers. The chosen model is then fitted on every customer by the caller.
  */
 export async function chooseTransactionModel(store: Store, asOf: string, options: ChoiceOptions = { sample: 0 }): Promise<ModelChoice> {
+  const customers = options.population === undefined ? 'count(DISTINCT customer_id)' : String(Math.trunc(options.population));
   const stats = await store.one<{ span: number | null; customers: number }>(
-    `SELECT date_diff('day', min(ordered_at)::DATE, $1::TIMESTAMP::DATE) AS span, count(DISTINCT customer_id) AS customers FROM asof_orders`,
+    `SELECT date_diff('day', min(ordered_at)::DATE, $1::TIMESTAMP::DATE) AS span, ${customers} AS customers FROM asof_orders`,
     [asOf],
   );
   const span = Number(stats?.span ?? 0);
