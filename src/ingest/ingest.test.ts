@@ -248,7 +248,9 @@ describe('ingest orders into a store that holds lines already (incremental days)
   it.each([undefined, 40, 3])('a second file with some lines already stored gives exactly those duplicates (sliceRows %s)', async (sliceRows) => {
     const first = orderLines('S', 120, 11);
     await ingest(store, { entity: 'orders', files: [file('first.csv', [ORDERS_HEADER, ...first].join('\n'))] });
-    const copies = [first[3], first[40], first[41], first[77], first[119]].map((l) => l as string);
+    // Among them the earliest and the latest stored lines: the search is bounded by the stored time span, ends included.
+    const byTime = [...first].sort((a, b) => (a.split(',')[2] as string).localeCompare(b.split(',')[2] as string));
+    const copies = [first[3], first[40], first[41], first[77], first[119], byTime[0], byTime[119]].map((l) => l as string);
     // A stored line written with its status spelt out is still the stored line (the key compares stored values).
     const spelt = `${first[60] as string}completed`;
     const near = [
@@ -259,8 +261,8 @@ describe('ingest orders into a store that holds lines already (incremental days)
     const lines = [...fresh.slice(0, 30), ...copies, spelt, ...near, 'B1,c1,2024-02-02T00:00:00Z,p1,abc,1,0,', ...fresh.slice(30), fresh[0] as string, copies[0] as string];
     const options = { entity: 'orders' as const, files: [file('second.csv', [ORDERS_HEADER, ...lines].join('\n'))], ...(sliceRows ? { sliceRows } : {}) };
     const r = (await ingest(store, options)).files[0]!;
-    // 5 copies + the spelt-out one are stored; the second fresh[0] and the second copies[0] repeat lines of the file.
-    expect(r).toMatchObject({ read: 71, loaded: 62, rejected: 1, duplicates: 8 });
+    // 7 copies + the spelt-out one are stored; the second fresh[0] and the second copies[0] repeat lines of the file.
+    expect(r).toMatchObject({ read: 73, loaded: 62, rejected: 1, duplicates: 10 });
     reconciles(r);
     expect(await storedLines(r.batchId)).toEqual(linesOf([...fresh, ...near]));
     expect(await count('orders')).toBe(182);
@@ -280,6 +282,16 @@ describe('ingest orders into a store that holds lines already (incremental days)
     expect(await storedLines(r.batchId)).toEqual(linesOf(fresh));
     const one = (await ingest(store, { entity: 'orders', files: [file('one.csv', [ORDERS_HEADER, many[65_432] as string].join('\n'))] })).files[0]!;
     expect(one).toMatchObject({ read: 1, loaded: 0, duplicates: 1 });
+  });
+
+  it('a later day\'s file (past the stored span) loads whole, less its own repeated lines', async () => {
+    const first = orderLines('S', 50, 41);
+    await ingest(store, { entity: 'orders', files: [file('first.csv', [ORDERS_HEADER, ...first].join('\n'))] });
+    const later = orderLines('N', 20, 42).map((l) => l.replace(',2024-', ',2025-'));
+    const moved = (first[7] as string).replace(',2024-', ',2025-'); // a stored line but for its date
+    const r = (await ingest(store, { entity: 'orders', files: [file('later.csv', [ORDERS_HEADER, ...later, moved, later[4] as string].join('\n'))] })).files[0]!;
+    expect(r).toMatchObject({ read: 22, loaded: 21, duplicates: 1 });
+    expect(await storedLines(r.batchId)).toEqual(linesOf([...later, moved]));
   });
 
   it('finds lines of an earlier file of the same command as stored (one transaction)', async () => {
