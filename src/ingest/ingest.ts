@@ -548,12 +548,16 @@ async function insertNew(store: Store, entity: Entity, batchId: number, validRow
        WHERE __h IN (SELECT __h FROM __dup_h))
      QUALIFY row_number() OVER (PARTITION BY ${key.join(', ')} ORDER BY __ord) > 1`,
   );
+  const withinFile = Number(await store.value('SELECT count(*) FROM __skip'));
   await skipStored(store, entity, validRows, slicing.keyRows);
   const values = cols.map((c) => `${derived[c] ?? c}`).join(', ');
   const skipped = Number(await store.value('SELECT count(*) FROM __skip'));
   // Rows to skip are left out by an anti-join on __ord, whose hash table holds them: more than keyRows of them (a file
   // mostly stored already), the rows are inserted by ranges of __ord of keyRows each, every range its own anti-join.
+  // A row may be skipped twice (repeated in the file and stored), except when no row repeats another of the file: then
+  // as many skipped as valid rows (a file re-ingested whole) leaves nothing to insert.
   const ranges: { sql: string }[] = [];
+  if (withinFile === 0 && skipped === validRows) return 0;
   if (skipped === 0) ranges.push({ sql: '' });
   else if (skipped <= slicing.keyRows) ranges.push({ sql: ' AND __ord NOT IN (SELECT __ord FROM __skip)' });
   else {
@@ -788,11 +792,13 @@ async function upsertEntity(store: Store, entity: Entity, batchId: number): Prom
     `UPDATE ${entity} s SET ${rest.map((c) => `${c} = coalesce(v.v_${c}, s.${c})`).join(', ')}, source = '${entity}', batch_id = ${batchId}
        FROM __valid v WHERE v.v_${idCol} = s.${idCol} AND (s.source <> '${entity}' OR ${changed})`,
   );
-  await store.run(
-    `INSERT INTO ${entity} (${cols.join(', ')}, source, batch_id)
-       SELECT ${cols.map((c) => `v.v_${c}`).join(', ')}, '${entity}', ${batchId} FROM __valid v ANTI JOIN ${entity} s ON v.v_${idCol} = s.${idCol}`,
+  // The insert's own count: counting the batch's rows after would scan the whole table.
+  const inserted = Number(
+    await store.value(
+      `INSERT INTO ${entity} (${cols.join(', ')}, source, batch_id)
+         SELECT ${cols.map((c) => `v.v_${c}`).join(', ')}, '${entity}', ${batchId} FROM __valid v ANTI JOIN ${entity} s ON v.v_${idCol} = s.${idCol}`,
+    ),
   );
-  const inserted = Number(await store.value(`SELECT count(*) FROM ${entity} WHERE batch_id = ? AND source = ?`, [batchId, entity])) - updates;
   return { inserted, updated: updates };
 }
 
