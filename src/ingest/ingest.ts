@@ -621,14 +621,16 @@ async function skipStored(store: Store, entity: Entity, validRows: number, keyRo
   const fileRows = (range: TimeRange): string => `FROM __typed WHERE __reason IS NULL${range.sql}`;
   await store.run('DROP TABLE IF EXISTS __cand');
   await store.run('CREATE TEMP TABLE __cand (r BIGINT)');
+  let candidates = 0;
   for (const range of await timeRanges(store, at, validRows, Math.ceil(validRows / keyRows))) {
     await store.run(
       `INSERT INTO __cand SELECT rowid FROM ${entity}
          WHERE ${at} IN (SELECT ${at} ${fileRows(range)} AND ${at} BETWEEN ?::TIMESTAMP AND ?::TIMESTAMP)${range.sql}`,
       [...range.params, span.first, span.last, ...range.params],
     );
+    candidates = Number(await store.value('SELECT count(*) FROM __cand'));
+    if (candidates > keyRows) break; // too many to read by rowid: step 2 goes by time ranges (a lower bound will do)
   }
-  const candidates = Number(await store.value('SELECT count(*) FROM __cand'));
   if (candidates === 0) {
     await store.run('DROP TABLE __cand');
     return;
