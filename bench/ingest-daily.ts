@@ -11,10 +11,11 @@
 // Each run is `node DIR/bin/kairos.js --db COPY --json ingest orders FILE` under GNU time (wall seconds, max RSS), in
 // its own process, paired with a reference just before it: DuckDB's `SELECT count(*) FROM read_csv(FILE)` in a
 // child. --kairos DIR runs another build (e.g. an older commit's: see docs/benchmarks.md) for before/after figures.
-// Every run's counts are checked (read = loaded + rejected + duplicates, and the expected figures of each case);
-// a wrong run is reported and makes the exit code 1. Results go to stdout and bench/out/ingest-daily-results.json.
+// Every run is checked: read = loaded + rejected + duplicates, the expected figures of its case, the line numbers in
+// its rejects file; a wrong run is reported and makes the exit code 1. Results go to stdout and
+// bench/out/ingest-daily-results.json (-other-build.json with --kairos).
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, createReadStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -39,7 +40,7 @@ const DAY_BAD_LINE = 5_002;
  * customers of the 10M file and 20% for new ones, 1% of lines for new products; `stored` lines of the 10M file
  * (already in the store) spread through it, and quantity "abc" on line DAY_BAD_LINE. Deterministic.
  */
-async function makeDayCsv(path: string, lines: number, stored: readonly string[]): Promise<void> {
+function makeDayCsv(path: string, lines: number, stored: readonly string[]): void {
   let seed = 7;
   const rand = (): number => {
     seed ^= seed << 13;
@@ -86,14 +87,27 @@ async function storedLines(file: string, count: number): Promise<string[]> {
   return found;
 }
 
+interface CliRun {
+  readonly seconds: number;
+  readonly maxRssMb: number;
+  readonly cpuSeconds: number;
+  readonly totals: IngestReport['totals'];
+  /** Line numbers in the rejects file the command wrote. */
+  readonly rejectLines: readonly number[];
+}
+
 /** `node DIR/bin/kairos.js --db DB --json ingest orders FILE` under GNU time: wall seconds, max RSS, the report. */
-function cliIngest(kairos: string, db: string, file: string): { seconds: number; maxRssMb: number; cpuSeconds: number; totals: IngestReport['totals'] } {
+function cliIngest(kairos: string, db: string, file: string): CliRun {
   const args = ['-f', 'TIME %e %M %U %S', process.execPath, resolve(kairos, 'bin/kairos.js'), '--db', db, '--json', 'ingest', 'orders', file, '--rejects-dir', resolve(OUT, 'rejects')];
   const r = spawnSync('/usr/bin/time', args, { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
   const timeLine = r.stderr.split('\n').find((l) => l.startsWith('TIME '));
   if (r.status !== 0 || !timeLine) throw new Error(`kairos ingest failed (${r.status}):\n${r.stderr}\n${r.stdout.slice(0, 2000)}`);
   const [, wall, rssKb, user, system] = timeLine.split(' ').map(Number) as [number, number, number, number, number];
-  return { seconds: wall, maxRssMb: rssKb / 1024, cpuSeconds: user + system, totals: (JSON.parse(r.stdout) as IngestReport).totals };
+  const report = JSON.parse(r.stdout) as IngestReport;
+  const rejectsFile = report.files[0]?.rejectsFile;
+  // file,line,reason,raw: the file (a path without commas here) then the line.
+  const rejectLines = rejectsFile ? readFileSync(rejectsFile, 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[1])) : [];
+  return { seconds: wall, maxRssMb: rssKb / 1024, cpuSeconds: user + system, totals: report.totals, rejectLines };
 }
 
 /** The store holding the 10M file, made once (by this tree's CLI) and reused. */
@@ -114,6 +128,7 @@ interface Case {
   /** The store copied before each run, or null for an empty store. */
   readonly from: string | null;
   readonly expected: IngestReport['totals'];
+  readonly rejectLines: readonly number[];
 }
 
 async function main(): Promise<void> {
@@ -132,13 +147,20 @@ async function main(): Promise<void> {
   const big = await ordersFile(OUT, LINES, { badEvery: BAD_EVERY });
   const base = baseStore(big);
   const day = resolve(OUT, `orders-day-${DAY_LINES}.csv`);
-  if (!existsSync(day)) await makeDayCsv(day, DAY_LINES, await storedLines(big, STORED_COPIES));
+  if (!existsSync(day)) makeDayCsv(day, DAY_LINES, await storedLines(big, STORED_COPIES));
   const bigRejects = Math.floor(LINES / BAD_EVERY);
   const dayExpected = { read: DAY_LINES, loaded: DAY_LINES - 1 - STORED_COPIES, rejected: 1, duplicates: STORED_COPIES };
+  const bigRejectLines = Array.from({ length: bigRejects }, (_, k) => 1 + (k + 1) * BAD_EVERY);
   const cases: Record<string, Case> = {
-    daily: { name: 'daily', file: day, from: base, expected: dayExpected },
-    empty: { name: 'empty', file: day, from: null, expected: { ...dayExpected, loaded: DAY_LINES - 1, duplicates: 0 } },
-    reingest: { name: 'reingest', file: big, from: base, expected: { read: LINES, loaded: 0, rejected: bigRejects, duplicates: LINES - bigRejects } },
+    daily: { name: 'daily', file: day, from: base, expected: dayExpected, rejectLines: [DAY_BAD_LINE] },
+    empty: { name: 'empty', file: day, from: null, expected: { ...dayExpected, loaded: DAY_LINES - 1, duplicates: 0 }, rejectLines: [DAY_BAD_LINE] },
+    reingest: {
+      name: 'reingest',
+      file: big,
+      from: base,
+      expected: { read: LINES, loaded: 0, rejected: bigRejects, duplicates: LINES - bigRejects },
+      rejectLines: bigRejectLines,
+    },
   };
   const db = resolve(OUT, 'daily-run.duckdb');
   const results = [];
@@ -155,6 +177,7 @@ async function main(): Promise<void> {
       const run = cliIngest(kairos, db, c.file);
       const problems = JSON.stringify(run.totals) === JSON.stringify(c.expected) ? [] : [`counts ${JSON.stringify(run.totals)}, expected ${JSON.stringify(c.expected)}`];
       if (run.totals.read !== run.totals.loaded + run.totals.rejected + run.totals.duplicates) problems.push('counts do not reconcile');
+      if (run.rejectLines.join() !== c.rejectLines.join()) problems.push(`reject lines ${run.rejectLines.join()}, expected ${c.rejectLines.join()}`);
       wrong ||= problems.length > 0;
       runsOf.push({ ...run, referenceSeconds: reference, ratio: run.seconds / reference, load, problems });
       console.log(
@@ -182,7 +205,8 @@ async function main(): Promise<void> {
     );
   }
   console.log(`load average: ${info.loadAtStart.toFixed(1)} at start, ${loadAtEnd.toFixed(1)} at end (nproc ${info.nproc}); kairos ${kairos}`);
-  writeFileSync(resolve(OUT, 'ingest-daily-results.json'), JSON.stringify({ machine: info, kairos, loadAtEnd, date: new Date().toISOString(), results }, null, 2));
+  const out = resolve(OUT, `ingest-daily-results${kairos === resolve('.') ? '' : '-other-build'}.json`);
+  writeFileSync(out, JSON.stringify({ machine: info, kairos, loadAtEnd, date: new Date().toISOString(), results }, null, 2));
   if (wrong) process.exitCode = 1;
 }
 
