@@ -522,21 +522,52 @@ async function checkKeepsFileOrder(store: Store, sql: string, params: readonly s
 }
 
 /**
- * Orders and events: rows equal on every key column are one row (the first kept) and rows already stored are
- * duplicates. Duplicates are rare, so candidates within the file are found by a 64-bit hash of the key (a cheap
- * aggregate on one column) and confirmed by comparing the whole key on those few rows only; stored duplicates are
- * found by skipStored, at a cost that follows the file rather than the store. Returns the rows inserted.
+ * Orders and events: inserts the file's valid rows, less those equal on every key column to an earlier row of the file
+ * (skipRepeated; the first is kept) or to a stored row (skipStored, at a cost that follows the file rather than the
+ * store). Returns the rows inserted.
  */
 async function insertNew(store: Store, entity: Entity, batchId: number, validRows: number, slicing: Slicing): Promise<number> {
+  // No table written here keeps an order that means anything: the scratch tables are sets, and the stored order of order
+  // lines and events means nothing (queries sort). With insertion order kept, DuckDB writes the result of a join on one
+  // thread, or in pieces that the next checkpoint rewrites (a BATCH_INSERT of a file read in parallel): each as slow
+  // again as the insert on 10M rows. So DuckDB may write on every thread, each filling whole row groups.
+  return withoutInsertionOrder(store, async () => {
+    const withinFile = await skipRepeated(store, entity, validRows, slicing.hashRows);
+    await skipStored(store, entity, validRows, slicing.keyRows);
+    const skipped = Number(await store.value('SELECT count(*) FROM __skip'));
+    // A row may be skipped twice (repeated in the file and stored), except when no row repeats another of the file:
+    // then as many skipped as valid rows (a file re-ingested whole) leaves nothing to insert.
+    if (withinFile === 0 && skipped === validRows) return 0;
+    const cols = insertColumns(entity);
+    const derived = derivedColumns(entity);
+    const values = cols.map((c) => `${derived[c] ?? c}`).join(', ');
+    let inserted = 0;
+    for (const range of await unskippedRanges(store, skipped, slicing.keyRows)) {
+      inserted += Number(
+        await store.value(
+          `INSERT INTO ${entity} (${cols.join(', ')}, batch_id) SELECT ${values}, ${batchId} FROM __typed
+             WHERE __reason IS NULL${range}`,
+        ),
+      );
+    }
+    return inserted;
+  });
+}
+
+/**
+ * Creates `__skip` (the __ord of rows to leave out) with the rows repeating an earlier row of the file; returns their
+ * count. Repeats are rare, so candidates are found by a 64-bit hash of the key (a cheap aggregate on one column) and
+ * confirmed by comparing the whole key on those few rows only. Hashes seen twice are found in slices of the hash
+ * space: a hash table of every row's hash at once would take ~50 bytes a row (500 MB for 10M rows); a slice of at
+ * most `hashRows` takes a fraction of that, for the same work.
+ */
+async function skipRepeated(store: Store, entity: Entity, validRows: number, hashRows: number): Promise<number> {
   const key = SPECS[entity].key;
-  const cols = insertColumns(entity);
   const derived = derivedColumns(entity);
   const keyCols = key.map((k) => `${derived[k] ?? k} AS ${k}`).join(', ');
-  // Hashes seen twice, found in slices of the hash space: a hash table of every row's hash at once would take ~50 bytes
-  // a row (500 MB for 10M rows); a slice of at most `hashRows` takes a fraction of that, for the same work.
   await store.run('DROP TABLE IF EXISTS __dup_h');
   await store.run('CREATE TEMP TABLE __dup_h (__h UBIGINT)');
-  const slices = Math.max(1, Math.ceil(validRows / slicing.hashRows));
+  const slices = Math.max(1, Math.ceil(validRows / hashRows));
   for (let k = 0; k < slices; k++) {
     const slice = slices > 1 ? ` AND __h % ${slices} = ${k}` : '';
     await store.run(`INSERT INTO __dup_h SELECT __h FROM __typed WHERE __h IS NOT NULL${slice} GROUP BY __h HAVING count(*) > 1`);
@@ -548,42 +579,24 @@ async function insertNew(store: Store, entity: Entity, batchId: number, validRow
        WHERE __h IN (SELECT __h FROM __dup_h))
      QUALIFY row_number() OVER (PARTITION BY ${key.join(', ')} ORDER BY __ord) > 1`,
   );
-  const withinFile = Number(await store.value('SELECT count(*) FROM __skip'));
-  await skipStored(store, entity, validRows, slicing.keyRows);
-  const values = cols.map((c) => `${derived[c] ?? c}`).join(', ');
-  const skipped = Number(await store.value('SELECT count(*) FROM __skip'));
-  // Rows to skip are left out by an anti-join on __ord, whose hash table holds them: more than keyRows of them (a file
-  // mostly stored already), the rows are inserted by ranges of __ord of keyRows each, every range its own anti-join.
-  // A row may be skipped twice (repeated in the file and stored), except when no row repeats another of the file: then
-  // as many skipped as valid rows (a file re-ingested whole) leaves nothing to insert.
-  const ranges: { sql: string }[] = [];
-  if (withinFile === 0 && skipped === validRows) return 0;
-  if (skipped === 0) ranges.push({ sql: '' });
-  else if (skipped <= slicing.keyRows) ranges.push({ sql: ' AND __ord NOT IN (SELECT __ord FROM __skip)' });
-  else {
-    const bounds = await store.one<{ lo: number; hi: number }>('SELECT min(__ord) AS lo, max(__ord) AS hi FROM __typed');
-    const lo = Math.trunc(bounds?.lo ?? 0);
-    const hi = Math.trunc(bounds?.hi ?? 0);
-    for (let a = lo; a <= hi; a += slicing.keyRows) {
-      const range = `__ord BETWEEN ${a} AND ${a + slicing.keyRows - 1}`;
-      ranges.push({ sql: ` AND ${range} AND __ord NOT IN (SELECT __ord FROM __skip WHERE ${range})` });
-    }
+  return Number(await store.value('SELECT count(*) FROM __skip'));
+}
+
+/**
+ * Conditions (to append to a WHERE clause) leaving out the `skipped` rows of `__skip`, by an anti-join on __ord whose
+ * hash table holds them: past `keyRows` of them (a file mostly stored already), one condition per range of `keyRows`
+ * values of __ord, each with its own anti-join.
+ */
+async function unskippedRanges(store: Store, skipped: number, keyRows: number): Promise<string[]> {
+  if (skipped === 0) return [''];
+  if (skipped <= keyRows) return [' AND __ord NOT IN (SELECT __ord FROM __skip)'];
+  const bounds = await store.one<{ lo: number; hi: number }>('SELECT min(__ord) AS lo, max(__ord) AS hi FROM __typed');
+  const ranges: string[] = [];
+  for (let a = Math.trunc(bounds?.lo ?? 0); a <= Math.trunc(bounds?.hi ?? 0); a += keyRows) {
+    const range = `__ord BETWEEN ${a} AND ${a + keyRows - 1}`;
+    ranges.push(` AND ${range} AND __ord NOT IN (SELECT __ord FROM __skip WHERE ${range})`);
   }
-  // The stored order of order lines and events means nothing (queries sort), so DuckDB may write them on every thread,
-  // each filling whole row groups. Keeping the order would write on one thread (with the anti-join) or in pieces that the
-  // next checkpoint rewrites (a BATCH_INSERT of a file read in parallel): each as slow again as the insert on 10M rows.
-  return withoutInsertionOrder(store, async () => {
-    let inserted = 0;
-    for (const range of ranges) {
-      inserted += Number(
-        await store.value(
-          `INSERT INTO ${entity} (${cols.join(', ')}, batch_id) SELECT ${values}, ${batchId} FROM __typed
-             WHERE __reason IS NULL${range.sql}`,
-        ),
-      );
-    }
-    return inserted;
-  });
+  return ranges;
 }
 
 /** How many rows the duplicate search holds in a hash table at once (see insertNew, skipStored). */
