@@ -1,6 +1,6 @@
 // Profiles one ingest statement by statement: wraps Store.run/all and prints each SQL statement's time (and, with
 // --operators, DuckDB's CPU time, peak buffer memory and costliest operators per statement), slowest first.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ingest } from '../src/ingest/ingest.js';
 import { Store, type SqlValue } from '../src/store/db.js';
@@ -71,7 +71,9 @@ export function timeStatements(profileFile?: string): Timing[] {
   return timings;
 }
 
-// `npx tsx bench/profile-ingest.ts [FILE] [--preset NAME] [--memory-limit 1GB] [--set name=value]... [--operators] [--memory]`
+// `npx tsx bench/profile-ingest.ts [FILE] [--preset NAME] [--memory-limit 1GB] [--set name=value]... [--operators] [--memory]
+//    [--into STORE]`: with --into, the ingest goes into a copy of STORE (e.g. bench/out/daily-base-10000000.duckdb,
+//    the 10M-line store of bench/ingest-daily.ts) instead of a fresh store.
 if (process.argv[1]?.endsWith('profile-ingest.ts')) {
   const args = process.argv.slice(2);
   const flag = (name: string): string | undefined => {
@@ -79,6 +81,7 @@ if (process.argv[1]?.endsWith('profile-ingest.ts')) {
     return i >= 0 ? args.splice(i, 2)[1] : undefined;
   };
   const preset = flag('--preset');
+  const into = flag('--into');
   const memoryLimit = flag('--memory-limit');
   const settings: string[] = [];
   for (let v = flag('--set'); v !== undefined; v = flag('--set')) settings.push(v);
@@ -87,6 +90,7 @@ if (process.argv[1]?.endsWith('profile-ingest.ts')) {
   const db = resolve('bench/out/profile.duckdb');
   rmSync(db, { force: true });
   rmSync(`${db}.wal`, { force: true });
+  if (into) copyFileSync(resolve(into), db);
   const store = await Store.open(db, memoryLimit ? { memoryLimit } : {});
   for (const v of settings) await store.run(`SET ${v}`);
   const profileFile = resolve('bench/out/profile.json');

@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT_CODES, KairosError } from '../errors.js';
 import { Store } from '../store/db.js';
+import { rng } from '../testing/orders-fixture.js';
 import { ingest, type FileReport } from './ingest.js';
 
 let dir: string;
@@ -212,6 +213,108 @@ describe('ingest orders', () => {
     expect(r).toMatchObject({ read: 2, loaded: 1, rejected: 1 });
     expect(r.rejectReasons[0]?.reason).toMatch(/excluded by config/);
     expect(await store.value("SELECT count(*) FROM customers WHERE customer_id = 'c9'")).toBe(1);
+  });
+});
+
+/** `n` order lines of seeded random orders `PREFIX1, PREFIX2, ...` (1-3 lines each) over 2024, status left blank. */
+function orderLines(prefix: string, n: number, seed: number): string[] {
+  const u = rng(seed);
+  const lines: string[] = [];
+  for (let order = 1; lines.length < n; order++) {
+    const when = new Date(Date.UTC(2024, 0, 1) + Math.floor(u() * 365 * 86_400) * 1000).toISOString().replace('.000Z', 'Z');
+    const customer = `c${1 + Math.floor(u() * 500)}`;
+    for (let k = 1 + Math.floor(u() * 3); k > 0 && lines.length < n; k--) {
+      lines.push(`${prefix}${order},${customer},${when},p${1 + Math.floor(u() * 50)},${1 + Math.floor(u() * 3)},${(1 + u() * 99).toFixed(2)},0,`);
+    }
+  }
+  return lines;
+}
+
+const ORDERS_HEADER = 'order_id,customer_id,ordered_at,product_id,quantity,unit_price,discount,status';
+
+/** Order id, product and price of the lines a batch stored, sorted. */
+async function storedLines(batchId: number): Promise<string[]> {
+  const rows = await store.all<{ l: string }>('SELECT order_id || \' \' || product_id || \' \' || unit_price AS l FROM orders WHERE batch_id = ? ORDER BY l', [batchId]);
+  return rows.map((r) => r.l);
+}
+
+/** The same fields of CSV lines, sorted as storedLines sorts them. */
+function linesOf(csv: readonly string[]): string[] {
+  return csv.map((l) => l.split(',')).map((f) => `${f[0]} ${f[3]} ${Number(f[5])}`).sort();
+}
+
+describe('ingest orders into a store that holds lines already (incremental days)', () => {
+  // sliceRows 3 and 40 force the sliced paths of the search for stored duplicates (by default: 1M rows a slice).
+  it.each([undefined, 40, 3])('a second file with some lines already stored gives exactly those duplicates (sliceRows %s)', async (sliceRows) => {
+    const first = orderLines('S', 120, 11);
+    await ingest(store, { entity: 'orders', files: [file('first.csv', [ORDERS_HEADER, ...first].join('\n'))] });
+    // Among them the earliest and the latest stored lines: the search is bounded by the stored time span, ends included.
+    const byTime = [...first].sort((a, b) => (a.split(',')[2] as string).localeCompare(b.split(',')[2] as string));
+    const copies = [first[3], first[40], first[41], first[77], first[119], byTime[0], byTime[119]].map((l) => l as string);
+    // A stored line written with its status spelt out is still the stored line (the key compares stored values).
+    const spelt = `${first[60] as string}completed`;
+    const near = [
+      (first[5] as string).replace(/,([0-9.]+),0,$/, (_, price: string) => `,${(Number(price) + 1).toFixed(2)},0,`), // another price
+      (first[6] as string).replace(/,p([0-9]+),/, ',p999,'), // another product in the same order and time
+    ];
+    const fresh = orderLines('N', 60, 12);
+    const lines = [...fresh.slice(0, 30), ...copies, spelt, ...near, 'B1,c1,2024-02-02T00:00:00Z,p1,abc,1,0,', ...fresh.slice(30), fresh[0] as string, copies[0] as string];
+    const options = { entity: 'orders' as const, files: [file('second.csv', [ORDERS_HEADER, ...lines].join('\n'))], ...(sliceRows ? { sliceRows } : {}) };
+    const r = (await ingest(store, options)).files[0]!;
+    // 7 copies + the spelt-out one are stored; the second fresh[0] and the second copies[0] repeat lines of the file.
+    expect(r).toMatchObject({ read: 73, loaded: 62, rejected: 1, duplicates: 10 });
+    reconciles(r);
+    expect(await storedLines(r.batchId)).toEqual(linesOf([...fresh, ...near]));
+    expect(await count('orders')).toBe(182);
+    const distinct = await store.value('SELECT count(*) FROM (SELECT DISTINCT order_id, customer_id, ordered_at, product_id, quantity, unit_price, discount, status FROM orders)');
+    expect(distinct).toBe(182);
+  });
+
+  it('a store with many lines (several row groups) and a small file still finds its stored lines', async () => {
+    const many = orderLines('M', 130_000, 21);
+    await ingest(store, { entity: 'orders', files: [file('many.csv', [ORDERS_HEADER, ...many].join('\n'))] });
+    // One stored line near each end, then 60 spread through: beyond the 50 values DuckDB filters a scan by exactly.
+    const spread = Array.from({ length: 60 }, (_, k) => many[Math.floor(((k + 0.5) * many.length) / 60)] as string);
+    const copies = [many[0] as string, many[129_999] as string, ...spread];
+    const fresh = orderLines('N', 3, 22);
+    const r = (await ingest(store, { entity: 'orders', files: [file('day.csv', [ORDERS_HEADER, ...fresh, ...copies].join('\n'))] })).files[0]!;
+    expect(r).toMatchObject({ read: 65, loaded: 3, duplicates: 62 });
+    expect(await storedLines(r.batchId)).toEqual(linesOf(fresh));
+    const one = (await ingest(store, { entity: 'orders', files: [file('one.csv', [ORDERS_HEADER, many[65_432] as string].join('\n'))] })).files[0]!;
+    expect(one).toMatchObject({ read: 1, loaded: 0, duplicates: 1 });
+  });
+
+  it('a later day\'s file (past the stored span) loads whole, less its own repeated lines', async () => {
+    const first = orderLines('S', 50, 41);
+    await ingest(store, { entity: 'orders', files: [file('first.csv', [ORDERS_HEADER, ...first].join('\n'))] });
+    const later = orderLines('N', 20, 42).map((l) => l.replace(',2024-', ',2025-'));
+    const moved = (first[7] as string).replace(',2024-', ',2025-'); // a stored line but for its date
+    const r = (await ingest(store, { entity: 'orders', files: [file('later.csv', [ORDERS_HEADER, ...later, moved, later[4] as string].join('\n'))] })).files[0]!;
+    expect(r).toMatchObject({ read: 22, loaded: 21, duplicates: 1 });
+    expect(await storedLines(r.batchId)).toEqual(linesOf([...later, moved]));
+  });
+
+  it('finds lines of an earlier file of the same command as stored (one transaction)', async () => {
+    const a = orderLines('S', 30, 31);
+    const b = [...orderLines('N', 10, 32), a[2] as string, a[29] as string];
+    const report = await ingest(store, { entity: 'orders', files: [file('a.csv', [ORDERS_HEADER, ...a].join('\n')), file('b.csv', [ORDERS_HEADER, ...b].join('\n'))] });
+    expect(report.files[1]).toMatchObject({ read: 12, loaded: 10, duplicates: 2 });
+    expect(await count('orders')).toBe(40);
+  });
+
+  it('events: stored events are duplicates, their empty product, campaign and value compared as equal', async () => {
+    const events = [
+      '{"customer_id":"c1","occurred_at":"2024-01-01T10:00:00Z","type":"email_open","campaign_id":"cmp1"}',
+      '{"customer_id":"c1","occurred_at":"2024-01-01T10:00:00Z","type":"web_visit"}',
+      '{"customer_id":"c2","occurred_at":"2024-01-03T10:00:00Z","type":"review","product_id":"p1","value":4}',
+    ];
+    await ingest(store, { entity: 'events', files: [file('e1.ndjson', events.join('\n'))] });
+    const next = [events[1], events[2], '{"customer_id":"c2","occurred_at":"2024-01-03T10:00:00Z","type":"review","product_id":"p1","value":5}'];
+    for (const sliceRows of [undefined, 1]) {
+      const r = (await ingest(store, { entity: 'events', files: [file('e2.ndjson', next.join('\n'))], ...(sliceRows ? { sliceRows } : {}) })).files[0]!;
+      expect(r).toMatchObject(sliceRows ? { read: 3, loaded: 0, duplicates: 3 } : { read: 3, loaded: 1, duplicates: 2 });
+    }
+    expect(await count('events')).toBe(4);
   });
 });
 

@@ -23,6 +23,8 @@ export interface IngestOptions {
   readonly onProgress?: (message: string) => void;
   /** Test hook: throw after the rows are written, before commit, to prove atomicity. */
   readonly failBeforeCommit?: boolean;
+  /** Test hook: most rows per slice of the duplicate search (default SLICING), to test the sliced paths on small files. */
+  readonly sliceRows?: number;
 }
 
 export interface RejectReasonCount {
@@ -119,7 +121,7 @@ async function setExcludedProducts(store: Store, excluded: readonly string[]): P
 async function dropScratch(store: Store, count: number, hasExcluded: boolean): Promise<void> {
   await store.run('DROP VIEW IF EXISTS __typed');
   for (let i = 0; i < count; i++) await store.run(`DROP TABLE IF EXISTS ${scratchTable(i)}`);
-  for (const t of ['__valid', '__excluded', '__ndjson_lines', '__skip', '__dup_h']) await store.run(`DROP TABLE IF EXISTS ${t}`);
+  for (const t of ['__valid', '__excluded', '__ndjson_lines', '__skip', '__dup_h', '__cand']) await store.run(`DROP TABLE IF EXISTS ${t}`);
   if (hasExcluded) await store.run(`RESET VARIABLE ${EXCLUDED_VARIABLE}`);
 }
 
@@ -480,7 +482,8 @@ async function writeFile(store: Store, f: ReadFile, options: IngestOptions, prog
     // Stubs first: their aggregates then run before the insert leaves the new rows' blocks cached (a lower peak memory).
     customersCreated = await createCustomerStubs(store, entity, batchId);
     productsCreated = await createProductStubs(store, entity, batchId);
-    inserted = await insertNew(store, entity, batchId, valid);
+    const slicing = options.sliceRows ? { hashRows: options.sliceRows, keyRows: options.sliceRows } : SLICING;
+    inserted = await insertNew(store, entity, batchId, valid, slicing);
   }
   const duplicates = valid - inserted - updated;
   const report: FileReport = {
@@ -519,20 +522,52 @@ async function checkKeepsFileOrder(store: Store, sql: string, params: readonly s
 }
 
 /**
- * Orders and events: rows equal on every key column are one row (the first kept) and rows already stored are
- * duplicates. Duplicates are rare, so candidates are found by a 64-bit hash of the key (a cheap aggregate on one
- * column) and confirmed by comparing the whole key on those few rows only. Returns the rows inserted.
+ * Orders and events: inserts the file's valid rows, less those equal on every key column to an earlier row of the file
+ * (skipRepeated; the first is kept) or to a stored row (skipStored, at a cost that follows the file rather than the
+ * store). Returns the rows inserted.
  */
-async function insertNew(store: Store, entity: Entity, batchId: number, validRows: number): Promise<number> {
+async function insertNew(store: Store, entity: Entity, batchId: number, validRows: number, slicing: Slicing): Promise<number> {
+  // No table written here keeps an order that means anything: the scratch tables are sets, and the stored order of order
+  // lines and events means nothing (queries sort). With insertion order kept, DuckDB writes the result of a join on one
+  // thread, or in pieces that the next checkpoint rewrites (a BATCH_INSERT of a file read in parallel): each as slow
+  // again as the insert on 10M rows. So DuckDB may write on every thread, each filling whole row groups.
+  return withoutInsertionOrder(store, async () => {
+    const withinFile = await skipRepeated(store, entity, validRows, slicing.hashRows);
+    await skipStored(store, entity, validRows, slicing.keyRows);
+    const skipped = Number(await store.value('SELECT count(*) FROM __skip'));
+    // A row may be skipped twice (repeated in the file and stored), except when no row repeats another of the file:
+    // then as many skipped as valid rows (a file re-ingested whole) leaves nothing to insert.
+    if (withinFile === 0 && skipped === validRows) return 0;
+    const cols = insertColumns(entity);
+    const derived = derivedColumns(entity);
+    const values = cols.map((c) => `${derived[c] ?? c}`).join(', ');
+    let inserted = 0;
+    for (const range of await unskippedRanges(store, skipped, slicing.keyRows)) {
+      inserted += Number(
+        await store.value(
+          `INSERT INTO ${entity} (${cols.join(', ')}, batch_id) SELECT ${values}, ${batchId} FROM __typed
+             WHERE __reason IS NULL${range}`,
+        ),
+      );
+    }
+    return inserted;
+  });
+}
+
+/**
+ * Creates `__skip` (the __ord of rows to leave out) with the rows repeating an earlier row of the file; returns their
+ * count. Repeats are rare, so candidates are found by a 64-bit hash of the key (a cheap aggregate on one column) and
+ * confirmed by comparing the whole key on those few rows only. Hashes seen twice are found in slices of the hash
+ * space: a hash table of every row's hash at once would take ~50 bytes a row (500 MB for 10M rows); a slice of at
+ * most `hashRows` takes a fraction of that, for the same work.
+ */
+async function skipRepeated(store: Store, entity: Entity, validRows: number, hashRows: number): Promise<number> {
   const key = SPECS[entity].key;
-  const cols = insertColumns(entity);
   const derived = derivedColumns(entity);
   const keyCols = key.map((k) => `${derived[k] ?? k} AS ${k}`).join(', ');
-  // Hashes seen twice, found in slices of the hash space: a hash table of every row's hash at once would take ~50 bytes
-  // a row (500 MB for 10M rows); a slice of at most HASH_SLICE_ROWS takes a fraction of that, for the same work.
   await store.run('DROP TABLE IF EXISTS __dup_h');
   await store.run('CREATE TEMP TABLE __dup_h (__h UBIGINT)');
-  const slices = Math.max(1, Math.ceil(validRows / HASH_SLICE_ROWS));
+  const slices = Math.max(1, Math.ceil(validRows / hashRows));
   for (let k = 0; k < slices; k++) {
     const slice = slices > 1 ? ` AND __h % ${slices} = ${k}` : '';
     await store.run(`INSERT INTO __dup_h SELECT __h FROM __typed WHERE __h IS NOT NULL${slice} GROUP BY __h HAVING count(*) > 1`);
@@ -544,32 +579,122 @@ async function insertNew(store: Store, entity: Entity, batchId: number, validRow
        WHERE __h IN (SELECT __h FROM __dup_h))
      QUALIFY row_number() OVER (PARTITION BY ${key.join(', ')} ORDER BY __ord) > 1`,
   );
-  const stored = Number(await store.value(`SELECT count(*) FROM (SELECT 1 FROM ${entity} LIMIT 1)`));
-  if (stored > 0) {
-    await store.run(
-      `INSERT INTO __skip SELECT t.__ord FROM (
-         SELECT __ord, ${keyCols} FROM __typed WHERE __h IN (SELECT hash(${key.join(', ')}) FROM ${entity})) t
-       SEMI JOIN ${entity} s ON ${key.map((k) => `t.${k} IS NOT DISTINCT FROM s.${k}`).join(' AND ')}`,
-    );
-  }
-  const values = cols.map((c) => `${derived[c] ?? c}`).join(', ');
-  const skipped = Number(await store.value('SELECT count(*) FROM __skip'));
-  const notSkipped = skipped > 0 ? ' AND __ord NOT IN (SELECT __ord FROM __skip)' : '';
-  // The stored order of order lines and events means nothing (queries sort), so DuckDB may write them on every thread,
-  // each filling whole row groups. Keeping the order would write on one thread (with the anti-join) or in pieces that the
-  // next checkpoint rewrites (a BATCH_INSERT of a file read in parallel): each as slow again as the insert on 10M rows.
-  return withoutInsertionOrder(store, async () =>
-    Number(
-      await store.value(
-        `INSERT INTO ${entity} (${cols.join(', ')}, batch_id) SELECT ${values}, ${batchId} FROM __typed
-           WHERE __reason IS NULL${notSkipped}`,
-      ),
-    ),
-  );
+  return Number(await store.value('SELECT count(*) FROM __skip'));
 }
 
-/** Most rows whose key hashes are grouped at once when looking for duplicates in a file (see insertNew). */
-const HASH_SLICE_ROWS = 2_000_000;
+/**
+ * Conditions (to append to a WHERE clause) leaving out the `skipped` rows of `__skip`, by an anti-join on __ord whose
+ * hash table holds them: past `keyRows` of them (a file mostly stored already), one condition per range of `keyRows`
+ * values of __ord, each with its own anti-join.
+ */
+async function unskippedRanges(store: Store, skipped: number, keyRows: number): Promise<string[]> {
+  if (skipped === 0) return [''];
+  if (skipped <= keyRows) return [' AND __ord NOT IN (SELECT __ord FROM __skip)'];
+  const bounds = await store.one<{ lo: number; hi: number }>('SELECT min(__ord) AS lo, max(__ord) AS hi FROM __typed');
+  const ranges: string[] = [];
+  for (let a = Math.trunc(bounds?.lo ?? 0); a <= Math.trunc(bounds?.hi ?? 0); a += keyRows) {
+    const range = `__ord BETWEEN ${a} AND ${a + keyRows - 1}`;
+    ranges.push(` AND ${range} AND __ord NOT IN (SELECT __ord FROM __skip WHERE ${range})`);
+  }
+  return ranges;
+}
+
+/** How many rows the duplicate search holds in a hash table at once (see insertNew, skipStored). */
+interface Slicing {
+  /** Most key hashes grouped at once (8 bytes a row, ~50 in the aggregate). */
+  readonly hashRows: number;
+  /** Most rows of whole keys (or of __ord for the insert) in a join's hash table at once (~150 bytes a row). */
+  readonly keyRows: number;
+}
+
+const SLICING: Slicing = { hashRows: 2_000_000, keyRows: 1_000_000 };
+
+/**
+ * Adds to `__skip` the valid rows of the file already stored (orders, events), comparing the whole key, but reading of
+ * the store only what the file can match. Every key holds a timestamp (ordered_at, occurred_at), so:
+ * 1. the stored rows sharing a timestamp with a valid row of the file are found by a scan of that one column of the
+ *    store, in a join whose hash table holds the file's timestamps (`__cand`: their rowids);
+ * 2. only those rows' keys are read and compared with the file's rows on every key column. Up to `keyRows` of them,
+ *    they are read by rowid (DuckDB then skips the row groups holding none); more (a file mostly stored already), the
+ *    stored rows of the file's time span are read.
+ * A file of more than `keyRows` rows, or with more candidates, goes by ranges of its timestamps, each holding about
+ * `keyRows` of its rows (and of the stored rows compared with them): no hash table holds much more than `keyRows`
+ * rows. A day's file of new lines into 10M stored lines costs nothing in the store (its lines are later than any
+ * stored), or a scan of one column when it repeats a few stored lines; re-ingesting the 10M file compares every line,
+ * in 10 ranges, where one join of both whole sides held 3 GB.
+ */
+async function skipStored(store: Store, entity: Entity, validRows: number, keyRows: number): Promise<void> {
+  const spec = SPECS[entity];
+  const at = spec.columns.find((c) => c.kind === 'timestamp' && spec.key.includes(c.name))?.name;
+  if (at === undefined) throw new KairosError('INTERNAL', `no timestamp in the key of ${entity}`);
+  // The stored span (DuckDB answers from the column's statistics): lines of a later day cannot be stored, and when no
+  // line of the file falls in it the join below has an empty hash table, and DuckDB then skips the scan of the store.
+  const span = await store.one<{ first: string | null; last: string | null }>(`SELECT min(${at})::VARCHAR AS first, max(${at})::VARCHAR AS last FROM ${entity}`);
+  if (!span?.first || !span.last) return;
+  const fileRows = (range: TimeRange): string => `FROM __typed WHERE __reason IS NULL${range.sql}`;
+  await store.run('DROP TABLE IF EXISTS __cand');
+  await store.run('CREATE TEMP TABLE __cand (r BIGINT)');
+  let candidates = 0;
+  for (const range of await timeRanges(store, at, validRows, Math.ceil(validRows / keyRows))) {
+    await store.run(
+      `INSERT INTO __cand SELECT rowid FROM ${entity}
+         WHERE ${at} IN (SELECT ${at} ${fileRows(range)} AND ${at} BETWEEN ?::TIMESTAMP AND ?::TIMESTAMP)${range.sql}`,
+      [...range.params, span.first, span.last, ...range.params],
+    );
+    candidates = Number(await store.value('SELECT count(*) FROM __cand'));
+    if (candidates > keyRows) break; // too many to read by rowid: step 2 goes by time ranges (a lower bound will do)
+  }
+  if (candidates === 0) {
+    await store.run('DROP TABLE __cand');
+    return;
+  }
+  const derived = derivedColumns(entity);
+  const keyCols = spec.key.map((k) => `${derived[k] ?? k} AS ${k}`).join(', ');
+  const same = spec.key.map((k) => `t.${k} IS NOT DISTINCT FROM s.${k}`).join(' AND ');
+  const byRowid = candidates <= keyRows;
+  if (!byRowid) await store.run('DROP TABLE __cand');
+  for (const range of await timeRanges(store, at, validRows, Math.ceil(Math.max(validRows, candidates) / keyRows))) {
+    // The stored rows of the range, unless there are many more of them than the file's: then those sharing a timestamp.
+    const many = !byRowid && Number(await store.value(`SELECT count(*) FROM ${entity} WHERE true${range.sql}`, range.params)) > 2 * keyRows;
+    const storedRows = byRowid ? 'rowid IN (SELECT r FROM __cand)' : many ? `${at} IN (SELECT ${at} ${fileRows(range)})` : 'true';
+    await store.run(
+      `INSERT INTO __skip SELECT t.__ord FROM (SELECT __ord, ${keyCols} ${fileRows(range)}) t
+         SEMI JOIN (SELECT ${spec.key.join(', ')} FROM ${entity} WHERE ${storedRows}${range.sql}) s ON ${same}`,
+      [...range.params, ...(many ? range.params : []), ...range.params],
+    );
+  }
+  if (byRowid) await store.run('DROP TABLE __cand');
+}
+
+/** A range of timestamps: SQL to append to a WHERE clause (` AND ...`, or '' for all) and its bound values. */
+interface TimeRange {
+  readonly sql: string;
+  readonly params: readonly string[];
+}
+
+/**
+ * `count` ranges of `column` (ordered_at, occurred_at) holding about as many valid rows of the file each, from the
+ * quantiles of a systematic sample of them; [''] for one. The ranges cover every timestamp once, whatever the bounds:
+ * each row of the file and of the store falls in exactly one. Timestamps bound as text keep their microseconds.
+ */
+async function timeRanges(store: Store, column: string, validRows: number, count: number): Promise<TimeRange[]> {
+  if (count <= 1) return [{ sql: '', params: [] }];
+  const step = Math.max(1, Math.floor(validRows / 100_000));
+  const fractions = Array.from({ length: count - 1 }, (_, k) => (k + 1) / count);
+  const row = await store.one<{ bounds: string[] | null }>(
+    `SELECT list_distinct(list_transform(quantile_disc(${column}, [${fractions.join(', ')}]), b -> b::VARCHAR)) AS bounds
+       FROM __typed WHERE __reason IS NULL AND __ord % ${step} = 0`,
+  );
+  const bounds = [...(row?.bounds ?? [])].sort();
+  const ranges: TimeRange[] = [];
+  for (let k = 0; k <= bounds.length; k++) {
+    const lo = bounds[k - 1];
+    const hi = bounds[k];
+    const sql = `${lo !== undefined ? ` AND ${column} >= ?::TIMESTAMP` : ''}${hi !== undefined ? ` AND ${column} < ?::TIMESTAMP` : ''}`;
+    ranges.push({ sql, params: [lo, hi].filter((b): b is string => b !== undefined) });
+  }
+  return ranges;
+}
 
 /** Runs `fn` with DuckDB's preserve_insertion_order off, restoring the setting after. */
 async function withoutInsertionOrder<T>(store: Store, fn: () => Promise<T>): Promise<T> {
@@ -682,11 +807,13 @@ async function upsertEntity(store: Store, entity: Entity, batchId: number): Prom
     `UPDATE ${entity} s SET ${rest.map((c) => `${c} = coalesce(v.v_${c}, s.${c})`).join(', ')}, source = '${entity}', batch_id = ${batchId}
        FROM __valid v WHERE v.v_${idCol} = s.${idCol} AND (s.source <> '${entity}' OR ${changed})`,
   );
-  await store.run(
-    `INSERT INTO ${entity} (${cols.join(', ')}, source, batch_id)
-       SELECT ${cols.map((c) => `v.v_${c}`).join(', ')}, '${entity}', ${batchId} FROM __valid v ANTI JOIN ${entity} s ON v.v_${idCol} = s.${idCol}`,
+  // The insert's own count: counting the batch's rows after would scan the whole table.
+  const inserted = Number(
+    await store.value(
+      `INSERT INTO ${entity} (${cols.join(', ')}, source, batch_id)
+         SELECT ${cols.map((c) => `v.v_${c}`).join(', ')}, '${entity}', ${batchId} FROM __valid v ANTI JOIN ${entity} s ON v.v_${idCol} = s.${idCol}`,
+    ),
   );
-  const inserted = Number(await store.value(`SELECT count(*) FROM ${entity} WHERE batch_id = ? AND source = ?`, [batchId, entity])) - updates;
   return { inserted, updated: updates };
 }
 
