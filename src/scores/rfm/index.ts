@@ -6,10 +6,11 @@ import type { Scorer, ScoreContext, ScorerResult } from '../types.js';
 
 /**
  * A CTE `name` (v, rnk) giving, for each distinct value of `column` among the buyers, SQL RANK() of the rows holding
- * it, worst first (1 + the number of buyers with a smaller value), from a window over the distinct values only (a few hundred days or counts, at most one per buyer for spend) joined back to the buyers. A
- * RANK() window over every buyer sorts all of them at once, in memory DuckDB could not spill at 10M customers.
+ * it, worst first (1 + the number of buyers with a smaller value), from a window over the distinct values only (a few
+ * hundred days or counts, at most one per buyer for spend), looked up or joined back to the buyers. A RANK() window
+ * over every buyer sorts all of them at once, in memory DuckDB could not spill at 10M customers.
  */
-export function rankSql(name: string, column: string): string {
+function rankSql(name: string, column: string): string {
   return `${name} AS (SELECT ${column} AS v, sum(count(*)) OVER (ORDER BY ${column}) - count(*) + 1 AS rnk FROM buyers GROUP BY ${column})`;
 }
 
@@ -29,7 +30,8 @@ function toFive(score: string, bins: number): string {
 
 export const rfmScorer: Scorer = {
   name: 'rfm',
-  version: '1.0.0',
+  // 1.1.0: the last purchase date is the last purchase line's day (it was the last purchase order's first line's).
+  version: '1.1.0',
   description: 'Recency, frequency and monetary value with 1-5 scores and named segments (SQL).',
   columns: [
     { name: 'first_order_date', type: 'date', unit: 'none', description: 'date of the first purchase (an order with a sold line and a net value >= 0)' },
