@@ -14,13 +14,8 @@ import { DEFAULT_REGISTRY } from '../src/scores/registry.js';
 import { compactHistory } from '../src/scores/results.js';
 import { runScores } from '../src/scores/run.js';
 import { Store } from '../src/store/db.js';
-import { machine } from './machine.js';
+import { machine, option } from './machine.js';
 
-const args = process.argv.slice(2);
-const option = (name: string, fallback: string): string => {
-  const i = args.indexOf(name);
-  return i >= 0 ? (args[i + 1] ?? fallback) : fallback;
-};
 const runs = Number(option('--runs', '3'));
 const scorers = option('--scorers', DEFAULT_REGISTRY.scorers.map((s) => s.name).join(',')).split(',');
 const config = { ...DEFAULT_CONFIG, scores: { ...DEFAULT_CONFIG.scores, model: option('--model', DEFAULT_CONFIG.scores.model) as typeof DEFAULT_CONFIG.scores.model } };

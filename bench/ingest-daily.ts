@@ -22,7 +22,7 @@ import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import type { IngestReport } from '../src/ingest/ingest.js';
 import { quoteLiteral } from '../src/store/db.js';
-import { child, machine, median, referenceSeconds, sec } from './machine.js';
+import { child, machine, median, option, referenceSeconds, sec } from './machine.js';
 import { ordersFile } from './make-orders.js';
 
 const OUT = resolve('bench/out');
@@ -132,11 +132,6 @@ interface Case {
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const option = (name: string, fallback: string): string => {
-    const i = args.indexOf(name);
-    return i >= 0 ? (args[i + 1] ?? fallback) : fallback;
-  };
   const runs = Number(option('--runs', '3'));
   const names = option('--cases', 'daily,empty,reingest').split(',');
   const kairos = resolve(option('--kairos', '.'));

@@ -20,7 +20,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { IngestOptions, IngestReport } from '../src/ingest/ingest.js';
 import { quoteLiteral, type Store, type StoreOptions } from '../src/store/db.js';
-import { child, machine, median, referenceSeconds, sec } from './machine.js';
+import { child, machine, median, option, referenceSeconds, sec } from './machine.js';
 import { ordersFile } from './make-orders.js';
 
 const OUT = resolve('bench/out');
@@ -173,11 +173,6 @@ async function runCase(
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const option = (name: string, fallback: string): string => {
-    const i = args.indexOf(name);
-    return i >= 0 ? (args[i + 1] ?? fallback) : fallback;
-  };
   const runs = Number(option('--runs', '3'));
   const lines = Number(option('--lines', '10000000'));
   const cases = option('--cases', 'retail,orders,cli').split(',');

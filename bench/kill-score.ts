@@ -12,12 +12,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Store } from '../src/store/db.js';
+import { option } from './machine.js';
 
-const args = process.argv.slice(2);
-const option = (name: string, fallback: string): string => {
-  const i = args.indexOf(name);
-  return i >= 0 ? (args[i + 1] ?? fallback) : fallback;
-};
 const kills = Number(option('--kills', '40'));
 const customers = option('--customers', '3000');
 const dir = resolve('bench/out/kill');

@@ -52,6 +52,17 @@ export function child<T>(script: string, args: readonly string[]): T {
   return JSON.parse(lines[lines.length - 1] ?? 'null') as T;
 }
 
+/** The value after `name` on the command line, or `fallback`. */
+export function option(name: string, fallback: string, argv: readonly string[] = process.argv): string {
+  const i = argv.indexOf(name);
+  return i >= 0 ? (argv[i + 1] ?? fallback) : fallback;
+}
+
+/** Every value given after `name` on the command line (an option that may repeat, e.g. --bin). */
+export function options(name: string, argv: readonly string[] = process.argv): string[] {
+  return argv.flatMap((a, i) => (a === name && argv[i + 1] !== undefined ? [argv[i + 1] as string] : []));
+}
+
 /** Seconds with two decimals. */
 export const sec = (s: number): string => s.toFixed(2);
 

@@ -15,7 +15,7 @@ import { DEFAULT_CONFIG } from '../src/config.js';
 import { ingest } from '../src/ingest/ingest.js';
 import { runScores } from '../src/scores/run.js';
 import { Store } from '../src/store/db.js';
-import { child, machine, median, referenceSeconds, sec } from './machine.js';
+import { child, machine, median, option, referenceSeconds, sec } from './machine.js';
 import { ordersFile } from './make-orders.js';
 
 const OUT = resolve('bench/out');
@@ -73,11 +73,6 @@ async function childIngest(file: string, db: string): Promise<{ seconds: number;
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const option = (name: string, fallback: string): string => {
-    const i = args.indexOf(name);
-    return i >= 0 ? (args[i + 1] ?? fallback) : fallback;
-  };
   const runs = Number(option('--runs', '3'));
   const lines = Number(option('--lines', '3500000'));
   const customers = Number(option('--customers', '1000000'));

@@ -14,13 +14,9 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { Store } from '../src/store/db.js';
-import { median, sec } from './machine.js';
+import { median, options, sec } from './machine.js';
 
 const OUT = resolve('bench/out');
-
-function options(name: string): string[] {
-  return process.argv.flatMap((a, i) => (a === name && process.argv[i + 1] !== undefined ? [process.argv[i + 1] as string] : []));
-}
 
 const runs = Number(options('--runs')[0] ?? '5');
 const given = options('--bin');

@@ -17,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
-import { machine, median, referenceSeconds, sec } from './machine.js';
+import { machine, median, option, options, referenceSeconds, sec } from './machine.js';
 import { purchaseLog } from './purchase-log.js';
 
 const OUT = resolve('bench/out');
@@ -28,15 +28,6 @@ const REFERENCE: Readonly<Record<number, { seconds: number; rssMb: number; sourc
   100_000: { seconds: 3.5, rssMb: 181, source: '../shared/peers/README.md' },
   1_000_000: { seconds: 37.9, rssMb: 813, source: '../shared/peers/README.md (issue #9 measured 29.8 s in its own session)' },
 };
-
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && process.argv[i + 1] !== undefined ? (process.argv[i + 1] as string) : fallback;
-}
-
-function options(name: string): string[] {
-  return process.argv.flatMap((a, i) => (a === name && process.argv[i + 1] !== undefined ? [process.argv[i + 1] as string] : []));
-}
 
 /** Loaded before the command in each child: prints CPU time and peak RSS on stderr as it exits. */
 const REPORT = `data:text/javascript,process.on('exit', () => { const u = process.cpuUsage(); process.stderr.write('\\n@@usage ' + (u.user + u.system) + ' ' + process.resourceUsage().maxRSS + '\\n'); })`;
