@@ -247,6 +247,33 @@ describe('item scores end to end (toy item scorer)', () => {
     expect(explained.items['toy_top_products']?.[0]).toMatchObject({ rank: 1, key: items[0]?.key });
   });
 
+  it('a staging write that runs out of memory after its items are in runs again from none of them (no duplicate rows)', async () => {
+    const original = store.run.bind(store);
+    let failed = false;
+    // The first insert of the toy scorer's results fails as DuckDB does when out of memory, after its items were staged.
+    store.run = async (sql, params) => {
+      if (!failed && /^INSERT INTO "staging"\."scores_toy_items"/.test(sql)) {
+        failed = true;
+        throw new KairosError('STORE', 'query failed: Out of Memory Error: failed to allocate data of size 16.0 MiB');
+      }
+      return original(sql, params);
+    };
+    try {
+      const summary = await runScores(store, { config, asOf: '2023-10-01', registry });
+      expect(failed).toBe(true);
+      expect(summary.notes.join(' ')).toMatch(/writing toy_items: not enough memory/);
+      const counts = await store.one<{ n: number; distinct: number }>(
+        `SELECT count(*)::INTEGER AS n, count(DISTINCT (customer_id, rank))::INTEGER AS distinct FROM items_toy_top_products WHERE run_id = ?`,
+        [summary.runId],
+      );
+      expect(counts?.n).toBeGreaterThan(0);
+      expect(counts?.n).toBe(counts?.distinct);
+      expect(await store.value('SELECT count(*) FROM scorer_results WHERE run_id = ? AND scorer = ?', [summary.runId, 'toy_items'])).toBe(1);
+    } finally {
+      store.run = original;
+    }
+  });
+
   it('kairos show prints the items; kairos export --items writes the long table', async () => {
     const out: string[] = [];
     const io = { out: (line: string) => void out.push(line), err: (line: string) => void out.push(line), isTty: false };

@@ -202,7 +202,11 @@ export async function runScores(store: Store, options: ScoreRunOptions): Promise
         scorer.run({ store, runId, asOf, config: options.config, progress, resultsOf, dataFingerprint }),
       );
       progress(`writing ${scorer.name} scores`);
-      await withMoreMemory(store, `writing ${scorer.name}`, progress, notes, () => writeResults(store, scorer, result, { runId, asOf }, STAGING));
+      // In one transaction, so that a retry after an out-of-memory error starts from no staged row of this scorer
+      // (writeResults makes up to three inserts: items, results, scorer_results).
+      await withMoreMemory(store, `writing ${scorer.name}`, progress, notes, () =>
+        store.transaction(() => writeResults(store, scorer, result, { runId, asOf }, STAGING)),
+      );
       for (const t of [result.table, ...Object.values(result.items ?? {}), ...(result.temporaries ?? []), ...inputs.values()]) await dropTemporary(store, t);
       models.push(...result.models);
       notes.push(...result.notes);

@@ -1,6 +1,6 @@
 // The embedded DuckDB store: opening, bound-parameter queries, transactions, typed column I/O and the one type mapping.
-import { totalmem } from 'node:os';
 import { existsSync, mkdirSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { dirname, resolve } from 'node:path';
@@ -267,7 +267,6 @@ export class Store {
     return (await this.all<T>(sql, params))[0];
   }
 
-  /** Runs a query returning one value (first column of the first row). */
   /**
    * Raises DuckDB's memory limit `factor` times, to at most 80% of the machine's memory (DuckDB's own default): for a
    * step that failed on an operator DuckDB cannot spill. Returns the limits before and after as DuckDB shows them, or
@@ -283,6 +282,7 @@ export class Store {
     return { from, to: String(await this.value("SELECT current_setting('memory_limit')")) };
   }
 
+  /** Runs a query returning one value (first column of the first row). */
   async value<T = unknown>(sql: string, params: readonly SqlValue[] = []): Promise<T> {
     const row = await this.one(sql, params);
     return (row === undefined ? undefined : Object.values(row)[0]) as T;
