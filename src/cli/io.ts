@@ -58,8 +58,8 @@ export interface GlobalOptions {
  * DuckDB's memory limit for every command, unless --memory-limit or KAIROS_MEMORY_LIMIT say otherwise. Beyond it DuckDB
  * spills to disk (a `.tmp` folder beside the store) or, for the few operators that cannot spill, fails; the purchase
  * summary then retries in more passes. DuckDB's own default (80% of the RAM) lets one command take gigabytes on a
- * shared machine for speed it barely needs: at 1M customers, 256 MB took ingest from 897 to 451 MB of peak RSS and
- * score from 772 to 507 MB at about the same time (docs/benchmarks.md).
+ * shared machine for speed it barely needs: at 1M customers `kairos ingest` peaks at 392-415 MB under 256 MB against
+ * 858-864 MB under 1 GB in the same time, `kairos score` at 443-472 MB (docs/benchmarks.md, "The user's path").
  */
 export const DEFAULT_MEMORY_LIMIT = '256MB';
 
