@@ -451,6 +451,27 @@ describe('broken input is refused whole', () => {
     reconciles(r);
   });
 
+  it('cdnow preset: rows of a customer and day are numbered in file order (rejected ones too), ids independent of other lines', async () => {
+    const lines = ['7,1997-01-01,1,10.00', '8,1997-01-01,2,20.00', '7,1997-01-01,1,10.00', '7,1997-01-01,1,oops', '7,1997-01-01,3,30.00', '7,1997-01-02,1,10.00'];
+    const ids = async (): Promise<string[]> => (await store.all<{ id: string }>("SELECT order_id || ' ' || round(amount, 2)::DECIMAL(9, 2) AS id FROM orders ORDER BY order_id")).map((x) => x.id);
+    const expected = ['7-1997-01-01-1 10.00', '7-1997-01-01-2 10.00', '7-1997-01-01-4 30.00', '7-1997-01-02-1 10.00', '8-1997-01-01-1 20.00'];
+    for (const sliceRows of [undefined, 2]) {
+      await store.run('DELETE FROM orders');
+      const first = file(`numbered-${sliceRows ?? 0}.csv`, ['customer_id,date,quantity,amount', ...lines].join('\n'));
+      const r = (await ingest(store, { entity: 'orders', files: [first], preset: 'cdnow', ...(sliceRows ? { sliceRows } : {}) })).files[0]!;
+      // The two equal lines of customer 7 are two purchases; the rejected line (4th) keeps number 3.
+      expect(r).toMatchObject({ read: 6, loaded: 5, rejected: 1, duplicates: 0 });
+      expect(await ids()).toEqual(expected);
+    }
+    // The same purchases in a later file with other lines around them (another customer's before, the mended line and
+    // a new day after) are recognised: only the new lines load.
+    const later = file('later.csv', ['customer_id,date,quantity,amount', '9,1997-01-01,1,5.00', ...lines.map((l) => l.replace('oops', '12.50')), '7,1997-01-03,1,10.00'].join('\n'));
+    const r = (await ingest(store, { entity: 'orders', files: [later], preset: 'cdnow' })).files[0]!;
+    expect(r).toMatchObject({ read: 8, loaded: 3, rejected: 0, duplicates: 5 });
+    reconciles(r);
+    expect(await ids()).toEqual([...expected.slice(0, 2), '7-1997-01-01-3 12.50', ...expected.slice(2, 4), '7-1997-01-03-1 10.00', expected[4], '9-1997-01-01-1 5.00']);
+  });
+
   it('a field opening a quote that never closes is a reject, "unterminated quote", the other rows load', async () => {
     // No other quote in the file: DuckDB reads it without quoting, and "SC2 would become a customer id.
     const text = ['customer_id,email,country', 'c1,a@x.org,France', '"SC2,b@x.org,Spain', 'c3,c@x.org,Italy', 'c4,"d@x.org",Peru', 'c5,e@x.org, "Chile'].join('\n');

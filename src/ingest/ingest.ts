@@ -121,7 +121,7 @@ async function setExcludedProducts(store: Store, excluded: readonly string[]): P
 async function dropScratch(store: Store, count: number, hasExcluded: boolean): Promise<void> {
   await store.run('DROP VIEW IF EXISTS __typed');
   for (let i = 0; i < count; i++) await store.run(`DROP TABLE IF EXISTS ${scratchTable(i)}`);
-  for (const t of ['__valid', '__excluded', '__ndjson_lines', '__skip', '__dup_h', '__cand']) await store.run(`DROP TABLE IF EXISTS ${t}`);
+  for (const t of ['__valid', '__excluded', '__ndjson_lines', '__skip', '__dup_h', '__cand', '__seq']) await store.run(`DROP TABLE IF EXISTS ${t}`);
   if (hasExcluded) await store.run(`RESET VARIABLE ${EXCLUDED_VARIABLE}`);
 }
 
@@ -300,6 +300,8 @@ interface ReadFile {
   readonly structuralRejects: readonly StructuralReject[];
   readonly lineSql: string;
   readonly columnMapping: Readonly<Record<string, string>>;
+  /** The preset numbers an id column within the file (numberRepeats): no two rows of the file are then equal on the key. */
+  readonly numbered: boolean;
 }
 
 /**
@@ -318,7 +320,7 @@ async function readFile(
   hasExcluded: boolean,
   progress: (message: string) => void,
 ): Promise<ReadFile> {
-  const readOptions: ReadOptions = { ordinal: preset?.ordinal === true };
+  const readOptions: ReadOptions = {};
   if (settings.delimiter !== undefined) readOptions.delimiter = settings.delimiter;
   if (settings.encoding !== undefined) readOptions.encoding = settings.encoding;
   if (settings.maxLineBytes !== undefined) readOptions.maxLineBytes = settings.maxLineBytes;
@@ -349,9 +351,10 @@ async function readSource(
   const name = basename(file);
   const now = (options.now ?? new Date()).toISOString().replace('T', ' ').replace('Z', '');
   if (source.columns.length === 0) {
-    return { file, name, format: source.format, now, table: null, typedSelect: '', structuralRejects: [], lineSql: '', columnMapping: {} };
+    return { file, name, format: source.format, now, table: null, typedSelect: '', structuralRejects: [], lineSql: '', columnMapping: {}, numbered: false };
   }
   const mapping = resolveColumns(file, source.columns, entity, settings, preset);
+  const numbered = numberedColumn(preset, entity, mapping);
 
   progress(`${name}: reading and validating`);
   const rawCols: string[] = [];
@@ -372,7 +375,8 @@ async function readSource(
     const raw = `__raw_${col.name}`;
     rawCols.push(`${src.isColumn ? trimSql(src.sql) : `trim(${src.sql})`} AS ${raw}`);
     const { value, reason } = columnSql(col, raw, col.name, timezone, settings.dateFormat);
-    valueCols.push(`${value} AS ${col.name}`);
+    // A numbered column is read as the first row of its value (`-1`); numberRepeats renumbers the rows after it.
+    valueCols.push(`${col.name === numbered ? `(${value}) || '-1'` : value} AS ${col.name}`);
     const words = VOCABULARIES[col.kind];
     if (words) {
       stored.push(`${encodeSql(col.name, words)} AS __code_${col.name}`);
@@ -395,6 +399,9 @@ async function readSource(
   const reasonSql = `coalesce(${quoteReason}CASE ${reasonParts.join(' ')} ELSE NULL END, ${entityReasonSql(entity, hasExcluded)})`;
   const derived = derivedColumns(entity);
   const keyHash = `hash(${spec.key.map((k) => derived[k] ?? k).join(', ')})`;
+  // __h: the key's hash on valid rows, for skipRepeated; with a numbered column, its value's hash on every row that has
+  // one, for numberRepeats (no two rows are then equal on the key: skipRepeated is not needed).
+  const hashSql = numbered ? `CASE WHEN ${numbered} IS NOT NULL THEN hash(${numbered}) END` : `CASE WHEN __reason IS NULL THEN ${keyHash} END`;
   const table = scratchTable(index);
   await store.run(`DROP TABLE IF EXISTS ${table}`);
   const ord = source.hasOrdinal ? '__ord, ' : '';
@@ -402,7 +409,7 @@ async function readSource(
   // only when every source of the plan is a plain scan (BATCH_CREATE_TABLE_AS). Keep joins and subqueries out of it.
   const typedSql = `CREATE TEMP TABLE ${table} AS
        SELECT ${ord}${stored.join(', ')}, __reason, CASE WHEN __reason IS NOT NULL THEN ${sourceJson} END AS __source,
-         CASE WHEN __reason IS NULL THEN ${keyHash} END AS __h
+         ${hashSql} AS __h
        FROM (SELECT *, ${reasonSql} AS __reason
              FROM (SELECT *, ${valueCols.join(', ')} FROM (SELECT ${ord}${rawCols.join(', ')} FROM ${source.relation}) l1) l2) l3`;
   // $1 (now) is bound only when a timestamp check uses it.
@@ -417,11 +424,51 @@ async function readSource(
   // Rows' rowids follow insertion (= file) order, from an offset (0 here; large for a table made in a transaction).
   const base = source.hasOrdinal ? '0' : String(await store.value(`SELECT coalesce(min(rowid), 0) FROM ${table}`));
   if (!/^[0-9]+$/.test(base)) throw new KairosError('INTERNAL', `unexpected rowid ${base}`);
+  if (numbered) await numberRepeats(store, table, numbered, source.hasOrdinal ? '__ord' : 'rowid', options.sliceRows ?? SLICING.hashRows);
   const constants = absent.length > 0 ? `, ${absent.join(', ')}` : '';
   const typedSelect = `${source.hasOrdinal ? '' : `rowid - ${base} + 1 AS __ord, `}*${constants}`;
   const { structuralRejects, lineSql } = await source.afterRead();
   const columnMapping = Object.fromEntries([...mapping].map(([k, v]) => [k, v.label]));
-  return { file, name, format: source.format, now, table, typedSelect, structuralRejects, lineSql, columnMapping };
+  return { file, name, format: source.format, now, table, typedSelect, structuralRejects, lineSql, columnMapping, numbered: numbered !== null };
+}
+
+/** The preset's numbered column (EntityPreset.numbered), checked: an id column of the entity that the file feeds. */
+function numberedColumn(preset: EntityPreset | undefined, entity: Entity, mapping: ReadonlyMap<string, SourceColumn>): string | null {
+  const column = preset?.numbered;
+  if (column === undefined) return null;
+  const spec = SPECS[entity].columns.find((c) => c.name === column);
+  if (spec?.kind !== 'id' || !SPECS[entity].key.includes(column) || !mapping.has(column)) {
+    throw new KairosError('INTERNAL', `preset numbers ${column}, which is not a key id column fed by the file`);
+  }
+  return column;
+}
+
+/**
+ * Numbers the rows of the scratch `table` sharing a value of `column` (read as `value-1`, see readSource): the k-th in
+ * file order (`order`: rowid or __ord) becomes `value-k`. Rows of a value seen once, nearly all, keep `-1` untouched:
+ * the repeated values are found by their hashes (`__h`), grouped in slices of at most `hashRows` rows as in
+ * skipRepeated, and only their rows are ranked and updated. Rejected rows are numbered too, so that a row's id does
+ * not change when another row of the same value is mended and the file loaded again.
+ */
+async function numberRepeats(store: Store, table: string, column: string, order: string, hashRows: number): Promise<void> {
+  const rows = Number(await store.value(`SELECT count(*) FROM ${table}`));
+  await store.run('DROP TABLE IF EXISTS __dup_h');
+  await store.run('CREATE TEMP TABLE __dup_h (__h UBIGINT)');
+  const slices = Math.max(1, Math.ceil(rows / hashRows));
+  for (let k = 0; k < slices; k++) {
+    const slice = slices > 1 ? ` AND __h % ${slices} = ${k}` : '';
+    await store.run(`INSERT INTO __dup_h SELECT __h FROM ${table} WHERE __h IS NOT NULL${slice} GROUP BY __h HAVING count(*) > 1`);
+  }
+  await store.run('DROP TABLE IF EXISTS __seq');
+  await store.run(
+    `CREATE TEMP TABLE __seq AS SELECT r, k FROM (
+       SELECT ${order} AS r, row_number() OVER (PARTITION BY ${column} ORDER BY ${order}) AS k FROM ${table}
+       WHERE __h IN (SELECT __h FROM __dup_h))
+     WHERE k > 1`,
+  );
+  await store.run(`UPDATE ${table} t SET ${column} = left(t.${column}, -2) || '-' || s.k::VARCHAR FROM __seq s WHERE t.${order} = s.r`);
+  await store.run('DROP TABLE __seq');
+  await store.run('DROP TABLE __dup_h');
 }
 
 /** Steps 2 and 3 of a file, inside the transaction: rejects, then deduplicated rows (and stubs) written, then its batch. */
@@ -483,7 +530,7 @@ async function writeFile(store: Store, f: ReadFile, options: IngestOptions, prog
     customersCreated = await createCustomerStubs(store, entity, batchId);
     productsCreated = await createProductStubs(store, entity, batchId);
     const slicing = options.sliceRows ? { hashRows: options.sliceRows, keyRows: options.sliceRows } : SLICING;
-    inserted = await insertNew(store, entity, batchId, valid, slicing);
+    inserted = await insertNew(store, entity, batchId, valid, slicing, f.numbered);
   }
   const duplicates = valid - inserted - updated;
   const report: FileReport = {
@@ -523,16 +570,16 @@ async function checkKeepsFileOrder(store: Store, sql: string, params: readonly s
 
 /**
  * Orders and events: inserts the file's valid rows, less those equal on every key column to an earlier row of the file
- * (skipRepeated; the first is kept) or to a stored row (skipStored, at a cost that follows the file rather than the
- * store). Returns the rows inserted.
+ * (skipRepeated; the first is kept; none when the file's rows are `numbered`) or to a stored row (skipStored, at a
+ * cost that follows the file rather than the store). Returns the rows inserted.
  */
-async function insertNew(store: Store, entity: Entity, batchId: number, validRows: number, slicing: Slicing): Promise<number> {
+async function insertNew(store: Store, entity: Entity, batchId: number, validRows: number, slicing: Slicing, numbered: boolean): Promise<number> {
   // No table written here keeps an order that means anything: the scratch tables are sets, and the stored order of order
   // lines and events means nothing (queries sort). With insertion order kept, DuckDB writes the result of a join on one
   // thread, or in pieces that the next checkpoint rewrites (a BATCH_INSERT of a file read in parallel): each as slow
   // again as the insert on 10M rows. So DuckDB may write on every thread, each filling whole row groups.
   return withoutInsertionOrder(store, async () => {
-    const withinFile = await skipRepeated(store, entity, validRows, slicing.hashRows);
+    const withinFile = numbered ? await noRepeats(store) : await skipRepeated(store, entity, validRows, slicing.hashRows);
     await skipStored(store, entity, validRows, slicing.keyRows);
     const skipped = Number(await store.value('SELECT count(*) FROM __skip'));
     // A row may be skipped twice (repeated in the file and stored), except when no row repeats another of the file:
@@ -580,6 +627,13 @@ async function skipRepeated(store: Store, entity: Entity, validRows: number, has
      QUALIFY row_number() OVER (PARTITION BY ${key.join(', ')} ORDER BY __ord) > 1`,
   );
   return Number(await store.value('SELECT count(*) FROM __skip'));
+}
+
+/** Creates an empty `__skip`: a file whose rows are numbered (numberRepeats) repeats none of its own rows. */
+async function noRepeats(store: Store): Promise<number> {
+  await store.run('DROP TABLE IF EXISTS __skip');
+  await store.run('CREATE TEMP TABLE __skip (__ord BIGINT)');
+  return 0;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Entity } from './contract.js';
 
 /**
  * How one contract column is read: from a source column (`source`), or from a SQL expression over the
- * source columns (`sql`, written here in code, never from user input; `__ord` is the row's ordinal in the file).
+ * source columns (`sql`, written here in code, never from user input).
  */
 export type ColumnSource = { readonly source: string } | { readonly sql: string };
 
@@ -16,8 +16,12 @@ export interface EntityPreset {
   readonly excludeProducts?: readonly string[];
   /** Source columns kept in the `attributes` JSON (customers, products). */
   readonly attributes?: readonly string[];
-  /** The expressions use `__ord`, the row's ordinal in the file. */
-  readonly ordinal?: boolean;
+  /**
+   * An id column numbered within each file: `-k` is appended to its value, k the row's place in file order among the
+   * file's rows (rejected ones included) of the same value. Rows otherwise identical are then distinct lines, with ids
+   * that do not depend on the rest of the file (src/ingest/ingest.ts, numberRepeats).
+   */
+  readonly numbered?: string;
 }
 
 export interface Preset {
@@ -31,18 +35,18 @@ export const PRESETS: readonly Preset[] = [
     name: 'cdnow',
     description:
       'CDNOW cohort (cdnow_master.csv or cdnow_sample.csv): one row per purchase with customer_id, date, quantity, amount. ' +
-      'Each row becomes one order line (order_id = customer-date-row), product unknown.',
+      'Each row becomes one order line (order_id = customer-date-k, the k-th row of that customer and day in the file), product unknown.',
     entities: {
       orders: {
         columns: {
-          order_id: { sql: `"customer_id" || '-' || "date" || '-' || __ord::VARCHAR` },
+          order_id: { sql: `"customer_id" || '-' || "date"` },
           customer_id: { source: 'customer_id' },
           ordered_at: { source: 'date' },
           quantity: { source: 'quantity' },
           amount: { source: 'amount' },
         },
-        // Same-day purchases of equal amount are distinct purchases in CDNOW (255 such rows): the row number keeps them apart.
-        ordinal: true,
+        // Same-day purchases of equal amount are distinct purchases in CDNOW (255 such rows): numbering keeps them apart.
+        numbered: 'order_id',
       },
     },
   },

@@ -13,8 +13,6 @@ export type FileFormat = 'csv' | 'parquet' | 'ndjson';
 export interface ReadOptions {
   delimiter?: string;
   encoding?: string;
-  /** Provide `__ord` inside the relation (for presets whose expressions use it); slower for large CSV files. */
-  ordinal?: boolean;
   /** Longest line a text file may have, in bytes (default LIMITS.maxLineBytes). */
   maxLineBytes?: number;
 }
@@ -175,21 +173,19 @@ async function reading<T>(check: InputCheck, read: () => Promise<T>): Promise<T>
 
 async function openCsv(store: Store, file: string, path: string, options: ReadOptions, check: InputCheck): Promise<FileSource> {
   const opts = csvOptions(options);
-  // The reader keeps rows it cannot split aside (store_rejects) rather than failing; so does its sniffer.
-  const reader = `read_csv(${path}, ${opts}, store_rejects = true, rejects_table = '__csv_rejects', rejects_scan = '__csv_scans')`;
   // DuckDB's sniffer reads the first rows: they must be checked first (a long line there takes it minutes to fail).
   await check.head;
-  let columns: string[];
-  let quote: string;
+  let sniffed: Sniffed | undefined;
   try {
-    // The dialect the reader will find (the same sniffing, as DESCRIBE does), with the columns.
-    const sniffed = await reading(check, () =>
-      store.one<{ quote: string; columns: string[] }>(
-        `SELECT Quote AS quote, list_transform(Columns, c -> c.name) AS columns FROM sniff_csv(${path}, ${opts}, ignore_errors = true)`,
+    // The dialect and the columns, found once: the reader is then given them (auto_detect = false), since each query
+    // that binds read_csv would sniff the file again (30-170 ms at each, the plan check of ingest.ts included).
+    sniffed = await reading(check, () =>
+      store.one<Sniffed>(
+        `SELECT Delimiter AS delimiter, Quote AS quote, Escape AS escape, NewLineDelimiter AS newline, Comment AS comment, SkipRows AS skip,
+                list_transform(Columns, c -> c.name) AS columns
+         FROM sniff_csv(${path}, ${opts}, ignore_errors = true)`,
       ),
     );
-    columns = sniffed?.columns ?? [];
-    quote = sniffed?.quote ?? '';
   } catch (err) {
     if (err instanceof KairosError && err.code === 'VALIDATION') throw err;
     const message = (err as Error).message;
@@ -204,9 +200,12 @@ async function openCsv(store: Store, file: string, path: string, options: ReadOp
       hint: 'check the delimiter (--delimiter), the encoding (--encoding latin-1) and quoting',
     });
   }
+  const columns = sniffed?.columns ?? [];
+  const quote = sniffed?.quote ?? '';
+  // The reader keeps rows it cannot split aside (store_rejects) rather than failing.
+  const reader = `read_csv(${path}, ${opts}, ${sniffed ? `${dialectOptions(sniffed)}, ` : ''}store_rejects = true, rejects_table = '__csv_rejects', rejects_scan = '__csv_scans')`;
   await store.run('DROP TABLE IF EXISTS __csv_rejects');
   await store.run('DROP TABLE IF EXISTS __csv_scans');
-  const relation = options.ordinal ? `(SELECT row_number() OVER () AS __ord, * FROM ${reader})` : reader;
   const afterRead = async (): Promise<{ structuralRejects: StructuralReject[]; lineSql: string }> => {
     await check.done;
     const exists = await store.value<number>(`SELECT count(*) FROM duckdb_tables() WHERE table_name = '__csv_rejects'`);
@@ -239,14 +238,34 @@ async function openCsv(store: Store, file: string, path: string, options: ReadOp
   return {
     format: 'csv',
     columns,
-    relation,
-    hasOrdinal: options.ordinal === true,
+    relation: reader,
+    // No row number in the relation: row_number() over the whole file runs on one thread (about 2.5 s per 4M lines);
+    // the caller takes the file order from the rowids of the table it reads the relation into.
+    hasOrdinal: false,
     lineLabel: 'line',
     unquoted,
     afterRead,
     checked: () => check.done,
     cancel: () => check.cancel(),
   };
+}
+
+/** What DuckDB's sniffer found of a CSV file (sniff_csv). */
+type Sniffed = {
+  readonly delimiter: string;
+  readonly quote: string;
+  readonly escape: string;
+  readonly newline: string;
+  readonly comment: string;
+  readonly skip: number;
+  readonly columns: string[];
+};
+
+/** read_csv options that give the reader the sniffed dialect and columns (every column text), as sniff_csv's own prompt does. */
+function dialectOptions(d: Sniffed): string {
+  const text = (v: string): string => quoteLiteral(v === '(empty)' ? '' : v);
+  const columns = d.columns.map((c) => `${quoteLiteral(c)}: 'VARCHAR'`).join(', ');
+  return `auto_detect = false, delim = ${text(d.delimiter)}, quote = ${text(d.quote)}, escape = ${text(d.escape)}, new_line = ${text(d.newline)}, comment = ${text(d.comment)}, skip = ${Math.trunc(Number(d.skip))}, columns = {${columns}}`;
 }
 
 /**

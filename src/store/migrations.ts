@@ -149,6 +149,26 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE customers_v4 RENAME TO customers`,
     ],
   },
+  {
+    version: 5,
+    name: 'order ids of the cdnow preset numbered per customer and day (customer-date-k) instead of by file line',
+    sql: [
+      // The cdnow preset's order ids were customer-date-LINE, the line's place in its file: numbering them needed a
+      // row_number() over the whole file, on one thread. They are now customer-date-k, k the row's place among the
+      // file's rows of that customer and day (src/ingest/presets.ts, `numbered`). Stored ids are renumbered the same
+      // way, by batch (one file each) in line order, so that loading a file again still finds its lines stored. The
+      // batch's rejected rows, not stored, are not counted: a day holding one numbers its later rows one lower than a
+      // new ingest would (none in the CDNOW files).
+      `UPDATE orders SET order_id = n.id FROM (
+         SELECT r, base || '-' || row_number() OVER (PARTITION BY batch_id, base ORDER BY line)::VARCHAR AS id FROM (
+           SELECT rowid AS r, batch_id, regexp_extract(order_id, '^(.*)-[0-9]+$', 1) AS base,
+             TRY_CAST(regexp_extract(order_id, '-([0-9]+)$', 1) AS BIGINT) AS line
+           FROM orders
+           WHERE batch_id IN (SELECT batch_id FROM ingest_batches WHERE entity = 'orders' AND preset = 'cdnow')
+             AND regexp_matches(order_id, '-[0-9]+$'))) n
+       WHERE orders.rowid = n.r AND orders.order_id <> n.id`,
+    ],
+  },
 ];
 
 /** The data contract's entities: each is one table of the store (docs/data-model.md). */
