@@ -888,6 +888,8 @@ async function createCustomerStubs(store: Store, entity: Entity, batchId: number
     WHERE __reason IS NULL OR starts_with(__reason, '${EXCLUDED_PREFIX}') GROUP BY customer_id)`;
   await store.run(`DROP TABLE IF EXISTS __activity`);
   await store.run(`CREATE TEMP TABLE __activity AS SELECT * FROM ${activity}`);
+  // Stubs made earlier can only exist when the table holds a row: a first load (1M customers) skips the update's join.
+  const hadCustomers = Number(await store.value('SELECT count(*) FROM (SELECT 1 FROM customers LIMIT 1)')) > 0;
   const created = Number(
     await store.value(
       `INSERT INTO customers (customer_id, created_at, country, source, batch_id)
@@ -895,10 +897,12 @@ async function createCustomerStubs(store: Store, entity: Entity, batchId: number
     ),
   );
   // A stub created earlier moves its created_at back if this file shows earlier activity.
-  await store.run(
-    `UPDATE customers c SET created_at = a.first FROM __activity a
-       WHERE c.customer_id = a.customer_id AND c.source <> 'customers' AND a.first < c.created_at`,
-  );
+  if (hadCustomers) {
+    await store.run(
+      `UPDATE customers c SET created_at = a.first FROM __activity a
+         WHERE c.customer_id = a.customer_id AND c.source <> 'customers' AND a.first < c.created_at`,
+    );
+  }
   await store.run(`DROP TABLE __activity`);
   return created;
 }
