@@ -39,7 +39,8 @@ export interface ScoreSettings {
   summaryPartitions: number;
   /**
    * With model 'auto', the candidates are fitted and compared on a random sample of at most this many customers (their
-   * parameters are population-level; the chosen model is then fitted on everyone). 0: on every customer. Default 100,000.
+   * parameters are population-level; the chosen model is then fitted on everyone). 0: on every customer. Default 50,000
+   * (how often a sample of that size makes the whole population's choice: docs/benchmarks.md, "Choosing the purchase model").
    */
   choiceSample: number;
 }
@@ -59,7 +60,7 @@ export const DEFAULT_CONFIG: KairosConfig = {
   timezone: 'UTC',
   ingest: {},
   rfm: { bins: 5 },
-  scores: { model: 'auto', clvMonths: 12, monthlyDiscountRate: 0.01, decisiveThreshold: 0.5, offerLeadDays: 14, summaryPartitions: 1, choiceSample: 100_000 },
+  scores: { model: 'auto', clvMonths: 12, monthlyDiscountRate: 0.01, decisiveThreshold: 0.5, offerLeadDays: 14, summaryPartitions: 1, choiceSample: 50_000 },
 };
 
 export const CONFIG_FILE = 'kairos.config.json';

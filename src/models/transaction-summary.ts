@@ -435,6 +435,7 @@ export function ungroup(values: Float64Array, groupOf: Uint32Array): Float64Arra
 /**
  * Index of the distinct (x, T) pairs of the rows: the conditional expectations of all three transaction models
  * depend on a customer's history only through (x, T) once P(alive) is factored out, so they are computed once per pair.
+ * Indexed on t_x instead (pairIndex(data, 'tx')), the distinct (x, t_x) pairs, and T holds their t_x.
  */
 export interface PairIndex {
   readonly x: Float64Array;
@@ -444,11 +445,10 @@ export interface PairIndex {
 }
 
 /**
- * pairIndex for day-valued T (integers up to INTEGER_TIME_LIMIT) and few (x, T) cells: one table indexed by
+ * pairIndex for day-valued times T (integers up to INTEGER_TIME_LIMIT) and few (x, T) cells: one table indexed by
  * x·(max T + 1) + T numbers the pairs in order of first appearance, as pairIndex does; null when the data does not qualify.
  */
-function integerPairIndex(data: TransactionSummary, n: number): PairIndex | null {
-  const { x, T } = data;
+function integerPairIndex(x: Float64Array, T: Float64Array, n: number): PairIndex | null {
   let maxX = 0;
   let maxT = 0;
   for (let i = 0; i < n; i++) {
@@ -478,13 +478,14 @@ function integerPairIndex(data: TransactionSummary, n: number): PairIndex | null
   return { x: Float64Array.from(px), T: Float64Array.from(pT), index };
 }
 
-/** Distinct (x, T) pairs of summary rows (data assumed validated). */
-export function pairIndex(data: TransactionSummary): PairIndex {
+/** Distinct (x, T) pairs of summary rows, or with `on` = 'tx' distinct (x, t_x) pairs (data assumed validated). */
+export function pairIndex(data: TransactionSummary, on: 'T' | 'tx' = 'T'): PairIndex {
   const n = data.x.length;
-  const fast = integerPairIndex(data, n);
+  const time = on === 'T' ? data.T : data.tx;
+  const fast = integerPairIndex(data.x, time, n);
   if (fast !== null) return fast;
   const xs = distinctIndex(data.x);
-  const Ts = distinctIndex(data.T);
+  const Ts = distinctIndex(time);
   const nT = Ts.values.length;
   const index = new Uint32Array(n);
   const px: number[] = [];
@@ -499,7 +500,7 @@ export function pairIndex(data: TransactionSummary): PairIndex {
         p = px.length;
         table[c] = p;
         px.push(data.x[i] as number);
-        pT.push(data.T[i] as number);
+        pT.push(time[i] as number);
       }
       index[i] = p;
     }
@@ -512,7 +513,7 @@ export function pairIndex(data: TransactionSummary): PairIndex {
         p = px.length;
         seen.set(c, p);
         px.push(data.x[i] as number);
-        pT.push(data.T[i] as number);
+        pT.push(time[i] as number);
       }
       index[i] = p;
     }

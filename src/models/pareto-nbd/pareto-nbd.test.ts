@@ -68,6 +68,47 @@ describe('Pareto/NBD on CDNOW', () => {
   });
 });
 
+describe('Pareto/NBD tail integrals shared by rows with the same (x, t_x) or (x, T)', () => {
+  const params: ParetoNbdParams = { r: 0.5, alpha: 28, s: 0.6, beta: 40 };
+  // Integer days: many customers share their points; CDNOW in weeks (days / 7): few do.
+  const days = paretoNbd.simulate(params, { T: Float64Array.from({ length: 3000 }, (_, i) => 182 + (i % 365)), seed: 41 });
+  const sets = [
+    ['integer days', { x: days.x, tx: days.tx.map(Math.floor), T: days.T }],
+    ['CDNOW weeks', loadLifetimesCdnow().summary],
+  ] as const;
+  const row = (data: (typeof sets)[number][1], i: number) => ({ x: data.x.subarray(i, i + 1), tx: data.tx.subarray(i, i + 1), T: data.T.subarray(i, i + 1) });
+
+  it.each(sets)('gives the log-likelihood and gradient of the rows evaluated one by one (%s)', (_, data) => {
+    const p = Float64Array.of(0.55, 10.6, 0.6, 11.7);
+    const prep = prepareTransactionSummary(data);
+    const g = new Float64Array(4);
+    const ll = paretoNbdLogLik(prep, p, g);
+    let sum = 0;
+    const gSum = new Float64Array(4);
+    const gi = new Float64Array(4);
+    for (let i = 0; i < data.x.length; i++) {
+      sum += paretoNbdLogLik(prepareTransactionSummary(row(data, i)), p, gi);
+      gi.forEach((v, k) => (gSum[k] = (gSum[k] as number) + v));
+    }
+    expectClose(ll, sum, { rtol: 1e-12 }, 'log-likelihood');
+    g.forEach((v, k) => expectClose(v, gSum[k] as number, { rtol: 1e-9, atol: 1e-9 }, `d/d${PARAM_NAMES[k]}`));
+  });
+
+  it.each(sets)('predicts every row as it predicts the row alone (%s)', (_, data) => {
+    const alive = paretoNbd.pAlive(params, data);
+    const expected = paretoNbd.expectedPurchases(params, data, 39);
+    const conversion = paretoNbd.conversionProbability(params, data, 30);
+    const clv = paretoNbd.expectedPurchasesCombination(params, data, [30, 60], [0.99, 0.98]);
+    for (let i = 0; i < data.x.length; i++) {
+      const one = row(data, i);
+      expect(alive[i], `pAlive row ${i}`).toBe(paretoNbd.pAlive(params, one)[0]);
+      expect(expected[i], `expectedPurchases row ${i}`).toBe(paretoNbd.expectedPurchases(params, one, 39)[0]);
+      expect(conversion[i], `conversionProbability row ${i}`).toBe(paretoNbd.conversionProbability(params, one, 30)[0]);
+      expect(clv[i], `expectedPurchasesCombination row ${i}`).toBe(paretoNbd.expectedPurchasesCombination(params, one, [30, 60], [0.99, 0.98])[0]);
+    }
+  });
+});
+
 describe('Pareto/NBD formulas against quadrature', () => {
   const params: ParetoNbdParams = { r: 0.5, alpha: 28, s: 0.6, beta: 40 };
   const data = { x: Float64Array.of(0, 1, 4, 12), tx: Float64Array.of(0, 30, 200, 360), T: Float64Array.of(100, 300, 365, 365) };

@@ -5,7 +5,7 @@ import { brentRoot } from '../../math/root.js';
 import { betaln, exprel, expm1, gammaln, log1p } from '../../math/special.js';
 import { logNbdPmf } from '../beta-geometric.js';
 import { checkParams, checkScoreOptions, checkThreshold } from '../params.js';
-import { validateHorizon, validateTransactionSummary } from '../transaction-summary.js';
+import { pairIndex, validateHorizon, validateTransactionSummary, type PairIndex } from '../transaction-summary.js';
 import type { CustomerScores, ParetoNbdParams, ScoreOptions, TransactionSummary } from '../types.js';
 import { logTailIntegral } from './tail-integral.js';
 
@@ -27,13 +27,60 @@ function aliveAt(p: ParetoNbdParams, x: number, tx: number, T: number, lnG1?: nu
   return 1 / (1 + odds);
 }
 
+/**
+ * P(alive) of every row, the arithmetic of aliveAt with its pieces computed once where rows share them: G(t_x) once
+ * per distinct (x, t_x), ln(α+T), ln(β+T) and G(T) once per distinct (x, T) (`pairs`, pairIndex(data)), each on first
+ * use. Equal to aliveAt row by row, to the last bit.
+ */
+function aliveAll(p: ParetoNbdParams, data: TransactionSummary, pairs: PairIndex): Float64Array {
+  const n = data.x.length;
+  const out = new Float64Array(n);
+  const last = pairIndex(data, 'tx');
+  const lnG1 = new Float64Array(last.x.length).fill(NaN);
+  const E0 = new Float64Array(pairs.x.length).fill(NaN);
+  const lnG2 = new Float64Array(pairs.x.length).fill(NaN);
+  const lnS = Math.log(p.s);
+  for (let i = 0; i < n; i++) {
+    const tx = data.tx[i] as number;
+    if (tx === data.T[i]) {
+      out[i] = 1;
+      continue;
+    }
+    const j = last.index[i] as number;
+    let g1 = lnG1[j] as number;
+    if (g1 !== g1) {
+      g1 = logTailIntegral(p.r + (last.x[j] as number), p.s + 1, p.alpha, p.beta, tx);
+      lnG1[j] = g1;
+    }
+    const k = pairs.index[i] as number;
+    let e0 = E0[k] as number;
+    let g2 = lnG2[k] as number;
+    if (e0 !== e0) {
+      const rx = p.r + (pairs.x[k] as number);
+      const T = pairs.T[k] as number;
+      e0 = -rx * Math.log(p.alpha + T) - p.s * Math.log(p.beta + T);
+      g2 = logTailIntegral(rx, p.s + 1, p.alpha, p.beta, T);
+      E0[k] = e0;
+      lnG2[k] = g2;
+    }
+    const odds = Math.exp(lnS + g1 - e0) * -expm1(g2 - g1);
+    out[i] = 1 / (1 + odds);
+  }
+  return out;
+}
+
+/** alive[i] · perPair[pair of row i]. */
+function timesAlive(alive: Float64Array, perPair: Float64Array, pairs: PairIndex): Float64Array {
+  const out = new Float64Array(alive.length);
+  for (let i = 0; i < alive.length; i++) out[i] = (alive[i] as number) * (perPair[pairs.index[i] as number] as number);
+  return out;
+}
+
 /** P(alive at T | x, t_x, T); see aliveAt. Equals 1 when t_x = T (a purchase just now). */
 export function pAlive(params: ParetoNbdParams, data: TransactionSummary): Float64Array {
   checkParams(MODEL, PARAM_NAMES, params);
-  const n = validateTransactionSummary(data);
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = aliveAt(params, data.x[i] as number, data.tx[i] as number, data.T[i] as number);
-  return out;
+  validateTransactionSummary(data);
+  return aliveAll(params, data, pairIndex(data));
 }
 
 /**
@@ -45,35 +92,34 @@ function aliveExpectation(p: ParetoNbdParams, x: number, T: number, t: number): 
   return ((p.r + x) / (p.alpha + T)) * (p.beta + T) * L * exprel(-(p.s - 1) * L);
 }
 
+/** Σ_k c_k E[Y(t_k) | alive, x, T] once per distinct (x, T) pair. */
+function pairExpectations(p: ParetoNbdParams, pairs: PairIndex, horizons: readonly number[], coefficients: readonly number[]): Float64Array {
+  const out = new Float64Array(pairs.x.length);
+  for (let k = 0; k < out.length; k++) {
+    const x = pairs.x[k] as number;
+    const T = pairs.T[k] as number;
+    let sum = 0;
+    for (let h = 0; h < horizons.length; h++) sum += (coefficients[h] as number) * aliveExpectation(p, x, T, horizons[h] as number);
+    out[k] = sum;
+  }
+  return out;
+}
+
 /** E[Y(t) | x, t_x, T] = P(alive) · (r+x)(β+T)/((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^{s−1}] (note 009 eq. 41). */
 export function expectedPurchases(params: ParetoNbdParams, data: TransactionSummary, t: number): Float64Array {
   checkParams(MODEL, PARAM_NAMES, params);
   validateHorizon(t);
-  const n = validateTransactionSummary(data);
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const x = data.x[i] as number;
-    const T = data.T[i] as number;
-    out[i] = aliveAt(params, x, data.tx[i] as number, T) * aliveExpectation(params, x, T, t);
-  }
-  return out;
+  return expectedPurchasesMany(params, data, [t])[0] as Float64Array;
 }
 
 /** expectedPurchases at several horizons (one array per horizon); P(alive) is computed once per customer. */
 export function expectedPurchasesMany(params: ParetoNbdParams, data: TransactionSummary, horizons: readonly number[]): Float64Array[] {
   checkParams(MODEL, PARAM_NAMES, params);
   for (const t of horizons) validateHorizon(t, 'horizon');
-  const n = validateTransactionSummary(data);
-  const outs = horizons.map(() => new Float64Array(n));
-  for (let i = 0; i < n; i++) {
-    const x = data.x[i] as number;
-    const T = data.T[i] as number;
-    const alive = aliveAt(params, x, data.tx[i] as number, T);
-    for (let k = 0; k < horizons.length; k++) {
-      (outs[k] as Float64Array)[i] = alive * aliveExpectation(params, x, T, horizons[k] as number);
-    }
-  }
-  return outs;
+  validateTransactionSummary(data);
+  const pairs = pairIndex(data);
+  const alive = aliveAll(params, data, pairs);
+  return horizons.map((t) => timesAlive(alive, pairExpectations(params, pairs, [t], [1]), pairs));
 }
 
 /** Σ_k c_k E[Y(t_k) | x, t_x, T] = P(alive) · Σ_k c_k E[Y(t_k) | alive, x, T], one output array. */
@@ -88,14 +134,14 @@ export function expectedPurchasesCombination(
   if (coefficients.length !== horizons.length) {
     throw new KairosError('VALIDATION', `coefficients (${coefficients.length}) and horizons (${horizons.length}) differ in length`);
   }
-  const n = validateTransactionSummary(data);
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const x = data.x[i] as number;
-    const T = data.T[i] as number;
-    let s = 0;
-    for (let k = 0; k < horizons.length; k++) s += (coefficients[k] as number) * aliveExpectation(params, x, T, horizons[k] as number);
-    out[i] = s === 0 ? 0 : aliveAt(params, x, data.tx[i] as number, T) * s;
+  validateTransactionSummary(data);
+  const pairs = pairIndex(data);
+  const perPair = pairExpectations(params, pairs, horizons, coefficients);
+  const alive = aliveAll(params, data, pairs);
+  const out = new Float64Array(alive.length);
+  for (let i = 0; i < out.length; i++) {
+    const sum = perPair[pairs.index[i] as number] as number;
+    out[i] = sum === 0 ? 0 : (alive[i] as number) * sum;
   }
   return out;
 }
@@ -155,14 +201,11 @@ export function conversionProbability(params: ParetoNbdParams, data: Transaction
   checkParams(MODEL, PARAM_NAMES, params);
   validateHorizon(t);
   const n = validateTransactionSummary(data);
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    if (t === 0) continue;
-    const x = data.x[i] as number;
-    const T = data.T[i] as number;
-    out[i] = aliveAt(params, x, data.tx[i] as number, T) * aliveBuyProbability(params, x, T, t);
-  }
-  return out;
+  if (t === 0) return new Float64Array(n);
+  const pairs = pairIndex(data);
+  const buy = new Float64Array(pairs.x.length);
+  for (let k = 0; k < buy.length; k++) buy[k] = aliveBuyProbability(params, pairs.x[k] as number, pairs.T[k] as number, t);
+  return timesAlive(aliveAll(params, data, pairs), buy, pairs);
 }
 
 /** P(an alive customer buys in (T, T+t]) = min(1, (r+x)(α+T)^{r+x}(β+T)^s [G'(0) − G'(t)]); see conversionProbability. */

@@ -1,10 +1,10 @@
 // Choosing the transaction model by held-out fit: each candidate fitted on an earlier cut, scored on what customers did after it.
-import { purchaseDaysSql } from '../../features/purchases.js';
-import { purchaseSummary, observationEnd } from '../../features/summary.js';
-import { getTransactionModel, TRANSACTION_MODEL_NAMES, type TransactionModelName } from '../../models/index.js';
+import { observationEnd } from '../../features/summary.js';
+import { getTransactionModel, groupTransactionSummary, ungroup, TRANSACTION_MODEL_NAMES, type TransactionModelName, type TransactionSummary } from '../../models/index.js';
+import { holdoutData } from './choice-data.js';
 import { fitTransaction } from './fitting.js';
 import { KairosError } from '../../errors.js';
-import { quoteLiteral, type Store } from '../../store/db.js';
+import type { Store } from '../../store/db.js';
 import { brierScore, mae } from '../../backtest/metrics.js';
 import type { ScoreSettings } from '../../config.js';
 
@@ -45,6 +45,8 @@ export interface ChoiceOptions {
   readonly sample: number;
   /** Customers with a purchase before the as-of date, when the caller knows it (the purchase summary's rows). */
   readonly population?: number;
+  /** Called as each step starts ('holdout data', 'fit NAME', 'predict NAME') and with 'done': for bench/model-choice.ts. */
+  readonly onStep?: (step: string) => void;
 }
 
 /**
@@ -118,8 +120,9 @@ export function choiceHoldoutDays(spanDays: number): number {
  * so nothing at or after `asOf` is seen.
  *
  * The parameters are population-level, so with more than `options.sample` customers the candidates are fitted and
- * compared on a random sample of that size (customerSampleSql): the choice stays on held-out data, at a tenth of the
- * cost for a million customers. The chosen model is then fitted on every customer by the caller.
+ * compared on a random sample of that size (customerSampleSql): the choice stays on held-out data, at a fraction of
+ * the cost for a million customers. The chosen model is then fitted on every customer by the caller. The sample's
+ * lines are read once (choice-data.ts).
  */
 export async function chooseTransactionModel(store: Store, asOf: string, options: ChoiceOptions = { sample: 0 }): Promise<ModelChoice> {
   const customers = options.population === undefined ? 'count(DISTINCT customer_id)' : String(Math.trunc(options.population));
@@ -132,45 +135,46 @@ export async function chooseTransactionModel(store: Store, asOf: string, options
   const fraction = options.sample > 0 && population > options.sample ? options.sample / population : 1;
   const h = choiceHoldoutDays(span);
   const cut = new Date(new Date(`${asOf.replace(' ', 'T')}Z`).getTime() - h * 86_400_000).toISOString().slice(0, 19).replace('T', ' ');
-  // The sampled customers' orders, before the as-of date (the holdout reads them too), then before the cut.
+  // The sampled customers' orders before the as-of date: the calibration is their lines before the cut, the holdout
+  // their purchase days from the cut's day on.
   await store.run(`CREATE OR REPLACE TEMP VIEW __choice_asof AS SELECT * FROM asof_orders WHERE ${customerSampleSql(fraction)}`);
-  await store.run(`CREATE OR REPLACE TEMP VIEW __choice_orders AS SELECT * FROM __choice_asof WHERE ordered_at < TIMESTAMP ${quoteLiteral(cut)}`);
-  const cal = await purchaseSummary(store, cut, '__choice_orders');
-  const repeaters = cal.transactions.x.reduce((n, v) => n + (v > 0 ? 1 : 0), 0);
-  if (cal.customerIds.length < 50 || repeaters < 10) {
+  const step = options.onStep ?? (() => {});
+  step('holdout data');
+  const data = await holdoutData(store, '__choice_asof', cut, Math.ceil(fraction * population));
+  const cal = data.transactions;
+  const n = cal.x.length;
+  const repeaters = cal.x.reduce((k, v) => k + (v > 0 ? 1 : 0), 0);
+  if (n < 50 || repeaters < 10) {
     return {
       model: 'bg-nbd',
-      reason: `bg-nbd by default: too little history before ${cut.slice(0, 10)} to compare models on a ${h}-day holdout (${cal.customerIds.length} customers, ${repeaters} repeat buyers)`,
+      reason: `bg-nbd by default: too little history before ${cut.slice(0, 10)} to compare models on a ${h}-day holdout (${n} customers, ${repeaters} repeat buyers)`,
       candidates: [],
     };
   }
-  // Actual purchase days in the holdout, aligned with the calibration customers (sorted by id in both queries).
-  const actual = await store.readColumns(
-    `WITH cal AS (SELECT DISTINCT customer_id FROM (${purchaseDaysSql('__choice_orders')})),
-       later AS (SELECT customer_id, count(*) AS n FROM (${purchaseDaysSql('__choice_asof')})
-                 WHERE day >= TIMESTAMP ${quoteLiteral(cut)}::DATE GROUP BY customer_id)
-     SELECT cal.customer_id, coalesce(later.n, 0)::DOUBLE AS n FROM cal LEFT JOIN later USING (customer_id) ORDER BY cal.customer_id`,
-  );
-  const ids = actual.texts['customer_id'] ?? [];
-  const counts = actual.numbers['n'] ?? new Float64Array(0);
-  if (ids.length !== cal.customerIds.length || ids.some((id, i) => id !== cal.customerIds[i])) {
-    throw new KairosError('INTERNAL', 'model choice: holdout customers do not align with the calibration summary');
-  }
-  const horizon = Math.max(1, Math.round((Date.parse(observationEnd(asOf)) - Date.parse(cal.observationEnd)) / 86_400_000));
+  const counts = data.holdout;
+  // The candidates are fitted and predict once per distinct (x, t_x, T), with its customers as the weight: the same
+  // fits and predictions (model contract: weighted rows fit as the expanded rows) on fewer rows (in days, 100,000
+  // customers make ~57,000).
+  const groups = groupTransactionSummary(cal);
+  const rows: TransactionSummary = { x: groups.x, tx: groups.tx, T: groups.T, weights: groups.weights };
+  const horizon = Math.max(1, Math.round((Date.parse(observationEnd(asOf)) - Date.parse(data.observationEnd)) / 86_400_000));
   const bought = counts.map((c) => (c > 0 ? 1 : 0));
   const candidates: CandidateResult[] = [];
   for (const name of TRANSACTION_MODEL_NAMES) {
     try {
-      const { fit, penalty } = fitTransaction(name, cal.transactions);
+      step(`fit ${name}`);
+      const { fit, penalty } = fitTransaction(name, rows);
+      step(`predict ${name}`);
       const model = getTransactionModel(name as string);
-      const predicted = model.expectedPurchases(fit.params, cal.transactions, horizon);
-      const p = model.conversionProbability(fit.params, cal.transactions, horizon);
+      const predicted = ungroup(model.expectedPurchases(fit.params, rows, horizon), groups.groupOf);
+      const p = ungroup(model.conversionProbability(fit.params, rows, horizon), groups.groupOf);
       const params = Object.fromEntries(Object.entries(fit.params as object).map(([k, v]) => [k, Number(v)]));
       candidates.push({ model: name, holdoutMae: mae(counts, predicted), holdoutBrier: brierScore(bought, p), penalty, params });
     } catch (err) {
       candidates.push({ model: name, holdoutMae: null, holdoutBrier: null, error: (err as Error).message });
     }
   }
+  step('done');
   const ok = candidates.filter((c) => c.holdoutMae !== null && c.holdoutBrier !== null);
   if (ok.length === 0) {
     throw new KairosError('CONVERGENCE', `no transaction model could be fitted: ${candidates.map((c) => `${c.model}: ${c.error}`).join('; ')}`, {
@@ -187,15 +191,15 @@ export async function chooseTransactionModel(store: Store, asOf: string, options
   const failed = candidates.filter((c) => c.holdoutMae === null).map((c) => `${c.model} failed to fit`);
   const on =
     fraction < 1
-      ? ` of a random sample of ${cal.customerIds.length.toLocaleString('en')} customers (of ${population.toLocaleString('en')}; scores.choiceSample ${options.sample.toLocaleString('en')})`
+      ? ` of a random sample of ${n.toLocaleString('en')} customers (of ${population.toLocaleString('en')}; scores.choiceSample ${options.sample.toLocaleString('en')})`
       : '';
-  const reason = `${best.model} chosen by held-out fit${on} over the ${horizon} days after ${cal.observationEnd}: ` + [...ranked.map(describe), ...failed].join('; ');
+  const reason = `${best.model} chosen by held-out fit${on} over the ${horizon} days after ${data.observationEnd}: ` + [...ranked.map(describe), ...failed].join('; ');
   return {
     model: best.model,
     reason,
     candidates,
-    customers: cal.customerIds.length,
-    record: { reason, sample: options.sample, customers: cal.customerIds.length },
+    customers: n,
+    record: { reason, sample: options.sample, customers: n },
   };
 }
 
