@@ -45,7 +45,15 @@ export async function publishStaged(store: Store): Promise<void> {
 /** Detaches a run's staging database (when attached) and deletes its file. */
 export async function closeStaging(store: Store, runId: number): Promise<void> {
   const attached = Number(await store.value('SELECT count(*) FROM duckdb_databases() WHERE database_name = ?', [STAGING])) > 0;
-  if (attached) await store.run(`DETACH ${STAGING}`);
+  if (attached) {
+    // Without the checkpoint DuckDB makes when a database is detached: the file is deleted next (0.2 s at 100k).
+    await store.run('PRAGMA disable_checkpoint_on_shutdown');
+    try {
+      await store.run(`DETACH ${STAGING}`);
+    } finally {
+      await store.run('PRAGMA enable_checkpoint_on_shutdown');
+    }
+  }
   removeFiles(stagingFile(store, runId));
 }
 
