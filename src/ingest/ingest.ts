@@ -451,14 +451,7 @@ function numberedColumn(preset: EntityPreset | undefined, entity: Entity, mappin
  * not change when another row of the same value is mended and the file loaded again.
  */
 async function numberRepeats(store: Store, table: string, column: string, order: string, hashRows: number): Promise<void> {
-  const rows = Number(await store.value(`SELECT count(*) FROM ${table}`));
-  await store.run('DROP TABLE IF EXISTS __dup_h');
-  await store.run('CREATE TEMP TABLE __dup_h (__h UBIGINT)');
-  const slices = Math.max(1, Math.ceil(rows / hashRows));
-  for (let k = 0; k < slices; k++) {
-    const slice = slices > 1 ? ` AND __h % ${slices} = ${k}` : '';
-    await store.run(`INSERT INTO __dup_h SELECT __h FROM ${table} WHERE __h IS NOT NULL${slice} GROUP BY __h HAVING count(*) > 1`);
-  }
+  await findRepeatedHashes(store, table, Number(await store.value(`SELECT count(*) FROM ${table}`)), hashRows);
   await store.run('DROP TABLE IF EXISTS __seq');
   await store.run(
     `CREATE TEMP TABLE __seq AS SELECT r, k FROM (
@@ -612,13 +605,7 @@ async function skipRepeated(store: Store, entity: Entity, validRows: number, has
   const key = SPECS[entity].key;
   const derived = derivedColumns(entity);
   const keyCols = key.map((k) => `${derived[k] ?? k} AS ${k}`).join(', ');
-  await store.run('DROP TABLE IF EXISTS __dup_h');
-  await store.run('CREATE TEMP TABLE __dup_h (__h UBIGINT)');
-  const slices = Math.max(1, Math.ceil(validRows / hashRows));
-  for (let k = 0; k < slices; k++) {
-    const slice = slices > 1 ? ` AND __h % ${slices} = ${k}` : '';
-    await store.run(`INSERT INTO __dup_h SELECT __h FROM __typed WHERE __h IS NOT NULL${slice} GROUP BY __h HAVING count(*) > 1`);
-  }
+  await findRepeatedHashes(store, '__typed', validRows, hashRows);
   await store.run('DROP TABLE IF EXISTS __skip');
   await store.run(
     `CREATE TEMP TABLE __skip AS SELECT __ord FROM (
@@ -627,6 +614,20 @@ async function skipRepeated(store: Store, entity: Entity, validRows: number, has
      QUALIFY row_number() OVER (PARTITION BY ${key.join(', ')} ORDER BY __ord) > 1`,
   );
   return Number(await store.value('SELECT count(*) FROM __skip'));
+}
+
+/**
+ * Creates `__dup_h` with the values of `__h` that `relation` (of about `rows` rows) holds more than once, found in
+ * slices of the hash space of at most `hashRows` rows each (see skipRepeated).
+ */
+async function findRepeatedHashes(store: Store, relation: string, rows: number, hashRows: number): Promise<void> {
+  await store.run('DROP TABLE IF EXISTS __dup_h');
+  await store.run('CREATE TEMP TABLE __dup_h (__h UBIGINT)');
+  const slices = Math.max(1, Math.ceil(rows / hashRows));
+  for (let k = 0; k < slices; k++) {
+    const slice = slices > 1 ? ` AND __h % ${slices} = ${k}` : '';
+    await store.run(`INSERT INTO __dup_h SELECT __h FROM ${relation} WHERE __h IS NOT NULL${slice} GROUP BY __h HAVING count(*) > 1`);
+  }
 }
 
 /** Creates an empty `__skip`: a file whose rows are numbered (numberRepeats) repeats none of its own rows. */
