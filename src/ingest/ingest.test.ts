@@ -455,9 +455,16 @@ describe('broken input is refused whole', () => {
     const lines = ['7,1997-01-01,1,10.00', '8,1997-01-01,2,20.00', '7,1997-01-01,1,10.00', '7,1997-01-01,1,oops', '7,1997-01-01,3,30.00', '7,1997-01-02,1,10.00'];
     const ids = async (): Promise<string[]> => (await store.all<{ id: string }>("SELECT order_id || ' ' || round(amount, 2)::DECIMAL(9, 2) AS id FROM orders ORDER BY order_id")).map((x) => x.id);
     const expected = ['7-1997-01-01-1 10.00', '7-1997-01-01-2 10.00', '7-1997-01-01-4 30.00', '7-1997-01-02-1 10.00', '8-1997-01-01-1 20.00'];
-    for (const sliceRows of [undefined, 2]) {
+    const csv = file('numbered.csv', ['customer_id,date,quantity,amount', ...lines].join('\n'));
+    // The same rows as Parquet (text columns) and NDJSON: readers that give the row ordinal themselves.
+    const parquet = join(dir, 'numbered.parquet');
+    await store.run(`COPY (SELECT * FROM read_csv('${csv}', all_varchar = true)) TO '${parquet}' (FORMAT parquet)`);
+    const ndjson = file(
+      'numbered.ndjson',
+      lines.map((l) => JSON.stringify(Object.fromEntries(l.split(',').map((v, i) => [['customer_id', 'date', 'quantity', 'amount'][i], v])))).join('\n'),
+    );
+    for (const [first, sliceRows] of [[csv, undefined], [csv, 2], [parquet, undefined], [ndjson, 2]] as const) {
       await store.run('DELETE FROM orders');
-      const first = file(`numbered-${sliceRows ?? 0}.csv`, ['customer_id,date,quantity,amount', ...lines].join('\n'));
       const r = (await ingest(store, { entity: 'orders', files: [first], preset: 'cdnow', ...(sliceRows ? { sliceRows } : {}) })).files[0]!;
       // The two equal lines of customer 7 are two purchases; the rejected line (4th) keeps number 3.
       expect(r).toMatchObject({ read: 6, loaded: 5, rejected: 1, duplicates: 0 });
