@@ -56,21 +56,33 @@ export const rfmScorer: Scorer = {
     // The last purchase day is the last purchase line's day, as in the purchase summary (lines of an order share a day).
     // The per-customer figures go to a temp table, which DuckDB spills to disk under its memory limit; a CTE read twice
     // would be materialised in memory it cannot spill (at 10M customers that failed under 1 GB).
+    // Frequency is the customer's purchase lines less the lines that are not their order's first: counting distinct
+    // order ids per customer instead hashed every (customer, order) text pair (1-1.5 CPU s of 4M lines). Orders of
+    // several lines are found by a 64-bit hash of (customer, order), an aggregate of integers, and only their lines
+    // are counted on the text (a hash shared by two orders only adds candidates: exact either way).
     await ctx.store.run(
       `CREATE OR REPLACE TEMP TABLE ${base} AS
        WITH refused AS (${refusedOrdersSql('asof_orders')}),
-       per_customer AS (
-         SELECT o.customer_id,
-           min(o.ordered_at) FILTER (WHERE r.order_id IS NULL)::DATE AS first_order_date,
-           max(o.ordered_at) FILTER (WHERE r.order_id IS NULL)::DATE AS last_order_date,
-           count(DISTINCT o.order_id) FILTER (WHERE r.order_id IS NULL)::INTEGER AS frequency,
-           sum(o.amount) AS monetary
+       lines AS NOT MATERIALIZED (
+         SELECT o.customer_id, o.order_id, o.ordered_at, o.amount, r.order_id IS NULL AS purchase
          FROM asof_orders o LEFT JOIN refused r ON o.customer_id = r.customer_id AND o.order_id = r.order_id
-         GROUP BY o.customer_id
+       ),
+       multi AS (SELECT hash(customer_id, order_id) AS h FROM lines WHERE purchase GROUP BY 1 HAVING count(*) > 1),
+       extra AS (
+         SELECT customer_id, count(*) - count(DISTINCT order_id) AS extra FROM lines
+         WHERE purchase AND hash(customer_id, order_id) IN (SELECT h FROM multi) GROUP BY customer_id
+       ),
+       per_customer AS (
+         SELECT customer_id,
+           min(ordered_at) FILTER (WHERE purchase)::DATE AS first_order_date,
+           max(ordered_at) FILTER (WHERE purchase)::DATE AS last_order_date,
+           count(*) FILTER (WHERE purchase) AS purchase_lines,
+           sum(amount) AS monetary
+         FROM lines GROUP BY customer_id
        )
-       SELECT c.customer_id, p.first_order_date, p.last_order_date, coalesce(p.frequency, 0)::INTEGER AS frequency,
-         coalesce(p.monetary, 0)::DOUBLE AS monetary
-       FROM asof_customers c LEFT JOIN per_customer p USING (customer_id)`,
+       SELECT c.customer_id, p.first_order_date, p.last_order_date,
+         coalesce(p.purchase_lines - coalesce(e.extra, 0), 0)::INTEGER AS frequency, coalesce(p.monetary, 0)::DOUBLE AS monetary
+       FROM asof_customers c LEFT JOIN per_customer p USING (customer_id) LEFT JOIN extra e USING (customer_id)`,
     );
     await ctx.store.run(
       `CREATE OR REPLACE TEMP TABLE ${table} AS

@@ -109,6 +109,10 @@ m2,c8,2024-06-01T10:00:00Z,p1,1,10
 m2,c8,2024-06-01T10:05:00Z,p2,-1,50
 m3,c8,2024-06-10T10:00:00Z,p1,1,30
 m3,c8,2024-06-10T10:00:00Z,p2,-1,5
+m1,c9,2024-06-20T10:00:00Z,p1,1,10
+m1,c9,2024-06-20T10:00:00Z,p2,1,10
+m1,c9,2024-06-20T10:00:00Z,p3,1,10
+m4,c9,2024-06-21T10:00:00Z,p1,1,10
 `,
     );
     await ingest(store, { entity: 'orders', files: [join(dir, 'mixed.csv')] });
@@ -121,6 +125,8 @@ m3,c8,2024-06-10T10:00:00Z,p2,-1,5
       frequency: 2,
       monetary: 35,
     });
+    // Order ids are the customer's: c9's m1 (three lines) is another order than c8's m1.
+    expect(await store.one("SELECT frequency, monetary FROM customer_scores WHERE customer_id = 'c9'")).toEqual({ frequency: 2, monetary: 40 });
   });
 
   it('uses the configured number of bins', async () => {
