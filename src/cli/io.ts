@@ -111,17 +111,8 @@ export function printJson(io: Io, value: unknown): void {
   io.out(JSON.stringify(value, null, 2));
 }
 
-/**
- * A probability for people, as a rounded percentage: "86.4%", "0.37%", "< 0.01%" (never 1.86384e-7); files and
- * --json keep the full number.
- */
-export function formatProbability(p: number): string {
-  if (!Number.isFinite(p)) return 'n/a';
-  if (p <= 0 || p >= 1) return `${Math.round(p * 100)}%`;
-  if (p < 0.0001) return '< 0.01%';
-  if (p > 0.9999) return '> 99.99%';
-  return p < 0.01 || p > 0.99 ? `${(p * 100).toFixed(2)}%` : `${(p * 100).toFixed(1)}%`;
-}
+// Tables show probabilities as the explanations do (util/format.ts).
+export { formatProbability } from '../util/format.js';
 
 function cell(value: unknown): string {
   if (value === null || value === undefined) return '';

@@ -6,11 +6,16 @@ export function formatMoney(amount: number, currency: string): string {
   return `${currency} ${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 }
 
-/** "38%" (or "0.4%" below 1%). */
-export function formatPercent(p: number): string {
+/**
+ * A probability for people: a rounded percentage, never an exponent nor "0.0%" for a chance that is not zero
+ * ("< 0.01%", "0.37%", "86.4%", "> 99.99%"). Files and --json keep the full number.
+ */
+export function formatProbability(p: number): string {
   if (!Number.isFinite(p)) return 'n/a';
-  const v = p * 100;
-  return v > 0 && v < 1 ? `${v.toFixed(1)}%` : `${Math.round(v)}%`;
+  if (p <= 0 || p >= 1) return `${Math.round(p * 100)}%`;
+  if (p < 0.0001) return '< 0.01%';
+  if (p > 0.9999) return '> 99.99%';
+  return p < 0.01 || p > 0.99 ? `${(p * 100).toFixed(2)}%` : `${(p * 100).toFixed(1)}%`;
 }
 
 /** "12,345". */

@@ -8,6 +8,7 @@ import { ingest } from '../../ingest/ingest.js';
 import { Store } from '../../store/db.js';
 import { sharedData, sharedPeers } from '../../testing/shared-data.js';
 import { runScores } from '../run.js';
+import { clvScorer } from './index.js';
 
 let store: Store;
 let reference: Map<string, Record<string, number>>;
@@ -117,5 +118,25 @@ describe('clv scorer on CDNOW (39-week calibration ending 1997-09-30), from the 
     } finally {
       tiny.close();
     }
+  });
+});
+
+describe('clv explanations', () => {
+  it('show a tiny or near-certain chance as "< 0.01%" or "> 99.99%", never "0.0%" or an exponent', () => {
+    const row = {
+      p_alive: 1.86384e-7,
+      frequency: 1,
+      recency_days: 400,
+      clv_model: 'bg-nbd',
+      expected_purchases_90d: 0,
+      conversion_probability_30d: 0.0037,
+      clv_12m: 0,
+      expected_order_value: 30,
+      next_order_date: null,
+      churn_decisive_date: '2024-01-01',
+    };
+    const lines = clvScorer.explain(row, { currency: 'EUR', asOf: '2025-01-01', items: {} });
+    expect(lines[0]).toBe('bought 1 time(s), last 400 days ago: < 0.01% chance still active (churn risk > 99.99%), bg-nbd model');
+    expect(lines[1]).toContain('0.37% chance of buying in the next 30 days');
   });
 });

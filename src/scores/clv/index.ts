@@ -4,7 +4,7 @@ import { gammaGamma, getTransactionModel, serializeFit, type TransactionModelNam
 import { fitSpend, fitTransaction, type TransactionFit } from './fitting.js';
 import { KairosError } from '../../errors.js';
 import { quoteLiteral } from '../../store/db.js';
-import { formatMoney, formatPercent } from '../../util/format.js';
+import { formatMoney, formatProbability } from '../../util/format.js';
 import { backtestClv } from './backtest.js';
 import { CLV_HORIZONS } from './horizons.js';
 import { decideTransactionModel, type CandidateResult, type ModelChoice } from './model-choice.js';
@@ -158,8 +158,8 @@ export const clvScorer: Scorer = {
     const pa = Number(row['p_alive']);
     const freq = Number(row['frequency'] ?? 0);
     const lines = [
-      `bought ${freq} time(s), last ${row['recency_days']} days ago: ${formatPercent(pa)} chance still active (churn risk ${formatPercent(1 - pa)}), ${row['clv_model']} model`,
-      `expects ${Number(row['expected_purchases_90d']).toFixed(2)} purchase(s) in the next 90 days; ${formatPercent(Number(row['conversion_probability_30d']))} chance of buying in the next 30 days`,
+      `bought ${freq} time(s), last ${row['recency_days']} days ago: ${formatProbability(pa)} chance still active (churn risk ${formatProbability(1 - pa)}), ${row['clv_model']} model`,
+      `expects ${Number(row['expected_purchases_90d']).toFixed(2)} purchase(s) in the next 90 days; ${formatProbability(Number(row['conversion_probability_30d']))} chance of buying in the next 30 days`,
       `12-month value ${formatMoney(Number(row['clv_12m']), currency)} (expected ${formatMoney(Number(row['expected_order_value']), currency)} per order)`,
     ];
     lines.push(
