@@ -1,0 +1,231 @@
+// Customer snapshots for the learned models: features of every customer at a cut from the data before it, and the labels of the window after it.
+import { KairosError } from '../errors.js';
+import { quoteIdentifier, quoteLiteral, type SqlValue, type Store } from '../store/db.js';
+import { purchaseDaysSql } from './purchases.js';
+
+/** What a feature is, for the reasons shown to people (src/scores/learned/reasons.ts words them). */
+export interface FeatureSpec {
+  readonly name: string;
+  /** How a value reads in a sentence, e.g. "bought 3 times in the last 90 days". */
+  readonly unit: 'days' | 'count' | 'money' | 'share' | 'ratio' | 'flag' | 'code' | 'probability';
+  readonly description: string;
+}
+
+/**
+ * The features computed at a cut T, from the order lines, events and customers strictly before T. Purchase features
+ * are missing (NaN) for prospects, who have not bought yet; event counts are 0 for a customer without events.
+ */
+export const SNAPSHOT_FEATURES: readonly FeatureSpec[] = [
+  { name: 'recency_days', unit: 'days', description: 'days since the last purchase' },
+  { name: 'tenure_days', unit: 'days', description: 'days since the first purchase' },
+  { name: 'purchase_days', unit: 'count', description: 'days with a purchase, ever' },
+  { name: 'purchases_30d', unit: 'count', description: 'purchase days in the last 30 days' },
+  { name: 'purchases_90d', unit: 'count', description: 'purchase days in the last 90 days' },
+  { name: 'purchases_prev_90d', unit: 'count', description: 'purchase days 90 to 180 days ago' },
+  { name: 'purchases_365d', unit: 'count', description: 'purchase days in the last 365 days' },
+  { name: 'purchase_rate', unit: 'ratio', description: 'purchase days per 30 days of tenure' },
+  { name: 'spend_total', unit: 'money', description: 'net spend, ever' },
+  { name: 'spend_90d', unit: 'money', description: 'net spend in the last 90 days' },
+  { name: 'spend_prev_90d', unit: 'money', description: 'net spend 90 to 180 days ago' },
+  { name: 'spend_365d', unit: 'money', description: 'net spend in the last 365 days' },
+  { name: 'avg_order_value', unit: 'money', description: 'net spend per purchase day' },
+  { name: 'mean_gap_days', unit: 'days', description: 'mean days between purchase days' },
+  { name: 'last_gap_days', unit: 'days', description: 'days between the last two purchase days' },
+  { name: 'gap_trend', unit: 'ratio', description: 'last gap over the mean gap (above 1: buying less often lately)' },
+  { name: 'overdue_ratio', unit: 'ratio', description: 'days since the last purchase over the mean gap' },
+  { name: 'return_share', unit: 'share', description: 'share of order lines returned or cancelled' },
+  { name: 'discount_share', unit: 'share', description: 'discounts over gross spend' },
+  { name: 'category_breadth', unit: 'count', description: 'distinct product categories bought' },
+  { name: 'product_breadth', unit: 'count', description: 'distinct products bought' },
+  { name: 'emails_sent_90d', unit: 'count', description: 'e-mails sent in the last 90 days' },
+  { name: 'opens_90d', unit: 'count', description: 'e-mail opens in the last 90 days' },
+  { name: 'opens_prev_90d', unit: 'count', description: 'e-mail opens 90 to 180 days ago' },
+  { name: 'clicks_90d', unit: 'count', description: 'e-mail clicks in the last 90 days' },
+  { name: 'visits_30d', unit: 'count', description: 'site visits in the last 30 days' },
+  { name: 'visits_90d', unit: 'count', description: 'site visits in the last 90 days' },
+  { name: 'visits_prev_90d', unit: 'count', description: 'site visits 90 to 180 days ago' },
+  { name: 'views_90d', unit: 'count', description: 'product views in the last 90 days' },
+  { name: 'carts_90d', unit: 'count', description: 'add-to-cart events in the last 90 days' },
+  { name: 'advocacy', unit: 'count', description: 'reviews, referrals and social shares, ever' },
+  { name: 'complaints', unit: 'count', description: 'complaints, ever' },
+  { name: 'unsubscribed', unit: 'flag', description: 'unsubscribed from e-mails' },
+  { name: 'days_since_event', unit: 'days', description: 'days since the last event (e-mail, visit, ...)' },
+  { name: 'account_age_days', unit: 'days', description: 'days since the customer record was created' },
+];
+
+/** Window lengths of the features, in days: in the SQL below and in the descriptions above. */
+const W = { month: 30, quarter: 90, year: 365 } as const;
+
+/** Which customers a snapshot holds. */
+export interface SnapshotOptions {
+  /** The cut: data strictly before it ('YYYY-MM-DD HH:MM:SS', UTC). */
+  readonly cut: string;
+  /** Relations to read (the as-of views in a run or a backtest). */
+  readonly orders: string;
+  readonly events: string;
+  readonly customers: string;
+  /** Keep a deterministic share of customers (by a hash of the id), in thousandths: 1000 = all. */
+  readonly samplePerMille?: number;
+  /** Also keep prospects: customers known before the cut (created or with events) with no purchase before it. */
+  readonly prospects: boolean;
+  /** Customer attributes to add as coded columns (findCategoricals). */
+  readonly categoricals?: readonly Categorical[];
+}
+
+/** The customer filter of a sample, as SQL on `customer_id` (true for all). */
+function sampleFilter(perMille: number): string {
+  if (!(perMille > 0 && perMille <= 1000)) throw new KairosError('INTERNAL', `sample per mille ${perMille} outside (0, 1000]`);
+  return perMille >= 1000 ? 'true' : `hash(customer_id) % 1000 < ${Math.floor(perMille)}`;
+}
+
+/**
+ * Writes a temp table `table` with customer_id, the purchase-model summary (x repeat purchase days, t_x and T in days,
+ * for the purchase-model features) and every SNAPSHOT_FEATURES column (DOUBLE), one row per customer of the snapshot.
+ * Returns its row count.
+ */
+export async function writeSnapshot(store: Store, table: string, options: SnapshotOptions): Promise<number> {
+  const keep = sampleFilter(options.samplePerMille ?? 1000);
+  const cut = '$1::TIMESTAMP';
+  const day = `(${cut})::DATE`;
+  const lines = `(SELECT * FROM ${options.orders} WHERE ordered_at < ${cut} AND ${keep})`;
+  const events = `(SELECT * FROM ${options.events} WHERE occurred_at < ${cut} AND ${keep})`;
+  const since = (d: string): string => `date_diff('day', ${d}, ${day})`;
+  const population = options.prospects
+    ? `SELECT customer_id FROM p UNION SELECT DISTINCT customer_id FROM e
+       UNION SELECT customer_id FROM ${options.customers} WHERE (created_at IS NULL OR created_at < ${cut}) AND ${keep}`
+    : 'SELECT customer_id FROM p';
+  const sql = `CREATE OR REPLACE TEMP TABLE ${quoteIdentifier(table)} AS
+    WITH d AS (${purchaseDaysSql(lines)}),
+    g AS (SELECT customer_id, day, amount, date_diff('day', lag(day) OVER (PARTITION BY customer_id ORDER BY day), day) AS gap FROM d),
+    p AS (
+      SELECT customer_id, count(*)::DOUBLE AS purchase_days, min(day) AS first_day, max(day) AS last_day,
+        count(*) FILTER (WHERE day >= ${day} - ${W.month})::DOUBLE AS purchases_30d,
+        count(*) FILTER (WHERE day >= ${day} - ${W.quarter})::DOUBLE AS purchases_90d,
+        count(*) FILTER (WHERE day >= ${day} - ${2 * W.quarter} AND day < ${day} - ${W.quarter})::DOUBLE AS purchases_prev_90d,
+        count(*) FILTER (WHERE day >= ${day} - ${W.year})::DOUBLE AS purchases_365d,
+        sum(amount)::DOUBLE AS spend_total,
+        coalesce(sum(amount) FILTER (WHERE day >= ${day} - ${W.quarter}), 0)::DOUBLE AS spend_90d,
+        coalesce(sum(amount) FILTER (WHERE day >= ${day} - ${2 * W.quarter} AND day < ${day} - ${W.quarter}), 0)::DOUBLE AS spend_prev_90d,
+        coalesce(sum(amount) FILTER (WHERE day >= ${day} - ${W.year}), 0)::DOUBLE AS spend_365d,
+        avg(gap)::DOUBLE AS mean_gap_days, arg_max(gap, day)::DOUBLE AS last_gap_days
+      FROM g GROUP BY customer_id),
+    l AS (
+      SELECT o.customer_id,
+        (count(*) FILTER (WHERE o.quantity < 0 OR o.status <> 'completed'))::DOUBLE / count(*) AS return_share,
+        CASE WHEN sum(greatest(o.amount, 0) + greatest(o.discount, 0)) > 0
+          THEN (sum(greatest(o.discount, 0)) / sum(greatest(o.amount, 0) + greatest(o.discount, 0)))::DOUBLE END AS discount_share,
+        count(DISTINCT pr.category)::DOUBLE AS category_breadth, count(DISTINCT o.product_id)::DOUBLE AS product_breadth
+      FROM ${lines} o LEFT JOIN products pr ON pr.product_id = o.product_id GROUP BY o.customer_id),
+    e AS (
+      SELECT customer_id,
+        count(*) FILTER (WHERE type = 'email_sent' AND occurred_at >= ${cut} - INTERVAL ${W.quarter} DAY)::DOUBLE AS emails_sent_90d,
+        count(*) FILTER (WHERE type = 'email_open' AND occurred_at >= ${cut} - INTERVAL ${W.quarter} DAY)::DOUBLE AS opens_90d,
+        count(*) FILTER (WHERE type = 'email_open' AND occurred_at >= ${cut} - INTERVAL ${2 * W.quarter} DAY AND occurred_at < ${cut} - INTERVAL ${W.quarter} DAY)::DOUBLE AS opens_prev_90d,
+        count(*) FILTER (WHERE type = 'email_click' AND occurred_at >= ${cut} - INTERVAL ${W.quarter} DAY)::DOUBLE AS clicks_90d,
+        count(*) FILTER (WHERE type = 'web_visit' AND occurred_at >= ${cut} - INTERVAL ${W.month} DAY)::DOUBLE AS visits_30d,
+        count(*) FILTER (WHERE type = 'web_visit' AND occurred_at >= ${cut} - INTERVAL ${W.quarter} DAY)::DOUBLE AS visits_90d,
+        count(*) FILTER (WHERE type = 'web_visit' AND occurred_at >= ${cut} - INTERVAL ${2 * W.quarter} DAY AND occurred_at < ${cut} - INTERVAL ${W.quarter} DAY)::DOUBLE AS visits_prev_90d,
+        count(*) FILTER (WHERE type = 'product_view' AND occurred_at >= ${cut} - INTERVAL ${W.quarter} DAY)::DOUBLE AS views_90d,
+        count(*) FILTER (WHERE type = 'add_to_cart' AND occurred_at >= ${cut} - INTERVAL ${W.quarter} DAY)::DOUBLE AS carts_90d,
+        count(*) FILTER (WHERE type IN ('review', 'referral', 'social_share'))::DOUBLE AS advocacy,
+        count(*) FILTER (WHERE type = 'complaint')::DOUBLE AS complaints,
+        (count(*) FILTER (WHERE type = 'unsubscribe') > 0)::DOUBLE AS unsubscribed,
+        ${since('max(occurred_at)::DATE')}::DOUBLE AS days_since_event
+      FROM ${events} GROUP BY customer_id),
+    pop AS (${population})
+    SELECT pop.customer_id,
+      coalesce(p.purchase_days - 1, 0)::DOUBLE AS x, coalesce(date_diff('day', p.first_day, p.last_day), 0)::DOUBLE AS t_x,
+      coalesce(${since('p.first_day')}, 0)::DOUBLE AS age,
+      ${since('p.last_day')}::DOUBLE AS recency_days, ${since('p.first_day')}::DOUBLE AS tenure_days,
+      p.purchase_days, p.purchases_30d, p.purchases_90d, p.purchases_prev_90d, p.purchases_365d,
+      (p.purchase_days * 30.0 / (${since('p.first_day')} + 1))::DOUBLE AS purchase_rate,
+      p.spend_total, p.spend_90d, p.spend_prev_90d, p.spend_365d, (p.spend_total / p.purchase_days)::DOUBLE AS avg_order_value,
+      p.mean_gap_days, p.last_gap_days, (p.last_gap_days / nullif(p.mean_gap_days, 0))::DOUBLE AS gap_trend,
+      (${since('p.last_day')} / nullif(p.mean_gap_days, 0))::DOUBLE AS overdue_ratio,
+      l.return_share, l.discount_share, l.category_breadth, l.product_breadth,
+      coalesce(e.emails_sent_90d, 0) AS emails_sent_90d, coalesce(e.opens_90d, 0) AS opens_90d, coalesce(e.opens_prev_90d, 0) AS opens_prev_90d,
+      coalesce(e.clicks_90d, 0) AS clicks_90d, coalesce(e.visits_30d, 0) AS visits_30d, coalesce(e.visits_90d, 0) AS visits_90d,
+      coalesce(e.visits_prev_90d, 0) AS visits_prev_90d, coalesce(e.views_90d, 0) AS views_90d, coalesce(e.carts_90d, 0) AS carts_90d,
+      coalesce(e.advocacy, 0) AS advocacy, coalesce(e.complaints, 0) AS complaints, coalesce(e.unsubscribed, 0) AS unsubscribed,
+      e.days_since_event,
+      ${since('c.created_at::DATE')}::DOUBLE AS account_age_days${options.categoricals?.length ? `, ${categoricalCodesSql(options.categoricals)}` : ''}
+    FROM pop LEFT JOIN p USING (customer_id) LEFT JOIN l USING (customer_id) LEFT JOIN e USING (customer_id)
+      LEFT JOIN ${options.customers} c ON c.customer_id = pop.customer_id
+    ORDER BY pop.customer_id`;
+  await store.run(sql, [options.cut] as SqlValue[]);
+  return Number(await store.value(`SELECT count(*) FROM ${quoteIdentifier(table)}`));
+}
+
+/** What the window after a snapshot's cut is asked. */
+export interface LabelOptions {
+  readonly cut: string;
+  /** Window length in days: [cut, cut + days). */
+  readonly days: number;
+  /** The relation holding the window's order lines (the as-of view: a window never passes the run's as-of). */
+  readonly orders: string;
+}
+
+/**
+ * Adds to the snapshot table the labels of the window after its cut: `bought` (1 when the customer has a purchase in
+ * the window, else 0) and `spend` (net value of every line in the window, returns subtracted).
+ */
+export async function addLabels(store: Store, table: string, options: LabelOptions): Promise<void> {
+  const t = quoteIdentifier(table);
+  const window = `(SELECT * FROM ${options.orders} WHERE ordered_at >= $1::TIMESTAMP AND ordered_at < $1::TIMESTAMP + INTERVAL (${Math.round(options.days)}) DAY)`;
+  await store.run(
+    `CREATE OR REPLACE TEMP TABLE ${t} AS
+       WITH b AS (SELECT DISTINCT customer_id FROM (${purchaseDaysSql(window)})),
+       s AS (SELECT customer_id, sum(amount)::DOUBLE AS spend FROM ${window} GROUP BY customer_id)
+       SELECT x.*, (b.customer_id IS NOT NULL)::DOUBLE AS bought, coalesce(s.spend, 0)::DOUBLE AS spend
+       FROM ${t} x LEFT JOIN b USING (customer_id) LEFT JOIN s USING (customer_id) ORDER BY x.customer_id`,
+    [options.cut],
+  );
+}
+
+/** The attribute columns a data set has, as categorical features: country and each low-cardinality attributes key. */
+export interface Categorical {
+  readonly name: string;
+  /** SQL of the value on `customers` rows (alias c). */
+  readonly sql: string;
+  /** Levels, most frequent first: a level's code is its index + 1 (missing and unseen levels: NaN). */
+  readonly levels: readonly string[];
+}
+
+/** Most levels a categorical attribute may have to become a feature. */
+export const MAX_LEVELS = 30;
+
+/**
+ * Finds the categorical attributes of the customers known before the as-of: `country`, and every key of `attributes`
+ * with between 2 and MAX_LEVELS distinct text values. Levels are ordered by frequency (ties by name), so codes do not
+ * depend on any label.
+ */
+export async function findCategoricals(store: Store, customers: string): Promise<Categorical[]> {
+  const candidates: { name: string; sql: string }[] = [{ name: 'country', sql: 'c.country' }];
+  const keys = await store.all<{ k: string }>(
+    `SELECT DISTINCT unnest(json_keys(attributes)) AS k FROM ${customers} WHERE attributes IS NOT NULL ORDER BY k LIMIT 200`,
+  );
+  for (const { k } of keys) {
+    const name = `attr_${k.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '')}`;
+    if (candidates.some((c) => c.name === name)) continue;
+    candidates.push({ name, sql: `json_extract_string(c.attributes, ${quoteLiteral(`$."${k.replace(/"/g, '')}"`)})` });
+  }
+  const out: Categorical[] = [];
+  for (const c of candidates) {
+    const levels = await store.all<{ v: string }>(
+      `SELECT v FROM (SELECT ${c.sql} AS v, count(*) AS n FROM ${customers} c WHERE ${c.sql} IS NOT NULL AND ${c.sql} <> '' GROUP BY 1)
+       ORDER BY n DESC, v LIMIT ${MAX_LEVELS + 1}`,
+    );
+    if (levels.length >= 2 && levels.length <= MAX_LEVELS) out.push({ name: c.name, sql: c.sql, levels: levels.map((l) => l.v) });
+  }
+  return out;
+}
+
+/** SQL of the categorical codes for the customers of a snapshot (alias s), as extra DOUBLE columns. */
+export function categoricalCodesSql(categoricals: readonly Categorical[]): string {
+  return categoricals
+    .map((c) => {
+      const cases = c.levels.map((l, i) => `WHEN ${quoteLiteral(l)} THEN ${i + 1}`).join(' ');
+      return `(CASE ${c.sql} ${cases} ELSE NULL END)::DOUBLE AS ${quoteIdentifier(c.name)}`;
+    })
+    .join(', ');
+}
