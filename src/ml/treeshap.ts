@@ -5,7 +5,7 @@
 // other split averages its children weighted by `cover` (child cover / node cover). The contributions are the exact
 // Shapley values of that game, on the margin scale. Two exact ways of computing them live here:
 //   - Algorithm 2 of the paper (`algorithm2Recurse`): O(L·D²) per tree and row, with a preallocated path stack;
-//   - leaf tables after Yang 2022, "Fast TreeSHAP: Accelerating SHAP Value Computation for Trees" (arXiv:2109.09847),
+//   - leaf tables after Yang 2021, "Fast TreeSHAP: Accelerating SHAP Value Computation for Trees" (arXiv:2109.09847),
 //     Fast TreeSHAP v2: along a leaf's path a feature either agrees with the row at every split (o = 1) or not (o = 0),
 //     so each leaf's Shapley values depend on the row only through that bit mask and can be tabled per mask ahead of
 //     time. Ours also folds the last `fold` levels of each tree into the tables (a table per subtree of height <=
@@ -48,8 +48,8 @@ export const SHAP_DEFAULTS = {
   tableBudget: 2 ** 19,
   /** Rows explained tree after tree together, so that a tree's tables stay in cache. */
   rowBlock: 256,
-  /** Rows sent to a worker at a time. */
-  workerChunk: 8192,
+  /** Rows gathered from the matrix (and sent to a worker) at a time. */
+  chunkRows: 8192,
   workers: 2,
 } as const;
 
@@ -83,7 +83,7 @@ export function treeShap(model: Ensemble, matrix: FeatureMatrix, rows?: ArrayLik
   const F = plan.features;
   const contributions = new Float64Array(selected.length * F);
   const scratch = newScratch(plan);
-  const step = SHAP_DEFAULTS.workerChunk;
+  const step = SHAP_DEFAULTS.chunkRows;
   for (let start = 0; start < selected.length; start += step) {
     const n = Math.min(step, selected.length - start);
     const x = gatherRows(columns, selected, start, n);
@@ -107,8 +107,9 @@ export async function treeShapParallel(
   const columns = matchColumns(model, matrix);
   const F = plan.features;
   const contributions = new Float64Array(selected.length * F);
-  const step = SHAP_DEFAULTS.workerChunk;
+  const step = SHAP_DEFAULTS.chunkRows;
   const chunks = Math.ceil(selected.length / step);
+  if (chunks === 0) return { bias: expectedMargin(model), contributions };
   const count = Math.max(1, Math.min(options.workers ?? SHAP_DEFAULTS.workers, chunks));
   const workers = Array.from({ length: count }, () => new Worker(WORKER_SOURCE, { eval: true, workerData: plan }));
   try {
@@ -251,6 +252,7 @@ interface ShapPlan {
   readonly nodeMissingLeft: Uint8Array;
   readonly outFeature: Int32Array;
   readonly table: Float64Array;
+  /** The most slots (top nodes + blocks) of a table tree: the kernel keeps that many masks for each row of a block. */
   readonly maxSlots: number;
   /** Trees explained by Algorithm 2, and the deepest of them. */
   readonly pathTrees: readonly Tree[];
