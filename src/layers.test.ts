@@ -8,14 +8,14 @@ const SRC = dirname(fileURLToPath(import.meta.url));
 
 /**
  * The folders of src, lowest first: pure pieces at the bottom (errors, formatting, math, the demo generator, the
- * models), then the store, settings, ingest, features, the backtest toolkit, the scorers, evaluation, and the CLI.
+ * models and the tree learner of src/ml), then the store, settings, ingest, features, the backtest toolkit, the scorers, evaluation, and the CLI.
  * Data flows ingest -> store -> features -> models -> scores; imports point down this list. Test-only code
  * (src/testing) may import anything and is imported only by tests.
  */
 const LAYERS: readonly (readonly string[])[] = [
   ['errors', 'util'],
   ['math', 'demo'],
-  ['models'],
+  ['models', 'ml'],
   ['store'],
   ['config'],
   ['ingest'],
