@@ -1,0 +1,324 @@
+// Row kernels of the boosted-tree learner (gradients, histograms, row partitions, margins), each run on one shard of rows.
+// They are self-contained on purpose: worker threads run this same source, taken with Function.prototype.toString
+// (shards.ts), so a kernel may call only the other functions of this file and globals such as Math: no import, no
+// module constant, no type that does not erase.
+
+/** Objectives as the kernels know them: 0 logistic, 1 squared, 2 Tweedie. */
+export type ObjectiveCode = 0 | 1 | 2;
+
+/** What a shard is given once: its rows [begin, end) and the shared arrays of the whole training set. */
+export interface ShardInit {
+  readonly begin: number;
+  readonly end: number;
+  /** Kept features (codes per row). */
+  readonly p: number;
+  readonly codes: Uint8Array;
+  /** Per feature: its number of value bins, which is its code for a missing value. */
+  readonly missingCode: Int32Array;
+  readonly labels: Float64Array;
+  readonly weights: Float64Array | null;
+  /** The ensemble's margin of every training row, updated after each tree. */
+  readonly margin: Float64Array;
+  /** Gradient and hessian of every row, interleaved, as computed. */
+  readonly grad: Float64Array;
+  /** The same, rounded to integers on a power-of-two scale: their sums are exact whatever the order. */
+  readonly gh: Int32Array;
+  /** Row indices; this shard's part [begin, end) is partitioned by tree node. */
+  readonly rowIndex: Uint32Array;
+  /** 1 for the rows of the round's subsample, when subsampling. */
+  readonly mask: Uint8Array | null;
+  /** Weighted loss per block of `block` rows (shards start at multiples of `block`). */
+  readonly blockLoss: Float64Array;
+  readonly block: number;
+  /** This shard's histograms, `slots` of `histSize` numbers each: 256 (gradient, hessian) pairs per feature. */
+  readonly hist: Float64Array;
+  readonly histSize: number;
+  /** Most nodes a tree can have. */
+  readonly maxNodes: number;
+}
+
+/** A shard's own working state. */
+export interface ShardState extends ShardInit {
+  readonly nodeBegin: Int32Array;
+  readonly nodeEnd: Int32Array;
+  readonly tmp: Uint32Array;
+  sampledEnd: number;
+}
+
+/** A tree as the learner grows it: splits on bins (x goes left when its code is below `bin`). */
+export interface BinTree {
+  readonly feature: Int32Array;
+  readonly bin: Int32Array;
+  readonly missingLeft: Uint8Array;
+  readonly left: Int32Array;
+  readonly right: Int32Array;
+  readonly value: Float64Array;
+}
+
+/** Messages to a shard, and what it answers. */
+export type ShardMessage =
+  | { readonly op: 'gradients'; readonly objective: ObjectiveCode; readonly power: number; readonly leaves: Int32Array | null; readonly tree: BinTree | null }
+  | { readonly op: 'root'; readonly scaleG: number; readonly scaleH: number; readonly feats: Int32Array }
+  | { readonly op: 'level'; readonly splits: Int32Array; readonly builds: Int32Array; readonly feats: Int32Array };
+
+/** A shard's answer to 'gradients': the largest |gradient| and hessian of its rows. */
+export interface GradientRange {
+  readonly maxG: number;
+  readonly maxH: number;
+}
+
+/**
+ * Loss of one row at margin m (weights apart): logistic log(1 + e^m) - y m (the log-loss), squared (m - y)^2, Tweedie
+ * -y e^{(1-rho) m} / (1 - rho) + e^{(2-rho) m} / (2 - rho) (its negative log-likelihood up to terms free of m, as
+ * XGBoost's tweedie-nloglik).
+ */
+export function rowLoss(objective: ObjectiveCode, power: number, y: number, m: number): number {
+  if (objective === 0) return (m > 0 ? m + Math.log1p(Math.exp(-m)) : Math.log1p(Math.exp(m))) - y * m;
+  if (objective === 1) return (m - y) * (m - y);
+  return (-y * Math.exp((1 - power) * m)) / (1 - power) + Math.exp((2 - power) * m) / (2 - power);
+}
+
+/** A shard's working state for its part of the shared arrays. */
+export function shardState(init: ShardInit): ShardState {
+  return {
+    ...init,
+    nodeBegin: new Int32Array(init.maxNodes),
+    nodeEnd: new Int32Array(init.maxNodes),
+    tmp: new Uint32Array(init.end - init.begin),
+    sampledEnd: init.end,
+  };
+}
+
+/**
+ * Gradient and hessian of the loss in the margin, per row, weighted (logistic p - y and p (1 - p), p = 1 / (1 + e^-m);
+ * squared m - y and 1, as XGBoost's reg:squarederror; Tweedie -y e^{(1-rho) m} + e^{(2-rho) m} and
+ * -y (1 - rho) e^{(1-rho) m} + (2 - rho) e^{(2-rho) m}), and the weighted loss of each block of rows.
+ */
+export function computeGradients(s: ShardState, objective: ObjectiveCode, power: number): GradientRange {
+  const y = s.labels;
+  const w = s.weights;
+  const margin = s.margin;
+  const grad = s.grad;
+  let maxG = 0;
+  let maxH = 0;
+  for (let b0 = s.begin; b0 < s.end; b0 += s.block) {
+    const b1 = Math.min(s.end, b0 + s.block);
+    let loss = 0;
+    for (let r = b0; r < b1; r++) {
+      const m = margin[r] as number;
+      const yr = y[r] as number;
+      const wr = w === null ? 1 : (w[r] as number);
+      let g: number;
+      let h: number;
+      if (objective === 0) {
+        const p = 1 / (1 + Math.exp(-m));
+        g = p - yr;
+        h = Math.max(p * (1 - p), 1e-16);
+      } else if (objective === 1) {
+        g = m - yr;
+        h = 1;
+      } else {
+        const a = Math.exp((1 - power) * m);
+        const b = Math.exp((2 - power) * m);
+        g = -yr * a + b;
+        h = -yr * (1 - power) * a + (2 - power) * b;
+      }
+      g *= wr;
+      h *= wr;
+      grad[2 * r] = g;
+      grad[2 * r + 1] = h;
+      const ag = g < 0 ? -g : g;
+      if (ag > maxG) maxG = ag;
+      if (h > maxH) maxH = h;
+      loss += wr * rowLoss(objective, power, yr, m);
+    }
+    s.blockLoss[b0 / s.block] = loss;
+  }
+  return { maxG, maxH };
+}
+
+/** Rounds the shard's gradients and hessians to integers on the scales given (powers of two). */
+export function quantize(s: ShardState, scaleG: number, scaleH: number): void {
+  const grad = s.grad;
+  const gh = s.gh;
+  for (let k = 2 * s.begin; k < 2 * s.end; k += 2) {
+    gh[k] = Math.round((grad[k] as number) * scaleG);
+    gh[k + 1] = Math.round((grad[k + 1] as number) * scaleH);
+  }
+}
+
+/** Puts the shard's rows back in the root node, the subsample's rows first (all rows without a mask). */
+export function resetRows(s: ShardState): void {
+  const idx = s.rowIndex;
+  const mask = s.mask;
+  let w = s.begin;
+  if (mask === null) {
+    for (let r = s.begin; r < s.end; r++) idx[r] = r;
+    w = s.end;
+  } else {
+    const tmp = s.tmp;
+    let t = 0;
+    for (let r = s.begin; r < s.end; r++) {
+      if (mask[r] === 1) idx[w++] = r;
+      else tmp[t++] = r;
+    }
+    for (let i = 0; i < t; i++) idx[w + i] = tmp[i] as number;
+  }
+  s.nodeBegin[0] = s.begin;
+  s.nodeEnd[0] = w;
+  s.sampledEnd = w;
+}
+
+/** Splits a node's rows, in order, between its children: code < bin goes left, missing goes where missingLeft says. */
+export function partitionRows(s: ShardState, node: number, feature: number, bin: number, missingLeft: number, left: number, right: number): void {
+  const idx = s.rowIndex;
+  const tmp = s.tmp;
+  const codes = s.codes;
+  const p = s.p;
+  const miss = s.missingCode[feature] as number;
+  const b = s.nodeBegin[node] as number;
+  const e = s.nodeEnd[node] as number;
+  let w = b;
+  let t = 0;
+  for (let i = b; i < e; i++) {
+    const r = idx[i] as number;
+    const c = codes[r * p + feature] as number;
+    if (c === miss ? missingLeft === 1 : c < bin) idx[w++] = r;
+    else tmp[t++] = r;
+  }
+  for (let i = 0; i < t; i++) idx[w + i] = tmp[i] as number;
+  s.nodeBegin[left] = b;
+  s.nodeEnd[left] = w;
+  s.nodeBegin[right] = w;
+  s.nodeEnd[right] = e;
+}
+
+/**
+ * Sums the quantized gradients and hessians of a node's rows per bin of each feature in `feats`, into histogram
+ * `slot`. Feature f's slots are [f * 256, f * 256 + 256): bins are bytes. Unrolled by four features: the loop is the
+ * learner's hot spot.
+ */
+export function buildHistogram(s: ShardState, node: number, feats: Int32Array, slot: number): void {
+  const hist = s.hist;
+  const idx = s.rowIndex;
+  const codes = s.codes;
+  const gh = s.gh;
+  const p = s.p;
+  const nf = feats.length;
+  const base = slot * s.histSize;
+  for (let j = 0; j < nf; j++) {
+    const lo = base + ((feats[j] as number) << 9);
+    hist.fill(0, lo, lo + 512);
+  }
+  const b = s.nodeBegin[node] as number;
+  const e = s.nodeEnd[node] as number;
+  if (nf === p) {
+    const p4 = p & ~3;
+    for (let i = b; i < e; i++) {
+      const r = idx[i] as number;
+      const g = gh[2 * r] as number;
+      const h = gh[2 * r + 1] as number;
+      const o = r * p;
+      let f = 0;
+      for (; f < p4; f += 4) {
+        const k0 = base + (((f << 8) + (codes[o + f] as number)) << 1);
+        const k1 = base + ((((f + 1) << 8) + (codes[o + f + 1] as number)) << 1);
+        const k2 = base + ((((f + 2) << 8) + (codes[o + f + 2] as number)) << 1);
+        const k3 = base + ((((f + 3) << 8) + (codes[o + f + 3] as number)) << 1);
+        hist[k0] = (hist[k0] as number) + g;
+        hist[k0 + 1] = (hist[k0 + 1] as number) + h;
+        hist[k1] = (hist[k1] as number) + g;
+        hist[k1 + 1] = (hist[k1 + 1] as number) + h;
+        hist[k2] = (hist[k2] as number) + g;
+        hist[k2 + 1] = (hist[k2 + 1] as number) + h;
+        hist[k3] = (hist[k3] as number) + g;
+        hist[k3 + 1] = (hist[k3 + 1] as number) + h;
+      }
+      for (; f < p; f++) {
+        const k = base + (((f << 8) + (codes[o + f] as number)) << 1);
+        hist[k] = (hist[k] as number) + g;
+        hist[k + 1] = (hist[k + 1] as number) + h;
+      }
+    }
+  } else {
+    for (let i = b; i < e; i++) {
+      const r = idx[i] as number;
+      const g = gh[2 * r] as number;
+      const h = gh[2 * r + 1] as number;
+      const o = r * p;
+      for (let j = 0; j < nf; j++) {
+        const f = feats[j] as number;
+        const k = base + (((f << 8) + (codes[o + f] as number)) << 1);
+        hist[k] = (hist[k] as number) + g;
+        hist[k + 1] = (hist[k + 1] as number) + h;
+      }
+    }
+  }
+}
+
+/**
+ * Adds a finished tree to the shard's margins: each leaf's value to the rows it holds, and, for the rows left out of
+ * the subsample, the value of the leaf they reach down the tree.
+ */
+export function applyTree(s: ShardState, leaves: Int32Array, tree: BinTree): void {
+  const idx = s.rowIndex;
+  const margin = s.margin;
+  for (let j = 0; j < leaves.length; j++) {
+    const leaf = leaves[j] as number;
+    const v = tree.value[leaf] as number;
+    const e = s.nodeEnd[leaf] as number;
+    for (let i = s.nodeBegin[leaf] as number; i < e; i++) {
+      const r = idx[i] as number;
+      margin[r] = (margin[r] as number) + v;
+    }
+  }
+  const codes = s.codes;
+  const p = s.p;
+  for (let i = s.sampledEnd; i < s.end; i++) {
+    const r = idx[i] as number;
+    let node = 0;
+    while ((tree.left[node] as number) >= 0) {
+      const f = tree.feature[node] as number;
+      const c = codes[r * p + f] as number;
+      const goLeft = c === (s.missingCode[f] as number) ? tree.missingLeft[node] === 1 : c < (tree.bin[node] as number);
+      node = (goLeft ? tree.left[node] : tree.right[node]) as number;
+    }
+    margin[r] = (margin[r] as number) + (tree.value[node] as number);
+  }
+}
+
+/** Runs one message on a shard: the same code in the main thread and in workers. */
+export function shardStep(s: ShardState, msg: ShardMessage): GradientRange | null {
+  if (msg.op === 'gradients') {
+    if (msg.tree !== null && msg.leaves !== null) applyTree(s, msg.leaves, msg.tree);
+    return computeGradients(s, msg.objective, msg.power);
+  }
+  if (msg.op === 'root') {
+    quantize(s, msg.scaleG, msg.scaleH);
+    resetRows(s);
+    buildHistogram(s, 0, msg.feats, 0);
+    return null;
+  }
+  const sp = msg.splits;
+  for (let k = 0; k < sp.length; k += 6) {
+    partitionRows(s, sp[k] as number, sp[k + 1] as number, sp[k + 2] as number, sp[k + 3] as number, sp[k + 4] as number, sp[k + 5] as number);
+  }
+  for (let j = 0; j < msg.builds.length; j++) buildHistogram(s, msg.builds[j] as number, msg.feats, j);
+  return null;
+}
+
+/** The source a worker thread runs: these kernels and a loop answering the main thread's messages. */
+export function workerSource(): string {
+  const kernels = [rowLoss, shardState, computeGradients, quantize, resetRows, partitionRows, buildHistogram, applyTree, shardStep];
+  return [
+    // Some TypeScript runners wrap inner functions in __name(fn, "name"): a no-op here.
+    'var __name = (fn) => fn;',
+    ...kernels.map(String),
+    `const { parentPort, workerData } = require('node:worker_threads');
+const state = shardState(workerData);
+parentPort.on('message', (msg) => {
+  try { parentPort.postMessage({ ok: true, value: shardStep(state, msg) }); }
+  catch (err) { parentPort.postMessage({ ok: false, error: String((err && err.stack) || err) }); }
+});`,
+  ].join('\n');
+}
