@@ -45,6 +45,23 @@ export interface ScoreSettings {
   choiceSample: number;
 }
 
+/** The learned churn, conversion and value models (src/scores/learned): windows, snapshots and the trees' size. */
+export interface LearnedSettings {
+  /** false: the purchase models' scores only (no trees are trained). */
+  enabled: boolean;
+  /** Churn = no purchase in the next `churnDays` days. */
+  churnDays: number;
+  /** Snapshots per fit, `stepDays` apart, the latest one window before the as-of (and the inner fit's one window earlier). */
+  snapshots: number;
+  stepDays: number;
+  /** Customers per snapshot at most (a deterministic sample by a hash of the id); 0: everyone. */
+  sampleCustomers: number;
+  /** Boosting: at most this many trees (early stopping on a validation share of the customers), depth and shrinkage. */
+  rounds: number;
+  maxDepth: number;
+  learningRate: number;
+}
+
 export interface KairosConfig {
   /** ISO 4217 code of all money in the store. */
   currency: string;
@@ -53,6 +70,7 @@ export interface KairosConfig {
   ingest: Partial<Record<Entity, IngestSettings>>;
   rfm: { bins: number };
   scores: ScoreSettings;
+  learned: LearnedSettings;
 }
 
 export const DEFAULT_CONFIG: KairosConfig = {
@@ -61,6 +79,7 @@ export const DEFAULT_CONFIG: KairosConfig = {
   ingest: {},
   rfm: { bins: 5 },
   scores: { model: 'auto', clvMonths: 12, monthlyDiscountRate: 0.01, decisiveThreshold: 0.5, offerLeadDays: 14, summaryPartitions: 1, choiceSample: 50_000 },
+  learned: { enabled: true, churnDays: 90, snapshots: 4, stepDays: 30, sampleCustomers: 100_000, rounds: 400, maxDepth: 3, learningRate: 0.05 },
 };
 
 export const CONFIG_FILE = 'kairos.config.json';
@@ -84,6 +103,7 @@ export function loadConfig(path?: string): KairosConfig {
     ingest: raw.ingest ?? {},
     rfm: { ...DEFAULT_CONFIG.rfm, ...raw.rfm },
     scores: { ...DEFAULT_CONFIG.scores, ...raw.scores },
+    learned: { ...DEFAULT_CONFIG.learned, ...raw.learned },
   };
   validateConfig(config, file);
   return config;
@@ -108,4 +128,21 @@ export function validateConfig(config: KairosConfig, where = 'config'): void {
   if (!(Number.isInteger(config.scores.clvMonths) && config.scores.clvMonths >= 1 && config.scores.clvMonths <= 120)) {
     throw new KairosError('USAGE', `${where}: scores.clvMonths must be an integer from 1 to 120`);
   }
+  const l = config.learned;
+  const integer = (name: keyof LearnedSettings, min: number, max: number): void => {
+    const v = l[name];
+    if (!(typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max)) {
+      throw new KairosError('USAGE', `${where}: learned.${name} must be an integer from ${min} to ${max}, got ${String(v)}`);
+    }
+  };
+  if (typeof l.enabled !== 'boolean') throw new KairosError('USAGE', `${where}: learned.enabled must be true or false`);
+  integer('churnDays', 7, 730);
+  integer('snapshots', 1, 24);
+  integer('stepDays', 1, 365);
+  if (!(l.sampleCustomers === 0 || (Number.isInteger(l.sampleCustomers) && l.sampleCustomers >= 1000))) {
+    throw new KairosError('USAGE', `${where}: learned.sampleCustomers must be 0 (every customer) or an integer of at least 1000, got ${l.sampleCustomers}`);
+  }
+  integer('rounds', 1, 10_000);
+  integer('maxDepth', 1, 12);
+  if (!(l.learningRate > 0 && l.learningRate <= 1)) throw new KairosError('USAGE', `${where}: learned.learningRate must be in (0, 1], got ${l.learningRate}`);
 }

@@ -29,6 +29,7 @@ export const SNAPSHOT_FEATURES: readonly FeatureSpec[] = [
   { name: 'spend_prev_90d', unit: 'money', description: 'net spend 90 to 180 days ago' },
   { name: 'spend_365d', unit: 'money', description: 'net spend in the last 365 days' },
   { name: 'avg_order_value', unit: 'money', description: 'net spend per purchase day' },
+  { name: 'spend_rate', unit: 'money', description: 'net spend per 30 days of tenure' },
   { name: 'mean_gap_days', unit: 'days', description: 'mean days between purchase days' },
   { name: 'last_gap_days', unit: 'days', description: 'days between the last two purchase days' },
   { name: 'gap_trend', unit: 'ratio', description: 'last gap over the mean gap (above 1: buying less often lately)' },
@@ -79,8 +80,8 @@ function sampleFilter(perMille: number): string {
 }
 
 /**
- * Writes a temp table `table` with customer_id, the purchase-model summary (x repeat purchase days, t_x and T in days,
- * for the purchase-model features) and every SNAPSHOT_FEATURES column (DOUBLE), one row per customer of the snapshot.
+ * Writes a temp table `table` with customer_id, the purchase-model summary (x repeat purchase days, t_x and age = T
+ * in days, m the mean repeat purchase day's spend: the purchase models' inputs) and every SNAPSHOT_FEATURES column (DOUBLE), one row per customer of the snapshot.
  * Returns its row count.
  */
 export async function writeSnapshot(store: Store, table: string, options: SnapshotOptions): Promise<number> {
@@ -107,7 +108,7 @@ export async function writeSnapshot(store: Store, table: string, options: Snapsh
         coalesce(sum(amount) FILTER (WHERE day >= ${day} - ${W.quarter}), 0)::DOUBLE AS spend_90d,
         coalesce(sum(amount) FILTER (WHERE day >= ${day} - ${2 * W.quarter} AND day < ${day} - ${W.quarter}), 0)::DOUBLE AS spend_prev_90d,
         coalesce(sum(amount) FILTER (WHERE day >= ${day} - ${W.year}), 0)::DOUBLE AS spend_365d,
-        avg(gap)::DOUBLE AS mean_gap_days, arg_max(gap, day)::DOUBLE AS last_gap_days
+        avg(gap)::DOUBLE AS mean_gap_days, arg_max(gap, day)::DOUBLE AS last_gap_days, arg_min(amount, day)::DOUBLE AS first_amount
       FROM g GROUP BY customer_id),
     l AS (
       SELECT o.customer_id,
@@ -136,10 +137,12 @@ export async function writeSnapshot(store: Store, table: string, options: Snapsh
     SELECT pop.customer_id,
       coalesce(p.purchase_days - 1, 0)::DOUBLE AS x, coalesce(date_diff('day', p.first_day, p.last_day), 0)::DOUBLE AS t_x,
       coalesce(${since('p.first_day')}, 0)::DOUBLE AS age,
+      CASE WHEN p.purchase_days > 1 THEN (p.spend_total - p.first_amount) / (p.purchase_days - 1) ELSE 0 END::DOUBLE AS m,
       ${since('p.last_day')}::DOUBLE AS recency_days, ${since('p.first_day')}::DOUBLE AS tenure_days,
       p.purchase_days, p.purchases_30d, p.purchases_90d, p.purchases_prev_90d, p.purchases_365d,
       (p.purchase_days * 30.0 / (${since('p.first_day')} + 1))::DOUBLE AS purchase_rate,
       p.spend_total, p.spend_90d, p.spend_prev_90d, p.spend_365d, (p.spend_total / p.purchase_days)::DOUBLE AS avg_order_value,
+      (p.spend_total * 30.0 / (${since('p.first_day')} + 1))::DOUBLE AS spend_rate,
       p.mean_gap_days, p.last_gap_days, (p.last_gap_days / nullif(p.mean_gap_days, 0))::DOUBLE AS gap_trend,
       (${since('p.last_day')} / nullif(p.mean_gap_days, 0))::DOUBLE AS overdue_ratio,
       l.return_share, l.discount_share, l.category_breadth, l.product_breadth,
@@ -156,29 +159,46 @@ export async function writeSnapshot(store: Store, table: string, options: Snapsh
   return Number(await store.value(`SELECT count(*) FROM ${quoteIdentifier(table)}`));
 }
 
-/** What the window after a snapshot's cut is asked. */
-export interface LabelOptions {
-  readonly cut: string;
+/** One label of the window after a snapshot's cut. */
+export interface LabelWindow {
+  /** Column added to the snapshot table. */
+  readonly column: string;
   /** Window length in days: [cut, cut + days). */
   readonly days: number;
-  /** The relation holding the window's order lines (the as-of view: a window never passes the run's as-of). */
-  readonly orders: string;
+  /** 'bought': 1 when the customer has a purchase in the window, else 0; 'spend': net value of every line in it. */
+  readonly kind: 'bought' | 'spend';
 }
 
 /**
- * Adds to the snapshot table the labels of the window after its cut: `bought` (1 when the customer has a purchase in
- * the window, else 0) and `spend` (net value of every line in the window, returns subtracted).
+ * Adds to the snapshot table the labels of the windows after its cut, read from `orders` (the as-of view: the caller
+ * keeps every window before the run's as-of). Spend is net: returns subtracted.
  */
-export async function addLabels(store: Store, table: string, options: LabelOptions): Promise<void> {
+export async function addLabels(store: Store, table: string, cut: string, orders: string, windows: readonly LabelWindow[]): Promise<void> {
+  if (windows.length === 0) return;
+  // A label named as a feature would replace it: the model would be trained on its own answer.
+  const clash = windows.find((w) => SNAPSHOT_FEATURES.some((f) => f.name === w.column) || ['x', 't_x', 'age', 'm', 'customer_id'].includes(w.column));
+  if (clash) throw new KairosError('INTERNAL', `label column ${clash.column} has the name of a snapshot column`);
   const t = quoteIdentifier(table);
-  const window = `(SELECT * FROM ${options.orders} WHERE ordered_at >= $1::TIMESTAMP AND ordered_at < $1::TIMESTAMP + INTERVAL (${Math.round(options.days)}) DAY)`;
+  const longest = Math.max(...windows.map((w) => Math.round(w.days)));
+  const lines = `(SELECT customer_id, order_id, ordered_at, quantity, amount, date_diff('day', $1::TIMESTAMP, ordered_at) AS k FROM ${orders}
+      WHERE ordered_at >= $1::TIMESTAMP AND ordered_at < $1::TIMESTAMP + INTERVAL (${longest}) DAY)`;
+  const columns = windows.map((w) => {
+    const days = Math.round(w.days);
+    return w.kind === 'bought'
+      ? `coalesce(bool_or(purchase AND k < ${days}), false)::DOUBLE AS ${quoteIdentifier(w.column)}`
+      : `coalesce(sum(amount) FILTER (WHERE k < ${days}), 0)::DOUBLE AS ${quoteIdentifier(w.column)}`;
+  });
+  // A line is part of a purchase unless its order is refused (only returns or cancellations, or a negative net value).
   await store.run(
     `CREATE OR REPLACE TEMP TABLE ${t} AS
-       WITH b AS (SELECT DISTINCT customer_id FROM (${purchaseDaysSql(window)})),
-       s AS (SELECT customer_id, sum(amount)::DOUBLE AS spend FROM ${window} GROUP BY customer_id)
-       SELECT x.*, (b.customer_id IS NOT NULL)::DOUBLE AS bought, coalesce(s.spend, 0)::DOUBLE AS spend
-       FROM ${t} x LEFT JOIN b USING (customer_id) LEFT JOIN s USING (customer_id) ORDER BY x.customer_id`,
-    [options.cut],
+       WITH w AS ${lines},
+       refused AS (SELECT customer_id, order_id FROM w GROUP BY customer_id, order_id HAVING NOT (max(quantity) > 0 AND sum(amount) >= 0)),
+       y AS (SELECT customer_id, ${columns.join(', ')} FROM (
+               SELECT w.*, (r.order_id IS NULL) AS purchase FROM w LEFT JOIN refused r ON r.customer_id = w.customer_id AND r.order_id = w.order_id)
+             GROUP BY customer_id)
+       SELECT x.*, ${windows.map((w) => `coalesce(y.${quoteIdentifier(w.column)}, 0)::DOUBLE AS ${quoteIdentifier(w.column)}`).join(', ')}
+       FROM ${t} x LEFT JOIN y USING (customer_id) ORDER BY x.customer_id`,
+    [cut],
   );
 }
 

@@ -58,7 +58,8 @@ describe('kairos evaluate', () => {
     expect(ra.schemaVersion).toBe(1);
     expect(ra.dataset).toBe('shop');
     expect(ra.holdout).toEqual({ start: '2023-09-01', end: '2023-12-21' });
-    expect(ra.scores.map((s) => s.kind)).toEqual(['count', 'count', 'count', 'value', 'probability', 'probability', 'decisive-moment']);
+    // clv: three purchase models, value, P(alive), conversion, decisive moment; learned: churn (trees, purchase model), conversion, value.
+    expect(ra.scores.map((s) => s.kind)).toEqual(['count', 'count', 'count', 'value', 'probability', 'probability', 'decisive-moment', 'probability', 'probability', 'probability', 'value']);
     const strip = (r: EvaluationReport): unknown => ({ ...r, generatedAt: '' });
     expect(strip(rb)).toEqual(strip(ra));
   });

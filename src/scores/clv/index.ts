@@ -29,9 +29,9 @@ function round2(v: number): number {
 /** The result view with every score column and no rows (the scores could not be computed). */
 async function emptyResult(ctx: ScoreContext): Promise<void> {
   await ctx.store.run(
-    `CREATE OR REPLACE TEMP VIEW ${RESULT} AS SELECT NULL::VARCHAR AS customer_id, NULL::DOUBLE AS p_alive, NULL::DOUBLE AS churn_risk,
-       NULL::DOUBLE AS expected_purchases_90d, NULL::DOUBLE AS conversion_probability_30d, NULL::DOUBLE AS expected_order_value,
-       NULL::DOUBLE AS clv_12m, NULL::DATE AS next_order_date, NULL::DATE AS churn_decisive_date, NULL::VARCHAR AS clv_model WHERE false`,
+    `CREATE OR REPLACE TEMP VIEW ${RESULT} AS SELECT NULL::VARCHAR AS customer_id, NULL::DOUBLE AS p_alive, NULL::DOUBLE AS churn_risk_purchase_model,
+       NULL::DOUBLE AS expected_purchases_90d, NULL::DOUBLE AS conversion_probability_30d_purchase_model, NULL::DOUBLE AS expected_order_value,
+       NULL::DOUBLE AS clv_12m_purchase_model, NULL::DATE AS next_order_date, NULL::DATE AS churn_decisive_date, NULL::VARCHAR AS clv_model WHERE false`,
   );
 }
 
@@ -43,11 +43,26 @@ export const clvScorer: Scorer = {
   description: 'BG/NBD, Pareto/NBD or MBG/NBD purchase model with Gamma-Gamma spend: P(alive), churn, CLV, next-order and decisive dates.',
   columns: [
     { name: 'p_alive', type: 'number', unit: 'probability', description: 'probability the customer is still active (will buy again some day)' },
-    { name: 'churn_risk', type: 'number', unit: 'probability', description: '1 - p_alive: probability the customer has already left' },
+    {
+      name: 'churn_risk_purchase_model',
+      type: 'number',
+      unit: 'probability',
+      description: 'probability of no purchase in the next learned.churnDays days (90 by default), by the purchase model (churn_risk holds the better of this and the boosted trees)',
+    },
     { name: 'expected_purchases_90d', type: 'number', unit: 'count', description: 'expected purchase days in the next 90 days' },
-    { name: 'conversion_probability_30d', type: 'number', unit: 'probability', description: 'probability of at least one purchase in the next 30 days' },
+    {
+      name: 'conversion_probability_30d_purchase_model',
+      type: 'number',
+      unit: 'probability',
+      description: 'probability of at least one purchase in the next 30 days, by the purchase model (conversion_probability_30d holds the better of this and the boosted trees)',
+    },
     { name: 'expected_order_value', type: 'number', unit: 'currency', description: 'expected net spend per purchase day (Gamma-Gamma)' },
-    { name: 'clv_12m', type: 'number', unit: 'currency', description: 'expected net spend over the next 12 months, discounted monthly' },
+    {
+      name: 'clv_12m_purchase_model',
+      type: 'number',
+      unit: 'currency',
+      description: 'expected net spend over the next 12 months, discounted monthly, by the purchase and spend models (clv_12m holds the better of this and the boosted trees)',
+    },
     { name: 'next_order_date', type: 'date', unit: 'none', description: 'median date of the next purchase if the customer is active (empty when p_alive is below the threshold)' },
     { name: 'churn_decisive_date', type: 'date', unit: 'none', description: 'date after which, without a new purchase, p_alive falls below the threshold: send a last-chance offer before it' },
     { name: 'clv_model', type: 'text', unit: 'none', description: 'the purchase model behind these scores' },
@@ -113,6 +128,8 @@ export const clvScorer: Scorer = {
       decisiveThreshold: s.decisiveThreshold,
     });
     const { pAlive, expectedPurchases: exp90, conversion: conv30, medianWait: wait, decisiveSinceLast: sinceLast } = scored;
+    // Churn as the learned model defines it: no purchase in the next churnDays days.
+    const stays = model.conversionProbability(p, transactions, ctx.config.learned.churnDays);
     const clv = scored.discountedPurchases;
     const endDay = Date.parse(`${summary.observationEnd}T00:00:00Z`) / 86_400_000;
     const n = summary.rows;
@@ -132,6 +149,7 @@ export const clvScorer: Scorer = {
     // ids stay in DuckDB and are joined back by position. Dates travel as day numbers and become DATEs in the view.
     ctx.store.exposeColumns(VALUES, [
       { name: 'p_alive', type: 'DOUBLE', values: pAlive },
+      { name: 'buys_in_churn_window', type: 'DOUBLE', values: stays },
       { name: 'expected_purchases_90d', type: 'DOUBLE', values: exp90 },
       { name: 'conversion_probability_30d', type: 'DOUBLE', values: conv30 },
       { name: 'expected_order_value', type: 'DOUBLE', values: spend },
@@ -141,8 +159,8 @@ export const clvScorer: Scorer = {
     ]);
     await ctx.store.run(
       `CREATE OR REPLACE TEMP VIEW ${RESULT} AS
-         SELECT s.customer_id, v.p_alive, 1 - v.p_alive AS churn_risk, v.expected_purchases_90d, v.conversion_probability_30d, v.expected_order_value,
-           v.clv_12m, DATE '1970-01-01' + v.next_order_day AS next_order_date, DATE '1970-01-01' + v.churn_decisive_day AS churn_decisive_date,
+         SELECT s.customer_id, v.p_alive, 1 - v.buys_in_churn_window AS churn_risk_purchase_model, v.expected_purchases_90d,
+           v.conversion_probability_30d AS conversion_probability_30d_purchase_model, v.expected_order_value, v.clv_12m AS clv_12m_purchase_model, DATE '1970-01-01' + v.next_order_day AS next_order_date, DATE '1970-01-01' + v.churn_decisive_day AS churn_decisive_date,
            ${quoteLiteral(name)} AS clv_model
          FROM ${SUMMARY} s POSITIONAL JOIN ${VALUES}() v`,
     );
@@ -158,9 +176,9 @@ export const clvScorer: Scorer = {
     const pa = Number(row['p_alive']);
     const freq = Number(row['frequency'] ?? 0);
     const lines = [
-      `bought ${freq} time(s), last ${row['recency_days']} days ago: ${formatProbability(pa)} chance still active (churn risk ${formatProbability(1 - pa)}), ${row['clv_model']} model`,
-      `expects ${Number(row['expected_purchases_90d']).toFixed(2)} purchase(s) in the next 90 days; ${formatProbability(Number(row['conversion_probability_30d']))} chance of buying in the next 30 days`,
-      `12-month value ${formatMoney(Number(row['clv_12m']), currency)} (expected ${formatMoney(Number(row['expected_order_value']), currency)} per order)`,
+      `bought ${freq} time(s), last ${row['recency_days']} days ago: ${formatProbability(pa)} chance still active, ${formatProbability(Number(row['churn_risk_purchase_model']))} chance of no purchase in the churn window (${row['clv_model']} model)`,
+      `expects ${Number(row['expected_purchases_90d']).toFixed(2)} purchase(s) in the next 90 days; ${formatProbability(Number(row['conversion_probability_30d_purchase_model']))} chance of buying in the next 30 days`,
+      `12-month value ${formatMoney(Number(row['clv_12m_purchase_model']), currency)} (expected ${formatMoney(Number(row['expected_order_value']), currency)} per order)`,
     ];
     lines.push(
       row['next_order_date'] ? `next order expected around ${row['next_order_date']}` : 'no next order expected: the customer has probably left',

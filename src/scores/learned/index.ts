@@ -1,0 +1,250 @@
+// Learned churn risk, conversion and value (boosted trees on customer snapshots), head to head with the purchase models: the winner fills the columns users select on.
+import { KairosError } from '../../errors.js';
+import { treeShap } from '../../ml/treeshap.js';
+import { ensembleToJson } from '../../ml/tree-json.js';
+import { isTransactionModelName, type TransactionModelName } from '../../models/index.js';
+import { quoteIdentifier, quoteLiteral, type ColumnData } from '../../store/db.js';
+import { formatMoney, formatProbability } from '../../util/format.js';
+import type { ModelRecord, Scorer, ScoreContext, ScorerResult } from '../types.js';
+import { backtestLearned } from './backtest.js';
+import { REASONS_KEPT, reasonsInWords } from './reasons.js';
+import { predictTask, scoringSnapshot, trainLearnedModels, type Matrix, type TrainedTask } from './train.js';
+import type { TaskName } from './design.js';
+
+const RESULT = '__score_learned';
+const SNAPSHOT = '__learned_scoring';
+const VALUES = '__learned_values';
+
+/** Rows explained at a time: TreeSHAP's contributions of a chunk are rows x features doubles. */
+const EXPLAIN_CHUNK = 20_000;
+
+/** Names of each task's columns: the boosted trees' own, the winner's, which model won, and the reasons. */
+const COLUMNS: Readonly<Record<TaskName, { boosted: string; winner: string; model: string; reasons: string; purchase: string }>> = {
+  churn: { boosted: 'churn_risk_boosted', winner: 'churn_risk', model: 'churn_risk_model', reasons: 'churn_reasons', purchase: 'churn_risk_purchase_model' },
+  conversion: {
+    boosted: 'conversion_probability_30d_boosted',
+    winner: 'conversion_probability_30d',
+    model: 'conversion_model',
+    reasons: 'conversion_reasons',
+    purchase: 'conversion_probability_30d_purchase_model',
+  },
+  value: { boosted: 'clv_12m_boosted', winner: 'clv_12m', model: 'clv_12m_model', reasons: 'clv_reasons', purchase: 'clv_12m_purchase_model' },
+};
+
+const TASK_NAMES: readonly TaskName[] = ['churn', 'conversion', 'value'];
+
+/** Factor that takes spend over `days` to 12 months, discounted monthly as the purchase-model CLV (spend spread evenly). */
+export function twelveMonthFactor(days: number, monthlyDiscount: number): number {
+  let discount = 0;
+  for (let m = 1; m <= 12; m++) discount += (1 + monthlyDiscount) ** -m;
+  return (365 / days) * (discount / 12);
+}
+
+/** Top-k reasons of each row: feature indices and contributions, from TreeSHAP on the margin, in chunks. */
+function topReasons(task: TrainedTask, matrix: Matrix, rows: Int32Array): { feature: Int32Array[]; contribution: Float64Array[] } {
+  const k = REASONS_KEPT;
+  const p = matrix.names.length;
+  const feature = Array.from({ length: k }, () => new Int32Array(matrix.rows).fill(-1));
+  const contribution = Array.from({ length: k }, () => new Float64Array(matrix.rows).fill(Number.NaN));
+  for (let start = 0; start < rows.length; start += EXPLAIN_CHUNK) {
+    const chunk = rows.subarray(start, Math.min(rows.length, start + EXPLAIN_CHUNK));
+    const { contributions } = treeShap(task.model, matrix, chunk);
+    for (let r = 0; r < chunk.length; r++) {
+      const row = chunk[r] as number;
+      // The k largest |contribution| of the row, by insertion into a short sorted list.
+      const bestF = new Int32Array(k).fill(-1);
+      const bestC = new Float64Array(k);
+      for (let f = 0; f < p; f++) {
+        const c = contributions[r * p + f] as number;
+        if (!(Math.abs(c) > 0)) continue;
+        let j = k - 1;
+        if (bestF[j] !== -1 && Math.abs(c) <= Math.abs(bestC[j] as number)) continue;
+        while (j > 0 && (bestF[j - 1] === -1 || Math.abs(c) > Math.abs(bestC[j - 1] as number))) {
+          bestF[j] = bestF[j - 1] as number;
+          bestC[j] = bestC[j - 1] as number;
+          j--;
+        }
+        bestF[j] = f;
+        bestC[j] = c;
+      }
+      for (let j = 0; j < k; j++) {
+        (feature[j] as Int32Array)[row] = bestF[j] as number;
+        (contribution[j] as Float64Array)[row] = bestF[j] === -1 ? Number.NaN : (bestC[j] as number);
+      }
+    }
+  }
+  return { feature, contribution };
+}
+
+/** The purchase model the run chose (its clv results), for the inner holdout's contender. */
+async function chosenPurchaseModel(ctx: ScoreContext): Promise<TransactionModelName> {
+  const configured = ctx.config.scores.model;
+  if (configured !== 'auto') return configured;
+  const name = await ctx.store.value<string | null>(`SELECT any_value(clv_model) FROM ${ctx.resultsOf('clv')}`);
+  return name && isTransactionModelName(name) ? name : 'bg-nbd';
+}
+
+/** The result view when nothing was learned: the purchase model's scores fill the winner columns. */
+async function purchaseModelOnly(ctx: ScoreContext, notes: string[]): Promise<ScorerResult> {
+  const clv = ctx.resultsOf('clv');
+  const select = TASK_NAMES.flatMap((t) => {
+    const c = COLUMNS[t];
+    return [
+      `NULL::DOUBLE AS ${c.boosted}`,
+      `c.${c.purchase} AS ${c.winner}`,
+      `CASE WHEN c.${c.purchase} IS NULL THEN NULL ELSE c.clv_model END AS ${c.model}`,
+      `NULL::MAP(VARCHAR, DOUBLE) AS ${c.reasons}`,
+    ];
+  });
+  await ctx.store.run(`CREATE OR REPLACE TEMP VIEW ${RESULT} AS SELECT c.customer_id, ${select.join(', ')}, NULL::MAP(VARCHAR, DOUBLE) AS reason_values FROM ${clv} c`);
+  return { table: RESULT, models: [], notes };
+}
+
+export const learnedScorer: Scorer = {
+  name: 'learned',
+  version: '1.0.0',
+  dependsOn: ['clv'],
+  description:
+    'Boosted trees on snapshots before the as-of (RFM, gaps, trends, returns, discounts, engagement, attributes) for churn, conversion and value, each against the purchase model on an inner holdout: the winner fills churn_risk, conversion_probability_30d and clv_12m.',
+  columns: [
+    { name: 'churn_risk_boosted', type: 'number', unit: 'probability', description: 'probability of no purchase in the next learned.churnDays days (90 by default), by boosted trees, calibrated' },
+    { name: 'churn_risk', type: 'number', unit: 'probability', description: 'probability of no purchase in the next learned.churnDays days: the better of the boosted trees and the purchase model on this data' },
+    { name: 'churn_risk_model', type: 'text', unit: 'none', description: 'which model churn_risk comes from' },
+    { name: 'churn_reasons', type: 'map', unit: 'none', description: 'the three features that move churn_risk_boosted most, with their contributions (log-odds)' },
+    { name: 'conversion_probability_30d_boosted', type: 'number', unit: 'probability', description: 'probability of a purchase in the next 30 days, by boosted trees, calibrated (prospects included)' },
+    { name: 'conversion_probability_30d', type: 'number', unit: 'probability', description: 'probability of a purchase in the next 30 days: the better of the boosted trees and the purchase model (prospects: the trees)' },
+    { name: 'conversion_model', type: 'text', unit: 'none', description: 'which model conversion_probability_30d comes from' },
+    { name: 'conversion_reasons', type: 'map', unit: 'none', description: 'the three features that move conversion_probability_30d_boosted most (log-odds)' },
+    { name: 'clv_12m_boosted', type: 'number', unit: 'currency', description: 'net spend over the next 12 months by boosted trees, discounted monthly' },
+    { name: 'clv_12m', type: 'number', unit: 'currency', description: 'expected net spend over the next 12 months, discounted monthly: the better of the boosted trees and the purchase and spend models' },
+    { name: 'clv_12m_model', type: 'text', unit: 'none', description: 'which model clv_12m comes from' },
+    { name: 'clv_reasons', type: 'map', unit: 'none', description: 'the three features that move clv_12m_boosted most (log of the value)' },
+    { name: 'reason_values', type: 'map', unit: 'none', description: "the customer's values of the features named in the reasons" },
+  ],
+
+  async run(ctx: ScoreContext): Promise<ScorerResult> {
+    const settings = ctx.config.learned;
+    if (!settings.enabled) return purchaseModelOnly(ctx, ['learned models off (learned.enabled false): the purchase models fill churn_risk, conversion_probability_30d and clv_12m']);
+    const purchaseModel = await chosenPurchaseModel(ctx);
+    const input = { store: ctx.store, asOf: ctx.asOf, settings, purchaseModel, progress: ctx.progress, prefix: '__learned' };
+    let learned;
+    try {
+      learned = await trainLearnedModels(input);
+    } catch (err) {
+      if (!(err instanceof KairosError) || err.code === 'INTERNAL') throw err;
+      return purchaseModelOnly(ctx, [`learned models not trained: ${err.message}${err.hint ? ` (${err.hint})` : ''}; the purchase models fill the scores`]);
+    }
+    const notes = [...learned.notes];
+    const trained = TASK_NAMES.filter((t) => learned.tasks[t] !== undefined);
+    if (trained.length === 0) return purchaseModelOnly(ctx, notes);
+    ctx.progress('learned: scoring customers');
+    const scoring = await scoringSnapshot(input, SNAPSHOT, learned.categoricals);
+    const buyers = scoring.numbers['purchase_days'] as Float64Array;
+    const columns: ColumnData[] = [];
+    const models: ModelRecord[] = [];
+    const factor = twelveMonthFactor(learned.tasks.value?.design.days ?? 365, ctx.config.scores.monthlyDiscountRate);
+    for (const t of TASK_NAMES) {
+      const task = learned.tasks[t];
+      if (!task) continue;
+      const { values } = predictTask(task, scoring.matrix);
+      const rows: number[] = [];
+      for (let i = 0; i < scoring.rows; i++) {
+        if (t !== 'conversion' && !((buyers[i] as number) > 0)) values[i] = Number.NaN;
+        else rows.push(i);
+        if (t === 'value') values[i] = Math.round((values[i] as number) * factor * 100) / 100;
+      }
+      columns.push({ name: `${t}_boosted`, type: 'DOUBLE', values });
+      ctx.progress(`learned: ${t}: reasons (TreeSHAP) for ${rows.length.toLocaleString('en')} customers`);
+      const reasons = topReasons(task, scoring.matrix, Int32Array.from(rows));
+      reasons.feature.forEach((f, j) => columns.push({ name: `${t}_f${j}`, type: 'INTEGER', values: f }));
+      reasons.contribution.forEach((c, j) => columns.push({ name: `${t}_c${j}`, type: 'DOUBLE', values: c }));
+      models.push({
+        model: `boosted-${t}`,
+        fit: {
+          model: ensembleToJson(task.model),
+          design: task.design,
+          calibration: task.calibration,
+          scale: task.scale,
+          inner: task.inner,
+          trainingRows: task.trainingRows,
+          diagnostics: task.fit.diagnostics,
+          categoricals: learned.categoricals,
+        },
+      });
+    }
+    // Feature values of the reasons: every feature column, exposed once; the view keeps those each row names.
+    learned.features.forEach((_, f) => columns.push({ name: `v${f}`, type: 'DOUBLE', values: scoring.matrix.columns[f] as Float64Array }));
+    ctx.store.exposeColumns(VALUES, columns);
+    const names = `[${learned.features.map((n) => quoteLiteral(n)).join(', ')}]`;
+    const valueList = `[${learned.features.map((_, f) => `v.v${f}`).join(', ')}]`;
+    const select: string[] = [];
+    const mentioned: string[] = [];
+    for (const t of TASK_NAMES) {
+      const c = COLUMNS[t];
+      const task = learned.tasks[t];
+      if (!task) {
+        select.push(`NULL::DOUBLE AS ${c.boosted}`, `c.${c.purchase} AS ${c.winner}`, `CASE WHEN c.${c.purchase} IS NULL THEN NULL ELSE c.clv_model END AS ${c.model}`, `NULL::MAP(VARCHAR, DOUBLE) AS ${c.reasons}`);
+        continue;
+      }
+      const boosted = `v.${t}_boosted`;
+      const treesWin = task.inner.winner === 'boosted trees';
+      // Prospects have no purchase-model score: the trees' conversion probability is theirs whichever wins.
+      const winner = treesWin ? boosted : `coalesce(c.${c.purchase}, ${boosted})`;
+      const model = treesWin
+        ? `CASE WHEN ${boosted} IS NULL THEN NULL ELSE 'boosted trees' END`
+        : `CASE WHEN c.${c.purchase} IS NOT NULL THEN c.clv_model WHEN ${boosted} IS NOT NULL THEN 'boosted trees' END`;
+      const entries = Array.from({ length: REASONS_KEPT }, (_, j) => `{'key': ${names}[v.${t}_f${j} + 1], 'value': v.${t}_c${j}}`);
+      select.push(
+        `${boosted} AS ${c.boosted}`,
+        `${winner} AS ${c.winner}`,
+        `${model} AS ${c.model}`,
+        `map_from_entries(list_filter([${entries.join(', ')}], e -> e.key IS NOT NULL))::MAP(VARCHAR, DOUBLE) AS ${c.reasons}`,
+      );
+      for (let j = 0; j < REASONS_KEPT; j++) mentioned.push(`v.${t}_f${j}`);
+    }
+    const valueEntries = `list_distinct(list_filter([${mentioned.join(', ')}], f -> f IS NOT NULL AND f >= 0))`;
+    select.push(
+      `map_from_entries(list_transform(${valueEntries}, f -> {'key': ${names}[f + 1], 'value': ${valueList}[f + 1]}))::MAP(VARCHAR, DOUBLE) AS reason_values`,
+    );
+    await ctx.store.run(
+      `CREATE OR REPLACE TEMP VIEW ${RESULT} AS
+         SELECT s.customer_id, ${select.join(', ')}
+         FROM ${quoteIdentifier(SNAPSHOT)} s POSITIONAL JOIN ${VALUES}() v LEFT JOIN ${ctx.resultsOf('clv')} c ON c.customer_id = s.customer_id`,
+    );
+    return { table: RESULT, models, notes, temporaries: [VALUES, SNAPSHOT] };
+  },
+
+  backtest: backtestLearned,
+
+  explain(row, { currency }) {
+    const lines: string[] = [];
+    const values = asRecord(row['reason_values']);
+    for (const t of TASK_NAMES) {
+      const c = COLUMNS[t];
+      const v = row[c.winner];
+      if (v === null || v === undefined) continue;
+      const money = t === 'value';
+      const said = (x: unknown): string => (money ? formatMoney(Number(x), currency) : formatProbability(Number(x)));
+      const what = t === 'churn' ? 'churn risk' : t === 'conversion' ? 'chance of buying in the next 30 days' : '12-month value';
+      const other = row[c.boosted] !== null && row[c.boosted] !== undefined && row[c.model] !== 'boosted trees' ? `; boosted trees ${said(row[c.boosted])}` : '';
+      const purchase = row[c.purchase] !== null && row[c.purchase] !== undefined && row[c.model] === 'boosted trees' ? `; purchase model ${said(row[c.purchase])}` : '';
+      lines.push(`${what} ${said(v)} (${String(row[c.model])}${other}${purchase})`);
+      const reasons = reasonsInWords(asRecord(row[c.reasons]), values, currency);
+      if (reasons.length) lines.push(`  why (boosted trees): ${reasons.join('; ')}`);
+    }
+    return lines.length ? lines : ['no learned score: no purchase or event before the as-of date'];
+  },
+};
+
+/** A DuckDB MAP value as the CLI reads it (a Map, an entries list or a plain object) to a record. */
+function asRecord(value: unknown): Record<string, number> {
+  if (value === null || value === undefined) return {};
+  if (value instanceof Map) return Object.fromEntries([...value.entries()].map(([k, v]) => [String(k), Number(v)]));
+  if (Array.isArray(value)) return Object.fromEntries(value.map((e: { key: unknown; value: unknown }) => [String(e.key), Number(e.value)]));
+  if (typeof value === 'object') {
+    const o = value as { entries?: unknown };
+    if (Array.isArray(o.entries)) return asRecord(o.entries);
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, Number(v)]));
+  }
+  return {};
+}

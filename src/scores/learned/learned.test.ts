@@ -1,0 +1,175 @@
+// The learned scorer end to end on a small demo retailer: snapshots, no leakage past the as-of, the head-to-head and the reasons.
+import { appendFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG, type KairosConfig } from '../../config.js';
+import { writeRetailerFiles } from '../../demo/generate.js';
+import { createAsOfViews } from '../../features/as-of.js';
+import { addLabels, SNAPSHOT_FEATURES, writeSnapshot } from '../../features/snapshots.js';
+import { ingest } from '../../ingest/ingest.js';
+import { ensembleFromJson } from '../../ml/tree-json.js';
+import { Store } from '../../store/db.js';
+import { runScores } from '../run.js';
+import { cutsFrom, designTasks } from './design.js';
+import { learnedScorer } from './index.js';
+import { reasonsInWords } from './reasons.js';
+
+const AS_OF = '2025-01-01';
+const dir = mkdtempSync(join(tmpdir(), 'kairos-learned-'));
+let store: Store;
+let files: ReturnType<typeof writeRetailerFiles>;
+
+async function demoStore(name: string): Promise<Store> {
+  const s = await Store.open(join(dir, name));
+  for (const entity of ['products', 'customers', 'orders', 'events'] as const) await ingest(s, { entity, files: [files.paths[entity]] });
+  return s;
+}
+
+beforeAll(async () => {
+  files = writeRetailerFiles(join(dir, 'files'), { customers: 1500, seed: 11 });
+  store = await demoStore('a.duckdb');
+}, 120_000);
+afterAll(() => store.close());
+
+describe('snapshot design', () => {
+  it('ends every label window by the as-of and the inner windows by the latest cut', () => {
+    const s = { ...DEFAULT_CONFIG.learned, snapshots: 4, stepDays: 30, churnDays: 90 };
+    const d = designTasks('2025-01-01 00:00:00', '2023-01-01 00:00:00', s);
+    const ms = (t: string): number => Date.parse(`${t.replace(' ', 'T')}Z`);
+    for (const t of [d.churn, d.conversion, d.value]) {
+      expect(t.cuts.length).toBeGreaterThan(0);
+      expect(t.innerCuts.length).toBeGreaterThan(0);
+      for (const c of t.cuts) expect(ms(c) + t.days * 86_400_000).toBeLessThanOrEqual(ms('2025-01-01 00:00:00'));
+      for (const c of t.innerCuts) expect(ms(c) + t.days * 86_400_000).toBeLessThanOrEqual(ms(t.cuts[0] as string));
+    }
+    expect(d.churn.cuts).toEqual(['2024-10-03 00:00:00', '2024-09-03 00:00:00', '2024-08-04 00:00:00', '2024-07-05 00:00:00']);
+    // Two years of data: a 365-day window leaves no room for an inner fit (its cuts start 730 days back), 180 does.
+    expect(d.value.days).toBe(180);
+  });
+
+  it('stops where fewer than 60 days of data lie before a cut', () => {
+    expect(cutsFrom('2023-04-01 00:00:00', '2023-01-01 00:00:00', 30, 5)).toEqual(['2023-04-01 00:00:00', '2023-03-02 00:00:00']);
+  });
+});
+
+describe('snapshots', () => {
+  it('computes the features and labels of a customer by hand', async () => {
+    const s = await Store.open(':memory:');
+    const csv = join(dir, 'tiny.csv');
+    appendFileSync(
+      csv,
+      'order_id,customer_id,ordered_at,amount\n' +
+        ['o1,A,2024-01-10,10', 'o2,A,2024-03-10,30', 'o3,A,2024-05-09,20', 'o4,A,2024-06-15,50', 'o5,A,2024-07-20,5', 'o6,B,2024-05-01,7'].join('\n') +
+        '\n',
+    );
+    await ingest(s, { entity: 'orders', files: [csv] });
+    await createAsOfViews(s, '2024-08-01 00:00:00');
+    await writeSnapshot(s, 'snap', { cut: '2024-06-01 00:00:00', orders: 'asof_orders', events: 'asof_events', customers: 'asof_customers', prospects: false });
+    await addLabels(s, 'snap', '2024-06-01 00:00:00', 'asof_orders', [
+      { column: 'label_bought_30d', days: 30, kind: 'bought' },
+      { column: 'label_spend_60d', days: 60, kind: 'spend' },
+    ]);
+    const a = await s.one<Record<string, number>>("SELECT * FROM snap WHERE customer_id = 'A'");
+    // Purchases before the cut: 2024-01-10, 03-10 (60 days later), 05-09 (60 days later); the cut is 2024-06-01.
+    expect(a).toMatchObject({
+      x: 2, t_x: 120, age: 143, m: 25, recency_days: 23, tenure_days: 143, purchase_days: 3, purchases_30d: 1, purchases_90d: 2,
+      spend_total: 60, spend_90d: 50, mean_gap_days: 60, last_gap_days: 60, gap_trend: 1,
+      label_bought_30d: 1, label_spend_60d: 55,
+    });
+    expect(a?.['overdue_ratio']).toBeCloseTo(23 / 60, 12);
+    expect(Object.keys(a ?? {})).toEqual(expect.arrayContaining(SNAPSHOT_FEATURES.map((f) => f.name)));
+    await expect(addLabels(s, 'snap', '2024-06-01 00:00:00', 'asof_orders', [{ column: 'recency_days', days: 30, kind: 'bought' }])).rejects.toThrow(/name of a snapshot column/);
+    s.close();
+  });
+});
+
+describe('learned scorer', () => {
+  let run: Awaited<ReturnType<typeof runScores>>;
+  beforeAll(async () => {
+    run = await runScores(store, { config: DEFAULT_CONFIG, asOf: AS_OF });
+  }, 180_000);
+
+  it('scores every customer with calibrated probabilities, a value and a named winner', async () => {
+    const bad = await store.value(
+      `SELECT count(*) FROM customer_scores WHERE frequency > 0 AND NOT (
+         churn_risk BETWEEN 0 AND 1 AND churn_risk_boosted BETWEEN 0 AND 1 AND conversion_probability_30d BETWEEN 0 AND 1
+         AND clv_12m >= 0 AND clv_12m_boosted >= 0 AND churn_risk_model IS NOT NULL AND clv_12m_model IS NOT NULL)`,
+    );
+    expect(bad).toBe(0);
+    // The winner column holds the winner's own number.
+    const mismatch = await store.value(
+      `SELECT count(*) FROM customer_scores WHERE churn_risk IS DISTINCT FROM
+         CASE churn_risk_model WHEN 'boosted trees' THEN churn_risk_boosted ELSE churn_risk_purchase_model END`,
+    );
+    expect(mismatch).toBe(0);
+    const notes = run.notes.join('\n');
+    expect(notes).toMatch(/churn: (boosted trees|purchase model) chosen on the inner holdout/);
+    expect(notes).toMatch(/value: (boosted trees|purchase model) chosen on the inner holdout/);
+  });
+
+  it('keeps three reasons per score, named by features, with the values behind them', async () => {
+    const rows = await store.all<{ churn_reasons: unknown; reason_values: unknown }>(
+      'SELECT churn_reasons, reason_values FROM customer_scores WHERE frequency > 0 ORDER BY customer_id LIMIT 50',
+    );
+    expect(rows.length).toBe(50);
+    const lines = learnedScorer.explain(
+      (await store.one('SELECT * FROM customer_scores WHERE frequency > 0 ORDER BY customer_id LIMIT 1')) ?? {},
+      { currency: 'EUR', asOf: AS_OF, items: {} },
+    );
+    expect(lines.join('\n')).toMatch(/churn risk .*\n {2}why \(boosted trees\): .*\((raises|lowers) it\)/);
+  });
+
+  it('stores each model with its inner-holdout comparison and a readable ensemble', async () => {
+    const fits = await store.all<{ model: string; fit: { model: unknown; inner: { learned: number; rule: number } } }>(
+      "SELECT model, fit FROM model_fits WHERE run_id = ? AND model LIKE 'boosted-%' ORDER BY model",
+      [run.runId],
+    );
+    expect(fits.map((f) => f.model)).toEqual(['boosted-churn', 'boosted-conversion', 'boosted-value']);
+    for (const f of fits) {
+      const e = ensembleFromJson(f.fit.model);
+      expect(e.trees.length).toBeGreaterThan(0);
+      expect(Number.isFinite(f.fit.inner.learned)).toBe(true);
+    }
+  });
+
+  it('sees nothing at or after the as-of: absurd later orders and events change no model and no score', async () => {
+    const other = await demoStore('b.duckdb');
+    const late = join(dir, 'late-orders.csv');
+    appendFileSync(late, 'order_id,customer_id,ordered_at,amount\n' + Array.from({ length: 300 }, (_, i) => `late${i},C${String(i + 1).padStart(6, '0')},2025-0${1 + (i % 5)}-1${i % 9} 10:00:00,99999`).join('\n') + '\n');
+    await ingest(other, { entity: 'orders', files: [late] });
+    const lateEvents = join(dir, 'late-events.csv');
+    appendFileSync(lateEvents, 'customer_id,occurred_at,type\n' + Array.from({ length: 300 }, (_, i) => `C${String(i + 1).padStart(6, '0')},2025-02-0${1 + (i % 9)} 09:00:00,complaint`).join('\n') + '\n');
+    await ingest(other, { entity: 'events', files: [lateEvents] });
+    const again = await runScores(other, { config: DEFAULT_CONFIG, asOf: AS_OF });
+    const fitsOf = async (s: Store, id: number): Promise<string[]> =>
+      (await s.all<{ fit: unknown }>("SELECT fit FROM model_fits WHERE run_id = ? AND model LIKE 'boosted-%' ORDER BY model", [id])).map((r) => {
+        const { diagnostics, ...rest } = r.fit as { diagnostics: { seconds: number } };
+        return JSON.stringify({ ...rest, diagnostics: { ...diagnostics, seconds: 0 } });
+      });
+    expect(await fitsOf(other, again.runId)).toEqual(await fitsOf(store, run.runId));
+    const scores = (s: Store): Promise<unknown[]> =>
+      s.all('SELECT customer_id, churn_risk, conversion_probability_30d, clv_12m, churn_reasons FROM customer_scores ORDER BY customer_id');
+    expect(await scores(other)).toEqual(await scores(store));
+    other.close();
+  }, 240_000);
+
+  it('gives the purchase model the columns when learning is off, and says so', async () => {
+    const config: KairosConfig = { ...DEFAULT_CONFIG, learned: { ...DEFAULT_CONFIG.learned, enabled: false } };
+    const off = await runScores(store, { config, asOf: AS_OF });
+    expect(off.notes.join(' ')).toMatch(/learned models off/);
+    expect(await store.value('SELECT count(*) FROM customer_scores WHERE churn_risk IS DISTINCT FROM churn_risk_purchase_model')).toBe(0);
+    expect(await store.value('SELECT count(*) FROM customer_scores WHERE churn_risk_boosted IS NOT NULL')).toBe(0);
+  }, 120_000);
+});
+
+describe('reasons in words', () => {
+  it('says each feature with its value and direction, largest first', () => {
+    const words = reasonsInWords({ recency_days: 0.8, visits_30d: -1.2, spend_90d: 0.1 }, { recency_days: 120, visits_30d: 3, spend_90d: 45.5 }, 'EUR');
+    expect(words).toEqual([
+      'site visits in the last 30 days: 3 (lowers it)',
+      'days since the last purchase: 120 (raises it)',
+      expect.stringMatching(/^net spend in the last 90 days: .*45\.50.* \(raises it\)$/),
+    ]);
+  });
+});
