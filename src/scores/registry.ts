@@ -2,6 +2,7 @@
 import { KairosError } from '../errors.js';
 import { CUSTOMER_COLUMNS } from '../store/migrations.js';
 import { clvScorer } from './clv/index.js';
+import { engagementScorer } from './engagement/index.js';
 import { rfmScorer } from './rfm/index.js';
 import { ITEM_DEFAULTS, type ItemOutput, type ScoreColumn, type Scorer, type ScoreType } from './types.js';
 
@@ -138,7 +139,7 @@ function dependencyOrder(scorers: readonly Scorer[], byName: ReadonlyMap<string,
 }
 
 /** The scorers Kairos ships, in registration order. */
-export const SCORERS: readonly Scorer[] = [rfmScorer, clvScorer];
+export const SCORERS: readonly Scorer[] = [rfmScorer, clvScorer, engagementScorer];
 
 /** The registry every command uses (checked when this module loads). */
 export const DEFAULT_REGISTRY = new ScoreRegistry(SCORERS);

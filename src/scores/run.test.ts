@@ -49,6 +49,7 @@ describe('partial runs', () => {
     const state = await store.all('SELECT scorer, max(run_id) AS run_id FROM scorer_results GROUP BY scorer ORDER BY scorer');
     expect(state).toEqual([
       { scorer: 'clv', run_id: partial.runId },
+      { scorer: 'engagement', run_id: full.runId },
       { scorer: 'rfm', run_id: full.runId },
     ]);
     const { explanations } = await explainCustomer(store, BUYER);
@@ -227,7 +228,7 @@ describe('item scores end to end (toy item scorer)', () => {
 
   it('stores items, offers them in customer_scores, explains them, and records the run time', async () => {
     const summary = await runScores(store, { config, asOf: '2023-10-01', registry });
-    expect(summary.scorers.map((s) => s.name)).toEqual(['rfm', 'clv', 'toy_items']);
+    expect(summary.scorers.map((s) => s.name)).toEqual(['rfm', 'clv', 'engagement', 'toy_items']);
     expect(summary.seconds).toBeGreaterThan(0);
     const seconds = await store.value<number>('SELECT epoch(finished_at) - epoch(started_at) FROM score_runs WHERE run_id = ?', [summary.runId]);
     expect(seconds).toBeGreaterThan(0);
