@@ -55,7 +55,7 @@ describe('engagement settings', () => {
       [{ weights: { web_visit: '2' as unknown as number } }, /weights\.web_visit must be a number, got "2"/],
       [{ midpoint: 0 }, /engagement\.midpoint must be a number > 0/],
       [{ dormantBelow: 70 }, /0 <= dormantBelow < highlyEngagedFrom <= 100, got 70 and 60/],
-      [{ activityDays: 0.5 }, /engagement\.activityDays must be a whole number of days/],
+      [{ trendBand: -1 }, /engagement\.trendBand must be a number of points from 0 to 100/],
       [{ ambassador: { ...DEFAULT_CONFIG.engagement.ambassador, ratingScale: [5, 1] } }, /ratingScale must be \[lowest, highest\]/],
     ];
     for (const [e, message] of refused) {

@@ -58,8 +58,6 @@ export interface AmbassadorSettings {
   ambassadorFrom: number;
   /** Lowest and highest rating of a review (the `value` of a review event). */
   ratingScale: [number, number];
-  /** Days of the counts shown beside the score (ambassador_activity_365d, mean_review_rating). */
-  activityDays: number;
 }
 
 /**
@@ -78,8 +76,6 @@ export interface EngagementSettings {
   /** engagement_label: 'dormant' below this score, 'highly engaged' from `highlyEngagedFrom` (unless cooling). */
   dormantBelow: number;
   highlyEngagedFrom: number;
-  /** Days of the counts shown beside the score (engagement_activity_30d). */
-  activityDays: number;
   ambassador: AmbassadorSettings;
 }
 
@@ -132,8 +128,7 @@ export const DEFAULT_CONFIG: KairosConfig = {
     trendBand: 5,
     dormantBelow: 10,
     highlyEngagedFrom: 60,
-    activityDays: 30,
-    ambassador: { weights: { review: 1, referral: 3, social_share: 2 }, midpoint: 3, ambassadorFrom: 50, ratingScale: [1, 5], activityDays: 365 },
+    ambassador: { weights: { review: 1, referral: 3, social_share: 2 }, midpoint: 3, ambassadorFrom: 50, ratingScale: [1, 5] },
   },
 };
 
@@ -236,8 +231,5 @@ function validateEngagement(e: EngagementSettings, where: string): void {
   const [lo, hi] = Array.isArray(e.ambassador.ratingScale) ? e.ambassador.ratingScale : [];
   if (!(isNumber(lo) && isNumber(hi) && lo < hi && e.ambassador.ratingScale.length === 2)) {
     fail(`engagement.ambassador.ratingScale must be [lowest, highest] ratings, lowest < highest, got ${JSON.stringify(e.ambassador.ratingScale)}`);
-  }
-  for (const [key, v] of [['engagement.activityDays', e.activityDays], ['engagement.ambassador.activityDays', e.ambassador.activityDays]] as const) {
-    if (!(Number.isInteger(v) && v >= 1 && v <= 3650)) fail(`${key} must be a whole number of days from 1 to 3650, got ${JSON.stringify(v)}`);
   }
 }
