@@ -21,8 +21,9 @@ export interface EngagementTruthComparison {
      */
     spearmanAlive: number | null;
     aliveCustomers: number;
-    /** Spearman of email_open_rate with the latent engagement, customers with an e-mail received. */
+    /** Spearman of email_open_rate with the latent engagement, among the customers with an e-mail received. */
     openRateSpearman: number | null;
+    mailedCustomers: number;
   };
   readonly ambassador: {
     /** ambassador_score as a score for the true 0/1 ambassador flag. */
@@ -91,6 +92,7 @@ export async function compareEngagementWithTruth(store: Store, truthCsv: string,
         spearmanAlive: spearman(where(isAlive, engagement), where(isAlive, score)),
         aliveCustomers: alive.reduce((a, b) => a + b, 0),
         openRateSpearman: spearman(where(mailed, engagement), where(mailed, openRate)),
+        mailedCustomers: openRate.filter((v) => Number.isFinite(v)).length,
       },
       ambassador: {
         auc: rocAuc(ambassador, amb),
