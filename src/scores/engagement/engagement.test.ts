@@ -4,11 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type EngagementSettings, type KairosConfig } from '../../config.js';
+import { evaluateStore } from '../../evaluate/evaluate.js';
 import { ingest } from '../../ingest/ingest.js';
 import { Store } from '../../store/db.js';
+import { toyStore } from '../../testing/toy-scorers.js';
 import { explainCustomer } from '../explain.js';
+import { ScoreRegistry } from '../registry.js';
 import { runScores } from '../run.js';
 import { saturate } from './activity.js';
+import { engagementScorer } from './index.js';
 
 /**
  * Settings with round half-lives, so that every expected score below is computed by hand: an event of age t days
@@ -233,5 +237,35 @@ describe('engagement scores', () => {
     expect(run.notes.join('\n')).not.toMatch(/outside the data contract/);
     // a1: 2 (visits) + 4 × 0.5^(6 / 6) (app_launch 06-25, age 6) = 4 -> 50.
     expect(await store.value("SELECT engagement_score FROM customer_scores WHERE customer_id = 'a1'")).toBe(50);
+  });
+});
+
+describe('engagement backtest', () => {
+  it('grades the score at the cut as a ranking of who buys in the holdout, against RFM recency; no events, no section', async () => {
+    const toy = await toyStore(join(dir, 'toy'), join(dir, 'toy.duckdb'));
+    try {
+      const registry = new ScoreRegistry([engagementScorer]);
+      const options = { config: DEFAULT_CONFIG, registry, calibrationEnd: '2023-08-31', holdout: '16w', generatedAt: 'x' };
+      const result = await evaluateStore(toy, options);
+      const [section] = result.report.scores;
+      expect(result.report.scores).toHaveLength(1);
+      expect(section).toMatchObject({ name: 'Engagement score vs buying in the holdout', kind: 'probability', model: 'engagement' });
+      expect(section?.metrics.map((m) => [m.metric, m.baselineName])).toEqual([
+        ['ROC AUC', 'RFM recency'],
+        ['PR AUC (average precision)', 'RFM recency'],
+        ['Lift at 10%', 'RFM recency'],
+      ]);
+      const auc = section?.metrics[0]?.model as number;
+      expect(auc).toBeGreaterThan(0);
+      expect(auc).toBeLessThan(1);
+      expect(['A', 'B', 'C']).toContain(section?.grade.grade);
+      expect(result.scorers['engagement']?.summary[0]).toMatch(/^engagement: ROC AUC 0\.\d+ for buying in the holdout, RFM recency 0\.\d+$/);
+      await toy.run('DELETE FROM events');
+      const none = await evaluateStore(toy, options);
+      expect(none.report.scores).toEqual([]);
+      expect(none.scorers['engagement']?.summary).toEqual(['engagement: no event before 2023-09-01: not backtested']);
+    } finally {
+      toy.close();
+    }
   });
 });
