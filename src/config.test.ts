@@ -57,6 +57,7 @@ describe('engagement settings', () => {
       [{ dormantBelow: 70 }, /0 <= dormantBelow < highlyEngagedFrom <= 100, got 70 and 60/],
       [{ trendBand: -1 }, /engagement\.trendBand must be a number of points from 0 to 100/],
       [{ ambassador: { ...DEFAULT_CONFIG.engagement.ambassador, ratingScale: [5, 1] } }, /ratingScale must be \[lowest, highest\]/],
+      [{ ambassador: { ...DEFAULT_CONFIG.engagement.ambassador, supporterFrom: 60 } }, /0 < supporterFrom < ambassadorFrom <= 100, got 60 and 50/],
     ];
     for (const [e, message] of refused) {
       expect(() => validateConfig(withEngagement(e)), message.source).toThrow(expect.objectContaining({ code: 'USAGE', message: expect.stringMatching(message) }));

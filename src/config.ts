@@ -54,8 +54,10 @@ export interface AmbassadorSettings {
   weights: Record<string, number>;
   /** The weighted, decayed advocacy that scores 50: score = 100 (1 - 2^(-advocacy / midpoint)). */
   midpoint: number;
-  /** ambassador_label is 'ambassador' from this score (0-100). */
+  /** ambassador_label is 'ambassador' from this score (0-100), 'supporter' from `supporterFrom`. */
   ambassadorFrom: number;
+  /** ambassador_label is 'supporter' from this score, and 'detractor' when the same transform of the negative sum reaches it. */
+  supporterFrom: number;
   /** Lowest and highest rating of a review (the `value` of a review event). */
   ratingScale: [number, number];
 }
@@ -128,7 +130,7 @@ export const DEFAULT_CONFIG: KairosConfig = {
     trendBand: 5,
     dormantBelow: 10,
     highlyEngagedFrom: 60,
-    ambassador: { weights: { review: 1, referral: 3, social_share: 2 }, midpoint: 3, ambassadorFrom: 50, ratingScale: [1, 5] },
+    ambassador: { weights: { review: 1, referral: 3, social_share: 2 }, midpoint: 3, ambassadorFrom: 50, supporterFrom: 10, ratingScale: [1, 5] },
   },
 };
 
@@ -226,8 +228,10 @@ function validateEngagement(e: EngagementSettings, where: string): void {
   if (!(isNumber(e.dormantBelow) && isNumber(e.highlyEngagedFrom) && e.dormantBelow >= 0 && e.dormantBelow < e.highlyEngagedFrom && e.highlyEngagedFrom <= 100)) {
     fail(`engagement.dormantBelow and engagement.highlyEngagedFrom must satisfy 0 <= dormantBelow < highlyEngagedFrom <= 100, got ${JSON.stringify(e.dormantBelow)} and ${JSON.stringify(e.highlyEngagedFrom)}`);
   }
-  const a = e.ambassador.ambassadorFrom;
-  if (!isNumber(a) || a <= 0 || a > 100) fail(`engagement.ambassador.ambassadorFrom must be a score in (0, 100], got ${JSON.stringify(a)}`);
+  const { ambassadorFrom: a, supporterFrom: sf } = e.ambassador;
+  if (!(isNumber(a) && isNumber(sf) && sf > 0 && sf < a && a <= 100)) {
+    fail(`engagement.ambassador.supporterFrom and ambassadorFrom must satisfy 0 < supporterFrom < ambassadorFrom <= 100, got ${JSON.stringify(sf)} and ${JSON.stringify(a)}`);
+  }
   const [lo, hi] = Array.isArray(e.ambassador.ratingScale) ? e.ambassador.ratingScale : [];
   if (!(isNumber(lo) && isNumber(hi) && lo < hi && e.ambassador.ratingScale.length === 2)) {
     fail(`engagement.ambassador.ratingScale must be [lowest, highest] ratings, lowest < highest, got ${JSON.stringify(e.ambassador.ratingScale)}`);

@@ -38,6 +38,8 @@ export interface ActivityColumns {
   /** saturate(activity) and saturate(advocacy); NULL when the run sees no event at all. */
   engagement_score: number | null;
   ambassador_score: number | null;
+  /** saturate(-advocacy): how strongly low ratings speak against the customer's advocacy; NULL without any event. */
+  detraction: number | null;
   /** Last event with a positive engagement weight (a DATE), or NULL. */
   last_engaged_at: string | null;
   /** Events per counted type (weight ≠ 0, and email_sent) in the ACTIVITY_DAYS before as-of. */
@@ -136,6 +138,7 @@ export async function createActivityTable(store: Store, table: string, asOf: str
      SELECT c.customer_id, coalesce(p.activity, 0)::DOUBLE AS activity, coalesce(p.advocacy, 0)::DOUBLE AS advocacy,
        ${anyEvent ? saturateSql('coalesce(p.activity, 0)', '$1') : 'NULL::DOUBLE'} AS engagement_score,
        ${anyEvent ? saturateSql('coalesce(p.advocacy, 0)', '$2') : 'NULL::DOUBLE'} AS ambassador_score,
+       ${anyEvent ? saturateSql('-coalesce(p.advocacy, 0)', '$2') : 'NULL::DOUBLE'} AS detraction,
        p.last_engaged_at, coalesce(p.recent, ${empty}) AS recent, (CASE WHEN p.email_open_rate > 1 THEN 1 ELSE p.email_open_rate END)::DOUBLE AS email_open_rate,
        coalesce(p.advocacy_recent, ${empty}) AS advocacy_recent, p.mean_review_rating::DOUBLE AS mean_review_rating
      FROM asof_customers c LEFT JOIN per p USING (customer_id)`,

@@ -25,7 +25,7 @@ const SETTINGS: EngagementSettings = {
   trendBand: 5,
   dormantBelow: 10,
   highlyEngagedFrom: 60,
-  ambassador: { weights: { review: 1, referral: 2, social_share: 1 }, midpoint: 2, ambassadorFrom: 50, ratingScale: [1, 5] },
+  ambassador: { weights: { review: 1, referral: 2, social_share: 1 }, midpoint: 2, ambassadorFrom: 50, supporterFrom: 10, ratingScale: [1, 5] },
 };
 const config: KairosConfig = { ...DEFAULT_CONFIG, engagement: SETTINGS };
 const FIRST = '2024-06-21';
@@ -43,11 +43,13 @@ const SECOND = '2024-07-01';
  *   amb2: referrals 06-30 00:00 and 12:00 (ages 1, 0.5): 5 × (0.5^0.02 + 0.5^0.01) = 9.8966  -> 82.0
  *         ambassador: 2 × (0.5^0.02 + 0.5^0.01) = 3.9584                                  -> 74.6
  *   det1: review rated 1 on 06-21 (age 10): 3 × 0.5^0.1 = 2.7991                          -> 38.4
- *         ambassador: 1 × (-1) × 0.5^0.1 = -0.93 -> 0, detractor
+ *         ambassador: 1 × (-1) × 0.5^0.1 = -0.93 -> 0; the same transform of 0.93 is 27.6 >= 10: detractor
  *   cool1: 3 visits 06-01 (age 30): 6 × 0.125 = 0.75                                      -> 12.2
+ *   old1: a prospect whose only event is a review rated 1 a year ago (2023-07-02, age 365): 3 × 0.5^3.65 = 0.239 -> 4.1
+ *         ambassador: -0.5^3.65 = -0.08: the same transform of 0.08 is 2.7 < 10, no longer a detractor: none
  *   a4: an order, no event                                                                  -> 0
  * As of 2024-06-21 (the first run): a2 0.5^0.5 = 0.7071 -> 11.5; cool1 6 × 0.25 = 1.5 -> 22.9; amb1 5 × 0.5^0.8 +
- * 3 × 0.5^0.9 = 4.4793 -> 54.0 (ambassador 2 × 0.5^0.8 + 0.5^0.9 = 1.6846 -> 44.2); everyone else 0: their events are at
+ * 3 × 0.5^0.9 = 4.4793 -> 54.0 (ambassador 2 × 0.5^0.8 + 0.5^0.9 = 1.6846 -> 44.2); old1 3 × 0.5^3.55 -> 4.3; everyone else 0: their events are at
  * 06-21 00:00 or later, not before the as-of instant; p1, first seen 06-21, is not a customer yet.
  */
 const EVENTS = `customer_id,occurred_at,type,product_id,campaign_id,value
@@ -73,6 +75,7 @@ det1,2024-06-21T00:00:00Z,review,P2,,1
 cool1,2024-06-01T00:00:00Z,web_visit,P1,,
 cool1,2024-06-01T00:00:00Z,web_visit,P2,,
 cool1,2024-06-01T00:00:00Z,web_visit,P3,,
+old1,2023-07-02T00:00:00Z,review,P1,,1
 `;
 const ORDERS = `order_id,customer_id,ordered_at,amount
 ${['a1', 'a2', 'a3', 'a4', 'amb1', 'amb2', 'det1', 'cool1'].map((c, i) => `o${i},${c},2024-01-10T10:00:00Z,20`).join('\n')}
@@ -118,6 +121,7 @@ describe('engagement scores', () => {
       r('amb2', 82, 'highly engaged', 'new', null, 74.6, 'ambassador'),
       r('cool1', 12.2, 'engaged', 'new', null, 0, 'none'),
       r('det1', 38.4, 'engaged', 'new', null, 0, 'detractor'),
+      r('old1', 4.1, 'dormant', 'new', null, 0, 'none'),
       r('p1', 15.9, 'engaged', 'new', null, 0, 'none'),
     ]);
     // The same numbers as the TypeScript transform, from the sums in the comment above.
@@ -149,6 +153,7 @@ describe('engagement scores', () => {
       r('amb2', 0, 'dormant', 'new', null, 0, 'none'),
       r('cool1', 22.9, 'engaged', 'new', null, 0, 'none'),
       r('det1', 0, 'dormant', 'new', null, 0, 'none'),
+      r('old1', 4.3, 'dormant', 'new', null, 0, 'none'),
     ]);
     const second = await runScores(store, { config, asOf: SECOND, scorers: ['engagement'] });
     const expected = [
@@ -160,10 +165,11 @@ describe('engagement scores', () => {
       r('amb2', 82, 'highly engaged', 'rising', 82, 74.6, 'ambassador'),
       r('cool1', 12.2, 'cooling', 'cooling', -10.7, 0, 'none'),
       r('det1', 38.4, 'engaged', 'rising', 38.4, 0, 'detractor'),
+      r('old1', 4.1, 'dormant', 'stable', -0.2, 0, 'none'),
       r('p1', 15.9, 'engaged', 'new', null, 0, 'none'),
     ];
     expect(await store.all(SELECT)).toEqual(expected);
-    expect(second.notes).toContainEqual(`engagement: trend against run 1 (as of ${FIRST}): 4 rising, 3 stable, 1 cooling, 1 new`);
+    expect(second.notes).toContainEqual(`engagement: trend against run 1 (as of ${FIRST}): 4 rising, 4 stable, 1 cooling, 1 new`);
     expect(await store.value("SELECT engagement_trend_since FROM customer_scores WHERE customer_id = 'a1'")).toBe(FIRST);
     // A run again at the same as-of compares with the earlier as-of, not with the run it repeats.
     await runScores(store, { config, asOf: SECOND, scorers: ['engagement'] });

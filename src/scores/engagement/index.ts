@@ -83,12 +83,14 @@ function labelSql(score: string, trend: string, dormantBelow: string, highFrom: 
 }
 
 /**
- * SQL of ambassador_label. Rule: detractor when the advocacy sum is negative (low ratings outweigh the rest); else
- * ambassador from `ambassadorFrom`; else supporter when the score is above 0; else none.
+ * SQL of ambassador_label. Rule: detractor when low ratings outweigh the rest by as much as a supporter's advocacy
+ * (the same transform of the negative sum reaches `supporterFrom`); else ambassador from `ambassadorFrom`; else
+ * supporter from `supporterFrom`; else none. Thresholds, not signs: a sum that decays towards 0 from either side
+ * leaves the label after a while (a single 1-star review: about 7 months with the defaults).
  */
-function ambassadorLabelSql(score: string, advocacy: string, from: string): string {
-  return `CASE WHEN ${score} IS NULL THEN NULL WHEN ${advocacy} < 0 THEN 'detractor' WHEN ${score} >= ${from} THEN 'ambassador'
-    WHEN ${score} > 0 THEN 'supporter' ELSE 'none' END`;
+function ambassadorLabelSql(score: string, detraction: string, from: string, supporterFrom: string): string {
+  return `CASE WHEN ${score} IS NULL THEN NULL WHEN ${detraction} >= ${supporterFrom} THEN 'detractor' WHEN ${score} >= ${from} THEN 'ambassador'
+    WHEN ${score} >= ${supporterFrom} THEN 'supporter' ELSE 'none' END`;
 }
 
 /** Counts per value of a text column of the result, in `order`, for the notes. */
@@ -229,10 +231,10 @@ export const engagementScorer: Scorer = {
          trend AS engagement_trend, change AS engagement_change,
          CASE WHEN engagement_score IS NOT NULL THEN $5::DATE END AS engagement_trend_since,
          last_engaged_at AS last_engaged_date, recent AS engagement_activity_30d, email_open_rate,
-         ambassador_score, ${ambassadorLabelSql('ambassador_score', 'advocacy', '$6')} AS ambassador_label,
+         ambassador_score, ${ambassadorLabelSql('ambassador_score', 'detraction', '$6', '$7')} AS ambassador_label,
          advocacy_recent AS ambassador_activity_365d, mean_review_rating
        FROM t`,
-      [previous?.runId ?? -1, s.trendBand, s.dormantBelow, s.highlyEngagedFrom, previous?.asOf ?? null, s.ambassador.ambassadorFrom],
+      [previous?.runId ?? -1, s.trendBand, s.dormantBelow, s.highlyEngagedFrom, previous?.asOf ?? null, s.ambassador.ambassadorFrom, s.ambassador.supporterFrom],
     );
     const customers = Number(await ctx.store.value(`SELECT count(*) FROM ${RESULT}`));
     const notes = await runNotes(ctx.store, facts, found, customers);
