@@ -17,6 +17,7 @@ import { formatCount, formatNumber, formatPair, formatPercent } from '../src/bac
 import { renderReportHtml } from '../src/evaluate/report/html.js';
 import { epochDay, type SplitOptions } from '../src/backtest/split.js';
 import { predictedCumulative, trackingLayout } from '../src/backtest/tracking.js';
+import { compareEngagementWithTruth, type EngagementTruthComparison } from '../src/evaluate/engagement-truth.js';
 import { compareWithTruth, TRUTH_HORIZON_DAYS, type TruthComparison } from '../src/evaluate/truth.js';
 import type { Entity } from '../src/ingest/contract.js';
 import { ingest } from '../src/ingest/ingest.js';
@@ -61,6 +62,7 @@ interface Run {
   rows: number;
   cdnow?: CdnowForecasts;
   truth?: TruthComparison;
+  engagementTruth?: EngagementTruthComparison;
   truthSeconds?: number;
 }
 
@@ -143,6 +145,7 @@ async function runDataSet(set: DataSet, outDir: string, work: string, config: Ka
       log(`${set.key}: comparing with truth.csv`);
       t = performance.now();
       run.truth = await compareWithTruth(store, join(work, 'demo-files', 'truth.csv'), { config, asOf: result.split.dataEnd });
+      run.engagementTruth = await compareEngagementWithTruth(store, join(work, 'demo-files', 'truth.csv'), { config, asOf: result.split.dataEnd });
       run.truthSeconds = (performance.now() - t) / 1000;
     }
     log(`${set.key}: done in ${(ingestSeconds + evaluateSeconds).toFixed(1)} s`);
@@ -390,6 +393,27 @@ function truthSection(r: Run): string {
   ].join('\n');
 }
 
+/** The engagement and ambassador scores against the demo's latent traits (src/evaluate/engagement-truth.ts). */
+function engagementTruthSection(r: Run): string {
+  const t = r.engagementTruth as EngagementTruthComparison;
+  const e = t.engagement;
+  const a = t.ambassador;
+  return [
+    `The engagement scorer's scores as of ${t.asOf.slice(0, 10)} (the data end, default settings: docs/scores.md), against \`truth.csv\` for the ${formatCount(t.customers)} customers. The latent \`engagement\` is a fixed trait; the score measures current engagement, and a customer who dropped out engages less and less (docs/demo.md), hence the correlation among the customers alive at the end beside the one over all.`,
+    '',
+    table(
+      ['score', 'against', 'customers', 'result'],
+      [
+        ['engagement_score', 'latent engagement', formatCount(t.customers), `Spearman ${n3(e.spearman)}`],
+        ['engagement_score', 'latent engagement, customers alive at the end', formatCount(e.aliveCustomers), `Spearman ${n3(e.spearmanAlive)}`],
+        ['email_open_rate', 'latent engagement, customers with an e-mail received', formatCount(e.mailedCustomers), `Spearman ${n3(e.openRateSpearman)}`],
+        ['ambassador_score', `ambassador (0/1, ${formatCount(a.ambassadors)} true ambassadors)`, formatCount(t.customers), `ROC AUC ${n3(a.auc)}, Spearman ${n3(a.spearman)}`],
+        ['ambassador_label = ambassador', 'ambassador (0/1)', formatCount(t.customers), `precision ${formatPercent(a.labelPrecision)}, recall ${formatPercent(a.labelRecall)}`],
+      ],
+    ),
+  ].join('\n');
+}
+
 function timingTable(runs: Run[]): string {
   return table(
     ['data set', 'order lines', 'ingest (s)', 'evaluate (s)', 'HTML report'],
@@ -427,6 +451,7 @@ beat it):
 | P(alive) | P(alive at the cut) | bought again in the holdout | ROC AUC (also PR AUC, lift at 10%, Brier; ROC and reliability charts) | ranking: **RFM recency** (days since the last purchase); Brier: **repeat rate of the recency quintile**, estimated inside the calibration (an inner cut W days before the cut, W = the window, at most half the calibration; the share of each recency quintile who bought in those W days, scaled to the window as 1 − (1 − rate)^(H/W)) |
 | conversion probability | P(a purchase in the first 30 days of the holdout) | bought in those 30 days | ROC AUC (same rows) | as for P(alive), with a 30-day window |
 | churn decisive moment | last purchase + the smallest d with P(alive \\| x, t_x, t_x + d) < 0.5 | first purchase in the holdout, before or after that date | purchases per 30 customer-days at risk after the date, among customers whose date fell in the holdout and who had not bought by it (lower = the date marks customers who are really gone) | **overdue rule**: last purchase + 2 × the customer's mean gap t_x / x (one-time buyers: twice the median gap of repeat buyers) |
+| engagement score (data with events only) | engagement_score at the cut, from the events before it (a score, not a probability) | bought in the holdout | ROC AUC (also PR AUC, lift at 10%; ROC chart), graded as a probability's ranking | ranking: **RFM recency** |
 
 P(alive) is not the probability of buying within the holdout (an alive customer may simply not buy in time), so its
 Brier score and reliability chart are expected to look over-confident; the ranking metrics are its fair test. Ranked
@@ -458,6 +483,7 @@ function markdown(runs: Run[], totalSeconds: number, exampleReport: string | nul
     if (diagnostic) parts.push(diagnostic, '');
     parts.push('<details><summary>Other metrics</summary>', '', secondaryTable(r), '', '</details>', '');
     if (r.truth) parts.push('#### Against the demo\'s latent truth', '', truthSection(r), '');
+    if (r.engagementTruth) parts.push('#### Engagement and ambassador scores against the latent truth', '', engagementTruthSection(r), '');
   }
   parts.push(
     '## CDNOW: aggregate holdout forecast vs the published models',

@@ -62,6 +62,42 @@ export interface LearnedSettings {
   learningRate: number;
 }
 
+/** The ambassador score: advocacy (reviews and their ratings, referrals, social shares), recency-weighted. */
+export interface AmbassadorSettings {
+  /**
+   * Weight of one event of a type in the ambassador score; types not listed weigh 0. A review's weight is multiplied by
+   * its rating read on `ratingScale`: -1 for the lowest, 0 for the middle, +1 for the highest (0.5 without a rating).
+   */
+  weights: Record<string, number>;
+  /** The weighted, decayed advocacy that scores 50: score = 100 (1 - 2^(-advocacy / midpoint)). */
+  midpoint: number;
+  /** ambassador_label is 'ambassador' from this score (0-100), 'supporter' from `supporterFrom`. */
+  ambassadorFrom: number;
+  /** ambassador_label is 'supporter' from this score, and 'detractor' when the same transform of the negative sum reaches it. */
+  supporterFrom: number;
+  /** Lowest and highest rating of a review (the `value` of a review event). */
+  ratingScale: [number, number];
+}
+
+/**
+ * The engagement score (src/scores/engagement): each event counts its type's weight, halved every half-life of its type
+ * since it happened; the sum goes through a fixed saturating transform to 0-100, so scores compare across runs.
+ */
+export interface EngagementSettings {
+  /** Half-life in days of each event type: an event counts half after this many days, a quarter after twice as many. */
+  halfLifeDays: Record<string, number>;
+  /** Weight of one event of a type (negative: a negative signal); types not listed, unknown types included, weigh 0. */
+  weights: Record<string, number>;
+  /** The weighted, decayed activity that scores 50: score = 100 (1 - 2^(-activity / midpoint)), 0 below 0. */
+  midpoint: number;
+  /** Change in points since the previous run within which the trend is 'stable' (beyond: rising or cooling). */
+  trendBand: number;
+  /** engagement_label: 'dormant' below this score, 'highly engaged' from `highlyEngagedFrom` (unless cooling). */
+  dormantBelow: number;
+  highlyEngagedFrom: number;
+  ambassador: AmbassadorSettings;
+}
+
 export interface KairosConfig {
   /** ISO 4217 code of all money in the store. */
   currency: string;
@@ -71,6 +107,7 @@ export interface KairosConfig {
   rfm: { bins: number };
   scores: ScoreSettings;
   learned: LearnedSettings;
+  engagement: EngagementSettings;
 }
 
 export const DEFAULT_CONFIG: KairosConfig = {
@@ -80,7 +117,53 @@ export const DEFAULT_CONFIG: KairosConfig = {
   rfm: { bins: 5 },
   scores: { model: 'auto', clvMonths: 12, monthlyDiscountRate: 0.01, decisiveThreshold: 0.5, offerLeadDays: 14, summaryPartitions: 1, choiceSample: 50_000 },
   learned: { enabled: true, churnDays: 90, snapshots: 4, stepDays: 30, sampleCustomers: 100_000, rounds: 400, maxDepth: 3, learningRate: 0.05 },
+  // Why these values: docs/scores.md, "Engagement and ambassador". email_sent weighs 0 (a mail received is exposure,
+  // not engagement) but has a half-life: it is the denominator of email_open_rate.
+  engagement: {
+    halfLifeDays: {
+      email_sent: 60,
+      email_open: 60,
+      email_click: 60,
+      web_visit: 45,
+      product_view: 45,
+      add_to_cart: 45,
+      review: 180,
+      referral: 180,
+      social_share: 180,
+      unsubscribe: 365,
+      complaint: 180,
+    },
+    weights: {
+      email_open: 1,
+      email_click: 3,
+      web_visit: 2,
+      product_view: 0.5,
+      add_to_cart: 2,
+      review: 3,
+      referral: 5,
+      social_share: 3,
+      unsubscribe: -5,
+      complaint: -3,
+    },
+    midpoint: 12,
+    trendBand: 5,
+    dormantBelow: 10,
+    highlyEngagedFrom: 60,
+    ambassador: { weights: { review: 1, referral: 3, social_share: 2 }, midpoint: 3, ambassadorFrom: 50, supporterFrom: 10, ratingScale: [1, 5] },
+  },
 };
+
+/** The engagement settings of a config file over the defaults: weights and half-lives merge per event type. */
+function mergeEngagement(raw: (Partial<Omit<EngagementSettings, 'ambassador'>> & { ambassador?: Partial<AmbassadorSettings> }) | undefined): EngagementSettings {
+  const d = DEFAULT_CONFIG.engagement;
+  return {
+    ...d,
+    ...raw,
+    halfLifeDays: { ...d.halfLifeDays, ...raw?.halfLifeDays },
+    weights: { ...d.weights, ...raw?.weights },
+    ambassador: { ...d.ambassador, ...raw?.ambassador, weights: { ...d.ambassador.weights, ...raw?.ambassador?.weights } },
+  };
+}
 
 export const CONFIG_FILE = 'kairos.config.json';
 
@@ -91,9 +174,9 @@ export function loadConfig(path?: string): KairosConfig {
     if (path) throw new KairosError('NOT_FOUND', `config file ${file} not found`);
     return structuredClone(DEFAULT_CONFIG);
   }
-  let raw: Partial<KairosConfig>;
+  let raw: Partial<Omit<KairosConfig, 'engagement'>> & { engagement?: Parameters<typeof mergeEngagement>[0] };
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8')) as Partial<KairosConfig>;
+    raw = JSON.parse(readFileSync(file, 'utf8')) as typeof raw;
   } catch (cause) {
     throw new KairosError('USAGE', `config file ${file} is not valid JSON: ${(cause as Error).message}`, { cause });
   }
@@ -104,6 +187,7 @@ export function loadConfig(path?: string): KairosConfig {
     rfm: { ...DEFAULT_CONFIG.rfm, ...raw.rfm },
     scores: { ...DEFAULT_CONFIG.scores, ...raw.scores },
     learned: { ...DEFAULT_CONFIG.learned, ...raw.learned },
+    engagement: mergeEngagement(raw.engagement),
   };
   validateConfig(config, file);
   return config;
@@ -145,4 +229,48 @@ export function validateConfig(config: KairosConfig, where = 'config'): void {
   integer('rounds', 1, 10_000);
   integer('maxDepth', 1, 12);
   if (!(l.learningRate > 0 && l.learningRate <= 1)) throw new KairosError('USAGE', `${where}: learned.learningRate must be in (0, 1], got ${l.learningRate}`);
+  validateEngagement(config.engagement, where);
+}
+
+/** Event type names as ingest stores them: lower snake case (letters that are not upper case, digits, underscores). */
+const EVENT_TYPE_NAME = /^(?:(?!\p{Lu})[\p{L}\p{N}_])+$/u;
+
+/** The engagement settings: event type names, finite weights, a half-life for every weighted type, ordered thresholds. */
+function validateEngagement(e: EngagementSettings, where: string): void {
+  const fail = (message: string, hint?: string): never => {
+    throw new KairosError('USAGE', `${where}: ${message}`, hint === undefined ? {} : { hint });
+  };
+  const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  const types = (key: string, record: Record<string, number>, check: (v: number) => boolean, expected: string): void => {
+    if (record === null || typeof record !== 'object' || Array.isArray(record)) fail(`${key} must be an object of event type -> number`);
+    for (const [type, v] of Object.entries(record)) {
+      if (!EVENT_TYPE_NAME.test(type)) fail(`${key}: "${type}" is not an event type name`, 'event types are stored in lower snake case (ingest turns "Email Open" into email_open)');
+      if (!isNumber(v) || !check(v)) fail(`${key}.${type} must be ${expected}, got ${JSON.stringify(v)}`);
+    }
+  };
+  types('engagement.halfLifeDays', e.halfLifeDays, (v) => v > 0, 'a number of days > 0');
+  types('engagement.weights', e.weights, () => true, 'a number');
+  types('engagement.ambassador.weights', e.ambassador?.weights, () => true, 'a number');
+  for (const [key, weights] of [['engagement.weights', e.weights], ['engagement.ambassador.weights', e.ambassador.weights]] as const) {
+    for (const [type, w] of Object.entries(weights)) {
+      if (w !== 0 && e.halfLifeDays[type] === undefined) {
+        fail(`${key}.${type} is ${w} but engagement.halfLifeDays has no ${type}`, `add "${type}": DAYS to engagement.halfLifeDays (how fast one such event stops counting)`);
+      }
+    }
+  }
+  for (const [key, v] of [['engagement.midpoint', e.midpoint], ['engagement.ambassador.midpoint', e.ambassador.midpoint]] as const) {
+    if (!isNumber(v) || v <= 0) fail(`${key} must be a number > 0, got ${JSON.stringify(v)}`);
+  }
+  if (!isNumber(e.trendBand) || e.trendBand < 0 || e.trendBand >= 100) fail(`engagement.trendBand must be a number of points from 0 to 100, got ${JSON.stringify(e.trendBand)}`);
+  if (!(isNumber(e.dormantBelow) && isNumber(e.highlyEngagedFrom) && e.dormantBelow >= 0 && e.dormantBelow < e.highlyEngagedFrom && e.highlyEngagedFrom <= 100)) {
+    fail(`engagement.dormantBelow and engagement.highlyEngagedFrom must satisfy 0 <= dormantBelow < highlyEngagedFrom <= 100, got ${JSON.stringify(e.dormantBelow)} and ${JSON.stringify(e.highlyEngagedFrom)}`);
+  }
+  const { ambassadorFrom: a, supporterFrom: sf } = e.ambassador;
+  if (!(isNumber(a) && isNumber(sf) && sf > 0 && sf < a && a <= 100)) {
+    fail(`engagement.ambassador.supporterFrom and ambassadorFrom must satisfy 0 < supporterFrom < ambassadorFrom <= 100, got ${JSON.stringify(sf)} and ${JSON.stringify(a)}`);
+  }
+  const [lo, hi] = Array.isArray(e.ambassador.ratingScale) ? e.ambassador.ratingScale : [];
+  if (!(isNumber(lo) && isNumber(hi) && lo < hi && e.ambassador.ratingScale.length === 2)) {
+    fail(`engagement.ambassador.ratingScale must be [lowest, highest] ratings, lowest < highest, got ${JSON.stringify(e.ambassador.ratingScale)}`);
+  }
 }

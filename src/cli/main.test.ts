@@ -240,6 +240,36 @@ describe('kairos CLI', () => {
     expect(JSON.parse(gz.out)).toMatchObject({ error: { code: 'VALIDATION', message: expect.stringContaining(join(dir, 'x.csv.gz')) as string } });
   });
 
+  it('ingest events reports types outside the contract (text and --json); score and show give engagement, prospects included', async () => {
+    expect((await kairos('--quiet', 'ingest', 'orders', join(dir, 'orders.csv'), '--rejects-dir', dir)).code).toBe(0);
+    const events = join(dir, 'events.csv');
+    writeFileSync(
+      events,
+      ['customer_id,occurred_at,type', 'c1,2024-03-20T10:00:00Z,web_visit', 'c1,2024-03-21T10:00:00Z,Loyalty Signup', 'p9,2024-03-25T10:00:00Z,email_click', 'p9,2024-03-26T10:00:00Z,loyalty-signup'].join('\n'),
+    );
+    const json = await kairos('--json', 'ingest', 'events', events, '--rejects-dir', dir);
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.out) as { totals: { loaded: number }; unknownEventTypes: Record<string, number>; files: { unknownEventTypes: Record<string, number> }[] };
+    expect(report.totals.loaded).toBe(4);
+    expect(report.unknownEventTypes).toEqual({ loyalty_signup: 2 });
+    expect(report.files[0]?.unknownEventTypes).toEqual({ loyalty_signup: 2 });
+    writeFileSync(events, 'customer_id,occurred_at,type\nc2,2024-03-22T10:00:00Z,App Launch\n');
+    const text = await kairos('ingest', 'events', events, '--rejects-dir', dir);
+    expect(text.out).toContain('events.csv: 1 events of 1 type(s) outside the data contract, kept as they are: app_launch 1');
+
+    const score = await kairos('score', '--as-of', '2024-04-01');
+    expect(score.code).toBe(0);
+    expect(score.out).toMatch(/note: engagement: 3 events of 2 type\(s\) outside the data contract were not counted: loyalty_signup 2, app_launch 1/);
+    const rows = JSON.parse((await kairos('--json', 'sql', 'SELECT customer_id, engagement_label, engagement_trend FROM customer_scores ORDER BY 1')).out) as unknown[];
+    expect(rows).toEqual([
+      { customer_id: 'c1', engagement_label: 'dormant', engagement_trend: 'new' }, // one visit 12 days ago: 2 × 0.5^(12/45) -> 9.1 < 10
+      { customer_id: 'c2', engagement_label: 'dormant', engagement_trend: 'new' },
+      { customer_id: 'p9', engagement_label: 'engaged', engagement_trend: 'new' }, // a prospect: events, no order
+    ]);
+    const show = await kairos('show', 'p9');
+    expect(show.out).toMatch(/engagement:\n  - engagement \d+\/100, engaged; no earlier run to compare with yet\n  - in the 30 days before 2024-04-01: 1 e-mail click; last engaged 2024-03-25/);
+  });
+
   it('score on an empty store says what to do (exit 7)', async () => {
     (await Store.open(db)).close();
     const r = await kairos('score');

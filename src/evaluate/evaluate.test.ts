@@ -59,7 +59,8 @@ describe('evaluateStore on the fixture shop', () => {
     expect(r.calibration).toEqual({ start: '2023-01-01', end: '2023-08-31' });
     expect(r.holdout).toEqual({ start: '2023-09-01', end: '2023-12-21' });
     const kinds = r.scores.map((s) => s.kind);
-    expect(kinds).toEqual(['count', 'count', 'count', 'value', 'probability', 'probability', 'decisive-moment']);
+    // clv: three purchase models, value, P(alive), conversion, decisive moment; learned: churn (trees, purchase model), conversion, value.
+    expect(kinds).toEqual(['count', 'count', 'count', 'value', 'probability', 'probability', 'decisive-moment', 'probability', 'probability', 'probability', 'value']);
     expect(kinds.every((k) => SCORE_KINDS.includes(k))).toBe(true);
     expect(kinds).not.toContain('ranking'); // no scorer produces ranked lists yet: no section, not a fake one
     expect(new Set(r.scores.slice(0, 3).map((s) => s.model))).toEqual(new Set(['bg-nbd', 'pareto-nbd', 'mbg-nbd']));

@@ -30,7 +30,7 @@ export interface EntitySpec {
   readonly upsert: boolean;
 }
 
-/** Event types of the contract. */
+/** Event types of the contract (the engagement scorer's defaults weigh them); events of other types are kept and counted. */
 export const EVENT_TYPES = [
   'email_sent',
   'email_open',
@@ -124,7 +124,13 @@ export const SPECS: Readonly<Record<Entity, EntitySpec>> = {
     columns: [
       id('customer_id', true, 'customer identifier', ['household_id']),
       { name: 'occurred_at', kind: 'timestamp', required: true, description: 'event time', aliases: ['timestamp', 'date', 'event_time'] },
-      { name: 'type', kind: 'event_type', required: true, description: `one of ${EVENT_TYPES.join(', ')}`, aliases: ['event_type', 'event'] },
+      {
+        name: 'type',
+        kind: 'event_type',
+        required: true,
+        description: `event type, stored in lower snake case: ${EVENT_TYPES.join(', ')}, or any other (kept and counted)`,
+        aliases: ['event_type', 'event'],
+      },
       id('product_id', false, 'product concerned (views, carts, reviews)'),
       id('campaign_id', false, 'campaign concerned (e-mails)'),
       { name: 'value', kind: 'number', required: false, min: -1e12, max: 1e12, description: 'a number carried by the event (review rating, ...)' },

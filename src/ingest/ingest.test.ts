@@ -341,20 +341,68 @@ describe('ingest other entities and formats', () => {
     expect(await store.value("SELECT email FROM customers WHERE customer_id = 'c9'")).toBe('z@x.org');
   });
 
-  it('reads NDJSON events, rejecting unknown types and broken JSON lines', async () => {
+  it('reads NDJSON events, keeping unknown types and rejecting broken JSON lines', async () => {
     const text = [
       '{"customer_id":"c1","occurred_at":"2024-01-01T10:00:00Z","type":"email_open","campaign_id":"cmp1"}',
       '{"customer_id":"c1","occurred_at":"2024-01-02T10:00:00Z","type":"teleport"}',
       '{not json',
       '{"customer_id":"c2","occurred_at":"2024-01-03T10:00:00+02:00","type":"review","product_id":"p1","value":4}',
     ].join('\n');
-    const r = (await ingest(store, { entity: 'events', files: [file('e.ndjson', text)] })).files[0]!;
-    expect(r).toMatchObject({ read: 4, loaded: 2, rejected: 2 });
-    expect(await store.all('SELECT line, reason FROM rejects ORDER BY line')).toEqual([
-      { line: 2, reason: 'type "teleport" is not a known event type' },
-      { line: 3, reason: 'not a JSON object' },
-    ]);
+    const report = await ingest(store, { entity: 'events', files: [file('e.ndjson', text)] });
+    const r = report.files[0]!;
+    expect(r).toMatchObject({ read: 4, loaded: 3, rejected: 1, unknownEventTypes: { teleport: 1 } });
+    expect(report.unknownEventTypes).toEqual({ teleport: 1 });
+    expect(await store.all('SELECT line, reason FROM rejects ORDER BY line')).toEqual([{ line: 3, reason: 'not a JSON object' }]);
     expect(await store.value("SELECT occurred_at FROM events WHERE customer_id = 'c2'")).toBe('2024-01-03T08:00:00Z');
+  });
+
+  it('keeps events of types outside the contract in lower snake case, counts them per file and in all, rejects a type with no letter', async () => {
+    const a = file(
+      'a.csv',
+      [
+        'customer_id,occurred_at,type',
+        'c1,2024-01-01T10:00:00Z,email_open',
+        'c1,2024-01-02T10:00:00Z,Loyalty Signup',
+        'c1,2024-01-03T10:00:00Z,loyalty-signup',
+        'c2,2024-01-04T10:00:00Z,AppLaunch',
+        'c2,2024-01-05T10:00:00Z, Web_Visit ',
+        'c2,2024-01-06T10:00:00Z,!!!',
+        'c2,2024-01-07T10:00:00Z,',
+      ].join('\n'),
+    );
+    const b = file('b.csv', 'customer_id,occurred_at,type\nc3,2024-02-01T10:00:00Z,app_launch\nc3,2024-02-02T10:00:00Z,LOYALTY_SIGNUP\n');
+    const report = await ingest(store, { entity: 'events', files: [a, b] });
+    expect(report.files.map((f) => f.unknownEventTypes)).toEqual([{ loyalty_signup: 2, app_launch: 1 }, { app_launch: 1, loyalty_signup: 1 }]);
+    expect(report.unknownEventTypes).toEqual({ loyalty_signup: 3, app_launch: 2 });
+    expect(report.files[0]).toMatchObject({ read: 7, loaded: 5, rejected: 2 });
+    expect(await store.all('SELECT line, reason FROM rejects ORDER BY line')).toEqual([
+      { line: 7, reason: 'type "!!!" has no letter or digit' },
+      { line: 8, reason: 'type is empty' },
+    ]);
+    expect(await store.all('SELECT type, count(*)::INTEGER AS n FROM events GROUP BY type ORDER BY type')).toEqual([
+      { type: 'app_launch', n: 2 },
+      { type: 'email_open', n: 1 },
+      { type: 'loyalty_signup', n: 3 },
+      { type: 'web_visit', n: 1 },
+    ]);
+    // Stored as normalised, so the same event written another way is a duplicate.
+    const again = (await ingest(store, { entity: 'events', files: [file('c.csv', 'customer_id,occurred_at,type\nc3,2024-02-01T10:00:00Z,App Launch\n')] })).files[0]!;
+    expect(again).toMatchObject({ read: 1, loaded: 0, duplicates: 1, unknownEventTypes: {} });
+  });
+
+  it('events for customers not yet known create prospect customers, dated by their first event, as orders do', async () => {
+    await ingest(store, { entity: 'orders', files: [file('o.csv', 'order_id,customer_id,ordered_at,amount\no1,c1,2024-01-10,5\n')] });
+    const r = (
+      await ingest(store, {
+        entity: 'events',
+        files: [file('e.csv', 'customer_id,occurred_at,type\nc1,2024-01-01T10:00:00Z,web_visit\nc9,2024-03-02T10:00:00Z,web_visit\nc9,2024-03-01T09:00:00Z,email_open\n')],
+      })
+    ).files[0]!;
+    expect(r.customersCreated).toBe(1);
+    expect(await store.all('SELECT customer_id, created_at, source FROM customers ORDER BY customer_id')).toEqual([
+      { customer_id: 'c1', created_at: '2024-01-01T10:00:00Z', source: 'orders' }, // a stub moves back to its earliest activity
+      { customer_id: 'c9', created_at: '2024-03-01T09:00:00Z', source: 'events' },
+    ]);
   });
 
   it('reads Parquet with row numbers', async () => {

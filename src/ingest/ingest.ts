@@ -47,12 +47,16 @@ export interface FileReport {
   readonly customersCreated: number;
   readonly productsCreated: number;
   readonly columnMapping: Readonly<Record<string, string>>;
+  /** Events: loaded rows of types outside the contract's (kept as they are), per type, most frequent first; {} otherwise. */
+  readonly unknownEventTypes: Readonly<Record<string, number>>;
 }
 
 export interface IngestReport {
   readonly entity: Entity;
   readonly files: readonly FileReport[];
   readonly totals: { read: number; loaded: number; rejected: number; duplicates: number };
+  /** The files' unknownEventTypes added up, most frequent first. */
+  readonly unknownEventTypes: Readonly<Record<string, number>>;
 }
 
 /**
@@ -97,13 +101,16 @@ export async function ingest(store: Store, options: IngestOptions): Promise<Inge
     );
   }
   const totals = { read: 0, loaded: 0, rejected: 0, duplicates: 0 };
+  const unknown = new Map<string, number>();
   for (const r of reports) {
     totals.read += r.read;
     totals.loaded += r.loaded;
     totals.rejected += r.rejected;
     totals.duplicates += r.duplicates;
+    for (const [type, n] of Object.entries(r.unknownEventTypes)) unknown.set(type, (unknown.get(type) ?? 0) + n);
   }
-  return { entity: options.entity, files: reports, totals };
+  const unknownEventTypes = Object.fromEntries([...unknown].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
+  return { entity: options.entity, files: reports, totals, unknownEventTypes };
 }
 
 /** The excluded product ids as a DuckDB variable (a constant list in queries), set from bound values. */
@@ -245,9 +252,15 @@ function columnSql(col: ColumnSpec, raw: string, typed: string, timezone: string
         reason: `WHEN ${typed} IS NOT NULL AND NOT list_contains([${list}], ${typed}) THEN 'status ' || ${shown} || ' is not one of ${ORDER_STATUSES.join(', ')}'`,
       };
     }
+    // Any type is kept, in lower snake case (`Email Open`, `email-open`, `EmailOpen` -> email_open): the contract's types
+    // as they are, others normalised (a regular expression per row only for those) and counted (unknownEventTypes).
     case 'event_type': {
       const list = EVENT_TYPES.map((v) => `'${v}'`).join(', ');
-      return { value: `lower(nullif(${raw}, ''))`, reason: `${emptyReason} WHEN NOT list_contains([${list}], ${typed}) THEN 'type ' || ${shown} || ' is not a known event type'` };
+      const snake = `trim(regexp_replace(lower(regexp_replace(${raw}, '([\\p{Ll}\\p{N}])(\\p{Lu})', '\\1_\\2', 'g')), '[^\\p{L}\\p{N}]+', '_', 'g'), '_')`;
+      return {
+        value: `CASE WHEN list_contains([${list}], ${raw}) THEN ${raw} ELSE nullif(${snake}, '') END`,
+        reason: `${emptyReason} WHEN ${typed} IS NULL THEN 'type ' || ${shown} || ' has no letter or digit'`,
+      };
     }
   }
 }
@@ -266,13 +279,18 @@ function unterminatedQuoteSql(texts: readonly string[], names: readonly string[]
   return `CASE WHEN least(${texts.join(', ')}) < '#' THEN CASE ${each.join(' ')} END END`;
 }
 
-/** Columns whose valid values are a few words: kept in the scratch table as a 1-byte code. */
+/**
+ * Columns whose valid values are nearly always a few words: kept in the scratch table as a 1-byte code. A status
+ * outside its words rejects the row; an event type outside them is kept (`OPEN_VOCABULARIES`), as text beside the code.
+ */
 const VOCABULARIES: Partial<Record<ColumnSpec['kind'], readonly string[]>> = { status: ORDER_STATUSES, event_type: EVENT_TYPES };
+const OPEN_VOCABULARIES: ReadonlySet<ColumnSpec['kind']> = new Set(['event_type']);
 
 /**
  * The code (1-based position in `words`) of a parsed column; NULL for NULL and for any other value. A value outside
- * the vocabulary always rejects its row (columnSql), and rejected rows keep their reason and source text: no later
- * step reads their parsed value, so decoding gives back every value that is read.
+ * a closed vocabulary always rejects its row (columnSql), and rejected rows keep their reason and source text: no later
+ * step reads their parsed value, so decoding gives back every value that is read. An open vocabulary's other values
+ * are stored as text in `__other_<column>`, NULL on the rows of a known word (a NULL costs far less than the text).
  */
 function encodeSql(column: string, words: readonly string[]): string {
   return `(CASE ${column} ${words.map((w, i) => `WHEN '${w}' THEN ${i + 1}`).join(' ')} END)::UTINYINT`;
@@ -378,7 +396,11 @@ async function readSource(
     // A numbered column is read as the first row of its value (`-1`); numberRepeats renumbers the rows after it.
     valueCols.push(`${col.name === numbered ? `(${value}) || '-1'` : value} AS ${col.name}`);
     const words = VOCABULARIES[col.kind];
-    if (words) {
+    if (words && OPEN_VOCABULARIES.has(col.kind)) {
+      stored.push(`${encodeSql(col.name, words)} AS __code_${col.name}`);
+      stored.push(`CASE WHEN NOT list_contains([${words.map((w) => `'${w}'`).join(', ')}], ${col.name}) THEN ${col.name} END AS __other_${col.name}`);
+      absent.push(`coalesce(${decodeSql(`__code_${col.name}`, words)}, __other_${col.name}) AS ${col.name}`);
+    } else if (words) {
       stored.push(`${encodeSql(col.name, words)} AS __code_${col.name}`);
       absent.push(`${decodeSql(`__code_${col.name}`, words)} AS ${col.name}`);
     } else {
@@ -485,6 +507,7 @@ async function writeFile(store: Store, f: ReadFile, options: IngestOptions, prog
       customersCreated: 0,
       productsCreated: 0,
       columnMapping: {},
+      unknownEventTypes: {},
     };
     await recordBatch(store, empty, entity, options.preset, now);
     return empty;
@@ -540,6 +563,7 @@ async function writeFile(store: Store, f: ReadFile, options: IngestOptions, prog
     customersCreated,
     productsCreated,
     columnMapping: f.columnMapping,
+    unknownEventTypes: entity === 'events' ? await unknownEventTypes(store, batchId) : {},
   };
   await recordBatch(store, report, entity, options.preset, now);
   await store.run('DROP VIEW IF EXISTS __typed');
@@ -921,6 +945,16 @@ async function createProductStubs(store: Store, entity: Entity, batchId: number)
          WHERE t.__reason IS NULL AND t.product_id IS NOT NULL GROUP BY t.product_id`,
     ),
   );
+}
+
+/** Events of a batch whose type is not one of the contract's, per type, most frequent first (the batch's rows lie last). */
+async function unknownEventTypes(store: Store, batchId: number): Promise<Record<string, number>> {
+  const rows = await store.all<{ type: string; n: number }>(
+    `SELECT type, count(*)::BIGINT AS n FROM events WHERE batch_id = ? AND NOT list_contains([${EVENT_TYPES.map((t) => `'${t}'`).join(', ')}], type)
+     GROUP BY type ORDER BY n DESC, type`,
+    [batchId],
+  );
+  return Object.fromEntries(rows.map((r) => [r.type, r.n]));
 }
 
 async function reasonCounts(store: Store, batchId: number): Promise<RejectReasonCount[]> {

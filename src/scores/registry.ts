@@ -2,6 +2,7 @@
 import { KairosError } from '../errors.js';
 import { CUSTOMER_COLUMNS } from '../store/migrations.js';
 import { clvScorer } from './clv/index.js';
+import { engagementScorer } from './engagement/index.js';
 import { learnedScorer } from './learned/index.js';
 import { rfmScorer } from './rfm/index.js';
 import { ITEM_DEFAULTS, type ItemOutput, type ScoreColumn, type Scorer, type ScoreType } from './types.js';
@@ -139,7 +140,7 @@ function dependencyOrder(scorers: readonly Scorer[], byName: ReadonlyMap<string,
 }
 
 /** The scorers Kairos ships, in registration order. */
-export const SCORERS: readonly Scorer[] = [rfmScorer, clvScorer, learnedScorer];
+export const SCORERS: readonly Scorer[] = [rfmScorer, clvScorer, engagementScorer, learnedScorer];
 
 /** The registry every command uses (checked when this module loads). */
 export const DEFAULT_REGISTRY = new ScoreRegistry(SCORERS);

@@ -49,6 +49,8 @@ describe('partial runs', () => {
     const state = await store.all('SELECT scorer, max(run_id) AS run_id FROM scorer_results GROUP BY scorer ORDER BY scorer');
     expect(state).toEqual([
       { scorer: 'clv', run_id: partial.runId },
+      { scorer: 'engagement', run_id: full.runId },
+      { scorer: 'learned', run_id: full.runId },
       { scorer: 'rfm', run_id: full.runId },
     ]);
     const { explanations } = await explainCustomer(store, BUYER);
@@ -72,10 +74,10 @@ describe('partial runs', () => {
       code: 'USAGE',
       message: expect.stringMatching(/scorer clv \(stored as of 2023-10-01, run \d+\) reads the rfm scores/),
     });
-    // Both together at the new as-of are fine, and leave the store consistent.
-    await runScores(store, { config, asOf: '2023-09-01', scorers: ['clv', 'rfm'] });
+    // Together with every scorer that reads them (learned reads clv) at the new as-of, they are fine and leave the store consistent.
+    await runScores(store, { config, asOf: '2023-09-01', scorers: ['clv', 'rfm', 'learned'] });
     expect(await store.value(`SELECT count(DISTINCT as_of) FROM scorer_results WHERE run_id = (SELECT max(run_id) FROM scorer_results)`)).toBe(1);
-    expect(await store.value(`SELECT count(DISTINCT scorer) FROM scorer_results WHERE run_id = (SELECT max(run_id) FROM scorer_results)`)).toBe(2);
+    expect(await store.value(`SELECT count(DISTINCT scorer) FROM scorer_results WHERE run_id = (SELECT max(run_id) FROM scorer_results)`)).toBe(3);
   });
 
   it('a scorer that runs out of memory where DuckDB cannot spill runs again under a 4x memory limit, and the run says so', async () => {
@@ -227,7 +229,7 @@ describe('item scores end to end (toy item scorer)', () => {
 
   it('stores items, offers them in customer_scores, explains them, and records the run time', async () => {
     const summary = await runScores(store, { config, asOf: '2023-10-01', registry });
-    expect(summary.scorers.map((s) => s.name)).toEqual(['rfm', 'clv', 'toy_items']);
+    expect(summary.scorers.map((s) => s.name)).toEqual(['rfm', 'clv', 'engagement', 'learned', 'toy_items']);
     expect(summary.seconds).toBeGreaterThan(0);
     const seconds = await store.value<number>('SELECT epoch(finished_at) - epoch(started_at) FROM score_runs WHERE run_id = ?', [summary.runId]);
     expect(seconds).toBeGreaterThan(0);

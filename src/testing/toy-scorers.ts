@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ingest } from '../ingest/ingest.js';
 import type { Scorer } from '../scores/types.js';
 import { Store } from '../store/db.js';
-import { fixtureOrderLines } from './orders-fixture.js';
+import { fixtureOrderLines, rng } from './orders-fixture.js';
 
 /**
  * A toy item scorer: each customer's most bought products (ranked, with the reason "bought N times"), computed in JS
@@ -90,8 +90,43 @@ export const toyItemScorer: Scorer = {
 export const TOY_PRODUCTS = Array.from({ length: 8 }, (_, i) => ({ id: `P${i + 1}`, category: ['Home', 'Garden', 'Toys'][i % 3] as string }));
 
 /**
- * A store with the orders fixture (400 customers, seeded) given products from TOY_PRODUCTS, the catalogue, and
- * customers with e-mails (some created late, some prospects without orders).
+ * The toy store's events (header included), deterministic: weekly e-mails to every other customer, opens and clicks,
+ * visits, product views and carts, reviews rated 1-5, referrals, shares, unsubscribes, complaints and a type outside the
+ * contract (app_launch), from 2023-01-01 to 2023-12-31 (some after the scorer contract's as-of), prospects included.
+ */
+export function toyEventLines(): string[] {
+  const u = rng(20240611);
+  const day = (d: number): string => new Date(Date.parse('2023-01-01T00:00:00Z') + Math.floor(d * 86_400) * 1000).toISOString().replace('.000Z', 'Z');
+  const lines = ['customer_id,occurred_at,type,product_id,campaign_id,value'];
+  for (let c = 1; c <= 420; c++) {
+    const id = `K${String(c).padStart(4, '0')}`;
+    const engagement = u();
+    const product = (): string => TOY_PRODUCTS[Math.floor(u() * TOY_PRODUCTS.length)]?.id ?? 'P1';
+    if (c % 2 === 0) {
+      for (let w = 0; w < 52; w++) {
+        const t = 7 * w + 2.375;
+        lines.push(`${id},${day(t)},email_sent,,NL${w},`);
+        if (u() < 0.5 * engagement) lines.push(`${id},${day(t + 0.2)},email_open,,NL${w},`);
+        if (u() < 0.1 * engagement) lines.push(`${id},${day(t + 0.21)},email_click,,NL${w},`);
+      }
+      if (u() < 0.2) lines.push(`${id},${day(200 + 100 * u())},unsubscribe,,,`);
+    }
+    for (let t = 365 * u() * (1 - engagement); t < 365; t += 1 + 60 * u() * (1 - engagement)) {
+      const p = product();
+      lines.push(`${id},${day(t)},web_visit,,,`, `${id},${day(t + 0.01)},product_view,${p},,`);
+      if (u() < 0.2) lines.push(`${id},${day(t + 0.02)},add_to_cart,${p},,`);
+    }
+    if (c % 5 === 0) lines.push(`${id},${day(365 * u())},review,${product()},,${1 + Math.floor(5 * u())}`);
+    if (c % 11 === 0) lines.push(`${id},${day(365 * u())},referral,,,`, `${id},${day(365 * u())},social_share,${product()},,`);
+    if (c % 17 === 0) lines.push(`${id},${day(365 * u())},complaint,,,`);
+    if (c % 13 === 0) lines.push(`${id},${day(365 * u())},app_launch,,,`);
+  }
+  return lines;
+}
+
+/**
+ * A store with the orders fixture (400 customers, seeded) given products from TOY_PRODUCTS, the catalogue,
+ * customers with e-mails (some created late, some prospects without orders) and their events (`toyEventLines`).
  */
 export async function toyStore(dir: string, db: string): Promise<Store> {
   mkdirSync(dir, { recursive: true });
@@ -102,9 +137,10 @@ export async function toyStore(dir: string, db: string): Promise<Store> {
   const customers = ['customer_id,email,created_at'];
   for (let c = 1; c <= 420; c++) customers.push(`K${String(c).padStart(4, '0')},k${c}@example.org,${c > 410 ? '2023-06-01' : '2022-12-01'}`);
   writeFileSync(join(dir, 'customers.csv'), customers.join('\n') + '\n');
+  writeFileSync(join(dir, 'events.csv'), toyEventLines().join('\n') + '\n');
   const store = await Store.open(db);
   try {
-    for (const entity of ['customers', 'products', 'orders'] as const) {
+    for (const entity of ['customers', 'products', 'orders', 'events'] as const) {
       await ingest(store, { entity, files: [join(dir, `${entity}.csv`)], rejectsDir: dir, now: new Date('2030-01-01T00:00:00Z') });
     }
   } catch (err) {

@@ -21,11 +21,13 @@ export interface DemoResult {
   readonly currency: string;
   readonly revenue: number;
   readonly segments: readonly { segment: string; customers: number; share: number; revenue: number }[];
+  /** Customers per engagement label, and ambassadors (empty when this build has no engagement scorer). */
+  readonly engagement: readonly { label: string; customers: number; share: number; ambassadors: number }[];
   readonly sample: readonly Record<string, unknown>[];
 }
 
 /** Columns shown for the sample customers (those that exist in this build's registry). */
-const SAMPLE_COLUMNS = ['customer_id', 'frequency', 'monetary', 'recency_days', 'rfm_segment', 'clv_12m', 'p_alive', 'churn_decisive_date'];
+const SAMPLE_COLUMNS = ['customer_id', 'frequency', 'monetary', 'recency_days', 'rfm_segment', 'clv_12m', 'p_alive', 'churn_decisive_date', 'engagement_score', 'engagement_label'];
 
 /** Refuses to overwrite a store that holds anything but an earlier demo; removes an earlier demo store. */
 async function prepareDemoStore(db: string, wait: Pick<StoreOptions, 'waitSeconds' | 'onWait'>): Promise<void> {
@@ -57,11 +59,12 @@ export async function runDemo(
 ): Promise<DemoResult> {
   const config = loadConfig(options.configPath);
   // Loaded here, not at start-up: `kairos --version` should not pay for DuckDB and the models.
-  const [{ Store }, { writeRetailerFiles }, { ingest }, { runScores }] = await Promise.all([
+  const [{ Store }, { writeRetailerFiles }, { ingest }, { runScores }, { ENGAGEMENT_LABELS }] = await Promise.all([
     import('../../store/db.js'),
     import('../../demo/generate.js'),
     import('../../ingest/ingest.js'),
     import('../../scores/run.js'),
+    import('../../scores/engagement/index.js'),
   ]);
   await prepareDemoStore(db, options.wait ?? {});
   const dataDir = resolve(options.dataDir ?? join(dirname(resolve(db)), 'kairos-demo'));
@@ -97,6 +100,14 @@ export async function runDemo(
     );
     const available = new Set((await store.all<{ column_name: string }>('DESCRIBE customer_scores')).map((c) => c.column_name));
     const cols = SAMPLE_COLUMNS.filter((c) => available.has(c));
+    const engagement = available.has('engagement_label')
+      ? await store.all<{ label: string; customers: number; share: number; ambassadors: number }>(
+          `SELECT engagement_label AS label, count(*) AS customers, round(count(*) / sum(count(*)) OVER (), 4) AS share,
+             count(*) FILTER (WHERE ambassador_label = 'ambassador') AS ambassadors
+           FROM customer_scores WHERE engagement_label IS NOT NULL GROUP BY 1 ORDER BY list_position([${ENGAGEMENT_LABELS.map(() => '?').join(', ')}], engagement_label)`,
+          [...ENGAGEMENT_LABELS],
+        )
+      : [];
     const sample = await store.all(
       `(SELECT ${cols.join(', ')} FROM customer_scores WHERE run_id IS NOT NULL ORDER BY monetary DESC LIMIT 3)
        UNION ALL (SELECT ${cols.join(', ')} FROM customer_scores WHERE rfm_segment = 'At risk' ORDER BY monetary DESC LIMIT 2)
@@ -111,6 +122,7 @@ export async function runDemo(
       currency: config.currency,
       revenue,
       segments,
+      engagement,
       sample,
     };
   } finally {
@@ -139,6 +151,16 @@ export function printDemo(io: Io, r: DemoResult, probabilities: readonly string[
       r.segments.map((s) => ({ segment: s.segment, customers: formatCount(s.customers), share: `${(s.share * 100).toFixed(1)}%`, revenue: formatMoney(s.revenue, c) })),
     ),
   );
+  if (r.engagement.length > 0) {
+    io.out('');
+    io.out('Engagement (from the events; ambassadors: reviews, referrals and shares)');
+    io.out(
+      renderTable(
+        ['label', 'customers', 'share', 'ambassadors'],
+        r.engagement.map((e) => ({ label: e.label, customers: formatCount(e.customers), share: `${(e.share * 100).toFixed(1)}%`, ambassadors: formatCount(e.ambassadors) })),
+      ),
+    );
+  }
   io.out('');
   io.out('A few customers (kairos show ID explains every score)');
   const cols = Object.keys(r.sample[0] ?? {});

@@ -44,6 +44,15 @@ export function printIngestReport(io: Io, report: IngestReport): void {
     if (f.customersCreated || f.productsCreated) {
       io.out(`${f.file.split('/').pop()}: ${formatCount(f.customersCreated)} new customers, ${formatCount(f.productsCreated)} new products from these ${report.entity}`);
     }
+    const unknown = Object.entries(f.unknownEventTypes);
+    if (unknown.length > 0) {
+      const n = unknown.reduce((a, [, k]) => a + k, 0);
+      const shown = unknown.slice(0, 10).map(([type, k]) => `${type} ${formatCount(k)}`).join(', ');
+      io.out(
+        `${f.file.split('/').pop()}: ${formatCount(n)} events of ${unknown.length} type(s) outside the data contract, kept as they are: ${shown}` +
+          `${unknown.length > 10 ? `, … ${unknown.length - 10} more` : ''} (the engagement score weighs them only if engagement.weights names them)`,
+      );
+    }
     if (f.rejected > 0) {
       io.out(`rejects of ${f.file.split('/').pop()} (file, line and reason in ${f.rejectsFile}):`);
       for (const r of f.rejectReasons.slice(0, 10)) io.out(`  ${formatCount(r.count).padStart(9)}  ${r.reason}`);
