@@ -18,6 +18,7 @@ import { renderReportHtml } from '../src/evaluate/report/html.js';
 import { epochDay, type SplitOptions } from '../src/backtest/split.js';
 import { predictedCumulative, trackingLayout } from '../src/backtest/tracking.js';
 import { compareEngagementWithTruth, type EngagementTruthComparison } from '../src/evaluate/engagement-truth.js';
+import { hillstromConversionCheck, type HillstromCheck } from '../src/evaluate/hillstrom.js';
 import { compareWithTruth, TRUTH_HORIZON_DAYS, type TruthComparison } from '../src/evaluate/truth.js';
 import type { Entity } from '../src/ingest/contract.js';
 import { ingest } from '../src/ingest/ingest.js';
@@ -427,6 +428,51 @@ function timingTable(runs: Run[]): string {
   );
 }
 
+/** The headline of the first section that `match` picks: model, baseline and grade. */
+function headline(r: Run, match: (name: string, model: string) => boolean): { model: number | null; baseline: number | null; grade: string } | null {
+  const s = r.result.report.scores.find((x) => match(x.name, x.model));
+  const m = s?.metrics[0];
+  return s && m ? { model: m.model, baseline: m.baseline, grade: s.grade.grade } : null;
+}
+
+/** Per data set: the learned scores' headline metrics beside the rule and the purchase model, with their grades. */
+function learnedSummary(runs: Run[]): string {
+  const cell = (h: ReturnType<typeof headline>): string => (h ? `${n3(h.model)} vs ${n3(h.baseline)} (**${h.grade}**)` : 'not trained');
+  const plain = (h: ReturnType<typeof headline>): string => (h ? n3(h.model) : 'n/a');
+  const trees = (prefix: string) => (name: string, model: string): boolean => name.startsWith(prefix) && model === 'boosted trees';
+  const rows = runs.map((r) => [
+    r.set.title,
+    cell(headline(r, trees('Churn risk: no purchase'))),
+    plain(headline(r, (name, model) => name.startsWith('Churn risk: no purchase') && model !== 'boosted trees')),
+    cell(headline(r, trees('Conversion: a purchase'))),
+    cell(headline(r, trees('Customer value over the'))),
+    plain(headline(r, (name) => name.startsWith('Customer value over the') && name.endsWith('(CLV)'))),
+  ]);
+  return [
+    'Boosted trees trained on snapshots before the cut (the calibration only), graded on the holdout. Churn: ROC AUC against RFM recency over the first 90 days of the holdout (its label), with the purchase model (BG/NBD fitted at the cut) on the same label. Conversion: ROC AUC over the first 30 days against recency. Value: normalised Gini of holdout revenue against past spend, with the purchase and spend models\' value (the CLV section above). Each cell: model vs baseline (grade).',
+    '',
+    table(['data set', 'churn risk, trees vs recency', 'churn risk, purchase model', 'conversion, trees vs recency', 'value, trees vs past spend', 'value, purchase model (CLV section)'], rows),
+  ].join('\n');
+}
+
+/** The Hillstrom check (src/evaluate/hillstrom.ts). */
+function hillstromSection(h: HillstromCheck): string {
+  return [
+    `Kevin Hillstrom's e-mail test has no dates: one snapshot of ${formatCount(h.customers)} e-mailed customers (Mens or Womens E-Mail) with recency, past-year spend, product lines, zip area, newbie and channel before the campaign, and whether they bought in the two weeks after (${formatCount(h.conversions)} did). Boosted trees with the conversion model's settings predict it out of fold (${h.folds} folds by row, each fold's trees stopping early on another fold), graded like the conversion score against recency (\`src/evaluate/hillstrom.ts\`).`,
+    '',
+    table(
+      ['predictor', 'ROC AUC', 'PR AUC'],
+      [
+        ['boosted trees', n3(h.trees.rocAuc), formatNumber(h.trees.prAuc, 4)],
+        ['recency (months since the last purchase)', n3(h.recency.rocAuc), formatNumber(h.recency.prAuc, 4)],
+        ['past-year spend', n3(h.history.rocAuc), formatNumber(h.history.prAuc, 4)],
+      ],
+    ),
+    '',
+    `The signal is weak for everyone (1% convert); the trees beat recency by ${formatNumber((h.trees.rocAuc ?? 0) - (h.recency.rocAuc ?? 0), 3)} of ROC AUC.`,
+  ].join('\n');
+}
+
 const METHOD = `## How the backtest works
 
 \`kairos evaluate\` (code: \`src/evaluate/\`) cuts the data at one instant. Every model is fitted on the order lines
@@ -451,6 +497,9 @@ beat it):
 | P(alive) | P(alive at the cut) | bought again in the holdout | ROC AUC (also PR AUC, lift at 10%, Brier; ROC and reliability charts) | ranking: **RFM recency** (days since the last purchase); Brier: **repeat rate of the recency quintile**, estimated inside the calibration (an inner cut W days before the cut, W = the window, at most half the calibration; the share of each recency quintile who bought in those W days, scaled to the window as 1 − (1 − rate)^(H/W)) |
 | conversion probability | P(a purchase in the first 30 days of the holdout) | bought in those 30 days | ROC AUC (same rows) | as for P(alive), with a 30-day window |
 | churn decisive moment | last purchase + the smallest d with P(alive \\| x, t_x, t_x + d) < 0.5 | first purchase in the holdout, before or after that date | purchases per 30 customer-days at risk after the date, among customers whose date fell in the holdout and who had not bought by it (lower = the date marks customers who are really gone) | **overdue rule**: last purchase + 2 × the customer's mean gap t_x / x (one-time buyers: twice the median gap of repeat buyers) |
+| churn risk, learned (\`churn_risk_boosted\`) | P(no purchase in the first 90 days of the holdout), boosted trees on snapshots before the cut (docs/scores.md, "Learned churn, conversion and value") | no purchase in those days | ROC AUC (also PR AUC, lift at 10%, Brier) | ranking: **RFM recency**; beside it the purchase model's 1 − P(a purchase in those days) (BG/NBD fitted at the cut) on the same label |
+| conversion, learned | P(a purchase in the first 30 days of the holdout), boosted trees | bought in those 30 days | ROC AUC | **RFM recency** |
+| value, learned | net spend over the value window (the longest of 365, 180, 90 days with an inner fit), scaled to the holdout's length | net revenue in the holdout | normalised Gini (also MAE, top 10% / 20% shares, error of the total) | **past spend rate** |
 | engagement score (data with events only) | engagement_score at the cut, from the events before it (a score, not a probability) | bought in the holdout | ROC AUC (also PR AUC, lift at 10%; ROC chart), graded as a probability's ranking | ranking: **RFM recency** |
 
 P(alive) is not the probability of buying within the holdout (an alive customer may simply not buy in time), so its
@@ -461,7 +510,7 @@ lists (recommendations) have no scorer yet; \`rankingSection\` in \`src/backtest
 /** 1-minute load average when the script started: the timings below are only comparable at similar loads. */
 const LOAD_AT_START = loadavg()[0] ?? 0;
 
-function markdown(runs: Run[], totalSeconds: number, exampleReport: string | null): string {
+function markdown(runs: Run[], totalSeconds: number, exampleReport: string | null, hillstrom: HillstromCheck | null): string {
   const parts: string[] = [
     '# Accuracy on real data',
     '',
@@ -485,6 +534,8 @@ function markdown(runs: Run[], totalSeconds: number, exampleReport: string | nul
     if (r.truth) parts.push('#### Against the demo\'s latent truth', '', truthSection(r), '');
     if (r.engagementTruth) parts.push('#### Engagement and ambassador scores against the latent truth', '', engagementTruthSection(r), '');
   }
+  parts.push('## Learned models against the rules and the purchase models', '', learnedSummary(runs), '');
+  if (hillstrom) parts.push('## Conversion on the Hillstrom e-mail test (cross-sectional)', '', hillstromSection(hillstrom), '');
   parts.push(
     '## CDNOW: aggregate holdout forecast vs the published models',
     '',
@@ -558,6 +609,7 @@ async function main(): Promise<void> {
         { entity: 'products', files: [sharedData('completejourney', 'products.csv.gz')], preset: 'complete-journey' },
         { entity: 'customers', files: [sharedData('completejourney', 'demographics.csv')], preset: 'complete-journey' },
         { entity: 'orders', files: [sharedData('completejourney', 'transactions_sample.csv.gz')], preset: 'complete-journey' },
+        { entity: 'events', files: [sharedData('completejourney', 'coupon_redemptions.csv')], preset: 'complete-journey' },
       ],
       split: { calibrationEnd: '2017-06-30' },
       splitText: 'Calibration 2017-01-01 to 2017-06-30 (cut 2017-07-01), holdout the rest of the data (2017, in UTC)',
@@ -596,13 +648,25 @@ async function main(): Promise<void> {
     copyFileSync(sample.reportFile, join(projectRoot, 'docs', 'accuracy-cdnow-sample.html'));
     example = 'accuracy-cdnow-sample.html';
   }
-  const md = markdown(runs, total, example);
+  const hillstrom = opts.only && !opts.only.includes('hillstrom') ? null : await hillstromCheck();
+  const md = markdown(runs, total, example, hillstrom);
   if (opts.only) process.stdout.write(md);
   else {
     writeFileSync(join(projectRoot, 'docs', 'accuracy.md'), md);
     log(`wrote docs/accuracy.md${example ? ` and docs/${example}` : ''}`);
   }
   log(`HTML reports in ${opts.out}; total ${total.toFixed(1)} s`);
+}
+
+/** The Hillstrom conversion check on an in-memory store. */
+async function hillstromCheck(): Promise<HillstromCheck> {
+  log('hillstrom: conversion, 5 folds');
+  const store = await Store.open(':memory:');
+  try {
+    return await hillstromConversionCheck(store, sharedData('hillstrom_email', 'hillstrom.csv.gz'), DEFAULT_CONFIG.learned);
+  } finally {
+    store.close();
+  }
 }
 
 await main();

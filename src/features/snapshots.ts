@@ -1,5 +1,6 @@
 // Customer snapshots for the learned models: features of every customer at a cut from the data before it, and the labels of the window after it.
 import { KairosError } from '../errors.js';
+import { EVENT_TYPES } from '../ingest/contract.js';
 import { quoteIdentifier, quoteLiteral, type SqlValue, type Store } from '../store/db.js';
 import { purchaseDaysSql } from './purchases.js';
 
@@ -51,6 +52,9 @@ export const SNAPSHOT_FEATURES: readonly FeatureSpec[] = [
   { name: 'complaints', unit: 'count', description: 'complaints, ever' },
   { name: 'unsubscribed', unit: 'flag', description: 'unsubscribed from e-mails' },
   { name: 'days_since_event', unit: 'days', description: 'days since the last event (e-mail, visit, ...)' },
+  { name: 'other_events_90d', unit: 'count', description: 'events of types outside the contract (your own) in the last 90 days' },
+  { name: 'engagement_score', unit: 'count', description: 'engagement score (0-100, as the engagement scorer computes it)' },
+  { name: 'engagement_change', unit: 'count', description: 'engagement score change over the last 90 days' },
   { name: 'account_age_days', unit: 'days', description: 'days since the customer record was created' },
 ];
 
@@ -61,9 +65,9 @@ const W = { month: 30, quarter: 90, year: 365 } as const;
 export interface SnapshotOptions {
   /** The cut: data strictly before it ('YYYY-MM-DD HH:MM:SS', UTC). */
   readonly cut: string;
-  /** Relations to read (the as-of views in a run or a backtest). */
+  /** Relations to read (the as-of views in a run or a backtest). `eventDays`: daily event counts (writeEventDays). */
   readonly orders: string;
-  readonly events: string;
+  readonly eventDays: string;
   readonly customers: string;
   /** Keep a deterministic share of customers (by a hash of the id), in thousandths: 1000 = all. */
   readonly samplePerMille?: number;
@@ -71,6 +75,41 @@ export interface SnapshotOptions {
   readonly prospects: boolean;
   /** Customer attributes to add as coded columns (findCategoricals). */
   readonly categoricals?: readonly Categorical[];
+  /** How events weigh in the engagement score (the engagement settings); without it engagement features are 0. */
+  readonly engagement?: EngagementWeights;
+}
+
+/** The engagement score's weights, half-lives and midpoint (KairosConfig.engagement). */
+export interface EngagementWeights {
+  readonly weights: Readonly<Record<string, number>>;
+  readonly halfLifeDays: Readonly<Record<string, number>>;
+  readonly midpoint: number;
+}
+
+/**
+ * SQL of the engagement score at day `at` (a SQL DATE) from the daily event counts before it, as the engagement scorer
+ * defines it but by day: 100 (1 - 2^(-activity / midpoint)), activity = sum of n x weight x 0.5^(age in days /
+ * half-life), 0 below 0 (an event's age counts from its day, so it may be up to a day older than the scorer's).
+ */
+function engagementSql(e: EngagementWeights | undefined, at: string): string {
+  const types = Object.entries(e?.weights ?? {}).filter(([t, w]) => w !== 0 && Number.isFinite(w) && (e?.halfLifeDays[t] ?? 0) > 0);
+  if (!e || types.length === 0) return '0::DOUBLE';
+  const age = `date_diff('day', day, ${at})`;
+  const terms = types.map(([t, w]) => `WHEN ${quoteLiteral(t)} THEN n * ${Number(w)} * pow(0.5, ${age} / ${Number(e.halfLifeDays[t])})`).join(' ');
+  const activity = `coalesce(sum(CASE WHEN day < ${at} THEN CASE type ${terms} ELSE 0 END END), 0)`;
+  // Rounded: a parallel sum of doubles may differ in its last bits from run to run, and the models must not.
+  return `round(100 * (1 - pow(2, -greatest(${activity}, 0) / ${Number(e.midpoint)})), 4)::DOUBLE`;
+}
+
+/**
+ * Writes the daily event counts the snapshots read (customer_id, type, day, n) from an events relation: one pass over
+ * the events for every snapshot of a run.
+ */
+export async function writeEventDays(store: Store, table: string, events: string): Promise<void> {
+  await store.run(
+    `CREATE OR REPLACE TEMP TABLE ${quoteIdentifier(table)} AS
+       SELECT customer_id, type, occurred_at::DATE AS day, count(*)::DOUBLE AS n FROM ${events} GROUP BY ALL`,
+  );
 }
 
 /** The customer filter of a sample, as SQL on `customer_id` (true for all). */
@@ -89,7 +128,7 @@ export async function writeSnapshot(store: Store, table: string, options: Snapsh
   const cut = '$1::TIMESTAMP';
   const day = `(${cut})::DATE`;
   const lines = `(SELECT * FROM ${options.orders} WHERE ordered_at < ${cut} AND ${keep})`;
-  const events = `(SELECT * FROM ${options.events} WHERE occurred_at < ${cut} AND ${keep})`;
+  const events = `(SELECT * FROM ${options.eventDays} WHERE day < ${day} AND ${keep})`;
   const since = (d: string): string => `date_diff('day', ${d}, ${day})`;
   const population = options.prospects
     ? `SELECT customer_id FROM p UNION SELECT DISTINCT customer_id FROM e
@@ -104,10 +143,10 @@ export async function writeSnapshot(store: Store, table: string, options: Snapsh
         count(*) FILTER (WHERE day >= ${day} - ${W.quarter})::DOUBLE AS purchases_90d,
         count(*) FILTER (WHERE day >= ${day} - ${2 * W.quarter} AND day < ${day} - ${W.quarter})::DOUBLE AS purchases_prev_90d,
         count(*) FILTER (WHERE day >= ${day} - ${W.year})::DOUBLE AS purchases_365d,
-        sum(amount)::DOUBLE AS spend_total,
-        coalesce(sum(amount) FILTER (WHERE day >= ${day} - ${W.quarter}), 0)::DOUBLE AS spend_90d,
-        coalesce(sum(amount) FILTER (WHERE day >= ${day} - ${2 * W.quarter} AND day < ${day} - ${W.quarter}), 0)::DOUBLE AS spend_prev_90d,
-        coalesce(sum(amount) FILTER (WHERE day >= ${day} - ${W.year}), 0)::DOUBLE AS spend_365d,
+        round(sum(amount), 2)::DOUBLE AS spend_total,
+        round(coalesce(sum(amount) FILTER (WHERE day >= ${day} - ${W.quarter}), 0), 2)::DOUBLE AS spend_90d,
+        round(coalesce(sum(amount) FILTER (WHERE day >= ${day} - ${2 * W.quarter} AND day < ${day} - ${W.quarter}), 0), 2)::DOUBLE AS spend_prev_90d,
+        round(coalesce(sum(amount) FILTER (WHERE day >= ${day} - ${W.year}), 0), 2)::DOUBLE AS spend_365d,
         avg(gap)::DOUBLE AS mean_gap_days, arg_max(gap, day)::DOUBLE AS last_gap_days, arg_min(amount, day)::DOUBLE AS first_amount
       FROM g GROUP BY customer_id),
     l AS (
@@ -119,19 +158,22 @@ export async function writeSnapshot(store: Store, table: string, options: Snapsh
       FROM ${lines} o LEFT JOIN products pr ON pr.product_id = o.product_id GROUP BY o.customer_id),
     e AS (
       SELECT customer_id,
-        count(*) FILTER (WHERE type = 'email_sent' AND occurred_at >= ${cut} - INTERVAL ${W.quarter} DAY)::DOUBLE AS emails_sent_90d,
-        count(*) FILTER (WHERE type = 'email_open' AND occurred_at >= ${cut} - INTERVAL ${W.quarter} DAY)::DOUBLE AS opens_90d,
-        count(*) FILTER (WHERE type = 'email_open' AND occurred_at >= ${cut} - INTERVAL ${2 * W.quarter} DAY AND occurred_at < ${cut} - INTERVAL ${W.quarter} DAY)::DOUBLE AS opens_prev_90d,
-        count(*) FILTER (WHERE type = 'email_click' AND occurred_at >= ${cut} - INTERVAL ${W.quarter} DAY)::DOUBLE AS clicks_90d,
-        count(*) FILTER (WHERE type = 'web_visit' AND occurred_at >= ${cut} - INTERVAL ${W.month} DAY)::DOUBLE AS visits_30d,
-        count(*) FILTER (WHERE type = 'web_visit' AND occurred_at >= ${cut} - INTERVAL ${W.quarter} DAY)::DOUBLE AS visits_90d,
-        count(*) FILTER (WHERE type = 'web_visit' AND occurred_at >= ${cut} - INTERVAL ${2 * W.quarter} DAY AND occurred_at < ${cut} - INTERVAL ${W.quarter} DAY)::DOUBLE AS visits_prev_90d,
-        count(*) FILTER (WHERE type = 'product_view' AND occurred_at >= ${cut} - INTERVAL ${W.quarter} DAY)::DOUBLE AS views_90d,
-        count(*) FILTER (WHERE type = 'add_to_cart' AND occurred_at >= ${cut} - INTERVAL ${W.quarter} DAY)::DOUBLE AS carts_90d,
-        count(*) FILTER (WHERE type IN ('review', 'referral', 'social_share'))::DOUBLE AS advocacy,
-        count(*) FILTER (WHERE type = 'complaint')::DOUBLE AS complaints,
+        coalesce(sum(n) FILTER (WHERE type = 'email_sent' AND day >= ${day} - ${W.quarter}), 0) AS emails_sent_90d,
+        coalesce(sum(n) FILTER (WHERE type = 'email_open' AND day >= ${day} - ${W.quarter}), 0) AS opens_90d,
+        coalesce(sum(n) FILTER (WHERE type = 'email_open' AND day >= ${day} - ${2 * W.quarter} AND day < ${day} - ${W.quarter}), 0) AS opens_prev_90d,
+        coalesce(sum(n) FILTER (WHERE type = 'email_click' AND day >= ${day} - ${W.quarter}), 0) AS clicks_90d,
+        coalesce(sum(n) FILTER (WHERE type = 'web_visit' AND day >= ${day} - ${W.month}), 0) AS visits_30d,
+        coalesce(sum(n) FILTER (WHERE type = 'web_visit' AND day >= ${day} - ${W.quarter}), 0) AS visits_90d,
+        coalesce(sum(n) FILTER (WHERE type = 'web_visit' AND day >= ${day} - ${2 * W.quarter} AND day < ${day} - ${W.quarter}), 0) AS visits_prev_90d,
+        coalesce(sum(n) FILTER (WHERE type = 'product_view' AND day >= ${day} - ${W.quarter}), 0) AS views_90d,
+        coalesce(sum(n) FILTER (WHERE type = 'add_to_cart' AND day >= ${day} - ${W.quarter}), 0) AS carts_90d,
+        coalesce(sum(n) FILTER (WHERE type IN ('review', 'referral', 'social_share')), 0) AS advocacy,
+        coalesce(sum(n) FILTER (WHERE type = 'complaint'), 0) AS complaints,
         (count(*) FILTER (WHERE type = 'unsubscribe') > 0)::DOUBLE AS unsubscribed,
-        ${since('max(occurred_at)::DATE')}::DOUBLE AS days_since_event
+        ${since('max(day)')}::DOUBLE AS days_since_event,
+        coalesce(sum(n) FILTER (WHERE type NOT IN (${EVENT_TYPES.map((t) => quoteLiteral(t)).join(', ')}) AND day >= ${day} - ${W.quarter}), 0) AS other_events_90d,
+        ${engagementSql(options.engagement, day)} AS engagement_score,
+        ${engagementSql(options.engagement, `(${day} - ${W.quarter})`)} AS engagement_before
       FROM ${events} GROUP BY customer_id),
     pop AS (${population})
     SELECT pop.customer_id,
@@ -150,7 +192,8 @@ export async function writeSnapshot(store: Store, table: string, options: Snapsh
       coalesce(e.clicks_90d, 0) AS clicks_90d, coalesce(e.visits_30d, 0) AS visits_30d, coalesce(e.visits_90d, 0) AS visits_90d,
       coalesce(e.visits_prev_90d, 0) AS visits_prev_90d, coalesce(e.views_90d, 0) AS views_90d, coalesce(e.carts_90d, 0) AS carts_90d,
       coalesce(e.advocacy, 0) AS advocacy, coalesce(e.complaints, 0) AS complaints, coalesce(e.unsubscribed, 0) AS unsubscribed,
-      e.days_since_event,
+      e.days_since_event, coalesce(e.other_events_90d, 0) AS other_events_90d,
+      coalesce(e.engagement_score, 0) AS engagement_score, coalesce(e.engagement_score - e.engagement_before, 0)::DOUBLE AS engagement_change,
       ${since('c.created_at::DATE')}::DOUBLE AS account_age_days${options.categoricals?.length ? `, ${categoricalCodesSql(options.categoricals)}` : ''}
     FROM pop LEFT JOIN p USING (customer_id) LEFT JOIN l USING (customer_id) LEFT JOIN e USING (customer_id)
       LEFT JOIN ${options.customers} c ON c.customer_id = pop.customer_id
@@ -186,7 +229,7 @@ export async function addLabels(store: Store, table: string, cut: string, orders
     const days = Math.round(w.days);
     return w.kind === 'bought'
       ? `coalesce(bool_or(purchase AND k < ${days}), false)::DOUBLE AS ${quoteIdentifier(w.column)}`
-      : `coalesce(sum(amount) FILTER (WHERE k < ${days}), 0)::DOUBLE AS ${quoteIdentifier(w.column)}`;
+      : `round(coalesce(sum(amount) FILTER (WHERE k < ${days}), 0), 2)::DOUBLE AS ${quoteIdentifier(w.column)}`;
   });
   // A line is part of a purchase unless its order is refused (only returns or cancellations, or a negative net value).
   await store.run(

@@ -76,8 +76,8 @@ export const PRESETS: readonly Preset[] = [
   {
     name: 'complete-journey',
     description:
-      'dunnhumby The Complete Journey (transactions_sample.csv.gz, products.csv.gz, demographics.csv): households are customers, ' +
-      'baskets are orders; discounts = retail + coupon + coupon match; timestamps are America/New_York.',
+      'dunnhumby The Complete Journey (transactions_sample.csv.gz, products.csv.gz, demographics.csv, coupon_redemptions.csv): households are customers, ' +
+      'baskets are orders; discounts = retail + coupon + coupon match; coupon redemptions are events (type coupon_redemption); timestamps are America/New_York.',
     entities: {
       orders: {
         columns: {
@@ -104,6 +104,17 @@ export const PRESETS: readonly Preset[] = [
       customers: {
         columns: { customer_id: { source: 'household_id' } },
         attributes: ['age', 'income', 'home_ownership', 'marital_status', 'household_size', 'household_comp', 'kids_count'],
+      },
+      // coupon_redemptions.csv: a household redeemed a campaign's coupon that day. Not a type of the contract: kept as
+      // coupon_redemption (counted by kairos ingest, a feature of the learned models).
+      events: {
+        columns: {
+          customer_id: { source: 'household_id' },
+          occurred_at: { source: 'redemption_date' },
+          type: { sql: `'coupon_redemption'` },
+          campaign_id: { source: 'campaign_id' },
+        },
+        timezone: 'America/New_York',
       },
     },
   },

@@ -9,7 +9,7 @@ import { quoteIdentifier } from '../../store/db.js';
 import type { BacktestContext, BacktestResult } from '../types.js';
 import { CLV_HORIZONS } from '../clv/horizons.js';
 import type { TaskName } from './design.js';
-import { FEATURE_PURCHASE_MODEL, predictTask, purchaseModelColumns, scoringSnapshot, trainLearnedModels, type InnerResult } from './train.js';
+import { eventDaysTable, FEATURE_PURCHASE_MODEL, predictTask, purchaseModelColumns, scoringSnapshot, trainLearnedModels, type InnerResult } from './train.js';
 
 const SNAPSHOT = '__learned_backtest';
 
@@ -36,11 +36,14 @@ export async function backtestLearned(ctx: BacktestContext): Promise<BacktestRes
   const { store, split, config } = ctx;
   if (!config.learned.enabled) return { sections: [], summary: ['learned models off (learned.enabled false): not graded'] };
   const settings = config.learned;
-  const input = { store, asOf: split.cut, settings, purchaseModel: FEATURE_PURCHASE_MODEL, progress: ctx.progress, prefix: '__learned_bt' };
+  const input = { store, asOf: split.cut, settings, purchaseModel: FEATURE_PURCHASE_MODEL, progress: ctx.progress, prefix: '__learned_bt', engagement: config.engagement };
   const learned = await trainLearnedModels(input);
   const notes = [...learned.notes];
   const tasks = Object.values(learned.tasks);
-  if (tasks.length === 0) return { sections: [], summary: notes, details: { customers: 0, churnDays: 0, inner: [], notes } };
+  if (tasks.length === 0) {
+    await store.run(`DROP TABLE IF EXISTS ${quoteIdentifier(eventDaysTable(input.prefix))}`);
+    return { sections: [], summary: notes, details: { customers: 0, churnDays: 0, inner: [], notes } };
+  }
 
   const scoring = await scoringSnapshot(input, SNAPSHOT, learned.categoricals);
   const churnDays = Math.min(settings.churnDays, Math.floor(split.holdoutDays));
@@ -52,6 +55,7 @@ export async function backtestLearned(ctx: BacktestContext): Promise<BacktestRes
   ]);
   const labels = await store.readNumberColumns(`SELECT h_churn::DOUBLE AS h_churn, h_conv::DOUBLE AS h_conv, h_spend::DOUBLE AS h_spend FROM ${quoteIdentifier(SNAPSHOT)}`);
   await store.run(`DROP TABLE IF EXISTS ${quoteIdentifier(SNAPSHOT)}`);
+  await store.run(`DROP TABLE IF EXISTS ${quoteIdentifier(eventDaysTable(input.prefix))}`);
   const days = scoring.numbers['purchase_days'] as Float64Array;
   const buyers = Int32Array.from(Array.from({ length: scoring.rows }, (_, i) => i).filter((i) => (days[i] as number) > 0));
   const on = (a: Float64Array): Float64Array => Float64Array.from(buyers, (i) => a[i] as number);

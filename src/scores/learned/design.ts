@@ -1,5 +1,6 @@
 // When the learned models' snapshots are cut and which windows their labels span, from the as-of and the data's first day.
 import type { LearnedSettings } from '../../config.js';
+import { CLV_HORIZONS } from '../clv/horizons.js';
 
 const DAY_MS = 86_400_000;
 
@@ -76,5 +77,5 @@ export function designTasks(asOf: string, dataStart: string, s: LearnedSettings)
       break;
     }
   }
-  return { churn, conversion: { ...churn, task: 'conversion' }, value };
+  return { churn, conversion: { ...churn, task: 'conversion', days: CLV_HORIZONS.conversionDays }, value };
 }

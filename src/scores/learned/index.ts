@@ -8,7 +8,7 @@ import { formatMoney, formatProbability } from '../../util/format.js';
 import type { ModelRecord, Scorer, ScoreContext, ScorerResult } from '../types.js';
 import { backtestLearned } from './backtest.js';
 import { REASONS_KEPT, reasonsInWords } from './reasons.js';
-import { predictTask, scoringSnapshot, trainLearnedModels, type Matrix, type TrainedTask } from './train.js';
+import { eventDaysTable, predictTask, scoringSnapshot, trainLearnedModels, type Matrix, type TrainedTask } from './train.js';
 import type { TaskName } from './design.js';
 
 const RESULT = '__score_learned';
@@ -126,7 +126,7 @@ export const learnedScorer: Scorer = {
     const settings = ctx.config.learned;
     if (!settings.enabled) return purchaseModelOnly(ctx, ['learned models off (learned.enabled false): the purchase models fill churn_risk, conversion_probability_30d and clv_12m']);
     const purchaseModel = await chosenPurchaseModel(ctx);
-    const input = { store: ctx.store, asOf: ctx.asOf, settings, purchaseModel, progress: ctx.progress, prefix: '__learned' };
+    const input = { store: ctx.store, asOf: ctx.asOf, settings, purchaseModel, progress: ctx.progress, prefix: '__learned', engagement: ctx.config.engagement };
     let learned;
     try {
       learned = await trainLearnedModels(input);
@@ -136,7 +136,10 @@ export const learnedScorer: Scorer = {
     }
     const notes = [...learned.notes];
     const trained = TASK_NAMES.filter((t) => learned.tasks[t] !== undefined);
-    if (trained.length === 0) return purchaseModelOnly(ctx, notes);
+    if (trained.length === 0) {
+      await ctx.store.run(`DROP TABLE IF EXISTS ${quoteIdentifier(eventDaysTable(input.prefix))}`);
+      return purchaseModelOnly(ctx, notes);
+    }
     ctx.progress('learned: scoring customers');
     const scoring = await scoringSnapshot(input, SNAPSHOT, learned.categoricals);
     const buyers = scoring.numbers['purchase_days'] as Float64Array;
@@ -211,7 +214,7 @@ export const learnedScorer: Scorer = {
          SELECT s.customer_id, ${select.join(', ')}
          FROM ${quoteIdentifier(SNAPSHOT)} s POSITIONAL JOIN ${VALUES}() v LEFT JOIN ${ctx.resultsOf('clv')} c ON c.customer_id = s.customer_id`,
     );
-    return { table: RESULT, models, notes, temporaries: [VALUES, SNAPSHOT] };
+    return { table: RESULT, models, notes, temporaries: [VALUES, SNAPSHOT, eventDaysTable(input.prefix)] };
   },
 
   backtest: backtestLearned,

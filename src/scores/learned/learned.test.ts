@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type KairosConfig } from '../../config.js';
 import { writeRetailerFiles } from '../../demo/generate.js';
 import { createAsOfViews } from '../../features/as-of.js';
-import { addLabels, SNAPSHOT_FEATURES, writeSnapshot } from '../../features/snapshots.js';
+import { addLabels, SNAPSHOT_FEATURES, writeEventDays, writeSnapshot } from '../../features/snapshots.js';
 import { ingest } from '../../ingest/ingest.js';
 import { ensembleFromJson } from '../../ml/tree-json.js';
 import { Store } from '../../store/db.js';
@@ -44,6 +44,7 @@ describe('snapshot design', () => {
       for (const c of t.innerCuts) expect(ms(c) + t.days * 86_400_000).toBeLessThanOrEqual(ms(t.cuts[0] as string));
     }
     expect(d.churn.cuts).toEqual(['2024-10-03 00:00:00', '2024-09-03 00:00:00', '2024-08-04 00:00:00', '2024-07-05 00:00:00']);
+    expect(d.conversion).toMatchObject({ days: 30, cuts: d.churn.cuts, innerCuts: d.churn.innerCuts });
     // Two years of data: a 365-day window leaves no room for an inner fit (its cuts start 730 days back), 180 does.
     expect(d.value.days).toBe(180);
   });
@@ -65,7 +66,8 @@ describe('snapshots', () => {
     );
     await ingest(s, { entity: 'orders', files: [csv] });
     await createAsOfViews(s, '2024-08-01 00:00:00');
-    await writeSnapshot(s, 'snap', { cut: '2024-06-01 00:00:00', orders: 'asof_orders', events: 'asof_events', customers: 'asof_customers', prospects: false });
+    await writeEventDays(s, 'days', 'asof_events');
+    await writeSnapshot(s, 'snap', { cut: '2024-06-01 00:00:00', orders: 'asof_orders', eventDays: 'days', customers: 'asof_customers', prospects: false });
     await addLabels(s, 'snap', '2024-06-01 00:00:00', 'asof_orders', [
       { column: 'label_bought_30d', days: 30, kind: 'bought' },
       { column: 'label_spend_60d', days: 60, kind: 'spend' },

@@ -1,7 +1,7 @@
 // Trains the learned churn, conversion and value models on snapshots before the as-of and scores a population with them.
 import type { LearnedSettings } from '../../config.js';
 import { KairosError } from '../../errors.js';
-import { findCategoricals, SNAPSHOT_FEATURES, writeSnapshot, addLabels, type Categorical, type LabelWindow } from '../../features/snapshots.js';
+import { findCategoricals, SNAPSHOT_FEATURES, writeEventDays, writeSnapshot, addLabels, type Categorical, type EngagementWeights, type LabelWindow } from '../../features/snapshots.js';
 import { trainGbdt, predictGbdtMargin, type GbdtFit, type GbdtOptions } from '../../ml/gbdt.js';
 import { applyIsotonic, fitIsotonic, type IsotonicMap } from '../../ml/isotonic.js';
 import { fromMargin, type Ensemble } from '../../ml/tree.js';
@@ -108,9 +108,14 @@ export interface TrainingInput {
   readonly progress: (message: string) => void;
   /** Prefix of the temp tables (unique per caller). */
   readonly prefix: string;
+  /** The engagement score's settings, for the engagement features. */
+  readonly engagement?: EngagementWeights;
 }
 
 const VIEWS = { orders: 'asof_orders', events: 'asof_events', customers: 'asof_customers' } as const;
+
+/** The daily event counts every snapshot of a run reads (writeEventDays), named after the caller's prefix. */
+export const eventDaysTable = (prefix: string): string => `${prefix}_event_days`;
 
 /** Every feature name, in matrix order. */
 export function featureNames(categoricals: readonly Categorical[]): string[] {
@@ -127,7 +132,7 @@ async function readSnapshot(
   categoricals: readonly Categorical[],
   windows: readonly LabelWindow[],
 ): Promise<Snapshot> {
-  const rows = await writeSnapshot(input.store, table, { cut, ...VIEWS, samplePerMille: perMille, prospects, categoricals });
+  const rows = await writeSnapshot(input.store, table, { cut, orders: VIEWS.orders, customers: VIEWS.customers, eventDays: eventDaysTable(input.prefix), samplePerMille: perMille, prospects, categoricals, ...(input.engagement ? { engagement: input.engagement } : {}) });
   await addLabels(input.store, table, cut, VIEWS.orders, windows);
   const { numbers } = await input.store.readColumns(`SELECT * EXCLUDE (customer_id), (hash(customer_id) % 1000)::DOUBLE AS bucket FROM ${quoteIdentifier(table)}`);
   return { cut, table, numbers, rows };
@@ -246,6 +251,8 @@ export async function trainLearnedModels(input: TrainingInput): Promise<LearnedM
   const dataStart = await store.value<string | null>(`SELECT strftime(min(ordered_at), '%Y-%m-%d %H:%M:%S') FROM ${VIEWS.orders}`);
   if (!dataStart) return { features: [], categoricals: [], tasks: {}, notes: ['learned models not trained: no purchase before the as-of'] };
   const designs = designTasks(asOf, dataStart, s);
+  // Kept for the scoring snapshot; the caller drops it (eventDaysTable).
+  await writeEventDays(store, eventDaysTable(input.prefix), VIEWS.events);
   const categoricals = await findCategoricals(store, VIEWS.customers);
   const names = featureNames(categoricals);
   const known = Number(await store.value(`SELECT count(DISTINCT customer_id) FROM ${VIEWS.orders}`));
@@ -335,6 +342,8 @@ export async function trainLearnedModels(input: TrainingInput): Promise<LearnedM
     }
     const inner1 = compareInner(t, latest, actual, learned, d.days);
     notes.push(innerNote(inner1, rounds, inner.diagnostics.stoppedEarly));
+    const dropped = inner.diagnostics.droppedFeatures;
+    if (dropped.length) notes.push(`${t}: ${dropped.length} feature(s) constant or missing for everyone in the training snapshots, not used: ${dropped.join(', ')}`);
     // The final fit: every snapshot, as many trees as the inner fit kept.
     input.progress(`learned: ${t}: final fit on ${parts.reduce((a, p) => a + p.rows.length, 0).toLocaleString('en')} snapshot rows`);
     const finalMatrix = matrixOf(parts, names);
@@ -403,7 +412,10 @@ export function predictTask(task: TrainedTask, matrix: Matrix): { margins: Float
   return { margins, values };
 }
 
-/** Reads the scoring snapshot at the as-of for every customer (prospects included), with the purchase-model features. */
+/**
+ * Reads the scoring snapshot at the as-of for every customer (prospects included), with the purchase-model features.
+ * Reads the daily event counts trainLearnedModels wrote.
+ */
 export async function scoringSnapshot(input: TrainingInput, table: string, categoricals: readonly Categorical[]): Promise<{ matrix: Matrix; numbers: Record<string, Float64Array>; rows: number }> {
   const snap = await readSnapshot(input, table, input.asOf, 1000, true, categoricals, []);
   const extra = purchaseModelColumns(snap.numbers, snap.rows, null, { buyDays: [], valueDays: null });
