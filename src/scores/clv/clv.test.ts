@@ -27,8 +27,9 @@ beforeAll(async () => {
 });
 afterAll(() => store.close());
 
+/** A purchase model, without the learned models (their own tests are in src/scores/learned): these runs test clv. */
 function withModel(model: KairosConfig['scores']['model']): KairosConfig {
-  return { ...DEFAULT_CONFIG, scores: { ...DEFAULT_CONFIG.scores, model } };
+  return { ...DEFAULT_CONFIG, scores: { ...DEFAULT_CONFIG.scores, model }, learned: { ...DEFAULT_CONFIG.learned, enabled: false } };
 }
 
 /** Largest relative difference between our p_alive and the reference column, over all customers. */
@@ -85,10 +86,13 @@ describe('clv scorer on CDNOW (39-week calibration ending 1997-09-30), from the 
     expect(await store.value("SELECT count(*) FROM customer_scores WHERE next_order_date <= DATE '1997-09-30'")).toBe(0);
     expect(Number(await store.value('SELECT count(*) FROM customer_scores WHERE frequency > 1 AND churn_decisive_date IS NULL'))).toBe(0);
     expect(await store.value("SELECT count(*) FROM model_fits WHERE run_id = ? AND model NOT LIKE 'boosted-%'", [run.runId])).toBe(2);
+    // A store with no events still gets its learned scores, on the orders alone, and the notes say which features went unused.
+    expect(run.notes.join('\n')).toMatch(/churn: \d+ feature\(s\) constant or missing for everyone in the training snapshots, not used: .*opens_90d/);
+    expect(await store.value('SELECT count(*) FROM customer_scores WHERE churn_risk_boosted IS NULL')).toBe(0);
   });
 
   it('with more customers than scores.choiceSample, the model is chosen on a random sample of them, the same at every run', async () => {
-    const config = { ...DEFAULT_CONFIG, scores: { ...DEFAULT_CONFIG.scores, choiceSample: 1000 } };
+    const config = { ...DEFAULT_CONFIG, scores: { ...DEFAULT_CONFIG.scores, choiceSample: 1000 }, learned: { ...DEFAULT_CONFIG.learned, enabled: false } };
     const first = await runScores(store, { config, asOf: '1997-10-01' });
     const second = await runScores(store, { config, asOf: '1997-10-01' });
     const reason = first.notes.find((n) => n.includes('chosen by held-out fit')) ?? '';

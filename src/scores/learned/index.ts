@@ -167,7 +167,6 @@ export const learnedScorer: Scorer = {
           model: ensembleToJson(task.model),
           design: task.design,
           calibration: task.calibration,
-          scale: task.scale,
           inner: task.inner,
           trainingRows: task.trainingRows,
           diagnostics: task.fit.diagnostics,
@@ -233,7 +232,7 @@ export const learnedScorer: Scorer = {
       const purchase = row[c.purchase] !== null && row[c.purchase] !== undefined && row[c.model] === 'boosted trees' ? `; purchase model ${said(row[c.purchase])}` : '';
       lines.push(`${what} ${said(v)} (${String(row[c.model])}${other}${purchase})`);
       const reasons = reasonsInWords(asRecord(row[c.reasons]), values, currency);
-      if (reasons.length) lines.push(`  why (boosted trees): ${reasons.join('; ')}`);
+      if (reasons.length) lines.push(`why (boosted trees): ${reasons.join('; ')}`);
     }
     return lines.length ? lines : ['no learned score: no purchase or event before the as-of date'];
   },

@@ -119,7 +119,7 @@ describe('learned scorer', () => {
       (await store.one('SELECT * FROM customer_scores WHERE frequency > 0 ORDER BY customer_id LIMIT 1')) ?? {},
       { currency: 'EUR', asOf: AS_OF, items: {} },
     );
-    expect(lines.join('\n')).toMatch(/churn risk .*\n {2}why \(boosted trees\): .*\((raises|lowers) it\)/);
+    expect(lines.join('\n')).toMatch(/churn risk .*\nwhy \(boosted trees\): .*\((raises|lowers) it\)/);
   });
 
   it('stores each model with its inner-holdout comparison and a readable ensemble', async () => {

@@ -4,7 +4,7 @@ import { KairosError } from '../../errors.js';
 import { findCategoricals, SNAPSHOT_FEATURES, writeEventDays, writeSnapshot, addLabels, type Categorical, type EngagementWeights, type LabelWindow } from '../../features/snapshots.js';
 import { trainGbdt, predictGbdtMargin, type GbdtFit, type GbdtOptions } from '../../ml/gbdt.js';
 import { applyIsotonic, fitIsotonic, type IsotonicMap } from '../../ml/isotonic.js';
-import { fromMargin, type Ensemble } from '../../ml/tree.js';
+import type { Ensemble } from '../../ml/tree.js';
 import { getTransactionModel, type TransactionModelName } from '../../models/index.js';
 import { normalisedGini, rocAuc } from '../../backtest/metrics.js';
 import { quoteIdentifier, type Store } from '../../store/db.js';
@@ -83,10 +83,8 @@ export interface TrainedTask {
   readonly design: TaskDesign;
   readonly model: Ensemble;
   readonly fit: GbdtFit;
-  /** Probability calibration of the margins (churn, conversion), from the inner holdout. */
-  readonly calibration: IsotonicMap | null;
-  /** Value: multiplies predictions so their total matches the inner holdout's (1 for probabilities). */
-  readonly scale: number;
+  /** Calibration of the margins, from the inner holdout: to a probability (churn, conversion), to spend over the window (value). */
+  readonly calibration: IsotonicMap;
   readonly inner: InnerResult;
   readonly trainingRows: number;
 }
@@ -328,18 +326,10 @@ export async function trainLearnedModels(input: TrainingInput): Promise<LearnedM
     const actual = labelOf(t, valuesOf([latest], label));
     const margins = predictGbdtMargin(inner.model, test);
     const rounds = Math.max(1, inner.diagnostics.bestRound);
-    let calibration: IsotonicMap | null = null;
-    let scale = 1;
-    let learned: Float64Array;
-    if (t === 'value') {
-      learned = margins.map((m) => fromMargin('tweedie', m));
-      const predictedTotal = learned.reduce((a, b) => a + b, 0);
-      const actualTotal = actual.reduce((a, b) => a + b, 0);
-      scale = predictedTotal > 0 && actualTotal > 0 ? actualTotal / predictedTotal : 1;
-    } else {
-      calibration = fitIsotonic(margins, actual);
-      learned = margins.map((m) => applyIsotonic(calibration as IsotonicMap, m));
-    }
+    // Calibrated on the inner holdout, monotone in the margin: probabilities become observed rates, values observed
+    // spend (shallow trees with shrinkage rank the big spenders well but shrink their amounts towards the mean).
+    const calibration = fitIsotonic(margins, actual);
+    const learned = margins.map((m) => applyIsotonic(calibration, m));
     const inner1 = compareInner(t, latest, actual, learned, d.days);
     notes.push(innerNote(inner1, rounds, inner.diagnostics.stoppedEarly));
     const dropped = inner.diagnostics.droppedFeatures;
@@ -349,7 +339,7 @@ export async function trainLearnedModels(input: TrainingInput): Promise<LearnedM
     const finalMatrix = matrixOf(parts, names);
     const finalLabels = labelOf(t, valuesOf(parts, label));
     const fit = await trainGbdt(finalMatrix, finalLabels, { ...options, rounds, earlyStoppingRounds: 0 });
-    trained[t] = { design: d, model: fit.model, fit, calibration, scale, inner: inner1, trainingRows: finalMatrix.rows };
+    trained[t] = { design: d, model: fit.model, fit, calibration, inner: inner1, trainingRows: finalMatrix.rows };
   }
   return { features: names, categoricals, tasks: trained, notes };
 }
@@ -402,14 +392,10 @@ function innerNote(r: InnerResult, rounds: number, stopped: boolean): string {
   );
 }
 
-/** Predictions of a trained task for a matrix: calibrated probabilities, or spend over the task's window (scaled). */
+/** Predictions of a trained task for a matrix: calibrated probabilities, or calibrated spend over the task's window. */
 export function predictTask(task: TrainedTask, matrix: Matrix): { margins: Float64Array; values: Float64Array } {
   const margins = predictGbdtMargin(task.model, matrix);
-  const values =
-    task.calibration === null
-      ? margins.map((m) => fromMargin(task.model.objective, m) * task.scale)
-      : margins.map((m) => applyIsotonic(task.calibration as IsotonicMap, m));
-  return { margins, values };
+  return { margins, values: margins.map((m) => applyIsotonic(task.calibration, m)) };
 }
 
 /**
