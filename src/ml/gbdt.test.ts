@@ -176,6 +176,14 @@ describe('trainGbdt determinism and losses', () => {
     expectClose(loss[loss.length - 1] as number, ll / train.rows, { rtol: 1e-9 }, 'final training log-loss');
   });
 
+  it('reports the same loss for the training rows given again as validation rows, for every objective', async () => {
+    const amounts = Float64Array.from(data.target.subarray(0, 4000), (v) => Math.exp(v / 2));
+    for (const [objective, y] of [['logistic', trainLabels], ['squared', data.target.subarray(0, 4000)], ['tweedie', amounts]] as const) {
+      const fit = await trainGbdt(train, y, { objective, rounds: 5, maxDepth: 3 }, { matrix: train, labels: y });
+      fit.diagnostics.trainLoss.forEach((v, i) => expectClose(fit.diagnostics.validLoss[i] as number, v, { rtol: 1e-12 }, `${objective} loss, round ${i + 1}`));
+    }
+  });
+
   it('routes rows at prediction (tree.ts, raw thresholds) exactly as in training (bins)', async () => {
     const fit = await trainGbdt(train, trainLabels, { rounds: 30, subsample: 0.7, seed: 4 });
     const viaPredict = predictGbdtMargin(fit.model, train);

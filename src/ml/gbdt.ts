@@ -514,8 +514,10 @@ export async function trainGbdt(
     inits.push({
       begin: Math.min(n, k * blocksPerShard * BLOCK),
       end: Math.min(n, (k + 1) * blocksPerShard * BLOCK),
+      rows: n,
       p,
       codes: bins.codes,
+      columnCodes: bins.columnCodes,
       missingCode: bins.valueBins,
       labels: labelsShared,
       weights: weightsShared,
