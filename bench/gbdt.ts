@@ -10,7 +10,7 @@
 // (/usr/bin/python3 src/ml/__fixtures__/xgboost_reference.py: DMatrix construction, its binning, plus xgb.train);
 // each reports its peak RSS (maxRSS) and its margins of the test rows, whose AUC the parent computes with the same
 // function for both. Runs alternate which learner goes first. Results: stdout and bench/out/gbdt.json.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -108,13 +108,23 @@ function dataset(rows: number, test: number): { features: string; labels: string
   return { features, labels };
 }
 
-/** Rows [from, to) of a float32 row file as a column-major matrix. */
-function readColumns(path: string, rowsTotal: number, from: number, to: number): FeatureMatrix {
-  const bytes = readFileSync(path);
-  const x = new Float32Array(bytes.buffer, bytes.byteOffset, rowsTotal * NAMES.length);
+/** Rows [from, to) of a float32 row file as a column-major matrix, read 65,536 rows at a time (no copy of the whole file). */
+function readColumns(path: string, from: number, to: number): FeatureMatrix {
   const p = NAMES.length;
   const columns = NAMES.map(() => new Float32Array(to - from));
-  for (let r = from; r < to; r++) for (let j = 0; j < p; j++) (columns[j] as Float32Array)[r - from] = x[r * p + j] as number;
+  const chunk = 65_536;
+  const buffer = new Float32Array(chunk * p);
+  const bytes = new Uint8Array(buffer.buffer);
+  const fd = openSync(path, 'r');
+  try {
+    for (let r0 = from; r0 < to; r0 += chunk) {
+      const count = Math.min(chunk, to - r0);
+      readSync(fd, bytes, 0, count * p * 4, r0 * p * 4);
+      for (let i = 0; i < count; i++) for (let j = 0; j < p; j++) (columns[j] as Float32Array)[r0 - from + i] = buffer[i * p + j] as number;
+    }
+  } finally {
+    closeSync(fd);
+  }
   return { names: NAMES, columns, rows: to - from };
 }
 
@@ -132,9 +142,9 @@ interface Run {
 /** Child: read the file, train ours on the first `rows` rows, write the test margins; print seconds and peak RSS. */
 async function childOurs(features: string, labelsPath: string, rows: number, test: number, rounds: number, threads: number, marginsPath: string): Promise<void> {
   const labels = readLabels(labelsPath);
-  const train = readColumns(features, rows + test, 0, rows);
+  const train = readColumns(features, 0, rows);
   const fit = await trainGbdt(train, labels.subarray(0, rows), { ...hyper(rounds, threads).ours, objective: 'logistic' });
-  const margins = predictGbdtMargin(fit.model, readColumns(features, rows + test, rows, rows + test));
+  const margins = predictGbdtMargin(fit.model, readColumns(features, rows, rows + test));
   writeFileSync(marginsPath, new Uint8Array(margins.buffer));
   console.log(JSON.stringify({ seconds: fit.diagnostics.seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, threads: fit.diagnostics.threads }));
 }

@@ -172,50 +172,52 @@ interface Scales {
  * Algorithm 3). The first of equal gains wins.
  */
 function bestSplit(hist: Float64Array, gSum: number, hSum: number, feats: Int32Array, bins: Bins, scale: Scales, o: GbdtOptions): Split | null {
-  const { lambda, minChildWeight } = o;
-  const G = gSum / scale.g;
-  const H = hSum / scale.h;
-  const parent = (G * G) / (H + lambda);
-  let best: Split | null = null;
+  const lambda = o.lambda;
+  // Scales are powers of two: these products are exact.
+  const gUnit = 1 / scale.g;
+  const hUnit = 1 / scale.h;
+  const minH = o.minChildWeight * scale.h;
+  const G = gSum * gUnit;
+  const parent = (G * G) / (hSum * hUnit + lambda);
   let bestGain = -Infinity;
-  const consider = (f: number, bin: number, missingLeft: number, gl: number, hl: number): void => {
-    const hr = hSum - hl;
-    if (hl <= 0 || hr <= 0) return;
-    const HL = hl / scale.h;
-    const HR = hr / scale.h;
-    if (HL < minChildWeight || HR < minChildWeight) return;
-    const GL = gl / scale.g;
-    const GR = (gSum - gl) / scale.g;
-    const gain = (GL * GL) / (HL + lambda) + (GR * GR) / (HR + lambda) - parent;
-    if (gain > bestGain) {
-      bestGain = gain;
-      best = { gain, feature: f, bin, missingLeft, gLeft: gl, hLeft: hl };
-    }
-  };
+  let bestFeature = -1;
+  let bestBin = 0;
+  let bestMissingLeft = 0;
+  let bestG = 0;
+  let bestH = 0;
   for (let j = 0; j < feats.length; j++) {
     const f = feats[j] as number;
     const base = f << 9;
     const nb = bins.valueBins[f] as number;
-    let gl = 0;
-    let hl = 0;
-    for (let s = 1; s < nb; s++) {
-      gl += hist[base + 2 * (s - 1)] as number;
-      hl += hist[base + 2 * (s - 1) + 1] as number;
-      consider(f, s, 0, gl, hl);
-    }
-    if (bins.hasMissing[f] === 1) {
-      gl = hist[base + 2 * nb] as number;
-      hl = hist[base + 2 * nb + 1] as number;
-      if (hl === 0 && gl === 0) continue;
-      consider(f, 0, 1, gl, hl);
-      for (let s = 1; s < nb; s++) {
-        gl += hist[base + 2 * (s - 1)] as number;
-        hl += hist[base + 2 * (s - 1) + 1] as number;
-        consider(f, s, 1, gl, hl);
+    const gMissing = bins.hasMissing[f] === 1 ? (hist[base + 2 * nb] as number) : 0;
+    const hMissing = bins.hasMissing[f] === 1 ? (hist[base + 2 * nb + 1] as number) : 0;
+    // Pass 0: missing values right, splits at bins 1..nb-1. Pass 1 (when the node has missing values): missing left,
+    // from bin 0 (missing alone on the left) up.
+    for (let pass = 0; pass < (hMissing === 0 && gMissing === 0 ? 1 : 2); pass++) {
+      let gl = pass === 0 ? 0 : gMissing;
+      let hl = pass === 0 ? 0 : hMissing;
+      for (let s = pass === 0 ? 1 : 0; s < nb; s++) {
+        if (s > 0) {
+          gl += hist[base + 2 * (s - 1)] as number;
+          hl += hist[base + 2 * (s - 1) + 1] as number;
+        }
+        const hr = hSum - hl;
+        if (hl <= 0 || hr <= 0 || hl < minH || hr < minH) continue;
+        const GL = gl * gUnit;
+        const GR = (gSum - gl) * gUnit;
+        const gain = (GL * GL) / (hl * hUnit + lambda) + (GR * GR) / (hr * hUnit + lambda) - parent;
+        if (gain > bestGain) {
+          bestGain = gain;
+          bestFeature = f;
+          bestBin = s;
+          bestMissingLeft = pass;
+          bestG = gl;
+          bestH = hl;
+        }
       }
     }
   }
-  return best;
+  return bestFeature < 0 ? null : { gain: bestGain, feature: bestFeature, bin: bestBin, missingLeft: bestMissingLeft, gLeft: bestG, hLeft: bestH };
 }
 
 /** A node waiting to be split: its histogram and integer gradient sums. */
