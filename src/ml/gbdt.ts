@@ -300,7 +300,8 @@ async function growTree(grower: Grower, feats: Int32Array, scale: Scales): Promi
       }
     }
     if (o.maxLeaves > 0) {
-      const room = o.maxLeaves - (leaves.length + level.length);
+      // Leaves so far (this level's nodes that do not split included) plus one per open node; each split adds one.
+      const room = o.maxLeaves - (leaves.length + expansions.length);
       expansions.sort((a, b) => b.split.gain - a.split.gain || a.node.id - b.node.id);
       for (const { node } of expansions.slice(Math.max(0, room))) {
         leaf(node.id, node.g, node.h);
