@@ -1,4 +1,4 @@
-// Quantile bins: bounds, the three ways of finding a value's bin agree, missing codes, dropped features, both layouts.
+// Quantile bins: bounds, the three ways of finding a value's bin agree, missing codes, dropped features, the row layout.
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../math/random.js';
 import { binLowerBounds, binMatrix, binOf, QUANTILE_SAMPLE } from './binning.js';
@@ -49,9 +49,9 @@ describe('binMatrix', () => {
       for (let i = 1; i < lower.length; i++) expect(lower[i]).toBeGreaterThan(lower[i - 1] as number);
       for (let r = 0; r < n; r++) {
         const x = column[r] as number;
-        const code = bins.columnCodes[f * n + r];
+        const code = bins.codes[r * bins.stride + f];
         const expected = Number.isNaN(x) ? bins.valueBins[f] : definitionBin(lower, x);
-        if (code !== expected || bins.codes[r * 5 + f] !== code) expect({ feature: f, row: r, x, code, row_major: bins.codes[r * 5 + f] }).toEqual({ feature: f, row: r, x, code: expected, row_major: expected });
+        if (code !== expected) expect({ feature: f, row: r, x, code }).toEqual({ feature: f, row: r, x, code: expected });
         if (!Number.isNaN(x)) expect(binOf(lower, x)).toBe(expected);
       }
     });
@@ -90,7 +90,9 @@ describe('binMatrix', () => {
     expect(bins.dropped).toEqual(['constant', 'empty']);
     expect(Array.from(bins.kept)).toEqual([2, 3]);
     expect(Array.from(bins.valueBins)).toEqual([1, 3]);
-    expect(Array.from(bins.codes)).toEqual([0, 2, 1, 0, 0, 1, 1, 2, 0, 0, 0, 1]);
+    // Rows of 4 bytes (whole 32-bit words): two codes, two bytes of padding.
+    expect(bins.stride).toBe(4);
+    expect(Array.from(bins.codes)).toEqual([0, 2, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0]);
     expect(bins.codes.buffer).toBeInstanceOf(SharedArrayBuffer);
   });
 });

@@ -6,10 +6,10 @@ export interface Bins {
   readonly rows: number;
   /** Column of the input matrix of each kept feature (features that cannot separate two rows are dropped). */
   readonly kept: Int32Array;
-  /** codes[r * kept.length + j]: the bin of row r's value of kept feature j, or valueBins[j] when it is missing (row-major, for histograms). */
+  /** codes[r * stride + j]: the bin of row r's value of kept feature j, or valueBins[j] when it is missing. */
   readonly codes: Uint8Array;
-  /** The same codes column-major, columnCodes[j * rows + r] (for row partitions: one feature of many rows). */
-  readonly columnCodes: Uint8Array;
+  /** Bytes per row of codes: the number of kept features rounded up to a multiple of 4 (rows of whole 32-bit words). */
+  readonly stride: number;
   /** Number of value bins of each kept feature, which is also its code for a missing value. */
   readonly valueBins: Int32Array;
   /** Lowest training value of each bin, per kept feature: a training value x is in a bin below s exactly when x < lower[s]. */
@@ -124,7 +124,7 @@ function writeBins(column: Float64Array | Float32Array, lower: Float64Array, mis
  * every distinct value its own bin when there are few enough of them, else quantile bins, exact for integer values of
  * a moderate range (counted), else from the sorted values or, past QUANTILE_SAMPLE of them, from that many taken at
  * even steps over the rows (LightGBM bins from a sample of 200,000). Deterministic, no random draw. With `shared`,
- * the codes live in SharedArrayBuffers for worker threads.
+ * the codes live in a SharedArrayBuffer for worker threads.
  */
 export function binMatrix(matrix: FeatureMatrix, maxBins: number, shared: boolean): Bins {
   const n = matrix.rows;
@@ -181,8 +181,9 @@ export function binMatrix(matrix: FeatureMatrix, maxBins: number, shared: boolea
     }
   });
   const p = kept.length;
-  const bytes = (): Uint8Array => new Uint8Array(shared ? new SharedArrayBuffer(n * p) : new ArrayBuffer(n * p));
-  const columnCodes = bytes();
+  const stride = (p + 3) & ~3;
+  // Column by column first (sequential writes), then transposed.
+  const columnCodes = new Uint8Array(n * p);
   const valueBins = Int32Array.from(lower, (l) => l.length);
   kept.forEach((j, f) => {
     const column = matrix.columns[j] as Float64Array | Float32Array;
@@ -205,15 +206,15 @@ export function binMatrix(matrix: FeatureMatrix, maxBins: number, shared: boolea
       out[r] = v === v ? (table[v - min] as number) : missingCode;
     }
   });
-  // Row-major copy, transposed in blocks of rows so that both sides stay in cache.
-  const codes = bytes();
+  // Row-major, transposed in blocks of rows so that both sides stay in cache.
+  const codes = new Uint8Array(shared ? new SharedArrayBuffer(n * stride) : new ArrayBuffer(n * stride));
   const BLOCK = 1024;
   for (let r0 = 0; r0 < n; r0 += BLOCK) {
     const r1 = Math.min(n, r0 + BLOCK);
     for (let f = 0; f < p; f++) {
       const from = f * n;
-      for (let r = r0, o = r0 * p + f; r < r1; r++, o += p) codes[o] = columnCodes[from + r] as number;
+      for (let r = r0, o = r0 * stride + f; r < r1; r++, o += stride) codes[o] = columnCodes[from + r] as number;
     }
   }
-  return { rows: n, kept: Int32Array.from(kept), codes, columnCodes, valueBins, lower, hasMissing: Uint8Array.from(hasMissing), dropped };
+  return { rows: n, kept: Int32Array.from(kept), codes, stride, valueBins, lower, hasMissing: Uint8Array.from(hasMissing), dropped };
 }

@@ -334,9 +334,11 @@ async function growTree(grower: Grower, feats: Int32Array, scale: Scales): Promi
       const hr = node.h - hl;
       cover[l] = hl / scale.h;
       cover[r] = hr / scale.h;
-      splits.push(node.id, split.feature, split.bin, split.missingLeft, l, r);
       const depth = node.depth + 1;
-      if (canSplit(depth, hl) || canSplit(depth, hr)) {
+      const childrenSplit = canSplit(depth, hl) || canSplit(depth, hr);
+      // The rows' codes and gradients move with them only when a child may be split.
+      splits.push(node.id, split.feature, split.bin, split.missingLeft, l, r, childrenSplit ? 1 : 0);
+      if (childrenSplit) {
         // Build the child of smaller hessian sum from its rows; its sibling is the parent less it.
         const leftSmaller = hl <= hr;
         builds.push({
@@ -498,6 +500,7 @@ export async function trainGbdt(
   const slots = Math.max(1, Math.min(MAX_SLOTS, 2 ** (o.maxDepth - 2)));
   const maxNodes = Math.min(2 ** (o.maxDepth + 1), 4 * n);
 
+  const codes = allocate(Uint8Array, 1, n * bins.stride, shared);
   const labelsShared = allocate(Float64Array, 8, n, shared);
   labelsShared.set(labels);
   let weightsShared: Float64Array | null = null;
@@ -517,10 +520,10 @@ export async function trainGbdt(
     inits.push({
       begin: Math.min(n, k * blocksPerShard * BLOCK),
       end: Math.min(n, (k + 1) * blocksPerShard * BLOCK),
-      rows: n,
       p,
-      codes: bins.codes,
-      columnCodes: bins.columnCodes,
+      stride: bins.stride,
+      binnedRows: bins.codes,
+      codes,
       missingCode: bins.valueBins,
       labels: labelsShared,
       weights: weightsShared,

@@ -10,12 +10,16 @@ export type ObjectiveCode = 0 | 1 | 2;
 export interface ShardInit {
   readonly begin: number;
   readonly end: number;
-  /** Training rows, and kept features (codes per row). */
-  readonly rows: number;
+  /** Kept features, and bytes per row of codes (p rounded up to a multiple of 4, so a row is whole 32-bit words). */
   readonly p: number;
-  /** Bins row-major (codes[r * p + f]) and column-major (columnCodes[f * rows + r]): binning.ts. */
+  readonly stride: number;
+  /** The bins in row order, row-major (binning.ts): never changed. */
+  readonly binnedRows: Uint8Array;
+  /**
+   * The bins of the row at each position of rowIndex: partitions move a row's codes with it, so that each node's rows
+   * are contiguous and histograms read memory in order. Reset from binnedRows at each tree.
+   */
   readonly codes: Uint8Array;
-  readonly columnCodes: Uint8Array;
   /** Per feature: its number of value bins, which is its code for a missing value. */
   readonly missingCode: Int32Array;
   readonly labels: Float64Array;
@@ -24,9 +28,9 @@ export interface ShardInit {
   readonly margin: Float64Array;
   /** Gradient and hessian of every row, interleaved, as computed. */
   readonly grad: Float64Array;
-  /** The same, rounded to integers on a power-of-two scale: their sums are exact whatever the order. */
+  /** The same at each position of rowIndex, rounded to integers on a power-of-two scale: their sums are exact whatever the order. */
   readonly gh: Int32Array;
-  /** Row indices; this shard's part [begin, end) is partitioned by tree node. */
+  /** The row at each position; this shard's positions [begin, end) are partitioned by tree node. */
   readonly rowIndex: Uint32Array;
   /** 1 for the rows of the round's subsample, when subsampling. */
   readonly mask: Uint8Array | null;
@@ -46,7 +50,11 @@ export interface ShardState extends ShardInit {
   readonly goesLeft: Uint8Array;
   readonly nodeBegin: Int32Array;
   readonly nodeEnd: Int32Array;
+  /** 32-bit views of codes, and room for the rows that go right while a node is partitioned. */
+  readonly words: Uint32Array;
   readonly tmp: Uint32Array;
+  readonly tmpGh: Int32Array;
+  readonly tmpWords: Uint32Array;
   sampledEnd: number;
 }
 
@@ -60,7 +68,7 @@ export interface BinTree {
   readonly value: Float64Array;
 }
 
-/** Messages to a shard, and what it answers. */
+/** Messages to a shard, and what it answers. A level's splits are 7 numbers each: node, feature, bin, missingLeft, left, right, all (moveRows). */
 export type ShardMessage =
   | { readonly op: 'gradients'; readonly objective: ObjectiveCode; readonly power: number; readonly leaves: Int32Array | null; readonly tree: BinTree | null }
   | { readonly op: 'root'; readonly scaleG: number; readonly scaleH: number; readonly feats: Int32Array }
@@ -91,7 +99,10 @@ export function shardState(init: ShardInit): ShardState {
     goesLeft: new Uint8Array(257),
     nodeBegin: new Int32Array(init.maxNodes),
     nodeEnd: new Int32Array(init.maxNodes),
+    words: new Uint32Array(init.codes.buffer, init.codes.byteOffset, init.codes.byteLength >> 2),
     tmp: new Uint32Array(init.end - init.begin),
+    tmpGh: new Int32Array(2 * (init.end - init.begin)),
+    tmpWords: new Uint32Array(((init.end - init.begin) * init.stride) >> 2),
     sampledEnd: init.end,
   };
 }
@@ -153,60 +164,94 @@ export function computeGradients(s: ShardState, objective: ObjectiveCode, power:
   return { maxG, maxH };
 }
 
-/** Rounds the shard's gradients and hessians to integers on the scales given (powers of two). */
+/**
+ * Puts the shard's rows back in the root node in row order (codes from binnedRows), then, when subsampling, the
+ * subsample's rows first (moveRows on the mask).
+ */
+export function resetRows(s: ShardState): void {
+  const idx = s.rowIndex;
+  for (let r = s.begin; r < s.end; r++) idx[r] = r;
+  s.codes.set(s.binnedRows.subarray(s.begin * s.stride, s.end * s.stride), s.begin * s.stride);
+  s.nodeBegin[0] = s.begin;
+  s.nodeEnd[0] = s.end;
+  s.sampledEnd = s.end;
+  if (s.mask !== null) {
+    moveRows(s, 0, -1, 0, 1, 0, 1, 1);
+    s.sampledEnd = s.nodeEnd[0] as number;
+  }
+}
+
+/** Rounds the gradients and hessians of the rows at the shard's positions to integers on the scales given (powers of two). */
 export function quantize(s: ShardState, scaleG: number, scaleH: number): void {
   const grad = s.grad;
   const gh = s.gh;
-  for (let k = 2 * s.begin; k < 2 * s.end; k += 2) {
-    gh[k] = Math.round((grad[k] as number) * scaleG);
-    gh[k + 1] = Math.round((grad[k + 1] as number) * scaleH);
-  }
-}
-
-/** Puts the shard's rows back in the root node, the subsample's rows first (all rows without a mask). */
-export function resetRows(s: ShardState): void {
   const idx = s.rowIndex;
-  const mask = s.mask;
-  let w = s.begin;
-  if (mask === null) {
-    for (let r = s.begin; r < s.end; r++) idx[r] = r;
-    w = s.end;
-  } else {
-    const tmp = s.tmp;
-    let t = 0;
-    for (let r = s.begin; r < s.end; r++) {
-      if (mask[r] === 1) idx[w++] = r;
-      else tmp[t++] = r;
-    }
-    for (let i = 0; i < t; i++) idx[w + i] = tmp[i] as number;
+  for (let i = s.begin; i < s.end; i++) {
+    const r = idx[i] as number;
+    gh[2 * i] = Math.round((grad[2 * r] as number) * scaleG);
+    gh[2 * i + 1] = Math.round((grad[2 * r + 1] as number) * scaleH);
   }
-  s.nodeBegin[0] = s.begin;
-  s.nodeEnd[0] = w;
-  s.sampledEnd = w;
 }
 
 /**
- * Splits a node's rows, in order, between its children: code < bin goes left, missing goes where missingLeft says.
- * The side of each code comes from a table, so the loop has one test (and the JIT no branch it has not seen).
+ * Splits a node's positions, in order, between its children, moving each row's index and, with `all`, its codes and
+ * gradients (not needed when neither child will be split): code < bin goes left, missing goes where missingLeft says
+ * (the side of each code from a table, so the loop has one test). With feature -1, the side is the subsample mask's
+ * (1 left), and the children may be the node itself and any other.
  */
-export function partitionRows(s: ShardState, node: number, feature: number, bin: number, missingLeft: number, left: number, right: number): void {
+export function moveRows(s: ShardState, node: number, feature: number, bin: number, missingLeft: number, left: number, right: number, all: number): void {
   const idx = s.rowIndex;
+  const gh = s.gh;
+  const codes = s.codes;
+  const words = s.words;
   const tmp = s.tmp;
-  const codes = s.columnCodes;
-  const from = feature * s.rows;
+  const tmpGh = s.tmpGh;
+  const tmpWords = s.tmpWords;
+  const stride = s.stride;
+  const w32 = stride >> 2;
   const goesLeft = s.goesLeft;
-  for (let c = 0; c < 256; c++) goesLeft[c] = c < bin ? 1 : 0;
-  goesLeft[s.missingCode[feature] as number] = missingLeft;
+  const mask = s.mask;
+  if (feature >= 0) {
+    for (let c = 0; c < 256; c++) goesLeft[c] = c < bin ? 1 : 0;
+    goesLeft[s.missingCode[feature] as number] = missingLeft;
+  }
   const b = s.nodeBegin[node] as number;
   const e = s.nodeEnd[node] as number;
   let w = b;
   let t = 0;
-  for (let i = b; i < e; i++) {
-    const r = idx[i] as number;
-    if (goesLeft[codes[from + r] as number] === 1) idx[w++] = r;
-    else tmp[t++] = r;
+  if (all === 0) {
+    for (let i = b; i < e; i++) {
+      if (goesLeft[codes[i * stride + feature] as number] === 1) idx[w++] = idx[i] as number;
+      else tmp[t++] = idx[i] as number;
+    }
+    idx.set(tmp.subarray(0, t), w);
+    s.nodeBegin[left] = b;
+    s.nodeEnd[left] = w;
+    s.nodeBegin[right] = w;
+    s.nodeEnd[right] = e;
+    return;
   }
-  for (let i = 0; i < t; i++) idx[w + i] = tmp[i] as number;
+  for (let i = b; i < e; i++) {
+    const toLeft = feature >= 0 ? goesLeft[codes[i * stride + feature] as number] === 1 : (mask as Uint8Array)[idx[i] as number] === 1;
+    if (toLeft) {
+      if (w !== i) {
+        idx[w] = idx[i] as number;
+        gh[2 * w] = gh[2 * i] as number;
+        gh[2 * w + 1] = gh[2 * i + 1] as number;
+        for (let k = 0, from = i * w32, to = w * w32; k < w32; k++) words[to + k] = words[from + k] as number;
+      }
+      w++;
+    } else {
+      tmp[t] = idx[i] as number;
+      tmpGh[2 * t] = gh[2 * i] as number;
+      tmpGh[2 * t + 1] = gh[2 * i + 1] as number;
+      for (let k = 0, from = i * w32, to = t * w32; k < w32; k++) tmpWords[to + k] = words[from + k] as number;
+      t++;
+    }
+  }
+  idx.set(tmp.subarray(0, t), w);
+  gh.set(tmpGh.subarray(0, 2 * t), 2 * w);
+  words.set(tmpWords.subarray(0, t * w32), w * w32);
   s.nodeBegin[left] = b;
   s.nodeEnd[left] = w;
   s.nodeBegin[right] = w;
@@ -215,15 +260,15 @@ export function partitionRows(s: ShardState, node: number, feature: number, bin:
 
 /**
  * Sums the quantized gradients and hessians of a node's rows per bin of each feature in `feats`, into histogram
- * `slot`. Feature f's slots are [f * 256, f * 256 + 256): bins are bytes. Unrolled by eight features: the loop is the
- * learner's hot spot.
+ * `slot`, reading the node's positions in order. Feature f's slots are [f * 256, f * 256 + 256): bins are bytes.
+ * Unrolled by eight features: the loop is the learner's hot spot.
  */
 export function buildHistogram(s: ShardState, node: number, feats: Int32Array, slot: number): void {
   const hist = s.hist.subarray(slot * s.histSize, (slot + 1) * s.histSize);
-  const idx = s.rowIndex;
   const codes = s.codes;
   const gh = s.gh;
   const p = s.p;
+  const stride = s.stride;
   const nf = feats.length;
   for (let j = 0; j < nf; j++) {
     const lo = (feats[j] as number) << 9;
@@ -234,10 +279,9 @@ export function buildHistogram(s: ShardState, node: number, feats: Int32Array, s
   if (nf === p) {
     const p8 = p & ~7;
     for (let i = b; i < e; i++) {
-      const r = idx[i] as number;
-      const g = gh[2 * r] as number;
-      const h = gh[2 * r + 1] as number;
-      const o = r * p;
+      const g = gh[2 * i] as number;
+      const h = gh[2 * i + 1] as number;
+      const o = i * stride;
       let f = 0;
       for (; f < p8; f += 8) {
         const k0 = ((f << 8) + (codes[o + f] as number)) << 1;
@@ -273,10 +317,9 @@ export function buildHistogram(s: ShardState, node: number, feats: Int32Array, s
     }
   } else {
     for (let i = b; i < e; i++) {
-      const r = idx[i] as number;
-      const g = gh[2 * r] as number;
-      const h = gh[2 * r + 1] as number;
-      const o = r * p;
+      const g = gh[2 * i] as number;
+      const h = gh[2 * i + 1] as number;
+      const o = i * stride;
       for (let j = 0; j < nf; j++) {
         const f = feats[j] as number;
         const k = ((f << 8) + (codes[o + f] as number)) << 1;
@@ -304,7 +347,7 @@ export function applyTree(s: ShardState, leaves: Int32Array, tree: BinTree): voi
     }
   }
   const codes = s.codes;
-  const p = s.p;
+  const stride = s.stride;
   const missingCode = s.missingCode;
   const end = s.end;
   for (let i = s.sampledEnd; i < end; i++) {
@@ -312,7 +355,7 @@ export function applyTree(s: ShardState, leaves: Int32Array, tree: BinTree): voi
     let node = 0;
     while ((tree.left[node] as number) >= 0) {
       const f = tree.feature[node] as number;
-      const c = codes[r * p + f] as number;
+      const c = codes[i * stride + f] as number;
       const goLeft = c === (missingCode[f] as number) ? tree.missingLeft[node] === 1 : c < (tree.bin[node] as number);
       node = (goLeft ? tree.left[node] : tree.right[node]) as number;
     }
@@ -327,14 +370,14 @@ export function shardStep(s: ShardState, msg: ShardMessage): GradientRange | nul
     return computeGradients(s, msg.objective, msg.power);
   }
   if (msg.op === 'root') {
-    quantize(s, msg.scaleG, msg.scaleH);
     resetRows(s);
+    quantize(s, msg.scaleG, msg.scaleH);
     buildHistogram(s, 0, msg.feats, 0);
     return null;
   }
   const sp = msg.splits;
-  for (let k = 0; k < sp.length; k += 6) {
-    partitionRows(s, sp[k] as number, sp[k + 1] as number, sp[k + 2] as number, sp[k + 3] as number, sp[k + 4] as number, sp[k + 5] as number);
+  for (let k = 0; k < sp.length; k += 7) {
+    moveRows(s, sp[k] as number, sp[k + 1] as number, sp[k + 2] as number, sp[k + 3] as number, sp[k + 4] as number, sp[k + 5] as number, sp[k + 6] as number);
   }
   for (let j = 0; j < msg.builds.length; j++) buildHistogram(s, msg.builds[j] as number, msg.feats, j);
   return null;
@@ -342,7 +385,7 @@ export function shardStep(s: ShardState, msg: ShardMessage): GradientRange | nul
 
 /** The source a worker thread runs: these kernels and a loop answering the main thread's messages. */
 export function workerSource(): string {
-  const kernels = [shardState, computeGradients, quantize, resetRows, partitionRows, buildHistogram, applyTree, shardStep];
+  const kernels = [shardState, computeGradients, resetRows, quantize, moveRows, buildHistogram, applyTree, shardStep];
   return [
     // Some TypeScript runners wrap inner functions in __name(fn, "name"): a no-op here.
     'var __name = (fn) => fn;',
