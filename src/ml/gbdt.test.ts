@@ -98,6 +98,18 @@ describe('trainGbdt on known cases', () => {
     for (const t of fit.model.trees) for (const f of t.feature) expect([-1, 1]).toContain(f);
   });
 
+  it('keeps to maxLeaves, and to gamma (on XGBoost\'s scale of gains)', async () => {
+    const leavesOf = (t: { left: Int32Array }): number => t.left.filter((v) => v < 0).length;
+    const free = await trainGbdt(train, trainLabels, { rounds: 5, maxDepth: 6 });
+    expect(Math.max(...free.model.trees.map(leavesOf))).toBeGreaterThan(20);
+    const limited = await trainGbdt(train, trainLabels, { rounds: 5, maxDepth: 6, maxLeaves: 7 });
+    expect(limited.model.trees.map(leavesOf)).toEqual([7, 7, 7, 7, 7]);
+    // The first tree's root split is the root's best, with or without the limit.
+    expect([limited.model.trees[0]?.feature[0], limited.model.trees[0]?.threshold[0]]).toEqual([free.model.trees[0]?.feature[0], free.model.trees[0]?.threshold[0]]);
+    const stumps = await trainGbdt(train, trainLabels, { rounds: 3, gamma: 1e9 });
+    expect(stumps.model.trees.map(leavesOf)).toEqual([1, 1, 1]);
+  });
+
   it('fits a smooth squared-error target and a Tweedie mean', async () => {
     const trainTarget = data.target.subarray(0, 4000);
     const fit = await trainGbdt(train, trainTarget, { objective: 'squared', rounds: 100, maxDepth: 4 });
@@ -174,6 +186,14 @@ describe('trainGbdt determinism and losses', () => {
     let ll = 0;
     for (let r = 0; r < train.rows; r++) ll -= trainLabels[r] === 1 ? Math.log(p[r] as number) : Math.log(1 - (p[r] as number));
     expectClose(loss[loss.length - 1] as number, ll / train.rows, { rtol: 1e-9 }, 'final training log-loss');
+  });
+
+  it('reports the same loss for the training rows given again as validation rows, for every objective', async () => {
+    const amounts = Float64Array.from(data.target.subarray(0, 4000), (v) => Math.exp(v / 2));
+    for (const [objective, y] of [['logistic', trainLabels], ['squared', data.target.subarray(0, 4000)], ['tweedie', amounts]] as const) {
+      const fit = await trainGbdt(train, y, { objective, rounds: 5, maxDepth: 3 }, { matrix: train, labels: y });
+      fit.diagnostics.trainLoss.forEach((v, i) => expectClose(fit.diagnostics.validLoss[i] as number, v, { rtol: 1e-12 }, `${objective} loss, round ${i + 1}`));
+    }
   });
 
   it('routes rows at prediction (tree.ts, raw thresholds) exactly as in training (bins)', async () => {

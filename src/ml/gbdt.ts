@@ -172,50 +172,52 @@ interface Scales {
  * Algorithm 3). The first of equal gains wins.
  */
 function bestSplit(hist: Float64Array, gSum: number, hSum: number, feats: Int32Array, bins: Bins, scale: Scales, o: GbdtOptions): Split | null {
-  const { lambda, minChildWeight } = o;
-  const G = gSum / scale.g;
-  const H = hSum / scale.h;
-  const parent = (G * G) / (H + lambda);
-  let best: Split | null = null;
+  const lambda = o.lambda;
+  // Scales are powers of two: these products are exact.
+  const gUnit = 1 / scale.g;
+  const hUnit = 1 / scale.h;
+  const minH = o.minChildWeight * scale.h;
+  const G = gSum * gUnit;
+  const parent = (G * G) / (hSum * hUnit + lambda);
   let bestGain = -Infinity;
-  const consider = (f: number, bin: number, missingLeft: number, gl: number, hl: number): void => {
-    const hr = hSum - hl;
-    if (hl <= 0 || hr <= 0) return;
-    const HL = hl / scale.h;
-    const HR = hr / scale.h;
-    if (HL < minChildWeight || HR < minChildWeight) return;
-    const GL = gl / scale.g;
-    const GR = (gSum - gl) / scale.g;
-    const gain = (GL * GL) / (HL + lambda) + (GR * GR) / (HR + lambda) - parent;
-    if (gain > bestGain) {
-      bestGain = gain;
-      best = { gain, feature: f, bin, missingLeft, gLeft: gl, hLeft: hl };
-    }
-  };
+  let bestFeature = -1;
+  let bestBin = 0;
+  let bestMissingLeft = 0;
+  let bestG = 0;
+  let bestH = 0;
   for (let j = 0; j < feats.length; j++) {
     const f = feats[j] as number;
     const base = f << 9;
     const nb = bins.valueBins[f] as number;
-    let gl = 0;
-    let hl = 0;
-    for (let s = 1; s < nb; s++) {
-      gl += hist[base + 2 * (s - 1)] as number;
-      hl += hist[base + 2 * (s - 1) + 1] as number;
-      consider(f, s, 0, gl, hl);
-    }
-    if (bins.hasMissing[f] === 1) {
-      gl = hist[base + 2 * nb] as number;
-      hl = hist[base + 2 * nb + 1] as number;
-      if (hl === 0 && gl === 0) continue;
-      consider(f, 0, 1, gl, hl);
-      for (let s = 1; s < nb; s++) {
-        gl += hist[base + 2 * (s - 1)] as number;
-        hl += hist[base + 2 * (s - 1) + 1] as number;
-        consider(f, s, 1, gl, hl);
+    const gMissing = bins.hasMissing[f] === 1 ? (hist[base + 2 * nb] as number) : 0;
+    const hMissing = bins.hasMissing[f] === 1 ? (hist[base + 2 * nb + 1] as number) : 0;
+    // Pass 0: missing values right, splits at bins 1..nb-1. Pass 1 (when the node has missing values): missing left,
+    // from bin 0 (missing alone on the left) up.
+    for (let pass = 0; pass < (hMissing === 0 && gMissing === 0 ? 1 : 2); pass++) {
+      let gl = pass === 0 ? 0 : gMissing;
+      let hl = pass === 0 ? 0 : hMissing;
+      for (let s = pass === 0 ? 1 : 0; s < nb; s++) {
+        if (s > 0) {
+          gl += hist[base + 2 * (s - 1)] as number;
+          hl += hist[base + 2 * (s - 1) + 1] as number;
+        }
+        const hr = hSum - hl;
+        if (hl <= 0 || hr <= 0 || hl < minH || hr < minH) continue;
+        const GL = gl * gUnit;
+        const GR = (gSum - gl) * gUnit;
+        const gain = (GL * GL) / (hl * hUnit + lambda) + (GR * GR) / (hr * hUnit + lambda) - parent;
+        if (gain > bestGain) {
+          bestGain = gain;
+          bestFeature = f;
+          bestBin = s;
+          bestMissingLeft = pass;
+          bestG = gl;
+          bestH = hl;
+        }
       }
     }
   }
-  return best;
+  return bestFeature < 0 ? null : { gain: bestGain, feature: bestFeature, bin: bestBin, missingLeft: bestMissingLeft, gLeft: bestG, hLeft: bestH };
 }
 
 /** A node waiting to be split: its histogram and integer gradient sums. */
@@ -298,7 +300,8 @@ async function growTree(grower: Grower, feats: Int32Array, scale: Scales): Promi
       }
     }
     if (o.maxLeaves > 0) {
-      const room = o.maxLeaves - (leaves.length + level.length);
+      // Leaves so far (this level's nodes that do not split included) plus one per open node; each split adds one.
+      const room = o.maxLeaves - (leaves.length + expansions.length);
       expansions.sort((a, b) => b.split.gain - a.split.gain || a.node.id - b.node.id);
       for (const { node } of expansions.slice(Math.max(0, room))) {
         leaf(node.id, node.g, node.h);
@@ -331,9 +334,11 @@ async function growTree(grower: Grower, feats: Int32Array, scale: Scales): Promi
       const hr = node.h - hl;
       cover[l] = hl / scale.h;
       cover[r] = hr / scale.h;
-      splits.push(node.id, split.feature, split.bin, split.missingLeft, l, r);
       const depth = node.depth + 1;
-      if (canSplit(depth, hl) || canSplit(depth, hr)) {
+      const childrenSplit = canSplit(depth, hl) || canSplit(depth, hr);
+      // The rows' codes and gradients move with them only when a child may be split.
+      splits.push(node.id, split.feature, split.bin, split.missingLeft, l, r, childrenSplit ? 1 : 0);
+      if (childrenSplit) {
         // Build the child of smaller hessian sum from its rows; its sibling is the parent less it.
         const leftSmaller = hl <= hr;
         builds.push({
@@ -495,6 +500,7 @@ export async function trainGbdt(
   const slots = Math.max(1, Math.min(MAX_SLOTS, 2 ** (o.maxDepth - 2)));
   const maxNodes = Math.min(2 ** (o.maxDepth + 1), 4 * n);
 
+  const codes = allocate(Uint8Array, 1, n * bins.stride, shared);
   const labelsShared = allocate(Float64Array, 8, n, shared);
   labelsShared.set(labels);
   let weightsShared: Float64Array | null = null;
@@ -515,7 +521,9 @@ export async function trainGbdt(
       begin: Math.min(n, k * blocksPerShard * BLOCK),
       end: Math.min(n, (k + 1) * blocksPerShard * BLOCK),
       p,
-      codes: bins.codes,
+      stride: bins.stride,
+      binnedRows: bins.codes,
+      codes,
       missingCode: bins.valueBins,
       labels: labelsShared,
       weights: weightsShared,

@@ -10,8 +10,15 @@ export type ObjectiveCode = 0 | 1 | 2;
 export interface ShardInit {
   readonly begin: number;
   readonly end: number;
-  /** Kept features (codes per row). */
+  /** Kept features, and bytes per row of codes (p rounded up to a multiple of 4, so a row is whole 32-bit words). */
   readonly p: number;
+  readonly stride: number;
+  /** The bins in row order, row-major (binning.ts): never changed. */
+  readonly binnedRows: Uint8Array;
+  /**
+   * The bins of the row at each position of rowIndex: partitions move a row's codes with it, so that each node's rows
+   * are contiguous and histograms read memory in order. Reset from binnedRows at each tree.
+   */
   readonly codes: Uint8Array;
   /** Per feature: its number of value bins, which is its code for a missing value. */
   readonly missingCode: Int32Array;
@@ -21,9 +28,9 @@ export interface ShardInit {
   readonly margin: Float64Array;
   /** Gradient and hessian of every row, interleaved, as computed. */
   readonly grad: Float64Array;
-  /** The same, rounded to integers on a power-of-two scale: their sums are exact whatever the order. */
+  /** The same at each position of rowIndex, rounded to integers on a power-of-two scale: their sums are exact whatever the order. */
   readonly gh: Int32Array;
-  /** Row indices; this shard's part [begin, end) is partitioned by tree node. */
+  /** The row at each position; this shard's positions [begin, end) are partitioned by tree node. */
   readonly rowIndex: Uint32Array;
   /** 1 for the rows of the round's subsample, when subsampling. */
   readonly mask: Uint8Array | null;
@@ -39,9 +46,15 @@ export interface ShardInit {
 
 /** A shard's own working state. */
 export interface ShardState extends ShardInit {
+  /** Per code of the feature being split on: 1 when its rows go left (257: a feature may have 256 value bins). */
+  readonly goesLeft: Uint8Array;
   readonly nodeBegin: Int32Array;
   readonly nodeEnd: Int32Array;
+  /** 32-bit views of codes, and room for the rows that go right while a node is partitioned. */
+  readonly words: Uint32Array;
   readonly tmp: Uint32Array;
+  readonly tmpGh: Int32Array;
+  readonly tmpWords: Uint32Array;
   sampledEnd: number;
 }
 
@@ -55,7 +68,7 @@ export interface BinTree {
   readonly value: Float64Array;
 }
 
-/** Messages to a shard, and what it answers. */
+/** Messages to a shard, and what it answers. A level's splits are 7 numbers each: node, feature, bin, missingLeft, left, right, all (moveRows). */
 export type ShardMessage =
   | { readonly op: 'gradients'; readonly objective: ObjectiveCode; readonly power: number; readonly leaves: Int32Array | null; readonly tree: BinTree | null }
   | { readonly op: 'root'; readonly scaleG: number; readonly scaleH: number; readonly feats: Int32Array }
@@ -68,7 +81,8 @@ export interface GradientRange {
 }
 
 /**
- * Loss of one row at margin m (weights apart): logistic log(1 + e^m) - y m (the log-loss), squared (m - y)^2, Tweedie
+ * Loss of one row at margin m (weights apart), for the validation rows; computeGradients computes the same for the
+ * training rows from the exponentials it already has (gbdt.test.ts checks that the two agree): logistic log(1 + e^m) - y m (the log-loss), squared (m - y)^2, Tweedie
  * -y e^{(1-rho) m} / (1 - rho) + e^{(2-rho) m} / (2 - rho) (its negative log-likelihood up to terms free of m, as
  * XGBoost's tweedie-nloglik).
  */
@@ -82,9 +96,13 @@ export function rowLoss(objective: ObjectiveCode, power: number, y: number, m: n
 export function shardState(init: ShardInit): ShardState {
   return {
     ...init,
+    goesLeft: new Uint8Array(257),
     nodeBegin: new Int32Array(init.maxNodes),
     nodeEnd: new Int32Array(init.maxNodes),
+    words: new Uint32Array(init.codes.buffer, init.codes.byteOffset, init.codes.byteLength >> 2),
     tmp: new Uint32Array(init.end - init.begin),
+    tmpGh: new Int32Array(2 * (init.end - init.begin)),
+    tmpWords: new Uint32Array(((init.end - init.begin) * init.stride) >> 2),
     sampledEnd: init.end,
   };
 }
@@ -99,10 +117,13 @@ export function computeGradients(s: ShardState, objective: ObjectiveCode, power:
   const w = s.weights;
   const margin = s.margin;
   const grad = s.grad;
+  const blockLoss = s.blockLoss;
+  const block = s.block;
+  const end = s.end;
   let maxG = 0;
   let maxH = 0;
-  for (let b0 = s.begin; b0 < s.end; b0 += s.block) {
-    const b1 = Math.min(s.end, b0 + s.block);
+  for (let b0 = s.begin; b0 < end; b0 += block) {
+    const b1 = Math.min(end, b0 + block);
     let loss = 0;
     for (let r = b0; r < b1; r++) {
       const m = margin[r] as number;
@@ -110,18 +131,24 @@ export function computeGradients(s: ShardState, objective: ObjectiveCode, power:
       const wr = w === null ? 1 : (w[r] as number);
       let g: number;
       let h: number;
+      let l: number;
       if (objective === 0) {
-        const p = 1 / (1 + Math.exp(-m));
+        // One exponential for p and the loss: softplus(m) = max(m, 0) + log(1 + e^-|m|).
+        const e = Math.exp(m < 0 ? m : -m);
+        const p = m < 0 ? e / (1 + e) : 1 / (1 + e);
         g = p - yr;
         h = Math.max(p * (1 - p), 1e-16);
+        l = (m > 0 ? m : 0) + Math.log1p(e) - yr * m;
       } else if (objective === 1) {
         g = m - yr;
         h = 1;
+        l = g * g;
       } else {
         const a = Math.exp((1 - power) * m);
         const b = Math.exp((2 - power) * m);
         g = -yr * a + b;
         h = -yr * (1 - power) * a + (2 - power) * b;
+        l = (-yr * a) / (1 - power) + b / (2 - power);
       }
       g *= wr;
       h *= wr;
@@ -130,63 +157,101 @@ export function computeGradients(s: ShardState, objective: ObjectiveCode, power:
       const ag = g < 0 ? -g : g;
       if (ag > maxG) maxG = ag;
       if (h > maxH) maxH = h;
-      loss += wr * rowLoss(objective, power, yr, m);
+      loss += wr * l;
     }
-    s.blockLoss[b0 / s.block] = loss;
+    blockLoss[b0 / block] = loss;
   }
   return { maxG, maxH };
 }
 
-/** Rounds the shard's gradients and hessians to integers on the scales given (powers of two). */
+/**
+ * Puts the shard's rows back in the root node in row order (codes from binnedRows), then, when subsampling, the
+ * subsample's rows first (moveRows on the mask).
+ */
+export function resetRows(s: ShardState): void {
+  const idx = s.rowIndex;
+  for (let r = s.begin; r < s.end; r++) idx[r] = r;
+  s.codes.set(s.binnedRows.subarray(s.begin * s.stride, s.end * s.stride), s.begin * s.stride);
+  s.nodeBegin[0] = s.begin;
+  s.nodeEnd[0] = s.end;
+  s.sampledEnd = s.end;
+  if (s.mask !== null) {
+    moveRows(s, 0, -1, 0, 1, 0, 1, 1);
+    s.sampledEnd = s.nodeEnd[0] as number;
+  }
+}
+
+/** Rounds the gradients and hessians of the rows at the shard's positions to integers on the scales given (powers of two). */
 export function quantize(s: ShardState, scaleG: number, scaleH: number): void {
   const grad = s.grad;
   const gh = s.gh;
-  for (let k = 2 * s.begin; k < 2 * s.end; k += 2) {
-    gh[k] = Math.round((grad[k] as number) * scaleG);
-    gh[k + 1] = Math.round((grad[k + 1] as number) * scaleH);
+  const idx = s.rowIndex;
+  for (let i = s.begin; i < s.end; i++) {
+    const r = idx[i] as number;
+    gh[2 * i] = Math.round((grad[2 * r] as number) * scaleG);
+    gh[2 * i + 1] = Math.round((grad[2 * r + 1] as number) * scaleH);
   }
 }
 
-/** Puts the shard's rows back in the root node, the subsample's rows first (all rows without a mask). */
-export function resetRows(s: ShardState): void {
+/**
+ * Splits a node's positions, in order, between its children, moving each row's index and, with `all`, its codes and
+ * gradients (not needed when neither child will be split): code < bin goes left, missing goes where missingLeft says
+ * (the side of each code from a table, so the loop has one test). With feature -1, the side is the subsample mask's
+ * (1 left), and the children may be the node itself and any other.
+ */
+export function moveRows(s: ShardState, node: number, feature: number, bin: number, missingLeft: number, left: number, right: number, all: number): void {
   const idx = s.rowIndex;
-  const mask = s.mask;
-  let w = s.begin;
-  if (mask === null) {
-    for (let r = s.begin; r < s.end; r++) idx[r] = r;
-    w = s.end;
-  } else {
-    const tmp = s.tmp;
-    let t = 0;
-    for (let r = s.begin; r < s.end; r++) {
-      if (mask[r] === 1) idx[w++] = r;
-      else tmp[t++] = r;
-    }
-    for (let i = 0; i < t; i++) idx[w + i] = tmp[i] as number;
-  }
-  s.nodeBegin[0] = s.begin;
-  s.nodeEnd[0] = w;
-  s.sampledEnd = w;
-}
-
-/** Splits a node's rows, in order, between its children: code < bin goes left, missing goes where missingLeft says. */
-export function partitionRows(s: ShardState, node: number, feature: number, bin: number, missingLeft: number, left: number, right: number): void {
-  const idx = s.rowIndex;
-  const tmp = s.tmp;
+  const gh = s.gh;
   const codes = s.codes;
-  const p = s.p;
-  const miss = s.missingCode[feature] as number;
+  const words = s.words;
+  const tmp = s.tmp;
+  const tmpGh = s.tmpGh;
+  const tmpWords = s.tmpWords;
+  const stride = s.stride;
+  const w32 = stride >> 2;
+  const goesLeft = s.goesLeft;
+  const mask = s.mask;
+  if (feature >= 0) {
+    for (let c = 0; c < 256; c++) goesLeft[c] = c < bin ? 1 : 0;
+    goesLeft[s.missingCode[feature] as number] = missingLeft;
+  }
   const b = s.nodeBegin[node] as number;
   const e = s.nodeEnd[node] as number;
   let w = b;
   let t = 0;
-  for (let i = b; i < e; i++) {
-    const r = idx[i] as number;
-    const c = codes[r * p + feature] as number;
-    if (c === miss ? missingLeft === 1 : c < bin) idx[w++] = r;
-    else tmp[t++] = r;
+  if (all === 0) {
+    for (let i = b; i < e; i++) {
+      if (goesLeft[codes[i * stride + feature] as number] === 1) idx[w++] = idx[i] as number;
+      else tmp[t++] = idx[i] as number;
+    }
+    idx.set(tmp.subarray(0, t), w);
+    s.nodeBegin[left] = b;
+    s.nodeEnd[left] = w;
+    s.nodeBegin[right] = w;
+    s.nodeEnd[right] = e;
+    return;
   }
-  for (let i = 0; i < t; i++) idx[w + i] = tmp[i] as number;
+  for (let i = b; i < e; i++) {
+    const toLeft = feature >= 0 ? goesLeft[codes[i * stride + feature] as number] === 1 : (mask as Uint8Array)[idx[i] as number] === 1;
+    if (toLeft) {
+      if (w !== i) {
+        idx[w] = idx[i] as number;
+        gh[2 * w] = gh[2 * i] as number;
+        gh[2 * w + 1] = gh[2 * i + 1] as number;
+        for (let k = 0, from = i * w32, to = w * w32; k < w32; k++) words[to + k] = words[from + k] as number;
+      }
+      w++;
+    } else {
+      tmp[t] = idx[i] as number;
+      tmpGh[2 * t] = gh[2 * i] as number;
+      tmpGh[2 * t + 1] = gh[2 * i + 1] as number;
+      for (let k = 0, from = i * w32, to = t * w32; k < w32; k++) tmpWords[to + k] = words[from + k] as number;
+      t++;
+    }
+  }
+  idx.set(tmp.subarray(0, t), w);
+  gh.set(tmpGh.subarray(0, 2 * t), 2 * w);
+  words.set(tmpWords.subarray(0, t * w32), w * w32);
   s.nodeBegin[left] = b;
   s.nodeEnd[left] = w;
   s.nodeBegin[right] = w;
@@ -195,36 +260,38 @@ export function partitionRows(s: ShardState, node: number, feature: number, bin:
 
 /**
  * Sums the quantized gradients and hessians of a node's rows per bin of each feature in `feats`, into histogram
- * `slot`. Feature f's slots are [f * 256, f * 256 + 256): bins are bytes. Unrolled by four features: the loop is the
- * learner's hot spot.
+ * `slot`, reading the node's positions in order. Feature f's slots are [f * 256, f * 256 + 256): bins are bytes.
+ * Unrolled by eight features: the loop is the learner's hot spot.
  */
 export function buildHistogram(s: ShardState, node: number, feats: Int32Array, slot: number): void {
-  const hist = s.hist;
-  const idx = s.rowIndex;
+  const hist = s.hist.subarray(slot * s.histSize, (slot + 1) * s.histSize);
   const codes = s.codes;
   const gh = s.gh;
   const p = s.p;
+  const stride = s.stride;
   const nf = feats.length;
-  const base = slot * s.histSize;
   for (let j = 0; j < nf; j++) {
-    const lo = base + ((feats[j] as number) << 9);
+    const lo = (feats[j] as number) << 9;
     hist.fill(0, lo, lo + 512);
   }
   const b = s.nodeBegin[node] as number;
   const e = s.nodeEnd[node] as number;
   if (nf === p) {
-    const p4 = p & ~3;
+    const p8 = p & ~7;
     for (let i = b; i < e; i++) {
-      const r = idx[i] as number;
-      const g = gh[2 * r] as number;
-      const h = gh[2 * r + 1] as number;
-      const o = r * p;
+      const g = gh[2 * i] as number;
+      const h = gh[2 * i + 1] as number;
+      const o = i * stride;
       let f = 0;
-      for (; f < p4; f += 4) {
-        const k0 = base + (((f << 8) + (codes[o + f] as number)) << 1);
-        const k1 = base + ((((f + 1) << 8) + (codes[o + f + 1] as number)) << 1);
-        const k2 = base + ((((f + 2) << 8) + (codes[o + f + 2] as number)) << 1);
-        const k3 = base + ((((f + 3) << 8) + (codes[o + f + 3] as number)) << 1);
+      for (; f < p8; f += 8) {
+        const k0 = ((f << 8) + (codes[o + f] as number)) << 1;
+        const k1 = (((f + 1) << 8) + (codes[o + f + 1] as number)) << 1;
+        const k2 = (((f + 2) << 8) + (codes[o + f + 2] as number)) << 1;
+        const k3 = (((f + 3) << 8) + (codes[o + f + 3] as number)) << 1;
+        const k4 = (((f + 4) << 8) + (codes[o + f + 4] as number)) << 1;
+        const k5 = (((f + 5) << 8) + (codes[o + f + 5] as number)) << 1;
+        const k6 = (((f + 6) << 8) + (codes[o + f + 6] as number)) << 1;
+        const k7 = (((f + 7) << 8) + (codes[o + f + 7] as number)) << 1;
         hist[k0] = (hist[k0] as number) + g;
         hist[k0 + 1] = (hist[k0 + 1] as number) + h;
         hist[k1] = (hist[k1] as number) + g;
@@ -233,22 +300,29 @@ export function buildHistogram(s: ShardState, node: number, feats: Int32Array, s
         hist[k2 + 1] = (hist[k2 + 1] as number) + h;
         hist[k3] = (hist[k3] as number) + g;
         hist[k3 + 1] = (hist[k3 + 1] as number) + h;
+        hist[k4] = (hist[k4] as number) + g;
+        hist[k4 + 1] = (hist[k4 + 1] as number) + h;
+        hist[k5] = (hist[k5] as number) + g;
+        hist[k5 + 1] = (hist[k5 + 1] as number) + h;
+        hist[k6] = (hist[k6] as number) + g;
+        hist[k6 + 1] = (hist[k6 + 1] as number) + h;
+        hist[k7] = (hist[k7] as number) + g;
+        hist[k7 + 1] = (hist[k7 + 1] as number) + h;
       }
       for (; f < p; f++) {
-        const k = base + (((f << 8) + (codes[o + f] as number)) << 1);
+        const k = ((f << 8) + (codes[o + f] as number)) << 1;
         hist[k] = (hist[k] as number) + g;
         hist[k + 1] = (hist[k + 1] as number) + h;
       }
     }
   } else {
     for (let i = b; i < e; i++) {
-      const r = idx[i] as number;
-      const g = gh[2 * r] as number;
-      const h = gh[2 * r + 1] as number;
-      const o = r * p;
+      const g = gh[2 * i] as number;
+      const h = gh[2 * i + 1] as number;
+      const o = i * stride;
       for (let j = 0; j < nf; j++) {
         const f = feats[j] as number;
-        const k = base + (((f << 8) + (codes[o + f] as number)) << 1);
+        const k = ((f << 8) + (codes[o + f] as number)) << 1;
         hist[k] = (hist[k] as number) + g;
         hist[k + 1] = (hist[k + 1] as number) + h;
       }
@@ -273,14 +347,16 @@ export function applyTree(s: ShardState, leaves: Int32Array, tree: BinTree): voi
     }
   }
   const codes = s.codes;
-  const p = s.p;
-  for (let i = s.sampledEnd; i < s.end; i++) {
+  const stride = s.stride;
+  const missingCode = s.missingCode;
+  const end = s.end;
+  for (let i = s.sampledEnd; i < end; i++) {
     const r = idx[i] as number;
     let node = 0;
     while ((tree.left[node] as number) >= 0) {
       const f = tree.feature[node] as number;
-      const c = codes[r * p + f] as number;
-      const goLeft = c === (s.missingCode[f] as number) ? tree.missingLeft[node] === 1 : c < (tree.bin[node] as number);
+      const c = codes[i * stride + f] as number;
+      const goLeft = c === (missingCode[f] as number) ? tree.missingLeft[node] === 1 : c < (tree.bin[node] as number);
       node = (goLeft ? tree.left[node] : tree.right[node]) as number;
     }
     margin[r] = (margin[r] as number) + (tree.value[node] as number);
@@ -294,14 +370,14 @@ export function shardStep(s: ShardState, msg: ShardMessage): GradientRange | nul
     return computeGradients(s, msg.objective, msg.power);
   }
   if (msg.op === 'root') {
-    quantize(s, msg.scaleG, msg.scaleH);
     resetRows(s);
+    quantize(s, msg.scaleG, msg.scaleH);
     buildHistogram(s, 0, msg.feats, 0);
     return null;
   }
   const sp = msg.splits;
-  for (let k = 0; k < sp.length; k += 6) {
-    partitionRows(s, sp[k] as number, sp[k + 1] as number, sp[k + 2] as number, sp[k + 3] as number, sp[k + 4] as number, sp[k + 5] as number);
+  for (let k = 0; k < sp.length; k += 7) {
+    moveRows(s, sp[k] as number, sp[k + 1] as number, sp[k + 2] as number, sp[k + 3] as number, sp[k + 4] as number, sp[k + 5] as number, sp[k + 6] as number);
   }
   for (let j = 0; j < msg.builds.length; j++) buildHistogram(s, msg.builds[j] as number, msg.feats, j);
   return null;
@@ -309,7 +385,7 @@ export function shardStep(s: ShardState, msg: ShardMessage): GradientRange | nul
 
 /** The source a worker thread runs: these kernels and a loop answering the main thread's messages. */
 export function workerSource(): string {
-  const kernels = [rowLoss, shardState, computeGradients, quantize, resetRows, partitionRows, buildHistogram, applyTree, shardStep];
+  const kernels = [shardState, computeGradients, resetRows, quantize, moveRows, buildHistogram, applyTree, shardStep];
   return [
     // Some TypeScript runners wrap inner functions in __name(fn, "name"): a no-op here.
     'var __name = (fn) => fn;',
