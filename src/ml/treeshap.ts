@@ -14,14 +14,11 @@
 // The kernels are self-contained functions (no imports, no closures) so that their source can run in worker threads.
 import { Worker } from 'node:worker_threads';
 import { KairosError } from '../errors.js';
+import { columnsFor, type FeatureMatrix } from './matrix.js';
 import type { Ensemble, Tree } from './tree.js';
 
-/** Rows of features by column (NaN = missing), the shape the scorers hold: `columns[j][row]` is feature `names[j]`. */
-export interface FeatureMatrix {
-  readonly names: readonly string[];
-  readonly columns: readonly Float64Array[];
-  readonly rows: number;
-}
+/** Rows of features by column (NaN = missing): the learner's matrix (matrix.ts). */
+export type { FeatureMatrix } from './matrix.js';
 
 /** A margin split into its parts: bias + the row's contributions = the margin, for every row. */
 export interface Explanation {
@@ -177,19 +174,9 @@ export function topReasons(
 // ---------------------------------------------------------------------------------------------------------------
 // Edges: the matrix's columns in the model's order, the rows asked for.
 
-function matchColumns(model: Ensemble, matrix: FeatureMatrix): Float64Array[] {
-  if (matrix.columns.length !== matrix.names.length) {
-    throw new KairosError('VALIDATION', `feature matrix: ${matrix.names.length} names for ${matrix.columns.length} columns`);
-  }
-  const byName = new Map(matrix.names.map((name, j) => [name, j] as const));
-  return model.featureNames.map((name) => {
-    const column = matrix.columns[byName.get(name) ?? -1];
-    if (column === undefined) throw new KairosError('VALIDATION', `feature matrix: no column "${name}", which the model uses`);
-    if (column.length < matrix.rows) {
-      throw new KairosError('VALIDATION', `feature matrix: column "${name}" has ${column.length} values for ${matrix.rows} rows`);
-    }
-    return column;
-  });
+/** The matrix's columns in the model's feature order (matrix.ts, shared with the learner). */
+function matchColumns(model: Ensemble, matrix: FeatureMatrix): (Float64Array | Float32Array)[] {
+  return columnsFor(matrix, model.featureNames, 'feature matrix');
 }
 
 function selectRows(matrix: FeatureMatrix, rows: ArrayLike<number> | undefined): Int32Array {
@@ -205,7 +192,7 @@ function selectRows(matrix: FeatureMatrix, rows: ArrayLike<number> | undefined):
 }
 
 /** Rows selected[start .. start + n) as a row-major block. */
-function gatherRows(columns: readonly Float64Array[], selected: Int32Array, start: number, n: number): Float64Array {
+function gatherRows(columns: readonly (Float64Array | Float32Array)[], selected: Int32Array, start: number, n: number): Float64Array {
   const F = columns.length;
   const x = new Float64Array(n * F);
   for (let f = 0; f < F; f++) {

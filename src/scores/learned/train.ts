@@ -4,6 +4,7 @@ import { KairosError } from '../../errors.js';
 import { findCategoricals, SNAPSHOT_FEATURES, writeEventDays, writeSnapshot, addLabels, type Categorical, type EngagementWeights, type LabelWindow } from '../../features/snapshots.js';
 import { trainGbdt, predictGbdtMargin, type GbdtFit, type GbdtOptions } from '../../ml/gbdt.js';
 import { applyIsotonic, fitIsotonic, type IsotonicMap } from '../../ml/isotonic.js';
+import type { FeatureMatrix } from '../../ml/matrix.js';
 import type { Ensemble } from '../../ml/tree.js';
 import { getTransactionModel, type TransactionModelName } from '../../models/index.js';
 import { normalisedGini, rocAuc } from '../../backtest/metrics.js';
@@ -11,12 +12,8 @@ import { quoteIdentifier, type Store } from '../../store/db.js';
 import { fitSpend, fitTransaction } from '../clv/fitting.js';
 import { designTasks, type TaskDesign, type TaskName } from './design.js';
 
-/** A feature matrix, column by column (NaN = missing), as the learner takes it. */
-export interface Matrix {
-  readonly names: readonly string[];
-  readonly columns: readonly Float64Array[];
-  readonly rows: number;
-}
+/** A feature matrix, column by column (NaN = missing), as the learner takes it: built here from Float64Arrays. */
+export type Matrix = FeatureMatrix & { readonly columns: readonly Float64Array[] };
 
 /** Features the learned models add from the purchase model fitted at the same cut. */
 export const PURCHASE_MODEL_FEATURES = [
@@ -204,15 +201,7 @@ function matrixOf(parts: readonly { s: Snapshot; extra: Record<string, Float64Ar
 }
 
 function valuesOf(parts: readonly { s: Snapshot; extra: Record<string, Float64Array>; rows: Int32Array }[], name: string): Float64Array {
-  const total = parts.reduce((a, p) => a + p.rows.length, 0);
-  const out = new Float64Array(total);
-  let k = 0;
-  for (const p of parts) {
-    const src = p.extra[name] ?? p.s.numbers[name];
-    if (!src) throw new KairosError('INTERNAL', `snapshot column ${name} is missing`);
-    for (const i of p.rows) out[k++] = src[i] as number;
-  }
-  return out;
+  return matrixOf(parts, [name]).columns[0] as Float64Array;
 }
 
 /** The training label of a task: churn = did not buy; conversion = bought; value = net spend, at least 0. */
