@@ -452,7 +452,26 @@ function learnedSummary(runs: Run[]): string {
     'Boosted trees trained on snapshots before the cut (the calibration only), graded on the holdout. Churn: ROC AUC against RFM recency over the first 90 days of the holdout (its label), with the purchase model (BG/NBD fitted at the cut) on the same label. Conversion: ROC AUC over the first 30 days against recency. Value: normalised Gini of holdout revenue against past spend, with the purchase and spend models\' value (the CLV section above). Each cell: model vs baseline (grade).',
     '',
     table(['data set', 'churn risk, trees vs recency', 'churn risk, purchase model', 'conversion, trees vs recency', 'value, trees vs past spend', 'value, purchase model (CLV section)'], rows),
+    '',
+    ...learnedShortfalls(runs),
   ].join('\n');
+}
+
+/** Every learned score graded C, with its numbers and why (the goal is A or B for churn and value everywhere). */
+function learnedShortfalls(runs: Run[]): string[] {
+  const lines: string[] = [];
+  for (const r of runs) {
+    for (const s of r.result.report.scores.filter((x) => x.model === 'boosted trees' && x.grade.grade === 'C')) {
+      const m = s.metrics[0];
+      const window = /trained on (\d+)-day windows/.exec(s.description)?.[1];
+      const why =
+        s.kind === 'value' && window
+          ? `the value model learns from ${window}-day windows (the longest the calibration leaves room for with an inner holdout), while the holdout and the past-spend rule span much longer: over ${formatCount(r.result.report.customers)} customers the rule's long-run average ranks the next months' spenders better than a model of the next ${window} days`
+          : `on ${formatCount(r.result.report.customers)} customers the trees do not find more than recency already says`;
+      lines.push(`- **${r.set.title}**, ${s.name}: ${m?.metric} ${n3(m?.model ?? null)} against ${n3(m?.baseline ?? null)} (${m?.baselineName}): grade C. Why: ${why}.`);
+    }
+  }
+  return lines.length ? ['Learned scores that do not beat their rule:', '', ...lines] : ['Every learned score beats its rule on every data set.'];
 }
 
 /** The Hillstrom check (src/evaluate/hillstrom.ts). */

@@ -178,6 +178,14 @@ export const learnedScorer: Scorer = {
     learned.features.forEach((_, f) => columns.push({ name: `v${f}`, type: 'DOUBLE', values: scoring.matrix.columns[f] as Float64Array }));
     ctx.store.exposeColumns(VALUES, columns);
     const names = `[${learned.features.map((n) => quoteLiteral(n)).join(', ')}]`;
+    // A categorical reason's key carries its level ("attr_channel=paid_social"): the code alone would say nothing.
+    const categorical = learned.categoricals.map((c) => ({ c, f: learned.features.indexOf(c.name) })).filter((x) => x.f >= 0);
+    const keyOf = (f: string): string =>
+      categorical.length === 0
+        ? `${names}[${f} + 1]`
+        : `CASE ${f} ${categorical
+            .map(({ c, f: i }) => `WHEN ${i} THEN ${quoteLiteral(`${c.name}=`)} || coalesce([${c.levels.map((l) => quoteLiteral(l)).join(', ')}][v.v${i}::INTEGER], 'unknown')`)
+            .join(' ')} ELSE ${names}[${f} + 1] END`;
     const valueList = `[${learned.features.map((_, f) => `v.v${f}`).join(', ')}]`;
     const select: string[] = [];
     const mentioned: string[] = [];
@@ -195,7 +203,7 @@ export const learnedScorer: Scorer = {
       const model = treesWin
         ? `CASE WHEN ${boosted} IS NULL THEN NULL ELSE 'boosted trees' END`
         : `CASE WHEN c.${c.purchase} IS NOT NULL THEN c.clv_model WHEN ${boosted} IS NOT NULL THEN 'boosted trees' END`;
-      const entries = Array.from({ length: REASONS_KEPT }, (_, j) => `{'key': ${names}[v.${t}_f${j} + 1], 'value': v.${t}_c${j}}`);
+      const entries = Array.from({ length: REASONS_KEPT }, (_, j) => `{'key': ${keyOf(`v.${t}_f${j}`)}, 'value': v.${t}_c${j}}`);
       select.push(
         `${boosted} AS ${c.boosted}`,
         `${winner} AS ${c.winner}`,

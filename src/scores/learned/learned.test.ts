@@ -115,6 +115,14 @@ describe('learned scorer', () => {
       'SELECT churn_reasons, reason_values FROM customer_scores WHERE frequency > 0 ORDER BY customer_id LIMIT 50',
     );
     expect(rows.length).toBe(50);
+    const features = new Set([...SNAPSHOT_FEATURES.map((f) => f.name), 'pm_p_alive', 'pm_expected_90d']);
+    for (const r of rows) {
+      const keys = Object.keys(r.churn_reasons as Record<string, number>);
+      expect(keys.length).toBeGreaterThan(0);
+      expect(keys.length).toBeLessThanOrEqual(3);
+      // A feature, or a categorical attribute with its level.
+      for (const k of keys) expect(features.has(k) || /^(country|attr_[a-z0-9_]+)=.+$/.test(k), k).toBe(true);
+    }
     const lines = learnedScorer.explain(
       (await store.one('SELECT * FROM customer_scores WHERE frequency > 0 ORDER BY customer_id LIMIT 1')) ?? {},
       { currency: 'EUR', asOf: AS_OF, items: {} },
@@ -173,5 +181,6 @@ describe('reasons in words', () => {
       'days since the last purchase: 120 (raises it)',
       expect.stringMatching(/^net spend in the last 90 days: .*45\.50.* \(raises it\)$/),
     ]);
+    expect(reasonsInWords({ 'attr_acquisition_channel=paid_social': -0.4 }, {}, 'EUR')).toEqual(['acquisition channel: paid_social (lowers it)']);
   });
 });

@@ -57,5 +57,10 @@ export function reasonsInWords(
   return entries
     .filter(([, c]) => Number.isFinite(c) && c !== 0)
     .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]) || a[0].localeCompare(b[0]))
-    .map(([name, c]) => `${featureInWords(name, get(name), currency, levels[name])} (${c > 0 ? 'raises' : 'lowers'} it)`);
+    .map(([key, c]) => {
+      // A categorical reason names its level in its key: "attr_channel=paid_social".
+      const eq = key.indexOf('=');
+      const said = eq > 0 ? `${key.slice(0, eq).replace(/^attr_/, '').replace(/_/g, ' ')}: ${key.slice(eq + 1)}` : featureInWords(key, get(key), currency, levels[key]);
+      return `${said} (${c > 0 ? 'raises' : 'lowers'} it)`;
+    });
 }
