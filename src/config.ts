@@ -116,7 +116,7 @@ export const DEFAULT_CONFIG: KairosConfig = {
   ingest: {},
   rfm: { bins: 5 },
   scores: { model: 'auto', clvMonths: 12, monthlyDiscountRate: 0.01, decisiveThreshold: 0.5, offerLeadDays: 14, summaryPartitions: 1, choiceSample: 50_000 },
-  learned: { enabled: true, churnDays: 90, snapshots: 4, stepDays: 30, sampleCustomers: 25_000, rounds: 400, maxDepth: 3, learningRate: 0.05 },
+  learned: { enabled: true, churnDays: 90, snapshots: 4, stepDays: 30, sampleCustomers: 10_000, rounds: 400, maxDepth: 3, learningRate: 0.05 },
   // Why these values: docs/scores.md, "Engagement and ambassador". email_sent weighs 0 (a mail received is exposure,
   // not engagement) but has a half-life: it is the denominator of email_open_rate.
   engagement: {

@@ -1,6 +1,6 @@
 // Learned churn risk, conversion and value (boosted trees on customer snapshots), head to head with the purchase models: the winner fills the columns users select on.
 import { KairosError } from '../../errors.js';
-import { treeShap } from '../../ml/treeshap.js';
+import { treeShapParallel } from '../../ml/treeshap.js';
 import { ensembleToJson } from '../../ml/tree-json.js';
 import { isTransactionModelName, type TransactionModelName } from '../../models/index.js';
 import { quoteIdentifier, quoteLiteral, type ColumnData } from '../../store/db.js';
@@ -15,8 +15,8 @@ const RESULT = '__score_learned';
 const SNAPSHOT = '__learned_scoring';
 const VALUES = '__learned_values';
 
-/** Rows explained at a time: TreeSHAP's contributions of a chunk are rows x features doubles. */
-const EXPLAIN_CHUNK = 20_000;
+/** Rows explained at a time, on both cores: TreeSHAP's contributions of a chunk are rows x features doubles (~36 MB). */
+const EXPLAIN_CHUNK = 100_000;
 
 /** Names of each task's columns: the boosted trees' own, the winner's, which model won, and the reasons. */
 const COLUMNS: Readonly<Record<TaskName, { boosted: string; winner: string; model: string; reasons: string; purchase: string }>> = {
@@ -41,14 +41,14 @@ export function twelveMonthFactor(days: number, monthlyDiscount: number): number
 }
 
 /** Top-k reasons of each row: feature indices and contributions, from TreeSHAP on the margin, in chunks. */
-function topReasons(task: TrainedTask, matrix: Matrix, rows: Int32Array): { feature: Int32Array[]; contribution: Float64Array[] } {
+async function topReasons(task: TrainedTask, matrix: Matrix, rows: Int32Array): Promise<{ feature: Int32Array[]; contribution: Float64Array[] }> {
   const k = REASONS_KEPT;
   const p = matrix.names.length;
   const feature = Array.from({ length: k }, () => new Int32Array(matrix.rows).fill(-1));
   const contribution = Array.from({ length: k }, () => new Float64Array(matrix.rows).fill(Number.NaN));
   for (let start = 0; start < rows.length; start += EXPLAIN_CHUNK) {
     const chunk = rows.subarray(start, Math.min(rows.length, start + EXPLAIN_CHUNK));
-    const { contributions } = treeShap(task.model, matrix, chunk);
+    const { contributions } = await treeShapParallel(task.model, matrix, chunk);
     for (let r = 0; r < chunk.length; r++) {
       const row = chunk[r] as number;
       // The k largest |contribution| of the row, by insertion into a short sorted list.
@@ -93,10 +93,10 @@ async function purchaseModelOnly(ctx: ScoreContext, notes: string[]): Promise<Sc
       `NULL::DOUBLE AS ${c.boosted}`,
       `c.${c.purchase} AS ${c.winner}`,
       `CASE WHEN c.${c.purchase} IS NULL THEN NULL ELSE c.clv_model END AS ${c.model}`,
-      `NULL::MAP(VARCHAR, DOUBLE) AS ${c.reasons}`,
+      `NULL::VARCHAR AS ${c.reasons}`,
     ];
   });
-  await ctx.store.run(`CREATE OR REPLACE TEMP VIEW ${RESULT} AS SELECT c.customer_id, ${select.join(', ')}, NULL::MAP(VARCHAR, DOUBLE) AS reason_values FROM ${clv} c`);
+  await ctx.store.run(`CREATE OR REPLACE TEMP VIEW ${RESULT} AS SELECT c.customer_id, ${select.join(', ')} FROM ${clv} c`);
   return { table: RESULT, models: [], notes };
 }
 
@@ -110,16 +110,15 @@ export const learnedScorer: Scorer = {
     { name: 'churn_risk_boosted', type: 'number', unit: 'probability', description: 'probability of no purchase in the next learned.churnDays days (90 by default), by boosted trees, calibrated' },
     { name: 'churn_risk', type: 'number', unit: 'probability', description: 'probability of no purchase in the next learned.churnDays days: the better of the boosted trees and the purchase model on this data' },
     { name: 'churn_risk_model', type: 'text', unit: 'none', description: 'which model churn_risk comes from' },
-    { name: 'churn_reasons', type: 'map', unit: 'none', description: 'the three features that move churn_risk_boosted most, with their contributions (log-odds)' },
+    { name: 'churn_reasons', type: 'text', unit: 'none', description: "the three features that move churn_risk_boosted most: 'feature=value:contribution' joined by '|' (contributions in log-odds, exact TreeSHAP)" },
     { name: 'conversion_probability_30d_boosted', type: 'number', unit: 'probability', description: 'probability of a purchase in the next 30 days, by boosted trees, calibrated (prospects included)' },
     { name: 'conversion_probability_30d', type: 'number', unit: 'probability', description: 'probability of a purchase in the next 30 days: the better of the boosted trees and the purchase model (prospects: the trees)' },
     { name: 'conversion_model', type: 'text', unit: 'none', description: 'which model conversion_probability_30d comes from' },
-    { name: 'conversion_reasons', type: 'map', unit: 'none', description: 'the three features that move conversion_probability_30d_boosted most (log-odds)' },
+    { name: 'conversion_reasons', type: 'text', unit: 'none', description: 'the three features that move conversion_probability_30d_boosted most, as churn_reasons' },
     { name: 'clv_12m_boosted', type: 'number', unit: 'currency', description: 'net spend over the next 12 months by boosted trees, discounted monthly' },
     { name: 'clv_12m', type: 'number', unit: 'currency', description: 'expected net spend over the next 12 months, discounted monthly: the better of the boosted trees and the purchase and spend models' },
     { name: 'clv_12m_model', type: 'text', unit: 'none', description: 'which model clv_12m comes from' },
-    { name: 'clv_reasons', type: 'map', unit: 'none', description: 'the three features that move clv_12m_boosted most (log of the value)' },
-    { name: 'reason_values', type: 'map', unit: 'none', description: "the customer's values of the features named in the reasons" },
+    { name: 'clv_reasons', type: 'text', unit: 'none', description: 'the three features that move clv_12m_boosted most, as churn_reasons (contributions to the log of the value)' },
   ],
 
   async run(ctx: ScoreContext): Promise<ScorerResult> {
@@ -158,7 +157,7 @@ export const learnedScorer: Scorer = {
       }
       columns.push({ name: `${t}_boosted`, type: 'DOUBLE', values });
       ctx.progress(`learned: ${t}: reasons (TreeSHAP) for ${rows.length.toLocaleString('en')} customers`);
-      const reasons = topReasons(task, scoring.matrix, Int32Array.from(rows));
+      const reasons = await topReasons(task, scoring.matrix, Int32Array.from(rows));
       reasons.feature.forEach((f, j) => columns.push({ name: `${t}_f${j}`, type: 'INTEGER', values: f }));
       reasons.contribution.forEach((c, j) => columns.push({ name: `${t}_c${j}`, type: 'DOUBLE', values: c }));
       models.push({
@@ -174,26 +173,28 @@ export const learnedScorer: Scorer = {
         },
       });
     }
-    // Feature values of the reasons: every feature column, exposed once; the view keeps those each row names.
+    // Feature values of the reasons: every feature column, exposed once; the view says those each row names.
     learned.features.forEach((_, f) => columns.push({ name: `v${f}`, type: 'DOUBLE', values: scoring.matrix.columns[f] as Float64Array }));
     ctx.store.exposeColumns(VALUES, columns);
+    // Each reason as text, "feature=value:contribution", joined by "|": numbers and short text write fast, where MAP
+    // columns cost seconds per 100,000 rows in the results and their history. A categorical attribute's value is its level.
+    const levelsOf = new Map(learned.categoricals.map((c) => [c.name, c.levels] as const));
+    const valueOf = (f: string): string =>
+      `CASE ${f} ${learned.features
+        .map((name, i) => {
+          const levels = levelsOf.get(name);
+          return levels
+            ? `WHEN ${i} THEN coalesce([${levels.map((l) => quoteLiteral(l)).join(', ')}][v.v${i}::INTEGER], 'unknown')`
+            : `WHEN ${i} THEN CAST(round(v.v${i}, 4) AS VARCHAR)`;
+        })
+        .join(' ')} END`;
     const names = `[${learned.features.map((n) => quoteLiteral(n)).join(', ')}]`;
-    // A categorical reason's key carries its level ("attr_channel=paid_social"): the code alone would say nothing.
-    const categorical = learned.categoricals.map((c) => ({ c, f: learned.features.indexOf(c.name) })).filter((x) => x.f >= 0);
-    const keyOf = (f: string): string =>
-      categorical.length === 0
-        ? `${names}[${f} + 1]`
-        : `CASE ${f} ${categorical
-            .map(({ c, f: i }) => `WHEN ${i} THEN ${quoteLiteral(`${c.name}=`)} || coalesce([${c.levels.map((l) => quoteLiteral(l)).join(', ')}][v.v${i}::INTEGER], 'unknown')`)
-            .join(' ')} ELSE ${names}[${f} + 1] END`;
-    const valueList = `[${learned.features.map((_, f) => `v.v${f}`).join(', ')}]`;
     const select: string[] = [];
-    const mentioned: string[] = [];
     for (const t of TASK_NAMES) {
       const c = COLUMNS[t];
       const task = learned.tasks[t];
       if (!task) {
-        select.push(`NULL::DOUBLE AS ${c.boosted}`, `c.${c.purchase} AS ${c.winner}`, `CASE WHEN c.${c.purchase} IS NULL THEN NULL ELSE c.clv_model END AS ${c.model}`, `NULL::MAP(VARCHAR, DOUBLE) AS ${c.reasons}`);
+        select.push(`NULL::DOUBLE AS ${c.boosted}`, `c.${c.purchase} AS ${c.winner}`, `CASE WHEN c.${c.purchase} IS NULL THEN NULL ELSE c.clv_model END AS ${c.model}`, `NULL::VARCHAR AS ${c.reasons}`);
         continue;
       }
       const boosted = `v.${t}_boosted`;
@@ -203,19 +204,12 @@ export const learnedScorer: Scorer = {
       const model = treesWin
         ? `CASE WHEN ${boosted} IS NULL THEN NULL ELSE 'boosted trees' END`
         : `CASE WHEN c.${c.purchase} IS NOT NULL THEN c.clv_model WHEN ${boosted} IS NOT NULL THEN 'boosted trees' END`;
-      const entries = Array.from({ length: REASONS_KEPT }, (_, j) => `{'key': ${keyOf(`v.${t}_f${j}`)}, 'value': v.${t}_c${j}}`);
-      select.push(
-        `${boosted} AS ${c.boosted}`,
-        `${winner} AS ${c.winner}`,
-        `${model} AS ${c.model}`,
-        `map_from_entries(list_filter([${entries.join(', ')}], e -> e.key IS NOT NULL))::MAP(VARCHAR, DOUBLE) AS ${c.reasons}`,
-      );
-      for (let j = 0; j < REASONS_KEPT; j++) mentioned.push(`v.${t}_f${j}`);
+      const reasons = Array.from({ length: REASONS_KEPT }, (_, j) => {
+        const f = `v.${t}_f${j}`;
+        return `CASE WHEN ${f} >= 0 THEN concat(${names}[${f} + 1], '=', ${valueOf(f)}, ':', CAST(round(v.${t}_c${j}, 4) AS VARCHAR)) END`;
+      });
+      select.push(`${boosted} AS ${c.boosted}`, `${winner} AS ${c.winner}`, `${model} AS ${c.model}`, `nullif(concat_ws('|', ${reasons.join(', ')}), '') AS ${c.reasons}`);
     }
-    const valueEntries = `list_distinct(list_filter([${mentioned.join(', ')}], f -> f IS NOT NULL AND f >= 0))`;
-    select.push(
-      `map_from_entries(list_transform(${valueEntries}, f -> {'key': ${names}[f + 1], 'value': ${valueList}[f + 1]}))::MAP(VARCHAR, DOUBLE) AS reason_values`,
-    );
     await ctx.store.run(
       `CREATE OR REPLACE TEMP VIEW ${RESULT} AS
          SELECT s.customer_id, ${select.join(', ')}
@@ -228,7 +222,6 @@ export const learnedScorer: Scorer = {
 
   explain(row, { currency }) {
     const lines: string[] = [];
-    const values = asRecord(row['reason_values']);
     for (const t of TASK_NAMES) {
       const c = COLUMNS[t];
       const v = row[c.winner];
@@ -239,22 +232,20 @@ export const learnedScorer: Scorer = {
       const other = row[c.boosted] !== null && row[c.boosted] !== undefined && row[c.model] !== 'boosted trees' ? `; boosted trees ${said(row[c.boosted])}` : '';
       const purchase = row[c.purchase] !== null && row[c.purchase] !== undefined && row[c.model] === 'boosted trees' ? `; purchase model ${said(row[c.purchase])}` : '';
       lines.push(`${what} ${said(v)} (${String(row[c.model])}${other}${purchase})`);
-      const reasons = reasonsInWords(asRecord(row[c.reasons]), values, currency);
+      const reasons = reasonsInWords(parseReasons(row[c.reasons]), currency);
       if (reasons.length) lines.push(`why (boosted trees): ${reasons.join('; ')}`);
     }
     return lines.length ? lines : ['no learned score: no purchase or event before the as-of date'];
   },
 };
 
-/** A DuckDB MAP value as the CLI reads it (a Map, an entries list or a plain object) to a record. */
-function asRecord(value: unknown): Record<string, number> {
-  if (value === null || value === undefined) return {};
-  if (value instanceof Map) return Object.fromEntries([...value.entries()].map(([k, v]) => [String(k), Number(v)]));
-  if (Array.isArray(value)) return Object.fromEntries(value.map((e: { key: unknown; value: unknown }) => [String(e.key), Number(e.value)]));
-  if (typeof value === 'object') {
-    const o = value as { entries?: unknown };
-    if (Array.isArray(o.entries)) return asRecord(o.entries);
-    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, Number(v)]));
-  }
-  return {};
+/** The reasons column ("feature=value:contribution|...") as [feature, value text, contribution]. */
+export function parseReasons(value: unknown): [string, string, number][] {
+  if (typeof value !== 'string' || value === '') return [];
+  return value.split('|').flatMap((part) => {
+    const colon = part.lastIndexOf(':');
+    const eq = part.indexOf('=');
+    if (colon < 0 || eq < 0 || eq > colon) return [];
+    return [[part.slice(0, eq), part.slice(eq + 1, colon), Number(part.slice(colon + 1))] as [string, string, number]];
+  });
 }

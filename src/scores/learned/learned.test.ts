@@ -12,7 +12,7 @@ import { ensembleFromJson } from '../../ml/tree-json.js';
 import { Store } from '../../store/db.js';
 import { runScores } from '../run.js';
 import { cutsFrom, designTasks } from './design.js';
-import { learnedScorer } from './index.js';
+import { learnedScorer, parseReasons } from './index.js';
 import { reasonsInWords } from './reasons.js';
 
 const AS_OF = '2025-01-01';
@@ -111,17 +111,18 @@ describe('learned scorer', () => {
   });
 
   it('keeps three reasons per score, named by features, with the values behind them', async () => {
-    const rows = await store.all<{ churn_reasons: unknown; reason_values: unknown }>(
-      'SELECT churn_reasons, reason_values FROM customer_scores WHERE frequency > 0 ORDER BY customer_id LIMIT 50',
-    );
+    const rows = await store.all<{ churn_reasons: unknown }>('SELECT churn_reasons FROM customer_scores WHERE frequency > 0 ORDER BY customer_id LIMIT 50');
     expect(rows.length).toBe(50);
     const features = new Set([...SNAPSHOT_FEATURES.map((f) => f.name), 'pm_p_alive', 'pm_expected_90d']);
     for (const r of rows) {
-      const keys = Object.keys(r.churn_reasons as Record<string, number>);
-      expect(keys.length).toBeGreaterThan(0);
-      expect(keys.length).toBeLessThanOrEqual(3);
-      // A feature, or a categorical attribute with its level.
-      for (const k of keys) expect(features.has(k) || /^(country|attr_[a-z0-9_]+)=.+$/.test(k), k).toBe(true);
+      const reasons = parseReasons(r.churn_reasons);
+      expect(reasons.length).toBeGreaterThan(0);
+      expect(reasons.length).toBeLessThanOrEqual(3);
+      // A feature with its number, or a categorical attribute with its level; a finite contribution.
+      for (const [name, value, c] of reasons) {
+        expect(features.has(name) ? Number.isFinite(Number(value)) : /^(country|attr_[a-z0-9_]+)$/.test(name), `${name}=${value}`).toBe(true);
+        expect(Number.isFinite(c)).toBe(true);
+      }
     }
     const lines = learnedScorer.explain(
       (await store.one('SELECT * FROM customer_scores WHERE frequency > 0 ORDER BY customer_id LIMIT 1')) ?? {},
@@ -175,12 +176,13 @@ describe('learned scorer', () => {
 
 describe('reasons in words', () => {
   it('says each feature with its value and direction, largest first', () => {
-    const words = reasonsInWords({ recency_days: 0.8, visits_30d: -1.2, spend_90d: 0.1 }, { recency_days: 120, visits_30d: 3, spend_90d: 45.5 }, 'EUR');
+    const words = reasonsInWords(parseReasons('recency_days=120:0.8|visits_30d=3:-1.2|spend_90d=45.5:0.1'), 'EUR');
     expect(words).toEqual([
       'site visits in the last 30 days: 3 (lowers it)',
       'days since the last purchase: 120 (raises it)',
       expect.stringMatching(/^net spend in the last 90 days: .*45\.50.* \(raises it\)$/),
     ]);
-    expect(reasonsInWords({ 'attr_acquisition_channel=paid_social': -0.4 }, {}, 'EUR')).toEqual(['acquisition channel: paid_social (lowers it)']);
+    expect(reasonsInWords(parseReasons('attr_acquisition_channel=paid_social:-0.4'), 'EUR')).toEqual(['acquisition channel: paid_social (lowers it)']);
+    expect(parseReasons(null)).toEqual([]);
   });
 });

@@ -28,39 +28,23 @@ function amount(value: number, unit: string, currency: string): string {
   }
 }
 
-/** One feature's value said in words, e.g. "days since the last purchase: 120". Categorical codes show their level. */
-export function featureInWords(name: string, value: number, currency: string, levels?: readonly string[]): string {
+/** One feature's value said in words, e.g. "days since the last purchase: 120". */
+export function featureInWords(name: string, value: number, currency: string): string {
   const spec = SPECS.get(name);
-  if (!spec) {
-    const level = levels && Number.isInteger(value) ? levels[value - 1] : undefined;
-    const label = name.replace(/^attr_/, '').replace(/_/g, ' ');
-    return `${label}: ${level ?? (Number.isFinite(value) ? String(value) : 'unknown')}`;
-  }
-  return `${spec.description}: ${amount(value, spec.unit, currency)}`;
+  return spec ? `${spec.description}: ${amount(value, spec.unit, currency)}` : `${name.replace(/_/g, ' ')}: ${Number.isFinite(value) ? String(value) : 'unknown'}`;
 }
 
 /**
- * The reasons of one score: each feature's value in words and whether it raises or lowers the score (on the margin:
- * log-odds for probabilities, log of the value for spend), largest first.
+ * The reasons of one score, [feature, its value as stored, contribution], in words: each feature's value and whether it
+ * raises or lowers the score (on the margin: log-odds for probabilities, log of the value for spend), largest first. A
+ * categorical attribute's value is its level.
  */
-export function reasonsInWords(
-  contributions: ReadonlyMap<string, number> | Readonly<Record<string, number>>,
-  values: ReadonlyMap<string, number> | Readonly<Record<string, number>>,
-  currency: string,
-  levels: Readonly<Record<string, readonly string[]>> = {},
-): string[] {
-  const entries = contributions instanceof Map ? [...contributions.entries()] : Object.entries(contributions);
-  const get = (name: string): number => {
-    const v = values instanceof Map ? values.get(name) : (values as Record<string, number>)[name];
-    return v === undefined || v === null ? Number.NaN : Number(v);
-  };
-  return entries
-    .filter(([, c]) => Number.isFinite(c) && c !== 0)
-    .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]) || a[0].localeCompare(b[0]))
-    .map(([key, c]) => {
-      // A categorical reason names its level in its key: "attr_channel=paid_social".
-      const eq = key.indexOf('=');
-      const said = eq > 0 ? `${key.slice(0, eq).replace(/^attr_/, '').replace(/_/g, ' ')}: ${key.slice(eq + 1)}` : featureInWords(key, get(key), currency, levels[key]);
+export function reasonsInWords(reasons: readonly (readonly [string, string, number])[], currency: string): string[] {
+  return [...reasons]
+    .filter(([, , c]) => Number.isFinite(c) && c !== 0)
+    .sort((a, b) => Math.abs(b[2]) - Math.abs(a[2]) || a[0].localeCompare(b[0]))
+    .map(([name, value, c]) => {
+      const said = SPECS.has(name) ? featureInWords(name, Number(value), currency) : `${name.replace(/^attr_/, '').replace(/_/g, ' ')}: ${value}`;
       return `${said} (${c > 0 ? 'raises' : 'lowers'} it)`;
     });
 }
