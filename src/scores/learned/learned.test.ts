@@ -165,6 +165,22 @@ describe('learned scorer', () => {
     other.close();
   }, 240_000);
 
+  it('trains on a sample of the customers when there are more than learned.sampleCustomers, and still scores everyone', async () => {
+    const config: KairosConfig = { ...DEFAULT_CONFIG, learned: { ...DEFAULT_CONFIG.learned, sampleCustomers: 1000, snapshots: 2 } };
+    const sampled = await runScores(store, { config, asOf: AS_OF, scorers: ['learned'] });
+    const notes = sampled.notes.join('\n');
+    expect(notes).toMatch(/trained on a sample of about 66\.\d% of the customers/);
+    expect(notes).not.toMatch(/not trained/);
+    const fit = await store.value<{ trainingRows: number; inner: { customers: number } }>(
+      "SELECT fit FROM model_fits WHERE run_id = ? AND model = 'boosted-churn'",
+      [sampled.runId],
+    );
+    // Two snapshots of about two thirds of the 1,500 customers; the inner holdout is the latest of the whole sample.
+    expect(fit.trainingRows).toBeGreaterThan(1500);
+    expect(fit.inner.customers).toBeGreaterThan(800);
+    expect(await store.value('SELECT count(*) FROM customer_scores WHERE frequency > 0 AND churn_risk_boosted IS NULL')).toBe(0);
+  }, 120_000);
+
   it('gives the purchase model the columns when learning is off, and says so', async () => {
     const config: KairosConfig = { ...DEFAULT_CONFIG, learned: { ...DEFAULT_CONFIG.learned, enabled: false } };
     const off = await runScores(store, { config, asOf: AS_OF });

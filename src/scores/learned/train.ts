@@ -129,7 +129,9 @@ async function readSnapshot(
 ): Promise<Snapshot> {
   const rows = await writeSnapshot(input.store, table, { cut, orders: VIEWS.orders, customers: VIEWS.customers, eventDays: eventDaysTable(input.prefix), samplePerMille: perMille, prospects, categoricals, ...(input.engagement ? { engagement: input.engagement } : {}) });
   await addLabels(input.store, table, cut, VIEWS.orders, windows);
-  const { numbers } = await input.store.readColumns(`SELECT * EXCLUDE (customer_id), (hash(customer_id) % 1000)::DOUBLE AS bucket FROM ${quoteIdentifier(table)}`);
+  // The bucket splits customers for validation and the inner holdout: other digits of the hash than the sample's
+  // (hash % 1000), or a sample would hold only low buckets and the split would take everyone.
+  const { numbers } = await input.store.readColumns(`SELECT * EXCLUDE (customer_id), ((hash(customer_id) // 1000) % 1000)::DOUBLE AS bucket FROM ${quoteIdentifier(table)}`);
   return { cut, table, numbers, rows };
 }
 
