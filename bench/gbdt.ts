@@ -8,9 +8,9 @@
 // little-endian rows to bench/out/gbdt-ROWS+TEST.f32 (labels .f64 beside it). Each run is a fresh process that reads
 // that file: ours (a tsx child: read, then trainGbdt timed from its call to its return, binning included) and XGBoost
 // (/usr/bin/python3 src/ml/__fixtures__/xgboost_reference.py: DMatrix construction, its binning, plus xgb.train);
-// each reports its peak RSS (maxRSS) and its margins of the test rows, whose AUC the parent computes with the same
-// function for both. Runs alternate which learner goes first. Results: stdout and bench/out/gbdt.json. --prepare only
-// makes the file (about a minute at 1,250,000 rows).
+// each reports its CPU time over the same span (all threads), its peak RSS (maxRSS) and its margins of the test
+// rows, whose AUC the parent computes with the same function for both. Runs alternate which learner goes first.
+// Results: stdout and bench/out/gbdt.json. --prepare only makes the file (about a minute at 1,250,000 rows).
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
@@ -136,6 +136,8 @@ function readLabels(path: string): Float64Array {
 
 interface Run {
   readonly seconds: number;
+  /** CPU seconds of the process over the same span, every thread. */
+  readonly cpuSeconds: number;
   readonly maxRssMb: number;
   readonly auc: number;
 }
@@ -144,10 +146,12 @@ interface Run {
 async function childOurs(features: string, labelsPath: string, rows: number, test: number, rounds: number, threads: number, marginsPath: string): Promise<void> {
   const labels = readLabels(labelsPath);
   const train = readColumns(features, 0, rows);
+  const cpu = process.cpuUsage();
   const fit = await trainGbdt(train, labels.subarray(0, rows), { ...hyper(rounds, threads).ours, objective: 'logistic' });
+  const used = process.cpuUsage(cpu);
   const margins = predictGbdtMargin(fit.model, readColumns(features, rows, rows + test));
   writeFileSync(marginsPath, new Uint8Array(margins.buffer));
-  console.log(JSON.stringify({ seconds: fit.diagnostics.seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, threads: fit.diagnostics.threads }));
+  console.log(JSON.stringify({ seconds: fit.diagnostics.seconds, cpuSeconds: (used.user + used.system) / 1e6, maxRssMb: process.resourceUsage().maxRSS / 1024, threads: fit.diagnostics.threads }));
 }
 
 async function main(): Promise<void> {
@@ -172,20 +176,21 @@ async function main(): Promise<void> {
     for (const who of order) {
       const load = loadavg()[0] ?? 0;
       if (who === 'ours') {
-        const r = child<{ seconds: number; maxRssMb: number }>('bench/gbdt.ts', ['--child', features, labels, String(rows), String(test), String(rounds), String(threads), marginsPath]);
+        const r = child<{ seconds: number; cpuSeconds: number; maxRssMb: number }>('bench/gbdt.ts', ['--child', features, labels, String(rows), String(test), String(rounds), String(threads), marginsPath]);
         const auc = rocAuc(testLabels, readLabels(marginsPath)) as number;
-        ours.push({ seconds: r.seconds, maxRssMb: r.maxRssMb, auc, load });
+        ours.push({ seconds: r.seconds, cpuSeconds: r.cpuSeconds, maxRssMb: r.maxRssMb, auc, load });
       } else {
         const r = runXgboost(features, y, NAMES.length, rows, { ...hyper(rounds, threads).xgb, base_score: mean }, rounds);
         version = r.version;
-        xgb.push({ seconds: r.seconds, maxRssMb: r.peakMb, auc: rocAuc(testLabels, r.margins) as number, load });
+        xgb.push({ seconds: r.seconds, cpuSeconds: r.cpuSeconds, maxRssMb: r.peakMb, auc: rocAuc(testLabels, r.margins) as number, load });
       }
       const last = (who === 'ours' ? ours : xgb).at(-1) as Run & { load: number };
-      console.log(`run ${k + 1} ${who.padEnd(7)} ${sec(last.seconds)} s  peak ${last.maxRssMb.toFixed(0)} MB  AUC ${last.auc.toFixed(4)}  (load ${load.toFixed(2)})`);
+      console.log(`run ${k + 1} ${who.padEnd(7)} ${sec(last.seconds)} s  CPU ${sec(last.cpuSeconds)} s  peak ${last.maxRssMb.toFixed(0)} MB  AUC ${last.auc.toFixed(4)}  (load ${load.toFixed(2)})`);
     }
   }
   const summary = (list: readonly (Run & { load: number })[]): Run => ({
     seconds: median(list.map((r) => r.seconds)),
+    cpuSeconds: median(list.map((r) => r.cpuSeconds)),
     maxRssMb: Math.max(...list.map((r) => r.maxRssMb)),
     auc: median(list.map((r) => r.auc)),
   });
@@ -195,6 +200,7 @@ async function main(): Promise<void> {
   const b = result.xgb;
   console.log(
     `median: ours ${sec(a.seconds)} s, XGBoost ${version} ${sec(b.seconds)} s (ours/XGBoost ${(a.seconds / b.seconds).toFixed(2)}x); ` +
+      `CPU ${sec(a.cpuSeconds)} vs ${sec(b.cpuSeconds)} s; ` +
       `peak RSS ${a.maxRssMb.toFixed(0)} vs ${b.maxRssMb.toFixed(0)} MB; AUC ${a.auc.toFixed(4)} vs ${b.auc.toFixed(4)}`,
   );
 }

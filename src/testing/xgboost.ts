@@ -33,8 +33,9 @@ export function writeFloat32Rows(matrix: FeatureMatrix, path: string): void {
 export interface XgboostRun {
   /** Margins of the rows after the training rows. */
   readonly margins: Float64Array;
-  /** Training seconds in Python: DMatrix (its binning) and boosting. */
+  /** Training seconds in Python: DMatrix (its binning) and boosting; and the process's CPU seconds meanwhile (all threads). */
   readonly seconds: number;
+  readonly cpuSeconds: number;
   readonly peakMb: number;
   readonly version: string;
 }
@@ -54,10 +55,10 @@ export function runXgboost(featuresPath: string, labels: Float64Array, cols: num
     const r = spawnSync(SYSTEM_PYTHON, [SCRIPT, specPath], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`xgboost_reference.py failed (${r.status}):\n${r.stderr}`);
     const lines = r.stdout.trim().split('\n');
-    const summary = JSON.parse(lines[lines.length - 1] ?? '{}') as { xgboost: string; seconds: number; peakMb: number };
+    const summary = JSON.parse(lines[lines.length - 1] ?? '{}') as { xgboost: string; seconds: number; cpuSeconds: number; peakMb: number };
     const bytes = readFileSync(marginsPath);
     const margins = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-    return { margins, seconds: summary.seconds, peakMb: summary.peakMb, version: summary.xgboost };
+    return { margins, seconds: summary.seconds, cpuSeconds: summary.cpuSeconds, peakMb: summary.peakMb, version: summary.xgboost };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
