@@ -7,10 +7,11 @@
 // The ensemble: `--trees` trees grown at random (src/testing/ensembles.ts, seed 42) to `--depth` on 20,000 rows of
 // `--features` features (half continuous, half small integers, 5% missing), every split at a data value, covers the
 // summed weights (0.05-0.25, like logistic hessians) of the rows reaching a node. The rows explained are another draw of
-// the same distribution. Each figure is the median of `--runs` runs in this process, after one untimed warm-up run; the
-// first call for a model builds its tables (timed apart, as "plan"). The machine is shared: before each case a reference
-// loop (the sum of a 65,536-element Float64Array, 300 times) gives this moment's nanoseconds per element, and each run
-// reports its process CPU time (all threads). Results go to stdout and bench/out/treeshap-results.json.
+// the same distribution. Each figure is the median of `--runs` runs in this process, after a warm-up of up to 2,000
+// rows; the first call for a model builds its tables (timed apart as "plan", with the growth of Node's array buffers).
+// The machine is shared: before each case a reference loop (the sum of a 65,536-element Float64Array, 300 times) gives
+// this moment's nanoseconds per element, and each run reports its process CPU time (all threads). Results go to stdout
+// and bench/out/treeshap-results.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
@@ -70,9 +71,11 @@ for (const c of cases) {
   const reference = referenceNs();
   // A fresh copy of the model, so that the first call builds its plan (cached per model object).
   const fresh: Ensemble = { ...model };
+  const buffers = process.memoryUsage().arrayBuffers;
   let started = performance.now();
   await c.run(fresh, explained, [0]);
   const planSeconds = (performance.now() - started) / 1000;
+  const planMb = (process.memoryUsage().arrayBuffers - buffers) / 2 ** 20;
   await c.run(fresh, explained, selected.slice(0, Math.min(c.rows, 2000)));
   const seconds: number[] = [];
   const cpu: number[] = [];
@@ -87,11 +90,13 @@ for (const c of cases) {
     cpu.push((used.user + used.system) / 1e6);
   }
   const rowsPerSecond = c.rows / median(seconds);
-  const row = { name: c.name, rows: c.rows, planSeconds, seconds, cpuSeconds: cpu, loads, referenceNs: reference, rowsPerSecond, secondsFor1M: 1e6 / rowsPerSecond };
+  const rowsPerCpuSecond = c.rows / median(cpu);
+  const row = { name: c.name, rows: c.rows, planSeconds, planMb, seconds, cpuSeconds: cpu, loads, referenceNs: reference, rowsPerSecond, rowsPerCpuSecond, secondsFor1M: 1e6 / rowsPerSecond };
   results.push(row);
   console.log(
     `${c.name.padEnd(26)} ${c.rows} rows: ${seconds.map((s) => s.toFixed(2)).join(', ')} s (CPU ${cpu.map((s) => s.toFixed(1)).join(', ')}); ` +
-      `median ${Math.round(rowsPerSecond).toLocaleString('en-US')} rows/s, ${row.secondsFor1M.toFixed(1)} s per 1M; plan ${planSeconds.toFixed(2)} s; ` +
+      `median ${Math.round(rowsPerSecond).toLocaleString('en-US')} rows/s (${Math.round(rowsPerCpuSecond).toLocaleString('en-US')} per CPU s), ` +
+      `${row.secondsFor1M.toFixed(1)} s per 1M; plan ${planSeconds.toFixed(2)} s, ${planMb.toFixed(0)} MB; ` +
       `load ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}; reference ${reference.toFixed(2)} ns/element`,
   );
 }
