@@ -7,11 +7,14 @@
 // The ensemble: `--trees` trees grown at random (src/testing/ensembles.ts, seed 42) to `--depth` on 20,000 rows of
 // `--features` features (half continuous, half small integers, 5% missing), every split at a data value, covers the
 // summed weights (0.05-0.25, like logistic hessians) of the rows reaching a node. The rows explained are another draw of
-// the same distribution. Each figure is the median of `--runs` runs in this process, after one untimed warm-up run; the
-// first call for a model builds its tables (timed apart, as "plan"). The machine is shared: before each case a reference
-// loop (the sum of a 65,536-element Float64Array, 300 times) gives this moment's nanoseconds per element, and each run
-// reports its process CPU time (all threads). Results go to stdout and bench/out/treeshap-results.json.
+// the same distribution. Each figure is the median of `--runs` runs in this process, after a warm-up of up to 2,000
+// rows; the first call for a model builds its tables (timed apart as "plan", with the growth of Node's array buffers).
+// The machine is shared: before each case a reference loop (the sum of a 65,536-element Float64Array, 300 times) gives
+// this moment's nanoseconds per element, and each run reports its process CPU time (all threads); before the workers'
+// case, the wall time of two busy-loop workers against one's says how many cores were free (2 when they take the same
+// time, 1 when two take twice as long). Results go to stdout and bench/out/treeshap-results.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { createRng } from '../src/math/random.js';
@@ -50,17 +53,40 @@ function referenceNs(): number {
   return sum > 0 ? ns : Number.NaN;
 }
 
+/** Cores free now: 2 x (wall of one busy worker) / (wall of two at once), medians of 3. */
+async function freeCores(): Promise<number> {
+  const code = `const { parentPort } = require('node:worker_threads'); let s = 0; for (let i = 0; i < 2e8; i++) s += i % 7; parentPort.postMessage(s);`;
+  const wall = async (n: number): Promise<number> => {
+    const started = performance.now();
+    const busy = (): Promise<void> =>
+      new Promise((done) => {
+        const worker = new Worker(code, { eval: true });
+        worker.once('message', () => void worker.terminate().then(() => done()));
+      });
+    await Promise.all(Array.from({ length: n }, busy));
+    return performance.now() - started;
+  };
+  const one: number[] = [];
+  const two: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    one.push(await wall(1));
+    two.push(await wall(2));
+  }
+  return (2 * median(one)) / median(two);
+}
+
 interface Case {
   readonly name: string;
   readonly rows: number;
+  readonly workers: number;
   readonly run: (model: Ensemble, matrix: FeatureMatrix, rows: number[]) => Promise<unknown>;
 }
 
 const sync = (options: ShapOptions) => async (m: Ensemble, x: FeatureMatrix, r: number[]) => treeShap(m, x, r, options);
 const cases: Case[] = [
-  { name: 'Algorithm 2', rows: algorithm2Rows, run: sync({ method: 'algorithm2' }) },
-  ...[0, 1, 2, 3].map((fold) => ({ name: `tables, fold ${fold}`, rows, run: sync({ fold }) })),
-  { name: 'tables, fold 2, 2 workers', rows: parallelRows, run: (m, x, r) => treeShapParallel(m, x, r, { workers: 2 }) },
+  { name: 'Algorithm 2', rows: algorithm2Rows, workers: 1, run: sync({ method: 'algorithm2' }) },
+  ...[0, 1, 2, 3].map((fold) => ({ name: `tables, fold ${fold}`, rows, workers: 1, run: sync({ fold }) })),
+  { name: 'tables, fold 2, 2 workers', rows: parallelRows, workers: 2, run: (m, x, r) => treeShapParallel(m, x, r, { workers: 2 }) },
 ];
 
 const results = [];
@@ -68,6 +94,7 @@ for (const c of cases) {
   const selected = Array.from({ length: c.rows }, (_, i) => i);
   referenceNs();
   const reference = referenceNs();
+  const cores = c.workers > 1 ? await freeCores() : undefined;
   // A fresh copy of the model, so that the first call builds its plan (cached per model object).
   const fresh: Ensemble = { ...model };
   let started = performance.now();
@@ -87,12 +114,15 @@ for (const c of cases) {
     cpu.push((used.user + used.system) / 1e6);
   }
   const rowsPerSecond = c.rows / median(seconds);
-  const row = { name: c.name, rows: c.rows, planSeconds, seconds, cpuSeconds: cpu, loads, referenceNs: reference, rowsPerSecond, secondsFor1M: 1e6 / rowsPerSecond };
+  const rowsPerCpuSecond = c.rows / median(cpu);
+  const row = { name: c.name, rows: c.rows, planSeconds, seconds, cpuSeconds: cpu, loads, referenceNs: reference, freeCores: cores, rowsPerSecond, rowsPerCpuSecond, secondsFor1M: 1e6 / rowsPerSecond };
   results.push(row);
   console.log(
     `${c.name.padEnd(26)} ${c.rows} rows: ${seconds.map((s) => s.toFixed(2)).join(', ')} s (CPU ${cpu.map((s) => s.toFixed(1)).join(', ')}); ` +
-      `median ${Math.round(rowsPerSecond).toLocaleString('en-US')} rows/s, ${row.secondsFor1M.toFixed(1)} s per 1M; plan ${planSeconds.toFixed(2)} s; ` +
-      `load ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}; reference ${reference.toFixed(2)} ns/element`,
+      `median ${Math.round(rowsPerSecond).toLocaleString('en-US')} rows/s (${Math.round(rowsPerCpuSecond).toLocaleString('en-US')} per CPU s), ` +
+      `${row.secondsFor1M.toFixed(1)} s per 1M; plan ${planSeconds.toFixed(2)} s; ` +
+      `load ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}; reference ${reference.toFixed(2)} ns/element` +
+      (cores === undefined ? '' : `; free cores ${cores.toFixed(2)}`),
   );
 }
 writeFileSync(resolve(OUT, 'treeshap-results.json'), JSON.stringify({ trees, depth, features, leaves, results }, null, 2));
