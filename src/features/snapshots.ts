@@ -65,8 +65,12 @@ const W = { month: 30, quarter: 90, year: 365 } as const;
 export interface SnapshotOptions {
   /** The cut: data strictly before it ('YYYY-MM-DD HH:MM:SS', UTC). */
   readonly cut: string;
-  /** Relations to read (the as-of views in a run or a backtest). `eventDays`: daily event counts (writeEventDays). */
+  /**
+   * Relations to read (the as-of views in a run or a backtest): `orders` for the line features, `purchaseDays` the
+   * purchase days (writePurchaseDays), `eventDays` the daily event counts (writeEventDays), each written once per run.
+   */
   readonly orders: string;
+  readonly purchaseDays: string;
   readonly eventDays: string;
   readonly customers: string;
   /** Keep a deterministic share of customers (by a hash of the id), in thousandths: 1000 = all. */
@@ -99,6 +103,15 @@ function engagementSql(e: EngagementWeights | undefined, at: string): string {
   const activity = `coalesce(sum(CASE WHEN day < ${at} THEN CASE type ${terms} ELSE 0 END END), 0)`;
   // Rounded: a parallel sum of doubles may differ in its last bits from run to run, and the models must not.
   return `round(100 * (1 - pow(2, -greatest(${activity}, 0) / ${Number(e.midpoint)})), 4)::DOUBLE`;
+}
+
+/**
+ * Writes the purchase days the snapshots read (customer_id, day, amount: purchaseDaysSql) from an orders relation, once
+ * per run: the refused orders are judged on all their lines before the run's as-of (a snapshot's cut falls between
+ * two orders' lines only for an order that spans midnight), and no line at or after the as-of is read.
+ */
+export async function writePurchaseDays(store: Store, table: string, orders: string): Promise<void> {
+  await store.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdentifier(table)} AS ${purchaseDaysSql(orders)}`);
 }
 
 /**
@@ -135,7 +148,7 @@ export async function writeSnapshot(store: Store, table: string, options: Snapsh
        UNION SELECT customer_id FROM ${options.customers} WHERE (created_at IS NULL OR created_at < ${cut}) AND ${keep}`
     : 'SELECT customer_id FROM p';
   const sql = `CREATE OR REPLACE TEMP TABLE ${quoteIdentifier(table)} AS
-    WITH d AS (${purchaseDaysSql(lines)}),
+    WITH d AS (SELECT customer_id, day, amount FROM ${options.purchaseDays} WHERE day < ${day} AND ${keep}),
     g AS (SELECT customer_id, day, amount, date_diff('day', lag(day) OVER (PARTITION BY customer_id ORDER BY day), day) AS gap FROM d),
     p AS (
       SELECT customer_id, count(*)::DOUBLE AS purchase_days, min(day) AS first_day, max(day) AS last_day,

@@ -9,7 +9,7 @@ import { quoteIdentifier } from '../../store/db.js';
 import type { BacktestContext, BacktestResult } from '../types.js';
 import { CLV_HORIZONS } from '../clv/horizons.js';
 import type { TaskName } from './design.js';
-import { eventDaysTable, FEATURE_PURCHASE_MODEL, predictTask, purchaseModelColumns, scoringSnapshot, trainLearnedModels, type InnerResult } from './train.js';
+import { eventDaysTable, purchaseDaysTable, FEATURE_PURCHASE_MODEL, predictTask, purchaseModelColumns, scoringSnapshot, trainLearnedModels, type InnerResult } from './train.js';
 
 const SNAPSHOT = '__learned_backtest';
 
@@ -41,7 +41,7 @@ export async function backtestLearned(ctx: BacktestContext): Promise<BacktestRes
   const notes = [...learned.notes];
   const tasks = Object.values(learned.tasks);
   if (tasks.length === 0) {
-    await store.run(`DROP TABLE IF EXISTS ${quoteIdentifier(eventDaysTable(input.prefix))}`);
+    for (const t of [eventDaysTable(input.prefix), purchaseDaysTable(input.prefix)]) await store.run(`DROP TABLE IF EXISTS ${quoteIdentifier(t)}`);
     return { sections: [], summary: notes, details: { customers: 0, churnDays: 0, inner: [], notes } };
   }
 
@@ -55,7 +55,7 @@ export async function backtestLearned(ctx: BacktestContext): Promise<BacktestRes
   ]);
   const labels = await store.readNumberColumns(`SELECT h_churn::DOUBLE AS h_churn, h_conv::DOUBLE AS h_conv, h_spend::DOUBLE AS h_spend FROM ${quoteIdentifier(SNAPSHOT)}`);
   await store.run(`DROP TABLE IF EXISTS ${quoteIdentifier(SNAPSHOT)}`);
-  await store.run(`DROP TABLE IF EXISTS ${quoteIdentifier(eventDaysTable(input.prefix))}`);
+  for (const t of [eventDaysTable(input.prefix), purchaseDaysTable(input.prefix)]) await store.run(`DROP TABLE IF EXISTS ${quoteIdentifier(t)}`);
   const days = scoring.numbers['purchase_days'] as Float64Array;
   const buyers = Int32Array.from(Array.from({ length: scoring.rows }, (_, i) => i).filter((i) => (days[i] as number) > 0));
   const on = (a: Float64Array): Float64Array => Float64Array.from(buyers, (i) => a[i] as number);

@@ -8,7 +8,7 @@ import { formatMoney, formatProbability } from '../../util/format.js';
 import type { ModelRecord, Scorer, ScoreContext, ScorerResult } from '../types.js';
 import { backtestLearned } from './backtest.js';
 import { REASONS_KEPT, reasonsInWords } from './reasons.js';
-import { eventDaysTable, predictTask, scoringSnapshot, trainLearnedModels, type Matrix, type TrainedTask } from './train.js';
+import { eventDaysTable, purchaseDaysTable, predictTask, scoringSnapshot, trainLearnedModels, type Matrix, type TrainedTask } from './train.js';
 import type { TaskName } from './design.js';
 
 const RESULT = '__score_learned';
@@ -136,7 +136,7 @@ export const learnedScorer: Scorer = {
     const notes = [...learned.notes];
     const trained = TASK_NAMES.filter((t) => learned.tasks[t] !== undefined);
     if (trained.length === 0) {
-      await ctx.store.run(`DROP TABLE IF EXISTS ${quoteIdentifier(eventDaysTable(input.prefix))}`);
+      for (const t of [eventDaysTable(input.prefix), purchaseDaysTable(input.prefix)]) await ctx.store.run(`DROP TABLE IF EXISTS ${quoteIdentifier(t)}`);
       return purchaseModelOnly(ctx, notes);
     }
     ctx.progress('learned: scoring customers');
@@ -215,7 +215,7 @@ export const learnedScorer: Scorer = {
          SELECT s.customer_id, ${select.join(', ')}
          FROM ${quoteIdentifier(SNAPSHOT)} s POSITIONAL JOIN ${VALUES}() v LEFT JOIN ${ctx.resultsOf('clv')} c ON c.customer_id = s.customer_id`,
     );
-    return { table: RESULT, models, notes, temporaries: [VALUES, SNAPSHOT, eventDaysTable(input.prefix)] };
+    return { table: RESULT, models, notes, temporaries: [VALUES, SNAPSHOT, eventDaysTable(input.prefix), purchaseDaysTable(input.prefix)] };
   },
 
   backtest: backtestLearned,

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type KairosConfig } from '../../config.js';
 import { writeRetailerFiles } from '../../demo/generate.js';
 import { createAsOfViews } from '../../features/as-of.js';
-import { addLabels, SNAPSHOT_FEATURES, writeEventDays, writeSnapshot } from '../../features/snapshots.js';
+import { addLabels, SNAPSHOT_FEATURES, writeEventDays, writePurchaseDays, writeSnapshot } from '../../features/snapshots.js';
 import { ingest } from '../../ingest/ingest.js';
 import { ensembleFromJson } from '../../ml/tree-json.js';
 import { Store } from '../../store/db.js';
@@ -67,7 +67,8 @@ describe('snapshots', () => {
     await ingest(s, { entity: 'orders', files: [csv] });
     await createAsOfViews(s, '2024-08-01 00:00:00');
     await writeEventDays(s, 'days', 'asof_events');
-    await writeSnapshot(s, 'snap', { cut: '2024-06-01 00:00:00', orders: 'asof_orders', eventDays: 'days', customers: 'asof_customers', prospects: false });
+    await writePurchaseDays(s, 'purchase_days', 'asof_orders');
+    await writeSnapshot(s, 'snap', { cut: '2024-06-01 00:00:00', orders: 'asof_orders', purchaseDays: 'purchase_days', eventDays: 'days', customers: 'asof_customers', prospects: false });
     await addLabels(s, 'snap', '2024-06-01 00:00:00', 'asof_orders', [
       { column: 'label_bought_30d', days: 30, kind: 'bought' },
       { column: 'label_spend_60d', days: 60, kind: 'spend' },

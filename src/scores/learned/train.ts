@@ -1,7 +1,7 @@
 // Trains the learned churn, conversion and value models on snapshots before the as-of and scores a population with them.
 import type { LearnedSettings } from '../../config.js';
 import { KairosError } from '../../errors.js';
-import { findCategoricals, SNAPSHOT_FEATURES, writeEventDays, writeSnapshot, addLabels, type Categorical, type EngagementWeights, type LabelWindow } from '../../features/snapshots.js';
+import { findCategoricals, SNAPSHOT_FEATURES, writeEventDays, writePurchaseDays, writeSnapshot, addLabels, type Categorical, type EngagementWeights, type LabelWindow } from '../../features/snapshots.js';
 import { trainGbdt, predictGbdtMargin, type GbdtFit, type GbdtOptions } from '../../ml/gbdt.js';
 import { applyIsotonic, fitIsotonic, type IsotonicMap } from '../../ml/isotonic.js';
 import type { FeatureMatrix } from '../../ml/matrix.js';
@@ -112,6 +112,9 @@ const VIEWS = { orders: 'asof_orders', events: 'asof_events', customers: 'asof_c
 /** The daily event counts every snapshot of a run reads (writeEventDays), named after the caller's prefix. */
 export const eventDaysTable = (prefix: string): string => `${prefix}_event_days`;
 
+/** The purchase days every snapshot of a run reads (writePurchaseDays), named after the caller's prefix. */
+export const purchaseDaysTable = (prefix: string): string => `${prefix}_purchase_days`;
+
 /** Every feature name, in matrix order. */
 export function featureNames(categoricals: readonly Categorical[]): string[] {
   return [...SNAPSHOT_FEATURES.map((f) => f.name), ...PURCHASE_MODEL_FEATURES.map((f) => f.name), ...categoricals.map((c) => c.name)];
@@ -127,7 +130,7 @@ async function readSnapshot(
   categoricals: readonly Categorical[],
   windows: readonly LabelWindow[],
 ): Promise<Snapshot> {
-  const rows = await writeSnapshot(input.store, table, { cut, orders: VIEWS.orders, customers: VIEWS.customers, eventDays: eventDaysTable(input.prefix), samplePerMille: perMille, prospects, categoricals, ...(input.engagement ? { engagement: input.engagement } : {}) });
+  const rows = await writeSnapshot(input.store, table, { cut, orders: VIEWS.orders, customers: VIEWS.customers, eventDays: eventDaysTable(input.prefix), purchaseDays: purchaseDaysTable(input.prefix), samplePerMille: perMille, prospects, categoricals, ...(input.engagement ? { engagement: input.engagement } : {}) });
   await addLabels(input.store, table, cut, VIEWS.orders, windows);
   // The bucket splits customers for validation and the inner holdout: other digits of the hash than the sample's
   // (hash % 1000), or a sample would hold only low buckets and the split would take everyone.
@@ -240,8 +243,9 @@ export async function trainLearnedModels(input: TrainingInput): Promise<LearnedM
   const dataStart = await store.value<string | null>(`SELECT strftime(min(ordered_at), '%Y-%m-%d %H:%M:%S') FROM ${VIEWS.orders}`);
   if (!dataStart) return { features: [], categoricals: [], tasks: {}, notes: ['learned models not trained: no purchase before the as-of'] };
   const designs = designTasks(asOf, dataStart, s);
-  // Kept for the scoring snapshot; the caller drops it (eventDaysTable).
+  // Kept for the scoring snapshot; the caller drops them (eventDaysTable, purchaseDaysTable).
   await writeEventDays(store, eventDaysTable(input.prefix), VIEWS.events);
+  await writePurchaseDays(store, purchaseDaysTable(input.prefix), VIEWS.orders);
   const categoricals = await findCategoricals(store, VIEWS.customers);
   const names = featureNames(categoricals);
   const known = Number(await store.value(`SELECT count(DISTINCT customer_id) FROM ${VIEWS.orders}`));
