@@ -27,7 +27,7 @@ async function demoStore(name: string): Promise<Store> {
 }
 
 beforeAll(async () => {
-  files = writeRetailerFiles(join(dir, 'files'), { customers: 1500, seed: 11 });
+  files = writeRetailerFiles(join(dir, 'files'), { customers: 1000, seed: 11 });
   store = await demoStore('a.duckdb');
 }, 120_000);
 afterAll(() => store.close());
@@ -161,24 +161,26 @@ describe('learned scorer', () => {
       });
     expect(await fitsOf(other, again.runId)).toEqual(await fitsOf(store, run.runId));
     const scores = (s: Store): Promise<unknown[]> =>
-      s.all('SELECT customer_id, churn_risk, conversion_probability_30d, clv_12m, churn_reasons FROM customer_scores ORDER BY customer_id');
+      // Rounded to 12 decimals: where the purchase model wins, its numbers may differ in their last bits between two
+      // stores (DuckDB's parallel sums in the purchase summary, 1e-15 seen), leakage or not.
+      s.all('SELECT customer_id, round(churn_risk, 12), round(conversion_probability_30d, 12), clv_12m, churn_reasons FROM customer_scores ORDER BY customer_id');
     expect(await scores(other)).toEqual(await scores(store));
     other.close();
   }, 240_000);
 
   it('trains on a sample of the customers when there are more than learned.sampleCustomers, and still scores everyone', async () => {
-    const config: KairosConfig = { ...DEFAULT_CONFIG, learned: { ...DEFAULT_CONFIG.learned, sampleCustomers: 1000, snapshots: 2 } };
+    const config: KairosConfig = { ...DEFAULT_CONFIG, learned: { ...DEFAULT_CONFIG.learned, sampleCustomers: 600, snapshots: 2 } };
     const sampled = await runScores(store, { config, asOf: AS_OF, scorers: ['learned'] });
     const notes = sampled.notes.join('\n');
-    expect(notes).toMatch(/trained on a sample of about 66\.\d% of the customers/);
+    expect(notes).toMatch(/trained on a sample of about 60\.0% of the customers/);
     expect(notes).not.toMatch(/not trained/);
     const fit = await store.value<{ trainingRows: number; inner: { customers: number } }>(
       "SELECT fit FROM model_fits WHERE run_id = ? AND model = 'boosted-churn'",
       [sampled.runId],
     );
-    // Two snapshots of about two thirds of the 1,500 customers; the inner holdout is the latest of the whole sample.
-    expect(fit.trainingRows).toBeGreaterThan(1500);
-    expect(fit.inner.customers).toBeGreaterThan(800);
+    // Two snapshots of about 600 of the 1,000 customers; the inner holdout is the latest of the whole sample.
+    expect(fit.trainingRows).toBeGreaterThan(1000);
+    expect(fit.inner.customers).toBeGreaterThan(500);
     expect(await store.value('SELECT count(*) FROM customer_scores WHERE frequency > 0 AND churn_risk_boosted IS NULL')).toBe(0);
   }, 120_000);
 
