@@ -160,6 +160,15 @@ export const learnedScorer: Scorer = {
       const reasons = await topReasons(task, scoring.matrix, Int32Array.from(rows));
       reasons.feature.forEach((f, j) => columns.push({ name: `${t}_f${j}`, type: 'INTEGER', values: f }));
       reasons.contribution.forEach((c, j) => columns.push({ name: `${t}_c${j}`, type: 'DOUBLE', values: c }));
+      // The customer's value of each reason's feature, picked here: the view then needs no branch per feature.
+      reasons.feature.forEach((f, j) => {
+        const value = new Float64Array(f.length).fill(Number.NaN);
+        for (let i = 0; i < f.length; i++) {
+          const k = f[i] as number;
+          if (k >= 0) value[i] = (scoring.matrix.columns[k] as Float64Array)[i] as number;
+        }
+        columns.push({ name: `${t}_v${j}`, type: 'DOUBLE', values: value });
+      });
       models.push({
         model: `boosted-${t}`,
         fit: {
@@ -173,21 +182,16 @@ export const learnedScorer: Scorer = {
         },
       });
     }
-    // Feature values of the reasons: every feature column, exposed once; the view says those each row names.
-    learned.features.forEach((_, f) => columns.push({ name: `v${f}`, type: 'DOUBLE', values: scoring.matrix.columns[f] as Float64Array }));
     ctx.store.exposeColumns(VALUES, columns);
     // Each reason as text, "feature=value:contribution", joined by "|": numbers and short text write fast, where MAP
     // columns cost seconds per 100,000 rows in the results and their history. A categorical attribute's value is its level.
-    const levelsOf = new Map(learned.categoricals.map((c) => [c.name, c.levels] as const));
-    const valueOf = (f: string): string =>
-      `CASE ${f} ${learned.features
-        .map((name, i) => {
-          const levels = levelsOf.get(name);
-          return levels
-            ? `WHEN ${i} THEN coalesce([${levels.map((l) => quoteLiteral(l)).join(', ')}][v.v${i}::INTEGER], 'unknown')`
-            : `WHEN ${i} THEN CAST(round(v.v${i}, 4) AS VARCHAR)`;
-        })
-        .join(' ')} END`;
+    const categorical = learned.categoricals.map((c) => ({ c, i: learned.features.indexOf(c.name) })).filter((x) => x.i >= 0);
+    const valueOf = (f: string, v: string): string =>
+      categorical.length === 0
+        ? `CAST(round(${v}, 4) AS VARCHAR)`
+        : `CASE ${f} ${categorical
+        .map(({ c, i }) => `WHEN ${i} THEN coalesce([${c.levels.map((l) => quoteLiteral(l)).join(', ')}][${v}::INTEGER], 'unknown')`)
+        .join(' ')} ELSE CAST(round(${v}, 4) AS VARCHAR) END`;
     const names = `[${learned.features.map((n) => quoteLiteral(n)).join(', ')}]`;
     const select: string[] = [];
     for (const t of TASK_NAMES) {
@@ -206,7 +210,7 @@ export const learnedScorer: Scorer = {
         : `CASE WHEN c.${c.purchase} IS NOT NULL THEN c.clv_model WHEN ${boosted} IS NOT NULL THEN 'boosted trees' END`;
       const reasons = Array.from({ length: REASONS_KEPT }, (_, j) => {
         const f = `v.${t}_f${j}`;
-        return `CASE WHEN ${f} >= 0 THEN concat(${names}[${f} + 1], '=', ${valueOf(f)}, ':', CAST(round(v.${t}_c${j}, 4) AS VARCHAR)) END`;
+        return `CASE WHEN ${f} >= 0 THEN concat(${names}[${f} + 1], '=', ${valueOf(f, `v.${t}_v${j}`)}, ':', CAST(round(v.${t}_c${j}, 4) AS VARCHAR)) END`;
       });
       select.push(`${boosted} AS ${c.boosted}`, `${winner} AS ${c.winner}`, `${model} AS ${c.model}`, `nullif(concat_ws('|', ${reasons.join(', ')}), '') AS ${c.reasons}`);
     }
