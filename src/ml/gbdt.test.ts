@@ -261,6 +261,8 @@ describe('trainGbdt refuses what it cannot fit', () => {
     expect((await thrown(() => trainGbdt(train, trainLabels, { learningRate: 0 }))).message).toMatch(/learningRate/);
     const missing = { names: valid.names.slice(1), columns: valid.columns.slice(1), rows: valid.rows };
     expect((await thrown(() => trainGbdt(train, trainLabels, {}, { matrix: missing, labels: validLabels }))).message).toMatch(/no column "score"/);
+    const empty = sliceRows(valid, 0, 0);
+    expect((await thrown(() => trainGbdt(train, trainLabels, {}, { matrix: empty, labels: new Float64Array(0) }))).message).toMatch(/validation set has no rows/);
   });
 
   it('throws CONVERGENCE rather than report numbers that are not finite', async () => {

@@ -483,7 +483,13 @@ export async function trainGbdt(
   if (!(sumW > 0)) throw new KairosError('VALIDATION', 'training weights: every weight is 0', { hint: 'give some rows a positive weight' });
   const baseMargin = spec.baseMargin(sumWY / sumW);
   const validColumns = validation === undefined ? null : columnsFor(validation.matrix, train.names, 'validation matrix');
-  if (validation !== undefined) checkLabels(o.objective, validation.labels, validation.weights, validation.matrix.rows, 'validation labels');
+  if (validation !== undefined) {
+    checkLabels(o.objective, validation.labels, validation.weights, validation.matrix.rows, 'validation labels');
+    const w = validation.weights;
+    if (!(w === undefined ? validation.matrix.rows > 0 : w.some((v) => v > 0))) {
+      throw new KairosError('VALIDATION', 'the validation set has no rows (or no positive weight)', { hint: 'give validation rows, or none at all' });
+    }
+  }
 
   const blocks = Math.ceil(n / BLOCK);
   const threads = n < o.parallelMinRows ? 1 : Math.max(1, Math.min(o.threads, blocks));

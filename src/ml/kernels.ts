@@ -390,11 +390,24 @@ export function workerSource(): string {
     // Some TypeScript runners wrap inner functions in __name(fn, "name"): a no-op here.
     'var __name = (fn) => fn;',
     ...kernels.map(String),
-    `const { parentPort, workerData } = require('node:worker_threads');
-const state = shardState(workerData);
+    `const { parentPort, workerData, receiveMessageOnPort } = require('node:worker_threads');
+const state = shardState(workerData.init);
+const replies = workerData.replies;
+function answer(msg) {
+  try { replies.postMessage({ ok: true, value: shardStep(state, msg) }); }
+  catch (err) { replies.postMessage({ ok: false, error: String((err && err.stack) || err) }); }
+}
+// After each answer, poll for the next message for a moment before sleeping in the event loop (shards.ts).
 parentPort.on('message', (msg) => {
-  try { parentPort.postMessage({ ok: true, value: shardStep(state, msg) }); }
-  catch (err) { parentPort.postMessage({ ok: false, error: String((err && err.stack) || err) }); }
+  answer(msg);
+  let until = performance.now() + workerData.spinMs;
+  while (performance.now() < until) {
+    const next = receiveMessageOnPort(parentPort);
+    if (next !== undefined) {
+      answer(next.message);
+      until = performance.now() + workerData.spinMs;
+    }
+  }
 });`,
   ].join('\n');
 }
