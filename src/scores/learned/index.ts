@@ -1,6 +1,6 @@
 // Learned churn risk, conversion and value (boosted trees on customer snapshots), head to head with the purchase models: the winner fills the columns users select on.
 import { KairosError } from '../../errors.js';
-import { treeShapParallel } from '../../ml/treeshap.js';
+import { topReasons as shapTopReasons, treeShapParallel } from '../../ml/treeshap.js';
 import { ensembleToJson } from '../../ml/tree-json.js';
 import { isTransactionModelName, type TransactionModelName } from '../../models/index.js';
 import { quoteIdentifier, quoteLiteral, type ColumnData } from '../../store/db.js';
@@ -41,9 +41,10 @@ export function twelveMonthFactor(days: number, monthlyDiscount: number): number
 }
 
 /** Top-k reasons of each row: feature indices and contributions, from TreeSHAP on the margin, in chunks. */
-async function topReasons(task: TrainedTask, matrix: Matrix, rows: Int32Array): Promise<{ feature: Int32Array[]; contribution: Float64Array[] }> {
+async function reasonsOfRows(task: TrainedTask, matrix: Matrix, rows: Int32Array): Promise<{ feature: Int32Array[]; contribution: Float64Array[] }> {
   const k = REASONS_KEPT;
-  const p = matrix.names.length;
+  // Contributions come in the model's feature order: the order of the matrix the view names them by.
+  const p = task.model.featureNames.length;
   const feature = Array.from({ length: k }, () => new Int32Array(matrix.rows).fill(-1));
   const contribution = Array.from({ length: k }, () => new Float64Array(matrix.rows).fill(Number.NaN));
   for (let start = 0; start < rows.length; start += EXPLAIN_CHUNK) {
@@ -51,26 +52,11 @@ async function topReasons(task: TrainedTask, matrix: Matrix, rows: Int32Array): 
     const { contributions } = await treeShapParallel(task.model, matrix, chunk);
     for (let r = 0; r < chunk.length; r++) {
       const row = chunk[r] as number;
-      // The k largest |contribution| of the row, by insertion into a short sorted list.
-      const bestF = new Int32Array(k).fill(-1);
-      const bestC = new Float64Array(k);
-      for (let f = 0; f < p; f++) {
-        const c = contributions[r * p + f] as number;
-        if (!(Math.abs(c) > 0)) continue;
-        let j = k - 1;
-        if (bestF[j] !== -1 && Math.abs(c) <= Math.abs(bestC[j] as number)) continue;
-        while (j > 0 && (bestF[j - 1] === -1 || Math.abs(c) > Math.abs(bestC[j - 1] as number))) {
-          bestF[j] = bestF[j - 1] as number;
-          bestC[j] = bestC[j - 1] as number;
-          j--;
-        }
-        bestF[j] = f;
-        bestC[j] = c;
-      }
-      for (let j = 0; j < k; j++) {
-        (feature[j] as Int32Array)[row] = bestF[j] as number;
-        (contribution[j] as Float64Array)[row] = bestF[j] === -1 ? Number.NaN : (bestC[j] as number);
-      }
+      const top = shapTopReasons(contributions.subarray(r * p, (r + 1) * p), task.model.featureNames, k);
+      top.forEach((reason, j) => {
+        (feature[j] as Int32Array)[row] = reason.index;
+        (contribution[j] as Float64Array)[row] = reason.contribution;
+      });
     }
   }
   return { feature, contribution };
@@ -157,7 +143,7 @@ export const learnedScorer: Scorer = {
       }
       columns.push({ name: `${t}_boosted`, type: 'DOUBLE', values });
       ctx.progress(`learned: ${t}: reasons (TreeSHAP) for ${rows.length.toLocaleString('en')} customers`);
-      const reasons = await topReasons(task, scoring.matrix, Int32Array.from(rows));
+      const reasons = await reasonsOfRows(task, scoring.matrix, Int32Array.from(rows));
       reasons.feature.forEach((f, j) => columns.push({ name: `${t}_f${j}`, type: 'INTEGER', values: f }));
       reasons.contribution.forEach((c, j) => columns.push({ name: `${t}_c${j}`, type: 'DOUBLE', values: c }));
       // The customer's value of each reason's feature, picked here: the view then needs no branch per feature.
