@@ -81,6 +81,8 @@ export interface SnapshotOptions {
   readonly categoricals?: readonly Categorical[];
   /** How events weigh in the engagement score (the engagement settings); without it engagement features are 0. */
   readonly engagement?: EngagementWeights;
+  /** writeSnapshot's rows in customer id order (the default): a training snapshot's must be, as the learner's subsamples follow row order. */
+  readonly ordered?: boolean;
 }
 
 /** The engagement score's weights, half-lives and midpoint (KairosConfig.engagement). */
@@ -106,12 +108,20 @@ function engagementSql(e: EngagementWeights | undefined, at: string): string {
 }
 
 /**
- * Writes the purchase days the snapshots read (customer_id, day, amount: purchaseDaysSql) from an orders relation, once
- * per run: the refused orders are judged on all their lines before the run's as-of (a snapshot's cut falls between
- * two orders' lines only for an order that spans midnight), and no line at or after the as-of is read.
+ * Writes the purchase days the snapshots read (customer_id, day, amount: purchaseDaysSql; gap: days since the
+ * customer's previous purchase day) from an orders relation, once per run: the refused orders are judged on all their
+ * lines before the run's as-of (a snapshot's cut falls between two orders' lines only for an order that spans
+ * midnight), and no line at or after the as-of is read.
  */
 export async function writePurchaseDays(store: Store, table: string, orders: string): Promise<void> {
-  await store.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdentifier(table)} AS ${purchaseDaysSql(orders)}`);
+  // Each day's gap to the customer's previous purchase day, once per run: a snapshot at any cut then reads its last gap
+  // with a plain aggregate (the previous day of a day before the cut is before it too), where a window per snapshot
+  // sorted every purchase day again.
+  await store.run(
+    `CREATE OR REPLACE TEMP TABLE ${quoteIdentifier(table)} AS
+       SELECT customer_id, day, amount, date_diff('day', lag(day) OVER (PARTITION BY customer_id ORDER BY day), day) AS gap
+       FROM (${purchaseDaysSql(orders)})`,
+  );
 }
 
 /**
@@ -125,19 +135,81 @@ export async function writeEventDays(store: Store, table: string, events: string
   );
 }
 
-/** The customer filter of a sample, as SQL on `customer_id` (true for all). */
-function sampleFilter(perMille: number): string {
+/** The customer filter of a sample and of one part of the customers, as SQL on `customer_id` (true for all). */
+function customerFilter(perMille: number, part?: { readonly index: number; readonly count: number }): string {
   if (!(perMille > 0 && perMille <= 1000)) throw new KairosError('INTERNAL', `sample per mille ${perMille} outside (0, 1000]`);
-  return perMille >= 1000 ? 'true' : `hash(customer_id) % 1000 < ${Math.floor(perMille)}`;
+  const sample = perMille >= 1000 ? 'true' : `hash(customer_id) % 1000 < ${Math.floor(perMille)}`;
+  if (!part || part.count <= 1) return sample;
+  // Other digits of the hash than the sample's: a part of a sample holds its share of the sample.
+  return `${sample} AND (hash(customer_id) // 1000) % ${Math.floor(part.count)} = ${Math.floor(part.index)}`;
 }
 
 /**
  * Writes a temp table `table` with customer_id, the purchase-model summary (x repeat purchase days, t_x and age = T
- * in days, m the mean repeat purchase day's spend: the purchase models' inputs) and every SNAPSHOT_FEATURES column (DOUBLE), one row per customer of the snapshot.
- * Returns its row count.
+ * in days, m the mean repeat purchase day's spend: the purchase models' inputs) and every SNAPSHOT_FEATURES column
+ * (DOUBLE), one row per customer of the snapshot, in customer id order unless `ordered` is false. Returns its row count.
  */
 export async function writeSnapshot(store: Store, table: string, options: SnapshotOptions): Promise<number> {
-  const keep = sampleFilter(options.samplePerMille ?? 1000);
+  await store.run(
+    `CREATE OR REPLACE TEMP TABLE ${quoteIdentifier(table)} AS ${snapshotSql(options)} ${options.ordered === false ? '' : 'ORDER BY customer_id'}`,
+    [options.cut] as SqlValue[],
+  );
+  return Number(await store.value(`SELECT count(*) FROM ${quoteIdentifier(table)}`));
+}
+
+/** A snapshot read into JS: each customer's id and every column of writeSnapshot's table but the id, as DOUBLE. */
+export interface SnapshotColumns {
+  readonly ids: string[];
+  readonly numbers: Record<string, Float64Array>;
+  readonly rows: number;
+}
+
+/**
+ * The snapshot of writeSnapshot, streamed into JS in `parts` passes, each over a share of the customers (by a hash of
+ * the id), never stored: each pass's joins then fit a small memory limit, and a million customers' 45 columns are not
+ * written into a table to be read back. Rows come in no particular order; `ids` says whose each row is.
+ */
+export async function readSnapshot(store: Store, options: SnapshotOptions, parts: number): Promise<SnapshotColumns> {
+  const count = Math.max(1, Math.floor(parts));
+  const ids: string[] = [];
+  let names: string[] = [];
+  let columns: Float64Array[] = [];
+  let rows = 0;
+  const grow = (need: number): void => {
+    if (need <= (columns[0]?.length ?? 0)) return;
+    const size = Math.max(need, 2 * (columns[0]?.length ?? 0), 65_536);
+    columns = columns.map((c) => {
+      const grown = new Float64Array(size);
+      grown.set(c.subarray(0, rows));
+      return grown;
+    });
+  };
+  for (let index = 0; index < count; index++) {
+    await store.forEachChunk(
+      snapshotSql(options, { index, count }),
+      [options.cut] as SqlValue[],
+      (chunk, n) => {
+        grow(rows + n);
+        chunk.textsInto('customer_id', ids);
+        names.forEach((name, c) => chunk.doublesInto(name, columns[c] as Float64Array, rows));
+        rows += n;
+      },
+      (columnNames) => {
+        if (names.length === 0) {
+          names = columnNames.filter((n) => n !== 'customer_id');
+          columns = names.map(() => new Float64Array(0));
+        }
+      },
+    );
+  }
+  const numbers: Record<string, Float64Array> = {};
+  names.forEach((name, c) => (numbers[name] = (columns[c] as Float64Array).slice(0, rows)));
+  return { ids, numbers, rows };
+}
+
+/** The SELECT of a snapshot (the cut is parameter $1), over the customers of `part` when given. */
+function snapshotSql(options: SnapshotOptions, part?: { readonly index: number; readonly count: number }): string {
+  const keep = customerFilter(options.samplePerMille ?? 1000, part);
   const cut = '$1::TIMESTAMP';
   const day = `(${cut})::DATE`;
   const lines = `(SELECT * FROM ${options.orders} WHERE ordered_at < ${cut} AND ${keep})`;
@@ -147,9 +219,8 @@ export async function writeSnapshot(store: Store, table: string, options: Snapsh
     ? `SELECT customer_id FROM p UNION SELECT DISTINCT customer_id FROM e
        UNION SELECT customer_id FROM ${options.customers} WHERE (created_at IS NULL OR created_at < ${cut}) AND ${keep}`
     : 'SELECT customer_id FROM p';
-  const sql = `CREATE OR REPLACE TEMP TABLE ${quoteIdentifier(table)} AS
-    WITH d AS (SELECT customer_id, day, amount FROM ${options.purchaseDays} WHERE day < ${day} AND ${keep}),
-    g AS (SELECT customer_id, day, amount, date_diff('day', lag(day) OVER (PARTITION BY customer_id ORDER BY day), day) AS gap FROM d),
+  return `
+    WITH d AS (SELECT customer_id, day, amount, gap FROM ${options.purchaseDays} WHERE day < ${day} AND ${keep}),
     p AS (
       SELECT customer_id, count(*)::DOUBLE AS purchase_days, min(day) AS first_day, max(day) AS last_day,
         count(*) FILTER (WHERE day >= ${day} - ${W.month})::DOUBLE AS purchases_30d,
@@ -160,8 +231,11 @@ export async function writeSnapshot(store: Store, table: string, options: Snapsh
         round(coalesce(sum(amount) FILTER (WHERE day >= ${day} - ${W.quarter}), 0), 2)::DOUBLE AS spend_90d,
         round(coalesce(sum(amount) FILTER (WHERE day >= ${day} - ${2 * W.quarter} AND day < ${day} - ${W.quarter}), 0), 2)::DOUBLE AS spend_prev_90d,
         round(coalesce(sum(amount) FILTER (WHERE day >= ${day} - ${W.year}), 0), 2)::DOUBLE AS spend_365d,
-        avg(gap)::DOUBLE AS mean_gap_days, arg_max(gap, day)::DOUBLE AS last_gap_days, arg_min(amount, day)::DOUBLE AS first_amount
-      FROM g GROUP BY customer_id),
+        -- The mean gap between purchase days telescopes to (last - first) / (n - 1); the last one is the latest day's.
+        CASE WHEN count(*) > 1 THEN date_diff('day', min(day), max(day)) / (count(*) - 1) END::DOUBLE AS mean_gap_days,
+        arg_max(gap, day)::DOUBLE AS last_gap_days,
+        arg_min(amount, day)::DOUBLE AS first_amount
+      FROM d GROUP BY customer_id),
     l AS (
       SELECT o.customer_id,
         (count(*) FILTER (WHERE o.quantity < 0 OR o.status <> 'completed'))::DOUBLE / count(*) AS return_share,
@@ -209,10 +283,7 @@ export async function writeSnapshot(store: Store, table: string, options: Snapsh
       coalesce(e.engagement_score, 0) AS engagement_score, coalesce(e.engagement_score - e.engagement_before, 0)::DOUBLE AS engagement_change,
       ${since('c.created_at::DATE')}::DOUBLE AS account_age_days${options.categoricals?.length ? `, ${categoricalCodesSql(options.categoricals)}` : ''}
     FROM pop LEFT JOIN p USING (customer_id) LEFT JOIN l USING (customer_id) LEFT JOIN e USING (customer_id)
-      LEFT JOIN ${options.customers} c ON c.customer_id = pop.customer_id
-    ORDER BY pop.customer_id`;
-  await store.run(sql, [options.cut] as SqlValue[]);
-  return Number(await store.value(`SELECT count(*) FROM ${quoteIdentifier(table)}`));
+      LEFT JOIN ${options.customers} c ON c.customer_id = pop.customer_id`;
 }
 
 /** One label of the window after a snapshot's cut. */

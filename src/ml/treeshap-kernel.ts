@@ -225,5 +225,64 @@ function unwoundPathSum(s: Scratch, base: number, u: number, i: number): number 
   return total;
 }
 
+/**
+ * The k largest contributions by magnitude of each of n rows of `out` (row-major, n x F), into feature[(o + r) * k + j]
+ * and value[(o + r) * k + j], largest first; ties to the lower feature index; a zero contribution is no reason: its
+ * slots stay -1 and NaN. The same ranking as `topReasons` (treeshap.ts), without an array per row.
+ */
+export function topOfRows(out: Float64Array, n: number, F: number, k: number, feature: Int32Array, value: Float64Array, o: number): void {
+  for (let r = 0; r < n; r++) {
+    const base = (o + r) * k;
+    for (let j = 0; j < k; j++) {
+      feature[base + j] = -1;
+      value[base + j] = Number.NaN;
+    }
+    let filled = 0;
+    for (let f = 0; f < F; f++) {
+      const c = out[r * F + f]!;
+      const a = c < 0 ? -c : c;
+      if (!(a > 0)) continue;
+      // Insert after every kept one at least as large: a later feature of equal size ranks below.
+      let at = filled;
+      while (at > 0) {
+        const kept = value[base + at - 1]!;
+        if (a > (kept < 0 ? -kept : kept)) at--;
+        else break;
+      }
+      if (at >= k) continue;
+      for (let j = Math.min(filled, k - 1); j > at; j--) {
+        feature[base + j] = feature[base + j - 1]!;
+        value[base + j] = value[base + j - 1]!;
+      }
+      feature[base + at] = f;
+      value[base + at] = c;
+      if (filled < k) filled++;
+    }
+  }
+}
+
+/**
+ * Margins of n rows (x by column: x[f * n + r]) by walking the trees, into margin[o + r]: base margin, then each
+ * tree's leaf value in tree order, as the learner's own prediction (gbdt.ts, addTreeMargins), hence the same bits.
+ */
+export function marginRows(trees: readonly Tree[], baseMargin: number, x: Float64Array, n: number, margin: Float64Array, o: number): void {
+  for (let r = 0; r < n; r++) margin[o + r] = baseMargin;
+  for (let t = 0; t < trees.length; t++) {
+    const { feature, threshold, missingLeft, left, right, value } = trees[t]!;
+    for (let r = 0; r < n; r++) {
+      let i = 0;
+      let next = left[0]!;
+      while (next >= 0) {
+        const v = x[feature[i]! * n + r]!;
+        if (v < threshold[i]!) i = next;
+        else if (v === v || missingLeft[i] === 0) i = right[i]!;
+        else i = next;
+        next = left[i]!;
+      }
+      margin[o + r] = margin[o + r]! + value[i]!;
+    }
+  }
+}
+
 /** The source of the kernels, for a worker to evaluate: the same functions, hence the same bits. */
-export const KERNEL_SOURCE = [newScratch, explainRows, algorithm2Recurse, unwindPath, unwoundPathSum].map(String).join('\n');
+export const KERNEL_SOURCE = [newScratch, explainRows, algorithm2Recurse, unwindPath, unwoundPathSum, topOfRows, marginRows].map(String).join('\n');

@@ -5,7 +5,8 @@ import { randomEnsemble, randomMatrix, rowOf } from '../testing/ensembles.js';
 import { expectClose, type Tolerance } from '../testing/expect-close.js';
 import { hasXgboost, trainXgboostReference } from '../testing/xgboost.js';
 import { marginOf, type Ensemble, type Tree } from './tree.js';
-import { expectedMargin, topReasons, treeShap, treeShapParallel, type FeatureMatrix, type ShapOptions } from './treeshap.js';
+import { predictGbdtMargin } from './gbdt.js';
+import { expectedMargin, topReasons, treeShap, treeShapParallel, treeShapTop, type FeatureMatrix, type ShapOptions } from './treeshap.js';
 
 /** A node of a hand-built tree. */
 type Node = { value: number; cover: number } | { f: number; t: number; missingLeft: boolean; cover: number; l: Node; r: Node };
@@ -272,6 +273,29 @@ describe('topReasons', () => {
       { feature: 'recency', index: 0, contribution: 0.5 },
       { feature: 'monetary', index: 2, contribution: 0.5 },
     ]);
+  });
+
+  it('gives, over workers, the same margins, reasons and contributions as the tree walk, treeShap and topReasons, bit for bit', async () => {
+    const rng = createRng(23);
+    const data = randomMatrix(rng, 12_000, 9, 0.1);
+    const model = randomEnsemble(rng, data, { trees: 12, depth: 3 });
+    const rows = Int32Array.from({ length: 9_000 }, (_, i) => (i * 7) % data.rows);
+    const full = treeShap(model, data, rows);
+    const margins = predictGbdtMargin(model, data);
+    for (const workers of [1, 2]) {
+      const top = await treeShapTop(model, data, rows, { workers, k: 4 });
+      expect(top.bias).toBe(full.bias);
+      rows.forEach((row, i) => {
+        expect(Object.is(top.margins[i], margins[row]), `row ${row} margin`).toBe(true);
+        const want = topReasons(full.contributions.subarray(i * 9, (i + 1) * 9), model.featureNames, 4);
+        const got = Array.from({ length: 4 }, (_, j) => [top.features[i * 4 + j], top.contributions[i * 4 + j]]);
+        expect(got, `row ${row}`).toEqual([...want.map((w) => [w.index, w.contribution]), ...Array.from({ length: 4 - want.length }, () => [-1, Number.NaN])]);
+      });
+    }
+    const hand = ensemble(3, [HAND_BUILT.reused]);
+    const zero = await treeShapTop(hand, HAND_ROWS, [0, 1], { k: 2 });
+    expect(zero.features.length).toBe(4);
+    await expect(treeShapTop(hand, HAND_ROWS, [0], { k: 0 })).rejects.toThrow(/k must be/);
   });
 
   it('ranks the pushes up or down only, and never gives a zero contribution', () => {

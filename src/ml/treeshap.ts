@@ -100,15 +100,77 @@ export async function treeShapParallel(
   options: ShapOptions & { readonly workers?: number } = {},
 ): Promise<Explanation> {
   const plan = planFor(model, options);
-  const selected = selectRows(matrix, rows);
-  const columns = matchColumns(model, matrix);
   const F = plan.features;
+  const selected = selectRows(matrix, rows);
   const contributions = new Float64Array(selected.length * F);
+  await inWorkers(model, plan, matrix, selected, { kind: 'all' }, options.workers, (m) => {
+    contributions.set(m.out as Float64Array, m.start * F);
+  });
+  return { bias: expectedMargin(model), contributions };
+}
+
+/** Each row's margin and its top reasons: what a score stores, without the rows x features contributions. */
+export interface TopExplanation {
+  readonly bias: number;
+  /** Reasons per row. */
+  readonly k: number;
+  /** The margin of each row (the learner's own prediction, bit for bit: `predictGbdtMargin`). */
+  readonly margins: Float64Array;
+  /** rows x k feature indices in the model's feature order, largest |contribution| first; -1 where fewer reasons. */
+  readonly features: Int32Array;
+  /** rows x k contributions (margin scale) of those features; NaN where fewer reasons. */
+  readonly contributions: Float64Array;
+}
+
+/**
+ * The margin and the `k` largest contributions (ranked as `topReasons` 'magnitude' ranks them) of each of `rows`,
+ * over worker threads: each worker explains a chunk, walks the trees for its margins and keeps the top k, so that
+ * the full contributions never leave it. The same numbers as `treeShap` + `topReasons` + `predictGbdtMargin`.
+ */
+export async function treeShapTop(
+  model: Ensemble,
+  matrix: FeatureMatrix,
+  rows?: ArrayLike<number>,
+  options: ShapOptions & { readonly workers?: number; readonly k?: number } = {},
+): Promise<TopExplanation> {
+  const k = options.k ?? 3;
+  if (!Number.isInteger(k) || k < 1) throw new KairosError('USAGE', `k must be a positive integer (got ${k})`);
+  const plan = planFor(model, options);
+  const selected = selectRows(matrix, rows);
+  const margins = new Float64Array(selected.length);
+  const features = new Int32Array(selected.length * k).fill(-1);
+  const contributions = new Float64Array(selected.length * k).fill(Number.NaN);
+  await inWorkers(model, plan, matrix, selected, { kind: 'top', k }, options.workers, (m) => {
+    margins.set(m.margin as Float64Array, m.start);
+    features.set(m.feature as Int32Array, m.start * k);
+    contributions.set(m.value as Float64Array, m.start * k);
+  });
+  return { bias: expectedMargin(model), k, margins, features, contributions };
+}
+
+/** A chunk's answer from a worker. */
+interface ChunkReply {
+  readonly start: number;
+  readonly [name: string]: unknown;
+}
+
+/** Sends the selected rows, in chunks, to worker threads running the kernels; `onReply` takes each chunk's answer. */
+async function inWorkers(
+  model: Ensemble,
+  plan: ShapPlan,
+  matrix: FeatureMatrix,
+  selected: Int32Array,
+  request: { readonly kind: 'all' } | { readonly kind: 'top'; readonly k: number },
+  workerCount: number | undefined,
+  onReply: (m: ChunkReply) => void,
+): Promise<void> {
+  const columns = matchColumns(model, matrix);
   const step = SHAP_DEFAULTS.chunkRows;
   const chunks = Math.ceil(selected.length / step);
-  if (chunks === 0) return { bias: expectedMargin(model), contributions };
-  const count = Math.max(1, Math.min(options.workers ?? SHAP_DEFAULTS.workers, chunks));
-  const workers = Array.from({ length: count }, () => new Worker(WORKER_SOURCE, { eval: true, workerData: plan }));
+  if (chunks === 0) return;
+  const count = Math.max(1, Math.min(workerCount ?? SHAP_DEFAULTS.workers, chunks));
+  const workerData = { plan, trees: request.kind === 'top' ? model.trees : [], baseMargin: model.baseMargin };
+  const workers = Array.from({ length: count }, () => new Worker(WORKER_SOURCE, { eval: true, workerData }));
   try {
     let next = 0;
     await Promise.all(
@@ -125,10 +187,10 @@ export async function treeShapParallel(
               const n = Math.min(step, selected.length - start);
               const x = gatherRows(columns, selected, start, n);
               pending++;
-              worker.postMessage({ start, n, x }, [x.buffer as ArrayBuffer]);
+              worker.postMessage({ ...request, start, n, x }, [x.buffer as ArrayBuffer]);
             };
-            worker.on('message', (m: { start: number; out: Float64Array }) => {
-              contributions.set(m.out, m.start * F);
+            worker.on('message', (m: ChunkReply) => {
+              onReply(m);
               pending--;
               send();
             });
@@ -143,7 +205,6 @@ export async function treeShapParallel(
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  return { bias: expectedMargin(model), contributions };
 }
 
 /** One reason of a prediction: a feature and its signed contribution on the margin scale. */
@@ -223,14 +284,33 @@ function planFor(model: Ensemble, options: ShapOptions): ShapPlan {
   return plan;
 }
 
-/** A worker: the kernels' own source, explaining the chunks it is sent with the plan it was started with. */
+/**
+ * A worker: the kernels' own source, explaining the chunks it is sent with the plan it was started with: all the
+ * contributions ('all'), or each row's margin and top k contributions ('top', the contributions in a buffer reused).
+ */
 const WORKER_SOURCE = `'use strict';
-const { parentPort, workerData: plan } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 ${KERNEL_SOURCE}
+const { plan, trees, baseMargin } = workerData;
 const scratch = newScratch(plan);
+let buffer = new Float64Array(0);
 parentPort.on('message', (m) => {
-  const out = new Float64Array(m.n * plan.features);
+  if (m.kind === 'all') {
+    const out = new Float64Array(m.n * plan.features);
+    explainRows(plan, m.x, m.n, out, scratch);
+    parentPort.postMessage({ start: m.start, out }, [out.buffer]);
+    return;
+  }
+  const size = m.n * plan.features;
+  if (buffer.length < size) buffer = new Float64Array(size);
+  const out = buffer.subarray(0, size);
+  out.fill(0);
   explainRows(plan, m.x, m.n, out, scratch);
-  parentPort.postMessage({ start: m.start, out }, [out.buffer]);
+  const margin = new Float64Array(m.n);
+  marginRows(trees, baseMargin, m.x, m.n, margin, 0);
+  const feature = new Int32Array(m.n * m.k);
+  const value = new Float64Array(m.n * m.k);
+  topOfRows(out, m.n, plan.features, m.k, feature, value, 0);
+  parentPort.postMessage({ start: m.start, margin, feature, value }, [margin.buffer, feature.buffer, value.buffer]);
 });
 `;

@@ -724,6 +724,11 @@ export class ChunkReader {
     copyDoubles(this.chunk, this.column(name, DuckDBTypeId.DOUBLE), this.chunk.rowCount, out, offset);
   }
 
+  /** A VARCHAR column appended to out (NULL -> ''). */
+  textsInto(name: string, out: string[]): void {
+    appendTexts(this.chunk.getColumnVector(this.column(name, DuckDBTypeId.VARCHAR)) as DuckDBVarCharVector, this.chunk.rowCount, out);
+  }
+
   /** A LIST(INTEGER) column. */
   intLists(name: string): ListColumn<Int32Array> {
     return this.lists(this.column(name, DuckDBTypeId.LIST, DuckDBTypeId.INTEGER), 4, (b, n) => new Int32Array(b.buffer, b.byteOffset, n));

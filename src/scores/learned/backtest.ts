@@ -12,6 +12,7 @@ import type { TaskName } from './design.js';
 import { eventDaysTable, purchaseDaysTable, FEATURE_PURCHASE_MODEL, predictTask, purchaseModelColumns, scoringSnapshot, trainLearnedModels, type InnerResult } from './train.js';
 
 const SNAPSHOT = '__learned_backtest';
+const IDS = '__learned_backtest_ids';
 
 /** What the backtest found, unrounded: for scripts and tests. */
 export interface LearnedBacktestDetails {
@@ -45,15 +46,24 @@ export async function backtestLearned(ctx: BacktestContext): Promise<BacktestRes
     return { sections: [], summary: notes, details: { customers: 0, churnDays: 0, inner: [], notes } };
   }
 
-  const scoring = await scoringSnapshot(input, SNAPSHOT, learned.categoricals);
+  const scoring = await scoringSnapshot(input, learned.categoricals);
   const churnDays = Math.min(settings.churnDays, Math.floor(split.holdoutDays));
   const convDays = Math.min(CLV_HORIZONS.conversionDays, Math.floor(split.holdoutDays));
+  // The holdout's labels of the snapshot's customers, read back in the snapshot's row order (its position column).
+  store.exposeColumns(IDS, [
+    { name: 'customer_id', type: 'VARCHAR', values: scoring.ids },
+    { name: 'position', type: 'INTEGER', values: Int32Array.from({ length: scoring.rows }, (_, i) => i) },
+  ]);
+  await store.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdentifier(SNAPSHOT)} AS SELECT * FROM ${IDS}()`);
+  store.releaseColumns(IDS);
   await addLabels(store, SNAPSHOT, split.cut, HOLDOUT_VIEW, [
     { column: 'h_churn', days: churnDays, kind: 'bought' },
     { column: 'h_conv', days: convDays, kind: 'bought' },
     { column: 'h_spend', days: Math.floor(split.holdoutDays), kind: 'spend' },
   ]);
-  const labels = await store.readNumberColumns(`SELECT h_churn::DOUBLE AS h_churn, h_conv::DOUBLE AS h_conv, h_spend::DOUBLE AS h_spend FROM ${quoteIdentifier(SNAPSHOT)}`);
+  const labels = await store.readNumberColumns(
+    `SELECT h_churn::DOUBLE AS h_churn, h_conv::DOUBLE AS h_conv, h_spend::DOUBLE AS h_spend FROM ${quoteIdentifier(SNAPSHOT)} ORDER BY position`,
+  );
   await store.run(`DROP TABLE IF EXISTS ${quoteIdentifier(SNAPSHOT)}`);
   for (const t of [eventDaysTable(input.prefix), purchaseDaysTable(input.prefix)]) await store.run(`DROP TABLE IF EXISTS ${quoteIdentifier(t)}`);
   const days = scoring.numbers['purchase_days'] as Float64Array;

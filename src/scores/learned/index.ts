@@ -1,6 +1,8 @@
 // Learned churn risk, conversion and value (boosted trees on customer snapshots), head to head with the purchase models: the winner fills the columns users select on.
 import { KairosError } from '../../errors.js';
-import { topReasons as shapTopReasons, treeShapParallel } from '../../ml/treeshap.js';
+import { applyIsotonic } from '../../ml/isotonic.js';
+import { treeShapTop } from '../../ml/treeshap.js';
+import type { Tree } from '../../ml/tree.js';
 import { ensembleToJson } from '../../ml/tree-json.js';
 import { isTransactionModelName, type TransactionModelName } from '../../models/index.js';
 import { quoteIdentifier, quoteLiteral, type ColumnData } from '../../store/db.js';
@@ -8,15 +10,11 @@ import { formatMoney, formatProbability } from '../../util/format.js';
 import type { ModelRecord, Scorer, ScoreContext, ScorerResult } from '../types.js';
 import { backtestLearned } from './backtest.js';
 import { REASONS_KEPT, reasonsInWords } from './reasons.js';
-import { eventDaysTable, purchaseDaysTable, predictTask, scoringSnapshot, trainLearnedModels, type Matrix, type TrainedTask } from './train.js';
+import { eventDaysTable, purchaseDaysTable, scoringSnapshot, trainLearnedModels, type Matrix, type TrainedTask } from './train.js';
 import type { TaskName } from './design.js';
 
 const RESULT = '__score_learned';
-const SNAPSHOT = '__learned_scoring';
 const VALUES = '__learned_values';
-
-/** Rows explained at a time, on both cores: TreeSHAP's contributions of a chunk are rows x features doubles (~36 MB). */
-const EXPLAIN_CHUNK = 100_000;
 
 /** Names of each task's columns: the boosted trees' own, the winner's, which model won, and the reasons. */
 const COLUMNS: Readonly<Record<TaskName, { boosted: string; winner: string; model: string; reasons: string; purchase: string }>> = {
@@ -40,26 +38,39 @@ export function twelveMonthFactor(days: number, monthlyDiscount: number): number
   return (365 / days) * (discount / 12);
 }
 
-/** Top-k reasons of each row: feature indices and contributions, from TreeSHAP on the margin, in chunks. */
-async function reasonsOfRows(task: TrainedTask, matrix: Matrix, rows: Int32Array): Promise<{ feature: Int32Array[]; contribution: Float64Array[] }> {
+/**
+ * The calibrated predictions of a task for `rows` of the scoring matrix (NaN elsewhere) and each row's top reasons
+ * (feature index, contribution, the customer's value of it): TreeSHAP on both cores, the margins from the same pass.
+ */
+async function predictAndExplain(task: TrainedTask, matrix: Matrix, rows: Int32Array): Promise<{ values: Float64Array; reasons: ColumnData[][] }> {
   const k = REASONS_KEPT;
-  // Contributions come in the model's feature order: the order of the matrix the view names them by.
-  const p = task.model.featureNames.length;
+  const values = new Float64Array(matrix.rows).fill(Number.NaN);
   const feature = Array.from({ length: k }, () => new Int32Array(matrix.rows).fill(-1));
   const contribution = Array.from({ length: k }, () => new Float64Array(matrix.rows).fill(Number.NaN));
-  for (let start = 0; start < rows.length; start += EXPLAIN_CHUNK) {
-    const chunk = rows.subarray(start, Math.min(rows.length, start + EXPLAIN_CHUNK));
-    const { contributions } = await treeShapParallel(task.model, matrix, chunk);
-    for (let r = 0; r < chunk.length; r++) {
-      const row = chunk[r] as number;
-      const top = shapTopReasons(contributions.subarray(r * p, (r + 1) * p), task.model.featureNames, k);
-      top.forEach((reason, j) => {
-        (feature[j] as Int32Array)[row] = reason.index;
-        (contribution[j] as Float64Array)[row] = reason.contribution;
-      });
+  const value = Array.from({ length: k }, () => new Float64Array(matrix.rows).fill(Number.NaN));
+  // Contributions come in the model's feature order: the order of the matrix the view names them by.
+  // Trees of depth 3 or less fold whole into one table each (treeshap-plan.ts): ~10% faster than the default fold 2.
+  const depth = Math.max(0, ...task.model.trees.map(treeDepth));
+  const top = await treeShapTop(task.model, matrix, rows, { k, ...(depth <= 3 ? { fold: 3 } : {}) });
+  rows.forEach((row, i) => {
+    values[row] = applyIsotonic(task.calibration, top.margins[i] as number);
+    for (let j = 0; j < k; j++) {
+      const f = top.features[i * k + j] as number;
+      if (f < 0) break;
+      (feature[j] as Int32Array)[row] = f;
+      (contribution[j] as Float64Array)[row] = top.contributions[i * k + j] as number;
+      (value[j] as Float64Array)[row] = (matrix.columns[f] as Float64Array)[row] as number;
     }
-  }
-  return { feature, contribution };
+  });
+  const named = (suffix: string, type: 'INTEGER' | 'DOUBLE', arrays: (Int32Array | Float64Array)[]): ColumnData[] =>
+    arrays.map((values, j) => ({ name: `${suffix}${j}`, type, values }) as ColumnData);
+  return { values, reasons: [named('f', 'INTEGER', feature), named('c', 'DOUBLE', contribution), named('v', 'DOUBLE', value)] };
+}
+
+/** Levels of splits on a tree's deepest path. */
+function treeDepth(tree: Tree, node = 0): number {
+  const l = tree.left[node] ?? -1;
+  return l < 0 ? 0 : 1 + Math.max(treeDepth(tree, l), treeDepth(tree, tree.right[node] ?? -1));
 }
 
 /** The purchase model the run chose (its clv results), for the inner holdout's contender. */
@@ -126,35 +137,21 @@ export const learnedScorer: Scorer = {
       return purchaseModelOnly(ctx, notes);
     }
     ctx.progress('learned: scoring customers');
-    const scoring = await scoringSnapshot(input, SNAPSHOT, learned.categoricals);
+    const scoring = await scoringSnapshot(input, learned.categoricals);
     const buyers = scoring.numbers['purchase_days'] as Float64Array;
-    const columns: ColumnData[] = [];
+    const columns: ColumnData[] = [{ name: 'customer_id', type: 'VARCHAR', values: scoring.ids }];
     const models: ModelRecord[] = [];
     const factor = twelveMonthFactor(learned.tasks.value?.design.days ?? 365, ctx.config.scores.monthlyDiscountRate);
     for (const t of TASK_NAMES) {
       const task = learned.tasks[t];
       if (!task) continue;
-      const { values } = predictTask(task, scoring.matrix);
       const rows: number[] = [];
-      for (let i = 0; i < scoring.rows; i++) {
-        if (t !== 'conversion' && !((buyers[i] as number) > 0)) values[i] = Number.NaN;
-        else rows.push(i);
-        if (t === 'value') values[i] = Math.round((values[i] as number) * factor * 100) / 100;
-      }
+      for (let i = 0; i < scoring.rows; i++) if (t === 'conversion' || (buyers[i] as number) > 0) rows.push(i);
+      ctx.progress(`learned: ${t}: predictions and reasons (TreeSHAP) for ${rows.length.toLocaleString('en')} customers`);
+      const { values, reasons } = await predictAndExplain(task, scoring.matrix, Int32Array.from(rows));
+      if (t === 'value') for (const i of rows) values[i] = Math.round((values[i] as number) * factor * 100) / 100;
       columns.push({ name: `${t}_boosted`, type: 'DOUBLE', values });
-      ctx.progress(`learned: ${t}: reasons (TreeSHAP) for ${rows.length.toLocaleString('en')} customers`);
-      const reasons = await reasonsOfRows(task, scoring.matrix, Int32Array.from(rows));
-      reasons.feature.forEach((f, j) => columns.push({ name: `${t}_f${j}`, type: 'INTEGER', values: f }));
-      reasons.contribution.forEach((c, j) => columns.push({ name: `${t}_c${j}`, type: 'DOUBLE', values: c }));
-      // The customer's value of each reason's feature, picked here: the view then needs no branch per feature.
-      reasons.feature.forEach((f, j) => {
-        const value = new Float64Array(f.length).fill(Number.NaN);
-        for (let i = 0; i < f.length; i++) {
-          const k = f[i] as number;
-          if (k >= 0) value[i] = (scoring.matrix.columns[k] as Float64Array)[i] as number;
-        }
-        columns.push({ name: `${t}_v${j}`, type: 'DOUBLE', values: value });
-      });
+      for (const group of reasons) for (const c of group) columns.push({ ...c, name: `${t}_${c.name}` });
       models.push({
         model: `boosted-${t}`,
         fit: {
@@ -202,10 +199,10 @@ export const learnedScorer: Scorer = {
     }
     await ctx.store.run(
       `CREATE OR REPLACE TEMP VIEW ${RESULT} AS
-         SELECT s.customer_id, ${select.join(', ')}
-         FROM ${quoteIdentifier(SNAPSHOT)} s POSITIONAL JOIN ${VALUES}() v LEFT JOIN ${ctx.resultsOf('clv')} c ON c.customer_id = s.customer_id`,
+         SELECT v.customer_id, ${select.join(', ')}
+         FROM ${VALUES}() v LEFT JOIN ${ctx.resultsOf('clv')} c ON c.customer_id = v.customer_id`,
     );
-    return { table: RESULT, models, notes, temporaries: [VALUES, SNAPSHOT, eventDaysTable(input.prefix), purchaseDaysTable(input.prefix)] };
+    return { table: RESULT, models, notes, temporaries: [VALUES, eventDaysTable(input.prefix), purchaseDaysTable(input.prefix)] };
   },
 
   backtest: backtestLearned,

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type KairosConfig } from '../../config.js';
 import { writeRetailerFiles } from '../../demo/generate.js';
 import { createAsOfViews } from '../../features/as-of.js';
-import { addLabels, SNAPSHOT_FEATURES, writeEventDays, writePurchaseDays, writeSnapshot } from '../../features/snapshots.js';
+import { addLabels, readSnapshot, SNAPSHOT_FEATURES, writeEventDays, writePurchaseDays, writeSnapshot } from '../../features/snapshots.js';
 import { ingest } from '../../ingest/ingest.js';
 import { ensembleFromJson } from '../../ml/tree-json.js';
 import { Store } from '../../store/db.js';
@@ -84,6 +84,29 @@ describe('snapshots', () => {
     expect(Object.keys(a ?? {})).toEqual(expect.arrayContaining(SNAPSHOT_FEATURES.map((f) => f.name)));
     await expect(addLabels(s, 'snap', '2024-06-01 00:00:00', 'asof_orders', [{ column: 'recency_days', days: 30, kind: 'bought' }])).rejects.toThrow(/name of a snapshot column/);
     s.close();
+  });
+
+  it('reads in several passes over shares of the customers the same rows as the stored snapshot', async () => {
+    await createAsOfViews(store, '2024-10-01 00:00:00');
+    await writeEventDays(store, 'parts_days', 'asof_events');
+    await writePurchaseDays(store, 'parts_purchase_days', 'asof_orders');
+    const options = { cut: '2024-09-01 00:00:00', orders: 'asof_orders', purchaseDays: 'parts_purchase_days', eventDays: 'parts_days', customers: 'asof_customers', prospects: true, engagement: DEFAULT_CONFIG.engagement };
+    const rows = await writeSnapshot(store, 'parts_whole', options);
+    const whole = await store.readColumns('SELECT * FROM parts_whole');
+    const ids = whole.texts['customer_id'] as string[];
+    expect(ids.length).toBe(rows);
+    for (const parts of [1, 3]) {
+      const read = await readSnapshot(store, options, parts);
+      expect(read.rows).toBe(rows);
+      const at = new Map(read.ids.map((id, i) => [id, i]));
+      expect(at.size).toBe(rows);
+      for (const [name, column] of Object.entries(whole.numbers)) {
+        const mine = read.numbers[name] as Float64Array;
+        ids.forEach((id, i) => expect(Object.is(mine[at.get(id) as number], column[i]), `${name} of ${id} in ${parts} pass(es)`).toBe(true));
+      }
+    }
+    expect(rows).toBeGreaterThan(100);
+    for (const t of ['parts_whole', 'parts_days', 'parts_purchase_days']) await store.run(`DROP TABLE ${t}`);
   });
 });
 

@@ -1,7 +1,7 @@
 // Trains the learned churn, conversion and value models on snapshots before the as-of and scores a population with them.
 import type { LearnedSettings } from '../../config.js';
 import { KairosError } from '../../errors.js';
-import { findCategoricals, SNAPSHOT_FEATURES, writeEventDays, writePurchaseDays, writeSnapshot, addLabels, type Categorical, type EngagementWeights, type LabelWindow } from '../../features/snapshots.js';
+import { findCategoricals, readSnapshot, SNAPSHOT_FEATURES, writeEventDays, writePurchaseDays, writeSnapshot, addLabels, type Categorical, type EngagementWeights, type LabelWindow, type SnapshotOptions } from '../../features/snapshots.js';
 import { trainGbdt, predictGbdtMargin, type GbdtFit, type GbdtOptions } from '../../ml/gbdt.js';
 import { applyIsotonic, fitIsotonic, type IsotonicMap } from '../../ml/isotonic.js';
 import type { FeatureMatrix } from '../../ml/matrix.js';
@@ -121,21 +121,64 @@ export function featureNames(categoricals: readonly Categorical[]): string[] {
 }
 
 /** Writes and reads one snapshot (with its labels), adding the purchase-model features and contenders. */
-async function readSnapshot(
+async function trainingSnapshot(
   input: TrainingInput,
   table: string,
   cut: string,
-  perMille: number,
-  prospects: boolean,
+  sources: SnapshotSources,
   categoricals: readonly Categorical[],
   windows: readonly LabelWindow[],
 ): Promise<Snapshot> {
-  const rows = await writeSnapshot(input.store, table, { cut, orders: VIEWS.orders, customers: VIEWS.customers, eventDays: eventDaysTable(input.prefix), purchaseDays: purchaseDaysTable(input.prefix), samplePerMille: perMille, prospects, categoricals, ...(input.engagement ? { engagement: input.engagement } : {}) });
-  await addLabels(input.store, table, cut, VIEWS.orders, windows);
+  const rows = await writeSnapshot(input.store, table, {
+    cut,
+    ...sources,
+    prospects: true,
+    categoricals,
+    ...(input.engagement ? { engagement: input.engagement } : {}),
+  });
+  await addLabels(input.store, table, cut, sources.orders, windows);
   // The bucket splits customers for validation and the inner holdout: other digits of the hash than the sample's
   // (hash % 1000), or a sample would hold only low buckets and the split would take everyone.
-  const { numbers } = await input.store.readColumns(`SELECT * EXCLUDE (customer_id), ((hash(customer_id) // 1000) % 1000)::DOUBLE AS bucket FROM ${quoteIdentifier(table)}`);
+  const numbers = await input.store.readNumberColumns(
+    `SELECT * EXCLUDE (customer_id), ((hash(customer_id) // 1000) % 1000)::DOUBLE AS bucket FROM ${quoteIdentifier(table)}`,
+    [],
+    rows,
+  );
   return { cut, table, numbers, rows };
+}
+
+/** What a snapshot is read from: the relations and the share of customers kept (writeSnapshot's options). */
+type SnapshotSources = Pick<SnapshotOptions, 'orders' | 'purchaseDays' | 'eventDays' | 'customers' | 'samplePerMille' | 'ordered'>;
+
+/** The sampled copies of a run's lines, purchase days and event days that the training snapshots read (see below). */
+const sampleTables = (prefix: string): { orders: string; purchaseDays: string; eventDays: string; customers: string } => ({
+  orders: `${prefix}_sample_orders`,
+  purchaseDays: `${prefix}_sample_purchase_days`,
+  eventDays: `${prefix}_sample_event_days`,
+  customers: `${prefix}_sample_customers`,
+});
+
+/**
+ * The sources of the training snapshots: with a sample, the sampled customers' lines, purchase days, event days and
+ * customer rows copied once into small temp tables (the same hash filter writeSnapshot applies), so that each of the
+ * ~10 snapshots and its labels reads 1% of the data rather than filtering all of it again. The caller drops them.
+ */
+async function trainingSources(input: TrainingInput, perMille: number): Promise<SnapshotSources> {
+  const full = { orders: VIEWS.orders, purchaseDays: purchaseDaysTable(input.prefix), eventDays: eventDaysTable(input.prefix), customers: VIEWS.customers };
+  if (perMille >= 1000) return full;
+  const t = sampleTables(input.prefix);
+  const keep = `hash(customer_id) % 1000 < ${Math.floor(perMille)}`;
+  await input.store.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdentifier(t.orders)} AS SELECT * FROM ${full.orders} WHERE ${keep}`);
+  await input.store.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdentifier(t.purchaseDays)} AS SELECT * FROM ${quoteIdentifier(full.purchaseDays)} WHERE ${keep}`);
+  await input.store.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdentifier(t.eventDays)} AS SELECT * FROM ${quoteIdentifier(full.eventDays)} WHERE ${keep}`);
+  await input.store.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdentifier(t.customers)} AS SELECT * FROM ${full.customers} WHERE ${keep}`);
+  return {
+    orders: quoteIdentifier(t.orders),
+    purchaseDays: quoteIdentifier(t.purchaseDays),
+    eventDays: quoteIdentifier(t.eventDays),
+    customers: quoteIdentifier(t.customers),
+    samplePerMille: perMille,
+  };
 }
 
 /** Indices of the rows of buyers (purchase_days > 0), or of every row. */
@@ -272,16 +315,18 @@ export async function trainLearnedModels(input: TrainingInput): Promise<LearnedM
     }
   }
   const snapshots = new Map<string, { s: Snapshot; extra: Record<string, Float64Array> }>();
+  const sources = await trainingSources(input, perMille);
   let n = 0;
   for (const [cut, windows] of [...windowsAt.entries()].sort()) {
     input.progress(`learned: snapshot at ${cut.slice(0, 10)}`);
-    const snap = await readSnapshot(input, `${input.prefix}_snap_${n++}`, cut, perMille, true, categoricals, windows);
+    const snap = await trainingSnapshot(input, `${input.prefix}_snap_${n++}`, cut, sources, categoricals, windows);
     const buyDays = windows.filter((w) => w.kind === 'bought').map((w) => w.days);
     const value = windows.find((w) => w.kind === 'spend');
     const extra = purchaseModelColumns(snap.numbers, snap.rows, input.purchaseModel, { buyDays, valueDays: value ? value.days : null });
     snapshots.set(cut, { s: snap, extra });
     await store.run(`DROP TABLE IF EXISTS ${quoteIdentifier(snap.table)}`);
   }
+  for (const t of Object.values(sampleTables(input.prefix))) await store.run(`DROP TABLE IF EXISTS ${quoteIdentifier(t)}`);
 
   const trained: Partial<Record<TaskName, TrainedTask>> = {};
   for (const t of tasks) {
@@ -393,14 +438,31 @@ export function predictTask(task: TrainedTask, matrix: Matrix): { margins: Float
   return { margins, values: margins.map((m) => applyIsotonic(task.calibration, m)) };
 }
 
+/** Customers per pass of the scoring snapshot: each pass's joins then fit DuckDB's default memory limit (256MB). */
+const SCORING_PART = 250_000;
+
 /**
- * Reads the scoring snapshot at the as-of for every customer (prospects included), with the purchase-model features.
- * Reads the daily event counts trainLearnedModels wrote.
+ * Reads the scoring snapshot at the as-of for every customer (prospects included), with the purchase-model features,
+ * streamed in passes over shares of the customers (features/snapshots.ts, readSnapshot): rows in no particular order,
+ * `ids` says whose. Reads the daily event counts and purchase days trainLearnedModels wrote.
  */
-export async function scoringSnapshot(input: TrainingInput, table: string, categoricals: readonly Categorical[]): Promise<{ matrix: Matrix; numbers: Record<string, Float64Array>; rows: number }> {
-  const snap = await readSnapshot(input, table, input.asOf, 1000, true, categoricals, []);
+export async function scoringSnapshot(input: TrainingInput, categoricals: readonly Categorical[]): Promise<{ matrix: Matrix; numbers: Record<string, Float64Array>; ids: string[]; rows: number }> {
+  input.progress('learned: features of every customer');
+  const customers = Number(await input.store.value(`SELECT count(*) FROM ${VIEWS.customers}`));
+  const sources = { orders: VIEWS.orders, purchaseDays: purchaseDaysTable(input.prefix), eventDays: eventDaysTable(input.prefix), customers: VIEWS.customers };
+  const snap = await readSnapshot(
+    input.store,
+    { cut: input.asOf, ...sources, prospects: true, categoricals, ...(input.engagement ? { engagement: input.engagement } : {}) },
+    Math.ceil(customers / SCORING_PART),
+  );
+  input.progress(`learned: purchase-model features of ${snap.rows.toLocaleString('en')} customers`);
   const extra = purchaseModelColumns(snap.numbers, snap.rows, null, { buyDays: [], valueDays: null });
   const names = featureNames(categoricals);
-  const all = Int32Array.from({ length: snap.rows }, (_, i) => i);
-  return { matrix: matrixOf([{ s: snap, extra, rows: all }], names), numbers: snap.numbers, rows: snap.rows };
+  // The matrix takes the columns as read, no copy (a million rows: 8 MB a column).
+  const columns = names.map((name) => {
+    const column = extra[name] ?? snap.numbers[name];
+    if (!column) throw new KairosError('INTERNAL', `snapshot column ${name} is missing`);
+    return column;
+  });
+  return { matrix: { names, columns, rows: snap.rows }, numbers: snap.numbers, ids: snap.ids, rows: snap.rows };
 }
