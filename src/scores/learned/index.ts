@@ -5,13 +5,14 @@ import { treeShapTop } from '../../ml/treeshap.js';
 import type { Tree } from '../../ml/tree.js';
 import { ensembleToJson } from '../../ml/tree-json.js';
 import { isTransactionModelName, type TransactionModelName } from '../../models/index.js';
-import { quoteIdentifier, quoteLiteral, type ColumnData } from '../../store/db.js';
+import { quoteIdentifier, type ColumnData } from '../../store/db.js';
 import { formatMoney, formatProbability } from '../../util/format.js';
 import type { ModelRecord, Scorer, ScoreContext, ScorerResult } from '../types.js';
 import { backtestLearned } from './backtest.js';
 import { REASONS_KEPT, reasonsInWords } from './reasons.js';
 import { eventDaysTable, purchaseDaysTable, scoringSnapshot, trainLearnedModels, type Matrix, type TrainedTask } from './train.js';
 import type { TaskName } from './design.js';
+import type { Categorical } from '../../features/snapshots.js';
 
 const RESULT = '__score_learned';
 const VALUES = '__learned_values';
@@ -38,33 +39,42 @@ export function twelveMonthFactor(days: number, monthlyDiscount: number): number
   return (365 / days) * (discount / 12);
 }
 
+/** A number in a reason's text: 4 decimals at most, as short as it reads. */
+function reasonNumber(x: number): string {
+  return Number.isFinite(x) ? String(Math.round(x * 1e4) / 1e4) : 'NaN';
+}
+
 /**
- * The calibrated predictions of a task for `rows` of the scoring matrix (NaN elsewhere) and each row's top reasons
- * (feature index, contribution, the customer's value of it): TreeSHAP on both cores, the margins from the same pass.
+ * The calibrated predictions of a task for `rows` of the scoring matrix (NaN elsewhere) and each row's top reasons as
+ * text, "feature=value:contribution" joined by "|" (a categorical attribute's value is its level): TreeSHAP on both
+ * cores, the margins from the same pass. Text, formed here once: numbers and short text write fast, where MAP columns
+ * cost seconds per 100,000 rows in the results and their history.
  */
-async function predictAndExplain(task: TrainedTask, matrix: Matrix, rows: Int32Array): Promise<{ values: Float64Array; reasons: ColumnData[][] }> {
+async function predictAndExplain(task: TrainedTask, matrix: Matrix, rows: Int32Array, categoricals: readonly Categorical[]): Promise<{ values: Float64Array; reasons: (string | null)[] }> {
   const k = REASONS_KEPT;
+  const names = task.model.featureNames;
+  const levels = names.map((n) => categoricals.find((c) => c.name === n)?.levels);
   const values = new Float64Array(matrix.rows).fill(Number.NaN);
-  const feature = Array.from({ length: k }, () => new Int32Array(matrix.rows).fill(-1));
-  const contribution = Array.from({ length: k }, () => new Float64Array(matrix.rows).fill(Number.NaN));
-  const value = Array.from({ length: k }, () => new Float64Array(matrix.rows).fill(Number.NaN));
-  // Contributions come in the model's feature order: the order of the matrix the view names them by.
+  const reasons: (string | null)[] = new Array<string | null>(matrix.rows).fill(null);
   // Trees of depth 3 or less fold whole into one table each (treeshap-plan.ts): ~10% faster than the default fold 2.
   const depth = Math.max(0, ...task.model.trees.map(treeDepth));
   const top = await treeShapTop(task.model, matrix, rows, { k, ...(depth <= 3 ? { fold: 3 } : {}) });
+  // The matrix's columns in the model's order, which the reasons' feature indices follow.
+  const columns = names.map((n) => matrix.columns[matrix.names.indexOf(n)] as Float64Array);
   rows.forEach((row, i) => {
     values[row] = applyIsotonic(task.calibration, top.margins[i] as number);
+    const parts: string[] = [];
     for (let j = 0; j < k; j++) {
       const f = top.features[i * k + j] as number;
       if (f < 0) break;
-      (feature[j] as Int32Array)[row] = f;
-      (contribution[j] as Float64Array)[row] = top.contributions[i * k + j] as number;
-      (value[j] as Float64Array)[row] = (matrix.columns[f] as Float64Array)[row] as number;
+      const x = (columns[f] as Float64Array)[row] as number;
+      const level = levels[f];
+      const said = level ? (level[x - 1] ?? 'unknown') : reasonNumber(x);
+      parts.push(`${names[f]}=${said}:${reasonNumber(top.contributions[i * k + j] as number)}`);
     }
+    if (parts.length) reasons[row] = parts.join('|');
   });
-  const named = (suffix: string, type: 'INTEGER' | 'DOUBLE', arrays: (Int32Array | Float64Array)[]): ColumnData[] =>
-    arrays.map((values, j) => ({ name: `${suffix}${j}`, type, values }) as ColumnData);
-  return { values, reasons: [named('f', 'INTEGER', feature), named('c', 'DOUBLE', contribution), named('v', 'DOUBLE', value)] };
+  return { values, reasons };
 }
 
 /** Levels of splits on a tree's deepest path. */
@@ -148,10 +158,9 @@ export const learnedScorer: Scorer = {
       const rows: number[] = [];
       for (let i = 0; i < scoring.rows; i++) if (t === 'conversion' || (buyers[i] as number) > 0) rows.push(i);
       ctx.progress(`learned: ${t}: predictions and reasons (TreeSHAP) for ${rows.length.toLocaleString('en')} customers`);
-      const { values, reasons } = await predictAndExplain(task, scoring.matrix, Int32Array.from(rows));
+      const { values, reasons } = await predictAndExplain(task, scoring.matrix, Int32Array.from(rows), learned.categoricals);
       if (t === 'value') for (const i of rows) values[i] = Math.round((values[i] as number) * factor * 100) / 100;
-      columns.push({ name: `${t}_boosted`, type: 'DOUBLE', values });
-      for (const group of reasons) for (const c of group) columns.push({ ...c, name: `${t}_${c.name}` });
+      columns.push({ name: `${t}_boosted`, type: 'DOUBLE', values }, { name: `${t}_reasons`, type: 'VARCHAR', values: reasons });
       models.push({
         model: `boosted-${t}`,
         fit: {
@@ -166,16 +175,6 @@ export const learnedScorer: Scorer = {
       });
     }
     ctx.store.exposeColumns(VALUES, columns);
-    // Each reason as text, "feature=value:contribution", joined by "|": numbers and short text write fast, where MAP
-    // columns cost seconds per 100,000 rows in the results and their history. A categorical attribute's value is its level.
-    const categorical = learned.categoricals.map((c) => ({ c, i: learned.features.indexOf(c.name) })).filter((x) => x.i >= 0);
-    const valueOf = (f: string, v: string): string =>
-      categorical.length === 0
-        ? `CAST(round(${v}, 4) AS VARCHAR)`
-        : `CASE ${f} ${categorical
-        .map(({ c, i }) => `WHEN ${i} THEN coalesce([${c.levels.map((l) => quoteLiteral(l)).join(', ')}][${v}::INTEGER], 'unknown')`)
-        .join(' ')} ELSE CAST(round(${v}, 4) AS VARCHAR) END`;
-    const names = `[${learned.features.map((n) => quoteLiteral(n)).join(', ')}]`;
     const select: string[] = [];
     for (const t of TASK_NAMES) {
       const c = COLUMNS[t];
@@ -191,11 +190,7 @@ export const learnedScorer: Scorer = {
       const model = treesWin
         ? `CASE WHEN ${boosted} IS NULL THEN NULL ELSE 'boosted trees' END`
         : `CASE WHEN c.${c.purchase} IS NOT NULL THEN c.clv_model WHEN ${boosted} IS NOT NULL THEN 'boosted trees' END`;
-      const reasons = Array.from({ length: REASONS_KEPT }, (_, j) => {
-        const f = `v.${t}_f${j}`;
-        return `CASE WHEN ${f} >= 0 THEN concat(${names}[${f} + 1], '=', ${valueOf(f, `v.${t}_v${j}`)}, ':', CAST(round(v.${t}_c${j}, 4) AS VARCHAR)) END`;
-      });
-      select.push(`${boosted} AS ${c.boosted}`, `${winner} AS ${c.winner}`, `${model} AS ${c.model}`, `nullif(concat_ws('|', ${reasons.join(', ')}), '') AS ${c.reasons}`);
+      select.push(`${boosted} AS ${c.boosted}`, `${winner} AS ${c.winner}`, `${model} AS ${c.model}`, `v.${t}_reasons AS ${c.reasons}`);
     }
     await ctx.store.run(
       `CREATE OR REPLACE TEMP VIEW ${RESULT} AS
