@@ -438,8 +438,11 @@ export function predictTask(task: TrainedTask, matrix: Matrix): { margins: Float
   return { margins, values: margins.map((m) => applyIsotonic(task.calibration, m)) };
 }
 
-/** Customers per pass of the scoring snapshot: each pass's joins then fit DuckDB's default memory limit (256MB). */
-const SCORING_PART = 250_000;
+/**
+ * Customers per pass of the scoring snapshot. A million in one pass fit DuckDB's default memory limit (256MB) when
+ * streamed (6.2 s against 6.9 s in four passes, 1M customers, load 1.5); more passes keep 10M customers within it.
+ */
+const SCORING_PART = 500_000;
 
 /**
  * Reads the scoring snapshot at the as-of for every customer (prospects included), with the purchase-model features,
