@@ -77,8 +77,9 @@ function checkOptions(o: AlsOptions): void {
   if (!(Number.isInteger(o.threads) && o.threads >= 1)) bad('threads', 'an integer >= 1');
 }
 
-/** Rows per block of the Gram matrix sums (fixed, so the sums are the same for any thread count). */
+/** Rows per block of the Gram matrix sums, and chunks of rows per half-step: fixed, so sums are the same for any thread count. */
 const GRAM_BLOCK = 8192;
+const CHUNKS = 256;
 
 /**
  * Fits implicit ALS: `iterations` alternations of a user half-step and an item half-step (HKV eq. 4 solved by CG,
@@ -97,9 +98,8 @@ export async function fitAls(m: InteractionMatrix, options: Partial<AlsOptions> 
   for (let t = 0; t < Y.length; t++) Y[t] = rng.uniform() * o.initScale;
   const userBlocks = blockBounds(m.users, GRAM_BLOCK);
   const itemBlocks = blockBounds(m.items, GRAM_BLOCK);
-  const chunks = threads * 32;
-  const userChunks = chunkBounds(m.users, chunks, (r) => r * f + (m.byUser.indptr[r] as number));
-  const itemChunks = chunkBounds(m.items, chunks, (r) => r * f + (m.byItem.indptr[r] as number));
+  const userChunks = chunkBounds(m.users, CHUNKS, (r) => r * f + (m.byUser.indptr[r] as number));
+  const itemChunks = chunkBounds(m.items, CHUNKS, (r) => r * f + (m.byItem.indptr[r] as number));
   const gram = sharedFloat64(f * f);
   const gramParts = sharedFloat64(Math.max(userBlocks.length, itemBlocks.length) * f * f);
   const lossParts = sharedFloat64(Math.max(userChunks.length, itemChunks.length));
