@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { KairosError } from '../../errors.js';
 import { expectClose } from '../../testing/expect-close.js';
 import { fitAls } from './als.js';
+import { recommend, RECOMMENDERS } from './index.js';
+import { topK } from './topk.js';
 import { buildInteractions, type Csr } from './interactions.js';
 import { syntheticShop } from './synthetic.js';
 
@@ -100,5 +102,25 @@ describe('implicit ALS', () => {
   it('rejects bad options with a VALIDATION error naming the option', async () => {
     await expect(fitAls(m, { factors: 0 })).rejects.toThrow(KairosError);
     await expect(fitAls(m, { regularization: -1 })).rejects.toThrow('als option regularization must be a positive number');
+  });
+});
+
+describe('ALS recommending', () => {
+  it('the pruned scan (items by decreasing norm) returns the exhaustive top k', async () => {
+    const shop = syntheticShop({ users: 400, items: 300, nnz: 6000, groups: 6, seed: 8 });
+    const m = buildInteractions(shop.users, shop.items, shop.train);
+    const fit = await RECOMMENDERS.als.fit(m, { factors: 12, iterations: 4, regularization: 5, threads: 1 });
+    const { X, Y, factors: f } = fit.params;
+    for (let u = 0; u < 400; u += 7) {
+      if (m.byUser.indptr[u + 1] === m.byUser.indptr[u]) continue;
+      const scores = new Float64Array(shop.items);
+      for (let j = 0; j < shop.items; j++) for (let t = 0; t < f; t++) scores[j] = (scores[j] as number) + (X[u * f + t] as number) * (Y[j * f + t] as number);
+      const skip = new Uint8Array(shop.items);
+      for (let p = m.byUser.indptr[u] as number; p < (m.byUser.indptr[u + 1] as number); p++) skip[m.byUser.indices[p] as number] = 1;
+      const want = topK(scores, 10, skip);
+      const got = recommend(fit, m, u, 10);
+      expect(Array.from(got.items), `user ${u}`).toEqual(Array.from(want.items));
+      want.scores.forEach((v, t) => expectClose(got.scores[t] as number, v, { rtol: 1e-6, atol: 1e-9 }, `user ${u} score ${t}`));
+    }
   });
 });

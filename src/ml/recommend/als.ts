@@ -8,7 +8,7 @@
 import { availableParallelism } from 'node:os';
 import { KairosError } from '../../errors.js';
 import { createRng } from '../../math/random.js';
-import { sharedFloat32, sharedFloat64, type InteractionMatrix } from './interactions.js';
+import { sharedFloat32, sharedFloat64, sharedInt32, type InteractionMatrix } from './interactions.js';
 import { baseInit, blockBounds, chunkBounds, openPool } from './threads.js';
 
 /** Hyper-parameters of implicit ALS. */
@@ -47,11 +47,40 @@ export const ALS_DEFAULTS: Readonly<AlsOptions> = {
   parallelMinNnz: 200_000,
 };
 
-/** Learned: user factors X (users x f) and item factors Y (items x f), row-major float32. */
+/** Learned: user factors X (users x f) and item factors Y (items x f), row-major float32; and Y indexed for top-k. */
 export interface AlsParams {
   readonly factors: number;
   readonly X: Float32Array;
   readonly Y: Float32Array;
+  readonly byNorm: ItemsByNorm;
+}
+
+/** Y's rows by decreasing norm (ties by index), for the exact pruned top-k of kernels.ts (derived from Y). */
+export interface ItemsByNorm {
+  readonly Y: Float32Array;
+  readonly order: Int32Array;
+  readonly norm: Float64Array;
+}
+
+/** Indexes item factors for top-k: rows sorted by decreasing ||y||, so a scan can stop at ||x|| ||y|| < k-th best. */
+export function itemsByNorm(Y: Float32Array, f: number): ItemsByNorm {
+  const n = Y.length / f;
+  const norms = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    let s = 0;
+    for (let t = 0; t < f; t++) s += (Y[j * f + t] as number) ** 2;
+    norms[j] = Math.sqrt(s);
+  }
+  const order = sharedInt32(n);
+  const ids = Array.from({ length: n }, (_, j) => j).sort((a, b) => (norms[b] as number) - (norms[a] as number) || a - b);
+  order.set(ids);
+  const sorted = sharedFloat32(n * f);
+  const norm = sharedFloat64(n);
+  ids.forEach((j, q) => {
+    sorted.set(Y.subarray(j * f, (j + 1) * f), q * f);
+    norm[q] = norms[j] as number;
+  });
+  return { Y: sorted, order, norm };
 }
 
 export interface AlsDiagnostics {
@@ -149,7 +178,7 @@ export async function fitAls(m: InteractionMatrix, options: Partial<AlsOptions> 
     await pool.close();
   }
   return {
-    params: { factors: f, X, Y },
+    params: { factors: f, X, Y, byNorm: itemsByNorm(Y, f) },
     diagnostics: { iterations: o.iterations, secondsPerIteration, loss, nnz: m.nnz, threads, seconds: (performance.now() - t0) / 1000 },
   };
 }

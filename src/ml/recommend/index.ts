@@ -46,6 +46,8 @@ export interface RecommendationTable {
 
 export interface RecommendAllOptions {
   readonly threads: number;
+  /** Only the first `users` users (a sample, for timing); default all. */
+  readonly users: number;
 }
 
 /** One recommender: defaults, fit, and the scorer its fits are recommended with. */
@@ -139,7 +141,7 @@ function scoringInit(fit: FitResult, m: InteractionMatrix, k: number, e: Exclusi
   }
   if (fit.model === 'als') {
     const p = fit.params as AlsParams;
-    return { ...init, factors: p.factors, X: sh(p.X), Y: sh(p.Y) };
+    return { ...init, factors: p.factors, X: sh(p.X), Y: sh(p.Y), yByNorm: sh(p.byNorm.Y), normOrder: sh(p.byNorm.order), normOf: sh(p.byNorm.norm) };
   }
   return init;
 }
@@ -182,16 +184,17 @@ export async function recommendAll(
 ): Promise<RecommendationTable> {
   checkK(k);
   const t0 = performance.now();
-  const threads = Math.max(1, Math.min(options.threads ?? availableParallelism(), m.users));
+  const users = Math.max(0, Math.min(options.users ?? m.users, m.users));
+  const threads = Math.max(1, Math.min(options.threads ?? availableParallelism(), users));
   const shared = threads > 1;
-  const items = sharedInt32(m.users * k);
-  const scores = sharedFloat32(m.users * k);
-  const because = fit.model === 'item-knn' ? sharedInt32(m.users * k) : null;
+  const items = sharedInt32(users * k);
+  const scores = sharedFloat32(users * k);
+  const because = fit.model === 'item-knn' ? sharedInt32(users * k) : null;
   const init: KernelInit = { ...scoringInit(fit, m, k, exclusions, shared), outItems: items, outScores: scores, outBecause: because };
   const f = Math.max(1, init.factors);
   const perUser = fit.model === 'als' ? m.items * f : fit.model === 'item-knn' ? 10 : 1;
   const perNnz = fit.model === 'item-knn' ? init.neighbours : 1;
-  const bounds = chunkBounds(m.users, threads * 64, (u) => u * perUser + perNnz * (m.byUser.indptr[u] as number));
+  const bounds = chunkBounds(users, threads * 64, (u) => u * perUser + perNnz * (m.byUser.indptr[u] as number));
   if (threads === 1) {
     const s: KernelState = { ...init, ...kernelScratch(m.items, init.factors, Math.max(k, init.neighbours)) };
     Atomics.store(init.counter, 0, 0);
@@ -204,7 +207,7 @@ export async function recommendAll(
       await pool.close();
     }
   }
-  return { users: m.users, k, items, scores, because, seconds: (performance.now() - t0) / 1000, threads };
+  return { users, k, items, scores, because, seconds: (performance.now() - t0) / 1000, threads };
 }
 
 export type { AlsOptions, AlsParams, AlsDiagnostics } from './als.js';

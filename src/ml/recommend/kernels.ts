@@ -33,6 +33,10 @@ export interface KernelInit {
   readonly factors: number;
   readonly X: Float32Array | null;
   readonly Y: Float32Array | null;
+  /** ALS recommending: Y's rows by decreasing norm, the item at each position, and each position's norm. */
+  readonly yByNorm: Float32Array | null;
+  readonly normOrder: Int32Array | null;
+  readonly normOf: Float64Array | null;
   /** Gram matrix of the fixed side plus lambda I (f x f), written by the main thread before each half-step. */
   readonly gram: Float64Array | null;
   /** One f x f slot per block of rows (partial Gram matrices), and one loss term per chunk. */
@@ -100,7 +104,7 @@ export function kernelScratch(items: number, f: number, h: number): Omit<KernelS
     heapS: new Float64Array(Math.max(h, 1)),
     heapI: new Int32Array(Math.max(h, 1)),
     x: new Float64Array(Math.max(f, 1)),
-    r: new Float64Array(Math.max(f, 1)),
+    r: new Float64Array(Math.max(f, 4)),
     p: new Float64Array(Math.max(f, 1)),
     ap: new Float64Array(Math.max(f, 1)),
     stamps: new Int32Array(4),
@@ -431,23 +435,65 @@ export function recommendUser(
       size = heapOffer(hs, hi, size, k, acc[j] as number, j);
     }
   } else if (pe > pb && scorer === 3) {
+    // Items in order of decreasing ||y||, four at a time; x.y <= ||x|| ||y|| (Cauchy-Schwarz), so the scan stops
+    // once that bound falls below the k-th best score kept: the same top k as scoring every item.
     const f = s.factors;
     const X = s.X as Float32Array;
-    const Y = s.Y as Float32Array;
+    const Ys = s.yByNorm as Float32Array;
+    const order = s.normOrder as Int32Array;
+    const norm = s.normOf as Float64Array;
     const x = s.x;
-    for (let t = 0; t < f; t++) x[t] = X[u * f + t] as number;
+    const d4 = s.r;
+    let xn = 0;
+    for (let t = 0; t < f; t++) {
+      const v = X[u * f + t] as number;
+      x[t] = v;
+      xn += v * v;
+    }
+    xn = Math.sqrt(xn) * (1 + 1e-9);
     const items = s.items;
     let worstS = -Infinity;
     let worstI = -1;
-    for (let j = 0, o = 0; j < items; j++, o += f) {
-      let d = 0;
-      for (let t = 0; t < f; t++) d += (x[t] as number) * (Y[o + t] as number);
-      if (size === k && !(d > worstS || (d === worstS && j < worstI))) continue;
-      if ((rec !== null && rec[j] === 0) || (exclude && seen[j] === st && (rep === null || rep[j] === 0))) continue;
-      size = heapOffer(hs, hi, size, k, d, j);
-      if (size === k) {
-        worstS = hs[0] as number;
-        worstI = hi[0] as number;
+    for (let q = 0; q < items; q += 4) {
+      if (size === k && xn * (norm[q] as number) < worstS) break;
+      const n = items - q < 4 ? items - q : 4;
+      const o0 = q * f;
+      if (n === 4) {
+        const o1 = o0 + f;
+        const o2 = o1 + f;
+        const o3 = o2 + f;
+        let a0 = 0;
+        let a1 = 0;
+        let a2 = 0;
+        let a3 = 0;
+        for (let t = 0; t < f; t++) {
+          const xt = x[t] as number;
+          a0 += xt * (Ys[o0 + t] as number);
+          a1 += xt * (Ys[o1 + t] as number);
+          a2 += xt * (Ys[o2 + t] as number);
+          a3 += xt * (Ys[o3 + t] as number);
+        }
+        d4[0] = a0;
+        d4[1] = a1;
+        d4[2] = a2;
+        d4[3] = a3;
+      } else {
+        for (let c = 0; c < n; c++) {
+          let a = 0;
+          for (let t = 0; t < f; t++) a += (x[t] as number) * (Ys[o0 + c * f + t] as number);
+          d4[c] = a;
+        }
+      }
+      for (let c = 0; c < n; c++) {
+        const d = d4[c] as number;
+        const j = order[q + c] as number;
+        if (size === k && !(d > worstS || (d === worstS && j < worstI))) continue;
+        if ((rec !== null && rec[j] === 0) || (exclude && seen[j] === st && (rep === null || rep[j] === 0))) continue;
+        size = heapOffer(hs, hi, size, k, d, j);
+        if (size === k) {
+          worstS = hs[0] as number;
+          worstI = hi[0] as number;
+        }
       }
     }
   }
