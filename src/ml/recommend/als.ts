@@ -33,11 +33,11 @@ export interface AlsOptions {
   readonly parallelMinNnz: number;
 }
 
-/** Defaults. lambda and alpha were chosen on the synthetic shop (synthetic.ts; 64 factors overfit it badly below lambda ~ 50): tune them per store. */
+/** Defaults. lambda and alpha were chosen on the synthetic shop (synthetic.ts, 400 to 2,000 items): tune them per store. */
 export const ALS_DEFAULTS: Readonly<AlsOptions> = {
   factors: 64,
-  regularization: 100,
-  alpha: 10,
+  regularization: 30,
+  alpha: 3,
   iterations: 15,
   cgSteps: 3,
   seed: 42,

@@ -14,16 +14,16 @@ describe('recommendation quality on a synthetic shop with taste groups (seed 202
   const ctx = { itemUsers, trainUsers: shop.users, catalogue: shop.items };
   const evaluate = async (fit: FitResult): Promise<RankingMetrics> => rankingMetrics((await recommendAll(fit, train, 10, undefined, { threads: 1 })).items, 10, holdout, ctx);
 
-  it('ALS and item-knn (BM25, the default) beat popularity on NDCG@10 by at least half again; cosine by a fifth', async () => {
+  it('ALS and item-knn (BM25, its default) beat popularity on NDCG@10 by at least half again; cosine item-knn by 30%', async () => {
     const pop = await evaluate(await RECOMMENDERS.popularity.fit(train));
-    const alsM = await evaluate(await RECOMMENDERS.als.fit(train, { factors: 16, iterations: 10, regularization: 10, alpha: 10, threads: 1 }));
+    const alsM = await evaluate(await RECOMMENDERS.als.fit(train, { factors: 16, iterations: 10, threads: 1 }));
     const bm25 = await evaluate(await RECOMMENDERS['item-knn'].fit(train, { similarity: 'bm25', threads: 1 }));
     const cosine = await evaluate(await RECOMMENDERS['item-knn'].fit(train, { similarity: 'cosine', threads: 1 }));
     const summary = { popularity: pop.ndcg, als: alsM.ndcg, bm25: bm25.ndcg, cosine: cosine.ndcg };
     expect(alsM.ndcg, JSON.stringify(summary)).toBeGreaterThan(1.5 * pop.ndcg);
     expect(bm25.ndcg, JSON.stringify(summary)).toBeGreaterThan(1.5 * pop.ndcg);
-    // Cosine lets items seen by one or two customers look most similar (no idf, no saturation): weaker here.
-    expect(cosine.ndcg, JSON.stringify(summary)).toBeGreaterThan(1.2 * pop.ndcg);
+    // Cosine lets items seen by one or two customers look most similar (no idf, no saturation): about 1.5x here.
+    expect(cosine.ndcg, JSON.stringify(summary)).toBeGreaterThan(1.3 * pop.ndcg);
     // And they spread over the catalogue, where popularity shows everyone the same few items.
     expect(alsM.coverage).toBeGreaterThan(pop.coverage);
     expect(bm25.novelty).toBeGreaterThan(pop.novelty);

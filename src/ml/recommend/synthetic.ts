@@ -6,7 +6,7 @@ import type { Triplets } from './interactions.js';
 export interface SyntheticOptions {
   readonly users: number;
   readonly items: number;
-  /** Training events wanted (about: each user draws 1 + a geometric count). */
+  /** Training events wanted (about: each user draws 1 + a geometric count, on distinct items as far as a few redraws find them). */
   readonly nnz: number;
   /** Taste groups: item i belongs to group i mod groups; each user to one group. */
   readonly groups: number;
@@ -87,10 +87,10 @@ export function syntheticShop(options: Partial<SyntheticOptions> = {}): Syntheti
     next[g] = (next[g] as number) + 1;
   }
   const globalCdf = zipfCdf(o.items, o.zipf);
-  // One CDF per group, laid out as groupItems (each restarts at rank 1).
+  // Cumulative weights laid out as groupItems, each group's restarting at rank 1 (draw() subtracts the sum before it).
   const groupCdf = new Float64Array(o.items);
+  let acc = 0;
   for (let g = 0; g < o.groups; g++) {
-    let acc = 0;
     for (let p = groupStart[g] as number, r = 0; p < (groupStart[g + 1] as number); p++, r++) {
       acc += 1 / (r + 1) ** o.zipf;
       groupCdf[p] = acc;
@@ -114,10 +114,14 @@ export function syntheticShop(options: Partial<SyntheticOptions> = {}): Syntheti
   const item = new Int32Array(total + returns);
   const weight = new Float32Array(total + returns);
   let t = 0;
+  // A user's events are on distinct items (a few draws to find a new one), so events are about the non-zeros.
+  const mine = new Int32Array(o.items).fill(-1);
   for (let u = 0; u < o.users; u++) {
     const g = group[u] as number;
     for (let e = 0; e < (counts[u] as number); e++) {
-      const j = pick(g);
+      let j = pick(g);
+      for (let attempt = 0; attempt < 8 && mine[j] === u; attempt++) j = pick(g);
+      mine[j] = u;
       const kind = rng.uniform();
       const recency = Math.exp(-rng.uniform() * 365 / 180);
       const w = kind < 0.55 ? 0.1 : kind < 0.7 ? 0.3 : 1 + Math.floor(rng.uniform() * 3);
