@@ -235,6 +235,37 @@ export function gramBlock(s: KernelState, side: number, b: number, e: number, sl
   }
 }
 
+/** out = G v for a symmetric f x f matrix G (row-major), four rows at a time (one load of v[t] for four products). */
+export function symv(G: Float64Array, v: Float64Array, out: Float64Array, f: number): void {
+  let i = 0;
+  for (; i + 4 <= f; i += 4) {
+    const g0 = i * f;
+    const g1 = g0 + f;
+    const g2 = g1 + f;
+    const g3 = g2 + f;
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    for (let t = 0; t < f; t++) {
+      const vt = v[t] as number;
+      a0 += (G[g0 + t] as number) * vt;
+      a1 += (G[g1 + t] as number) * vt;
+      a2 += (G[g2 + t] as number) * vt;
+      a3 += (G[g3 + t] as number) * vt;
+    }
+    out[i] = a0;
+    out[i + 1] = a1;
+    out[i + 2] = a2;
+    out[i + 3] = a3;
+  }
+  for (; i < f; i++) {
+    let a = 0;
+    for (let t = 0; t < f; t++) a += (G[i * f + t] as number) * (v[t] as number);
+    out[i] = a;
+  }
+}
+
 /**
  * Implicit ALS rows [b, e) of one side: each row a solves (B^T C B + lambda I) a = B^T C p by `cgSteps` steps of
  * conjugate gradient warm-started at the current a, with B^T C B = G + B^T (C - I) B, G = B^T B + lambda I, so a
@@ -263,12 +294,8 @@ export function alsRows(s: KernelState, side: number, b: number, e: number, loss
     const pe = ptr[row + 1] as number;
     for (let t = 0; t < f; t++) x[t] = A[ao + t] as number;
     // r = B^T C p - (G + B^T (C - I) B) x
-    for (let i = 0; i < f; i++) {
-      let v = 0;
-      const go = i * f;
-      for (let t = 0; t < f; t++) v += (G[go + t] as number) * (x[t] as number);
-      r[i] = -v;
-    }
+    symv(G, x, r, f);
+    for (let t = 0; t < f; t++) r[t] = -(r[t] as number);
     for (let q = pb; q < pe; q++) {
       const bo = (idx[q] as number) * f;
       const c = 1 + alpha * (val[q] as number);
@@ -286,12 +313,7 @@ export function alsRows(s: KernelState, side: number, b: number, e: number, loss
     if (rs >= 1e-20) {
       for (let step = 0; step < steps; step++) {
         // ap = (G + B^T (C - I) B) p
-        for (let i = 0; i < f; i++) {
-          let v = 0;
-          const go = i * f;
-          for (let t = 0; t < f; t++) v += (G[go + t] as number) * (p[t] as number);
-          ap[i] = v;
-        }
+        symv(G, p, ap, f);
         for (let q = pb; q < pe; q++) {
           const bo = (idx[q] as number) * f;
           const c1 = alpha * (val[q] as number);
@@ -321,13 +343,9 @@ export function alsRows(s: KernelState, side: number, b: number, e: number, loss
     if (loss) {
       // Loss at the stored (float32) factors.
       for (let t = 0; t < f; t++) x[t] = A[ao + t] as number;
+      symv(G, x, ap, f);
       let quad = 0;
-      for (let i = 0; i < f; i++) {
-        let v = 0;
-        const go = i * f;
-        for (let t = 0; t < f; t++) v += (G[go + t] as number) * (x[t] as number);
-        quad += v * (x[i] as number);
-      }
+      for (let t = 0; t < f; t++) quad += (ap[t] as number) * (x[t] as number);
       total += quad;
       for (let q = pb; q < pe; q++) {
         const bo = (idx[q] as number) * f;
@@ -556,7 +574,7 @@ export function kernelStep(s: KernelState, msg: KernelMessage): null {
 
 /** The source a worker thread runs: these kernels and a loop answering the main thread's messages. */
 export function workerSource(): string {
-  const kernels = [kernelScratch, kernelState, heapOffer, heapSiftDown, heapDrain, knnItem, gramBlock, alsRows, recommendUser, kernelStep];
+  const kernels = [kernelScratch, kernelState, heapOffer, heapSiftDown, heapDrain, knnItem, gramBlock, symv, alsRows, recommendUser, kernelStep];
   return [
     // Some TypeScript runners wrap inner functions in __name(fn, "name"): a no-op here.
     'var __name = (fn) => fn;',
