@@ -2,7 +2,8 @@
 //
 // Users and items are dense indexes 0..n-1 (the caller maps ids). The arrays live on SharedArrayBuffers, so the
 // recommenders' worker threads read them without a copy. Weights are the caller's: a purchase weighted by recency and
-// quantity, a return negative, a view or an add-to-cart a smaller positive weight; here they are only summed.
+// quantity, a return negative, a view or an add-to-cart a smaller positive weight; here they are only summed. The
+// caller passes only events strictly before the as-of date, so a model never sees what it will be judged on.
 import { KairosError } from '../../errors.js';
 
 /** A sparse matrix in compressed sparse rows: row r holds columns indices[indptr[r]..indptr[r+1]), ascending. */
