@@ -4,8 +4,7 @@
 // no import, no module constant, no type that does not erase. Chunks are handed out through a shared counter, and
 // every row's result depends on that row alone, so results are the same for any number of threads.
 
-/** Scorers as the kernels know them. */
-export const SCORER = { popularity: 0, buyAgain: 1, itemKnn: 2, als: 3 } as const;
+/** Scorers as the kernels know them: 0 popularity, 1 buy-again, 2 item-knn, 3 ALS. */
 export type ScorerCode = 0 | 1 | 2 | 3;
 
 /** What every thread is given once: shared arrays (SharedArrayBuffers when threads > 1). Unused parts are null. */
