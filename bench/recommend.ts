@@ -94,7 +94,9 @@ async function main(): Promise<void> {
   report.itemKnn = { fitSeconds: knn.seconds, pairs: knn.value.diagnostics.pairs, top10Seconds: knnAll.seconds, latency: knnLatency, metrics: metricsOf(knnAll.value) };
   log(`item-knn ${JSON.stringify(report.itemKnn)}`);
 
-  const als = await timed(`ALS fit (${factors} factors, ${iterations} iterations)`, () => RECOMMENDERS.als.fit(m, { factors, iterations, threads }));
+  const als = await timed(`ALS fit (${factors} factors, ${iterations} iterations)`, () =>
+    RECOMMENDERS.als.fit(m, { factors, iterations, threads, onIteration: (it, s, l) => log(`ALS iteration ${it}: ${s.toFixed(2)} s, loss ${l.toExponential(4)}`) }),
+  );
   const d = als.value.diagnostics;
   log(`ALS seconds per iteration ${d.secondsPerIteration.map((s) => s.toFixed(2)).join(' ')}; loss ${d.loss.map((l) => l.toExponential(4)).join(' ')}`);
   const alsLatency = latency(als.value, m, 1000);

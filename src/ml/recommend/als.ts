@@ -11,7 +11,10 @@ import { createRng } from '../../math/random.js';
 import { sharedFloat32, sharedFloat64, sharedInt32, type InteractionMatrix } from './interactions.js';
 import { baseInit, blockBounds, chunkBounds, openPool } from './threads.js';
 
-/** Hyper-parameters of implicit ALS. */
+/** Progress of a long fit: called after each iteration with its number (1-based), seconds and objective (NaN when not computed). */
+export type AlsProgress = (iteration: number, seconds: number, loss: number) => void;
+
+/** Hyper-parameters of implicit ALS (and how to run: threads, progress). */
 export interface AlsOptions {
   /** Latent factors f. */
   readonly factors: number;
@@ -31,6 +34,8 @@ export interface AlsOptions {
   readonly threads: number;
   /** Below this many non-zeros, one thread. */
   readonly parallelMinNnz: number;
+  /** Called after each iteration (a full-size fit takes minutes); null: silent. */
+  readonly onIteration: AlsProgress | null;
 }
 
 /** Defaults. lambda and alpha were chosen on the synthetic shop (synthetic.ts, 400 to 2,000 items): tune them per store. */
@@ -45,6 +50,7 @@ export const ALS_DEFAULTS: Readonly<AlsOptions> = {
   loss: true,
   threads: availableParallelism(),
   parallelMinNnz: 200_000,
+  onIteration: null,
 };
 
 /** Learned: user factors X (users x f) and item factors Y (items x f), row-major float32; and Y indexed for top-k. */
@@ -166,6 +172,7 @@ export async function fitAls(m: InteractionMatrix, options: Partial<AlsOptions> 
         total += o.regularization * xx;
         loss.push(total / Math.max(1, m.users * m.items));
       }
+      o.onIteration?.(it + 1, secondsPerIteration[it] as number, o.loss ? (loss[it] as number) : NaN);
       if (!Number.isFinite(Y[0] ?? 0) || (o.loss && !Number.isFinite(loss[loss.length - 1] as number))) {
         const diagnostics = { iterations: it + 1, secondsPerIteration, loss, nnz: m.nnz, threads, seconds: (performance.now() - t0) / 1000 };
         throw new KairosError('CONVERGENCE', `implicit ALS diverged at iteration ${it + 1}: the factors are no longer finite`, {
