@@ -46,7 +46,10 @@ export interface GbdtOptions {
   readonly seed: number;
   /** Threads for the histograms (this one and workers). */
   readonly threads: number;
-  /** Below this many training rows, one thread: workers would cost more than they save. */
+  /**
+   * Below this many training rows, one thread: workers would cost more than they save. At 40,000 rows x 45 features,
+   * depth 3, 150 rounds (the learned scorer's fits), two threads took 1.70-1.98 s against 2.74-2.96 s (load 1.2).
+   */
   readonly parallelMinRows: number;
 }
 
@@ -67,7 +70,7 @@ export const GBDT_DEFAULTS: Readonly<GbdtOptions> = {
   earlyStoppingRounds: 20,
   seed: 42,
   threads: availableParallelism(),
-  parallelMinRows: 50_000,
+  parallelMinRows: 20_000,
 };
 
 /** Rows the learner is given besides the training set, to watch (and stop on) a loss it did not train on. */
