@@ -81,8 +81,6 @@ export interface SnapshotOptions {
   readonly categoricals?: readonly Categorical[];
   /** How events weigh in the engagement score (the engagement settings); without it engagement features are 0. */
   readonly engagement?: EngagementWeights;
-  /** writeSnapshot's rows in customer id order (the default): a training snapshot's must be, as the learner's subsamples follow row order. */
-  readonly ordered?: boolean;
 }
 
 /** The engagement score's weights, half-lives and midpoint (KairosConfig.engagement). */
@@ -147,11 +145,12 @@ function customerFilter(perMille: number, part?: { readonly index: number; reado
 /**
  * Writes a temp table `table` with customer_id, the purchase-model summary (x repeat purchase days, t_x and age = T
  * in days, m the mean repeat purchase day's spend: the purchase models' inputs) and every SNAPSHOT_FEATURES column
- * (DOUBLE), one row per customer of the snapshot, in customer id order unless `ordered` is false. Returns its row count.
+ * (DOUBLE), one row per customer of the snapshot, in customer id order. Returns its row count.
  */
 export async function writeSnapshot(store: Store, table: string, options: SnapshotOptions): Promise<number> {
   await store.run(
-    `CREATE OR REPLACE TEMP TABLE ${quoteIdentifier(table)} AS ${snapshotSql(options)} ${options.ordered === false ? '' : 'ORDER BY customer_id'}`,
+    // In customer id order: the learner's subsamples follow row order, so a training snapshot must come in one order.
+    `CREATE OR REPLACE TEMP TABLE ${quoteIdentifier(table)} AS ${snapshotSql(options)} ORDER BY customer_id`,
     [options.cut] as SqlValue[],
   );
   return Number(await store.value(`SELECT count(*) FROM ${quoteIdentifier(table)}`));

@@ -148,7 +148,7 @@ async function trainingSnapshot(
 }
 
 /** What a snapshot is read from: the relations and the share of customers kept (writeSnapshot's options). */
-type SnapshotSources = Pick<SnapshotOptions, 'orders' | 'purchaseDays' | 'eventDays' | 'customers' | 'samplePerMille' | 'ordered'>;
+type SnapshotSources = Pick<SnapshotOptions, 'orders' | 'purchaseDays' | 'eventDays' | 'customers' | 'samplePerMille'>;
 
 /** The sampled copies of a run's lines, purchase days and event days that the training snapshots read (see below). */
 const sampleTables = (prefix: string): { orders: string; purchaseDays: string; eventDays: string; customers: string } => ({
