@@ -122,7 +122,7 @@ export const recommendScorer: Scorer = {
     const listed = Number(await store.value(`SELECT count(DISTINCT customer_id) FROM ${ITEMS}`));
     const notes = [
       choiceNote(choice, s),
-      `recommend: ${formatCount(listed)} customers with a list (${formatCount(all.lines)} order lines and product events, ${formatCount(index.facts.recommendable)} recommendable products` +
+      `recommend: ${formatCount(listed)} customers with a list (${formatCount(all.lines)} order lines and product events; ${formatCount(index.facts.recommendable)} products bought or viewed may be recommended` +
         `${index.facts.repurchasable > 0 ? `, ${formatCount(index.facts.repurchasable)} of them consumable` : ''}); customers without a purchase or product event get none`,
       ...catalogueNotes(index),
     ];
