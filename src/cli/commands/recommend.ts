@@ -7,7 +7,9 @@ import { printJson, renderTable, storeWait, type GlobalOptions, type Io } from '
 /** The list in words: a line on where it comes from, then a table. */
 export function printRecommendations(io: Io, r: CustomerRecommendations): void {
   if (r.products.length === 0) {
-    io.out(`customer ${r.customerId}: no recommendations as of ${r.asOf} (run ${r.runId}): no product bought or viewed before that date`);
+    io.out(
+      `customer ${r.customerId}: no recommendations as of ${r.asOf} (run ${r.runId}): no product bought or viewed before that date, or none left once what was bought is left out`,
+    );
     return;
   }
   io.out(`customer ${r.customerId}: ${formatCount(r.products.length)} products recommended by ${r.model ?? 'n/a'} as of ${r.asOf} (run ${r.runId})`);

@@ -146,16 +146,18 @@ export async function createIndex(store: Store, src: InteractionSource, s: Recom
 }
 
 /**
- * The interactions strictly before `before` (at most the index's cut), on the index: a purchase weighs its quantity
- * (returns and cancellations are negative) times 2^(-age / half-life), an event of a weighted type its weight times the
- * same decay, ages counted back from `before`; summed per customer and product, non-positive totals dropped.
+ * The interactions strictly before `before` (at most the index's cut), on the index: an order line weighs
+ * sign(q) log2(1 + |q|) for its quantity q (1 for one unit, 2 for three; returns and cancellations are negative), times
+ * 2^(-age / half-life); an event of a weighted type its weight times the same decay, ages counted back from `before`;
+ * summed per customer and product, non-positive totals dropped. The logarithm keeps products sold by the unit of
+ * measure (the Complete Journey's gasoline: thousands per line) from drowning the rest.
  */
 export async function readInteractions(store: Store, src: InteractionSource, index: RecommendIndex, before: string, s: RecommendSettings): Promise<Interactions> {
   const [types, weights] = weightLists(s);
   const decay = (at: string): string => `pow(2.0, -(epoch($1::TIMESTAMP) - epoch(${at})) / 86400.0 / $2)`;
   const cols = await store.readNumberColumns(
     `WITH w AS (SELECT unnest(from_json($3, '["VARCHAR"]')) AS type, unnest(from_json($4, '["DOUBLE"]')) AS weight),
-     l AS (SELECT customer_id, product_id, quantity * ${decay('ordered_at')} AS w, quantity AS q, 1 AS n FROM ${src.orders}
+     l AS (SELECT customer_id, product_id, sign(quantity) * log2(1 + abs(quantity)) * ${decay('ordered_at')} AS w, quantity AS q, 1 AS n FROM ${src.orders}
              WHERE product_id IS NOT NULL AND ordered_at < $1::TIMESTAMP
            UNION ALL
            SELECT e.customer_id, e.product_id, w.weight * ${decay('e.occurred_at')}, 0.0, 1 FROM ${src.events} e JOIN w USING (type)

@@ -132,7 +132,9 @@ export const recommendScorer: Scorer = {
   explain(row, ctx) {
     const model = row['recommender_model'];
     const items = ctx.items['recommendations'] ?? [];
-    if (model === null || model === undefined || items.length === 0) return ['no product bought or viewed before the as-of date: no recommendations'];
+    if (model === null || model === undefined || items.length === 0) {
+      return ['no recommendations: no product bought or viewed before the as-of date, or none left once what was bought is left out'];
+    }
     const top = items.slice(0, 3).map((r) => `${r.key}${r.reason ? ` (${r.reason})` : ''}`);
     return [`${items.length} product(s) recommended by ${String(model)}, first ${top.join(', ')}`];
   },
