@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, loadConfig, validateConfig, type EngagementSettings, type KairosConfig } from './config.js';
+import { DEFAULT_CONFIG, loadConfig, validateConfig, type EngagementSettings, type KairosConfig, type RecommendSettings } from './config.js';
 import { DUCKDB_ALLOCATOR_CONF, tuneAllocator } from './store/allocator.js';
 
 const withScores = (scores: Partial<KairosConfig['scores']>): KairosConfig => ({ ...DEFAULT_CONFIG, scores: { ...DEFAULT_CONFIG.scores, ...scores } });
@@ -64,6 +64,35 @@ describe('engagement settings', () => {
     }
     // A weight of 0 needs no half-life: the type is not counted.
     expect(() => validateConfig(withEngagement({ weights: { ...DEFAULT_CONFIG.engagement.weights, loyalty_signup: 0 } }))).not.toThrow();
+  });
+});
+
+const withRecommend = (r: Partial<RecommendSettings>): KairosConfig => ({ ...DEFAULT_CONFIG, recommend: { ...DEFAULT_CONFIG.recommend, ...r } });
+
+describe('recommend settings', () => {
+  it('merge a config file over the defaults (als sizes one by one) and refuse absurd values with USAGE', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kairos-config-'));
+    try {
+      const file = join(dir, 'kairos.config.json');
+      writeFileSync(file, JSON.stringify({ recommend: { k: 5, consumableCategories: ['Grocery'], als: { factors: 16 } } }));
+      const r = loadConfig(file).recommend;
+      expect(r).toEqual({ ...DEFAULT_CONFIG.recommend, k: 5, consumableCategories: ['Grocery'], als: { ...DEFAULT_CONFIG.recommend.als, factors: 16 } });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const refused: [Partial<RecommendSettings>, RegExp][] = [
+      [{ k: 0 }, /recommend\.k must be an integer from 1 to 100, got 0/],
+      [{ holdoutDays: 1.5 }, /recommend\.holdoutDays must be an integer/],
+      [{ halfLifeDays: 0 }, /recommend\.halfLifeDays must be a number of days > 0/],
+      [{ eventWeights: { product_view: -1 } }, /recommend\.eventWeights\.product_view must be a number >= 0/],
+      [{ eventWeights: { 'Product View': 1 } }, /"Product View" is not an event type name/],
+      [{ candidates: ['svd' as 'als'] }, /invalid recommender "svd" \(expected one of item-knn, als, popularity\)/],
+      [{ candidates: [] }, /recommend\.candidates must be a non-empty list/],
+      [{ als: { factors: 0, iterations: 10 } }, /recommend\.als\.factors must be an integer from 1 to 512/],
+    ];
+    for (const [r, message] of refused) {
+      expect(() => validateConfig(withRecommend(r)), message.source).toThrow(expect.objectContaining({ code: 'USAGE', message: expect.stringMatching(message) }));
+    }
   });
 });
 

@@ -98,6 +98,26 @@ export interface EngagementSettings {
   ambassador: AmbassadorSettings;
 }
 
+/** The recommendations (src/scores/recommend): what counts as an interaction, what may be recommended, which recommenders compete. */
+export interface RecommendSettings {
+  /** false: no recommendations (the scorer returns empty lists at once). */
+  enabled: boolean;
+  /** Products per customer. */
+  k: number;
+  /** The inner holdout: candidates are fitted on the data before as-of minus this many days and graded on the purchases after. */
+  holdoutDays: number;
+  /** A purchase (quantity, returns negative) and a weighted event count half after this many days. */
+  halfLifeDays: number;
+  /** Weight of one event of a type with a product (a purchase of one unit weighs 1); types not listed are not interactions. */
+  eventWeights: Record<string, number>;
+  /** Categories whose products may be recommended again to customers who bought them (groceries); a product's attributes.consumable = true does the same. */
+  consumableCategories: string[];
+  /** Recommenders compared on the inner holdout, in order of preference on a tie. */
+  candidates: ('item-knn' | 'als' | 'popularity')[];
+  /** Implicit ALS: latent factors and alternations. */
+  als: { factors: number; iterations: number };
+}
+
 export interface KairosConfig {
   /** ISO 4217 code of all money in the store. */
   currency: string;
@@ -108,6 +128,7 @@ export interface KairosConfig {
   scores: ScoreSettings;
   learned: LearnedSettings;
   engagement: EngagementSettings;
+  recommend: RecommendSettings;
 }
 
 export const DEFAULT_CONFIG: KairosConfig = {
@@ -151,6 +172,17 @@ export const DEFAULT_CONFIG: KairosConfig = {
     highlyEngagedFrom: 60,
     ambassador: { weights: { review: 1, referral: 3, social_share: 2 }, midpoint: 3, ambassadorFrom: 50, supporterFrom: 10, ratingScale: [1, 5] },
   },
+  // A view says less than a purchase: 0.2 and 0.5 of one unit bought. 32 factors and 10 alternations keep the demo's fit under a second.
+  recommend: {
+    enabled: true,
+    k: 10,
+    holdoutDays: 30,
+    halfLifeDays: 180,
+    eventWeights: { product_view: 0.2, add_to_cart: 0.5 },
+    consumableCategories: [],
+    candidates: ['item-knn', 'als', 'popularity'],
+    als: { factors: 32, iterations: 10 },
+  },
 };
 
 /** The engagement settings of a config file over the defaults: weights and half-lives merge per event type. */
@@ -174,7 +206,10 @@ export function loadConfig(path?: string): KairosConfig {
     if (path) throw new KairosError('NOT_FOUND', `config file ${file} not found`);
     return structuredClone(DEFAULT_CONFIG);
   }
-  let raw: Partial<Omit<KairosConfig, 'engagement'>> & { engagement?: Parameters<typeof mergeEngagement>[0] };
+  let raw: Partial<Omit<KairosConfig, 'engagement' | 'recommend'>> & {
+    engagement?: Parameters<typeof mergeEngagement>[0];
+    recommend?: Partial<Omit<RecommendSettings, 'als'>> & { als?: Partial<RecommendSettings['als']> };
+  };
   try {
     raw = JSON.parse(readFileSync(file, 'utf8')) as typeof raw;
   } catch (cause) {
@@ -188,6 +223,7 @@ export function loadConfig(path?: string): KairosConfig {
     scores: { ...DEFAULT_CONFIG.scores, ...raw.scores },
     learned: { ...DEFAULT_CONFIG.learned, ...raw.learned },
     engagement: mergeEngagement(raw.engagement),
+    recommend: { ...DEFAULT_CONFIG.recommend, ...raw.recommend, als: { ...DEFAULT_CONFIG.recommend.als, ...raw.recommend?.als } },
   };
   validateConfig(config, file);
   return config;
@@ -230,6 +266,35 @@ export function validateConfig(config: KairosConfig, where = 'config'): void {
   integer('maxDepth', 1, 12);
   if (!(l.learningRate > 0 && l.learningRate <= 1)) throw new KairosError('USAGE', `${where}: learned.learningRate must be in (0, 1], got ${l.learningRate}`);
   validateEngagement(config.engagement, where);
+  validateRecommend(config.recommend, where);
+}
+
+const RECOMMEND_CANDIDATES = ['item-knn', 'als', 'popularity'] as const;
+
+/** The recommendation settings: sizes in range, finite non-negative event weights, known candidates. */
+function validateRecommend(r: RecommendSettings, where: string): void {
+  const fail = (message: string): never => {
+    throw new KairosError('USAGE', `${where}: recommend.${message}`);
+  };
+  const integer = (name: string, v: unknown, min: number, max: number): void => {
+    if (!(typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max)) fail(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  };
+  if (typeof r.enabled !== 'boolean') fail('enabled must be true or false');
+  integer('k', r.k, 1, 100);
+  integer('holdoutDays', r.holdoutDays, 1, 365);
+  if (!(typeof r.halfLifeDays === 'number' && r.halfLifeDays > 0 && Number.isFinite(r.halfLifeDays))) fail(`halfLifeDays must be a number of days > 0, got ${JSON.stringify(r.halfLifeDays)}`);
+  if (r.eventWeights === null || typeof r.eventWeights !== 'object' || Array.isArray(r.eventWeights)) fail('eventWeights must be an object of event type -> weight');
+  for (const [type, w] of Object.entries(r.eventWeights)) {
+    if (!EVENT_TYPE_NAME.test(type)) fail(`eventWeights: "${type}" is not an event type name`);
+    if (!(typeof w === 'number' && Number.isFinite(w) && w >= 0)) fail(`eventWeights.${type} must be a number >= 0, got ${JSON.stringify(w)}`);
+  }
+  if (!Array.isArray(r.consumableCategories) || r.consumableCategories.some((c) => typeof c !== 'string')) fail('consumableCategories must be a list of category names');
+  if (!Array.isArray(r.candidates) || r.candidates.length === 0) fail(`candidates must be a non-empty list of ${RECOMMEND_CANDIDATES.join(', ')}`);
+  for (const c of r.candidates) {
+    if (!(RECOMMEND_CANDIDATES as readonly string[]).includes(c)) fail(`candidates: invalid recommender "${String(c)}" (expected one of ${RECOMMEND_CANDIDATES.join(', ')})`);
+  }
+  integer('als.factors', r.als?.factors, 1, 512);
+  integer('als.iterations', r.als?.iterations, 1, 100);
 }
 
 /** Event type names as ingest stores them: lower snake case (letters that are not upper case, digits, underscores). */

@@ -246,8 +246,8 @@ export function decisiveSection(
 
 /**
  * A ranked-list score (recommendations) against a baseline list (e.g. the most popular items): NDCG@k (headline),
- * precision, recall and hit rate at k. No scorer produces ranked lists yet; when one does, its evaluation adds this
- * section (the metrics and the grading rule exist).
+ * precision, recall and hit rate at k, from lists of keys. (The recommend scorer grades its typed tables with
+ * ml/recommend's metrics instead, under the same 'ranking' grading rule.)
  */
 export function rankingSection<T extends string | number>(
   text: SectionText,

@@ -6,6 +6,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerQuery } from './commands/query.js';
+import { registerRecommend } from './commands/recommend.js';
 import { describeScorers, registerCompact, registerModels, registerScore } from './commands/score.js';
 import { DEFAULT_MEMORY_LIMIT, DEFAULT_WAIT_SECONDS, memoryLimitOption, processIo, waitFromEnvironment, type GlobalOptions, type Io } from './io.js';
 import { wholeNumber } from './options.js';
@@ -64,6 +65,7 @@ Start with:  kairos demo            (synthetic retailer: ingest, score, summary)
   registerModels(program, io, global);
   registerCompact(program, io, global);
   registerQuery(program, io, global);
+  registerRecommend(program, io, global);
   registerEvaluate(program, io, global);
   for (const c of program.commands) c.exitOverride().configureOutput(output);
   return { program, global };

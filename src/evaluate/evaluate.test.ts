@@ -62,7 +62,8 @@ describe('evaluateStore on the fixture shop', () => {
     // clv: three purchase models, value, P(alive), conversion, decisive moment; learned: churn (trees, purchase model), conversion, value.
     expect(kinds).toEqual(['count', 'count', 'count', 'value', 'probability', 'probability', 'decisive-moment', 'probability', 'probability', 'probability', 'value']);
     expect(kinds.every((k) => SCORE_KINDS.includes(k))).toBe(true);
-    expect(kinds).not.toContain('ranking'); // no scorer produces ranked lists yet: no section, not a fake one
+    // The fixture's orders carry no product id: the recommendations are not backtested (no section, not a fake one).
+    expect(kinds).not.toContain('ranking');
     expect(new Set(r.scores.slice(0, 3).map((s) => s.model))).toEqual(new Set(['bg-nbd', 'pareto-nbd', 'mbg-nbd']));
     expect(r.scores[0]?.name).toContain('(chosen for scoring)');
     expect(r.scores[0]?.description).toMatch(/wins on this holdout/);

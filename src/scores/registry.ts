@@ -4,6 +4,7 @@ import { CUSTOMER_COLUMNS } from '../store/migrations.js';
 import { clvScorer } from './clv/index.js';
 import { engagementScorer } from './engagement/index.js';
 import { learnedScorer } from './learned/index.js';
+import { recommendScorer } from './recommend/index.js';
 import { rfmScorer } from './rfm/index.js';
 import { ITEM_DEFAULTS, type ItemOutput, type ScoreColumn, type Scorer, type ScoreType } from './types.js';
 
@@ -77,6 +78,9 @@ export class ScoreRegistry {
     for (const s of scorers) {
       for (const o of s.items ?? []) {
         if (outputs.has(o.name)) throw new KairosError('INTERNAL', `item output "${o.name}" is declared by ${outputs.get(o.name)} and ${s.name}`);
+        if (o.view !== undefined && ![o.view.name, o.view.key, o.view.value].every((n) => NAME.test(n))) {
+          throw new KairosError('INTERNAL', `item output ${o.name}: its view's names (${o.view.name}, ${o.view.key}, ${o.view.value}) must be snake_case`);
+        }
         outputs.set(o.name, s.name);
       }
       for (const d of s.dependsOn ?? []) {
@@ -140,7 +144,7 @@ function dependencyOrder(scorers: readonly Scorer[], byName: ReadonlyMap<string,
 }
 
 /** The scorers Kairos ships, in registration order. */
-export const SCORERS: readonly Scorer[] = [rfmScorer, clvScorer, engagementScorer, learnedScorer];
+export const SCORERS: readonly Scorer[] = [rfmScorer, clvScorer, engagementScorer, learnedScorer, recommendScorer];
 
 /** The registry every command uses (checked when this module loads). */
 export const DEFAULT_REGISTRY = new ScoreRegistry(SCORERS);

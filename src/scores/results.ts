@@ -199,6 +199,18 @@ export async function createViews(store: Store, registry: ScoreRegistry): Promis
      FROM customers c ${joins.join(' ')}`,
   );
   await store.run('DROP TABLE IF EXISTS latest_scores');
+  // Each item output's view for activation: its published run's rows, columns named for people.
+  for (const s of scorers) {
+    for (const o of s.items ?? []) {
+      if (o.view === undefined) continue;
+      const published = state.get(s.name)?.runId ?? -1;
+      await store.run(
+        `CREATE OR REPLACE VIEW ${quoteIdentifier(o.view.name)} AS
+         SELECT customer_id, run_id, rank, key AS ${quoteIdentifier(o.view.key)}, value AS ${quoteIdentifier(o.view.value)}, reason
+         FROM ${quoteIdentifier(itemsTable(o.name))} WHERE run_id = ${published}`,
+      );
+    }
+  }
 
   const tables = await catalog(store);
   const branches = ['SELECT * FROM score_history_v1'];

@@ -53,6 +53,11 @@ export interface ItemOutput {
   readonly columns?: number;
   /** Top rows per customer kept in the list/map column, hence in every run's history (default 10). */
   readonly keep?: number;
+  /**
+   * A view of the published run's rows for activation, named for people: `<view.name>` (customer_id, run_id, rank,
+   * `<view.key>`, `<view.value>`, reason), e.g. customer_recommendations (..., product_id, score, reason).
+   */
+  readonly view?: { readonly name: string; readonly key: string; readonly value: string };
 }
 
 /** Defaults of an item output's sizes, in one place. */

@@ -6,6 +6,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Command } from 'commander';
 import { KairosError } from '../../errors.js';
 import type { ScoreRegistry } from '../../scores/registry.js';
+import type { RecommendationShape } from '../../scores/recommend/stored.js';
 import type { Scorer } from '../../scores/types.js';
 import { formatCount } from '../../util/format.js';
 import type { StoreOptions } from '../../store/db.js';
@@ -25,6 +26,8 @@ export interface ExportOptions {
   readonly segment?: string;
   /** An item output's long table instead of customer_scores: customer_id, rank, key, value, reason. */
   readonly items?: string;
+  /** The stored recommendations instead of customer_scores: a row per customer and product (long) or per customer (wide). */
+  readonly recommendations?: RecommendationShape;
   /** Where item outputs are looked up (default: the scorers Kairos ships). */
   readonly registry?: ScoreRegistry;
   /** How long to wait for a store another process is writing to (default: fail at once). */
@@ -70,10 +73,12 @@ export async function exportScores(db: string, options: ExportOptions): Promise<
     throw new KairosError('USAGE', 'Parquet is not written to stdout (a Parquet file is read from its end): give --out FILE.parquet');
   }
   if (toStdout && options.write === undefined) throw new KairosError('INTERNAL', 'export to stdout without a writer');
-  const [{ DEFAULT_REGISTRY }, { itemsTable, storedResults }, { quoteIdentifier, quoteLiteral, withStore }] = await Promise.all([
+  if (options.items !== undefined && options.recommendations !== undefined) throw new KairosError('USAGE', 'give --items or --recommendations, not both');
+  const [{ DEFAULT_REGISTRY }, { itemsTable, storedResults }, { quoteIdentifier, quoteLiteral, withStore }, { recommendationsSql }] = await Promise.all([
     import('../../scores/registry.js'),
     import('../../scores/results.js'),
     import('../../store/db.js'),
+    import('../../scores/recommend/stored.js'),
   ]);
   const registry = options.registry ?? DEFAULT_REGISTRY;
   const outputs = registry.scorers.flatMap((s) => s.items ?? []);
@@ -83,6 +88,8 @@ export async function exportScores(db: string, options: ExportOptions): Promise<
   }
   return withStore(db, async (store) => {
     let source = 'customer_scores';
+    let order = output === undefined ? 'customer_id' : 'customer_id, rank';
+    if (options.recommendations !== undefined) ({ sql: source, order } = await recommendationsSql(store, registry, options.recommendations));
     if (output !== undefined) {
       // The published run's rows only (a killed run may have left others until the next run removes them).
       const owner = registry.scorers.find((s) => (s.items ?? []).includes(output)) as Scorer;
@@ -96,7 +103,6 @@ export async function exportScores(db: string, options: ExportOptions): Promise<
     const segment = 'customer_id IN (SELECT customer_id FROM customer_scores WHERE rfm_segment = $1)';
     const where = options.segment === undefined ? '' : `WHERE ${segment}`;
     const params = options.segment === undefined ? [] : [options.segment];
-    const order = output === undefined ? 'customer_id' : 'customer_id, rank';
     // DuckDB writes files only: text for stdout goes through a scratch file, then to `write` line by line.
     const scratch = toStdout ? mkdtempSync(join(tmpdir(), 'kairos-export-')) : undefined;
     const file = scratch === undefined ? resolve(options.out) : join(scratch, `export.${options.format}`);
@@ -145,26 +151,32 @@ export function registerQuery(program: Command, io: Io, global: () => GlobalOpti
     .option('--columns <names>', 'comma-separated columns (default: all)')
     .option('--segment <name>', 'only customers of this RFM segment, e.g. "At risk"')
     .option('--items <output>', 'write an item output (one row per customer and item: customer_id, rank, key, value, reason) instead')
+    .option('--recommendations', 'write the stored recommendations instead, with product names (see --shape)')
+    .option('--shape <shape>', 'with --recommendations: long (a row per customer and product) or wide (a row per customer)', 'long')
     .addHelpText(
       'after',
       `
 Without --out, CSV and JSON (one object per line) go to stdout when it is not a terminal (kairos export | gzip > x.csv.gz),
 and to ./customer_scores.csv (.ndjson) when it is. Parquet always goes to a file (default ./customer_scores.parquet).`,
     )
-    .action(async (flags: { format: string; out?: string; columns?: string; segment?: string; items?: string }) => {
+    .action(async (flags: { format: string; out?: string; columns?: string; segment?: string; items?: string; recommendations?: boolean; shape: string }) => {
       const g = global();
       const format = flags.format as ExportFormat;
+      if (!flags.recommendations && flags.shape !== 'long') throw new KairosError('USAGE', '--shape goes with --recommendations');
+      const shape = flags.recommendations ? (flags.shape as RecommendationShape) : undefined;
+      const name = shape !== undefined ? `recommendations_${shape}` : (flags.items ?? 'customer_scores');
       const toStdout = flags.out === STDOUT || (flags.out === undefined && !io.outIsTty && format !== 'parquet');
       const result = await exportScores(g.db, {
         format,
-        out: toStdout ? STDOUT : (flags.out ?? `${flags.items ?? 'customer_scores'}.${format === 'json' ? 'ndjson' : format}`),
+        out: toStdout ? STDOUT : (flags.out ?? `${name}.${format === 'json' ? 'ndjson' : format}`),
         write: io.out,
         wait: storeWait(io, g),
         ...(flags.items !== undefined ? { items: flags.items } : {}),
+        ...(shape !== undefined ? { recommendations: shape } : {}),
         ...(flags.columns ? { columns: flags.columns.split(',').map((c) => c.trim()) } : {}),
         ...(flags.segment !== undefined ? { segment: flags.segment } : {}),
       });
-      const summary = `wrote ${formatCount(result.rows)} ${flags.items === undefined ? 'customers' : 'rows'} x ${result.columns.length} columns to ${toStdout ? 'stdout' : result.file}`;
+      const summary = `wrote ${formatCount(result.rows)} ${flags.items === undefined && shape !== 'long' ? 'customers' : 'rows'} x ${result.columns.length} columns to ${toStdout ? 'stdout' : result.file}`;
       // With the rows on stdout, nothing else goes there: the summary goes to stderr.
       if (toStdout) {
         if (!g.quiet && !g.json) io.err(summary);
