@@ -21,9 +21,9 @@ function declared(name: string, columns: string[], extra: Partial<Scorer> = {}):
 
 describe('ScoreRegistry', () => {
   it('loads the shipped scorers, dependencies first', () => {
-    expect(DEFAULT_REGISTRY.scorers.map((s) => s.name)).toEqual(['rfm', 'clv', 'engagement', 'learned']);
-    // Reversed: clv still comes after rfm, and learned after clv, their dependencies; engagement depends on nothing.
-    expect(new ScoreRegistry([...SCORERS].reverse()).scorers.map((s) => s.name)).toEqual(['rfm', 'clv', 'learned', 'engagement']);
+    expect(DEFAULT_REGISTRY.scorers.map((s) => s.name)).toEqual(['rfm', 'clv', 'engagement', 'learned', 'affinity']);
+    // Reversed: clv still comes after rfm, and learned after clv, their dependencies; engagement and affinity depend on nothing.
+    expect(new ScoreRegistry([...SCORERS].reverse()).scorers.map((s) => s.name)).toEqual(['affinity', 'rfm', 'clv', 'learned', 'engagement']);
     expect(DEFAULT_REGISTRY.resolve(['clv', 'rfm']).map((s) => s.name)).toEqual(['rfm', 'clv']);
     expect(DEFAULT_REGISTRY.dependents('rfm').map((s) => s.name)).toEqual(['clv']);
   });
@@ -51,7 +51,7 @@ describe('ScoreRegistry', () => {
   });
 
   it('names an unknown scorer with the valid ones', () => {
-    expect(() => DEFAULT_REGISTRY.resolve(['rfm', 'cvl'])).toThrow(/invalid scorer "cvl" \(expected one of rfm, clv, engagement, learned\)/);
+    expect(() => DEFAULT_REGISTRY.resolve(['rfm', 'cvl'])).toThrow(/invalid scorer "cvl" \(expected one of rfm, clv, engagement, learned, affinity\)/);
   });
 
   it('checks against the real customers table: CUSTOMER_COLUMNS is its column list', async () => {
