@@ -8,7 +8,10 @@ import { CATEGORY_TREE } from '../../demo/catalog.js';
 import { writeRetailerFiles } from '../../demo/generate.js';
 import { ingest } from '../../ingest/ingest.js';
 import { Store } from '../../store/db.js';
+import { run as cli } from '../../cli/main.js';
+import { DEFAULT_REGISTRY } from '../registry.js';
 import { runScores } from '../run.js';
+import { audienceCsv, buildAudience } from './audience.js';
 import { nearestNames, topGroups, writeProductGroups } from './groups.js';
 
 const AS_OF = '2025-01-01';
@@ -30,7 +33,7 @@ function items(s: Store): Promise<{ customer_id: string; rank: number; key: stri
 }
 
 beforeAll(async () => {
-  files = writeRetailerFiles(join(dir, 'files'), { customers: 1000, seed: 11 });
+  files = writeRetailerFiles(join(dir, 'files'), { customers: 500, seed: 11 });
   store = await demoStore('a.duckdb');
   run = await runScores(store, { config, asOf: AS_OF, scorers: ['affinity'] });
 }, 120_000);
@@ -56,7 +59,7 @@ describe('affinity scorer on the demo retailer', () => {
     expect(mismatch).toBe(0);
     expect(await store.value('SELECT count(*) FROM items_category_affinity a JOIN items_category_affinity b ON a.customer_id = b.customer_id AND b.rank = a.rank + 1 AND a.run_id = b.run_id WHERE b.value > a.value')).toBe(0);
     expect(run.notes.join('\n')).toMatch(/affinity: inner holdout at .* ROC AUC 0\.\d+ against 0\.\d+ for 'bought in the group before'/);
-    const fit = await store.value<{ settings: unknown; groups: unknown[] }>("SELECT fit FROM model_fits WHERE run_id = ? AND model = 'boosted-affinity'", [run.runId]);
+    const fit = await store.value<{ settings: unknown; groups: unknown[] }>("SELECT fit FROM model_fits WHERE run_id = ? AND model = 'affinity-boosted'", [run.runId]);
     expect(fit.settings).toEqual({ by: 'category', level: 1, horizonDays: 90 });
   });
 
@@ -98,6 +101,47 @@ describe('affinity scorer on the demo retailer', () => {
     expect(await items(other)).toEqual(await items(store));
     other.close();
   }, 60_000);
+});
+
+describe('audiences', () => {
+  it('upsell ranks everyone by probability; cross-sell keeps only customers who never bought in the group', async () => {
+    const upsell = await buildAudience(store, { group: 'Home', mode: 'upsell', top: 100000, registry: DEFAULT_REGISTRY });
+    const cross = await buildAudience(store, { group: 'Home', mode: 'cross-sell', top: 100000, registry: DEFAULT_REGISTRY });
+    expect(upsell.size).toBeGreaterThan(cross.size);
+    expect(cross.size).toBeGreaterThan(0);
+    expect(upsell.rows.some((r) => r.bought_in_group_before)).toBe(true);
+    expect(cross.rows.every((r) => !r.bought_in_group_before)).toBe(true);
+    for (const a of [upsell, cross]) {
+      a.rows.forEach((r, k) => {
+        expect(r.rank).toBe(k + 1);
+        if (k > 0) expect(r.probability).toBeLessThanOrEqual(a.rows[k - 1]?.probability ?? 1);
+      });
+    }
+    // Nobody in the cross-sell audience bought in Home before the as-of.
+    const ids = cross.rows.map((r) => r.customer_id);
+    const prior = await store.value(
+      `SELECT count(*) FROM orders o JOIN products p USING (product_id)
+       WHERE o.ordered_at < '2025-01-01' AND o.amount > 0 AND split_part(p.category, ' > ', 1) = 'Home' AND list_contains(string_split($1, ','), o.customer_id)`,
+      [ids.join(',')],
+    );
+    expect(prior).toBe(0);
+    const top = await buildAudience(store, { group: 'Home', mode: 'upsell', top: 10, minProbability: 0.2, registry: DEFAULT_REGISTRY });
+    expect(top.size).toBeLessThanOrEqual(10);
+    expect(top.rows.every((r) => r.probability >= 0.2)).toBe(true);
+    expect(top.expectedBuyers).toBeCloseTo(top.rows.reduce((a, r) => a + r.probability, 0), 9);
+    expect(audienceCsv(top).split('\n')[0]).toBe('customer_id,email,probability,bought_in_group_before,rank');
+  });
+
+  it('names the nearest groups when the group does not exist, through the CLI with its usage exit code', async () => {
+    await expect(buildAudience(store, { group: 'home', mode: 'upsell', registry: DEFAULT_REGISTRY })).rejects.toMatchObject({
+      code: 'USAGE',
+      message: expect.stringMatching(/no product group "home" \(category level 1\); nearest: "Home"/),
+    });
+    const out: string[] = [];
+    const io = { out: (l: string) => void out.push(l), err: () => {}, isTty: false };
+    expect(await cli(['--db', join(dir, 'a.duckdb'), '--json', 'audience', '--group', 'Fashon', '--mode', 'cross-sell'], io)).toBe(2);
+    expect(out.join('\n')).toMatch(/nearest: \\"Fashion\\"/);
+  });
 });
 
 describe('affinity on odd stores', () => {

@@ -15,7 +15,7 @@ const VALUES = '__affinity_values';
 export const AFFINITY_OUTPUT = 'category_affinity';
 
 /** The model's name in model_fits. */
-export const AFFINITY_MODEL = 'boosted-affinity';
+export const AFFINITY_MODEL = 'affinity-boosted';
 
 /** Groups kept per customer in the map column (all of them are in items_category_affinity). */
 const KEEP = 20;
