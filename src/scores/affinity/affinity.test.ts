@@ -12,6 +12,8 @@ import { run as cli } from '../../cli/main.js';
 import { DEFAULT_REGISTRY } from '../registry.js';
 import { runScores } from '../run.js';
 import { audienceCsv, buildAudience } from './audience.js';
+import { backtestAffinity, type AffinityBacktestDetails } from './backtest.js';
+import { createSplitViews, resolveSplit, withRollback } from '../../backtest/split.js';
 import { nearestNames, topGroups, writeProductGroups } from './groups.js';
 
 const AS_OF = '2025-01-01';
@@ -101,6 +103,29 @@ describe('affinity scorer on the demo retailer', () => {
     expect(await items(other)).toEqual(await items(store));
     other.close();
   }, 60_000);
+});
+
+describe('affinity in kairos evaluate', () => {
+  it('grades upsell against bought-before and cross-sell against popularity, per group and overall', async () => {
+    const result = await withRollback(store, async () => {
+      const split = await resolveSplit(store, { asOf: '2024-10-01', holdout: '90d' });
+      await createSplitViews(store, split);
+      return backtestAffinity({ store, split, config, progress: () => {} });
+    });
+    expect(result.sections.map((s) => s.name)).toEqual([
+      expect.stringMatching(/^Category affinity \(upsell\)/),
+      expect.stringMatching(/^Category affinity \(cross-sell\)/),
+    ]);
+    for (const s of result.sections) {
+      expect(s.metrics[0]?.metric).toBe('ROC AUC');
+      expect(s.grade.grade).toMatch(/^[ABC]$/);
+    }
+    const d = result.details as AffinityBacktestDetails;
+    expect(d.groups.length).toBe(CATEGORY_TREE.length);
+    expect(d.upsell.auc).toBeGreaterThan(0.6);
+    expect(d.crossSell.auc).toBeGreaterThan(0.5);
+    expect(result.summary?.join('\n')).toMatch(/affinity overall: upsell ROC AUC 0\.\d+ vs 0\.\d+/);
+  });
 });
 
 describe('audiences', () => {
