@@ -79,7 +79,8 @@ export async function backtestAffinity(ctx: BacktestContext): Promise<BacktestRe
   const never = everyRow.filter((i) => (before[i] as number) === 0);
   const share = (a: Float64Array): string => formatPercent(a.reduce((x, v) => x + v, 0) / Math.max(1, a.length));
   const what = `${groupingLabel(s)}, ${trained.groups.length} groups`;
-  const sections: ScoreSection[] = [
+  const sections: ScoreSection[] = [];
+  sections.push(
     probabilitySection(
       {
         name: `Category affinity (upsell): a purchase in the group in the first ${formatNumber(days)} days of the holdout`,
@@ -91,18 +92,23 @@ export async function backtestAffinity(ctx: BacktestContext): Promise<BacktestRe
       },
       { actual: label, probability: p, rankBaseline: before, rankBaselineName: UPSELL_BASELINE, probabilityBaseline: null, probabilityBaselineName: 'none' },
     ),
-    probabilitySection(
-      {
-        name: `Category affinity (cross-sell): a first purchase in the group in the first ${formatNumber(days)} days of the holdout`,
-        description:
-          `The same probability on the ${never.length.toLocaleString('en')} pairs of customers who never bought in the group before the cut ` +
-          `(${share(pick(label, never))} did in the holdout). Ranking baseline '${CROSS_SELL_BASELINE}'.`,
-        model: 'boosted trees',
-        parameters: [],
-      },
-      { actual: pick(label, never), probability: pick(p, never), rankBaseline: pick(popularity, never), rankBaselineName: CROSS_SELL_BASELINE, probabilityBaseline: null, probabilityBaselineName: 'none' },
-    ),
-  ];
+  );
+  // Cross-sell needs pairs of customers who never bought in the group (none when every customer bought in every group).
+  if (never.length > 0) {
+    sections.push(
+      probabilitySection(
+        {
+          name: `Category affinity (cross-sell): a first purchase in the group in the first ${formatNumber(days)} days of the holdout`,
+          description:
+            `The same probability on the ${never.length.toLocaleString('en')} pairs of customers who never bought in the group before the cut ` +
+            `(${share(pick(label, never))} did in the holdout). Ranking baseline '${CROSS_SELL_BASELINE}'.`,
+          model: 'boosted trees',
+          parameters: [],
+        },
+        { actual: pick(label, never), probability: pick(p, never), rankBaseline: pick(popularity, never), rankBaselineName: CROSS_SELL_BASELINE, probabilityBaseline: null, probabilityBaselineName: 'none' },
+      ),
+    );
+  } else notes.push('affinity: every scored customer bought in every scored group before the cut: no cross-sell pairs to grade');
   const groups: AffinityGroupResult[] = trained.groups.map(({ group }) => {
     const rows = everyRow.filter((i) => pairs.groups[i] === group);
     const none = rows.filter((i) => (before[i] as number) === 0);
