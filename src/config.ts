@@ -62,6 +62,25 @@ export interface LearnedSettings {
   learningRate: number;
 }
 
+/** Category affinity and audiences (src/scores/affinity): which product groups, the horizon, the snapshots. */
+export interface AffinitySettings {
+  /** false: no affinity is computed (the scorer's columns stay empty). */
+  enabled: boolean;
+  /** 'category': a level of the category path ('A > B > C'); 'attribute:<key>': a key of the products' attributes JSON. */
+  by: string;
+  /** With by 'category': the path cut after this many levels (1 = the top level). */
+  level: number;
+  /** Probability of buying in the group within this many days. */
+  horizonDays: number;
+  /** The most-bought groups scored (by distinct buyers before the as-of). */
+  maxGroups: number;
+  /** Training snapshots, `stepDays` apart, the latest one horizon before the as-of. */
+  snapshots: number;
+  stepDays: number;
+  /** Customers per training snapshot at most (a deterministic sample by a hash of the id); 0: everyone. */
+  sampleCustomers: number;
+}
+
 /** The ambassador score: advocacy (reviews and their ratings, referrals, social shares), recency-weighted. */
 export interface AmbassadorSettings {
   /**
@@ -129,6 +148,7 @@ export interface KairosConfig {
   learned: LearnedSettings;
   engagement: EngagementSettings;
   recommend: RecommendSettings;
+  affinity: AffinitySettings;
 }
 
 export const DEFAULT_CONFIG: KairosConfig = {
@@ -138,6 +158,7 @@ export const DEFAULT_CONFIG: KairosConfig = {
   rfm: { bins: 5 },
   scores: { model: 'auto', clvMonths: 12, monthlyDiscountRate: 0.01, decisiveThreshold: 0.5, offerLeadDays: 14, summaryPartitions: 1, choiceSample: 50_000 },
   learned: { enabled: true, churnDays: 90, snapshots: 4, stepDays: 30, sampleCustomers: 10_000, rounds: 400, maxDepth: 3, learningRate: 0.05 },
+  affinity: { enabled: true, by: 'category', level: 1, horizonDays: 90, maxGroups: 50, snapshots: 3, stepDays: 30, sampleCustomers: 10_000 },
   // Why these values: docs/scores.md, "Engagement and ambassador". email_sent weighs 0 (a mail received is exposure,
   // not engagement) but has a half-life: it is the denominator of email_open_rate.
   engagement: {
@@ -224,6 +245,7 @@ export function loadConfig(path?: string): KairosConfig {
     learned: { ...DEFAULT_CONFIG.learned, ...raw.learned },
     engagement: mergeEngagement(raw.engagement),
     recommend: { ...DEFAULT_CONFIG.recommend, ...raw.recommend, als: { ...DEFAULT_CONFIG.recommend.als, ...raw.recommend?.als } },
+    affinity: { ...DEFAULT_CONFIG.affinity, ...raw.affinity },
   };
   validateConfig(config, file);
   return config;
@@ -267,6 +289,7 @@ export function validateConfig(config: KairosConfig, where = 'config'): void {
   if (!(l.learningRate > 0 && l.learningRate <= 1)) throw new KairosError('USAGE', `${where}: learned.learningRate must be in (0, 1], got ${l.learningRate}`);
   validateEngagement(config.engagement, where);
   validateRecommend(config.recommend, where);
+  validateAffinity(config.affinity, where);
 }
 
 const RECOMMEND_CANDIDATES = ['item-knn', 'als', 'popularity'] as const;
@@ -295,6 +318,28 @@ function validateRecommend(r: RecommendSettings, where: string): void {
   }
   integer('als.factors', r.als?.factors, 1, 512);
   integer('als.iterations', r.als?.iterations, 1, 100);
+}
+
+/** The affinity settings: a known grouping, whole numbers in range. */
+function validateAffinity(a: AffinitySettings, where: string): void {
+  if (typeof a.enabled !== 'boolean') throw new KairosError('USAGE', `${where}: affinity.enabled must be true or false`);
+  if (typeof a.by !== 'string' || !(a.by === 'category' || /^attribute:[^\s"]+$/.test(a.by))) {
+    throw new KairosError('USAGE', `${where}: affinity.by must be 'category' or 'attribute:<key>' (e.g. attribute:brand), got ${JSON.stringify(a.by)}`);
+  }
+  const integer = (name: keyof AffinitySettings, min: number, max: number): void => {
+    const v = a[name];
+    if (!(typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max)) {
+      throw new KairosError('USAGE', `${where}: affinity.${name} must be an integer from ${min} to ${max}, got ${String(v)}`);
+    }
+  };
+  integer('level', 1, 10);
+  integer('horizonDays', 7, 730);
+  integer('maxGroups', 1, 1000);
+  integer('snapshots', 1, 24);
+  integer('stepDays', 1, 365);
+  if (!(a.sampleCustomers === 0 || (Number.isInteger(a.sampleCustomers) && a.sampleCustomers >= 100))) {
+    throw new KairosError('USAGE', `${where}: affinity.sampleCustomers must be 0 (every customer) or an integer of at least 100, got ${a.sampleCustomers}`);
+  }
 }
 
 /** Event type names as ingest stores them: lower snake case (letters that are not upper case, digits, underscores). */

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { asKairosError, EXIT_CODES, KairosError } from '../errors.js';
 import { DEFAULT_DB_PATH } from '../store/paths.js';
+import { registerAudience } from './commands/audience.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerIngest } from './commands/ingest.js';
@@ -67,6 +68,7 @@ Start with:  kairos demo            (synthetic retailer: ingest, score, summary)
   registerQuery(program, io, global);
   registerRecommend(program, io, global);
   registerEvaluate(program, io, global);
+  registerAudience(program, io, global);
   for (const c of program.commands) c.exitOverride().configureOutput(output);
   return { program, global };
 }

@@ -1,6 +1,7 @@
 // The score registry: every scorer a run computes, checked when it loads and ordered by dependencies. Add a scorer to SCORERS.
 import { KairosError } from '../errors.js';
 import { CUSTOMER_COLUMNS } from '../store/migrations.js';
+import { affinityScorer } from './affinity/index.js';
 import { clvScorer } from './clv/index.js';
 import { engagementScorer } from './engagement/index.js';
 import { learnedScorer } from './learned/index.js';
@@ -144,7 +145,7 @@ function dependencyOrder(scorers: readonly Scorer[], byName: ReadonlyMap<string,
 }
 
 /** The scorers Kairos ships, in registration order. */
-export const SCORERS: readonly Scorer[] = [rfmScorer, clvScorer, engagementScorer, learnedScorer, recommendScorer];
+export const SCORERS: readonly Scorer[] = [rfmScorer, clvScorer, engagementScorer, learnedScorer, recommendScorer, affinityScorer];
 
 /** The registry every command uses (checked when this module loads). */
 export const DEFAULT_REGISTRY = new ScoreRegistry(SCORERS);

@@ -49,6 +49,7 @@ describe('partial runs', () => {
     expect(after?.['run_id']).toBe(partial.runId);
     const state = await store.all('SELECT scorer, max(run_id) AS run_id FROM scorer_results GROUP BY scorer ORDER BY scorer');
     expect(state).toEqual([
+      { scorer: 'affinity', run_id: full.runId },
       { scorer: 'clv', run_id: partial.runId },
       { scorer: 'engagement', run_id: full.runId },
       { scorer: 'learned', run_id: full.runId },
@@ -231,7 +232,7 @@ describe('item scores end to end (toy item scorer)', () => {
 
   it('stores items, offers them in customer_scores, explains them, and records the run time', async () => {
     const summary = await runScores(store, { config, asOf: '2023-10-01', registry });
-    expect(summary.scorers.map((s) => s.name)).toEqual(['rfm', 'clv', 'engagement', 'learned', 'recommend', 'toy_items']);
+    expect(summary.scorers.map((s) => s.name)).toEqual(['rfm', 'clv', 'engagement', 'learned', 'recommend', 'affinity', 'toy_items']);
     expect(summary.seconds).toBeGreaterThan(0);
     const seconds = await store.value<number>('SELECT epoch(finished_at) - epoch(started_at) FROM score_runs WHERE run_id = ?', [summary.runId]);
     expect(seconds).toBeGreaterThan(0);
@@ -295,7 +296,7 @@ describe('item scores end to end (toy item scorer)', () => {
       expect(lines.length - 1).toBe(written.rows);
       expect(lines[0]).toBe('customer_id,rank,key,value,reason');
       await expect(exportScores(db, { format: 'csv', out: file, items: 'nope', registry })).rejects.toThrow(
-        /unknown item output "nope" \(available: recommendations, toy_top_products, toy_category_share\)/,
+        /unknown item output "nope" \(available: recommendations, category_affinity, toy_top_products, toy_category_share\)/,
       );
       // The toy scorer is not shipped: the CLI, with the shipped scorers only, does not know its output.
       expect(await run(['--db', db, 'export', '--items', 'toy_top_products', '--out', file], io)).toBe(2);
