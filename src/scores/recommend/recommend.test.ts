@@ -211,6 +211,7 @@ describe('bad input', () => {
       });
       const summary = await runScores(s, { config: DEFAULT_CONFIG, asOf: '2024-06-01', scorers: ['recommend'] });
       const notes = summary.notes.join('\n');
+      expect(notes).toMatch(/^recommend: 0 customer\(s\) bought in the 30 days before the as-of, fewer than the 50 needed to compare the candidates: item-knn used$/m);
       expect(notes).toMatch(/1 product\(s\) without a category, shown as 'uncategorised'/);
       expect(notes).toMatch(/2 order line\(s\) of 1 product\(s\) not in the product catalogue: kept as interactions, never recommended/);
       const rows = await s.all<{ customer_id: string; product_id: string }>('SELECT customer_id, product_id FROM customer_recommendations ORDER BY customer_id');
