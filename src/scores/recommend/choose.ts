@@ -12,11 +12,11 @@ export const GRADED_K = 10;
 /** Below this many interactions one thread recommends (workers cost more than they save). */
 const PARALLEL_MIN_NNZ = 200_000;
 
-/** Fits one recommender with the settings' sizes; threads only on large matrices. */
-export async function fitRecommender(name: RecommenderName, m: InteractionMatrix, s: RecommendSettings): Promise<FitResult> {
+/** Fits one recommender with the settings' sizes (popularity per segment when the index has segments); threads only on large matrices. */
+export async function fitRecommender(name: RecommenderName, m: InteractionMatrix, s: RecommendSettings, segments: Int32Array | null = null): Promise<FitResult> {
   if (name === 'als') return RECOMMENDERS.als.fit(m, { factors: s.als.factors, iterations: s.als.iterations, loss: false });
   if (name === 'item-knn') return RECOMMENDERS['item-knn'].fit(m);
-  if (name === 'popularity') return RECOMMENDERS.popularity.fit(m);
+  if (name === 'popularity') return RECOMMENDERS.popularity.fit(m, { segments });
   return RECOMMENDERS['buy-again'].fit(m);
 }
 
@@ -59,7 +59,7 @@ export async function gradeRecommenders(
   const out: GradedRecommender[] = [];
   for (const name of names) {
     const t0 = performance.now();
-    const fit = await fitRecommender(name, train, s);
+    const fit = await fitRecommender(name, train, s, index.segments);
     const e = name === 'buy-again' ? buyAgainExclusions(index) : exclusionsOf(index, bought);
     const table = await recommendEveryone(fit, train, GRADED_K, e);
     out.push({ name, metrics: rankingMetrics(table.items, GRADED_K, relevant, ctx), seconds: (performance.now() - t0) / 1000 });

@@ -90,7 +90,7 @@ export const recommendScorer: Scorer = {
     const s = ctx.config.recommend;
     const { store } = ctx;
     if (!s.enabled) return emptyResult(ctx, 'recommend: disabled (recommend.enabled): no recommendations');
-    const src = { orders: 'asof_orders', events: 'asof_events', cut: ctx.asOf };
+    const src = { orders: 'asof_orders', events: 'asof_events', customers: 'asof_customers', cut: ctx.asOf };
     if (!(await hasProductInteractions(store, src, s))) {
       return emptyResult(ctx, 'recommend: no order line or product event with a product id before the as-of: no recommendations (ingest products and orders with product_id)');
     }
@@ -100,7 +100,7 @@ export const recommendScorer: Scorer = {
     const choice = await chooseRecommender(store, src, index, s);
     ctx.progress(`recommend: fitting ${choice.chosen} and recommending`);
     const all = await readInteractions(store, src, index, ctx.asOf, s);
-    const fit = await fitRecommender(choice.chosen, all.matrix, s);
+    const fit = await fitRecommender(choice.chosen, all.matrix, s, index.segments);
     const table = await recommendEveryone(fit, all.matrix, s.k, exclusionsOf(index, all.bought));
     const rows = listRows(index, choice.chosen, table, all.bought, s.k);
     store.exposeColumns(ROWS, [

@@ -9,11 +9,13 @@ import { DEFAULT_CONFIG, type KairosConfig } from '../../config.js';
 import { writeRetailerFiles } from '../../demo/generate.js';
 import { EXIT_CODES } from '../../errors.js';
 import { evaluateStore } from '../../evaluate/evaluate.js';
+import { createAsOfViews } from '../../features/as-of.js';
 import { ingest } from '../../ingest/ingest.js';
 import { Store } from '../../store/db.js';
 import { ScoreRegistry } from '../registry.js';
 import { runScores } from '../run.js';
 import type { RecommendBacktestDetails } from './backtest.js';
+import { createIndex, dropRecommendData } from './data.js';
 import { recommendScorer } from './index.js';
 
 const AS_OF = '2025-01-01';
@@ -157,6 +159,26 @@ describe('the recommend scorer on a demo store (1,000 customers, seed 11)', () =
       expect(await run(['--db', db, 'export', '--recommendations', '--shape', 'tall', '--out', wide], io().io)).toBe(EXIT_CODES.USAGE);
     } finally {
       store = await Store.open(db);
+    }
+  });
+});
+
+describe('popularity segments', () => {
+  it("with popularitySegments 'country', customers of countries with 50 customers or more get their country's segment", async () => {
+    await createAsOfViews(store, `${AS_OF} 00:00:00`);
+    const src = { orders: 'asof_orders', events: 'asof_events', customers: 'asof_customers', cut: `${AS_OF} 00:00:00` };
+    try {
+      expect((await createIndex(store, src, config.recommend)).segments).toBeNull();
+      const index = await createIndex(store, src, { ...config.recommend, popularitySegments: 'country' });
+      expect(index.segmentNames.length).toBeGreaterThanOrEqual(2);
+      const countries = new Map((await store.all<{ customer_id: string; country: string }>('SELECT customer_id, country FROM customers')).map((r) => [r.customer_id, r.country]));
+      const segments = index.segments as Int32Array;
+      index.customerIds.forEach((id, u) => {
+        const seg = segments[u] as number;
+        if (seg >= 0) expect(index.segmentNames[seg]).toBe(countries.get(id));
+      });
+    } finally {
+      await dropRecommendData(store);
     }
   });
 });
