@@ -523,7 +523,8 @@ beat it):
 
 P(alive) is not the probability of buying within the holdout (an alive customer may simply not buy in time), so its
 Brier score and reliability chart are expected to look over-confident; the ranking metrics are its fair test. Ranked
-lists (recommendations) have no scorer yet; \`rankingSection\` in \`src/backtest/sections.ts\` adds them when one exists.
+lists (recommendations, data with product ids only) are graded on NDCG@10 against the better of popularity and
+buy-again (docs/scores.md, "Recommendations"; every recommender's figures: docs/benchmarks.md, "Recommendations on real data").
 `;
 
 /** 1-minute load average when the script started: the timings below are only comparable at similar loads. */

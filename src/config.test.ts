@@ -89,6 +89,7 @@ describe('recommend settings', () => {
       [{ candidates: ['svd' as 'als'] }, /invalid recommender "svd" \(expected one of item-knn, als, popularity\)/],
       [{ candidates: [] }, /recommend\.candidates must be a non-empty list/],
       [{ als: { factors: 0, iterations: 10 } }, /recommend\.als\.factors must be an integer from 1 to 512/],
+      [{ popularitySegments: 'region' as 'country' }, /recommend\.popularitySegments must be "none" or "country", got "region"/],
     ];
     for (const [r, message] of refused) {
       expect(() => validateConfig(withRecommend(r)), message.source).toThrow(expect.objectContaining({ code: 'USAGE', message: expect.stringMatching(message) }));

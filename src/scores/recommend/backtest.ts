@@ -41,6 +41,7 @@ export async function backtestRecommend(ctx: BacktestContext): Promise<BacktestR
   const src = {
     orders: 'asof_orders',
     events: 'asof_events',
+    customers: 'asof_customers',
     cut: split.cut,
     extraUsers: `(SELECT DISTINCT customer_id FROM ${HOLDOUT_VIEW} WHERE product_id IS NOT NULL AND quantity > 0)`,
   };

@@ -12,11 +12,11 @@ export const GRADED_K = 10;
 /** Below this many interactions one thread recommends (workers cost more than they save). */
 const PARALLEL_MIN_NNZ = 200_000;
 
-/** Fits one recommender with the settings' sizes; threads only on large matrices. */
-export async function fitRecommender(name: RecommenderName, m: InteractionMatrix, s: RecommendSettings): Promise<FitResult> {
+/** Fits one recommender with the settings' sizes (popularity per segment when the index has segments); threads only on large matrices. */
+export async function fitRecommender(name: RecommenderName, m: InteractionMatrix, s: RecommendSettings, segments: Int32Array | null = null): Promise<FitResult> {
   if (name === 'als') return RECOMMENDERS.als.fit(m, { factors: s.als.factors, iterations: s.als.iterations, loss: false });
   if (name === 'item-knn') return RECOMMENDERS['item-knn'].fit(m);
-  if (name === 'popularity') return RECOMMENDERS.popularity.fit(m);
+  if (name === 'popularity') return RECOMMENDERS.popularity.fit(m, { segments });
   return RECOMMENDERS['buy-again'].fit(m);
 }
 
@@ -59,7 +59,7 @@ export async function gradeRecommenders(
   const out: GradedRecommender[] = [];
   for (const name of names) {
     const t0 = performance.now();
-    const fit = await fitRecommender(name, train, s);
+    const fit = await fitRecommender(name, train, s, index.segments);
     const e = name === 'buy-again' ? buyAgainExclusions(index) : exclusionsOf(index, bought);
     const table = await recommendEveryone(fit, train, GRADED_K, e);
     out.push({ name, metrics: rankingMetrics(table.items, GRADED_K, relevant, ctx), seconds: (performance.now() - t0) / 1000 });
@@ -67,11 +67,16 @@ export async function gradeRecommenders(
   return out;
 }
 
+/** Fewer buyers in the inner holdout than this and the candidates are not compared: their NDCG@10 would differ by chance. */
+export const MIN_CHOICE_BUYERS = 50;
+
 /** The inner holdout's outcome: the recommender chosen, and every candidate's (and buy-again's) figures. */
 export interface RecommenderChoice {
   readonly chosen: RecommenderName;
-  /** Null when the inner holdout had no buyer to grade on (the first candidate is used). */
+  /** Null when the candidates were not compared (one candidate, or fewer than MIN_CHOICE_BUYERS buyers): the first is used. */
   readonly graded: readonly GradedRecommender[] | null;
+  /** Customers who bought in the inner holdout (what their exclusions allow). */
+  readonly buyers: number;
   /** 'YYYY-MM-DD HH:MM:SS': the inner cut. */
   readonly innerCut: string;
 }
@@ -79,17 +84,20 @@ export interface RecommenderChoice {
 /**
  * Chooses the recommender: each candidate fitted on the interactions before `cut` minus holdoutDays, graded on NDCG@10
  * for the customers who bought in the last holdoutDays before `cut` (what their exclusions allow), the best kept (the
- * earlier candidate on a tie). Buy-again is graded beside them, as a figure, never chosen.
+ * earlier candidate on a tie). Buy-again is graded beside them, as a figure, never chosen. With fewer than
+ * MIN_CHOICE_BUYERS buyers the first candidate is used, not compared.
  */
 export async function chooseRecommender(store: Store, src: InteractionSource, index: RecommendIndex, s: RecommendSettings): Promise<RecommenderChoice> {
   const innerCut = daysBefore(src.cut, s.holdoutDays);
   const first = s.candidates[0] ?? 'item-knn';
-  if (s.candidates.length === 1) return { chosen: first, graded: null, innerCut };
+  if (s.candidates.length === 1) return { chosen: first, graded: null, buyers: 0, innerCut };
   const inner = await readInteractions(store, src, index, innerCut, s);
   const relevant = await readRelevant(store, src.orders, index, innerCut, src.cut, inner.bought);
-  if (inner.matrix.nnz === 0 || relevant.indptr[relevant.rows] === 0) return { chosen: first, graded: null, innerCut };
+  let buyers = 0;
+  for (let u = 0; u < relevant.rows; u++) if ((relevant.indptr[u + 1] as number) > (relevant.indptr[u] as number)) buyers++;
+  if (inner.matrix.nnz === 0 || buyers < MIN_CHOICE_BUYERS) return { chosen: first, graded: null, buyers, innerCut };
   const graded = await gradeRecommenders([...s.candidates, 'buy-again'], inner.matrix, inner.bought, relevant, index, s);
   let best = graded[0] as GradedRecommender;
   for (const g of graded) if (g.name !== 'buy-again' && g.metrics.ndcg > best.metrics.ndcg + 1e-12) best = g;
-  return { chosen: best.name, graded, innerCut };
+  return { chosen: best.name, graded, buyers, innerCut };
 }

@@ -4,6 +4,9 @@ import { KairosError } from '../../errors.js';
 import { buildInteractions, type Csr, type InteractionMatrix } from '../../ml/recommend/index.js';
 import type { Store } from '../../store/db.js';
 
+/** A country with fewer customers (with an interaction) is no popularity segment: its own top products would be noise. */
+export const SEGMENT_MIN_CUSTOMERS = 50;
+
 /** Temp tables of the indexes (dropped by `dropRecommendData`). */
 export const USERS_TABLE = '__rec_users';
 export const ITEMS_TABLE = '__rec_items';
@@ -12,6 +15,8 @@ export const ITEMS_TABLE = '__rec_items';
 export interface InteractionSource {
   readonly orders: string;
   readonly events: string;
+  /** The customers relation (as-of view): their country makes the popularity segments. */
+  readonly customers: string;
   /** 'YYYY-MM-DD HH:MM:SS': only rows strictly before it; the indexes are made from them. */
   readonly cut: string;
   /** Further customers to index (e.g. the holdout's buyers in a backtest): a relation with customer_id; none by default. */
@@ -43,6 +48,13 @@ export interface RecommendIndex {
   readonly recommendable: Uint8Array;
   /** 1: may be recommended to a customer who bought it (consumable category or attribute). */
   readonly repurchasable: Uint8Array;
+  /**
+   * With popularitySegments 'country', each customer's popularity segment (their country, when it has at least
+   * SEGMENT_MIN_CUSTOMERS customers), -1 for none; null otherwise, or with fewer than two segments.
+   */
+  readonly segments: Int32Array | null;
+  /** Segment names by number. */
+  readonly segmentNames: readonly string[];
   readonly facts: CatalogueFacts;
 }
 
@@ -107,7 +119,14 @@ export async function createIndex(store: Store, src: InteractionSource, s: Recom
      FROM p`,
     [src.cut, types, catalogue, JSON.stringify(s.consumableCategories)],
   );
-  const users = await store.readColumns(`SELECT customer_id FROM ${USERS_TABLE} ORDER BY u`);
+  const users = await store.readColumns(
+    `WITH c AS (SELECT customer_id, any_value(country) AS country FROM ${src.customers} WHERE country IS NOT NULL GROUP BY 1),
+     sized AS (SELECT u.u, c.country, count(*) OVER (PARTITION BY c.country) AS n FROM ${USERS_TABLE} u LEFT JOIN c USING (customer_id)),
+     named AS (SELECT u, CASE WHEN country IS NOT NULL AND n >= $1 THEN country END AS segment FROM sized)
+     SELECT u.customer_id, coalesce(dense_rank() OVER (ORDER BY n.segment) - 1, -1)::DOUBLE AS segment, coalesce(n.segment, '') AS segment_name
+     FROM ${USERS_TABLE} u JOIN named n USING (u) ORDER BY u.u`,
+    [SEGMENT_MIN_CUSTOMERS],
+  );
   const items = await store.readColumns(
     `SELECT product_id, name, category, recommendable::DOUBLE AS recommendable, repurchasable::DOUBLE AS repurchasable FROM ${ITEMS_TABLE} ORDER BY j`,
   );
@@ -127,6 +146,14 @@ export async function createIndex(store: Store, src: InteractionSource, s: Recom
           ),
         );
   const mask = (name: string): Uint8Array => Uint8Array.from(items.numbers[name] ?? [], (v) => (v > 0 ? 1 : 0));
+  // dense_rank numbers the NULL segment too (last): customers without one get -1.
+  const names = users.texts['segment_name'] ?? [];
+  const rawSegments = users.numbers['segment'] ?? new Float64Array(0);
+  const segments = Int32Array.from(rawSegments, (v, i) => (names[i] === '' ? -1 : v));
+  const segmentNames: string[] = [];
+  segments.forEach((v, i) => {
+    if (v >= 0) segmentNames[v] = names[i] as string;
+  });
   return {
     customerIds: users.texts['customer_id'] ?? [],
     productIds: items.texts['product_id'] ?? [],
@@ -134,6 +161,8 @@ export async function createIndex(store: Store, src: InteractionSource, s: Recom
     categories: items.texts['category'] ?? [],
     recommendable: mask('recommendable'),
     repurchasable: mask('repurchasable'),
+    segments: s.popularitySegments === 'country' && segmentNames.length >= 2 ? segments : null,
+    segmentNames: s.popularitySegments === 'country' && segmentNames.length >= 2 ? segmentNames : [],
     facts: {
       catalogue,
       uncategorised: facts?.uncategorised ?? 0,

@@ -4,7 +4,7 @@ import { formatNumber } from '../../backtest/format.js';
 import { formatCount } from '../../util/format.js';
 import type { Scorer, ScoreContext, ScorerResult } from '../types.js';
 import { backtestRecommend } from './backtest.js';
-import { chooseRecommender, exclusionsOf, fitRecommender, GRADED_K, recommendEveryone, type RecommenderChoice } from './choose.js';
+import { chooseRecommender, exclusionsOf, fitRecommender, GRADED_K, MIN_CHOICE_BUYERS, recommendEveryone, type RecommenderChoice } from './choose.js';
 import { createIndex, hasProductInteractions, ITEMS_TABLE, readInteractions, rowHas, USERS_TABLE, type RecommendIndex } from './data.js';
 
 const NAME = 'recommend';
@@ -39,7 +39,7 @@ function choiceNote(choice: RecommenderChoice, s: ScoreContext['config']['recomm
   if (choice.graded === null) {
     return s.candidates.length === 1
       ? `recommend: ${choice.chosen}, the only candidate (recommend.candidates)`
-      : `recommend: no purchase to grade on in the ${s.holdoutDays} days before the as-of: ${choice.chosen} used, not compared`;
+      : `recommend: ${formatCount(choice.buyers)} customer(s) bought in the ${s.holdoutDays} days before the as-of, fewer than the ${MIN_CHOICE_BUYERS} needed to compare the candidates: ${choice.chosen} used`;
   }
   const others = choice.graded.filter((g) => g.name !== 'buy-again' && g.name !== choice.chosen);
   const won = choice.graded.find((g) => g.name === choice.chosen)?.metrics.ndcg ?? 0;
@@ -90,7 +90,7 @@ export const recommendScorer: Scorer = {
     const s = ctx.config.recommend;
     const { store } = ctx;
     if (!s.enabled) return emptyResult(ctx, 'recommend: disabled (recommend.enabled): no recommendations');
-    const src = { orders: 'asof_orders', events: 'asof_events', cut: ctx.asOf };
+    const src = { orders: 'asof_orders', events: 'asof_events', customers: 'asof_customers', cut: ctx.asOf };
     if (!(await hasProductInteractions(store, src, s))) {
       return emptyResult(ctx, 'recommend: no order line or product event with a product id before the as-of: no recommendations (ingest products and orders with product_id)');
     }
@@ -100,7 +100,7 @@ export const recommendScorer: Scorer = {
     const choice = await chooseRecommender(store, src, index, s);
     ctx.progress(`recommend: fitting ${choice.chosen} and recommending`);
     const all = await readInteractions(store, src, index, ctx.asOf, s);
-    const fit = await fitRecommender(choice.chosen, all.matrix, s);
+    const fit = await fitRecommender(choice.chosen, all.matrix, s, index.segments);
     const table = await recommendEveryone(fit, all.matrix, s.k, exclusionsOf(index, all.bought));
     const rows = listRows(index, choice.chosen, table, all.bought, s.k);
     store.exposeColumns(ROWS, [

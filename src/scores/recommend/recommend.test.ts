@@ -9,11 +9,13 @@ import { DEFAULT_CONFIG, type KairosConfig } from '../../config.js';
 import { writeRetailerFiles } from '../../demo/generate.js';
 import { EXIT_CODES } from '../../errors.js';
 import { evaluateStore } from '../../evaluate/evaluate.js';
+import { createAsOfViews } from '../../features/as-of.js';
 import { ingest } from '../../ingest/ingest.js';
 import { Store } from '../../store/db.js';
 import { ScoreRegistry } from '../registry.js';
 import { runScores } from '../run.js';
 import type { RecommendBacktestDetails } from './backtest.js';
+import { createIndex, dropRecommendData } from './data.js';
 import { recommendScorer } from './index.js';
 
 const AS_OF = '2025-01-01';
@@ -161,6 +163,26 @@ describe('the recommend scorer on a demo store (1,000 customers, seed 11)', () =
   });
 });
 
+describe('popularity segments', () => {
+  it("with popularitySegments 'country', customers of countries with 50 customers or more get their country's segment", async () => {
+    await createAsOfViews(store, `${AS_OF} 00:00:00`);
+    const src = { orders: 'asof_orders', events: 'asof_events', customers: 'asof_customers', cut: `${AS_OF} 00:00:00` };
+    try {
+      expect((await createIndex(store, src, config.recommend)).segments).toBeNull();
+      const index = await createIndex(store, src, { ...config.recommend, popularitySegments: 'country' });
+      expect(index.segmentNames.length).toBeGreaterThanOrEqual(2);
+      const countries = new Map((await store.all<{ customer_id: string; country: string }>('SELECT customer_id, country FROM customers')).map((r) => [r.customer_id, r.country]));
+      const segments = index.segments as Int32Array;
+      index.customerIds.forEach((id, u) => {
+        const seg = segments[u] as number;
+        if (seg >= 0) expect(index.segmentNames[seg]).toBe(countries.get(id));
+      });
+    } finally {
+      await dropRecommendData(store);
+    }
+  });
+});
+
 describe('kairos evaluate: recommendations graded on the holdout (demo store)', () => {
   it('grades the chosen recommender against popularity and buy-again on the holdout buyers, with every figure', async () => {
     const result = await evaluateStore(store, { config, registry: new ScoreRegistry([recommendScorer]), asOf: '2024-10-01', holdout: 90 });
@@ -211,6 +233,7 @@ describe('bad input', () => {
       });
       const summary = await runScores(s, { config: DEFAULT_CONFIG, asOf: '2024-06-01', scorers: ['recommend'] });
       const notes = summary.notes.join('\n');
+      expect(notes).toMatch(/^recommend: 0 customer\(s\) bought in the 30 days before the as-of, fewer than the 50 needed to compare the candidates: item-knn used$/m);
       expect(notes).toMatch(/1 product\(s\) without a category, shown as 'uncategorised'/);
       expect(notes).toMatch(/2 order line\(s\) of 1 product\(s\) not in the product catalogue: kept as interactions, never recommended/);
       const rows = await s.all<{ customer_id: string; product_id: string }>('SELECT customer_id, product_id FROM customer_recommendations ORDER BY customer_id');
