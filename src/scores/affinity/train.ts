@@ -202,6 +202,10 @@ export async function trainAffinity(input: AffinityInput): Promise<AffinityTrain
   );
   const finalParts = cuts.map((c) => ({ p: at(c), rows: all(at(c)) }));
   const final = matrixOf(finalParts);
+  if (positives(final) === 0 || positives(final) === final.rows) {
+    notes.push(`affinity: no purchase in a group within ${s.horizonDays} days of the final training cuts (or every pair bought): no model fitted`);
+    return { groups, tables, model: null, notes };
+  }
   input.progress(`affinity: final fit on ${final.rows.toLocaleString('en')} pairs`);
   const fit = await trainGbdt(final, final.labels, { ...AFFINITY_BOOSTING, rounds, earlyStoppingRounds: 0 });
   return { groups, tables, notes, model: { model: fit.model, fit, calibration, inner: innerResult, cuts, innerCuts, trainingRows: final.rows } };
