@@ -10,6 +10,7 @@ import { ingest } from '../../ingest/ingest.js';
 import { Store } from '../../store/db.js';
 import { run as cli } from '../../cli/main.js';
 import { DEFAULT_REGISTRY } from '../registry.js';
+import { explainCustomer } from '../explain.js';
 import { runScores } from '../run.js';
 import { audienceCsv, buildAudience } from './audience.js';
 import { backtestAffinity, type AffinityBacktestDetails } from './backtest.js';
@@ -63,6 +64,8 @@ describe('affinity scorer on the demo retailer', () => {
     expect(run.notes.join('\n')).toMatch(/affinity: inner holdout at .* ROC AUC 0\.\d+ against 0\.\d+ for 'bought in the group before'/);
     const fit = await store.value<{ settings: unknown; groups: unknown[] }>("SELECT fit FROM model_fits WHERE run_id = ? AND model = 'affinity-boosted'", [run.runId]);
     expect(fit.settings).toEqual({ by: 'category', level: 1, horizonDays: 90 });
+    const { explanations } = await explainCustomer(store, rows[0]?.customer_id ?? '');
+    expect(explanations['affinity']?.[0]).toMatch(/^most likely to buy next in: [^,]+ \d+(\.\d+)?% \((bought|never bought)/);
   });
 
   it("ranks the customer's latent favourite category first more often than chance", async () => {
