@@ -160,6 +160,16 @@ describe('audiences', () => {
     expect(audienceCsv(top).split('\n')[0]).toBe('customer_id,email,probability,bought_in_group_before,rank');
   });
 
+  it('gives an empty audience and says why for a group nobody bought in', async () => {
+    const pets = join(dir, 'pets.csv');
+    writeFileSync(pets, 'product_id,name,category,price\nPET1,Dog Bowl,Pets > Dogs,9.5\n');
+    await ingest(store, { entity: 'products', files: [pets], rejectsDir: dir });
+    const a = await buildAudience(store, { group: 'Pets', mode: 'upsell', registry: DEFAULT_REGISTRY });
+    expect(a.size).toBe(0);
+    expect(a.expectedBuyers).toBe(0);
+    expect(a.notes).toEqual([expect.stringMatching(/product group "Pets" has no buyers before 2025-01-01: no affinity is learned for it, empty audience/)]);
+  });
+
   it('names the nearest groups when the group does not exist, through the CLI with its usage exit code', async () => {
     await expect(buildAudience(store, { group: 'home', mode: 'upsell', registry: DEFAULT_REGISTRY })).rejects.toMatchObject({
       code: 'USAGE',
