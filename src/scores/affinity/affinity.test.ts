@@ -16,6 +16,7 @@ import { audienceCsv, buildAudience } from './audience.js';
 import { backtestAffinity, type AffinityBacktestDetails } from './backtest.js';
 import { createSplitViews, resolveSplit, withRollback } from '../../backtest/split.js';
 import { nearestNames, topGroups, writeProductGroups } from './groups.js';
+import { PAIR_FEATURE_NAMES, readPairs, writePairs } from './pairs.js';
 
 const AS_OF = '2025-01-01';
 const config: KairosConfig = { ...DEFAULT_CONFIG, affinity: { ...DEFAULT_CONFIG.affinity } };
@@ -93,7 +94,25 @@ describe('affinity scorer on the demo retailer', () => {
     const top = await topGroups(store, 'orders', '__t_groups', 5);
     expect(top.length).toBe(5);
     expect(top[0]?.buyers).toBeGreaterThanOrEqual(top[4]?.buyers ?? 0);
-    await store.run('DROP TABLE __t_groups');
+    // Scoring in passes over shares of the customers gives the same pairs as one pass.
+    await store.run('CREATE OR REPLACE TEMP TABLE __t_scored AS SELECT DISTINCT grp FROM __t_groups');
+    const options = { cut: '2024-10-01 00:00:00', orders: 'orders', events: 'events', productGroups: '__t_groups', scored: '__t_scored', perMille: 1000 };
+    await writePairs(store, '__t_whole', options);
+    const whole = await readPairs(store, '__t_whole');
+    let rows = 0;
+    for (let part = 0; part < 3; part++) {
+      await writePairs(store, '__t_part', { ...options, pass: { part, parts: 3 } });
+      const p = await readPairs(store, '__t_part');
+      rows += p.rows;
+      const at = new Map(whole.customers.map((c, i) => [`${c}|${whole.groups[i]}`, i]));
+      for (const f of PAIR_FEATURE_NAMES) {
+        const a = whole.numbers[f] as Float64Array;
+        const b = p.numbers[f] as Float64Array;
+        p.customers.forEach((c, i) => expect(Object.is(a[at.get(`${c}|${p.groups[i]}`) as number], b[i]) || Math.abs((a[at.get(`${c}|${p.groups[i]}`) as number] as number) - (b[i] as number)) < 1e-12, `${f} of ${c}`).toBe(true));
+      }
+    }
+    expect(rows).toBe(whole.rows);
+    for (const t of ['__t_groups', '__t_scored', '__t_whole', '__t_part']) await store.run(`DROP TABLE ${t}`);
   });
 
   it('sees nothing at or after the as-of: absurd later orders change no probability', async () => {
