@@ -117,10 +117,10 @@ function csvField(v: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** The audience as CSV text: customer_id, email, probability, bought_in_group_before, rank. */
+/** The audience as CSV text: customer_id, email, probability (6 decimals), bought_in_group_before, rank. */
 export function audienceCsv(a: Audience): string {
   const header = 'customer_id,email,probability,bought_in_group_before,rank';
-  return [header, ...a.rows.map((r) => [r.customer_id, r.email, r.probability, r.bought_in_group_before, r.rank].map(csvField).join(','))].join('\n') + '\n';
+  return [header, ...a.rows.map((r) => [r.customer_id, r.email, Math.round(r.probability * 1e6) / 1e6, r.bought_in_group_before, r.rank].map(csvField).join(','))].join('\n') + '\n';
 }
 
 /** One line: size, mean probability, expected buyers. */
