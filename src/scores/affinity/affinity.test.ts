@@ -19,7 +19,8 @@ import { nearestNames, topGroups, writeProductGroups } from './groups.js';
 import { PAIR_FEATURE_NAMES, readPairs, writePairs } from './pairs.js';
 
 const AS_OF = '2025-01-01';
-const config: KairosConfig = { ...DEFAULT_CONFIG, affinity: { ...DEFAULT_CONFIG.affinity } };
+/** Affinity is off by default: on here. */
+const config: KairosConfig = { ...DEFAULT_CONFIG, affinity: { ...DEFAULT_CONFIG.affinity, enabled: true } };
 const dir = mkdtempSync(join(tmpdir(), 'kairos-affinity-'));
 let store: Store;
 let files: ReturnType<typeof writeRetailerFiles>;

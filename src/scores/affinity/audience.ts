@@ -61,7 +61,7 @@ export async function buildAudience(store: Store, o: AudienceOptions): Promise<A
   const min = o.minProbability;
   if (min !== undefined && !(min >= 0 && min <= 1)) throw new KairosError('USAGE', `--min-probability must be in [0, 1], got ${min}`);
   const stored = (await storedResults(store, o.registry)).get('affinity');
-  if (!stored) throw new KairosError('NOT_FOUND', 'no category affinity stored', { hint: 'run kairos score (the affinity scorer) first' });
+  if (!stored) throw new KairosError('NOT_FOUND', 'no category affinity stored', { hint: 'set "affinity": { "enabled": true } in kairos.config.json and run kairos score' });
   const fit = await store.value<{ settings: Grouping & { horizonDays: number }; groups: { group: string; buyers: number }[] } | null>(
     'SELECT fit FROM model_fits WHERE run_id = $1 AND model = $2',
     [stored.runId, AFFINITY_MODEL],

@@ -106,7 +106,7 @@ export const affinityScorer: Scorer = {
 
   async run(ctx: ScoreContext): Promise<ScorerResult> {
     const s = ctx.config.affinity;
-    if (!s.enabled) return empty(ctx, ['affinity off (affinity.enabled false)']);
+    if (!s.enabled) return empty(ctx, ['affinity off (affinity.enabled false): no category affinity computed']);
     const input: AffinityInput = { store: ctx.store, asOf: ctx.asOf, settings: s, orders: 'asof_orders', events: 'asof_events', prefix: '__affinity', progress: ctx.progress };
     const trained = await trainAffinity(input);
     const notes = [...trained.notes];
