@@ -48,7 +48,7 @@ for (const key of only) {
   const store = await Store.open(join(scratch, `${key}.duckdb`));
   try {
     for (const i of set.inputs()) await ingest(store, { entity: i.entity, files: i.files, rejectsDir: scratch, ...(i.preset ? { preset: i.preset } : {}) });
-    const config: KairosConfig = { ...DEFAULT_CONFIG, affinity: { ...DEFAULT_CONFIG.affinity, level: set.level } };
+    const config: KairosConfig = { ...DEFAULT_CONFIG, affinity: { ...DEFAULT_CONFIG.affinity, enabled: true, level: set.level } };
     let t = performance.now();
     const result = await withRollback(store, async () => {
       const split = await resolveSplit(store, { holdout });

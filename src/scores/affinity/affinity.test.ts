@@ -10,14 +10,17 @@ import { ingest } from '../../ingest/ingest.js';
 import { Store } from '../../store/db.js';
 import { run as cli } from '../../cli/main.js';
 import { DEFAULT_REGISTRY } from '../registry.js';
+import { explainCustomer } from '../explain.js';
 import { runScores } from '../run.js';
 import { audienceCsv, buildAudience } from './audience.js';
 import { backtestAffinity, type AffinityBacktestDetails } from './backtest.js';
 import { createSplitViews, resolveSplit, withRollback } from '../../backtest/split.js';
 import { nearestNames, topGroups, writeProductGroups } from './groups.js';
+import { PAIR_FEATURE_NAMES, readPairs, writePairs } from './pairs.js';
 
 const AS_OF = '2025-01-01';
-const config: KairosConfig = { ...DEFAULT_CONFIG, affinity: { ...DEFAULT_CONFIG.affinity } };
+/** Affinity is off by default: on here. */
+const config: KairosConfig = { ...DEFAULT_CONFIG, affinity: { ...DEFAULT_CONFIG.affinity, enabled: true } };
 const dir = mkdtempSync(join(tmpdir(), 'kairos-affinity-'));
 let store: Store;
 let files: ReturnType<typeof writeRetailerFiles>;
@@ -63,6 +66,8 @@ describe('affinity scorer on the demo retailer', () => {
     expect(run.notes.join('\n')).toMatch(/affinity: inner holdout at .* ROC AUC 0\.\d+ against 0\.\d+ for 'bought in the group before'/);
     const fit = await store.value<{ settings: unknown; groups: unknown[] }>("SELECT fit FROM model_fits WHERE run_id = ? AND model = 'affinity-boosted'", [run.runId]);
     expect(fit.settings).toEqual({ by: 'category', level: 1, horizonDays: 90 });
+    const { explanations } = await explainCustomer(store, rows[0]?.customer_id ?? '');
+    expect(explanations['affinity']?.[0]).toMatch(/^most likely to buy next in: [^,]+ \d+(\.\d+)?% \((bought|never bought)/);
   });
 
   it("ranks the customer's latent favourite category first more often than chance", async () => {
@@ -90,7 +95,25 @@ describe('affinity scorer on the demo retailer', () => {
     const top = await topGroups(store, 'orders', '__t_groups', 5);
     expect(top.length).toBe(5);
     expect(top[0]?.buyers).toBeGreaterThanOrEqual(top[4]?.buyers ?? 0);
-    await store.run('DROP TABLE __t_groups');
+    // Scoring in passes over shares of the customers gives the same pairs as one pass.
+    await store.run('CREATE OR REPLACE TEMP TABLE __t_scored AS SELECT DISTINCT grp FROM __t_groups');
+    const options = { cut: '2024-10-01 00:00:00', orders: 'orders', events: 'events', productGroups: '__t_groups', scored: '__t_scored', perMille: 1000 };
+    await writePairs(store, '__t_whole', options);
+    const whole = await readPairs(store, '__t_whole');
+    let rows = 0;
+    for (let part = 0; part < 3; part++) {
+      await writePairs(store, '__t_part', { ...options, pass: { part, parts: 3 } });
+      const p = await readPairs(store, '__t_part');
+      rows += p.rows;
+      const at = new Map(whole.customers.map((c, i) => [`${c}|${whole.groups[i]}`, i]));
+      for (const f of PAIR_FEATURE_NAMES) {
+        const a = whole.numbers[f] as Float64Array;
+        const b = p.numbers[f] as Float64Array;
+        p.customers.forEach((c, i) => expect(Object.is(a[at.get(`${c}|${p.groups[i]}`) as number], b[i]) || Math.abs((a[at.get(`${c}|${p.groups[i]}`) as number] as number) - (b[i] as number)) < 1e-12, `${f} of ${c}`).toBe(true));
+      }
+    }
+    expect(rows).toBe(whole.rows);
+    for (const t of ['__t_groups', '__t_scored', '__t_whole', '__t_part']) await store.run(`DROP TABLE ${t}`);
   });
 
   it('sees nothing at or after the as-of: absurd later orders change no probability', async () => {
@@ -155,6 +178,16 @@ describe('audiences', () => {
     expect(top.rows.every((r) => r.probability >= 0.2)).toBe(true);
     expect(top.expectedBuyers).toBeCloseTo(top.rows.reduce((a, r) => a + r.probability, 0), 9);
     expect(audienceCsv(top).split('\n')[0]).toBe('customer_id,email,probability,bought_in_group_before,rank');
+  });
+
+  it('gives an empty audience and says why for a group nobody bought in', async () => {
+    const pets = join(dir, 'pets.csv');
+    writeFileSync(pets, 'product_id,name,category,price\nPET1,Dog Bowl,Pets > Dogs,9.5\n');
+    await ingest(store, { entity: 'products', files: [pets], rejectsDir: dir });
+    const a = await buildAudience(store, { group: 'Pets', mode: 'upsell', registry: DEFAULT_REGISTRY });
+    expect(a.size).toBe(0);
+    expect(a.expectedBuyers).toBe(0);
+    expect(a.notes).toEqual([expect.stringMatching(/product group "Pets" has no buyers before 2025-01-01: no affinity is learned for it, empty audience/)]);
   });
 
   it('names the nearest groups when the group does not exist, through the CLI with its usage exit code', async () => {

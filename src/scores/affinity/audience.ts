@@ -61,7 +61,7 @@ export async function buildAudience(store: Store, o: AudienceOptions): Promise<A
   const min = o.minProbability;
   if (min !== undefined && !(min >= 0 && min <= 1)) throw new KairosError('USAGE', `--min-probability must be in [0, 1], got ${min}`);
   const stored = (await storedResults(store, o.registry)).get('affinity');
-  if (!stored) throw new KairosError('NOT_FOUND', 'no category affinity stored', { hint: 'run kairos score (the affinity scorer) first' });
+  if (!stored) throw new KairosError('NOT_FOUND', 'no category affinity stored', { hint: 'set "affinity": { "enabled": true } in kairos.config.json and run kairos score' });
   const fit = await store.value<{ settings: Grouping & { horizonDays: number }; groups: { group: string; buyers: number }[] } | null>(
     'SELECT fit FROM model_fits WHERE run_id = $1 AND model = $2',
     [stored.runId, AFFINITY_MODEL],
@@ -117,10 +117,10 @@ function csvField(v: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** The audience as CSV text: customer_id, email, probability, bought_in_group_before, rank. */
+/** The audience as CSV text: customer_id, email, probability (6 decimals), bought_in_group_before, rank. */
 export function audienceCsv(a: Audience): string {
   const header = 'customer_id,email,probability,bought_in_group_before,rank';
-  return [header, ...a.rows.map((r) => [r.customer_id, r.email, r.probability, r.bought_in_group_before, r.rank].map(csvField).join(','))].join('\n') + '\n';
+  return [header, ...a.rows.map((r) => [r.customer_id, r.email, Math.round(r.probability * 1e6) / 1e6, r.bought_in_group_before, r.rank].map(csvField).join(','))].join('\n') + '\n';
 }
 
 /** One line: size, mean probability, expected buyers. */

@@ -48,7 +48,7 @@ export interface AffinityBacktestDetails {
 export async function backtestAffinity(ctx: BacktestContext): Promise<BacktestResult> {
   const { store, split, config } = ctx;
   const s = config.affinity;
-  if (!s.enabled) return { sections: [], summary: ['affinity off (affinity.enabled false): not graded'] };
+  if (!s.enabled) return { sections: [] };
   const input: AffinityInput = { store, asOf: split.cut, settings: s, orders: 'asof_orders', events: 'asof_events', prefix: '__affinity_bt', progress: ctx.progress };
   const trained = await trainAffinity(input);
   const notes = [...trained.notes];

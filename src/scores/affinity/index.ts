@@ -5,11 +5,12 @@ import type { Scorer, ScoreContext, ScorerResult } from '../types.js';
 import { backtestAffinity } from './backtest.js';
 import { groupingLabel } from './groups.js';
 import type { Pairs } from './pairs.js';
-import { dropTrainingTables, predictPairs, scoringPairs, trainAffinity, type AffinityInput } from './train.js';
+import { dropTrainingTables, predictPairs, scoringPairs, scoringPasses, trainAffinity, type AffinityInput } from './train.js';
 
 const RESULT = '__score_affinity';
 const ITEMS = '__affinity_items';
 const VALUES = '__affinity_values';
+const PASS = '__affinity_pass';
 
 /** The item output's name: items_category_affinity. */
 export const AFFINITY_OUTPUT = 'category_affinity';
@@ -39,6 +40,45 @@ export function pairReason(pairs: Pairs, i: number): string {
   return parts.join('; ');
 }
 
+/**
+ * Appends one pass's rows to the items and values tables: each customer's groups ranked by probability (ties by
+ * name), the reason of each, and the top group. Returns the customers written.
+ */
+async function writeScores(ctx: ScoreContext, pairs: Pairs, p: Float64Array): Promise<number> {
+  // Rows are by customer, then group.
+  const rank = new Int32Array(pairs.rows);
+  const reasons: string[] = new Array<string>(pairs.rows);
+  const topIds: string[] = [];
+  const topGroup: string[] = [];
+  for (let start = 0; start < pairs.rows; ) {
+    let end = start;
+    while (end < pairs.rows && pairs.customers[end] === pairs.customers[start]) end++;
+    const order = Array.from({ length: end - start }, (_, k) => start + k).sort(
+      (a, b) => (p[b] as number) - (p[a] as number) || ((pairs.groups[a] as string) < (pairs.groups[b] as string) ? -1 : 1),
+    );
+    order.forEach((i, r) => (rank[i] = r + 1));
+    topIds.push(pairs.customers[start] as string);
+    topGroup.push(pairs.groups[order[0] as number] as string);
+    start = end;
+  }
+  for (let i = 0; i < pairs.rows; i++) reasons[i] = pairReason(pairs, i);
+  ctx.store.exposeColumns(PASS, [
+    { name: 'customer_id', type: 'VARCHAR', values: pairs.customers },
+    { name: 'rank', type: 'INTEGER', values: rank },
+    { name: 'key', type: 'VARCHAR', values: pairs.groups },
+    { name: 'value', type: 'DOUBLE', values: p },
+    { name: 'reason', type: 'VARCHAR', values: reasons },
+  ]);
+  await ctx.store.run(`INSERT INTO ${ITEMS} SELECT * FROM ${PASS}()`);
+  ctx.store.exposeColumns(PASS, [
+    { name: 'customer_id', type: 'VARCHAR', values: topIds },
+    { name: 'top_category', type: 'VARCHAR', values: topGroup },
+  ]);
+  await ctx.store.run(`INSERT INTO ${VALUES} SELECT * FROM ${PASS}()`);
+  ctx.store.releaseColumns(PASS);
+  return topIds.length;
+}
+
 /** The result when nothing is scored: no row (the columns stay empty) and no items. */
 async function empty(ctx: ScoreContext, notes: string[]): Promise<ScorerResult> {
   await ctx.store.run(`CREATE OR REPLACE TEMP VIEW ${RESULT} AS SELECT customer_id, NULL::VARCHAR AS top_category FROM asof_customers WHERE false`);
@@ -66,7 +106,7 @@ export const affinityScorer: Scorer = {
 
   async run(ctx: ScoreContext): Promise<ScorerResult> {
     const s = ctx.config.affinity;
-    if (!s.enabled) return empty(ctx, ['affinity off (affinity.enabled false)']);
+    if (!s.enabled) return empty(ctx, ['affinity off (affinity.enabled false): no category affinity computed']);
     const input: AffinityInput = { store: ctx.store, asOf: ctx.asOf, settings: s, orders: 'asof_orders', events: 'asof_events', prefix: '__affinity', progress: ctx.progress };
     const trained = await trainAffinity(input);
     const notes = [...trained.notes];
@@ -74,37 +114,17 @@ export const affinityScorer: Scorer = {
       await dropTrainingTables(ctx.store, trained.tables);
       return empty(ctx, notes);
     }
-    ctx.progress('affinity: scoring every active customer in every group');
-    const pairs = await scoringPairs(input, trained.tables, ctx.asOf);
-    await dropTrainingTables(ctx.store, trained.tables);
-    const p = predictPairs(trained.model, pairs);
-    // Rows are by customer, then group: rank each customer's groups by probability (ties by name).
-    const rank = new Int32Array(pairs.rows);
-    const reasons: string[] = new Array<string>(pairs.rows);
-    const topIds: string[] = [];
-    const topGroup: string[] = [];
-    for (let start = 0; start < pairs.rows; ) {
-      let end = start;
-      while (end < pairs.rows && pairs.customers[end] === pairs.customers[start]) end++;
-      const order = Array.from({ length: end - start }, (_, k) => start + k).sort((a, b) => (p[b] as number) - (p[a] as number) || ((pairs.groups[a] as string) < (pairs.groups[b] as string) ? -1 : 1));
-      order.forEach((i, r) => (rank[i] = r + 1));
-      topIds.push(pairs.customers[start] as string);
-      topGroup.push(pairs.groups[order[0] as number] as string);
-      start = end;
+    const passes = await scoringPasses(input, trained.groups.length);
+    await ctx.store.run(`CREATE OR REPLACE TEMP TABLE ${ITEMS} (customer_id VARCHAR, rank INTEGER, key VARCHAR, value DOUBLE, reason VARCHAR)`);
+    await ctx.store.run(`CREATE OR REPLACE TEMP TABLE ${VALUES} (customer_id VARCHAR, top_category VARCHAR)`);
+    let customers = 0;
+    for (let part = 0; part < passes; part++) {
+      ctx.progress(`affinity: scoring every active customer in every group${passes > 1 ? ` (pass ${part + 1} of ${passes})` : ''}`);
+      const pairs = await scoringPairs(input, trained.tables, ctx.asOf, { part, parts: passes });
+      customers += await writeScores(ctx, pairs, predictPairs(trained.model, pairs));
     }
-    for (let i = 0; i < pairs.rows; i++) reasons[i] = pairReason(pairs, i);
-    ctx.store.exposeColumns(ITEMS, [
-      { name: 'customer_id', type: 'VARCHAR', values: pairs.customers },
-      { name: 'rank', type: 'INTEGER', values: rank },
-      { name: 'key', type: 'VARCHAR', values: pairs.groups },
-      { name: 'value', type: 'DOUBLE', values: p },
-      { name: 'reason', type: 'VARCHAR', values: reasons },
-    ]);
-    ctx.store.exposeColumns(VALUES, [
-      { name: 'customer_id', type: 'VARCHAR', values: topIds },
-      { name: 'top_category', type: 'VARCHAR', values: topGroup },
-    ]);
-    notes.push(`affinity: ${topIds.length.toLocaleString('en')} customers x ${trained.groups.length} groups (${groupingLabel(s)}) scored`);
+    await dropTrainingTables(ctx.store, trained.tables);
+    notes.push(`affinity: ${customers.toLocaleString('en')} customers x ${trained.groups.length} groups (${groupingLabel(s)}) scored`);
     const m = trained.model;
     return {
       table: VALUES,

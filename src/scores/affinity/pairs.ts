@@ -33,6 +33,8 @@ export interface PairOptions {
   readonly scored: string;
   /** Customers kept per thousand, by a hash of the id (1000: everyone). */
   readonly perMille: number;
+  /** Only the customers of one share of `parts` (by a hash of the id): scoring in passes. */
+  readonly pass?: { readonly part: number; readonly parts: number };
   /** With a label: the orders read after the cut and the window's days. */
   readonly label?: { readonly orders: string; readonly days: number };
 }
@@ -45,6 +47,8 @@ export interface PairOptions {
  */
 export async function writePairs(store: Store, table: string, o: PairOptions): Promise<number> {
   const sample = o.perMille >= 1000 ? '' : `AND hash(customer_id) % 1000 < ${Math.floor(o.perMille)}`;
+  // A pass describes its share of the customers; popularity and co-purchase lift come from all of them.
+  const pass = o.pass && o.pass.parts > 1 ? `AND hash(customer_id) % ${Math.floor(o.pass.parts)} = ${Math.floor(o.pass.part)}` : '';
   const groups = quoteIdentifier(o.productGroups);
   const scored = quoteIdentifier(o.scored);
   const label = o.label
@@ -55,10 +59,11 @@ export async function writePairs(store: Store, table: string, o: PairOptions): P
   const params = o.label ? [o.cut, o.label.days] : [o.cut];
   await store.run(
     `CREATE OR REPLACE TEMP TABLE ${quoteIdentifier(table)} AS
-     WITH lines AS (
+     WITH all_lines AS (
        SELECT o.customer_id, coalesce(g.grp, '${UNCATEGORISED}') AS grp, o.ordered_at, o.amount
        FROM (SELECT * FROM ${o.orders} WHERE ordered_at < $1::TIMESTAMP AND amount > 0 AND product_id IS NOT NULL ${sample}) o
        LEFT JOIN ${groups} g ON g.product_id = o.product_id),
+     lines AS (SELECT * FROM all_lines WHERE true ${pass}),
      cust AS (
        SELECT customer_id, count(DISTINCT ordered_at::DATE)::DOUBLE AS c_days, sum(amount) AS c_spend,
          date_diff('day', max(ordered_at), $1::TIMESTAMP)::DOUBLE AS c_recency, date_diff('day', min(ordered_at), $1::TIMESTAMP)::DOUBLE AS c_tenure
@@ -72,18 +77,19 @@ export async function writePairs(store: Store, table: string, o: PairOptions): P
        SELECT e.customer_id, coalesce(g.grp, '${UNCATEGORISED}') AS grp,
          (count(*) FILTER (WHERE e.type = 'product_view' AND e.occurred_at >= $1::TIMESTAMP - INTERVAL 90 DAY))::DOUBLE AS g_views_90d,
          (count(*) FILTER (WHERE e.type = 'add_to_cart' AND e.occurred_at >= $1::TIMESTAMP - INTERVAL 90 DAY))::DOUBLE AS g_carts_90d
-       FROM (SELECT * FROM ${o.events} WHERE occurred_at < $1::TIMESTAMP AND product_id IS NOT NULL AND type IN ('product_view', 'add_to_cart') ${sample}) e
+       FROM (SELECT * FROM ${o.events} WHERE occurred_at < $1::TIMESTAMP AND product_id IS NOT NULL AND type IN ('product_view', 'add_to_cart') ${sample} ${pass}) e
        LEFT JOIN ${groups} g ON g.product_id = e.product_id GROUP BY ALL),
      active AS (SELECT customer_id FROM cust UNION SELECT customer_id FROM ev),
-     recent AS (SELECT greatest(1, count(DISTINCT customer_id))::DOUBLE AS n FROM lines WHERE ordered_at >= $1::TIMESTAMP - INTERVAL 90 DAY),
-     pop AS (SELECT grp, count(DISTINCT customer_id) / any_value(recent.n) AS popularity FROM lines, recent WHERE ordered_at >= $1::TIMESTAMP - INTERVAL 90 DAY GROUP BY grp),
+     recent AS (SELECT greatest(1, count(DISTINCT customer_id))::DOUBLE AS n FROM all_lines WHERE ordered_at >= $1::TIMESTAMP - INTERVAL 90 DAY),
+     pop AS (SELECT grp, count(DISTINCT customer_id) / any_value(recent.n) AS popularity FROM all_lines, recent WHERE ordered_at >= $1::TIMESTAMP - INTERVAL 90 DAY GROUP BY grp),
+     all_pres AS (SELECT DISTINCT customer_id, grp FROM all_lines),
      pres AS (SELECT customer_id, grp FROM cg),
-     n AS (SELECT grp, count(*)::DOUBLE AS n FROM pres GROUP BY 1),
-     total AS (SELECT count(DISTINCT customer_id)::DOUBLE AS n FROM pres),
+     n AS (SELECT grp, count(*)::DOUBLE AS n FROM all_pres GROUP BY 1),
+     total AS (SELECT count(DISTINCT customer_id)::DOUBLE AS n FROM all_pres),
      k AS (SELECT customer_id, count(*)::DOUBLE AS k FROM pres GROUP BY 1),
      lift AS (
        SELECT a.grp AS g1, b.grp AS g2, count(*) * any_value(total.n) / (any_value(n1.n) * any_value(n2.n)) AS lift
-       FROM pres a JOIN pres b ON a.customer_id = b.customer_id AND a.grp <> b.grp AND b.grp IN (SELECT grp FROM ${scored})
+       FROM all_pres a JOIN all_pres b ON a.customer_id = b.customer_id AND a.grp <> b.grp AND b.grp IN (SELECT grp FROM ${scored})
        JOIN n n1 ON n1.grp = a.grp JOIN n n2 ON n2.grp = b.grp, total
        GROUP BY a.grp, b.grp),
      co AS (

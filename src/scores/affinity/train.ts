@@ -202,6 +202,10 @@ export async function trainAffinity(input: AffinityInput): Promise<AffinityTrain
   );
   const finalParts = cuts.map((c) => ({ p: at(c), rows: all(at(c)) }));
   const final = matrixOf(finalParts);
+  if (positives(final) === 0 || positives(final) === final.rows) {
+    notes.push(`affinity: no purchase in a group within ${s.horizonDays} days of the final training cuts (or every pair bought): no model fitted`);
+    return { groups, tables, model: null, notes };
+  }
   input.progress(`affinity: final fit on ${final.rows.toLocaleString('en')} pairs`);
   const fit = await trainGbdt(final, final.labels, { ...AFFINITY_BOOSTING, rounds, earlyStoppingRounds: 0 });
   return { groups, tables, notes, model: { model: fit.model, fit, calibration, inner: innerResult, cuts, innerCuts, trainingRows: final.rows } };
@@ -213,10 +217,22 @@ export function predictPairs(model: AffinityModel, pairs: Pairs): Float64Array {
   return predictGbdtMargin(model.model, matrix).map((m) => applyIsotonic(model.calibration, m));
 }
 
-/** Writes and reads the pairs of every active customer at `cut` (no sample, no label). */
-export async function scoringPairs(input: AffinityInput, tables: AffinityTraining['tables'], cut: string): Promise<Pairs> {
+/**
+ * Pairs scored per pass at most: the customers are split by a hash of the id into as many passes as it takes (a
+ * million customers x 50 groups: 25 passes), so that the pairs in memory stay at about 150 MB.
+ */
+export const SCORING_PAIRS_PER_PASS = 2_000_000;
+
+/** Passes over the customers to score every active one in every scored group (customers with a purchase or a product event, counted from the orders). */
+export async function scoringPasses(input: AffinityInput, groups: number): Promise<number> {
+  const customers = Number(await input.store.value(`SELECT count(DISTINCT customer_id) FROM ${input.orders}`));
+  return Math.max(1, Math.ceil((customers * groups) / SCORING_PAIRS_PER_PASS));
+}
+
+/** Writes and reads the pairs of the active customers of one pass at `cut` (no sample, no label). */
+export async function scoringPairs(input: AffinityInput, tables: AffinityTraining['tables'], cut: string, pass = { part: 0, parts: 1 }): Promise<Pairs> {
   const table = `${input.prefix}_scoring_pairs`;
-  await writePairs(input.store, table, { cut, orders: input.orders, events: input.events, productGroups: tables.productGroups, scored: tables.scored, perMille: 1000 });
+  await writePairs(input.store, table, { cut, orders: input.orders, events: input.events, productGroups: tables.productGroups, scored: tables.scored, perMille: 1000, pass });
   const pairs = await readPairs(input.store, table);
   await input.store.run(`DROP TABLE IF EXISTS ${quoteIdentifier(table)}`);
   return pairs;
