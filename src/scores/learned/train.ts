@@ -200,7 +200,14 @@ export function purchaseModelColumns(
   contender: TransactionModelName | null,
   horizons: { buyDays: readonly number[]; valueDays: number | null },
 ): Record<string, Float64Array> {
-  const buyers = Int32Array.from(Array.from({ length: rows }, (_, i) => i).filter((i) => ((numbers['purchase_days'] as Float64Array)[i] as number) > 0));
+  // The buyers in a canonical order (by x, t_x, age, m: all the fits read): they sum over rows in floating point, and a
+  // snapshot's rows may come in any order (the scoring snapshot is streamed), which moved the fits' parameters.
+  const keys = (['x', 't_x', 'age', 'm'] as const).map((n) => numbers[n] as Float64Array);
+  const byKeys = (a: number, b: number): number => {
+    for (const k of keys) if (k[a] !== k[b]) return (k[a] as number) - (k[b] as number);
+    return 0;
+  };
+  const buyers = Int32Array.from(Array.from({ length: rows }, (_, i) => i).filter((i) => ((numbers['purchase_days'] as Float64Array)[i] as number) > 0)).sort(byKeys);
   const pick = (name: string): Float64Array => Float64Array.from(buyers, (i) => (numbers[name] as Float64Array)[i] as number);
   const data = { x: pick('x'), tx: pick('t_x'), T: pick('age') };
   const spread = (values: Float64Array): Float64Array => {
