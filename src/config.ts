@@ -64,10 +64,7 @@ export interface LearnedSettings {
 
 /** Category affinity and audiences (src/scores/affinity): which product groups, the horizon, the snapshots. */
 export interface AffinitySettings {
-  /**
-   * true: affinity is computed on every run. Off by default: it trains its own trees (about 3-5 s a run on a
-   * 1,000-customer demo, 12-17 s on the Complete Journey sample), which every scoring run would pay.
-   */
+  /** true (the default): affinity is computed on every run (it trains its own trees: docs/benchmarks.md, "Category affinity"). */
   enabled: boolean;
   /** 'category': a level of the category path ('A > B > C'); 'attribute:<key>': a key of the products' attributes JSON. */
   by: string;
@@ -132,12 +129,17 @@ export interface RecommendSettings {
   halfLifeDays: number;
   /** Weight of one event of a type with a product (a purchase of one unit weighs 1); types not listed are not interactions. */
   eventWeights: Record<string, number>;
-  /** Categories whose products may be recommended again to customers who bought them (groceries); a product's attributes.consumable = true does the same. */
+  /** Categories (a full path or any level above it: "GROCERY" covers "GROCERY > SOUP > ...") whose products may be recommended again to customers who bought them (groceries); a product's attributes.consumable = true does the same. */
   consumableCategories: string[];
   /** Recommenders compared on the inner holdout, in order of preference on a tie. */
   candidates: ('item-knn' | 'als' | 'popularity')[];
   /** Implicit ALS: latent factors and alternations. */
   als: { factors: number; iterations: number };
+  /**
+   * Item-knn: users in common a neighbour needs (support floor) and the shrinkage lambda of similarity x n / (n + lambda)
+   * for n users in common (src/ml/recommend/item-knn.ts).
+   */
+  itemKnn: { minSupport: number; shrinkage: number };
   /**
    * Popularity per segment: 'country' ranks each customer's country's products first (countries with at least 50
    * customers with an interaction; the others get the overall order), 'none' one order for everyone.
@@ -166,7 +168,7 @@ export const DEFAULT_CONFIG: KairosConfig = {
   rfm: { bins: 5 },
   scores: { model: 'auto', clvMonths: 12, monthlyDiscountRate: 0.01, decisiveThreshold: 0.5, offerLeadDays: 14, summaryPartitions: 1, choiceSample: 50_000 },
   learned: { enabled: true, churnDays: 90, snapshots: 4, stepDays: 30, sampleCustomers: 10_000, rounds: 400, maxDepth: 3, learningRate: 0.05 },
-  affinity: { enabled: false, by: 'category', level: 1, horizonDays: 90, maxGroups: 50, snapshots: 3, stepDays: 30, sampleCustomers: 10_000 },
+  affinity: { enabled: true, by: 'category', level: 1, horizonDays: 90, maxGroups: 50, snapshots: 3, stepDays: 30, sampleCustomers: 10_000 },
   // Why these values: docs/scores.md, "Engagement and ambassador". email_sent weighs 0 (a mail received is exposure,
   // not engagement) but has a half-life: it is the denominator of email_open_rate.
   engagement: {
@@ -211,6 +213,7 @@ export const DEFAULT_CONFIG: KairosConfig = {
     consumableCategories: [],
     candidates: ['item-knn', 'als', 'popularity'],
     als: { factors: 32, iterations: 10 },
+    itemKnn: { minSupport: 1, shrinkage: 0 },
     // Per country: +2% NDCG@10 for popularity on Online Retail, -4% on the demo (docs/benchmarks.md): off by default.
     popularitySegments: 'none',
   },
@@ -239,7 +242,7 @@ export function loadConfig(path?: string): KairosConfig {
   }
   let raw: Partial<Omit<KairosConfig, 'engagement' | 'recommend'>> & {
     engagement?: Parameters<typeof mergeEngagement>[0];
-    recommend?: Partial<Omit<RecommendSettings, 'als'>> & { als?: Partial<RecommendSettings['als']> };
+    recommend?: Partial<Omit<RecommendSettings, 'als' | 'itemKnn'>> & { als?: Partial<RecommendSettings['als']>; itemKnn?: Partial<RecommendSettings['itemKnn']> };
   };
   try {
     raw = JSON.parse(readFileSync(file, 'utf8')) as typeof raw;
@@ -254,7 +257,9 @@ export function loadConfig(path?: string): KairosConfig {
     scores: { ...DEFAULT_CONFIG.scores, ...raw.scores },
     learned: { ...DEFAULT_CONFIG.learned, ...raw.learned },
     engagement: mergeEngagement(raw.engagement),
-    recommend: { ...DEFAULT_CONFIG.recommend, ...raw.recommend, als: { ...DEFAULT_CONFIG.recommend.als, ...raw.recommend?.als } },
+    recommend: { ...DEFAULT_CONFIG.recommend, ...raw.recommend, als: { ...DEFAULT_CONFIG.recommend.als, ...raw.recommend?.als },
+      itemKnn: { ...DEFAULT_CONFIG.recommend.itemKnn, ...raw.recommend?.itemKnn },
+    },
     affinity: { ...DEFAULT_CONFIG.affinity, ...raw.affinity },
   };
   validateConfig(config, file);
@@ -329,6 +334,8 @@ function validateRecommend(r: RecommendSettings, where: string): void {
   if (r.popularitySegments !== 'none' && r.popularitySegments !== 'country') fail(`popularitySegments must be "none" or "country", got ${JSON.stringify(r.popularitySegments)}`);
   integer('als.factors', r.als?.factors, 1, 512);
   integer('als.iterations', r.als?.iterations, 1, 100);
+  integer('itemKnn.minSupport', r.itemKnn?.minSupport, 1, 1_000_000);
+  if (!(typeof r.itemKnn?.shrinkage === 'number' && Number.isFinite(r.itemKnn.shrinkage) && r.itemKnn.shrinkage >= 0)) fail(`itemKnn.shrinkage must be a number >= 0, got ${JSON.stringify(r.itemKnn?.shrinkage)}`);
 }
 
 /** The affinity settings: a known grouping, whole numbers in range. */

@@ -70,6 +70,32 @@ describe('item-knn', () => {
     expect(users).toBe(40);
   });
 
+  it('keeps neighbours with at least minSupport users in common, their similarity shrunk by n / (n + shrinkage) (Koren 2008)', async () => {
+    const norm = Array.from({ length: items }, (_, i) => Math.hypot(...col(i)));
+    const common = (i: number, j: number): number => col(i).filter((v, u) => v > 0 && (col(j)[u] as number) > 0).length;
+    const minSupport = 4;
+    const shrinkage = 5;
+    const sim = Array.from({ length: items }, (_, i) =>
+      Array.from({ length: items }, (_, j) => {
+        const n = common(i, j);
+        if (n < minSupport || !norm[i] || !norm[j]) return 0;
+        const cos = col(i).reduce((s, v, u) => s + v * (col(j)[u] as number), 0) / ((norm[i] as number) * (norm[j] as number));
+        return (cos * n) / (n + shrinkage);
+      }),
+    );
+    const want = denseNeighbours(sim, 6);
+    // The floor bites on this matrix: some pairs that co-occur are dropped.
+    const dropped = Array.from({ length: items }, (_, i) => Array.from({ length: items }, (_, j) => (i !== j && common(i, j) > 0 && common(i, j) < minSupport ? 1 : 0))).flat();
+    expect(dropped.reduce((a: number, b) => a + b, 0)).toBeGreaterThan(0);
+    const { params } = await fitItemKnn(m, { similarity: 'cosine', neighbours: 6, threads: 1, minSupport, shrinkage });
+    expectNeighbours(params, want);
+  });
+
+  it('refuses a support floor below 1 and a negative shrinkage', async () => {
+    await expect(fitItemKnn(m, { minSupport: 0 })).rejects.toThrow(/minSupport must be an integer >= 1/);
+    await expect(fitItemKnn(m, { shrinkage: -1 })).rejects.toThrow(/shrinkage must be a finite number >= 0/);
+  });
+
   it('gives the same neighbours on two threads as on one', async () => {
     const big = randomMatrix(400, 120, 0.08, 9).m;
     const one = await fitItemKnn(big, { threads: 1 });

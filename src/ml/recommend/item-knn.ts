@@ -17,6 +17,13 @@ export interface ItemKnnOptions {
   /** BM25 term-frequency saturation K1 and length normalisation B (the usual text-retrieval defaults). */
   readonly k1: number;
   readonly b: number;
+  /**
+   * Users in common a neighbour needs (the support floor), and the shrinkage lambda of sim n / (n + lambda) for n users
+   * in common. On sparse data (a grocery sample: most products bought by one or two customers) a single shared basket
+   * otherwise makes two rare products each other's best neighbours.
+   */
+  readonly minSupport: number;
+  readonly shrinkage: number;
   /** Threads (this one and workers). */
   readonly threads: number;
   /** Below this many non-zeros, one thread: workers would cost more than they save. */
@@ -28,6 +35,8 @@ export const ITEM_KNN_DEFAULTS: Readonly<ItemKnnOptions> = {
   neighbours: 100,
   k1: 1.2,
   b: 0.75,
+  minSupport: 1,
+  shrinkage: 0,
   threads: availableParallelism(),
   parallelMinNnz: 200_000,
 };
@@ -56,6 +65,8 @@ function checkOptions(o: ItemKnnOptions): void {
   if (!(Number.isInteger(o.neighbours) && o.neighbours >= 1)) bad('neighbours', 'an integer >= 1');
   if (!(o.k1 >= 0)) bad('k1', '>= 0');
   if (!(o.b >= 0 && o.b <= 1)) bad('b', 'in [0, 1]');
+  if (!(Number.isInteger(o.minSupport) && o.minSupport >= 1)) bad('minSupport', 'an integer >= 1');
+  if (!(o.shrinkage >= 0 && Number.isFinite(o.shrinkage))) bad('shrinkage', 'a finite number >= 0');
   if (!(Number.isInteger(o.threads) && o.threads >= 1)) bad('threads', 'an integer >= 1');
 }
 
@@ -125,7 +136,7 @@ export async function fitItemKnn(m: InteractionMatrix, options: Partial<ItemKnnO
     }
     work[i + 1] = (work[i] as number) + w;
   }
-  const pool = openPool({ ...baseInit(m), wU, wI, neighbours: N, nbrIdx: index, nbrSim: similarity, nbrCount: count }, threads);
+  const pool = openPool({ ...baseInit(m), wU, wI, neighbours: N, nbrIdx: index, nbrSim: similarity, nbrCount: count, knnMinSupport: o.minSupport, knnShrink: o.shrinkage }, threads);
   try {
     await pool.run({ op: 'knn', bounds: chunkBounds(m.items, threads * 64, (r) => work[r] as number), side: 0, loss: false });
   } finally {

@@ -28,6 +28,9 @@ export interface KernelInit {
   readonly nbrIdx: Int32Array | null;
   readonly nbrSim: Float32Array | null;
   readonly nbrCount: Int32Array | null;
+  /** Item-knn fit: neighbours need this many users in common; similarities are shrunk by n / (n + knnShrink) for n users in common. */
+  readonly knnMinSupport: number;
+  readonly knnShrink: number;
   /** ALS: factors f, user factors X (users x f) and item factors Y (items x f), row-major float32. */
   readonly factors: number;
   readonly X: Float32Array | null;
@@ -179,7 +182,11 @@ export function heapDrain(hs: Float64Array, hi: Int32Array, size: number, outI: 
   return size;
 }
 
-/** Item i's neighbours: the `neighbours` items j != i of highest sum_u w_ui w_uj (a sparse accumulator over the users of i). */
+/**
+ * Item i's neighbours: the `neighbours` items j != i of highest sum_u w_ui w_uj (a sparse accumulator over the users of
+ * i), among the j bought by at least knnMinSupport of i's users, the sum shrunk by n / (n + knnShrink) for n users in
+ * common (Koren 2008's shrinkage of neighbourhood similarities: a pair seen once says little).
+ */
 export function knnItem(s: KernelState, i: number): void {
   const iPtr = s.iPtr;
   const iIdx = s.iIdx;
@@ -190,6 +197,8 @@ export function knnItem(s: KernelState, i: number): void {
   const acc = s.acc;
   const stamp = s.stamp;
   const touched = s.touched;
+  // Users in common with i, per candidate j (the scratch array `best` serves recommendUser only).
+  const support = s.best;
   const st = (s.stamps[0] = (s.stamps[0] as number) + 1);
   let nt = 0;
   for (let p = iPtr[i] as number, pe = iPtr[i + 1] as number; p < pe; p++) {
@@ -200,17 +209,23 @@ export function knnItem(s: KernelState, i: number): void {
       if (stamp[j] !== st) {
         stamp[j] = st;
         acc[j] = 0;
+        support[j] = 0;
         touched[nt++] = j;
       }
       acc[j] = (acc[j] as number) + wi * (wU[q] as number);
+      support[j] = (support[j] as number) + 1;
     }
   }
   const K = s.neighbours;
+  const minSupport = s.knnMinSupport;
+  const shrink = s.knnShrink;
   let size = 0;
   for (let t = 0; t < nt; t++) {
     const j = touched[t] as number;
-    const v = acc[j] as number;
-    if (j !== i && v > 0) size = heapOffer(s.heapS, s.heapI, size, K, v, j);
+    const n = support[j] as number;
+    if (j === i || n < minSupport) continue;
+    const v = shrink > 0 ? ((acc[j] as number) * n) / (n + shrink) : (acc[j] as number);
+    if (v > 0) size = heapOffer(s.heapS, s.heapI, size, K, v, j);
   }
   (s.nbrCount as Int32Array)[i] = size;
   heapDrain(s.heapS, s.heapI, size, s.nbrIdx as Int32Array, s.nbrSim as Float32Array, i * K);

@@ -130,6 +130,8 @@ export function baseInit(m: { users: number; items: number; byUser: { indptr: In
     nbrIdx: null,
     nbrSim: null,
     nbrCount: null,
+    knnMinSupport: 1,
+    knnShrink: 0,
     factors: 0,
     X: null,
     Y: null,

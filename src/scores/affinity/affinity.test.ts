@@ -17,10 +17,11 @@ import { backtestAffinity, type AffinityBacktestDetails } from './backtest.js';
 import { createSplitViews, resolveSplit, withRollback } from '../../backtest/split.js';
 import { nearestNames, topGroups, writeProductGroups } from './groups.js';
 import { PAIR_FEATURE_NAMES, readPairs, writePairs } from './pairs.js';
+import { writeRecommendedGroups } from './recommended.js';
 
 const AS_OF = '2025-01-01';
-/** Affinity is off by default: on here. */
-const config: KairosConfig = { ...DEFAULT_CONFIG, affinity: { ...DEFAULT_CONFIG.affinity, enabled: true } };
+/** The defaults: affinity on, recommendations on (the pairs' g_rec). */
+const config: KairosConfig = DEFAULT_CONFIG;
 const dir = mkdtempSync(join(tmpdir(), 'kairos-affinity-'));
 let store: Store;
 let files: ReturnType<typeof writeRetailerFiles>;
@@ -114,6 +115,33 @@ describe('affinity scorer on the demo retailer', () => {
     }
     expect(rows).toBe(whole.rows);
     for (const t of ['__t_groups', '__t_scored', '__t_whole', '__t_part']) await store.run(`DROP TABLE ${t}`);
+  });
+
+  it("aggregates each customer's top 20 item-knn recommendations to the groups as shares of their score (g_rec)", async () => {
+    await writeProductGroups(store, '__t_groups', config.affinity);
+    await store.run('CREATE OR REPLACE TEMP TABLE __t_scored AS SELECT DISTINCT grp FROM __t_groups');
+    const o = { cut: '2024-10-01 00:00:00', orders: 'orders', events: 'events', customers: 'customers', productGroups: '__t_groups', scored: '__t_scored', settings: config.recommend };
+    const rows = await writeRecommendedGroups(store, '__t_rec', o);
+    expect(rows).toBeGreaterThan(500);
+    const check = await store.one<{ customers: number; low: number; high: number; over: number; unknown: number; late: number }>(
+      `SELECT count(DISTINCT customer_id)::INTEGER AS customers, min(g_rec) AS low, max(g_rec) AS high,
+         (SELECT count(*) FROM (SELECT customer_id FROM __t_rec GROUP BY 1 HAVING sum(g_rec) > 1 + 1e-9))::INTEGER AS over,
+         count(*) FILTER (WHERE grp NOT IN (SELECT grp FROM __t_scored))::INTEGER AS unknown,
+         count(*) FILTER (WHERE customer_id NOT IN (SELECT customer_id FROM orders WHERE ordered_at < $1::TIMESTAMP UNION SELECT customer_id FROM events WHERE occurred_at < $1::TIMESTAMP))::INTEGER AS late
+       FROM __t_rec`,
+      [o.cut],
+    );
+    expect(check?.customers).toBeGreaterThan(200);
+    expect(check?.low).toBeGreaterThan(0);
+    expect(check?.high).toBeLessThanOrEqual(1);
+    // Shares of one customer's recommendation score never add up to more than all of it; only customers seen before the cut.
+    expect(check).toMatchObject({ over: 0, unknown: 0, late: 0 });
+    // The pairs carry it; with recommendations off the table is empty and g_rec is 0.
+    await writePairs(store, '__t_pairs', { cut: o.cut, orders: 'orders', events: 'events', productGroups: '__t_groups', scored: '__t_scored', recommended: '__t_rec', perMille: 1000 });
+    const pairs = await readPairs(store, '__t_pairs');
+    expect((pairs.numbers['g_rec'] as Float64Array).filter((v) => v > 0).length).toBe(rows);
+    expect(await writeRecommendedGroups(store, '__t_rec', { ...o, settings: { ...config.recommend, enabled: false } })).toBe(0);
+    for (const t of ['__t_groups', '__t_scored', '__t_rec', '__t_pairs']) await store.run(`DROP TABLE ${t}`);
   });
 
   it('sees nothing at or after the as-of: absurd later orders change no probability', async () => {
@@ -229,7 +257,7 @@ describe('affinity on odd stores', () => {
     expect(r.notes.join('\n')).toMatch(/affinity: no order line with a product/);
     expect(await s.value('SELECT count(*) FROM items_category_affinity')).toBe(0);
     expect(await s.value('SELECT count(top_category) FROM customer_scores')).toBe(0);
-    await runScores(s, { config: DEFAULT_CONFIG, asOf: '2024-12-01', scorers: ['affinity'] });
+    await runScores(s, { config: { ...DEFAULT_CONFIG, affinity: { ...DEFAULT_CONFIG.affinity, enabled: false } }, asOf: '2024-12-01', scorers: ['affinity'] });
     const off = await buildAudience(s, { group: 'Home', mode: 'upsell', registry: DEFAULT_REGISTRY });
     expect(off.size).toBe(0);
     expect(off.notes.join('\n')).toMatch(/category affinity was off in run 2 \(affinity.enabled false\): set "affinity": \{ "enabled": true \}/);

@@ -8,7 +8,7 @@ import { quoteIdentifier } from '../../store/db.js';
 import type { BacktestContext, BacktestResult } from '../types.js';
 import { groupingLabel } from './groups.js';
 import { readPairs, writePairs } from './pairs.js';
-import { dropTrainingTables, predictPairs, trainAffinity, type AffinityInput } from './train.js';
+import { dropTrainingTables, predictPairs, recommendedAt, trainAffinity, type AffinityInput } from './train.js';
 
 /** Groups in the per-group table, most bought first. */
 const GROUPS_SHOWN = 10;
@@ -49,7 +49,17 @@ export async function backtestAffinity(ctx: BacktestContext): Promise<BacktestRe
   const { store, split, config } = ctx;
   const s = config.affinity;
   if (!s.enabled) return { sections: [] };
-  const input: AffinityInput = { store, asOf: split.cut, settings: s, orders: 'asof_orders', events: 'asof_events', prefix: '__affinity_bt', progress: ctx.progress };
+  const input: AffinityInput = {
+    store,
+    asOf: split.cut,
+    settings: s,
+    recommend: config.recommend,
+    orders: 'asof_orders',
+    events: 'asof_events',
+    customers: 'asof_customers',
+    prefix: '__affinity_bt',
+    progress: ctx.progress,
+  };
   const trained = await trainAffinity(input);
   const notes = [...trained.notes];
   if (!trained.model) {
@@ -58,7 +68,9 @@ export async function backtestAffinity(ctx: BacktestContext): Promise<BacktestRe
   }
   const days = Math.min(s.horizonDays, Math.floor(split.holdoutDays));
   const table = '__affinity_bt_pairs';
+  const recommended = await recommendedAt(input, trained.tables, split.cut);
   await writePairs(store, table, {
+    recommended,
     cut: split.cut,
     orders: 'asof_orders',
     events: 'asof_events',
@@ -69,6 +81,7 @@ export async function backtestAffinity(ctx: BacktestContext): Promise<BacktestRe
   });
   const pairs = await readPairs(store, table);
   await store.run(`DROP TABLE IF EXISTS ${quoteIdentifier(table)}`);
+  await store.run(`DROP TABLE IF EXISTS ${quoteIdentifier(recommended)}`);
   await dropTrainingTables(store, trained.tables);
   const p = predictPairs(trained.model, pairs);
   const label = pairs.numbers['label'] as Float64Array;

@@ -1,11 +1,12 @@
 // Category affinity: per customer and product group, the calibrated probability of buying in the group within affinity.horizonDays, stored as a per-group map and the top group.
 import { ensembleToJson } from '../../ml/tree-json.js';
+import { quoteIdentifier } from '../../store/db.js';
 import { formatProbability } from '../../util/format.js';
 import type { Scorer, ScoreContext, ScorerResult } from '../types.js';
 import { backtestAffinity } from './backtest.js';
 import { groupingLabel } from './groups.js';
 import type { Pairs } from './pairs.js';
-import { dropTrainingTables, predictPairs, scoringPairs, scoringPasses, trainAffinity, type AffinityInput } from './train.js';
+import { dropTrainingTables, predictPairs, recommendedAt, scoringPairs, scoringPasses, trainAffinity, type AffinityInput } from './train.js';
 
 const RESULT = '__score_affinity';
 const ITEMS = '__affinity_items';
@@ -107,7 +108,17 @@ export const affinityScorer: Scorer = {
   async run(ctx: ScoreContext): Promise<ScorerResult> {
     const s = ctx.config.affinity;
     if (!s.enabled) return empty(ctx, ['affinity off (affinity.enabled false): no category affinity computed']);
-    const input: AffinityInput = { store: ctx.store, asOf: ctx.asOf, settings: s, orders: 'asof_orders', events: 'asof_events', prefix: '__affinity', progress: ctx.progress };
+    const input: AffinityInput = {
+      store: ctx.store,
+      asOf: ctx.asOf,
+      settings: s,
+      recommend: ctx.config.recommend,
+      orders: 'asof_orders',
+      events: 'asof_events',
+      customers: 'asof_customers',
+      prefix: '__affinity',
+      progress: ctx.progress,
+    };
     const trained = await trainAffinity(input);
     const notes = [...trained.notes];
     if (!trained.model) {
@@ -118,11 +129,13 @@ export const affinityScorer: Scorer = {
     await ctx.store.run(`CREATE OR REPLACE TEMP TABLE ${ITEMS} (customer_id VARCHAR, rank INTEGER, key VARCHAR, value DOUBLE, reason VARCHAR)`);
     await ctx.store.run(`CREATE OR REPLACE TEMP TABLE ${VALUES} (customer_id VARCHAR, top_category VARCHAR)`);
     let customers = 0;
+    const recommended = await recommendedAt(input, trained.tables, ctx.asOf);
     for (let part = 0; part < passes; part++) {
       ctx.progress(`affinity: scoring every active customer in every group${passes > 1 ? ` (pass ${part + 1} of ${passes})` : ''}`);
-      const pairs = await scoringPairs(input, trained.tables, ctx.asOf, { part, parts: passes });
+      const pairs = await scoringPairs(input, trained.tables, ctx.asOf, recommended, { part, parts: passes });
       customers += await writeScores(ctx, pairs, predictPairs(trained.model, pairs));
     }
+    await ctx.store.run(`DROP TABLE IF EXISTS ${quoteIdentifier(recommended)}`);
     await dropTrainingTables(ctx.store, trained.tables);
     notes.push(`affinity: ${customers.toLocaleString('en')} customers x ${trained.groups.length} groups (${groupingLabel(s)}) scored`);
     const m = trained.model;

@@ -17,6 +17,7 @@ export const PAIR_FEATURES = [
   { name: 'c_tenure', description: 'days since the first purchase (missing: never)' },
   { name: 'popularity', description: 'share of the customers who bought in the last 90 days who bought in the group' },
   { name: 'co_lift', description: "mean over the customer's groups of their co-purchase lift with the group (customers before the cut)" },
+  { name: 'g_rec', description: "share of the customer's top 20 recommendations (item-knn before the cut) in the group, by score" },
 ] as const;
 
 export const PAIR_FEATURE_NAMES: readonly string[] = PAIR_FEATURES.map((f) => f.name);
@@ -31,6 +32,8 @@ export interface PairOptions {
   /** The product groups table (writeProductGroups) and a table (grp) of the groups scored. */
   readonly productGroups: string;
   readonly scored: string;
+  /** A table (customer_id, grp, g_rec) of writeRecommendedGroups at the same cut; none: g_rec is 0. */
+  readonly recommended?: string;
   /** Customers kept per thousand, by a hash of the id (1000: everyone). */
   readonly perMille: number;
   /** Only the customers of one share of `parts` (by a hash of the id): scoring in passes. */
@@ -101,7 +104,7 @@ export async function writePairs(store: Store, table: string, o: PairOptions): P
        CASE WHEN cust.c_spend > 0 THEN coalesce(cg.g_spend, 0) / cust.c_spend ELSE 0 END AS g_share,
        coalesce(ev.g_views_90d, 0) AS g_views_90d, coalesce(ev.g_carts_90d, 0) AS g_carts_90d,
        coalesce(cust.c_days, 0) AS c_days, cust.c_recency, coalesce(cust.c_spend, 0) AS c_spend, cust.c_tenure,
-       coalesce(pop.popularity, 0) AS popularity, coalesce(co.co_lift, 0) AS co_lift,
+       coalesce(pop.popularity, 0) AS popularity, coalesce(co.co_lift, 0) AS co_lift, ${o.recommended ? 'coalesce(rec.g_rec, 0)' : '0::DOUBLE'} AS g_rec,
        top.c_top, ((hash(a.customer_id) // 1000) % 1000)::DOUBLE AS bucket
        ${o.label ? ', (lab.customer_id IS NOT NULL)::DOUBLE AS label' : ''}
      FROM active a CROSS JOIN ${scored} s
@@ -111,6 +114,7 @@ export async function writePairs(store: Store, table: string, o: PairOptions): P
      LEFT JOIN pop ON pop.grp = s.grp
      LEFT JOIN co ON co.customer_id = a.customer_id AND co.grp = s.grp
      LEFT JOIN top ON top.customer_id = a.customer_id
+     ${o.recommended ? `LEFT JOIN ${quoteIdentifier(o.recommended)} rec ON rec.customer_id = a.customer_id AND rec.grp = s.grp` : ''}
      ${o.label ? 'LEFT JOIN lab ON lab.customer_id = a.customer_id AND lab.grp = s.grp' : ''}
      ORDER BY a.customer_id, s.grp`,
     params,

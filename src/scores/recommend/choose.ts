@@ -15,7 +15,7 @@ const PARALLEL_MIN_NNZ = 200_000;
 /** Fits one recommender with the settings' sizes (popularity per segment when the index has segments); threads only on large matrices. */
 export async function fitRecommender(name: RecommenderName, m: InteractionMatrix, s: RecommendSettings, segments: Int32Array | null = null): Promise<FitResult> {
   if (name === 'als') return RECOMMENDERS.als.fit(m, { factors: s.als.factors, iterations: s.als.iterations, loss: false });
-  if (name === 'item-knn') return RECOMMENDERS['item-knn'].fit(m);
+  if (name === 'item-knn') return RECOMMENDERS['item-knn'].fit(m, { minSupport: s.itemKnn.minSupport, shrinkage: s.itemKnn.shrinkage });
   if (name === 'popularity') return RECOMMENDERS.popularity.fit(m, { segments });
   return RECOMMENDERS['buy-again'].fit(m);
 }

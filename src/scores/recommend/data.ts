@@ -115,7 +115,7 @@ export async function createIndex(store: Store, src: InteractionSource, s: Recom
            FROM ids i LEFT JOIN products p USING (product_id))
      SELECT (dense_rank() OVER (ORDER BY product_id) - 1)::INTEGER AS j, product_id, name, coalesce(category, 'uncategorised') AS category, known,
        (known OR $3 = 0) AND flagged_ok AS recommendable,
-       consumable OR coalesce(category IN (SELECT unnest(from_json($4, '["VARCHAR"]'))), false) AS repurchasable
+       consumable OR EXISTS (SELECT 1 FROM unnest(from_json($4, '["VARCHAR"]')) AS c(name) WHERE p.category = c.name OR starts_with(p.category, c.name || ' > ')) AS repurchasable
      FROM p`,
     [src.cut, types, catalogue, JSON.stringify(s.consumableCategories)],
   );

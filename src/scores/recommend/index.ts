@@ -126,7 +126,23 @@ export const recommendScorer: Scorer = {
         `${index.facts.repurchasable > 0 ? `, ${formatCount(index.facts.repurchasable)} of them consumable` : ''}); customers without a purchase or product event get none`,
       ...catalogueNotes(index),
     ];
-    return { table: RESULT, items: { recommendations: ITEMS }, temporaries: [ROWS, MODELS, USERS_TABLE, ITEMS_TABLE], models: [], notes };
+    // The fit's record for `kairos models`: what was chosen on which figures, its sizes, settings and diagnostics (not
+    // the factors or neighbour tables themselves: at a million customers they are gigabytes, not a JSON document).
+    const record = {
+      model: `recommender-${choice.chosen}`,
+      fit: {
+        chosen: choice.chosen,
+        innerCut: choice.innerCut,
+        innerBuyers: choice.buyers,
+        graded: choice.graded?.map((g) => ({ name: g.name, ndcg: g.metrics.ndcg, recall: g.metrics.recall, hitRate: g.metrics.hitRate, coverage: g.metrics.coverage })) ?? null,
+        customers: all.matrix.users,
+        products: all.matrix.items,
+        interactions: all.matrix.nnz,
+        settings: { k: s.k, halfLifeDays: s.halfLifeDays, eventWeights: s.eventWeights, consumableCategories: s.consumableCategories, als: s.als, itemKnn: s.itemKnn },
+        diagnostics: fit.diagnostics,
+      },
+    };
+    return { table: RESULT, items: { recommendations: ITEMS }, temporaries: [ROWS, MODELS, USERS_TABLE, ITEMS_TABLE], models: [record], notes };
   },
 
   explain(row, ctx) {

@@ -23,7 +23,7 @@ const dir = mkdtempSync(join(tmpdir(), 'kairos-recommend-'));
 const db = join(dir, 'demo.duckdb');
 let store: Store;
 let config: KairosConfig;
-/** A popular product flagged recommendable: false, and the consumable category (the demo's most bought category). */
+/** A popular product flagged recommendable: false, and the consumable top category (of the demo's most bought products). */
 let flagged: string;
 let consumable: string;
 
@@ -40,8 +40,9 @@ beforeAll(async () => {
   for (const entity of ['products', 'customers', 'orders', 'events'] as const) await ingest(store, { entity, files: [files.paths[entity]] });
   flagged = await store.value<string>(`SELECT product_id FROM orders WHERE product_id IS NOT NULL AND ordered_at < ? GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`, [AS_OF]);
   await store.run(`UPDATE products SET attributes = '{"recommendable": false}' WHERE product_id = ?`, [flagged]);
+  // A top category (the demo's are 'Top > Sub'): consumableCategories name a category path or any level above it.
   consumable = await store.value<string>(
-    `SELECT p.category FROM orders o JOIN products p USING (product_id) WHERE o.ordered_at < ? GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`,
+    `SELECT split_part(p.category, ' > ', 1) FROM orders o JOIN products p USING (product_id) WHERE o.ordered_at < ? GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`,
     [AS_OF],
   );
   config = { ...DEFAULT_CONFIG, recommend: { ...DEFAULT_CONFIG.recommend, consumableCategories: [consumable] } };
@@ -74,8 +75,8 @@ describe('the recommend scorer on a demo store (1,000 customers, seed 11)', () =
     const bad = await store.one<{ flagged: number; bought: number; consumable_again: number; no_reason: number }>(
       `WITH bought AS (SELECT customer_id, product_id FROM orders WHERE product_id IS NOT NULL AND ordered_at < ? GROUP BY ALL HAVING sum(quantity) > 0)
        SELECT count(*) FILTER (WHERE r.product_id = ?)::INTEGER AS flagged,
-         count(*) FILTER (WHERE b.customer_id IS NOT NULL AND p.category <> ?)::INTEGER AS bought,
-         count(*) FILTER (WHERE b.customer_id IS NOT NULL AND p.category = ?)::INTEGER AS consumable_again,
+         count(*) FILTER (WHERE b.customer_id IS NOT NULL AND NOT starts_with(p.category, ? || ' > '))::INTEGER AS bought,
+         count(*) FILTER (WHERE b.customer_id IS NOT NULL AND starts_with(p.category, ? || ' > '))::INTEGER AS consumable_again,
          count(*) FILTER (WHERE r.reason IS NULL OR r.reason = '')::INTEGER AS no_reason
        FROM customer_recommendations r JOIN products p USING (product_id) LEFT JOIN bought b USING (customer_id, product_id)`,
       [AS_OF, flagged, consumable, consumable],
@@ -83,6 +84,19 @@ describe('the recommend scorer on a demo store (1,000 customers, seed 11)', () =
     expect(bad).toMatchObject({ flagged: 0, bought: 0, no_reason: 0 });
     // Consumables come back to their buyers.
     expect(bad?.consumable_again).toBeGreaterThan(0);
+  });
+
+  it('records the fit in model_fits: the recommender chosen, on which figures, its sizes and diagnostics', async () => {
+    const rows = await store.all<{ model: string; fit: string }>(`SELECT model, fit::VARCHAR AS fit FROM model_fits WHERE model LIKE 'recommender-%' AND run_id = (SELECT max(run_id) FROM model_fits)`);
+    expect(rows).toHaveLength(1);
+    const fit = JSON.parse(rows[0]?.fit ?? '{}') as { chosen: string; interactions: number; customers: number; graded: { name: string; ndcg: number }[]; diagnostics: unknown };
+    expect(rows[0]?.model).toBe(`recommender-${fit.chosen}`);
+    expect(fit.customers).toBeGreaterThan(900);
+    expect(fit.interactions).toBeGreaterThan(fit.customers);
+    expect(fit.graded.map((g) => g.name).sort()).toEqual(['als', 'buy-again', 'item-knn', 'popularity']);
+    const best = Math.max(...fit.graded.filter((g) => g.name !== 'buy-again').map((g) => g.ndcg));
+    expect(fit.graded.find((g) => g.name === fit.chosen)?.ndcg).toBe(best);
+    expect(fit.diagnostics).toBeTypeOf('object');
   });
 
   it('gives reasons in words and the model of each list; the view, customer_scores and the items table agree', async () => {
