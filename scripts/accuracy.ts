@@ -23,7 +23,14 @@ import { compareWithTruth, TRUTH_HORIZON_DAYS, type TruthComparison } from '../s
 import type { Entity } from '../src/ingest/contract.js';
 import { ingest } from '../src/ingest/ingest.js';
 import { getTransactionModel, TRANSACTION_MODEL_NAMES, type ModelParams } from '../src/models/index.js';
-import { Store } from '../src/store/db.js';
+import { quoteLiteral, Store } from '../src/store/db.js';
+import { affinityScorer } from '../src/scores/affinity/index.js';
+import type { AffinityBacktestDetails } from '../src/scores/affinity/backtest.js';
+import type { RecommendBacktestDetails } from '../src/scores/recommend/backtest.js';
+import { GRADED_K } from '../src/scores/recommend/choose.js';
+import { chartLegend, renderChartSvg } from '../src/evaluate/report/charts.js';
+import { ScoreRegistry } from '../src/scores/registry.js';
+import { runScores } from '../src/scores/run.js';
 import { projectRoot, sharedData } from '../src/testing/shared-data.js';
 
 /** Published CDNOW values (1/10 sample, 39-week calibration, time unit weeks), as listed in ../shared/data/README.md. */
@@ -49,8 +56,11 @@ interface DataSet {
   split: SplitOptions;
   splitText: string;
   currency: string;
-  /** Extra work on the evaluated store (CDNOW published forecasts, demo truth). */
-  extra?: 'cdnow' | 'demo';
+  /** Extra work on the evaluated store (CDNOW published forecasts, demo truth, the Complete Journey's commodity level). */
+  extra?: 'cdnow' | 'demo' | 'complete-journey';
+  /** Settings of this data set over the defaults, and what they are in words. */
+  settings?: (c: KairosConfig) => KairosConfig;
+  settingsText?: string;
 }
 
 interface Run {
@@ -65,7 +75,19 @@ interface Run {
   truth?: TruthComparison;
   engagementTruth?: EngagementTruthComparison;
   truthSeconds?: number;
+  /** Complete Journey: the affinity backtest again at the commodity level (category level 2). */
+  commodity?: AffinityBacktestDetails;
+  /** Demo: the published run's top affinity group against the latent favourite category. */
+  favourite?: { customers: number; hits: number; mostCommon: number; groups: number };
 }
+
+/**
+ * Food departments of the Complete Journey (and fuel): bought again and again, so recommended again to their buyers
+ * (recommend.consumableCategories). Cards, cosmetics, garden and the like are not.
+ */
+export const COMPLETE_JOURNEY_CONSUMABLES = [
+  'GROCERY', 'PRODUCE', 'MEAT', 'MEAT-PCKGD', 'DELI', 'PASTRY', 'SEAFOOD', 'SEAFOOD-PCKGD', 'NUTRITION', 'FROZEN GROCERY', 'FUEL', 'SALAD BAR', 'SPIRITS',
+];
 
 interface CdnowForecasts {
   /** Per model: holdout total from the published parameters, conditional and tracking; calibration tracking. */
@@ -130,8 +152,9 @@ async function runDataSet(set: DataSet, outDir: string, work: string, config: Ka
     const ingestSeconds = (performance.now() - t) / 1000;
     log(`${set.key}: evaluating (${set.splitText})`);
     t = performance.now();
+    const settings = set.settings ? set.settings(config) : config;
     const result = await evaluateStore(store, {
-      config: { ...config, currency: set.currency },
+      config: { ...settings, currency: set.currency },
       ...set.split,
       dataset: set.key,
       title: `Kairos backtest: ${set.title}`,
@@ -142,11 +165,22 @@ async function runDataSet(set: DataSet, outDir: string, work: string, config: Ka
     writeFileSync(reportFile, renderReportHtml(result.report));
     const run: Run = { set, result, ingestSeconds, evaluateSeconds, reportFile, reportBytes: statSync(reportFile).size, rows };
     if (set.extra === 'cdnow') run.cdnow = cdnowForecasts(result);
+    if (set.extra === 'complete-journey') {
+      log(`${set.key}: category affinity at the commodity level`);
+      const commodity = await evaluateStore(store, {
+        config: { ...settings, currency: set.currency, affinity: { ...settings.affinity, level: 2 } },
+        registry: new ScoreRegistry([affinityScorer]),
+        ...set.split,
+        dataset: set.key,
+      });
+      run.commodity = commodity.scorers['affinity']?.details as AffinityBacktestDetails | undefined;
+    }
     if (set.extra === 'demo') {
       log(`${set.key}: comparing with truth.csv`);
       t = performance.now();
       run.truth = await compareWithTruth(store, join(work, 'demo-files', 'truth.csv'), { config, asOf: result.split.dataEnd });
       run.engagementTruth = await compareEngagementWithTruth(store, join(work, 'demo-files', 'truth.csv'), { config, asOf: result.split.dataEnd });
+      run.favourite = await favouriteCategory(store, join(work, 'demo-files', 'truth.csv'), settings, result.split.dataEnd);
       run.truthSeconds = (performance.now() - t) / 1000;
     }
     log(`${set.key}: done in ${(ingestSeconds + evaluateSeconds).toFixed(1)} s`);
@@ -154,6 +188,20 @@ async function runDataSet(set: DataSet, outDir: string, work: string, config: Ka
   } finally {
     store.close();
   }
+}
+
+/** Scores category affinity at the data end and counts the customers whose top group is their latent favourite category (truth.csv). */
+async function favouriteCategory(store: Store, truthCsv: string, config: KairosConfig, asOf: string): Promise<Run['favourite']> {
+  await runScores(store, { config, asOf, scorers: ['affinity'] });
+  const row = await store.one<{ customers: number; hits: number; most_common: number; groups: number }>(
+    `WITH t AS (SELECT customer_id, favourite_category FROM read_csv(${quoteLiteral(truthCsv)}, header = true, all_varchar = true)),
+     j AS (SELECT s.top_category, t.favourite_category FROM customer_scores s JOIN t USING (customer_id) WHERE s.top_category IS NOT NULL)
+     SELECT count(*)::INTEGER AS customers, count(*) FILTER (WHERE top_category = favourite_category)::INTEGER AS hits,
+       (SELECT max(n) FROM (SELECT count(*) AS n FROM j GROUP BY favourite_category))::INTEGER AS most_common,
+       (SELECT count(DISTINCT favourite_category) FROM t)::INTEGER AS groups
+     FROM j`,
+  );
+  return { customers: row?.customers ?? 0, hits: row?.hits ?? 0, mostCommon: row?.most_common ?? 0, groups: row?.groups ?? 0 };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -436,6 +484,81 @@ function headline(r: Run, match: (name: string, model: string) => boolean): { mo
 }
 
 /** Per data set: the learned scores' headline metrics beside the rule and the purchase model, with their grades. */
+/**
+ * Every recommender on each data set with product ids (src/scores/recommend/backtest.ts), and the report's ranking
+ * chart of each written beside this page as an SVG (`charts` true: the full page; --only prints no files).
+ */
+function recommendSection(runs: Run[], charts: boolean): string {
+  const out: string[] = [
+    `Each customer's top ${GRADED_K} at the cut, graded on the customers who bought in the holdout (the products their exclusions allow), on the same splits as above. The recommender graded is the one the scorer chooses on the calibration's last 30 days; popularity and buy-again are the baselines (docs/scores.md, "Recommendations").`,
+    '',
+  ];
+  const rows: string[][] = [];
+  const images: string[] = [];
+  for (const r of runs) {
+    const d = r.result.scorers['recommend']?.details as RecommendBacktestDetails | undefined;
+    if (!d || d.graded.length === 0 || !d.choice) continue;
+    const best = (name: string): string => {
+      const g = d.graded.find((x) => x.name === name);
+      return g ? `${n3(g.metrics.ndcg)} / ${n3(g.metrics.recall)} / ${formatPercent(g.metrics.hitRate)}` : 'n/a';
+    };
+    rows.push([r.set.title, formatCount(d.buyers), d.choice.chosen, best('item-knn'), best('als'), best('popularity'), best('buy-again')]);
+    const section = r.result.report.scores.find((x) => x.kind === 'ranking');
+    const chart = section?.charts.find((c) => c.kind === 'ranking-metrics');
+    if (chart && charts) {
+      const file = `accuracy-${r.set.key}-recommendations.svg`;
+      writeFileSync(join(projectRoot, 'docs', file), renderChartSvg(chart));
+      images.push(`![${chart.title}, ${r.set.title}](${file})`, '', `${r.set.title}: ${chart.title.toLowerCase()} (${chartLegend(chart).map((l) => l.label).join(', ')}).`, '');
+    }
+  }
+  out.push(table(['data set', 'holdout buyers', 'graded (chosen)', 'item-knn NDCG / recall / hit rate', 'als', 'popularity', 'buy-again'], rows), '', ...images);
+  return out.join('\n');
+}
+
+/** The affinity backtests (src/scores/affinity/backtest.ts): pooled upsell and cross-sell ROC AUC per data set, per group on the Complete Journey, the demo's latent favourite. */
+function affinitySection(runs: Run[]): string {
+  const auc = (v: number | null): string => (v === null ? 'n/a' : n3(v));
+  const pair = (a: number | null, b: number | null): string => `${auc(a)} vs ${auc(b)}`;
+  const rows: string[][] = [];
+  const perGroup: string[] = [];
+  const groupTable = (title: string, d: AffinityBacktestDetails): void => {
+    perGroup.push(
+      `${title}, the ten groups with most customers (ROC AUC and lift at 10% of the model vs 'bought in the group before'; cross-sell: among the customers who never bought in it):`,
+      '',
+      table(
+        ['group', 'bought in the window', 'upsell ROC AUC', 'upsell lift at 10%', 'cross-sell ROC AUC', 'cross-sell lift at 10%'],
+        d.groups.slice(0, 10).map((g) => [g.group, `${formatCount(g.buyers)} of ${formatCount(g.customers)}`, pair(g.auc, g.boughtBeforeAuc), pair(g.lift, g.boughtBeforeLift), auc(g.crossSellAuc), auc(g.crossSellLift)]),
+      ),
+      '',
+    );
+  };
+  for (const r of runs) {
+    const d = r.result.scorers['affinity']?.details as AffinityBacktestDetails | undefined;
+    if (!d || d.groups.length === 0) continue;
+    const level = r.set.key === 'complete-journey' ? ' (departments)' : '';
+    rows.push([`${r.set.title}${level}`, formatCount(d.groups.length), formatCount(d.pairs), pair(d.upsell.auc, d.upsell.baseline), pair(d.crossSell.auc, d.crossSell.baseline)]);
+    if (r.set.key === 'complete-journey') groupTable('Complete Journey, departments', d);
+    if (r.commodity && r.commodity.groups.length > 0) {
+      const c = r.commodity;
+      rows.push([`${r.set.title} (commodities: category level 2)`, formatCount(c.groups.length), formatCount(c.pairs), pair(c.upsell.auc, c.upsell.baseline), pair(c.crossSell.auc, c.crossSell.baseline)]);
+      groupTable('Complete Journey, commodities', c);
+    }
+  }
+  const demo = runs.find((r) => r.favourite);
+  const fav = demo?.favourite;
+  const favourite = fav && fav.customers > 0
+    ? `On the demo, scored at the data end with default settings, the top group is the customer's latent \`favourite_category\` (truth.csv) for ${formatPercent(fav.hits / fav.customers)} of ${formatCount(fav.customers)} customers with an affinity; one group in ${fav.groups} by chance is ${formatPercent(1 / Math.max(1, fav.groups))}, and always guessing the most common favourite ${formatPercent(fav.mostCommon / fav.customers)}.`
+    : '';
+  return [
+    "Category affinity is off by default (`affinity.enabled`); this page turns it on. Per (customer, product group) pair, the probability of buying in the group within the first 90 days of the holdout (the model fitted on the calibration only, scored at the cut). Upsell: every pair, ranked against 'bought in the group before' (days with a purchase in it). Cross-sell: the pairs of customers who had never bought in the group, ranked against the group's popularity (share of the last 90 days' buyers who bought in it). Each cell: model vs baseline. Groups are the top level of the category path unless said otherwise; UCI Online Retail has no categories (every product is 'uncategorised', one group), so its upsell row is the chance of buying again at all and it has no cross-sell.",
+    '',
+    table(['data set', 'groups', 'pairs', 'upsell ROC AUC vs bought before', 'cross-sell ROC AUC vs popularity'], rows),
+    '',
+    ...perGroup,
+    favourite,
+  ].join('\n');
+}
+
 function learnedSummary(runs: Run[]): string {
   const cell = (h: ReturnType<typeof headline>): string => (h ? `${n3(h.model)} vs ${n3(h.baseline)} (**${h.grade}**)` : 'not trained');
   const plain = (h: ReturnType<typeof headline>): string => (h ? n3(h.model) : 'n/a');
@@ -530,7 +653,7 @@ buy-again (docs/scores.md, "Recommendations"; every recommender's figures: docs/
 /** 1-minute load average when the script started: the timings below are only comparable at similar loads. */
 const LOAD_AT_START = loadavg()[0] ?? 0;
 
-function markdown(runs: Run[], totalSeconds: number, exampleReport: string | null, hillstrom: HillstromCheck | null): string {
+function markdown(runs: Run[], totalSeconds: number, exampleReport: string | null, hillstrom: HillstromCheck | null, charts: boolean): string {
   const parts: string[] = [
     '# Accuracy on real data',
     '',
@@ -547,7 +670,7 @@ function markdown(runs: Run[], totalSeconds: number, exampleReport: string | nul
     '',
   ];
   for (const r of runs) {
-    parts.push(`### ${r.set.title}`, '', `${r.set.splitText}. Command: \`kairos evaluate ${splitFlags(r.set.split)}\`.`, '', scoreTable(r), '', 'Purchase models side by side:', '', modelTable(r), '', `${winnerSentence(r)}`, '');
+    parts.push(`### ${r.set.title}`, '', `${r.set.splitText}. Command: \`kairos evaluate ${splitFlags(r.set.split)}\`${r.set.settingsText ? `; settings: ${r.set.settingsText}` : ''}.`, '', scoreTable(r), '', 'Purchase models side by side:', '', modelTable(r), '', `${winnerSentence(r)}`, '');
     const diagnostic = penalisedDiagnostic(r);
     if (diagnostic) parts.push(diagnostic, '');
     parts.push('<details><summary>Other metrics</summary>', '', secondaryTable(r), '', '</details>', '');
@@ -555,6 +678,8 @@ function markdown(runs: Run[], totalSeconds: number, exampleReport: string | nul
     if (r.engagementTruth) parts.push('#### Engagement and ambassador scores against the latent truth', '', engagementTruthSection(r), '');
   }
   parts.push('## Learned models against the rules and the purchase models', '', learnedSummary(runs), '');
+  parts.push('## Recommendations', '', recommendSection(runs, charts), '');
+  parts.push('## Category affinity (upsell and cross-sell)', '', affinitySection(runs), '');
   if (hillstrom) parts.push('## Conversion on the Hillstrom e-mail test (cross-sectional)', '', hillstromSection(hillstrom), '');
   parts.push(
     '## CDNOW: aggregate holdout forecast vs the published models',
@@ -634,6 +759,9 @@ async function main(): Promise<void> {
       split: { calibrationEnd: '2017-06-30' },
       splitText: 'Calibration 2017-01-01 to 2017-06-30 (cut 2017-07-01), holdout the rest of the data (2017, in UTC)',
       currency: 'USD',
+      extra: 'complete-journey',
+      settings: (c) => ({ ...c, recommend: { ...c.recommend, consumableCategories: COMPLETE_JOURNEY_CONSUMABLES } }),
+      settingsText: `groceries repeat: the food departments and fuel are consumable (\`"recommend": { "consumableCategories": [${COMPLETE_JOURNEY_CONSUMABLES.map((c) => `"${c}"`).join(', ')}] }\`)`,
     },
     {
       key: 'demo',
@@ -657,7 +785,9 @@ async function main(): Promise<void> {
   const selected = opts.only ? sets.filter((s) => opts.only?.includes(s.key)) : sets;
   const runs: Run[] = [];
   try {
-    for (const set of selected) runs.push(await runDataSet(set, opts.out, work, DEFAULT_CONFIG));
+    // Category affinity is off by default (it trains its own trees at every run): on for this page.
+    const config: KairosConfig = { ...DEFAULT_CONFIG, affinity: { ...DEFAULT_CONFIG.affinity, enabled: true } };
+    for (const set of selected) runs.push(await runDataSet(set, opts.out, work, config));
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -669,7 +799,7 @@ async function main(): Promise<void> {
     example = 'accuracy-cdnow-sample.html';
   }
   const hillstrom = opts.only && !opts.only.includes('hillstrom') ? null : await hillstromCheck();
-  const md = markdown(runs, total, example, hillstrom);
+  const md = markdown(runs, total, example, hillstrom, !opts.only);
   if (opts.only) process.stdout.write(md);
   else {
     writeFileSync(join(projectRoot, 'docs', 'accuracy.md'), md);

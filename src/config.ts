@@ -64,7 +64,10 @@ export interface LearnedSettings {
 
 /** Category affinity and audiences (src/scores/affinity): which product groups, the horizon, the snapshots. */
 export interface AffinitySettings {
-  /** true (the default): affinity is computed on every run (it trains its own trees: docs/benchmarks.md, "Category affinity"). */
+  /**
+   * true: affinity is computed on every run. Off by default: it trains its own trees on seven snapshots of pairs (with
+   * item-knn refitted at each), several seconds a run even on a small store (docs/benchmarks.md, "Category affinity").
+   */
   enabled: boolean;
   /** 'category': a level of the category path ('A > B > C'); 'attribute:<key>': a key of the products' attributes JSON. */
   by: string;
@@ -168,7 +171,7 @@ export const DEFAULT_CONFIG: KairosConfig = {
   rfm: { bins: 5 },
   scores: { model: 'auto', clvMonths: 12, monthlyDiscountRate: 0.01, decisiveThreshold: 0.5, offerLeadDays: 14, summaryPartitions: 1, choiceSample: 50_000 },
   learned: { enabled: true, churnDays: 90, snapshots: 4, stepDays: 30, sampleCustomers: 10_000, rounds: 400, maxDepth: 3, learningRate: 0.05 },
-  affinity: { enabled: true, by: 'category', level: 1, horizonDays: 90, maxGroups: 50, snapshots: 3, stepDays: 30, sampleCustomers: 10_000 },
+  affinity: { enabled: false, by: 'category', level: 1, horizonDays: 90, maxGroups: 50, snapshots: 3, stepDays: 30, sampleCustomers: 10_000 },
   // Why these values: docs/scores.md, "Engagement and ambassador". email_sent weighs 0 (a mail received is exposure,
   // not engagement) but has a half-life: it is the denominator of email_open_rate.
   engagement: {

@@ -104,6 +104,15 @@ export interface DecisiveMomentChart extends ChartBase {
   rows: DecisiveMomentRow[];
 }
 
+/** Ranking metrics (each in [0, 1]) of several recommenders side by side: one group of bars per metric, one bar per recommender. */
+export interface RankingMetricsChart extends ChartBase {
+  kind: 'ranking-metrics';
+  /** Metric names, e.g. "NDCG@10", in the order of the groups. */
+  metrics: string[];
+  /** One per recommender: its name and its value of each metric; `chosen` marks the model graded (drawn in the model's colour). */
+  series: { name: string; values: number[]; chosen: boolean }[];
+}
+
 /** A chart, by kind; rendered server-side to inline SVG. */
 export type ChartSpec =
   | TrackingChart
@@ -111,7 +120,8 @@ export type ChartSpec =
   | DecileLiftChart
   | ReliabilityChart
   | RocChart
-  | DecisiveMomentChart;
+  | DecisiveMomentChart
+  | RankingMetricsChart;
 
 /** How one score fared in the backtest. */
 export interface ScoreSection {

@@ -20,7 +20,7 @@ const AS_OF = '2023-10-01';
  * One purchase model, not the default choice among three: the contract is about shape, not which model wins (clv.test.ts).
  * Category affinity, off by default, on: its rows are held to the contract too.
  */
-const config = { ...DEFAULT_CONFIG, scores: { ...DEFAULT_CONFIG.scores, model: 'bg-nbd' as const } };
+const config = { ...DEFAULT_CONFIG, scores: { ...DEFAULT_CONFIG.scores, model: 'bg-nbd' as const }, affinity: { ...DEFAULT_CONFIG.affinity, enabled: true } };
 
 let dir: string;
 /** Every scorer run together; the same data plus rows dated at or after as-of; each scorer run alone, in turn. */

@@ -135,6 +135,22 @@ describe('Store typed column I/O', () => {
     );
   });
 
+  it('exposeColumns works again after a transaction that registered the function was rolled back (DuckDB drops it)', async () => {
+    const values = new Float64Array([1, 2, 3]);
+    await store.run('BEGIN TRANSACTION');
+    store.exposeColumns('rolled_cols', [{ name: 'x', type: 'DOUBLE', values }]);
+    expect(await store.value('SELECT sum(x) FROM rolled_cols()')).toBe(6);
+    await store.run('ROLLBACK');
+    store.exposeColumns('rolled_cols', [{ name: 'x', type: 'DOUBLE', values }]);
+    expect(await store.value('SELECT sum(x) FROM rolled_cols()')).toBe(6);
+    // Registered in a committed transaction: kept.
+    await store.transaction(async () => store.exposeColumns('kept_cols', [{ name: 'x', type: 'DOUBLE', values }]));
+    store.exposeColumns('kept_cols', [{ name: 'x', type: 'DOUBLE', values: new Float64Array([4]) }]);
+    expect(await store.value('SELECT sum(x) FROM kept_cols()')).toBe(4);
+    store.releaseColumns('rolled_cols');
+    store.releaseColumns('kept_cols');
+  });
+
   it('exposeColumns also exposes VARCHAR columns (null -> NULL), across chunks, beside numbers', async () => {
     const n = 5000;
     const keys = Array.from({ length: n }, (_, i) => (i % 11 === 0 ? null : `p${i}`));

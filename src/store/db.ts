@@ -166,6 +166,11 @@ export class Store {
   private streaming = false;
   /** Column sources exposed as table functions (exposeColumns), by function name; null once released. */
   private readonly sources = new Map<string, readonly ColumnData[] | null>();
+  /**
+   * Functions registered since the open transaction began (null: none open). DuckDB's catalog is transactional: a
+   * ROLLBACK drops them, so they are forgotten then and registered again on the next exposeColumns.
+   */
+  private registeredInTransaction: string[] | null = null;
 
   private constructor(
     readonly path: string,
@@ -265,10 +270,19 @@ export class Store {
   /** Runs a statement with bound parameters (`?` or `$1`), returning nothing. */
   async run(sql: string, params: readonly SqlValue[] = []): Promise<void> {
     this.checkIdle(sql);
+    const control = /^\s*(BEGIN|COMMIT|ROLLBACK|ABORT|END)\b/i.exec(sql)?.[1]?.toUpperCase();
     try {
       await this.connection.run(sql, params as DuckDBValue[]);
+      if (control === 'BEGIN') this.registeredInTransaction = [];
+      else if (control === 'COMMIT' || control === 'END') this.registeredInTransaction = null;
     } catch (cause) {
       throw new StoreError(`query failed: ${(cause as Error).message}`, sql, params, cause);
+    } finally {
+      // A rollback (even one that fails because DuckDB aborted the transaction already) leaves no function it made.
+      if (control === 'ROLLBACK' || control === 'ABORT') {
+        for (const name of this.registeredInTransaction ?? []) this.sources.delete(name);
+        this.registeredInTransaction = null;
+      }
     }
   }
 
@@ -484,6 +498,7 @@ export class Store {
     const registered = this.sources.has(name);
     this.sources.set(name, columns);
     if (registered) return;
+    this.registeredInTransaction?.push(name);
     // Registered once per name and connection (DuckDB keeps functions for the connection's life); each query binds
     // to the columns exposed at that moment. One scanning thread: chunks are produced in row order.
     const fn = DuckDBTableFunction.create({

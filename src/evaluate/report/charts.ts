@@ -19,6 +19,7 @@ import type {
   ConditionalExpectationChart,
   DecileLiftChart,
   DecisiveMomentChart,
+  RankingMetricsChart,
   ReliabilityChart,
   RocChart,
   TrackingChart,
@@ -47,6 +48,15 @@ export const CHART_COLOURS = {
   holdout: 'rgba(37, 99, 235, 0.08)',
   after: '#f59e0b',
 } as const;
+
+/** Bars of the recommenders that are not the model graded: distinct in colour and in greyscale print. */
+const OTHER_SERIES = ['#9aa5b1', '#f59e0b', '#1f2933', '#7c3aed', '#059669'] as const;
+
+/** The colour of each series of a ranking chart: the model's blue for the chosen one, the others in turn. */
+function rankingColours(spec: RankingMetricsChart): string[] {
+  let k = 0;
+  return spec.series.map((s) => (s.chosen ? CHART_COLOURS.predicted : (OTHER_SERIES[k++ % OTHER_SERIES.length] as string)));
+}
 
 // Unquoted family names: ECharts writes the font into a double-quoted style attribute without escaping.
 const FONT = 'system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif';
@@ -338,7 +348,27 @@ export function chartLegend(spec: ChartSpec): LegendItem[] {
         { label: `Bought before the ${spec.moment}`, colour: c.predicted, mark: 'bar' },
         { label: 'Bought after it', colour: c.after, mark: 'bar' },
       ];
+    case 'ranking-metrics': {
+      const colours = rankingColours(spec);
+      return spec.series.map((s, i) => ({ label: s.chosen ? `${s.name} (graded)` : s.name, colour: colours[i] as string, mark: 'bar' as const }));
+    }
   }
+}
+
+function rankingMetrics(spec: RankingMetricsChart): Option {
+  const colours = rankingColours(spec);
+  return {
+    ...base(),
+    xAxis: { type: 'category', data: spec.metrics, name: 'metric (customers who bought in the holdout)', nameGap: 30, ...axisName },
+    yAxis: { type: 'value', min: 0, name: 'value', nameGap: 44, ...axisName },
+    series: spec.series.map((s, i) => ({
+      name: s.name,
+      type: 'bar' as const,
+      data: s.values,
+      itemStyle: { color: colours[i] as string },
+      barMaxWidth: 22,
+    })),
+  };
 }
 
 /** Chart size for a spec: the default, shorter for bar rows (decisive moment: 56 px a row). */
@@ -362,6 +392,8 @@ export function chartOption(spec: ChartSpec): Option {
       return roc(spec);
     case 'decisive-moment':
       return decisiveMoment(spec);
+    case 'ranking-metrics':
+      return rankingMetrics(spec);
   }
 }
 

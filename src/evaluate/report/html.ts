@@ -37,6 +37,8 @@ function defaultCaption(spec: ChartSpec): string {
       return 'How well the score separates customers who did from those who did not, at every cut-off. The dashed diagonal is a coin toss.';
     case 'decisive-moment':
       return `Share of customers who bought before and after the ${spec.moment}.`;
+    case 'ranking-metrics':
+      return "Each recommender's top 10 against what the holdout buyers went on to buy: higher bars are better. The graded model must beat the better baseline (popularity or buy-again) on NDCG@10.";
   }
 }
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { KairosError } from '../../errors.js';
 import { fixtureReport } from '../../testing/report-fixture.js';
-import { chartOption, renderChartSvg } from './charts.js';
+import { chartLegend, chartOption, renderChartSvg } from './charts.js';
 import { formatNumber, formatPair, formatPercent } from '../../backtest/format.js';
 import { escapeHtml, renderReportHtml } from './html.js';
 import { renderReportJson, roundSignificant } from './json.js';
@@ -104,6 +104,28 @@ describe('charts', () => {
       expect(svg.startsWith('<svg')).toBe(true);
       expect(svg).toContain('viewBox="0 0 400 300"');
     }
+  });
+
+  it('draws a ranking chart as one bar per recommender and metric, the graded one in the model colour and named so in the legend', () => {
+    const spec: ChartSpec = {
+      kind: 'ranking-metrics',
+      title: 'Top 10',
+      metrics: ['NDCG@10', 'Recall@10'],
+      series: [
+        { name: 'als', values: [0.0946, 0.0602], chosen: true },
+        { name: 'popularity', values: [0.0833, 0.0574], chosen: false },
+        { name: 'buy-again', values: [0.0759, 0.0564], chosen: false },
+      ],
+    };
+    const svg = renderChartSvg(spec, { width: 400, height: 300 });
+    expect(svg.startsWith('<svg')).toBe(true);
+    // Two bars for each of three recommenders.
+    expect((svg.match(/fill="#2563eb"/g) ?? []).length).toBe(2);
+    expect(chartLegend(spec)).toEqual([
+      { label: 'als (graded)', colour: '#2563eb', mark: 'bar' },
+      { label: 'popularity', colour: '#9aa5b1', mark: 'bar' },
+      { label: 'buy-again', colour: '#f59e0b', mark: 'bar' },
+    ]);
   });
 
   it('rejects a tracking chart whose series do not match its periods', () => {

@@ -20,8 +20,8 @@ import { PAIR_FEATURE_NAMES, readPairs, writePairs } from './pairs.js';
 import { writeRecommendedGroups } from './recommended.js';
 
 const AS_OF = '2025-01-01';
-/** The defaults: affinity on, recommendations on (the pairs' g_rec). */
-const config: KairosConfig = DEFAULT_CONFIG;
+/** Affinity is off by default: on here (recommendations on: the pairs' g_rec). */
+const config: KairosConfig = { ...DEFAULT_CONFIG, affinity: { ...DEFAULT_CONFIG.affinity, enabled: true } };
 const dir = mkdtempSync(join(tmpdir(), 'kairos-affinity-'));
 let store: Store;
 let files: ReturnType<typeof writeRetailerFiles>;

@@ -69,7 +69,7 @@ export async function buildAudience(store: Store, o: AudienceOptions): Promise<A
   const base = { group: o.group, mode: o.mode, runId: stored.runId, asOf: stored.asOf, horizonDays: fit?.settings.horizonDays ?? 0 };
   const none = (note: string): Audience => ({ ...base, rows: [], size: 0, meanProbability: null, expectedBuyers: 0, notes: [note] });
   if (!fit) {
-    // Turned off in that run (affinity.enabled false): say so and how to turn it on, rather than only that nothing was scored.
+    // Off by default (affinity.enabled): say so and how to turn it on, rather than only that nothing was scored.
     const enabled = await store.value<boolean | null>(`SELECT TRY_CAST(json_extract(config, '$.affinity.enabled') AS BOOLEAN) FROM score_runs WHERE run_id = $1`, [stored.runId]);
     if (enabled === false) {
       return none(`category affinity was off in run ${stored.runId} (affinity.enabled false): set "affinity": { "enabled": true } in kairos.config.json and run kairos score`);

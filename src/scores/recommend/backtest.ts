@@ -81,7 +81,14 @@ export async function backtestRecommend(ctx: BacktestContext): Promise<BacktestR
         row('Catalogue coverage', model.coverage, base.coverage, baselineName, 'higher'),
         row('Novelty (mean -log2 popularity)', model.novelty, base.novelty, baselineName, 'higher'),
       ],
-      charts: [],
+      charts: [
+        {
+          kind: 'ranking-metrics',
+          title: `Top ${GRADED_K} of every recommender on the ${formatCount(buyers)} holdout buyers`,
+          metrics: [`NDCG@${GRADED_K}`, `Precision@${GRADED_K}`, `Recall@${GRADED_K}`, `Hit rate@${GRADED_K}`],
+          series: graded.map((g) => ({ name: g.name, values: [g.metrics.ndcg, g.metrics.precision, g.metrics.recall, g.metrics.hitRate], chosen: g.name === choice.chosen })),
+        },
+      ],
     });
     const summary = [
       `recommend: ${choice.chosen} (chosen on the calibration's last ${s.holdoutDays} days) on ${formatCount(buyers)} holdout buyers, ${figures(model)}`,
