@@ -1,6 +1,10 @@
 // Recommendations on real data (issue #11, item 4): the recommend scorer's choice, its `kairos evaluate` section and the scoring time on Online Retail, the Complete Journey sample and the demo.
 //
 //   npx tsx bench/recommend-datasets.ts [--datasets online-retail,complete-journey,demo] [--holdout 90] [--demo-customers 5000]
+//     [--cj-consumables] [--item-knn-support 1] [--item-knn-shrinkage 0]
+//
+// --cj-consumables makes the Complete Journey's food departments consumable (src/ingest/suggested-settings.ts: groceries
+// repeat); the item-knn options set recommend.itemKnn (support floor and shrinkage).
 //
 // Each data set is ingested into a fresh store (ingest not timed), then: `kairos evaluate`'s recommend section alone
 // (the scorer's choice on the calibration, every recommender and the baselines graded on the holdout buyers), and a
@@ -9,7 +13,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DEFAULT_CONFIG } from '../src/config.js';
+import { DEFAULT_CONFIG, type KairosConfig } from '../src/config.js';
+import { COMPLETE_JOURNEY_CONSUMABLES } from '../src/ingest/suggested-settings.js';
 import { writeRetailerFiles } from '../src/demo/generate.js';
 import { evaluateStore } from '../src/evaluate/evaluate.js';
 import { ingest } from '../src/ingest/ingest.js';
@@ -24,6 +29,12 @@ import { option } from './machine.js';
 const datasets = option('--datasets', 'online-retail,complete-journey,demo').split(',');
 const holdout = Number(option('--holdout', '90'));
 const demoCustomers = Number(option('--demo-customers', '5000'));
+const cjConsumables = process.argv.includes('--cj-consumables');
+const itemKnn = { minSupport: Number(option('--item-knn-support', '1')), shrinkage: Number(option('--item-knn-shrinkage', '0')) };
+const configFor = (name: string): KairosConfig => ({
+  ...DEFAULT_CONFIG,
+  recommend: { ...DEFAULT_CONFIG.recommend, itemKnn, ...(name === 'complete-journey' && cjConsumables ? { consumableCategories: COMPLETE_JOURNEY_CONSUMABLES } : {}) },
+});
 
 async function load(name: string, store: Store, dir: string): Promise<void> {
   if (name === 'online-retail') {
@@ -44,7 +55,7 @@ for (const name of datasets) {
   try {
     await load(name, store, dir);
     const t0 = performance.now();
-    const evaluation = await evaluateStore(store, { config: DEFAULT_CONFIG, registry: new ScoreRegistry([recommendScorer]), holdout });
+    const evaluation = await evaluateStore(store, { config: configFor(name), registry: new ScoreRegistry([recommendScorer]), holdout });
     const evalSeconds = (performance.now() - t0) / 1000;
     const part = evaluation.scorers['recommend'];
     const details = part?.details as RecommendBacktestDetails | undefined;
@@ -54,7 +65,7 @@ for (const name of datasets) {
     if (section) console.log(`grade ${section.grade.grade}: ${section.grade.reason}`);
     console.log(`evaluate (recommend section alone): ${evalSeconds.toFixed(1)} s`);
     const t1 = performance.now();
-    const run = await runScores(store, { config: DEFAULT_CONFIG, scorers: ['recommend'] });
+    const run = await runScores(store, { config: configFor(name), scorers: ['recommend'] });
     const scoreSeconds = (performance.now() - t1) / 1000;
     for (const n of run.notes) console.log(`note: ${n}`);
     console.log(`score (recommend alone, ${run.customers} customers): ${scoreSeconds.toFixed(1)} s`);

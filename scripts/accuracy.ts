@@ -22,6 +22,7 @@ import { hillstromConversionCheck, type HillstromCheck } from '../src/evaluate/h
 import { compareWithTruth, TRUTH_HORIZON_DAYS, type TruthComparison } from '../src/evaluate/truth.js';
 import type { Entity } from '../src/ingest/contract.js';
 import { ingest } from '../src/ingest/ingest.js';
+import { COMPLETE_JOURNEY_CONSUMABLES } from '../src/ingest/suggested-settings.js';
 import { getTransactionModel, TRANSACTION_MODEL_NAMES, type ModelParams } from '../src/models/index.js';
 import { quoteLiteral, Store } from '../src/store/db.js';
 import { affinityScorer } from '../src/scores/affinity/index.js';
@@ -81,13 +82,6 @@ interface Run {
   favourite?: { customers: number; hits: number; mostCommon: number; groups: number };
 }
 
-/**
- * Food departments of the Complete Journey (and fuel): bought again and again, so recommended again to their buyers
- * (recommend.consumableCategories). Cards, cosmetics, garden and the like are not.
- */
-export const COMPLETE_JOURNEY_CONSUMABLES = [
-  'GROCERY', 'PRODUCE', 'MEAT', 'MEAT-PCKGD', 'DELI', 'PASTRY', 'SEAFOOD', 'SEAFOOD-PCKGD', 'NUTRITION', 'FROZEN GROCERY', 'FUEL', 'SALAD BAR', 'SPIRITS',
-];
 
 interface CdnowForecasts {
   /** Per model: holdout total from the published parameters, conditional and tracking; calibration tracking. */
