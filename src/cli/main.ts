@@ -8,6 +8,7 @@ import { registerEvaluate } from './commands/evaluate.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerQuery } from './commands/query.js';
 import { registerRecommend } from './commands/recommend.js';
+import { registerSegment } from './commands/segment.js';
 import { describeScorers, registerCompact, registerModels, registerScore } from './commands/score.js';
 import { DEFAULT_MEMORY_LIMIT, DEFAULT_WAIT_SECONDS, memoryLimitOption, processIo, waitFromEnvironment, type GlobalOptions, type Io } from './io.js';
 import { wholeNumber } from './options.js';
@@ -69,6 +70,7 @@ Start with:  kairos demo            (synthetic retailer: ingest, score, summary)
   registerRecommend(program, io, global);
   registerEvaluate(program, io, global);
   registerAudience(program, io, global);
+  registerSegment(program, io, global);
   for (const c of program.commands) c.exitOverride().configureOutput(output);
   return { program, global };
 }

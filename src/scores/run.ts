@@ -8,6 +8,7 @@ import { processLives } from '../util/process.js';
 import { DEFAULT_REGISTRY, type ScoreRegistry } from './registry.js';
 import { createViews, ensureResultTables, removeUnpublished, resultsTable, storedResults, writeResults, type StoredResults } from './results.js';
 import { closeStaging, openStaging, publishStaged, removeStaleStaging, STAGING } from './staging.js';
+import { recordSegmentSizes } from '../segments/segments.js';
 import type { ModelRecord, Scorer } from './types.js';
 
 export interface ScoreRunOptions {
@@ -247,6 +248,8 @@ export async function runScores(store: Store, options: ScoreRunOptions): Promise
       [started / 1000 + seconds, written.dataFingerprint, JSON.stringify(written.scorers), written.customers, runId],
     );
     await createViews(store, registry);
+    // Every saved segment's size over the scores just published (src/segments): segment evolution is history too.
+    await recordSegmentSizes(store, runId);
   });
   await store.transaction(() => removeUnpublished(store, registry));
   return { ...written, seconds };

@@ -169,6 +169,25 @@ export const MIGRATIONS: readonly Migration[] = [
        WHERE orders.rowid = n.r AND orders.order_id <> n.id`,
     ],
   },
+  {
+    version: 6,
+    name: 'saved segments (a name and a filter over customer_scores) and their size at each run',
+    sql: [
+      `CREATE TABLE IF NOT EXISTS segments (
+         name VARCHAR PRIMARY KEY,
+         filter VARCHAR NOT NULL,
+         description VARCHAR,
+         created_at TIMESTAMP NOT NULL,
+         updated_at TIMESTAMP NOT NULL)`,
+      // Kept when old runs are compacted: a few rows per run, and segment evolution is history too.
+      `CREATE TABLE IF NOT EXISTS segment_sizes (
+         run_id INTEGER NOT NULL,
+         segment VARCHAR NOT NULL,
+         customers BIGINT,
+         error VARCHAR,
+         PRIMARY KEY (run_id, segment))`,
+    ],
+  },
 ];
 
 /** The data contract's entities: each is one table of the store (docs/data-model.md). */

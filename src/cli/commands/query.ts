@@ -24,6 +24,8 @@ export interface ExportOptions {
   readonly write?: (text: string) => void;
   readonly columns?: readonly string[];
   readonly segment?: string;
+  /** Only the customers of this saved segment (src/segments), its filter compiled with bound values. */
+  readonly savedSegment?: string;
   /** An item output's long table instead of customer_scores: customer_id, rank, key, value, reason. */
   readonly items?: string;
   /** The stored recommendations instead of customer_scores: a row per customer and product (long) or per customer (wide). */
@@ -100,9 +102,19 @@ export async function exportScores(db: string, options: ExportOptions): Promise<
     const columns = options.columns && options.columns.length > 0 ? [...options.columns] : available;
     const unknown = columns.filter((c) => !available.includes(c));
     if (unknown.length) throw new KairosError('USAGE', `unknown column(s) ${unknown.join(', ')} (available: ${available.join(', ')})`);
-    const segment = 'customer_id IN (SELECT customer_id FROM customer_scores WHERE rfm_segment = $1)';
-    const where = options.segment === undefined ? '' : `WHERE ${segment}`;
-    const params = options.segment === undefined ? [] : [options.segment];
+    const conditions: string[] = [];
+    const params: (string | number | boolean)[] = [];
+    if (options.segment !== undefined) {
+      conditions.push('customer_id IN (SELECT customer_id FROM customer_scores WHERE rfm_segment = ?)');
+      params.push(options.segment);
+    }
+    if (options.savedSegment !== undefined) {
+      const { compileSegmentFilter, getSegment } = await import('../../segments/segments.js');
+      const compiled = await compileSegmentFilter(store, (await getSegment(store, options.savedSegment)).filter);
+      conditions.push(`customer_id IN (SELECT customer_id FROM customer_scores WHERE ${compiled.sql})`);
+      params.push(...compiled.params);
+    }
+    const where = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
     // DuckDB writes files only: text for stdout goes through a scratch file, then to `write` line by line.
     const scratch = toStdout ? mkdtempSync(join(tmpdir(), 'kairos-export-')) : undefined;
     const file = scratch === undefined ? resolve(options.out) : join(scratch, `export.${options.format}`);

@@ -1,0 +1,105 @@
+// `kairos segment` through main(argv): create (checked, sized), list, show with its size at each run, export for a CRM, delete, and errors that point at the place.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT_CODES } from '../../errors.js';
+import { writeFixtureOrders } from '../../testing/orders-fixture.js';
+import { Store } from '../../store/db.js';
+import type { Io } from '../io.js';
+import { main } from '../main.js';
+
+function capture(): Io & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return { stdout, stderr, out: (s) => stdout.push(s), err: (s) => stderr.push(s), isTty: false };
+}
+
+let dir: string;
+let db: string;
+async function kairos(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = capture();
+  const code = await main(['--db', db, ...argv], io);
+  return { code, out: io.stdout.join('\n'), err: io.stderr.join('\n') };
+}
+
+/** Customers of customer_scores matching a condition written by hand in SQL: what the segment must hold. */
+async function count(where: string): Promise<number> {
+  const store = await Store.open(db, { readOnly: true });
+  try {
+    return Number(await store.value(`SELECT count(*) FROM customer_scores WHERE ${where}`));
+  } finally {
+    store.close();
+  }
+}
+
+const FILTER = `frequency >= 2 and rfm_segment in ('Champions', "Can't lose them", 'At risk') and clv_12m_purchase_model > 1`;
+const SQL = `frequency >= 2 AND rfm_segment IN ('Champions', 'Can''t lose them', 'At risk') AND clv_12m_purchase_model > 1`;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'kairos-cli-segment-'));
+  db = join(dir, 'shop.duckdb');
+  const orders = writeFixtureOrders(dir);
+  expect((await kairos('--quiet', 'ingest', 'orders', orders, '--rejects-dir', dir)).code).toBe(0);
+  expect((await kairos('--quiet', 'score', '--scorer', 'rfm,clv', '--as-of', '2023-10-01')).code).toBe(0);
+}, 120_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('kairos segment', () => {
+  it('creates a segment, says its size now, and refuses the same name without --replace', async () => {
+    const want = await count(SQL);
+    expect(want).toBeGreaterThan(0);
+    const r = await kairos('--json', 'segment', 'create', 'keepers', '--filter', FILTER, '--description', 'worth keeping');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ segment: { name: 'keepers', filter: FILTER, description: 'worth keeping' }, customers: want });
+    const again = await kairos('segment', 'create', 'keepers', '--filter', 'frequency >= 1');
+    expect(again.code).toBe(EXIT_CODES.USAGE);
+    expect(again.err).toMatch(/segment "keepers" exists already/);
+    expect((await kairos('segment', 'create', 'anyone', '--filter', 'frequency >= 0')).out).toMatch(/segment "anyone" created: [\d,]+ customers now/);
+  });
+
+  it('points at a typo in the filter with the usage exit code and suggests the column', async () => {
+    const r = await kairos('segment', 'create', 'typo', '--filter', 'clv_12m > 200 and churn_rsk > 0.6');
+    expect(r.code).toBe(EXIT_CODES.USAGE);
+    expect(r.err).toContain('unknown column "churn_rsk" (at character 19)');
+    expect(r.err).toMatch(/hint: did you mean .*churn_risk/);
+    expect((await kairos('segment', 'show', 'typo')).code).toBe(EXIT_CODES.NOT_FOUND);
+  });
+
+  it("records every segment's size at each run, shown with the history", async () => {
+    expect((await kairos('--quiet', 'score', '--scorer', 'rfm,clv', '--as-of', '2023-12-01')).code).toBe(0);
+    const r = await kairos('--json', 'segment', 'show', 'keepers');
+    const shown = JSON.parse(r.out) as { customers: number; history: { runId: number; asOf: string; customers: number }[]; sample: string[] };
+    expect(shown.customers).toBe(await count(SQL));
+    expect(shown.history.map((h) => h.asOf)).toEqual(['2023-12-01']);
+    expect(shown.history[0]?.customers).toBe(shown.customers);
+    expect(shown.sample.length).toBe(Math.min(10, shown.customers));
+    const list = JSON.parse((await kairos('--json', 'segment', 'list')).out) as { name: string; customers: number; at_last_run: number }[];
+    expect(list.map((s) => s.name)).toEqual(['anyone', 'keepers']);
+    expect(list[1]).toMatchObject({ customers: shown.customers, at_last_run: shown.customers });
+  });
+
+  it('exports the customers of a segment with the chosen columns, in that order', async () => {
+    const file = join(dir, 'keepers.csv');
+    const r = await kairos('segment', 'export', 'keepers', '--columns', 'customer_id,clv_12m_purchase_model,rfm_segment', '--out', file);
+    expect(r.code).toBe(0);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('customer_id,clv_12m_purchase_model,rfm_segment');
+    expect(lines.length - 1).toBe(await count(SQL));
+    expect(r.out).toMatch(/wrote [\d,]+ customers of segment "keepers" x 3 columns/);
+  });
+
+  it('lists the filterable columns and deletes a segment, keeping its sizes as history', async () => {
+    const columns = JSON.parse((await kairos('--json', 'segment', 'columns')).out) as { name: string; type: string }[];
+    expect(columns).toEqual(expect.arrayContaining([{ name: 'clv_12m', type: 'number' }, { name: 'rfm_segment', type: 'text' }]));
+    expect(columns.find((c) => c.name === 'attributes')).toBeUndefined();
+    expect((await kairos('segment', 'delete', 'anyone')).code).toBe(0);
+    expect((await kairos('segment', 'show', 'anyone')).code).toBe(EXIT_CODES.NOT_FOUND);
+    const store = await Store.open(db, { readOnly: true });
+    try {
+      expect(Number(await store.value(`SELECT count(*) FROM segment_sizes WHERE segment = 'anyone'`))).toBe(1);
+    } finally {
+      store.close();
+    }
+  });
+});
