@@ -9,7 +9,7 @@ const SRC = dirname(fileURLToPath(import.meta.url));
 /**
  * The folders of src, lowest first: pure pieces at the bottom (errors, formatting, math, the demo generator, the
  * models and the tree ensembles of ml), then the store, settings, ingest, features, the backtest toolkit, saved
- * segments (a run records their sizes as it publishes), the scorers, evaluation, and the CLI.
+ * segments and the per-run summaries (a run records both as it publishes), the scorers, evaluation, and the CLI.
  * Data flows ingest -> store -> features -> models -> scores; imports point down this list. Test-only code
  * (src/testing) may import anything and is imported only by tests.
  */
@@ -22,7 +22,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['ingest'],
   ['features'],
   ['backtest'],
-  ['segments'],
+  ['segments', 'history'],
   ['scores'],
   ['evaluate'],
   ['cli'],

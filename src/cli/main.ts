@@ -4,6 +4,7 @@ import { asKairosError, EXIT_CODES, KairosError } from '../errors.js';
 import { DEFAULT_DB_PATH } from '../store/paths.js';
 import { registerAudience } from './commands/audience.js';
 import { registerDemo } from './commands/demo.js';
+import { registerDrift } from './commands/drift.js';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerQuery } from './commands/query.js';
@@ -71,6 +72,7 @@ Start with:  kairos demo            (synthetic retailer: ingest, score, summary)
   registerEvaluate(program, io, global);
   registerAudience(program, io, global);
   registerSegment(program, io, global);
+  registerDrift(program, io, global);
   for (const c of program.commands) c.exitOverride().configureOutput(output);
   return { program, global };
 }

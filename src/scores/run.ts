@@ -9,6 +9,7 @@ import { DEFAULT_REGISTRY, type ScoreRegistry } from './registry.js';
 import { createViews, ensureResultTables, removeUnpublished, resultsTable, storedResults, writeResults, type StoredResults } from './results.js';
 import { closeStaging, openStaging, publishStaged, removeStaleStaging, STAGING } from './staging.js';
 import { recordSegmentSizes } from '../segments/segments.js';
+import { summariseScores } from '../history/summaries.js';
 import type { ModelRecord, Scorer } from './types.js';
 
 export interface ScoreRunOptions {
@@ -250,6 +251,8 @@ export async function runScores(store: Store, options: ScoreRunOptions): Promise
     await createViews(store, registry);
     // Every saved segment's size over the scores just published (src/segments): segment evolution is history too.
     await recordSegmentSizes(store, runId);
+    // Distributions, drift from the previous run and migrations of what this run wrote (src/history).
+    for (const s of written.scorers) await summariseScores(store, runId, resultsTable(s.name));
   });
   await store.transaction(() => removeUnpublished(store, registry));
   return { ...written, seconds };

@@ -171,7 +171,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 6,
-    name: 'saved segments (a name and a filter over customer_scores) and their size at each run',
+    name: 'saved segments (a name and a filter over customer_scores) and their size at each run; per-run summaries of the scores',
     sql: [
       `CREATE TABLE IF NOT EXISTS segments (
          name VARCHAR PRIMARY KEY,
@@ -186,6 +186,14 @@ export const MIGRATIONS: readonly Migration[] = [
          customers BIGINT,
          error VARCHAR,
          PRIMARY KEY (run_id, segment))`,
+      // One row per run and score column the run wrote: distribution, drift from the scorer's previous run, migration
+      // (src/history/summaries.ts). Kept when runs are compacted, as segment sizes are.
+      `CREATE TABLE IF NOT EXISTS run_summaries (
+         run_id INTEGER NOT NULL,
+         column_name VARCHAR NOT NULL,
+         scores_table VARCHAR NOT NULL,
+         summary JSON NOT NULL,
+         PRIMARY KEY (run_id, column_name))`,
     ],
   },
 ];

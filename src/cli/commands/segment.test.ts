@@ -102,4 +102,15 @@ describe('kairos segment', () => {
       store.close();
     }
   });
+
+  it("kairos drift prints each score's index since the previous run, with the largest moves between RFM segments", async () => {
+    const r = await kairos('drift');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^run \d+: drift of each score since its scorer's previous run/);
+    expect(r.out).toMatch(/monetary\s+rfm\s+[\d,]+\s+\d+\s+\d\.\d{3}\s+(stable|moderate shift|major shift)/);
+    expect(r.out).toMatch(/rfm_segment, largest moves since run \d+: .+ -> .+: [\d,]+/);
+    const json = JSON.parse((await kairos('--json', 'drift')).out) as { runId: number; scores: { column: string; summary: { previous: { psi: number } | null } }[] };
+    expect(json.scores.find((x) => x.column === 'rfm_segment')?.summary.previous?.psi).toBeGreaterThanOrEqual(0);
+    expect((await kairos('drift', '--run', '999')).code).toBe(EXIT_CODES.NOT_FOUND);
+  });
 });
