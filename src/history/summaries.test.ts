@@ -50,8 +50,9 @@ describe('summaries of two scoring runs', () => {
     );
     expect(s.kind).toBe('number');
     expect(s.n).toBe(q?.n);
-    expectClose(s.quantiles[4] as number, q?.median as number, { rtol: 1e-12 });
-    expectClose(s.quantiles[6] as number, q?.p90 as number, { rtol: 1e-12 });
+    // approx_quantile: a t-digest, close to the exact quantile on a few hundred customers.
+    expectClose(s.quantiles[4] as number, q?.median as number, { rtol: 0.05 });
+    expectClose(s.quantiles[6] as number, q?.p90 as number, { rtol: 0.05 });
     expect(s.edges).toHaveLength(9);
     expect(s.counts.reduce((a, b) => a + b, 0)).toBe(s.n);
     const before = (await runSummaries(store, first)).get('monetary')?.summary as NumericSummary;
