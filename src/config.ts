@@ -84,6 +84,21 @@ export interface AffinitySettings {
   sampleCustomers: number;
 }
 
+/** Lifecycle stages (src/scores/lifecycle): the rules' thresholds, in days and purchases. */
+export interface LifecycleSettings {
+  /** New: the first purchase within this many days. */
+  newDays: number;
+  /** Reactivated: a purchase within this many days that came after a gap of at least lapsedDays. */
+  activeDays: number;
+  /** Lapsed: no purchase for more than this many days. */
+  lapsedDays: number;
+  /** Loyal: at least this many purchases, the first at least loyalTenureDays ago. */
+  loyalPurchases: number;
+  loyalTenureDays: number;
+  /** At risk: the churn decisive date has passed, or the purchase model's churn risk is at least this. */
+  atRiskChurnRisk: number;
+}
+
 /** The ambassador score: advocacy (reviews and their ratings, referrals, social shares), recency-weighted. */
 export interface AmbassadorSettings {
   /**
@@ -162,6 +177,7 @@ export interface KairosConfig {
   engagement: EngagementSettings;
   recommend: RecommendSettings;
   affinity: AffinitySettings;
+  lifecycle: LifecycleSettings;
 }
 
 export const DEFAULT_CONFIG: KairosConfig = {
@@ -171,6 +187,7 @@ export const DEFAULT_CONFIG: KairosConfig = {
   rfm: { bins: 5 },
   scores: { model: 'auto', clvMonths: 12, monthlyDiscountRate: 0.01, decisiveThreshold: 0.5, offerLeadDays: 14, summaryPartitions: 1, choiceSample: 50_000 },
   learned: { enabled: true, churnDays: 90, snapshots: 4, stepDays: 30, sampleCustomers: 10_000, rounds: 400, maxDepth: 3, learningRate: 0.05 },
+  lifecycle: { newDays: 90, activeDays: 180, lapsedDays: 365, loyalPurchases: 5, loyalTenureDays: 365, atRiskChurnRisk: 0.7 },
   affinity: { enabled: false, by: 'category', level: 1, horizonDays: 90, maxGroups: 50, snapshots: 3, stepDays: 30, sampleCustomers: 10_000 },
   // Why these values: docs/scores.md, "Engagement and ambassador". email_sent weighs 0 (a mail received is exposure,
   // not engagement) but has a half-life: it is the denominator of email_open_rate.
@@ -264,6 +281,7 @@ export function loadConfig(path?: string): KairosConfig {
       itemKnn: { ...DEFAULT_CONFIG.recommend.itemKnn, ...raw.recommend?.itemKnn },
     },
     affinity: { ...DEFAULT_CONFIG.affinity, ...raw.affinity },
+    lifecycle: { ...DEFAULT_CONFIG.lifecycle, ...raw.lifecycle },
   };
   validateConfig(config, file);
   return config;
@@ -308,6 +326,20 @@ export function validateConfig(config: KairosConfig, where = 'config'): void {
   validateEngagement(config.engagement, where);
   validateRecommend(config.recommend, where);
   validateAffinity(config.affinity, where);
+  validateLifecycle(config.lifecycle, where);
+}
+
+/** The lifecycle thresholds: whole days and purchases, a probability, new within active within lapsed. */
+function validateLifecycle(l: LifecycleSettings, where: string): void {
+  const fail = (m: string): never => {
+    throw new KairosError('USAGE', `${where}: lifecycle.${m}`);
+  };
+  for (const k of ['newDays', 'activeDays', 'lapsedDays', 'loyalPurchases', 'loyalTenureDays'] as const) {
+    const v = l[k];
+    if (!(typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 10_000)) fail(`${k} must be a whole number from 1 to 10,000, got ${JSON.stringify(v)}`);
+  }
+  if (!(typeof l.atRiskChurnRisk === 'number' && l.atRiskChurnRisk > 0 && l.atRiskChurnRisk <= 1)) fail(`atRiskChurnRisk must be in (0, 1], got ${JSON.stringify(l.atRiskChurnRisk)}`);
+  if (!(l.activeDays <= l.lapsedDays)) fail(`activeDays (${l.activeDays}) must not exceed lapsedDays (${l.lapsedDays})`);
 }
 
 const RECOMMEND_CANDIDATES = ['item-knn', 'als', 'popularity'] as const;

@@ -59,4 +59,33 @@ export function registerDrift(program: Command, io: Io, global: () => GlobalOpti
         if (m.length > 0) io.out(`${column}, largest moves since run ${summary.previous.runId}: ${m.join('; ')}`);
       }
     });
+
+  program
+    .command('transitions')
+    .description('moves of a categorical score (lifecycle_stage, rfm_segment, ...) since its previous run: counts, and with --from and --to the customers who made that move')
+    .option('--score <column>', 'the categorical score', 'lifecycle_stage')
+    .option('--from <value>', 'the value before (e.g. active)')
+    .option('--to <value>', 'the value now (e.g. "at risk")')
+    .option('--run <id>', 'the run (default: the latest with summaries)')
+    .option('--limit <n>', 'customers listed at most', '100')
+    .action(async (flags: { score: string; from?: string; to?: string; run?: string; limit: string }) => {
+      const g = global();
+      const limit = Number(flags.limit);
+      if (!(Number.isInteger(limit) && limit >= 1 && limit <= 1_000_000)) throw new KairosError('USAGE', `--limit must be a whole number from 1 to 1,000,000, got ${flags.limit}`);
+      if ((flags.from === undefined) !== (flags.to === undefined)) throw new KairosError('USAGE', '--from and --to go together');
+      const runId = flags.run === undefined ? undefined : Number(flags.run);
+      if (runId !== undefined && !Number.isInteger(runId)) throw new KairosError('USAGE', `--run must be a run id, got ${flags.run}`);
+      const [{ withStore }, { transitions }] = await Promise.all([import('../../store/db.js'), import('../../history/transitions.js')]);
+      const result = await withStore(
+        g.db,
+        (store) => transitions(store, flags.score, { ...(runId === undefined ? {} : { runId }), ...(flags.from === undefined ? {} : { from: flags.from, to: flags.to as string }), limit }),
+        { mustExist: true, readOnly: true, ...storeWait(io, g) },
+      );
+      if (g.json) return printJson(io, result);
+      io.out(`${result.score}: moves from run ${result.previousRunId} to run ${result.runId} (customers scored in both)`);
+      io.out(renderTable(['from', 'to', 'customers'], result.counts.map((c) => ({ from: c.from || '(none)', to: c.to || '(none)', customers: formatCount(c.customers) }))));
+      if (result.customers !== null) {
+        io.out(`${formatCount(result.customers.length)} customer(s) from ${flags.from} to ${flags.to}${result.customers.length === limit ? ` (the first ${formatCount(limit)})` : ''}: ${result.customers.join(', ') || 'none'}`);
+      }
+    });
 }
