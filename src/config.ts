@@ -84,6 +84,25 @@ export interface AffinitySettings {
   sampleCustomers: number;
 }
 
+/** Promotion appetence (src/scores/promotion): which e-mail campaigns are promotional, how responses tilt the score, the labels. */
+export interface PromotionSettings {
+  /**
+   * E-mail campaigns that are promotions, as SQL LIKE patterns on events' campaign_id (e.g. "PROMO-%"): their
+   * email_sent count as promotional campaigns received, their email_click as responses. Default none: only
+   * campaign_received and coupon_redemption events are promotional.
+   */
+  emailCampaigns: string[];
+  /** The response rate tilts the odds of the score by (shrunk rate / population rate)^responseWeight (0: no tilt). */
+  responseWeight: number;
+  /**
+   * promo_label from the odds ratio to the typical customer (promo_odds_ratio): 'promotion-driven' from `drivenFrom`,
+   * 'promotion-sensitive' from `sensitiveFrom`, 'full-price' below `fullPriceBelow`, else 'indifferent'.
+   */
+  drivenFrom: number;
+  sensitiveFrom: number;
+  fullPriceBelow: number;
+}
+
 /** The ambassador score: advocacy (reviews and their ratings, referrals, social shares), recency-weighted. */
 export interface AmbassadorSettings {
   /**
@@ -157,6 +176,7 @@ export interface KairosConfig {
   engagement: EngagementSettings;
   recommend: RecommendSettings;
   affinity: AffinitySettings;
+  promotion: PromotionSettings;
 }
 
 export const DEFAULT_CONFIG: KairosConfig = {
@@ -167,6 +187,8 @@ export const DEFAULT_CONFIG: KairosConfig = {
   scores: { model: 'auto', clvMonths: 12, monthlyDiscountRate: 0.01, decisiveThreshold: 0.5, offerLeadDays: 14, summaryPartitions: 1, choiceSample: 50_000 },
   learned: { enabled: true, churnDays: 90, snapshots: 4, stepDays: 30, sampleCustomers: 10_000, rounds: 400, maxDepth: 3, learningRate: 0.05 },
   affinity: { enabled: false, by: 'category', level: 1, horizonDays: 90, maxGroups: 50, snapshots: 3, stepDays: 30, sampleCustomers: 10_000 },
+  // Why these values: docs/scores.md, "Promotion appetence".
+  promotion: { emailCampaigns: [], responseWeight: 0.5, drivenFrom: 1.6, sensitiveFrom: 1.2, fullPriceBelow: 0.8 },
   // Why these values: docs/scores.md, "Engagement and ambassador". email_sent weighs 0 (a mail received is exposure,
   // not engagement) but has a half-life: it is the denominator of email_open_rate.
   engagement: {
@@ -256,6 +278,7 @@ export function loadConfig(path?: string): KairosConfig {
     engagement: mergeEngagement(raw.engagement),
     recommend: { ...DEFAULT_CONFIG.recommend, ...raw.recommend, als: { ...DEFAULT_CONFIG.recommend.als, ...raw.recommend?.als } },
     affinity: { ...DEFAULT_CONFIG.affinity, ...raw.affinity },
+    promotion: { ...DEFAULT_CONFIG.promotion, ...raw.promotion },
   };
   validateConfig(config, file);
   return config;
@@ -300,6 +323,21 @@ export function validateConfig(config: KairosConfig, where = 'config'): void {
   validateEngagement(config.engagement, where);
   validateRecommend(config.recommend, where);
   validateAffinity(config.affinity, where);
+  validatePromotion(config.promotion, where);
+}
+
+/** The promotion settings: text patterns, a response weight >= 0, ordered label thresholds. */
+function validatePromotion(p: PromotionSettings, where: string): void {
+  if (!Array.isArray(p.emailCampaigns) || !p.emailCampaigns.every((x) => typeof x === 'string' && x.length > 0)) {
+    throw new KairosError('USAGE', `${where}: promotion.emailCampaigns must be a list of campaign_id patterns (SQL LIKE, e.g. "PROMO-%"), got ${JSON.stringify(p.emailCampaigns)}`);
+  }
+  if (!(typeof p.responseWeight === 'number' && p.responseWeight >= 0 && p.responseWeight <= 5)) {
+    throw new KairosError('USAGE', `${where}: promotion.responseWeight must be a number from 0 to 5, got ${JSON.stringify(p.responseWeight)}`);
+  }
+  const [f, s, d] = [p.fullPriceBelow, p.sensitiveFrom, p.drivenFrom];
+  if (!([f, s, d].every((x) => typeof x === 'number' && Number.isFinite(x)) && f > 0 && f <= 1 && s >= 1 && s < d)) {
+    throw new KairosError('USAGE', `${where}: promotion thresholds must satisfy 0 < fullPriceBelow <= 1 <= sensitiveFrom < drivenFrom (odds ratios), got ${JSON.stringify([f, s, d])}`);
+  }
 }
 
 const RECOMMEND_CANDIDATES = ['item-knn', 'als', 'popularity'] as const;
