@@ -1,14 +1,14 @@
 // Promotion appetence as of an instant: each customer's purchases on promotion, coupons and campaign responses, shrunk towards the population (beta-binomial) and combined into a 0-100 score.
 import type { PromotionSettings } from '../../config.js';
+import { PROMOTION_EVENT_TYPES } from '../../ingest/contract.js';
 import { fitBetaBinomial, type BetaBinomialFit, type BetaBinomialParams } from '../../models/beta-binomial.js';
 import type { Store } from '../../store/db.js';
 
 /** promo_label values, most promotion-minded first (rule: `labelSql`). */
 export const PROMO_LABELS = ['promotion-driven', 'promotion-sensitive', 'indifferent', 'full-price'] as const;
 
-/** Event types that carry promotions: a coupon redeemed, a promotional campaign (mailer, coupon book) received. */
-export const COUPON_TYPE = 'coupon_redemption';
-export const CAMPAIGN_TYPE = 'campaign_received';
+/** Event types that carry promotions (the data contract's PROMOTION_EVENT_TYPES): a coupon redeemed, a promotional campaign received. */
+export const [COUPON_TYPE, CAMPAIGN_TYPE] = PROMOTION_EVENT_TYPES;
 
 /** What would enable the score on a store without promotion data: said in the note. */
 export const ENABLING_COLUMNS =
