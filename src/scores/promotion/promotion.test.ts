@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { main } from '../../cli/main.js';
 import { DEFAULT_CONFIG, type KairosConfig } from '../../config.js';
 import { ingest } from '../../ingest/ingest.js';
 import { posteriorMean } from '../../models/beta-binomial.js';
@@ -11,7 +12,9 @@ import { expectClose } from '../../testing/expect-close.js';
 import { explainCustomer } from '../explain.js';
 import { runScores } from '../run.js';
 import { ENABLING_COLUMNS } from './appetence.js';
+import { parseAverageDiscount, parseScoreFilter } from './audience.js';
 import { PROMOTION_MODEL } from './index.js';
+import { DEFAULT_REGISTRY } from '../registry.js';
 
 const AS_OF = '2024-07-01';
 const NOW = new Date('2030-01-01T00:00:00Z');
@@ -154,5 +157,65 @@ describe('promotion appetence', () => {
     expect(run.notes).toContainEqual(`promotion: none of the 351 order lines before the as-of date has a discount: no promotion appetence score (empty, not 0). These would enable it: ${ENABLING_COLUMNS}`);
     const e = await explainCustomer(store, 'drv1');
     expect(e.explanations['promotion']?.[0]).toBe('no promotion appetence: the store has no discount data before the as-of date (orders.discount empty)');
+  });
+});
+
+describe('audiences by appetence', () => {
+  async function kairos(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(['--db', join(dir, 'k.duckdb'), ...argv], { out: (x) => out.push(x), err: (x) => err.push(x), isTty: false });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  }
+
+  it('combines a label with a condition on another score, and sums the margin a discount gives away on the expected spend', async () => {
+    await load(true);
+    await runScores(store, { config, asOf: AS_OF, scorers: ['rfm', 'clv', 'promotion'] });
+    store.close();
+    const r = await kairos('audience', '--exclude-appetence', 'promotion-driven,promotion-sensitive', '--where', 'promo_purchase_days>=12', '--average-discount', '10%');
+    expect(r.code, r.err).toBe(0);
+    const lines = r.out.split('\n');
+    expect(lines[0]).toBe('customer_id,email,promo_appetence,promo_label,expected_spend_90d,expected_discount_90d,rank');
+    const rows = lines.slice(1).map((l) => l.split(','));
+    // Customers with 12 purchase days or more (c08, c17, c26, c35 and full1, 20 days), none promotion-driven or -sensitive.
+    store = await Store.open(join(dir, 'k.duckdb'), { readOnly: true });
+    const expected = await store.all<{ customer_id: string; spend: number }>(
+      `SELECT customer_id, round(expected_purchases_90d * expected_order_value, 2) AS spend FROM customer_scores
+       WHERE promo_purchase_days >= 12 AND promo_label NOT IN ('promotion-driven', 'promotion-sensitive') ORDER BY promo_appetence DESC, customer_id`,
+    );
+    expect(expected.map((e) => e.customer_id)).toContain('full1');
+    expect(rows.map((x) => x[0])).toEqual(expected.map((e) => e.customer_id));
+    for (const [i, e] of expected.entries()) {
+      expect(Number(rows[i]?.[4])).toBeCloseTo(e.spend, 2);
+      expect(Number(rows[i]?.[5])).toBeCloseTo(Math.round(e.spend * 10) / 100, 2);
+    }
+    const margin = expected.reduce((a, e) => a + Math.round(e.spend * 10) / 100, 0);
+    expect(r.err).toContain(`audience (promo_label not in (promotion-driven, promotion-sensitive) and promo_purchase_days >= 12): ${expected.length} customers`);
+    expect(r.err).toContain(`a 10% discount would give away EUR ${margin.toFixed(2)}`);
+  });
+
+  it('refuses unknown labels, columns outside the allow-list, text compared by order, and a discount of 100%', async () => {
+    await load(true);
+    await runScores(store, { config, asOf: AS_OF, scorers: ['promotion'] });
+    store.close();
+    const bad = await kairos('audience', '--appetence', 'bargain-hunter');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/invalid appetence label "bargain-hunter" \(expected one of promotion-driven, promotion-sensitive, indifferent, full-price\)/);
+    expect(() => parseScoreFilter("email='x' OR 1=1", DEFAULT_REGISTRY)).toThrow(/"email" is not a score column/);
+    expect(() => parseScoreFilter('clv_12m', DEFAULT_REGISTRY)).toThrow(/expected COLUMN OP VALUE/);
+    expect(() => parseScoreFilter('customer_id=c1', DEFAULT_REGISTRY)).toThrow(/"customer_id" is not a score column/);
+    expect(() => parseScoreFilter('promo_label>full', DEFAULT_REGISTRY)).toThrow(/promo_label is text: compare it with = or !=/);
+    expect(() => parseScoreFilter('clv_12m>=lots', DEFAULT_REGISTRY)).toThrow(/clv_12m is a number, got "lots"/);
+    // A text value is bound, never spliced: a quote in it is just a character of the value.
+    expect(parseScoreFilter("promo_label=full-price' OR '1'='1", DEFAULT_REGISTRY)).toEqual({ column: 'promo_label', op: '=', value: "full-price' OR '1'='1" });
+    const injected = await kairos('audience', '--where', "promo_label=full-price' OR '1'='1");
+    expect(injected.code, injected.err).toBe(0);
+    expect(injected.out.split('\n')).toHaveLength(1);
+    expect(parseAverageDiscount('0.15', 'EUR')).toEqual({ share: 0.15 });
+    expect(parseAverageDiscount('5 eur', 'EUR')).toEqual({ money: 5 });
+    expect(() => parseAverageDiscount('1', 'EUR')).toThrow(/between 0 and 1/);
+    const noWhom = await kairos('audience');
+    expect(noWhom.code).toBe(2);
+    expect(noWhom.err).toMatch(/say whom to target/);
   });
 });
