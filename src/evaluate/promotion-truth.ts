@@ -4,7 +4,7 @@ import { withRollback } from '../backtest/split.js';
 import type { KairosConfig } from '../config.js';
 import { KairosError } from '../errors.js';
 import { createAsOfViews, parseAsOf } from '../features/as-of.js';
-import { createAppetenceTable } from '../scores/promotion/appetence.js';
+import { computeAppetence, type NextPurchaseChoice } from '../scores/promotion/next-purchase.js';
 import { quoteLiteral, type Store } from '../store/db.js';
 
 /** Purchase days from which a customer counts as having a history (the second comparison). */
@@ -23,6 +23,8 @@ export interface PromotionTruthComparison {
   readonly withHistory: number;
   readonly spearmanHistory: number | null;
   readonly spearmanRawHistory: number | null;
+  /** Whether the next-purchase trees gave the score's base (src/scores/promotion/next-purchase.ts). */
+  readonly nextPurchase: NextPurchaseChoice;
 }
 
 /**
@@ -33,7 +35,7 @@ export async function comparePromotionWithTruth(store: Store, truthCsv: string, 
   const asOf = parseAsOf(options.asOf);
   return withRollback(store, async () => {
     await createAsOfViews(store, asOf);
-    await createAppetenceTable(store, '__truth_promotion', options.config.promotion);
+    const { choice } = await computeAppetence(store, '__truth_promotion', options.config.promotion, asOf);
     await store.run(`CREATE OR REPLACE TEMP TABLE __truth_promo AS SELECT * FROM read_csv(${quoteLiteral(truthCsv)}, header = true, all_varchar = true)`);
     const { numbers } = await store.readColumns(
       `SELECT a.promo_appetence::DOUBLE AS score, ((a.promo_share_days_raw + a.promo_share_spend_raw) / 2)::DOUBLE AS raw,
@@ -53,6 +55,7 @@ export async function comparePromotionWithTruth(store: Store, truthCsv: string, 
       withHistory: keep(days).length,
       spearmanHistory: spearman(keep(truth), keep(score)),
       spearmanRawHistory: spearman(keep(truth), keep(raw)),
+      nextPurchase: choice,
     };
   });
 }

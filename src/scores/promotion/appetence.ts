@@ -47,6 +47,22 @@ export interface AppetenceFacts {
 
 const FACTS = '__promotion_facts';
 
+/** Features of the next-purchase model, per buyer at a cut (`features` table): the figures above and the shrunk shares. */
+export const NEXT_PURCHASE_FEATURES = [
+  'purchase_days', 'promo_days', 'share_days_raw', 'spend_share', 'share_days_shrunk', 'share_spend_shrunk', 'lines', 'discount_depth',
+  'recency_days', 'tenure_days', 'last_day_promo', 'recent_days', 'recent_promo_days', 'coupon_redemptions', 'received', 'responded', 'response_rate_shrunk',
+] as const;
+
+export interface AppetenceOptions {
+  /** Also write this table: customer_id and NEXT_PURCHASE_FEATURES, one row per buyer, in id order. */
+  readonly features?: string;
+  /**
+   * The next-purchase model's probabilities (a table of customer_id, p): they replace the mean of the shrunk shares as
+   * the score's base, without the response tilt (the trees saw the responses); `typical` is the buyers' mean p.
+   */
+  readonly next?: { readonly table: string; readonly typical: number };
+}
+
 /** Mean of a Beta prior. */
 function priorMean(p: BetaBinomialParams): number {
   return p.alpha / (p.alpha + p.beta);
@@ -74,23 +90,34 @@ function labelSql(ratio: string, driven: string, sensitive: string, fullPrice: s
  * `fitBetaBinomial`, each share is its posterior mean, and the score is 100 × the odds-tilted mean of the two shrunk
  * shares (docs/scores.md, "Promotion appetence"). Without a discounted line there is no score (empty, not 0).
  */
-export async function createAppetenceTable(store: Store, table: string, settings: PromotionSettings): Promise<AppetenceFacts> {
+export async function createAppetenceTable(
+  store: Store,
+  table: string,
+  settings: PromotionSettings,
+  cut: string,
+  options: AppetenceOptions = {},
+): Promise<AppetenceFacts> {
+  // $2: the cut. The views hold the data before the run's as-of; an inner cut (the next-purchase model's) is earlier.
   await store.run(
     `CREATE OR REPLACE TEMP TABLE ${FACTS} AS
      WITH sale AS (
        SELECT customer_id, ordered_at::DATE AS day, amount + discount AS gross, discount
-       FROM asof_orders WHERE quantity > 0 AND status = 'completed' AND amount >= 0),
+       FROM asof_orders WHERE quantity > 0 AND status = 'completed' AND amount >= 0 AND ordered_at < $2::TIMESTAMP),
      per_day AS (SELECT customer_id, day, max(discount) > 0 AS promo FROM sale GROUP BY customer_id, day),
-     days AS (SELECT customer_id, count(*) AS purchase_days, count(*) FILTER (WHERE promo) AS promo_days FROM per_day GROUP BY customer_id),
+     days AS (
+       SELECT customer_id, count(*) AS purchase_days, count(*) FILTER (WHERE promo) AS promo_days,
+         min(day) AS first_day, max(day) AS last_day, arg_max(promo, day)::INTEGER AS last_day_promo,
+         count(*) FILTER (WHERE day >= $2::DATE - 90) AS recent_days, count(*) FILTER (WHERE promo AND day >= $2::DATE - 90) AS recent_promo_days
+       FROM per_day GROUP BY customer_id),
      spend AS (
        SELECT customer_id, count(*) AS lines, sum(gross) AS gross, coalesce(sum(gross) FILTER (WHERE discount > 0), 0) AS promo_gross,
          sum(discount) AS discount_total, count(*) FILTER (WHERE discount > 0) AS discounted_lines
        FROM sale GROUP BY customer_id),
      ev AS (
        SELECT customer_id, type, campaign_id FROM asof_events e
-       WHERE type IN ('${COUPON_TYPE}', '${CAMPAIGN_TYPE}')
+       WHERE occurred_at < $2::TIMESTAMP AND (type IN ('${COUPON_TYPE}', '${CAMPAIGN_TYPE}')
           OR (type IN ('email_sent', 'email_click') AND campaign_id IS NOT NULL
-              AND EXISTS (SELECT 1 FROM unnest(from_json($1, '["VARCHAR"]')) AS u(pattern) WHERE e.campaign_id LIKE u.pattern))),
+              AND EXISTS (SELECT 1 FROM unnest(from_json($1, '["VARCHAR"]')) AS u(pattern) WHERE e.campaign_id LIKE u.pattern)))),
      received AS (SELECT DISTINCT customer_id, campaign_id FROM ev WHERE type IN ('${CAMPAIGN_TYPE}', 'email_sent') AND campaign_id IS NOT NULL),
      acted AS (SELECT DISTINCT customer_id, campaign_id FROM ev WHERE type IN ('${COUPON_TYPE}', 'email_click') AND campaign_id IS NOT NULL),
      responses AS (
@@ -107,10 +134,13 @@ export async function createAppetenceTable(store: Store, table: string, settings
        CASE WHEN s.gross > 0 THEN least(1, greatest(0, s.promo_gross / s.gross)) ELSE 0 END AS spend_share,
        coalesce(s.discount_total, 0) AS discount_total,
        coalesce(cp.redemptions, 0)::INTEGER AS coupon_redemptions, coalesce(cp.unknown_campaign, 0)::INTEGER AS unknown_campaign,
-       coalesce(rs.received, 0)::INTEGER AS received, coalesce(rs.responded, 0)::INTEGER AS responded
-     FROM asof_customers c LEFT JOIN days d USING (customer_id) LEFT JOIN spend s USING (customer_id)
+       coalesce(rs.received, 0)::INTEGER AS received, coalesce(rs.responded, 0)::INTEGER AS responded,
+       ($2::DATE - d.last_day)::INTEGER AS recency_days, ($2::DATE - d.first_day)::INTEGER AS tenure_days, d.last_day_promo,
+       d.recent_days::INTEGER AS recent_days, d.recent_promo_days::INTEGER AS recent_promo_days,
+       CASE WHEN s.gross > 0 THEN s.discount_total / s.gross END AS discount_depth
+     FROM (SELECT * FROM asof_customers WHERE created_at IS NULL OR created_at < $2::TIMESTAMP) c LEFT JOIN days d USING (customer_id) LEFT JOIN spend s USING (customer_id)
        LEFT JOIN coupons cp USING (customer_id) LEFT JOIN responses rs USING (customer_id)`,
-    [JSON.stringify(settings.emailCampaigns)],
+    [JSON.stringify(settings.emailCampaigns), cut],
   );
   const totals = await store.one<{ lines: number; discounted: number; buyers: number; events: number; unknown_campaign: number; unknown_customer: number }>(
     `SELECT coalesce(sum(lines), 0)::BIGINT AS lines, coalesce(sum(discounted_lines), 0)::BIGINT AS discounted,
@@ -133,6 +163,8 @@ export async function createAppetenceTable(store: Store, table: string, settings
   const response = column(r.numbers, 'n').length > 0 ? fitBetaBinomial({ k: column(r.numbers, 'k'), n: column(r.numbers, 'n') }) : null;
   const typicalShare = days && spend ? (priorMean(days.params) + priorMean(spend.params)) / 2 : null;
   const typicalResponse = response ? priorMean(response.params) : null;
+  // The odds ratio's reference: the typical customer's base, the trees' mean probability when they give the base.
+  const reference = typicalShare === null ? null : options.next ? Math.min(0.999, Math.max(0.001, options.next.typical)) : typicalShare;
 
   // Posterior means and the score in SQL, with the fitted priors bound: $1-$2 days, $3-$4 spend, $5-$6 response.
   const none = Number.NaN;
@@ -146,11 +178,12 @@ export async function createAppetenceTable(store: Store, table: string, settings
        SELECT *,
          CASE WHEN $1::DOUBLE IS NOT NULL AND purchase_days > 0 THEN ($1 + promo_days) / ($1 + $2 + purchase_days) END AS share_days,
          CASE WHEN $3::DOUBLE IS NOT NULL AND purchase_days > 0 THEN ($3 + purchase_days * spend_share) / ($3 + $4 + purchase_days) END AS share_spend,
-         CASE WHEN $5::DOUBLE IS NOT NULL AND received > 0 THEN ($5 + responded) / ($5 + $6 + received) END AS response_rate
-       FROM ${FACTS}),
+         CASE WHEN $5::DOUBLE IS NOT NULL AND received > 0 THEN ($5 + responded) / ($5 + $6 + received) END AS response_rate,
+         ${options.next ? `least(0.999, greatest(0.001, np.p))` : 'NULL::DOUBLE'} AS p_next
+       FROM ${FACTS} ${options.next ? `LEFT JOIN ${options.next.table} np USING (customer_id)` : ''}),
      odds AS (
-       SELECT *, (share_days + share_spend) / 2 AS base,
-         CASE WHEN response_rate IS NULL OR $7::DOUBLE IS NULL THEN 1 ELSE pow(response_rate / $7, $8) END AS tilt
+       SELECT *, CASE WHEN share_days IS NOT NULL AND p_next IS NOT NULL THEN p_next ELSE (share_days + share_spend) / 2 END AS base,
+         CASE WHEN p_next IS NOT NULL OR response_rate IS NULL OR $7::DOUBLE IS NULL THEN 1 ELSE pow(response_rate / $7, $8) END AS tilt
        FROM shrunk),
      scored AS (
        SELECT *, base / (1 - base) * tilt AS o FROM odds)
@@ -165,15 +198,29 @@ export async function createAppetenceTable(store: Store, table: string, settings
        CASE WHEN purchase_days > 0 THEN purchase_days END AS promo_purchase_days,
        CASE WHEN purchase_days > 0 THEN round(discount_total, 2) END AS discount_received,
        coupon_redemptions, received AS promo_campaigns_received, responded AS promo_campaigns_responded,
-       response_rate AS promo_response_rate_shrunk
+       response_rate AS promo_response_rate_shrunk,
+       CASE WHEN share_days IS NOT NULL THEN coalesce(p_next, share_days) END AS promo_next_purchase_probability
      FROM scored`,
     [
       bind(ad), bind(bd), bind(as), bind(bs), bind(ar), bind(br),
       typicalResponse, settings.responseWeight,
-      typicalShare === null ? null : typicalShare / (1 - typicalShare),
+      reference === null ? null : reference / (1 - reference),
       settings.drivenFrom, settings.sensitiveFrom, settings.fullPriceBelow,
     ],
   );
+  if (options.features) {
+    await store.run(
+      `CREATE OR REPLACE TEMP TABLE ${options.features} AS
+       SELECT f.customer_id, f.purchase_days::DOUBLE AS purchase_days, f.promo_days::DOUBLE AS promo_days,
+         (f.promo_days / f.purchase_days)::DOUBLE AS share_days_raw, f.spend_share::DOUBLE AS spend_share,
+         t.promo_share_days_shrunk AS share_days_shrunk, t.promo_share_spend_shrunk AS share_spend_shrunk, f.lines::DOUBLE AS lines,
+         f.discount_depth::DOUBLE AS discount_depth, f.recency_days::DOUBLE AS recency_days, f.tenure_days::DOUBLE AS tenure_days,
+         f.last_day_promo::DOUBLE AS last_day_promo, f.recent_days::DOUBLE AS recent_days, f.recent_promo_days::DOUBLE AS recent_promo_days,
+         f.coupon_redemptions::DOUBLE AS coupon_redemptions, f.received::DOUBLE AS received, f.responded::DOUBLE AS responded,
+         t.promo_response_rate_shrunk AS response_rate_shrunk
+       FROM ${FACTS} f JOIN ${table} t USING (customer_id) WHERE f.purchase_days > 0 ORDER BY f.customer_id`,
+    );
+  }
   await store.run(`DROP TABLE IF EXISTS ${FACTS}`);
   return {
     saleLines: Number(totals?.lines ?? 0),

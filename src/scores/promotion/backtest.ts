@@ -5,7 +5,8 @@ import { gradedSection, row, thinRoc } from '../../backtest/sections.js';
 import type { ChartSpec, ScoreSection } from '../../backtest/types.js';
 import { quoteLiteral } from '../../store/db.js';
 import type { BacktestContext, BacktestResult } from '../types.js';
-import { COUPON_TYPE, createAppetenceTable } from './appetence.js';
+import { COUPON_TYPE } from './appetence.js';
+import { computeAppetence, nextPurchaseNote, type NextPurchaseChoice } from './next-purchase.js';
 
 const TABLE = '__promotion_backtest';
 
@@ -32,6 +33,8 @@ export interface PromotionBacktestDetails {
   readonly mostlyDiscounted: PromotionOutcome | null;
   /** Customers with a purchase before the cut: a coupon redeemed in the holdout (null without coupon events in it). */
   readonly redeemsCoupon: PromotionOutcome | null;
+  /** Whether the next-purchase trees gave the score's base at the cut, as the scorer decides it. */
+  readonly nextPurchase: NextPurchaseChoice | null;
 }
 
 const BASELINE = 'raw promotion share (unshrunk)';
@@ -85,13 +88,13 @@ function col(numbers: Record<string, Float64Array>, name: string): Float64Array 
 export async function backtestPromotion(ctx: BacktestContext): Promise<BacktestResult> {
   const { store, split } = ctx;
   ctx.progress('promotion: appetence at the cut');
-  const facts = await createAppetenceTable(store, TABLE, ctx.config.promotion);
+  const { facts, choice } = await computeAppetence(store, TABLE, ctx.config.promotion, split.cut, ctx.progress);
   try {
     if (facts.discountedLines === 0 || facts.typicalShare === null) {
       return {
         sections: [],
         summary: [`promotion: no discounted order line before ${split.cut.slice(0, 10)}: not backtested`],
-        details: { discountedLines: facts.discountedLines, mostlyDiscounted: null, redeemsCoupon: null } satisfies PromotionBacktestDetails,
+        details: { discountedLines: facts.discountedLines, mostlyDiscounted: null, redeemsCoupon: null, nextPurchase: null } satisfies PromotionBacktestDetails,
       };
     }
     const holdoutEnd = quoteLiteral(split.holdoutEnd);
@@ -141,7 +144,8 @@ export async function backtestPromotion(ctx: BacktestContext): Promise<BacktestR
       sections.push({ ...b.section, description: `${b.section.description} ${formatPercent(b.outcome.positiveShare)} of the ${formatNumber(b.outcome.customers, 0)} customers did.` });
       summary.push(`promotion: ROC AUC ${f(b.outcome.auc)} for redeeming a coupon in the holdout, ${BASELINE} ${f(b.outcome.aucRaw)}; lift at 10% ${f(b.outcome.lift10)} vs ${f(b.outcome.lift10Raw)}`);
     }
-    const details: PromotionBacktestDetails = { discountedLines: facts.discountedLines, mostlyDiscounted: a.outcome, redeemsCoupon: redeems };
+    summary.push(nextPurchaseNote(choice));
+    const details: PromotionBacktestDetails = { discountedLines: facts.discountedLines, mostlyDiscounted: a.outcome, redeemsCoupon: redeems, nextPurchase: choice };
     return { sections, summary, details };
   } finally {
     await store.run(`DROP TABLE IF EXISTS ${TABLE}`);

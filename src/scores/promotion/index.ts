@@ -2,8 +2,9 @@
 import { formatCount, formatMoney, formatNumber, formatProbability } from '../../util/format.js';
 import type { Store } from '../../store/db.js';
 import type { Scorer, ScoreContext, ScorerResult } from '../types.js';
-import { createAppetenceTable, ENABLING_COLUMNS, PROMO_LABELS, type AppetenceFacts } from './appetence.js';
+import { ENABLING_COLUMNS, PROMO_LABELS, type AppetenceFacts } from './appetence.js';
 import { backtestPromotion } from './backtest.js';
+import { computeAppetence, nextPurchaseNote } from './next-purchase.js';
 
 const NAME = 'promotion';
 const VERSION = '1.0.0';
@@ -82,13 +83,23 @@ export const promotionScorer: Scorer = {
     { name: 'promo_campaigns_received', type: 'integer', unit: 'count', description: 'promotional campaigns received (campaign_received events, promotional e-mails)' },
     { name: 'promo_campaigns_responded', type: 'integer', unit: 'count', description: 'of those, campaigns with a coupon redeemed or a click' },
     { name: 'promo_response_rate_shrunk', type: 'number', unit: 'probability', description: 'campaigns responded / received, posterior mean under the population Beta prior' },
+    {
+      name: 'promo_next_purchase_probability',
+      type: 'number',
+      unit: 'probability',
+      description: "P(the next purchase day is on promotion): the boosted trees' when the run's note says they are used, else the shrunk share of purchase days",
+    },
   ],
 
   async run(ctx: ScoreContext): Promise<ScorerResult> {
     ctx.progress('promotion: counting purchases on promotion and fitting the priors');
-    const facts = await createAppetenceTable(ctx.store, RESULT, ctx.config.promotion);
+    const { facts, choice } = await computeAppetence(ctx.store, RESULT, ctx.config.promotion, ctx.asOf, ctx.progress);
     const notes = await runNotes(ctx.store, facts);
-    const models = facts.discountedLines > 0 || facts.priors.response !== null ? [{ model: PROMOTION_MODEL, fit: { ...facts.priors, typicalShare: facts.typicalShare, typicalResponse: facts.typicalResponse } }] : [];
+    if (facts.discountedLines > 0) notes.push(nextPurchaseNote(choice));
+    const models =
+      facts.discountedLines > 0 || facts.priors.response !== null
+        ? [{ model: PROMOTION_MODEL, fit: { ...facts.priors, typicalShare: facts.typicalShare, typicalResponse: facts.typicalResponse, nextPurchase: choice } }]
+        : [];
     return { table: RESULT, models, notes };
   },
 

@@ -131,6 +131,9 @@ describe('promotion appetence', () => {
     // The redemptions that match nothing are kept and reported.
     expect(run.notes).toContainEqual(expect.stringMatching(/^promotion: 2 coupon redemptions are for a campaign the customer is not known to have received/));
     expect(run.notes).toContainEqual(expect.stringMatching(/^promotion: 1 coupon redemptions are by customers known only from events/));
+    // Six months of orders, 43 buyers: too few for the next-purchase trees, and the note says so.
+    expect(run.notes).toContainEqual(expect.stringMatching(/^promotion: no boosted trees for the next purchase on promotion: (too few buyers|less than 180 days)/));
+    expect(Number(one['promo_next_purchase_probability'])).toBe(Number(one['promo_share_days_shrunk']));
     expect(run.notes).toContainEqual(expect.stringMatching(/^promotion: 81 of 351 sale lines discounted; 43 buyers scored: \d+ promotion-driven, \d+ promotion-sensitive, \d+ indifferent, \d+ full-price$/));
   });
 
