@@ -19,6 +19,7 @@ import { epochDay, type SplitOptions } from '../src/backtest/split.js';
 import { predictedCumulative, trackingLayout } from '../src/backtest/tracking.js';
 import { compareEngagementWithTruth, type EngagementTruthComparison } from '../src/evaluate/engagement-truth.js';
 import { comparePromotionWithTruth, HISTORY_DAYS, type PromotionTruthComparison } from '../src/evaluate/promotion-truth.js';
+import { nextPurchaseNote } from '../src/scores/promotion/next-purchase.js';
 import { hillstromConversionCheck, type HillstromCheck } from '../src/evaluate/hillstrom.js';
 import { compareWithTruth, TRUTH_HORIZON_DAYS, type TruthComparison } from '../src/evaluate/truth.js';
 import type { Entity } from '../src/ingest/contract.js';
@@ -431,6 +432,8 @@ function promotionTruthSection(r: Run): string {
         [`with ${HISTORY_DAYS} purchase days or more`, formatCount(t.withHistory), `Spearman ${n3(t.spearmanHistory)}`, `Spearman ${n3(t.spearmanRawHistory)}`],
       ],
     ),
+    '',
+    `Next-purchase trees: ${nextPurchaseNote(t.nextPurchase).replace(/^promotion: /, '')}.`,
   ].join('\n');
 }
 

@@ -141,7 +141,10 @@ export async function computeAppetence(
   let choice: NextPurchaseChoice;
   try {
     const first = await store.value<string | null>(`SELECT strftime(min(ordered_at), '%Y-%m-%d %H:%M:%S') FROM asof_orders`);
-    if (first === null || first >= c2) {
+    const discounted = await store.value<boolean>('SELECT EXISTS (SELECT 1 FROM asof_orders WHERE discount > 0 AND ordered_at < $1::TIMESTAMP)', [asOf]);
+    if (!discounted) {
+      choice = none('no discounted order line');
+    } else if (first === null || first >= c2) {
       choice = none(`less than ${2 * H} days of orders before the as-of date: no inner holdout for the trees`);
     } else {
       progress('promotion: next purchase on promotion, boosted trees on an inner holdout');
