@@ -94,7 +94,7 @@ async function priors(): Promise<{ days: { params: Prior; diagnostics: { method:
 }
 
 describe('promotion appetence', () => {
-  it('shrinks each share to its posterior mean under the fitted prior: one discounted day of one is not 100%', async () => {
+  it('shrinks each share to its posterior mean under the fitted prior (one discounted day of one is not 100%), and explains it in words', async () => {
     await load(true);
     const run = await runScores(store, { config, asOf: AS_OF, scorers: ['promotion'] });
     const p = await priors();
@@ -135,11 +135,7 @@ describe('promotion appetence', () => {
     expect(run.notes).toContainEqual(expect.stringMatching(/^promotion: no boosted trees for the next purchase on promotion: (too few buyers|less than 180 days)/));
     expect(Number(one['promo_next_purchase_probability'])).toBe(Number(one['promo_share_days_shrunk']));
     expect(run.notes).toContainEqual(expect.stringMatching(/^promotion: 81 of 351 sale lines discounted; 43 buyers scored: \d+ promotion-driven, \d+ promotion-sensitive, \d+ indifferent, \d+ full-price$/));
-  });
-
-  it('explains the score in words with the customer\'s own figures', async () => {
-    await load(true);
-    await runScores(store, { config, asOf: AS_OF, scorers: ['promotion'] });
+    // In words, with the customer's own figures (kairos show).
     const e = await explainCustomer(store, 'one1');
     const lines = e.explanations['promotion'] ?? [];
     expect(lines[0]).toMatch(/^promotion appetence \d+(\.\d)?\/100, (promotion-driven|promotion-sensitive|indifferent|full-price): [\d.]+ times the odds of the typical customer$/);
