@@ -18,6 +18,8 @@ import { renderReportHtml } from '../src/evaluate/report/html.js';
 import { epochDay, type SplitOptions } from '../src/backtest/split.js';
 import { predictedCumulative, trackingLayout } from '../src/backtest/tracking.js';
 import { compareEngagementWithTruth, type EngagementTruthComparison } from '../src/evaluate/engagement-truth.js';
+import { comparePromotionWithTruth, HISTORY_DAYS, type PromotionTruthComparison } from '../src/evaluate/promotion-truth.js';
+import { nextPurchaseNote } from '../src/scores/promotion/next-purchase.js';
 import { hillstromConversionCheck, type HillstromCheck } from '../src/evaluate/hillstrom.js';
 import { compareWithTruth, TRUTH_HORIZON_DAYS, type TruthComparison } from '../src/evaluate/truth.js';
 import type { Entity } from '../src/ingest/contract.js';
@@ -75,6 +77,7 @@ interface Run {
   cdnow?: CdnowForecasts;
   truth?: TruthComparison;
   engagementTruth?: EngagementTruthComparison;
+  promotionTruth?: PromotionTruthComparison;
   truthSeconds?: number;
   /** Complete Journey: the affinity backtest again at the commodity level (category level 2). */
   commodity?: AffinityBacktestDetails;
@@ -175,6 +178,7 @@ async function runDataSet(set: DataSet, outDir: string, work: string, config: Ka
       run.truth = await compareWithTruth(store, join(work, 'demo-files', 'truth.csv'), { config, asOf: result.split.dataEnd });
       run.engagementTruth = await compareEngagementWithTruth(store, join(work, 'demo-files', 'truth.csv'), { config, asOf: result.split.dataEnd });
       run.favourite = await favouriteCategory(store, join(work, 'demo-files', 'truth.csv'), settings, result.split.dataEnd);
+      run.promotionTruth = await comparePromotionWithTruth(store, join(work, 'demo-files', 'truth.csv'), { config, asOf: result.split.dataEnd });
       run.truthSeconds = (performance.now() - t) / 1000;
     }
     log(`${set.key}: done in ${(ingestSeconds + evaluateSeconds).toFixed(1)} s`);
@@ -457,6 +461,24 @@ function engagementTruthSection(r: Run): string {
   ].join('\n');
 }
 
+/** Promotion appetence against the demo's latent promo_sensitivity (src/evaluate/promotion-truth.ts). */
+function promotionTruthSection(r: Run): string {
+  const t = r.promotionTruth as PromotionTruthComparison;
+  return [
+    `The promotion scorer's appetence as of ${t.asOf.slice(0, 10)} (the data end, default settings: docs/scores.md, "Promotion appetence"), against \`truth.csv\`'s latent \`promo_sensitivity\` (it lifts a customer's purchase rate on promotion days and the chance of a coupon on other orders: docs/demo.md), for the ${formatCount(t.customers)} customers with a purchase. Baseline: the raw share, the mean of the plain shares of purchase days and of spend on promotion, not shrunk.`,
+    '',
+    table(
+      ['customers', 'count', 'promo_appetence', 'raw share'],
+      [
+        ['with a purchase', formatCount(t.customers), `Spearman ${n3(t.spearman)}`, `Spearman ${n3(t.spearmanRaw)}`],
+        [`with ${HISTORY_DAYS} purchase days or more`, formatCount(t.withHistory), `Spearman ${n3(t.spearmanHistory)}`, `Spearman ${n3(t.spearmanRawHistory)}`],
+      ],
+    ),
+    '',
+    `Next-purchase trees: ${nextPurchaseNote(t.nextPurchase).replace(/^promotion: /, '')}.`,
+  ].join('\n');
+}
+
 function timingTable(runs: Run[]): string {
   return table(
     ['data set', 'order lines', 'ingest (s)', 'evaluate (s)', 'HTML report'],
@@ -637,6 +659,7 @@ beat it):
 | conversion, learned | P(a purchase in the first 30 days of the holdout), boosted trees | bought in those 30 days | ROC AUC | **RFM recency** |
 | value, learned | net spend over the value window (the longest of 365, 180, 90 days with an inner fit), scaled to the holdout's length | net revenue in the holdout | normalised Gini (also MAE, top 10% / 20% shares, error of the total) | **past spend rate** |
 | engagement score (data with events only) | engagement_score at the cut, from the events before it (a score, not a probability) | bought in the holdout | ROC AUC (also PR AUC, lift at 10%; ROC chart), graded as a probability's ranking | ranking: **RFM recency** |
+| promotion appetence (data with discounts only) | promo_appetence at the cut: shares of purchase days and of spend on promotion shrunk towards the population, tilted by campaign responses (docs/scores.md, "Promotion appetence") | (a) among holdout buyers, more than half of the holdout value bought on discounted lines; (b) a coupon redeemed in the holdout (data with coupon_redemption events) | ROC AUC (also PR AUC, lift at 10%; ROC chart) | ranking: **raw promotion share**, the mean of the plain (unshrunk) shares of purchase days and of spend on promotion |
 
 P(alive) is not the probability of buying within the holdout (an alive customer may simply not buy in time), so its
 Brier score and reliability chart are expected to look over-confident; the ranking metrics are its fair test. Ranked
@@ -670,6 +693,7 @@ function markdown(runs: Run[], totalSeconds: number, exampleReport: string | nul
     parts.push('<details><summary>Other metrics</summary>', '', secondaryTable(r), '', '</details>', '');
     if (r.truth) parts.push('#### Against the demo\'s latent truth', '', truthSection(r), '');
     if (r.engagementTruth) parts.push('#### Engagement and ambassador scores against the latent truth', '', engagementTruthSection(r), '');
+    if (r.promotionTruth) parts.push('#### Promotion appetence against the latent truth', '', promotionTruthSection(r), '');
   }
   parts.push('## Learned models against the rules and the purchase models', '', learnedSummary(runs), '');
   parts.push('## Recommendations', '', recommendSection(runs, charts), '');
@@ -748,7 +772,7 @@ async function main(): Promise<void> {
         { entity: 'products', files: [sharedData('completejourney', 'products.csv.gz')], preset: 'complete-journey' },
         { entity: 'customers', files: [sharedData('completejourney', 'demographics.csv')], preset: 'complete-journey' },
         { entity: 'orders', files: [sharedData('completejourney', 'transactions_sample.csv.gz')], preset: 'complete-journey' },
-        { entity: 'events', files: [sharedData('completejourney', 'coupon_redemptions.csv')], preset: 'complete-journey' },
+        { entity: 'events', files: [sharedData('completejourney', 'coupon_redemptions.csv'), sharedData('completejourney', 'campaigns.csv')], preset: 'complete-journey' },
       ],
       split: { calibrationEnd: '2017-06-30' },
       splitText: 'Calibration 2017-01-01 to 2017-06-30 (cut 2017-07-01), holdout the rest of the data (2017, in UTC)',

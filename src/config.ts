@@ -99,6 +99,25 @@ export interface LifecycleSettings {
   atRiskChurnRisk: number;
 }
 
+/** Promotion appetence (src/scores/promotion): which e-mail campaigns are promotional, how responses tilt the score, the labels. */
+export interface PromotionSettings {
+  /**
+   * E-mail campaigns that are promotions, as SQL LIKE patterns on events' campaign_id (e.g. "PROMO-%"): their
+   * email_sent count as promotional campaigns received, their email_click as responses. Default none: only
+   * campaign_received and coupon_redemption events are promotional.
+   */
+  emailCampaigns: string[];
+  /** The response rate tilts the odds of the score by (shrunk rate / population rate)^responseWeight (0: no tilt). */
+  responseWeight: number;
+  /**
+   * promo_label from the odds ratio to the typical customer (promo_odds_ratio): 'promotion-driven' from `drivenFrom`,
+   * 'promotion-sensitive' from `sensitiveFrom`, 'full-price' below `fullPriceBelow`, else 'indifferent'.
+   */
+  drivenFrom: number;
+  sensitiveFrom: number;
+  fullPriceBelow: number;
+}
+
 /** The ambassador score: advocacy (reviews and their ratings, referrals, social shares), recency-weighted. */
 export interface AmbassadorSettings {
   /**
@@ -178,6 +197,7 @@ export interface KairosConfig {
   recommend: RecommendSettings;
   affinity: AffinitySettings;
   lifecycle: LifecycleSettings;
+  promotion: PromotionSettings;
 }
 
 export const DEFAULT_CONFIG: KairosConfig = {
@@ -189,6 +209,8 @@ export const DEFAULT_CONFIG: KairosConfig = {
   learned: { enabled: true, churnDays: 90, snapshots: 4, stepDays: 30, sampleCustomers: 10_000, rounds: 400, maxDepth: 3, learningRate: 0.05 },
   lifecycle: { newDays: 90, activeDays: 180, lapsedDays: 365, loyalPurchases: 5, loyalTenureDays: 365, atRiskChurnRisk: 0.7 },
   affinity: { enabled: false, by: 'category', level: 1, horizonDays: 90, maxGroups: 50, snapshots: 3, stepDays: 30, sampleCustomers: 10_000 },
+  // Why these values: docs/scores.md, "Promotion appetence".
+  promotion: { emailCampaigns: [], responseWeight: 0.5, drivenFrom: 1.6, sensitiveFrom: 1.2, fullPriceBelow: 0.8 },
   // Why these values: docs/scores.md, "Engagement and ambassador". email_sent weighs 0 (a mail received is exposure,
   // not engagement) but has a half-life: it is the denominator of email_open_rate.
   engagement: {
@@ -282,6 +304,7 @@ export function loadConfig(path?: string): KairosConfig {
     },
     affinity: { ...DEFAULT_CONFIG.affinity, ...raw.affinity },
     lifecycle: { ...DEFAULT_CONFIG.lifecycle, ...raw.lifecycle },
+    promotion: { ...DEFAULT_CONFIG.promotion, ...raw.promotion },
   };
   validateConfig(config, file);
   return config;
@@ -327,6 +350,7 @@ export function validateConfig(config: KairosConfig, where = 'config'): void {
   validateRecommend(config.recommend, where);
   validateAffinity(config.affinity, where);
   validateLifecycle(config.lifecycle, where);
+  validatePromotion(config.promotion, where);
 }
 
 /** The lifecycle thresholds: whole days and purchases, a probability, new within active within lapsed. */
@@ -340,6 +364,20 @@ function validateLifecycle(l: LifecycleSettings, where: string): void {
   }
   if (!(typeof l.atRiskChurnRisk === 'number' && l.atRiskChurnRisk > 0 && l.atRiskChurnRisk <= 1)) fail(`atRiskChurnRisk must be in (0, 1], got ${JSON.stringify(l.atRiskChurnRisk)}`);
   if (!(l.activeDays <= l.lapsedDays)) fail(`activeDays (${l.activeDays}) must not exceed lapsedDays (${l.lapsedDays})`);
+}
+
+/** The promotion settings: text patterns, a response weight >= 0, ordered label thresholds. */
+function validatePromotion(p: PromotionSettings, where: string): void {
+  if (!Array.isArray(p.emailCampaigns) || !p.emailCampaigns.every((x) => typeof x === 'string' && x.length > 0)) {
+    throw new KairosError('USAGE', `${where}: promotion.emailCampaigns must be a list of campaign_id patterns (SQL LIKE, e.g. "PROMO-%"), got ${JSON.stringify(p.emailCampaigns)}`);
+  }
+  if (!(typeof p.responseWeight === 'number' && p.responseWeight >= 0 && p.responseWeight <= 5)) {
+    throw new KairosError('USAGE', `${where}: promotion.responseWeight must be a number from 0 to 5, got ${JSON.stringify(p.responseWeight)}`);
+  }
+  const [f, s, d] = [p.fullPriceBelow, p.sensitiveFrom, p.drivenFrom];
+  if (!([f, s, d].every((x) => typeof x === 'number' && Number.isFinite(x)) && f > 0 && f <= 1 && s >= 1 && s < d)) {
+    throw new KairosError('USAGE', `${where}: promotion thresholds must satisfy 0 < fullPriceBelow <= 1 <= sensitiveFrom < drivenFrom (odds ratios), got ${JSON.stringify([f, s, d])}`);
+  }
 }
 
 const RECOMMEND_CANDIDATES = ['item-knn', 'als', 'popularity'] as const;

@@ -46,6 +46,14 @@ export const EVENT_TYPES = [
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/**
+ * Event types of promotions, read by the promotion scorer (docs/scores.md, "Promotion appetence"): a coupon redeemed
+ * (campaign_id: the campaign it came with), a promotional campaign received (a mailer, a coupon book; campaign_id). Part
+ * of the contract (not counted as other types by the ingest), yet apart from EVENT_TYPES: the engagement score does not
+ * weigh them, and the learned models count them among the other events, as before they were declared.
+ */
+export const PROMOTION_EVENT_TYPES = ['coupon_redemption', 'campaign_received'] as const;
+
 /** Order line statuses. Lines `cancelled` or `returned` (or with negative quantity) count negatively. */
 export const ORDER_STATUSES = ['completed', 'cancelled', 'returned'] as const;
 

@@ -136,6 +136,24 @@ describe('ingest orders', () => {
     expect(await store.all('SELECT line, reason FROM rejects')).toEqual([{ line: 4, reason: 'discount -1.0 is negative on a sale line' }]);
   });
 
+  it('rejects a discount larger than the line value before discount, with its line; read = loaded + rejected + duplicates', async () => {
+    const text = [
+      'order_id,customer_id,ordered_at,product_id,quantity,unit_price,discount,status',
+      'D1,c1,2024-01-01,p1,2,10,20,completed', // the whole line off: amount 0, kept
+      'D2,c1,2024-01-02,p1,2,10,25,completed', // line 3: 25 off a line of 20
+      'D3,c1,2024-01-03,p1,-1,10,-12,returned', // line 4: a return cannot give back more than its line either
+      'D1,c1,2024-01-01,p1,2,10,20,completed', // a duplicate of line 2
+    ].join('\n');
+    const r = (await ingest(store, { entity: 'orders', files: [file('d.csv', text)] })).files[0]!;
+    expect(r).toMatchObject({ read: 4, loaded: 1, rejected: 2, duplicates: 1 });
+    expect(r.read).toBe(r.loaded + r.rejected + r.duplicates);
+    expect(await store.all('SELECT order_id, amount, discount FROM orders')).toEqual([{ order_id: 'D1', amount: 0, discount: 20 }]);
+    expect(await store.all('SELECT line, reason FROM rejects ORDER BY line')).toEqual([
+      { line: 3, reason: 'discount 25.0 exceeds the line value 20.0' },
+      { line: 4, reason: 'discount -12.0 exceeds the line value 10.0' },
+    ]);
+  });
+
   it('stops a file missing a required column, naming it and the columns found', async () => {
     const path = file('m.csv', 'order_id,client,when,price\n1,a,2024-01-01,3\n');
     const err = await ingest(store, { entity: 'orders', files: [path] }).catch((e: unknown) => e);

@@ -1,11 +1,11 @@
 // Ingest: files -> validated, deduplicated rows in the store, with every row read accounted for (loaded, rejected or duplicate).
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { IngestSettings } from '../config.js';
 import { KairosError } from '../errors.js';
 import { quoteIdentifier, quoteLiteral, type Store } from '../store/db.js';
-import { EVENT_TYPES, LIMITS, ORDER_STATUSES, SPECS, type ColumnSpec, type Entity } from './contract.js';
-import { presetFor, type ColumnSource, type EntityPreset } from './presets.js';
+import { EVENT_TYPES, LIMITS, ORDER_STATUSES, PROMOTION_EVENT_TYPES, SPECS, type ColumnSpec, type Entity } from './contract.js';
+import { choosePreset, presetFor, type ColumnSource, type EntityPreset } from './presets.js';
 import { openFile, type FileFormat, type FileSource, type ReadOptions, type StructuralReject } from './readers.js';
 
 export interface IngestOptions {
@@ -69,7 +69,9 @@ export interface IngestReport {
 export async function ingest(store: Store, options: IngestOptions): Promise<IngestReport> {
   if (options.files.length === 0) throw new KairosError('USAGE', 'no file given');
   const settings = options.settings ?? {};
-  const preset = options.preset ? presetFor(options.preset, options.entity) : undefined;
+  // A preset may map files of several shapes for one entity (each file picks its own); they share zone and exclusions.
+  const presets = options.preset ? presetFor(options.preset, options.entity) : undefined;
+  const preset = presets?.[0];
   const timezone = settings.timezone ?? preset?.timezone ?? options.timezone ?? 'UTC';
   await checkTimezone(store, timezone);
   const progress = options.onProgress ?? (() => {});
@@ -80,7 +82,7 @@ export async function ingest(store: Store, options: IngestOptions): Promise<Inge
   try {
     await setExcludedProducts(store, excluded);
     for (const [index, file] of options.files.entries()) {
-      files.push(await readFile(store, resolve(file), index, options, settings, preset, timezone, excluded.length > 0, progress));
+      files.push(await readFile(store, resolve(file), index, options, settings, presets, timezone, excluded.length > 0, progress));
     }
     await store.transaction(async () => {
       for (const file of files) {
@@ -122,6 +124,23 @@ async function setExcludedProducts(store: Store, excluded: readonly string[]): P
   // An IN (subquery) would be a join, and a join loses the file order (see checkKeepsFileOrder).
   await store.run(`SET VARIABLE ${EXCLUDED_VARIABLE} = (SELECT list(product_id) FROM __excluded)`);
   await store.run('DROP TABLE __excluded');
+}
+
+/**
+ * A preset's lookup (EntityPreset.lookup): the `key` -> `value` map of a file beside `file`, as a DuckDB variable the
+ * preset's SQL reads. A missing lookup file refuses the file, naming the one it needs.
+ */
+async function setLookup(store: Store, file: string, lookup: NonNullable<EntityPreset['lookup']>): Promise<void> {
+  const path = join(dirname(file), lookup.file);
+  if (!existsSync(path)) {
+    throw new KairosError('VALIDATION', `${file}: the preset reads ${lookup.value} from ${lookup.file} beside it, not found at ${path}`, {
+      hint: `put ${lookup.file} in the same folder`,
+    });
+  }
+  const [key, value] = [quoteIdentifier(lookup.key), quoteIdentifier(lookup.value)];
+  await store.run(
+    `SET VARIABLE ${quoteIdentifier(lookup.variable)} = (SELECT map(list(trim(${key})), list(trim(${value}))) FROM read_csv(${quoteLiteral(path)}, header = true, all_varchar = true) WHERE ${key} IS NOT NULL)`,
+  );
 }
 
 /** Drops the scratch tables of the `count` files (read or not), and the excluded-products variable. */
@@ -333,7 +352,7 @@ async function readFile(
   index: number,
   options: IngestOptions,
   settings: IngestSettings,
-  preset: EntityPreset | undefined,
+  presets: readonly EntityPreset[] | undefined,
   timezone: string,
   hasExcluded: boolean,
   progress: (message: string) => void,
@@ -344,6 +363,8 @@ async function readFile(
   if (settings.maxLineBytes !== undefined) readOptions.maxLineBytes = settings.maxLineBytes;
   const source = await openFile(store, file, readOptions);
   try {
+    const preset = presets === undefined ? undefined : choosePreset(presets, file, source.columns);
+    if (preset?.lookup) await setLookup(store, file, preset.lookup);
     return await readSource(store, source, file, index, options, settings, preset, timezone, hasExcluded, progress);
   } finally {
     // The check of the file's bytes has settled when the read succeeded; it stops when the read failed.
@@ -950,7 +971,7 @@ async function createProductStubs(store: Store, entity: Entity, batchId: number)
 /** Events of a batch whose type is not one of the contract's, per type, most frequent first (the batch's rows lie last). */
 async function unknownEventTypes(store: Store, batchId: number): Promise<Record<string, number>> {
   const rows = await store.all<{ type: string; n: number }>(
-    `SELECT type, count(*)::BIGINT AS n FROM events WHERE batch_id = ? AND NOT list_contains([${EVENT_TYPES.map((t) => `'${t}'`).join(', ')}], type)
+    `SELECT type, count(*)::BIGINT AS n FROM events WHERE batch_id = ? AND NOT list_contains([${[...EVENT_TYPES, ...PROMOTION_EVENT_TYPES].map((t) => `'${t}'`).join(', ')}], type)
      GROUP BY type ORDER BY n DESC, type`,
     [batchId],
   );

@@ -1,11 +1,11 @@
 // Presets on the real data sets in ../shared/data: Online Retail's 541,909 rows reconcile, CDNOW loads whole.
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { withStore } from '../store/db.js';
 import { sharedData } from '../testing/shared-data.js';
-import { ingest } from './ingest.js';
+import { ingest, type FileReport } from './ingest.js';
 
 describe('presets on ../shared/data', () => {
   it('UCI Online Retail: 541,909 rows read reconcile to loaded + rejected (with reasons) + duplicates, 4,372 customers', async () => {
@@ -64,6 +64,44 @@ describe('presets on ../shared/data', () => {
       expect(t.read).toBe(t.loaded + t.rejected + t.duplicates);
       expect(Number(await store.value('SELECT count(DISTINCT customer_id) FROM orders'))).toBeGreaterThan(2_000);
       expect(await store.value("SELECT count(*) FROM products WHERE category LIKE '% > %'")).toBeGreaterThan(1000);
+    });
+  });
+
+  it('Complete Journey events: coupon redemptions and campaigns received (dated by campaign_descriptions.csv) told apart by their columns', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kairos-cj-events-'));
+    await withStore(join(dir, 'k.duckdb'), async (store) => {
+      const report = await ingest(store, {
+        entity: 'events',
+        files: [sharedData('completejourney', 'campaigns.csv'), sharedData('completejourney', 'coupon_redemptions.csv')],
+        preset: 'complete-journey',
+      });
+      const [campaigns, redemptions] = report.files as [FileReport, FileReport];
+      expect(campaigns).toMatchObject({ read: 6_589, loaded: 6_589, rejected: 0, duplicates: 0 });
+      expect(redemptions.read).toBe(2_102);
+      expect(redemptions.read).toBe(redemptions.loaded + redemptions.rejected + redemptions.duplicates);
+      // Both types are the contract's promotion types: not reported as types of the store's own.
+      expect(report.unknownEventTypes).toEqual({});
+      // Campaign 26 started on 2016-12-28 (campaign_descriptions.csv), midnight in New York.
+      expect(await store.value("SELECT DISTINCT strftime(occurred_at, '%Y-%m-%d %H:%M') FROM events WHERE type = 'campaign_received' AND campaign_id = '26'")).toBe('2016-12-28 05:00');
+      expect(await store.value("SELECT count(DISTINCT campaign_id) FROM events WHERE type = 'campaign_received'")).toBe(27);
+    });
+  });
+
+  it('campaigns.csv: a campaign without a description is rejected (occurred_at is empty); without campaign_descriptions.csv the file is refused, naming it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kairos-cj-campaigns-'));
+    writeFileSync(join(dir, 'campaigns.csv'), 'campaign_id,household_id\n1,h1\n99,h2\n');
+    await withStore(join(dir, 'k.duckdb'), async (store) => {
+      await expect(ingest(store, { entity: 'events', files: [join(dir, 'campaigns.csv')], preset: 'complete-journey' })).rejects.toThrow(
+        /reads start_date from campaign_descriptions\.csv beside it, not found/,
+      );
+      expect(await store.value('SELECT count(*) FROM events')).toBe(0);
+      copyFileSync(sharedData('completejourney', 'campaign_descriptions.csv'), join(dir, 'campaign_descriptions.csv'));
+      const r = (await ingest(store, { entity: 'events', files: [join(dir, 'campaigns.csv')], preset: 'complete-journey', rejectsDir: dir })).files[0]!;
+      expect(r).toMatchObject({ read: 2, loaded: 1, rejected: 1, duplicates: 0 });
+      expect(await store.all('SELECT line, reason FROM rejects')).toEqual([{ line: 3, reason: 'occurred_at is empty' }]);
+      await expect(ingest(store, { entity: 'events', files: [join(dir, 'campaign_descriptions.csv')], preset: 'complete-journey' })).rejects.toThrow(
+        /the preset maps files with the columns redemption_date; or campaign_id \+ household_id/,
+      );
     });
   });
 });

@@ -22,12 +22,23 @@ export interface EntityPreset {
    * that do not depend on the rest of the file (src/ingest/ingest.ts, numberRepeats).
    */
   readonly numbered?: string;
+  /**
+   * Source columns that select this mapping when a preset has several for one entity (files of different shapes, such
+   * as the Complete Journey's coupon redemptions and campaigns): the first mapping whose columns the file has is used.
+   */
+  readonly requires?: readonly string[];
+  /**
+   * A small table read from a file beside the one ingested, as a map from `key` to `value` in the DuckDB variable
+   * `variable` (read in the preset's SQL with getvariable): a lookup without a join, which would lose the file order.
+   */
+  readonly lookup?: { readonly variable: string; readonly file: string; readonly key: string; readonly value: string };
 }
 
 export interface Preset {
   readonly name: string;
   readonly description: string;
-  readonly entities: Partial<Readonly<Record<Entity, EntityPreset>>>;
+  /** One mapping per entity, or several told apart by their `requires` columns. */
+  readonly entities: Partial<Readonly<Record<Entity, EntityPreset | readonly EntityPreset[]>>>;
 }
 
 export const PRESETS: readonly Preset[] = [
@@ -76,8 +87,9 @@ export const PRESETS: readonly Preset[] = [
   {
     name: 'complete-journey',
     description:
-      'dunnhumby The Complete Journey (transactions_sample.csv.gz, products.csv.gz, demographics.csv, coupon_redemptions.csv): households are customers, ' +
-      'baskets are orders; discounts = retail + coupon + coupon match; coupon redemptions are events (type coupon_redemption); timestamps are America/New_York.',
+      'dunnhumby The Complete Journey (transactions_sample.csv.gz, products.csv.gz, demographics.csv, coupon_redemptions.csv, campaigns.csv): households are customers, ' +
+      'baskets are orders; discounts = retail + coupon + coupon match; coupon redemptions are events (type coupon_redemption), campaigns received too ' +
+      '(type campaign_received, dated by the campaign start in campaign_descriptions.csv beside campaigns.csv); timestamps are America/New_York.',
     entities: {
       orders: {
         columns: {
@@ -105,17 +117,32 @@ export const PRESETS: readonly Preset[] = [
         columns: { customer_id: { source: 'household_id' } },
         attributes: ['age', 'income', 'home_ownership', 'marital_status', 'household_size', 'household_comp', 'kids_count'],
       },
-      // coupon_redemptions.csv: a household redeemed a campaign's coupon that day. Not a type of the contract: kept as
-      // coupon_redemption (counted by kairos ingest, a feature of the learned models).
-      events: {
-        columns: {
-          customer_id: { source: 'household_id' },
-          occurred_at: { source: 'redemption_date' },
-          type: { sql: `'coupon_redemption'` },
-          campaign_id: { source: 'campaign_id' },
+      // coupon_redemptions.csv: a household redeemed a campaign's coupon that day (type coupon_redemption); campaigns.csv:
+      // a household received a campaign (type campaign_received), dated by the campaign's start in
+      // campaign_descriptions.csv beside it. Neither type weighs in engagement; both feed the promotion scorer.
+      events: [
+        {
+          requires: ['redemption_date'],
+          columns: {
+            customer_id: { source: 'household_id' },
+            occurred_at: { source: 'redemption_date' },
+            type: { sql: `'coupon_redemption'` },
+            campaign_id: { source: 'campaign_id' },
+          },
+          timezone: 'America/New_York',
         },
-        timezone: 'America/New_York',
-      },
+        {
+          requires: ['campaign_id', 'household_id'],
+          columns: {
+            customer_id: { source: 'household_id' },
+            occurred_at: { sql: `getvariable('__kairos_campaign_start')[trim("campaign_id"::VARCHAR)]` },
+            type: { sql: `'campaign_received'` },
+            campaign_id: { source: 'campaign_id' },
+          },
+          lookup: { variable: '__kairos_campaign_start', file: 'campaign_descriptions.csv', key: 'campaign_id', value: 'start_date' },
+          timezone: 'America/New_York',
+        },
+      ],
     },
   },
 ];
@@ -129,12 +156,21 @@ export function findPreset(name: string): Preset {
   return preset;
 }
 
-/** The preset's mapping for one entity, or an error naming the entities it covers. */
-export function presetFor(name: string, entity: Entity): EntityPreset {
+/** The preset's mappings for one entity (one, or several told apart by `requires`), or an error naming the entities it covers. */
+export function presetFor(name: string, entity: Entity): readonly EntityPreset[] {
   const preset = findPreset(name);
   const ep = preset.entities[entity];
   if (!ep) {
     throw new KairosError('USAGE', `preset "${name}" has no mapping for ${entity} (it maps ${Object.keys(preset.entities).join(', ')})`);
   }
-  return ep;
+  return Array.isArray(ep) ? (ep as readonly EntityPreset[]) : [ep as EntityPreset];
+}
+
+/** The mapping of `mappings` for a file with these columns: the first whose `requires` columns it has (case-insensitively). */
+export function choosePreset(mappings: readonly EntityPreset[], file: string, found: readonly string[]): EntityPreset {
+  const lower = new Set(found.map((c) => c.toLowerCase()));
+  const hit = mappings.find((m) => (m.requires ?? []).every((c) => lower.has(c.toLowerCase())));
+  if (hit) return hit;
+  const shapes = mappings.map((m) => (m.requires ?? []).join(' + ')).join('; or ');
+  throw new KairosError('VALIDATION', `${file}: the preset maps files with the columns ${shapes} (columns found: ${found.join(', ') || 'none'})`);
 }

@@ -21,9 +21,9 @@ function declared(name: string, columns: string[], extra: Partial<Scorer> = {}):
 
 describe('ScoreRegistry', () => {
   it('loads the shipped scorers, dependencies first', () => {
-    expect(DEFAULT_REGISTRY.scorers.map((s) => s.name)).toEqual(['rfm', 'clv', 'lifecycle', 'engagement', 'learned', 'recommend', 'affinity']);
-    // Reversed: clv still comes after rfm, and learned and lifecycle after clv, their dependencies; engagement, recommend and affinity depend on nothing.
-    expect(new ScoreRegistry([...SCORERS].reverse()).scorers.map((s) => s.name)).toEqual(['affinity', 'recommend', 'rfm', 'clv', 'learned', 'engagement', 'lifecycle']);
+    expect(DEFAULT_REGISTRY.scorers.map((s) => s.name)).toEqual(['rfm', 'clv', 'lifecycle', 'engagement', 'learned', 'recommend', 'affinity', 'promotion']);
+    // Reversed: clv still comes after rfm, and learned and lifecycle after clv, their dependencies; engagement, recommend, affinity and promotion depend on nothing.
+    expect(new ScoreRegistry([...SCORERS].reverse()).scorers.map((s) => s.name)).toEqual(['promotion', 'affinity', 'recommend', 'rfm', 'clv', 'learned', 'engagement', 'lifecycle']);
     expect(DEFAULT_REGISTRY.resolve(['clv', 'rfm']).map((s) => s.name)).toEqual(['rfm', 'clv']);
     expect(DEFAULT_REGISTRY.dependents('rfm').map((s) => s.name)).toEqual(['clv', 'lifecycle']);
   });
@@ -51,7 +51,7 @@ describe('ScoreRegistry', () => {
   });
 
   it('names an unknown scorer with the valid ones', () => {
-    expect(() => DEFAULT_REGISTRY.resolve(['rfm', 'cvl'])).toThrow(/invalid scorer "cvl" \(expected one of rfm, clv, lifecycle, engagement, learned, recommend, affinity\)/);
+    expect(() => DEFAULT_REGISTRY.resolve(['rfm', 'cvl'])).toThrow(/invalid scorer "cvl" \(expected one of rfm, clv, lifecycle, engagement, learned, recommend, affinity, promotion\)/);
   });
 
   it('checks against the real customers table: CUSTOMER_COLUMNS is its column list', async () => {

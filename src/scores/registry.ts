@@ -6,6 +6,7 @@ import { clvScorer } from './clv/index.js';
 import { engagementScorer } from './engagement/index.js';
 import { learnedScorer } from './learned/index.js';
 import { lifecycleScorer } from './lifecycle/index.js';
+import { promotionScorer } from './promotion/index.js';
 import { recommendScorer } from './recommend/index.js';
 import { rfmScorer } from './rfm/index.js';
 import { ITEM_DEFAULTS, type ItemOutput, type ScoreColumn, type Scorer, type ScoreType } from './types.js';
@@ -146,7 +147,7 @@ function dependencyOrder(scorers: readonly Scorer[], byName: ReadonlyMap<string,
 }
 
 /** The scorers Kairos ships, in registration order. */
-export const SCORERS: readonly Scorer[] = [rfmScorer, clvScorer, lifecycleScorer, engagementScorer, learnedScorer, recommendScorer, affinityScorer];
+export const SCORERS: readonly Scorer[] = [rfmScorer, clvScorer, lifecycleScorer, engagementScorer, learnedScorer, recommendScorer, affinityScorer, promotionScorer];
 
 /** The registry every command uses (checked when this module loads). */
 export const DEFAULT_REGISTRY = new ScoreRegistry(SCORERS);

@@ -53,6 +53,7 @@ describe('partial runs', () => {
       { scorer: 'clv', run_id: partial.runId },
       { scorer: 'engagement', run_id: full.runId },
       { scorer: 'learned', run_id: full.runId },
+      { scorer: 'promotion', run_id: full.runId },
       { scorer: 'recommend', run_id: full.runId },
       { scorer: 'rfm', run_id: full.runId },
     ]);
@@ -232,7 +233,7 @@ describe('item scores end to end (toy item scorer)', () => {
 
   it('stores items, offers them in customer_scores, explains them, and records the run time', async () => {
     const summary = await runScores(store, { config, asOf: '2023-10-01', registry });
-    expect(summary.scorers.map((s) => s.name)).toEqual(['rfm', 'clv', 'lifecycle', 'engagement', 'learned', 'recommend', 'affinity', 'toy_items']);
+    expect(summary.scorers.map((s) => s.name)).toEqual(['rfm', 'clv', 'lifecycle', 'engagement', 'learned', 'recommend', 'affinity', 'promotion', 'toy_items']);
     expect(summary.seconds).toBeGreaterThan(0);
     const seconds = await store.value<number>('SELECT epoch(finished_at) - epoch(started_at) FROM score_runs WHERE run_id = ?', [summary.runId]);
     expect(seconds).toBeGreaterThan(0);
