@@ -19,6 +19,7 @@ import type {
   ConditionalExpectationChart,
   DecileLiftChart,
   DecisiveMomentChart,
+  QiniChart,
   ReliabilityChart,
   RocChart,
   TrackingChart,
@@ -46,7 +47,13 @@ export const CHART_COLOURS = {
   reference: '#9aa5b1',
   holdout: 'rgba(37, 99, 235, 0.08)',
   after: '#f59e0b',
+  /** A fourth series (Qini charts compare up to four scores). */
+  fourth: '#0d9488',
 } as const;
+
+/** Colours of a Qini chart's curves, in series order (then repeated). */
+const QINI_COLOURS = [CHART_COLOURS.predicted, CHART_COLOURS.after, CHART_COLOURS.actual, CHART_COLOURS.fourth] as const;
+const qiniColour = (i: number): string => QINI_COLOURS[i % QINI_COLOURS.length] as string;
 
 // Unquoted family names: ECharts writes the font into a double-quoted style attribute without escaping.
 const FONT = 'system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif';
@@ -293,6 +300,51 @@ function decisiveMoment(spec: DecisiveMomentChart): Option {
   };
 }
 
+function qini(spec: QiniChart): Option {
+  const n = spec.fractions.length;
+  for (const s of spec.series) {
+    if (s.values.length !== n) throw new KairosError('INTERNAL', `Qini chart "${spec.title}": ${n} fractions but ${s.values.length} values for ${s.name}`);
+  }
+  return {
+    ...base(),
+    xAxis: {
+      type: 'value',
+      min: 0,
+      max: 1,
+      interval: 0.2,
+      name: 'share of customers targeted, highest score first',
+      nameGap: 30,
+      ...axisName,
+      axisLabel: { formatter: (v: number) => formatPercent(v) },
+    },
+    yAxis: { type: 'value', name: spec.unit, nameGap: 44, ...axisName },
+    series: [
+      ...spec.series.map(
+        (s, i): LineSeriesOption => ({
+          name: s.name,
+          type: 'line',
+          data: spec.fractions.map((f, j) => [f, s.values[j] as number]),
+          showSymbol: false,
+          lineStyle: { color: qiniColour(i), width: 2 },
+          itemStyle: { color: qiniColour(i) },
+        }),
+      ),
+      {
+        name: 'Random targeting',
+        type: 'line',
+        data: [
+          [0, 0],
+          [1, spec.overall],
+        ],
+        showSymbol: false,
+        silent: true,
+        lineStyle: { color: CHART_COLOURS.reference, type: 'dashed', width: 1.5 },
+        itemStyle: { color: CHART_COLOURS.reference },
+      },
+    ],
+  };
+}
+
 /** How a legend entry is drawn. */
 export type LegendMark = 'line' | 'dashed' | 'bar' | 'area';
 
@@ -338,6 +390,8 @@ export function chartLegend(spec: ChartSpec): LegendItem[] {
         { label: `Bought before the ${spec.moment}`, colour: c.predicted, mark: 'bar' },
         { label: 'Bought after it', colour: c.after, mark: 'bar' },
       ];
+    case 'qini':
+      return [...spec.series.map((s, i): LegendItem => ({ label: s.name, colour: qiniColour(i), mark: 'line' })), { label: 'Random targeting', colour: c.reference, mark: 'dashed' }];
   }
 }
 
@@ -362,17 +416,32 @@ export function chartOption(spec: ChartSpec): Option {
       return roc(spec);
     case 'decisive-moment':
       return decisiveMoment(spec);
+    case 'qini':
+      return qini(spec);
   }
+}
+
+/**
+ * The option with ECharts' own legend above the plot, for an SVG shown on its own (a markdown page): the HTML report
+ * draws its legends in HTML instead (chartLegend).
+ */
+function withLegend(spec: ChartSpec, option: Option): Option {
+  const grid = option.grid as GridComponentOption;
+  return {
+    ...option,
+    legend: { show: true, top: 4, left: 64, right: 24, itemWidth: 22, data: chartLegend(spec).map((l) => l.label), textStyle: { color: '#323f4b' } },
+    grid: { ...grid, top: 64 },
+  };
 }
 
 /**
  * Renders a chart to a standalone SVG string with ECharts server-side rendering (no DOM, no
  * network). The chart instance is disposed before returning, also on error.
  */
-export function renderChartSvg(spec: ChartSpec, size: ChartSize = chartSize(spec)): string {
+export function renderChartSvg(spec: ChartSpec, size: ChartSize = chartSize(spec), options: { legend?: boolean } = {}): string {
   const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: size.width, height: size.height });
   try {
-    chart.setOption(chartOption(spec));
+    chart.setOption(options.legend ? withLegend(spec, chartOption(spec)) : chartOption(spec));
     return chart.renderToSVGString();
   } finally {
     chart.dispose();

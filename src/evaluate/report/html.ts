@@ -37,6 +37,8 @@ function defaultCaption(spec: ChartSpec): string {
       return 'How well the score separates customers who did from those who did not, at every cut-off. The dashed diagonal is a coin toss.';
     case 'decisive-moment':
       return `Share of customers who bought before and after the ${spec.moment}.`;
+    case 'qini':
+      return `Customers ranked by each score: the ${spec.unit} gained by treating the top share rather than nobody (Qini curve). The dashed line is random targeting; the higher a curve bows above it, the better the score finds the customers the treatment moves.`;
   }
 }
 

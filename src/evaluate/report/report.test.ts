@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { KairosError } from '../../errors.js';
 import { fixtureReport } from '../../testing/report-fixture.js';
-import { chartOption, renderChartSvg } from './charts.js';
+import { chartLegend, chartOption, renderChartSvg } from './charts.js';
 import { formatNumber, formatPair, formatPercent } from '../../backtest/format.js';
 import { escapeHtml, renderReportHtml } from './html.js';
 import { renderReportJson, roundSignificant } from './json.js';
@@ -104,6 +104,32 @@ describe('charts', () => {
       expect(svg.startsWith('<svg')).toBe(true);
       expect(svg).toContain('viewBox="0 0 400 300"');
     }
+  });
+
+  it('draws a Qini chart: one curve per score and the random line, with its legend on the SVG when asked', () => {
+    const qini: ChartSpec = {
+      kind: 'qini',
+      title: 'Qini',
+      unit: 'incremental visits per 100 treated',
+      fractions: [0, 0.5, 1],
+      series: [
+        { name: 'model', values: [0, 4, 6] },
+        { name: 'rule', values: [0, 3.5, 6] },
+      ],
+      overall: 6,
+    };
+    expect(chartOption(qini).animation).toBe(false);
+    expect(chartLegend(qini).map((l) => [l.label, l.mark])).toEqual([
+      ['model', 'line'],
+      ['rule', 'line'],
+      ['Random targeting', 'dashed'],
+    ]);
+    const plain = renderChartSvg(qini, { width: 400, height: 300 });
+    const standalone = renderChartSvg(qini, { width: 400, height: 300 }, { legend: true });
+    expect(plain).not.toContain('Random targeting');
+    expect(standalone).toContain('Random targeting');
+    expect(standalone).toContain('>rule<');
+    expect(() => renderChartSvg({ ...qini, series: [{ name: 'short', values: [0, 1] }] })).toThrow(/3 fractions but 2 values for short/);
   });
 
   it('rejects a tracking chart whose series do not match its periods', () => {
