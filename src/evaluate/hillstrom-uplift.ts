@@ -4,7 +4,7 @@ import { quoteLiteral, type Store } from '../store/db.js';
 import { boostingOptions, type Matrix } from '../scores/learned/train.js';
 import { HILLSTROM_PRE_PERIOD_SQL } from './hillstrom.js';
 import { crossFittedUplift, UPLIFT_METHODS, type UpliftMethod } from './uplift-models.js';
-import { qiniCurve, sampleCurve, upliftByDecile, upliftOf, type CurvePoint, type OutcomeKind, type UpliftDecile, type UpliftGroup, type UpliftSample } from './uplift.js';
+import { qiniCurve, randomQiniSpread, sampleCurve, upliftByDecile, upliftOf, type CurvePoint, type OutcomeKind, type UpliftDecile, type UpliftGroup, type UpliftSample } from './uplift.js';
 
 /** The pre-period columns the uplift models learn from (history_segment is `history` in bands: left out). */
 const FEATURES = ['recency', 'history', 'mens', 'womens', 'zip', 'newbie', 'channel'] as const;
@@ -54,7 +54,12 @@ export interface OutcomeResult {
   /** The whole arm's uplift, with its interval. */
   readonly overall: UpliftGroup;
   readonly rankings: RankingResult[];
+  /** Standard deviation of the Qini coefficients of RANDOM_DRAWS seeded random scores: how far a Qini strays by chance. */
+  readonly randomQiniSd: number | null;
 }
+
+/** Random scores drawn for the chance spread of a Qini coefficient. */
+export const RANDOM_DRAWS = 20;
 
 export interface ArmResult {
   readonly arm: HillstromArm;
@@ -86,7 +91,8 @@ export interface HillstromUpliftOptions {
  * conversion, spend), ranks the arm's customers and the No E-Mail customers by four scores: the cross-fitted two-model
  * and transformed-outcome uplift of that outcome (uplift-models.ts, the conversion model's boosting settings; a
  * tweedie response model for spend), recency (fewer months since the last purchase first) and past-year spend. Per
- * score: uplift by decile with 95% intervals, and the Qini curve and coefficient (uplift.ts).
+ * score: uplift by decile with 95% intervals, and the Qini curve and coefficient (uplift.ts); per outcome, the spread
+ * of random scores' Qini coefficients, to read them against.
  */
 export async function hillstromUplift(store: Store, file: string, settings: LearnedSettings, options: HillstromUpliftOptions = {}): Promise<HillstromUplift> {
   const folds = options.folds ?? 5;
@@ -132,7 +138,7 @@ export async function hillstromUplift(store: Store, file: string, settings: Lear
           curve: q ? sampleCurve(q.qini, 100) : [],
         };
       });
-      outcomes.push({ outcome, kind: KIND[outcome], overall: upliftOf(sample), rankings });
+      outcomes.push({ outcome, kind: KIND[outcome], overall: upliftOf(sample), rankings, randomQiniSd: randomQiniSpread(sample, RANDOM_DRAWS, seed) });
     }
     arms.push({ arm, customers: rows.length, outcomes });
   }

@@ -189,9 +189,13 @@ export function qiniCurve(sample: UpliftSample, score: ArrayLike<number>): QiniR
   }
   if (totalT === 0 || totalC === 0) return null;
   const overall = sumT / totalT - sumC / totalC;
-  const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => (score[b] as number) - (score[a] as number));
-  const qini: CurvePoint[] = [{ fraction: 0, value: 0 }];
-  const uplift: CurvePoint[] = [{ fraction: 0, value: 0 }];
+  const s = Float64Array.from(score);
+  const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => (s[b] as number) - (s[a] as number));
+  // Points at the end of each run of ties, in typed arrays first (one object per point only at the end).
+  const fx = new Float64Array(n + 1);
+  const fq = new Float64Array(n + 1);
+  const fu = new Float64Array(n + 1);
+  let points = 1;
   let nT = 0;
   let nC = 0;
   let rT = 0;
@@ -207,19 +211,39 @@ export function qiniCurve(sample: UpliftSample, score: ArrayLike<number>): QiniR
       nC++;
       rC += y[i] as number;
     }
-    const next = order[k + 1];
-    if (next !== undefined && score[next] === score[i]) continue;
+    if (k + 1 < n && s[order[k + 1] as number] === s[i]) continue;
     const fraction = (k + 1) / n;
     const q = (rT - (nC > 0 ? (rC * nT) / nC : 0)) / totalT;
     const u = ((nT > 0 ? rT / nT : 0) - (nC > 0 ? rC / nC : 0)) * fraction;
-    const pq = qini[qini.length - 1] as CurvePoint;
-    const pu = uplift[uplift.length - 1] as CurvePoint;
-    qiniArea += ((fraction - pq.fraction) * (q + pq.value)) / 2;
-    upliftArea += ((fraction - pu.fraction) * (u + pu.value)) / 2;
-    qini.push({ fraction, value: q });
-    uplift.push({ fraction, value: u });
+    const w = fraction - (fx[points - 1] as number);
+    qiniArea += (w * (q + (fq[points - 1] as number))) / 2;
+    upliftArea += (w * (u + (fu[points - 1] as number))) / 2;
+    fx[points] = fraction;
+    fq[points] = q;
+    fu[points] = u;
+    points++;
   }
+  const qini = Array.from({ length: points }, (_, j): CurvePoint => ({ fraction: fx[j] as number, value: fq[j] as number }));
+  const uplift = Array.from({ length: points }, (_, j): CurvePoint => ({ fraction: fx[j] as number, value: fu[j] as number }));
   return { qini, uplift, overall, qiniCoefficient: qiniArea - overall / 2, auuc: upliftArea };
+}
+
+/**
+ * How far a Qini coefficient strays by chance on this sample: the standard deviation of the Qini coefficients of
+ * `draws` random scores (seeded), a permutation reference for reading a score's Qini. `null` when an arm is empty.
+ */
+export function randomQiniSpread(sample: UpliftSample, draws = 20, seed = 42): number | null {
+  if (!Number.isInteger(draws) || draws < 2) throw new KairosError('VALIDATION', `randomQiniSpread: draws must be an integer >= 2 (got ${draws})`);
+  const rng = createRng(seed);
+  const n = sample.treated.length;
+  const q: number[] = [];
+  for (let d = 0; d < draws; d++) {
+    const r = qiniCurve(sample, Float64Array.from({ length: n }, () => rng.uniform()));
+    if (r === null) return null;
+    q.push(r.qiniCoefficient);
+  }
+  const mean = q.reduce((a, b) => a + b, 0) / draws;
+  return Math.sqrt(q.reduce((a, b) => a + (b - mean) ** 2, 0) / (draws - 1));
 }
 
 /** A curve read at `points + 1` evenly spaced fractions 0, 1/points, ..., 1 (linear between its points): for charts. */

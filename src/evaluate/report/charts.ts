@@ -422,15 +422,25 @@ export function chartOption(spec: ChartSpec): Option {
 }
 
 /**
- * The option with ECharts' own legend above the plot, for an SVG shown on its own (a markdown page): the HTML report
- * draws its legends in HTML instead (chartLegend).
+ * The option with ECharts' own legend, one entry a line in the plot's lower right corner (empty on a Qini chart: the
+ * curves climb from the lower left), for an SVG shown on its own (a markdown page): the HTML report draws its legends
+ * in HTML instead (chartLegend).
  */
 function withLegend(spec: ChartSpec, option: Option): Option {
-  const grid = option.grid as GridComponentOption;
   return {
     ...option,
-    legend: { show: true, top: 4, left: 64, right: 24, itemWidth: 22, data: chartLegend(spec).map((l) => l.label), textStyle: { color: '#323f4b' } },
-    grid: { ...grid, top: 64 },
+    legend: {
+      show: true,
+      orient: 'vertical',
+      right: 60,
+      bottom: 64,
+      itemWidth: 22,
+      itemHeight: 4,
+      icon: 'rect',
+      backgroundColor: 'rgba(255, 255, 255, 0.85)',
+      data: chartLegend(spec).map((l) => l.label),
+      textStyle: { color: '#323f4b' },
+    },
   };
 }
 
