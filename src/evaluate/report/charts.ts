@@ -421,37 +421,44 @@ export function chartOption(spec: ChartSpec): Option {
   }
 }
 
+/** Height of one entry of a legend drawn on the SVG, one entry a line. */
+const LEGEND_LINE = 22;
+
 /**
- * The option with ECharts' own legend, one entry a line in the plot's lower right corner (empty on a Qini chart: the
- * curves climb from the lower left), for an SVG shown on its own (a markdown page): the HTML report draws its legends
- * in HTML instead (chartLegend).
+ * The option with ECharts' own legend, one entry a line under the plot (left-aligned, so that no text width has to be
+ * estimated), for an SVG shown on its own (a markdown page): the HTML report draws its legends in HTML instead
+ * (chartLegend). The chart grows by `extra` pixels to hold it.
  */
-function withLegend(spec: ChartSpec, option: Option): Option {
+function withLegend(spec: ChartSpec, option: Option, extra: number): Option {
+  const grid = option.grid as GridComponentOption;
   return {
     ...option,
     legend: {
       show: true,
       orient: 'vertical',
-      right: 60,
-      bottom: 64,
+      left: grid.left as number,
+      bottom: 8,
+      itemGap: LEGEND_LINE - 14,
       itemWidth: 22,
       itemHeight: 4,
       icon: 'rect',
-      backgroundColor: 'rgba(255, 255, 255, 0.85)',
       data: chartLegend(spec).map((l) => l.label),
       textStyle: { color: '#323f4b' },
     },
+    grid: { ...grid, bottom: (grid.bottom as number) + extra },
   };
 }
 
 /**
  * Renders a chart to a standalone SVG string with ECharts server-side rendering (no DOM, no
- * network). The chart instance is disposed before returning, also on error.
+ * network); with `legend`, the legend is drawn on the SVG, below the plot (the SVG is taller by as much). The
+ * chart instance is disposed before returning, also on error.
  */
 export function renderChartSvg(spec: ChartSpec, size: ChartSize = chartSize(spec), options: { legend?: boolean } = {}): string {
-  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: size.width, height: size.height });
+  const extra = options.legend ? chartLegend(spec).length * LEGEND_LINE + 12 : 0;
+  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: size.width, height: size.height + extra });
   try {
-    chart.setOption(options.legend ? withLegend(spec, chartOption(spec)) : chartOption(spec));
+    chart.setOption(options.legend ? withLegend(spec, chartOption(spec), extra) : chartOption(spec));
     return chart.renderToSVGString();
   } finally {
     chart.dispose();

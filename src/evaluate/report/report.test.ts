@@ -129,6 +129,8 @@ describe('charts', () => {
     expect(plain).not.toContain('Random targeting');
     expect(standalone).toContain('Random targeting');
     expect(standalone).toContain('>rule<');
+    // Below the plot, 22 px an entry and 12 px of margin: 300 + 3 × 22 + 12.
+    expect(standalone).toContain('viewBox="0 0 400 378"');
     expect(() => renderChartSvg({ ...qini, series: [{ name: 'short', values: [0, 1] }] })).toThrow(/3 fractions but 2 values for short/);
   });
 
