@@ -1,10 +1,11 @@
 // Regenerates docs/accuracy.md: ingests the real data sets and the demo into temporary stores and backtests every score.
 //
-//   npx tsx scripts/accuracy.ts [--out DIR] [--only cdnow-sample,online-retail,...] [--customers 10000]
+//   npx tsx scripts/accuracy.ts [--out DIR] [--only cdnow-sample,online-retail,...,hillstrom] [--customers 10000]
 //
 // HTML reports go to --out (default: a folder in the system temp dir), never into git; the CDNOW sample's report is
 // also copied to docs/accuracy-cdnow-sample.html when it is under 300 KB. With --only, docs/accuracy.md is not
-// rewritten (the tables would be incomplete): the markdown goes to stdout.
+// rewritten (the tables would be incomplete): the markdown goes to stdout. The Hillstrom uplift section's Qini charts
+// are whole whenever it runs (--only hillstrom too): they are written to docs/accuracy-hillstrom-qini-*.svg.
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -21,6 +22,18 @@ import { compareEngagementWithTruth, type EngagementTruthComparison } from '../s
 import { comparePromotionWithTruth, HISTORY_DAYS, type PromotionTruthComparison } from '../src/evaluate/promotion-truth.js';
 import { nextPurchaseNote } from '../src/scores/promotion/next-purchase.js';
 import { hillstromConversionCheck, type HillstromCheck } from '../src/evaluate/hillstrom.js';
+import {
+  HILLSTROM_PUBLISHED,
+  hillstromUplift,
+  RANDOM_DRAWS,
+  RANKING_LABELS,
+  type ArmResult,
+  type HillstromOutcome,
+  type HillstromUplift,
+  type OutcomeResult,
+  type RankingResult,
+} from '../src/evaluate/hillstrom-uplift.js';
+import type { UpliftGroup } from '../src/evaluate/uplift.js';
 import { compareWithTruth, TRUTH_HORIZON_DAYS, type TruthComparison } from '../src/evaluate/truth.js';
 import type { Entity } from '../src/ingest/contract.js';
 import { ingest } from '../src/ingest/ingest.js';
@@ -31,7 +44,7 @@ import { affinityScorer } from '../src/scores/affinity/index.js';
 import type { AffinityBacktestDetails } from '../src/scores/affinity/backtest.js';
 import type { RecommendBacktestDetails } from '../src/scores/recommend/backtest.js';
 import { GRADED_K } from '../src/scores/recommend/choose.js';
-import { chartLegend, renderChartSvg } from '../src/evaluate/report/charts.js';
+import { chartLegend, chartSize, renderChartSvg } from '../src/evaluate/report/charts.js';
 import { ScoreRegistry } from '../src/scores/registry.js';
 import { runScores } from '../src/scores/run.js';
 import { projectRoot, sharedData } from '../src/testing/shared-data.js';
@@ -523,7 +536,7 @@ function recommendSection(runs: Run[], charts: boolean): string {
     const chart = section?.charts.find((c) => c.kind === 'ranking-metrics');
     if (chart && charts) {
       const file = `accuracy-${r.set.key}-recommendations.svg`;
-      writeFileSync(join(projectRoot, 'docs', file), renderChartSvg(chart));
+      writeFileSync(join(projectRoot, 'docs', file), renderChartSvg(chart, chartSize(chart), { legend: true }));
       images.push(`![${chart.title}, ${r.set.title}](${file})`, '', `${r.set.title}: ${chart.title.toLowerCase()} (${chartLegend(chart).map((l) => l.label).join(', ')}).`, '');
     }
   }
@@ -631,6 +644,155 @@ function hillstromSection(h: HillstromCheck): string {
   ].join('\n');
 }
 
+/** Outcomes of the uplift section: how their uplift reads (points of a rate, or dollars) and what a chart counts. */
+const UPLIFT_UNITS: Readonly<Record<HillstromOutcome, { scale: number; digits: number; unit: string; chart: string }>> = {
+  visit: { scale: 100, digits: 1, unit: 'points', chart: 'incremental visits per 100 e-mailed customers' },
+  conversion: { scale: 100, digits: 2, unit: 'points', chart: 'incremental buyers per 100 e-mailed customers' },
+  spend: { scale: 1, digits: 2, unit: 'dollars', chart: 'incremental spend per e-mailed customer ($)' },
+};
+
+/** "+6.1 [5.5, 6.6]": an uplift and its 95% interval in the outcome's unit; "n/a" without one. */
+function upliftCell(g: UpliftGroup, outcome: HillstromOutcome): string {
+  const u = UPLIFT_UNITS[outcome];
+  if (!g.uplift) return 'n/a';
+  // No "-0.00": a value that rounds to zero is written without a sign.
+  const f = (x: number): string => (x * u.scale).toFixed(u.digits).replace(/^-(0\.?0*)$/, '$1');
+  const e = f(g.uplift.estimate);
+  return `${e.startsWith('-') ? '' : '+'}${e} [${f(g.uplift.lower)}, ${f(g.uplift.upper)}]`;
+}
+
+/** A Qini coefficient in the outcome's unit (points for a rate, dollars for spend). */
+const qiniCell = (r: RankingResult | undefined, outcome: HillstromOutcome): string =>
+  r?.qiniCoefficient === null || r === undefined ? 'n/a' : (r.qiniCoefficient * UPLIFT_UNITS[outcome].scale).toFixed(3);
+
+/** File name of the Qini chart of an outcome (any e-mail against none), under docs/. */
+const qiniChartFile = (outcome: HillstromOutcome): string => `accuracy-hillstrom-qini-${outcome}.svg`;
+
+/** The Qini chart of an outcome (any e-mail against none), as an SVG with its legend drawn on it. */
+function qiniChartSvg(o: OutcomeResult): string {
+  const u = UPLIFT_UNITS[o.outcome];
+  const first = o.rankings[0]?.curve ?? [];
+  return renderChartSvg(
+    {
+      kind: 'qini',
+      title: `Qini curves, ${o.outcome}, any e-mail against none`,
+      unit: u.chart,
+      fractions: first.map((p) => p.fraction),
+      series: o.rankings.map((r) => ({ name: RANKING_LABELS[r.key], values: r.curve.map((p) => p.value * u.scale) })),
+      overall: (o.overall.uplift?.estimate ?? 0) * u.scale,
+    },
+    undefined,
+    { legend: true },
+  );
+}
+
+/** One outcome's deciles, the four rankings side by side: uplift and interval per decile. */
+function upliftDecileTable(o: OutcomeResult): string {
+  const rows = Array.from({ length: o.rankings[0]?.deciles.length ?? 0 }, (_, g) => [String(g + 1), ...o.rankings.map((r) => upliftCell(r.deciles[g] as UpliftGroup, o.outcome))]);
+  rows.push(['all', ...o.rankings.map(() => upliftCell(o.overall, o.outcome))]);
+  rows.push(['Qini coefficient', ...o.rankings.map((r) => qiniCell(r, o.outcome))]);
+  rows.push([`AUUC (random: about ${((o.overall.uplift?.estimate ?? 0) * UPLIFT_UNITS[o.outcome].scale / 2).toFixed(3)})`, ...o.rankings.map((r) => (r.auuc === null ? 'n/a' : (r.auuc * UPLIFT_UNITS[o.outcome].scale).toFixed(3)))]);
+  return table(['decile (1 = highest score)', ...o.rankings.map((r) => RANKING_LABELS[r.key])], rows);
+}
+
+/** One ranking's deciles in full: customers per arm, the rates (means) and the uplift with its interval. */
+function upliftDecileDetail(o: OutcomeResult, r: RankingResult): string {
+  const u = UPLIFT_UNITS[o.outcome];
+  const mean = (x: number | null): string => (x === null ? 'n/a' : o.kind === 'binary' ? `${(100 * x).toFixed(2)}%` : `$${x.toFixed(2)}`);
+  return table(
+    ['decile', 'score from', 'score to', 'e-mailed', 'not e-mailed', `${o.outcome}, e-mailed`, `${o.outcome}, not e-mailed`, `uplift, ${u.unit} [95% CI]`],
+    r.deciles.map((d) => [String(d.decile), formatNumber(d.scoreMin, 3), formatNumber(d.scoreMax, 3), formatCount(d.treated), formatCount(d.control), mean(d.meanTreated), mean(d.meanControl), upliftCell(d, o.outcome)]),
+  );
+}
+
+/** Plain sentences on an outcome: which ranking has the highest Qini, and whether its top decile stands out. */
+function upliftVerdict(o: OutcomeResult): string {
+  const u = UPLIFT_UNITS[o.outcome];
+  const ranked = [...o.rankings].sort((a, b) => (b.qiniCoefficient ?? -Infinity) - (a.qiniCoefficient ?? -Infinity));
+  const best = ranked[0] as RankingResult;
+  const overall = o.overall.uplift?.estimate ?? 0;
+  const top = best.deciles[0]?.uplift;
+  const order = ranked.map((r) => `${RANKING_LABELS[r.key]} ${qiniCell(r, o.outcome)}`).join(', ');
+  const sd = o.randomQiniSd;
+  const chance =
+    sd === null
+      ? ''
+      : (() => {
+          const beyond = ranked.filter((r) => (r.qiniCoefficient ?? -Infinity) > 2 * sd).map((r) => RANKING_LABELS[r.key]);
+          return ` Random scores' Qini coefficients spread with a standard deviation of ${(sd * u.scale).toFixed(3)} (${RANDOM_DRAWS} seeded draws): ${beyond.length ? `above twice that: ${beyond.join('; ')}` : 'no ranking is above twice that'}.`;
+        })();
+  const clear = o.rankings.filter((r) => (r.deciles[0]?.uplift?.lower ?? -Infinity) > overall).map((r) => RANKING_LABELS[r.key]);
+  const stands =
+    clear.length > 0
+      ? `a top decile whose whole interval lies above the average uplift (${upliftCell(o.overall, o.outcome)}): ${clear.join('; ')}`
+      : `no ranking has a top decile whose interval lies wholly above the average uplift (${upliftCell(o.overall, o.outcome)}): on this outcome the deciles cannot be told apart from the average`;
+  return `**${o.outcome}**: Qini coefficients (${u.unit}) ${order}.${chance} Best: ${RANKING_LABELS[best.key]}, top decile ${top ? upliftCell(best.deciles[0] as UpliftGroup, o.outcome) : 'n/a'}; ${stands}.`;
+}
+
+/** The uplift section (src/evaluate/hillstrom-uplift.ts, uplift.ts, uplift-models.ts). */
+function hillstromUpliftSection(h: HillstromUplift): string {
+  const any = h.arms.find((a) => a.arm === 'any e-mail') as ArmResult | undefined;
+  const out: string[] = [
+    `Hillstrom's test is randomised: ${formatCount(h.customers)} customers who bought in the past year, a third sent the Mens e-mail, a third the Womens e-mail, a third nothing; visits, conversions and spend tracked for two weeks. There is no discount history in the file, so the transaction-based promotion appetence score cannot be computed on it. Instead this section asks which ranking of the pre-period columns (recency, past-year spend, mens / womens lines, zip area, newbie, channel) finds the customers **the e-mail moves**, with four candidates: two uplift models with the boosted trees, each customer scored out of fold (${h.folds} folds drawn with seed ${h.seed}; each fold's trees stop early on another fold; the conversion model's boosting settings, tweedie response models for spend) — the **two-model** uplift P(y | x, e-mailed) − P(y | x, not e-mailed) and the **transformed outcome** z = y (T/p − (1 − T)/(1 − p)) regressed on x (Athey & Imbens 2015; Jaskowski & Jaroszewicz 2012) — and the two rules, **recency** and **past-year spend**.`,
+    '',
+    `Uplift by decile is the e-mailed customers' rate minus the not e-mailed customers' rate within each tenth of customers ranked by the score (ties in recency split between deciles by a seeded draw), with a 95% interval: Newcombe's hybrid score interval for rates (Newcombe 1998, method 10: it keeps its coverage at rates near 0, where Wald's does not), Welch's for spend. The Qini curve (Radcliffe 2007) counts the incremental responders among the top share targeted, Q = R_T − R_C · N_T / N_C, per e-mailed customer of the whole test; the Qini coefficient is the area between it and the straight line of random targeting (normalised as Guelman's R package \`uplift\` does: shares of customers on x; 0 for a random ranking). Beside it, the area under the uplift curve (AUUC; Rzepakowski & Jaroszewicz 2012), the uplift among the top share times that share, in the same units. Code: \`src/evaluate/uplift.ts\`, \`uplift-models.ts\`, \`hillstrom-uplift.ts\`; coverage and recovery tests on simulated tests of known uplift in \`uplift.test.ts\` and \`uplift-models.test.ts\`.`,
+    '',
+    table(
+      ['segment', 'customers', 'visit', 'conversion', 'spend per customer', "published (Hillstrom 2008): visit / conversion / spend"],
+      (Object.keys(HILLSTROM_PUBLISHED) as (keyof typeof HILLSTROM_PUBLISHED)[]).map((name) => {
+        const s = h.segments[name];
+        const p = HILLSTROM_PUBLISHED[name];
+        return [name, formatCount(s.customers), `${(100 * s.visit).toFixed(2)}%`, `${(100 * s.conversion).toFixed(2)}%`, `$${s.spend.toFixed(2)}`, `${p.visit}% / ${p.conversion}% / $${p.spend}`];
+      }),
+    ),
+    '',
+    'Uplift of each e-mail over no e-mail (points for rates, dollars for spend, with 95% intervals):',
+    '',
+    table(
+      ['e-mailed', 'customers (with No E-Mail)', 'visit', 'conversion', 'spend'],
+      h.arms.map((a) => [a.arm, formatCount(a.customers), ...(['visit', 'conversion', 'spend'] as const).map((o) => {
+        const r = a.outcomes.find((x) => x.outcome === o);
+        return r ? upliftCell(r.overall, o) : 'n/a';
+      })]),
+    ),
+    '',
+    'Qini coefficients per arm (points for rates, dollars for spend; higher = the ranking finds more of the moved customers first; 0 = random):',
+    '',
+    table(
+      ['ranking', ...h.arms.flatMap((a) => a.outcomes.map((o) => `${a.arm}: ${o.outcome}`))],
+      (Object.keys(RANKING_LABELS) as (keyof typeof RANKING_LABELS)[]).map((key) => [
+        RANKING_LABELS[key],
+        ...h.arms.flatMap((a) => a.outcomes.map((o) => qiniCell(o.rankings.find((r) => r.key === key), o.outcome))),
+      ]).concat([
+        [
+          `random scores: standard deviation (${RANDOM_DRAWS} draws)`,
+          ...h.arms.flatMap((a) => a.outcomes.map((o) => (o.randomQiniSd === null ? 'n/a' : (o.randomQiniSd * UPLIFT_UNITS[o.outcome].scale).toFixed(3)))),
+        ],
+      ]),
+    ),
+    '',
+  ];
+  if (any) {
+    out.push('What the figures say (any e-mail against none):', '', ...any.outcomes.map((o) => `- ${upliftVerdict(o)}`), '');
+    for (const o of any.outcomes) {
+      out.push(
+        `#### Uplift by decile: ${o.outcome}, any e-mail against none (${UPLIFT_UNITS[o.outcome].unit}, 95% CI)`,
+        '',
+        upliftDecileTable(o),
+        '',
+        `![Qini curves, ${o.outcome}](${qiniChartFile(o.outcome)})`,
+        '',
+        `<details><summary>Each ranking's deciles in full (${o.outcome})</summary>`,
+        '',
+        ...o.rankings.flatMap((r) => [`${RANKING_LABELS[r.key]}:`, '', upliftDecileDetail(o, r), '']),
+        '</details>',
+        '',
+      );
+    }
+  }
+  return out.join('\n');
+}
+
 const METHOD = `## How the backtest works
 
 \`kairos evaluate\` (code: \`src/evaluate/\`) cuts the data at one instant. Every model is fitted on the order lines
@@ -670,7 +832,7 @@ buy-again (docs/scores.md, "Recommendations"; every recommender's figures: docs/
 /** 1-minute load average when the script started: the timings below are only comparable at similar loads. */
 const LOAD_AT_START = loadavg()[0] ?? 0;
 
-function markdown(runs: Run[], totalSeconds: number, exampleReport: string | null, hillstrom: HillstromCheck | null, charts: boolean): string {
+function markdown(runs: Run[], totalSeconds: number, exampleReport: string | null, hillstrom: HillstromCheck | null, uplift: HillstromUplift | null, charts: boolean): string {
   const parts: string[] = [
     '# Accuracy on real data',
     '',
@@ -699,6 +861,7 @@ function markdown(runs: Run[], totalSeconds: number, exampleReport: string | nul
   parts.push('## Recommendations', '', recommendSection(runs, charts), '');
   parts.push('## Category affinity (upsell and cross-sell)', '', affinitySection(runs), '');
   if (hillstrom) parts.push('## Conversion on the Hillstrom e-mail test (cross-sectional)', '', hillstromSection(hillstrom), '');
+  if (uplift) parts.push('## Uplift on the Hillstrom e-mail test', '', hillstromUpliftSection(uplift), '');
   parts.push(
     '## CDNOW: aggregate holdout forecast vs the published models',
     '',
@@ -816,14 +979,31 @@ async function main(): Promise<void> {
     copyFileSync(sample.reportFile, join(projectRoot, 'docs', 'accuracy-cdnow-sample.html'));
     example = 'accuracy-cdnow-sample.html';
   }
-  const hillstrom = opts.only && !opts.only.includes('hillstrom') ? null : await hillstromCheck();
-  const md = markdown(runs, total, example, hillstrom, !opts.only);
+  const withHillstrom = !opts.only || opts.only.includes('hillstrom');
+  const hillstrom = withHillstrom ? await hillstromCheck() : null;
+  const uplift = withHillstrom ? await hillstromUpliftRun() : null;
+  if (uplift) {
+    const any = uplift.arms.find((a) => a.arm === 'any e-mail');
+    for (const o of any?.outcomes ?? []) writeFileSync(join(projectRoot, 'docs', qiniChartFile(o.outcome)), qiniChartSvg(o));
+    log(`wrote ${any?.outcomes.map((o) => `docs/${qiniChartFile(o.outcome)}`).join(', ')}`);
+  }
+  const md = markdown(runs, total, example, hillstrom, uplift, !opts.only);
   if (opts.only) process.stdout.write(md);
   else {
     writeFileSync(join(projectRoot, 'docs', 'accuracy.md'), md);
     log(`wrote docs/accuracy.md${example ? ` and docs/${example}` : ''}`);
   }
   log(`HTML reports in ${opts.out}; total ${total.toFixed(1)} s`);
+}
+
+/** The Hillstrom uplift section's figures on an in-memory store (three arms, three outcomes, 18 cross-fitted models). */
+async function hillstromUpliftRun(): Promise<HillstromUplift> {
+  const store = await Store.open(':memory:');
+  try {
+    return await hillstromUplift(store, sharedData('hillstrom_email', 'hillstrom.csv.gz'), DEFAULT_CONFIG.learned, { onProgress: (m) => log(`hillstrom uplift: ${m}`) });
+  } finally {
+    store.close();
+  }
 }
 
 /** The Hillstrom conversion check on an in-memory store. */

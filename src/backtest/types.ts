@@ -113,6 +113,25 @@ export interface RankingMetricsChart extends ChartBase {
   series: { name: string; values: number[]; chosen: boolean }[];
 }
 
+/** One score's curve on a Qini chart. */
+export interface QiniSeries {
+  name: string;
+  /** The curve's value at each of the chart's fractions. */
+  values: number[];
+}
+
+/** Qini curves of scores on one randomised test (Radcliffe 2007), with the straight line of random targeting. */
+export interface QiniChart extends ChartBase {
+  kind: 'qini';
+  /** What the curves count, e.g. "incremental visits per 100 e-mailed customers". */
+  unit: string;
+  /** Shares of customers targeted, ascending from 0 to 1, common to every series. */
+  fractions: number[];
+  series: QiniSeries[];
+  /** Where every curve ends, the whole test's uplift: random targeting runs straight from 0 to it. */
+  overall: number;
+}
+
 /** A chart, by kind; rendered server-side to inline SVG. */
 export type ChartSpec =
   | TrackingChart
@@ -121,7 +140,8 @@ export type ChartSpec =
   | ReliabilityChart
   | RocChart
   | DecisiveMomentChart
-  | RankingMetricsChart;
+  | RankingMetricsChart
+  | QiniChart;
 
 /** How one score fared in the backtest. */
 export interface ScoreSection {

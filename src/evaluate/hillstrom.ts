@@ -8,6 +8,11 @@ import { boostingOptions, type Matrix } from '../scores/learned/train.js';
 /** Folds of the cross-validation: every e-mailed customer is predicted once, by trees that never saw them. */
 export const HILLSTROM_FOLDS = 5;
 
+/** The file's columns from before the campaign, as numbers (zip area and channel coded 1-3); also read by hillstrom-uplift.ts. */
+export const HILLSTROM_PRE_PERIOD_SQL = `recency::DOUBLE AS recency, history::DOUBLE AS history, mens::DOUBLE AS mens, womens::DOUBLE AS womens,
+       (CASE zip_code WHEN 'Urban' THEN 1 WHEN 'Surburban' THEN 2 WHEN 'Rural' THEN 3 END)::DOUBLE AS zip, newbie::DOUBLE AS newbie,
+       (CASE channel WHEN 'Phone' THEN 1 WHEN 'Web' THEN 2 WHEN 'Multichannel' THEN 3 END)::DOUBLE AS channel`;
+
 /** The features the file has before the campaign (no dates: the file is one snapshot). */
 const FEATURES = ['recency', 'history', 'mens', 'womens', 'zip', 'newbie', 'channel', 'womens_mail'] as const;
 
@@ -29,9 +34,7 @@ export interface HillstromCheck {
  */
 export async function hillstromConversionCheck(store: Store, file: string, settings: LearnedSettings): Promise<HillstromCheck> {
   const { numbers } = await store.readColumns(
-    `SELECT recency::DOUBLE AS recency, history::DOUBLE AS history, mens::DOUBLE AS mens, womens::DOUBLE AS womens,
-       (CASE zip_code WHEN 'Urban' THEN 1 WHEN 'Surburban' THEN 2 WHEN 'Rural' THEN 3 END)::DOUBLE AS zip, newbie::DOUBLE AS newbie,
-       (CASE channel WHEN 'Phone' THEN 1 WHEN 'Web' THEN 2 WHEN 'Multichannel' THEN 3 END)::DOUBLE AS channel,
+    `SELECT ${HILLSTROM_PRE_PERIOD_SQL},
        (segment = 'Womens E-Mail')::DOUBLE AS womens_mail, conversion::DOUBLE AS conversion,
        ((row_number() OVER ()) % ${HILLSTROM_FOLDS})::DOUBLE AS fold
      FROM read_csv(${quoteLiteral(file)}, header = true) WHERE segment <> 'No E-Mail'`,

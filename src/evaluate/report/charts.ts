@@ -20,6 +20,7 @@ import type {
   DecileLiftChart,
   DecisiveMomentChart,
   RankingMetricsChart,
+  QiniChart,
   ReliabilityChart,
   RocChart,
   TrackingChart,
@@ -47,6 +48,8 @@ export const CHART_COLOURS = {
   reference: '#9aa5b1',
   holdout: 'rgba(37, 99, 235, 0.08)',
   after: '#f59e0b',
+  /** A fourth series (Qini charts compare up to four scores). */
+  fourth: '#0d9488',
 } as const;
 
 /** Bars of the recommenders that are not the model graded: distinct in colour and in greyscale print. */
@@ -57,6 +60,10 @@ function rankingColours(spec: RankingMetricsChart): string[] {
   let k = 0;
   return spec.series.map((s) => (s.chosen ? CHART_COLOURS.predicted : (OTHER_SERIES[k++ % OTHER_SERIES.length] as string)));
 }
+
+/** Colours of a Qini chart's curves, in series order (then repeated). */
+const QINI_COLOURS = [CHART_COLOURS.predicted, CHART_COLOURS.after, CHART_COLOURS.actual, CHART_COLOURS.fourth] as const;
+const qiniColour = (i: number): string => QINI_COLOURS[i % QINI_COLOURS.length] as string;
 
 // Unquoted family names: ECharts writes the font into a double-quoted style attribute without escaping.
 const FONT = 'system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif';
@@ -303,6 +310,51 @@ function decisiveMoment(spec: DecisiveMomentChart): Option {
   };
 }
 
+function qini(spec: QiniChart): Option {
+  const n = spec.fractions.length;
+  for (const s of spec.series) {
+    if (s.values.length !== n) throw new KairosError('INTERNAL', `Qini chart "${spec.title}": ${n} fractions but ${s.values.length} values for ${s.name}`);
+  }
+  return {
+    ...base(),
+    xAxis: {
+      type: 'value',
+      min: 0,
+      max: 1,
+      interval: 0.2,
+      name: 'share of customers targeted, highest score first',
+      nameGap: 30,
+      ...axisName,
+      axisLabel: { formatter: (v: number) => formatPercent(v) },
+    },
+    yAxis: { type: 'value', name: spec.unit, nameGap: 44, ...axisName },
+    series: [
+      ...spec.series.map(
+        (s, i): LineSeriesOption => ({
+          name: s.name,
+          type: 'line',
+          data: spec.fractions.map((f, j) => [f, s.values[j] as number]),
+          showSymbol: false,
+          lineStyle: { color: qiniColour(i), width: 2 },
+          itemStyle: { color: qiniColour(i) },
+        }),
+      ),
+      {
+        name: 'Random targeting',
+        type: 'line',
+        data: [
+          [0, 0],
+          [1, spec.overall],
+        ],
+        showSymbol: false,
+        silent: true,
+        lineStyle: { color: CHART_COLOURS.reference, type: 'dashed', width: 1.5 },
+        itemStyle: { color: CHART_COLOURS.reference },
+      },
+    ],
+  };
+}
+
 /** How a legend entry is drawn. */
 export type LegendMark = 'line' | 'dashed' | 'bar' | 'area';
 
@@ -352,6 +404,8 @@ export function chartLegend(spec: ChartSpec): LegendItem[] {
       const colours = rankingColours(spec);
       return spec.series.map((s, i) => ({ label: s.chosen ? `${s.name} (graded)` : s.name, colour: colours[i] as string, mark: 'bar' as const }));
     }
+    case 'qini':
+      return [...spec.series.map((s, i): LegendItem => ({ label: s.name, colour: qiniColour(i), mark: 'line' })), { label: 'Random targeting', colour: c.reference, mark: 'dashed' }];
   }
 }
 
@@ -394,17 +448,49 @@ export function chartOption(spec: ChartSpec): Option {
       return decisiveMoment(spec);
     case 'ranking-metrics':
       return rankingMetrics(spec);
+    case 'qini':
+      return qini(spec);
   }
+}
+
+/** Height of one entry of a legend drawn on the SVG, one entry a line. */
+const LEGEND_LINE = 22;
+
+/**
+ * The option with ECharts' own legend, one entry a line under the plot (left-aligned, so that no text width has to be
+ * estimated), for an SVG shown on its own (a markdown page): the HTML report draws its legends in HTML instead
+ * (chartLegend). The chart grows by `extra` pixels to hold it.
+ */
+function withLegend(spec: ChartSpec, option: Option, extra: number): Option {
+  const grid = option.grid as GridComponentOption;
+  return {
+    ...option,
+    legend: {
+      show: true,
+      orient: 'vertical',
+      left: grid.left as number,
+      bottom: 8,
+      itemGap: LEGEND_LINE - 14,
+      itemWidth: 22,
+      itemHeight: 4,
+      icon: 'rect',
+      data: chartLegend(spec).map((l) => l.label),
+      textStyle: { color: '#323f4b' },
+    },
+    grid: { ...grid, bottom: (grid.bottom as number) + extra },
+  };
 }
 
 /**
  * Renders a chart to a standalone SVG string with ECharts server-side rendering (no DOM, no
- * network). The chart instance is disposed before returning, also on error.
+ * network); with `legend`, the legend is drawn on the SVG, below the plot (the SVG is taller by as much). The
+ * chart instance is disposed before returning, also on error.
  */
-export function renderChartSvg(spec: ChartSpec, size: ChartSize = chartSize(spec)): string {
-  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: size.width, height: size.height });
+export function renderChartSvg(spec: ChartSpec, size: ChartSize = chartSize(spec), options: { legend?: boolean } = {}): string {
+  const extra = options.legend ? chartLegend(spec).length * LEGEND_LINE + 12 : 0;
+  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: size.width, height: size.height + extra });
   try {
-    chart.setOption(chartOption(spec));
+    chart.setOption(options.legend ? withLegend(spec, chartOption(spec), extra) : chartOption(spec));
     return chart.renderToSVGString();
   } finally {
     chart.dispose();

@@ -39,6 +39,8 @@ function defaultCaption(spec: ChartSpec): string {
       return `Share of customers who bought before and after the ${spec.moment}.`;
     case 'ranking-metrics':
       return "Each recommender's top 10 against what the holdout buyers went on to buy: higher bars are better. The graded model must beat the better baseline (popularity or buy-again) on NDCG@10.";
+    case 'qini':
+      return `Customers ranked by each score: the ${spec.unit} gained by treating the top share rather than nobody (Qini curve). The dashed line is random targeting; the higher a curve bows above it, the better the score finds the customers the treatment moves.`;
   }
 }
 

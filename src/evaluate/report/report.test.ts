@@ -128,6 +128,34 @@ describe('charts', () => {
     ]);
   });
 
+  it('draws a Qini chart: one curve per score and the random line, with its legend on the SVG when asked', () => {
+    const qini: ChartSpec = {
+      kind: 'qini',
+      title: 'Qini',
+      unit: 'incremental visits per 100 treated',
+      fractions: [0, 0.5, 1],
+      series: [
+        { name: 'model', values: [0, 4, 6] },
+        { name: 'rule', values: [0, 3.5, 6] },
+      ],
+      overall: 6,
+    };
+    expect(chartOption(qini).animation).toBe(false);
+    expect(chartLegend(qini).map((l) => [l.label, l.mark])).toEqual([
+      ['model', 'line'],
+      ['rule', 'line'],
+      ['Random targeting', 'dashed'],
+    ]);
+    const plain = renderChartSvg(qini, { width: 400, height: 300 });
+    const standalone = renderChartSvg(qini, { width: 400, height: 300 }, { legend: true });
+    expect(plain).not.toContain('Random targeting');
+    expect(standalone).toContain('Random targeting');
+    expect(standalone).toContain('>rule<');
+    // Below the plot, 22 px an entry and 12 px of margin: 300 + 3 × 22 + 12.
+    expect(standalone).toContain('viewBox="0 0 400 378"');
+    expect(() => renderChartSvg({ ...qini, series: [{ name: 'short', values: [0, 1] }] })).toThrow(/3 fractions but 2 values for short/);
+  });
+
   it('rejects a tracking chart whose series do not match its periods', () => {
     const bad: ChartSpec = { kind: 'tracking', title: 't', unit: 'u', periods: ['a', 'b'], actualCumulative: [1], predictedCumulative: [1, 2], holdoutStartIndex: 1 };
     expect(() => renderChartSvg(bad)).toThrow(KairosError);
