@@ -53,6 +53,7 @@ describe('partial runs', () => {
       { scorer: 'clv', run_id: partial.runId },
       { scorer: 'engagement', run_id: full.runId },
       { scorer: 'learned', run_id: full.runId },
+      { scorer: 'lifecycle', run_id: full.runId },
       { scorer: 'promotion', run_id: full.runId },
       { scorer: 'recommend', run_id: full.runId },
       { scorer: 'rfm', run_id: full.runId },
@@ -78,10 +79,10 @@ describe('partial runs', () => {
       code: 'USAGE',
       message: expect.stringMatching(/scorer clv \(stored as of 2023-10-01, run \d+\) reads the rfm scores/),
     });
-    // Together with every scorer that reads them (learned reads clv) at the new as-of, they are fine and leave the store consistent.
-    await runScores(store, { config, asOf: '2023-09-01', scorers: ['clv', 'rfm', 'learned'] });
+    // Together with every scorer that reads them (learned reads clv, lifecycle rfm and clv) at the new as-of, they are fine and leave the store consistent.
+    await runScores(store, { config, asOf: '2023-09-01', scorers: ['clv', 'rfm', 'learned', 'lifecycle'] });
     expect(await store.value(`SELECT count(DISTINCT as_of) FROM scorer_results WHERE run_id = (SELECT max(run_id) FROM scorer_results)`)).toBe(1);
-    expect(await store.value(`SELECT count(DISTINCT scorer) FROM scorer_results WHERE run_id = (SELECT max(run_id) FROM scorer_results)`)).toBe(3);
+    expect(await store.value(`SELECT count(DISTINCT scorer) FROM scorer_results WHERE run_id = (SELECT max(run_id) FROM scorer_results)`)).toBe(4);
   });
 
   it('a scorer that runs out of memory where DuckDB cannot spill runs again under a 4x memory limit, and the run says so', async () => {

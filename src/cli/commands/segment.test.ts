@@ -33,15 +33,15 @@ async function count(where: string): Promise<number> {
   }
 }
 
-const FILTER = `frequency >= 2 and rfm_segment in ('Champions', "Can't lose them", 'At risk') and clv_12m_purchase_model > 1`;
-const SQL = `frequency >= 2 AND rfm_segment IN ('Champions', 'Can''t lose them', 'At risk') AND clv_12m_purchase_model > 1`;
+const FILTER = `frequency >= 2 and rfm_segment in ('Champions', "Can't lose them", 'At risk') and monetary > 1`;
+const SQL = `frequency >= 2 AND rfm_segment IN ('Champions', 'Can''t lose them', 'At risk') AND monetary > 1`;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kairos-cli-segment-'));
   db = join(dir, 'shop.duckdb');
   const orders = writeFixtureOrders(dir);
   expect((await kairos('--quiet', 'ingest', 'orders', orders, '--rejects-dir', dir)).code).toBe(0);
-  expect((await kairos('--quiet', 'score', '--scorer', 'rfm,clv', '--as-of', '2023-10-01')).code).toBe(0);
+  expect((await kairos('--quiet', 'score', '--scorer', 'rfm', '--as-of', '2023-10-01')).code).toBe(0);
 }, 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -67,7 +67,7 @@ describe('kairos segment', () => {
   });
 
   it("records every segment's size at each run, shown with the history", async () => {
-    expect((await kairos('--quiet', 'score', '--scorer', 'rfm,clv', '--as-of', '2023-12-01')).code).toBe(0);
+    expect((await kairos('--quiet', 'score', '--scorer', 'rfm', '--as-of', '2023-12-01')).code).toBe(0);
     const r = await kairos('--json', 'segment', 'show', 'keepers');
     const shown = JSON.parse(r.out) as { customers: number; history: { runId: number; asOf: string; customers: number }[]; sample: string[] };
     expect(shown.customers).toBe(await count(SQL));
@@ -81,10 +81,10 @@ describe('kairos segment', () => {
 
   it('exports the customers of a segment with the chosen columns, in that order', async () => {
     const file = join(dir, 'keepers.csv');
-    const r = await kairos('segment', 'export', 'keepers', '--columns', 'customer_id,clv_12m_purchase_model,rfm_segment', '--out', file);
+    const r = await kairos('segment', 'export', 'keepers', '--columns', 'customer_id,monetary,rfm_segment', '--out', file);
     expect(r.code).toBe(0);
     const lines = readFileSync(file, 'utf8').trim().split('\n');
-    expect(lines[0]).toBe('customer_id,clv_12m_purchase_model,rfm_segment');
+    expect(lines[0]).toBe('customer_id,monetary,rfm_segment');
     expect(lines.length - 1).toBe(await count(SQL));
     expect(r.out).toMatch(/wrote [\d,]+ customers of segment "keepers" x 3 columns/);
   });
