@@ -6,14 +6,10 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../errors.js';
 import { Store } from '../store/db.js';
-import type { Io } from './io.js';
 import { main } from './main.js';
+import { captureIo, runCli } from '../testing/cli.js';
 
-function capture(): Io & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { stdout, stderr, out: (s) => stdout.push(s), err: (s) => stderr.push(s), isTty: false };
-}
+const capture = captureIo;
 
 let dir: string;
 let db: string;
@@ -26,11 +22,7 @@ beforeEach(() => {
   );
 });
 
-async function kairos(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = capture();
-  const code = await main(['--db', db, ...argv], io);
-  return { code, out: io.stdout.join('\n'), err: io.stderr.join('\n') };
-}
+const kairos = (...argv: string[]): Promise<{ code: number; out: string; err: string }> => runCli(db, argv);
 
 describe('kairos CLI', () => {
   it('--help lists the commands and exits 0', async () => {

@@ -103,22 +103,28 @@ export function registerAudience(program: Command, io: Io, global: () => GlobalO
           }),
         { readOnly: true, ...storeWait(io, g) },
       );
-      const summary = audienceSummary(audience);
-      const file = flags.out !== undefined ? writeCsv(flags.out, audienceCsv(audience)) : undefined;
-      if (g.json) return printJson(io, { ...audience, summary, ...(file ? { file, rows: undefined } : {}) });
-      if (file) {
-        io.out(summary);
-        for (const n of audience.notes) io.out(`note: ${n}`);
-        io.out(`wrote ${audience.size.toLocaleString('en')} customers to ${file}`);
-        return;
-      }
-      // The rows on stdout; the summary and notes on stderr, so that the CSV can be piped.
-      io.out(audienceCsv(audience).trimEnd());
-      if (!g.quiet) {
-        io.err(summary);
-        for (const n of audience.notes) io.err(`note: ${n}`);
-      }
+      printAudience(io, g, audience, audienceSummary(audience), audienceCsv(audience), flags.out);
     });
+}
+
+/**
+ * Prints an audience: --json the record; with --out the CSV to the file and the summary and notes to stdout;
+ * otherwise the CSV on stdout and the summary and notes on stderr, so that the rows can be piped.
+ */
+function printAudience(io: Io, g: GlobalOptions, audience: { readonly size: number; readonly notes: readonly string[] }, summary: string, csv: string, out: string | undefined): void {
+  const file = out !== undefined ? writeCsv(out, csv) : undefined;
+  if (g.json) return printJson(io, { ...audience, summary, ...(file ? { file, rows: undefined } : {}) });
+  if (file) {
+    io.out(summary);
+    for (const n of audience.notes) io.out(`note: ${n}`);
+    io.out(`wrote ${audience.size.toLocaleString('en')} customers to ${file}`);
+    return;
+  }
+  io.out(csv.trimEnd());
+  if (!g.quiet) {
+    io.err(summary);
+    for (const n of audience.notes) io.err(`note: ${n}`);
+  }
 }
 
 /** `kairos audience` by promotion appetence and score conditions (no --group). */
@@ -146,18 +152,5 @@ async function promotionAudience(io: Io, g: GlobalOptions, flags: AudienceFlags)
       }),
     { readOnly: true, ...storeWait(io, g) },
   );
-  const summary = p.promotionAudienceSummary(audience, config.currency);
-  const file = flags.out !== undefined ? writeCsv(flags.out, p.promotionAudienceCsv(audience)) : undefined;
-  if (g.json) return printJson(io, { ...audience, summary, ...(file ? { file, rows: undefined } : {}) });
-  if (file) {
-    io.out(summary);
-    for (const n of audience.notes) io.out(`note: ${n}`);
-    io.out(`wrote ${audience.size.toLocaleString('en')} customers to ${file}`);
-    return;
-  }
-  io.out(p.promotionAudienceCsv(audience).trimEnd());
-  if (!g.quiet) {
-    io.err(summary);
-    for (const n of audience.notes) io.err(`note: ${n}`);
-  }
+  printAudience(io, g, audience, p.promotionAudienceSummary(audience, config.currency), p.promotionAudienceCsv(audience), flags.out);
 }

@@ -6,22 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../errors.js';
 import { writeFixtureOrders } from '../../testing/orders-fixture.js';
 import { Store } from '../../store/db.js';
-import type { Io } from '../io.js';
-import { main } from '../main.js';
-
-function capture(): Io & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { stdout, stderr, out: (s) => stdout.push(s), err: (s) => stderr.push(s), isTty: false };
-}
+import { runCli } from '../../testing/cli.js';
 
 let dir: string;
 let db: string;
-async function kairos(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = capture();
-  const code = await main(['--db', db, ...argv], io);
-  return { code, out: io.stdout.join('\n'), err: io.stderr.join('\n') };
-}
+const kairos = (...argv: string[]): Promise<{ code: number; out: string; err: string }> => runCli(db, argv);
 
 /** Customers of customer_scores matching a condition written by hand in SQL: what the segment must hold. */
 async function count(where: string): Promise<number> {
