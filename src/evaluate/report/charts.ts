@@ -416,7 +416,8 @@ function rankingMetrics(spec: RankingMetricsChart): Option {
     xAxis: { type: 'category', data: spec.metrics, name: 'metric (customers who bought in the holdout)', nameGap: 30, ...axisName },
     yAxis: { type: 'value', min: 0, name: 'value', nameGap: 44, ...axisName },
     series: spec.series.map((s, i) => ({
-      name: s.name,
+      // The legend's label, so that ECharts' own legend (an SVG on its own) finds the series.
+      name: s.chosen ? `${s.name} (graded)` : s.name,
       type: 'bar' as const,
       data: s.values,
       itemStyle: { color: colours[i] as string },

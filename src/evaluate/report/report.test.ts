@@ -121,6 +121,9 @@ describe('charts', () => {
     expect(svg.startsWith('<svg')).toBe(true);
     // Two bars for each of three recommenders.
     expect((svg.match(/fill="#2563eb"/g) ?? []).length).toBe(2);
+    // Drawn on the SVG, the legend names every series, the graded one too.
+    const standalone = renderChartSvg(spec, { width: 400, height: 300 }, { legend: true });
+    for (const name of ['als (graded)', 'popularity', 'buy-again']) expect(standalone).toContain(`>${name}</text>`);
     expect(chartLegend(spec)).toEqual([
       { label: 'als (graded)', colour: '#2563eb', mark: 'bar' },
       { label: 'popularity', colour: '#9aa5b1', mark: 'bar' },
