@@ -86,10 +86,11 @@ async function previousRun(store: Store, table: string, runId: number): Promise<
   return id === null ? null : Number(id);
 }
 
-async function previousSummary(store: Store, runId: number | null, column: string): Promise<ScoreSummary | null> {
-  if (runId === null) return null;
-  const text = await store.value<string | null>(`SELECT summary::VARCHAR FROM run_summaries WHERE run_id = ? AND column_name = ?`, [runId, column]);
-  return text === null || text === undefined ? null : (JSON.parse(text) as ScoreSummary);
+/** The summaries a run stored for a scores table, by column (empty without a run). */
+async function previousSummaries(store: Store, runId: number | null, table: string): Promise<Map<string, ScoreSummary>> {
+  if (runId === null) return new Map();
+  const rows = await store.all<{ column_name: string; summary: string }>(`SELECT column_name, summary::VARCHAR AS summary FROM run_summaries WHERE run_id = ? AND scores_table = ?`, [runId, table]);
+  return new Map(rows.map((r) => [r.column_name, JSON.parse(r.summary) as ScoreSummary]));
 }
 
 /** The bin of `col` for cuts at `edges` (bin k: edges[k-1] < v <= edges[k]; the last bin above them all), as SQL. */
@@ -124,6 +125,7 @@ export async function summariseScores(store: Store, runId: number, table: string
   const t = quoteIdentifier(table);
   const from = `(SELECT * FROM ${t} WHERE run_id = ${Math.floor(runId)})`;
   const before = await previousRun(store, table, runId);
+  const earlier = await previousSummaries(store, before, table);
   const summaries: { name: string; summary: ScoreSummary }[] = [];
 
   const numeric = columns.filter((c) => NUMERIC.test(c.data_type)).map((c) => c.column_name);
@@ -137,7 +139,7 @@ export async function summariseScores(store: Store, runId: number, table: string
         })
         .join(', ')} FROM ${from}`,
     );
-    const prevs = await Promise.all(numeric.map((name) => previousSummary(store, before, name)));
+    const prevs = numeric.map((name) => earlier.get(name) ?? null);
     const edgesOf = numeric.map((_, i) => ((stats?.[`d${i}`] as (number | null)[] | null) ?? []).filter((v): v is number => v !== null && Number.isFinite(v)).map(Number));
     const prevEdges = prevs.map((p) => (p?.kind === 'number' && p.edges.length > 0 ? p.edges : null));
     const bins = await store.one<Record<string, unknown>>(
@@ -183,20 +185,33 @@ export async function summariseScores(store: Store, runId: number, table: string
     });
   }
 
-  for (const { column_name: name, data_type: type } of columns) {
-    if (type.toUpperCase() !== 'VARCHAR') continue;
+  // Reasons and identifiers are text too: a sample tells them apart from categories without hashing every row, all
+  // text columns in one pass; then the categories' counts in one more.
+  const texts = columns.filter((c) => c.data_type.toUpperCase() === 'VARCHAR').map((c) => c.column_name);
+  const sampled =
+    texts.length === 0
+      ? null
+      : await store.one<Record<string, unknown>>(
+          `SELECT ${texts.map((name, i) => `count(DISTINCT ${quoteIdentifier(name)})::DOUBLE AS s${i}`).join(', ')} FROM (SELECT * FROM ${from} USING SAMPLE 20000 ROWS)`,
+        );
+  const categorical = texts.filter((_, i) => {
+    const n = Number(sampled?.[`s${i}`] ?? 0);
+    return n > 0 && n <= MAX_CATEGORIES;
+  });
+  const histograms =
+    categorical.length === 0
+      ? null
+      : await store.one<Record<string, unknown>>(
+          `SELECT ${categorical.map((name, i) => `histogram(${quoteIdentifier(name)}) AS h${i}, (count(*) - count(${quoteIdentifier(name)}))::DOUBLE AS z${i}`).join(', ')} FROM ${from}`,
+        );
+  for (const [i, name] of categorical.entries()) {
     const col = quoteIdentifier(name);
-    // Reasons and identifiers are text too: a sample tells them apart from categories without hashing every row.
-    const sampled = Number(await store.value(`SELECT count(DISTINCT ${col}) FROM (SELECT ${col} FROM ${from} USING SAMPLE 20000 ROWS)`));
-    if (sampled === 0 || sampled > MAX_CATEGORIES) continue;
-    const prev = await previousSummary(store, before, name);
-    const rows = await store.all<{ v: string | null; n: number }>(`SELECT ${col} AS v, count(*)::DOUBLE AS n FROM ${from} GROUP BY 1 ORDER BY 2 DESC, 1`);
     const counts: Record<string, number> = {};
-    let nulls = 0;
-    for (const r of rows) {
-      if (r.v === null) nulls = Number(r.n);
-      else counts[r.v] = Number(r.n);
-    }
+    const h = histograms?.[`h${i}`];
+    const entries: [unknown, unknown][] = h instanceof Map ? [...h.entries()] : Array.isArray(h) ? (h as { key: unknown; value: unknown }[]).map((e) => [e.key, e.value]) : Object.entries(h ?? {});
+    for (const [k, v] of entries.sort((a, b) => Number(b[1]) - Number(a[1]) || String(a[0]).localeCompare(String(b[0])))) counts[String(k)] = Number(v);
+    const nulls = Number(histograms?.[`z${i}`] ?? 0);
+    const prev = earlier.get(name) ?? null;
     let previous: CategoricalSummary['previous'] = null;
     if (prev?.kind === 'category' && before !== null) {
       const keys = [...new Set([...Object.keys(prev.counts), ...Object.keys(counts)])].sort();
@@ -213,8 +228,11 @@ export async function summariseScores(store: Store, runId: number, table: string
     }
     summaries.push({ name, summary: { kind: 'category', n: Object.values(counts).reduce((a, b) => a + b, 0), nulls, counts, previous } });
   }
-  for (const { name, summary } of summaries) {
-    await store.run(`INSERT OR REPLACE INTO run_summaries VALUES (?, ?, ?, ?::JSON)`, [runId, name, table, JSON.stringify(summary)]);
+  if (summaries.length > 0) {
+    await store.run(
+      `INSERT OR REPLACE INTO run_summaries VALUES ${summaries.map(() => '(?, ?, ?, ?::JSON)').join(', ')}`,
+      summaries.flatMap(({ name, summary }) => [runId, name, table, JSON.stringify(summary)]),
+    );
   }
   return summaries.length;
 }
