@@ -9,7 +9,7 @@ const SRC = dirname(fileURLToPath(import.meta.url));
 /**
  * The folders of src, lowest first: pure pieces at the bottom (errors, formatting, math, the demo generator, the
  * models and the tree ensembles of ml), then the store, settings, ingest, features, the backtest toolkit, the scorers,
- * evaluation, and the CLI.
+ * evaluation, the HTTP server, and the CLI.
  * Data flows ingest -> store -> features -> models -> scores; imports point down this list. Test-only code
  * (src/testing) may import anything and is imported only by tests.
  */
@@ -24,6 +24,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['backtest'],
   ['scores'],
   ['evaluate'],
+  ['server'],
   ['cli'],
   ['testing'],
 ];

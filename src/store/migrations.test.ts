@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Store } from './db.js';
+import { SCHEMA_VERSION } from './migrations.js';
 
 describe('migrations', () => {
   it('v5 renumbers the cdnow preset order ids customer-date-LINE as customer-date-k per batch, in line order, and no others', async () => {
@@ -41,7 +42,7 @@ describe('migrations', () => {
         { order_id: '8-1997-01-01-1', amount: 4 },
         { order_id: '9-1997-01-01-40', amount: 1 },
       ]);
-      expect(await again.value('SELECT max(version) FROM schema_migrations')).toBe(5);
+      expect(await again.value('SELECT max(version) FROM schema_migrations')).toBe(SCHEMA_VERSION);
     } finally {
       again.close();
     }
