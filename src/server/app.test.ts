@@ -211,9 +211,12 @@ describe('kairos serve: the API', () => {
     );
     expect(columns.length).toBeGreaterThan(100);
     const found: string[] = [];
-    for (const c of columns) {
-      const n = Number(await store.value(`SELECT count(*) FROM ${quoteIdentifier(c.table_name)} WHERE contains(${quoteIdentifier(c.column_name)}::VARCHAR, ?)`, [VICTIM]));
-      if (n > 0) found.push(`${c.table_name}.${c.column_name}`);
+    for (const table of new Set(columns.map((c) => c.table_name))) {
+      const mentions = columns
+        .filter((c) => c.table_name === table)
+        .map((c) => `count(*) FILTER (contains(${quoteIdentifier(c.column_name)}::VARCHAR, $1)) AS ${quoteIdentifier(c.column_name)}`);
+      const counts = (await store.one(`SELECT ${mentions.join(', ')} FROM ${quoteIdentifier(table)}`, [VICTIM])) ?? {};
+      for (const [column, n] of Object.entries(counts)) if (Number(n) > 0) found.push(`${table}.${column}`);
     }
     expect(found).toEqual([]);
     const audit = await store.all('SELECT * FROM erasures');

@@ -1,6 +1,6 @@
 // The HTTP API over one store (kairos serve): keys and scopes, rate limits, validated input, JSON errors with codes, /openapi.json.
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { z } from 'zod';
 import { DEFAULT_CONFIG } from '../config.js';
 import { HTTP_STATUSES, KairosError, asKairosError } from '../errors.js';
@@ -34,8 +34,8 @@ export interface ServerOptions {
   readonly registry?: ScoreRegistry;
   /** Customer fields shown to admin keys only (default: the config's default, email). */
   readonly personalFields?: readonly string[];
-  /** Fastify's pino logger: false for none (tests), true for JSON lines on stdout, or a logger. */
-  readonly logger?: boolean | FastifyBaseLogger;
+  /** Fastify's pino logger: false for none (tests), or its options (level, stream): one JSON line per request. */
+  readonly logger?: FastifyServerOptions['logger'];
   readonly bodyLimit?: number;
   readonly rateLimit?: { readonly max: number; readonly timeWindowMs: number };
 }
@@ -74,9 +74,9 @@ export async function buildServer(store: Store, options: ServerOptions): Promise
   const app = Fastify({
     logger: options.logger ?? false,
     // One line per request (onResponse below) instead of Fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit ?? SERVER_DEFAULTS.bodyLimit,
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
   });
   app.decorateRequest('apiKey', null);
 
