@@ -181,13 +181,45 @@ describe('kairos serve: the API', () => {
     expect((await get(`/customers/${BUYER}`)).status).toBe(200);
   });
 
+  it('ingests orders as a JSON array and events as NDJSON with the CLI accounting, rejects returned; write scope needed', async () => {
+    const post = (url: string, payload: string, type: string, key = keys.write) =>
+      app.inject({ method: 'POST', url, payload, headers: { authorization: `Bearer ${key}`, 'content-type': type } });
+    const orders = [
+      { order_id: 'api-1', customer_id: 'NEW1', ordered_at: '2023-11-02T10:00:00Z', amount: 25 },
+      { order_id: 'api-2', customer_id: 'NEW1', ordered_at: '2023-11-09', amount: 30 },
+      { order_id: 'api-1', customer_id: 'NEW1', ordered_at: '2023-11-02T10:00:00Z', amount: 25 },
+      { order_id: 'api-3', customer_id: 'NEW2', ordered_at: 'yesterday', amount: 5 },
+    ];
+    const json = await post('/ingest/orders', JSON.stringify(orders), 'application/json');
+    expect(json.statusCode, json.body).toBe(200);
+    const report = json.json();
+    expect(report).toMatchObject({ entity: 'orders', read: 4, loaded: 2, rejected: 1, duplicates: 1, customersCreated: 1 });
+    expect(report.read).toBe(report.loaded + report.rejected + report.duplicates);
+    expect(report.rejects).toHaveLength(1);
+    expect(report.rejects[0].reason).toContain('ordered_at');
+    expect(report.rejects[0].raw).toContain('yesterday');
+    const lines = [
+      JSON.stringify({ customer_id: 'NEW1', occurred_at: '2023-11-03T08:00:00Z', type: 'web_visit' }),
+      'not json',
+      JSON.stringify({ customer_id: 'NEW1', occurred_at: '2023-11-04T08:00:00Z', type: 'email_open' }),
+    ].join('\n');
+    const ndjson = await post('/ingest/events', lines, 'application/x-ndjson');
+    expect(ndjson.statusCode, ndjson.body).toBe(200);
+    expect(ndjson.json()).toMatchObject({ entity: 'events', read: 3, loaded: 2, rejected: 1, duplicates: 0 });
+    expect(Number(await store.value("SELECT count(*) FROM orders WHERE customer_id = 'NEW1'"))).toBe(2);
+    expect((await post('/ingest/orders', JSON.stringify(orders), 'application/json', keys.read)).statusCode).toBe(403);
+    expect((await post('/ingest/things', JSON.stringify(orders), 'application/json')).json()).toMatchObject({ error: { code: 'VALIDATION' } });
+    expect((await post('/ingest/orders', '{"order_id": 1}', 'application/json')).json()).toMatchObject({ error: { code: 'VALIDATION' } });
+    expect((await post('/ingest/orders', '[{', 'application/json')).json()).toMatchObject({ error: { code: 'VALIDATION' } });
+  });
+
   it('serves an OpenAPI 3.1 document that an independent validator accepts and that holds every route', async () => {
     const doc = (await get('/openapi.json', null)).body;
     expect(doc.openapi).toBe('3.1.0');
     const result = await new Validator().validate(doc);
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
-    const routes = apiRoutes({ registry: DEFAULT_REGISTRY, personalFields: ['email'], version: 'test' });
+    const routes = apiRoutes({ registry: DEFAULT_REGISTRY, config: DEFAULT_CONFIG, version: 'test' });
     for (const r of routes) expect(doc.paths[r.path]?.[r.method.toLowerCase()], `${r.method} ${r.path}`).toBeDefined();
     for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
       for (const method of Object.keys(methods)) {

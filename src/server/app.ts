@@ -2,7 +2,7 @@
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { z } from 'zod';
-import { DEFAULT_CONFIG } from '../config.js';
+import { DEFAULT_CONFIG, type KairosConfig } from '../config.js';
 import { HTTP_STATUSES, KairosError, asKairosError } from '../errors.js';
 import { DEFAULT_REGISTRY, type ScoreRegistry } from '../scores/registry.js';
 import type { Store } from '../store/db.js';
@@ -32,8 +32,8 @@ export interface ServerOptions {
   readonly version: string;
   /** Where the explanations and stored results are looked up (default: the scorers Kairos ships). */
   readonly registry?: ScoreRegistry;
-  /** Customer fields shown to admin keys only (default: the config's default, email). */
-  readonly personalFields?: readonly string[];
+  /** The settings: personalFields (shown to admin keys only), ingest mappings, time zone (default: the defaults). */
+  readonly config?: KairosConfig;
   /** Fastify's pino logger: false for none (tests), or its options (level, stream): one JSON line per request. */
   readonly logger?: FastifyServerOptions['logger'];
   readonly bodyLimit?: number;
@@ -79,6 +79,8 @@ export async function buildServer(store: Store, options: ServerOptions): Promise
     routerOptions: { maxParamLength: 256 },
   });
   app.decorateRequest('apiKey', null);
+  // NDJSON bodies (POST /ingest) arrive as text; the route's schema checks them.
+  app.addContentTypeParser(['application/x-ndjson', 'application/jsonl'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
   app.setErrorHandler((err, req, reply) => {
     const e = requestError(err);
@@ -121,7 +123,7 @@ export async function buildServer(store: Store, options: ServerOptions): Promise
 
   const routes: RouteSpec[] = apiRoutes({
     registry: options.registry ?? DEFAULT_REGISTRY,
-    personalFields: options.personalFields ?? DEFAULT_CONFIG.personalFields,
+    config: options.config ?? DEFAULT_CONFIG,
     version: options.version,
   });
   let document: Record<string, unknown> = {};
@@ -148,6 +150,7 @@ export async function buildServer(store: Store, options: ServerOptions): Promise
           query: parseInput(r.query ?? z.strictObject({}), req.query, 'query') as Record<string, unknown>,
           body: r.body === undefined ? undefined : parseInput(r.body, req.body, 'body'),
           key: req.apiKey,
+          requestId: req.id,
           db,
         };
         const result = await r.handler(input);

@@ -39,7 +39,12 @@ export function openApiDocument(routes: readonly RouteSpec[], version: string): 
       parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')],
       ...(r.body === undefined
         ? {}
-        : { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body, 'input') } } } }),
+        : {
+            requestBody: {
+              required: true,
+              content: Object.fromEntries(Object.entries(r.bodyContent ?? { 'application/json': r.body }).map(([type, schema]) => [type, { schema: jsonSchema(schema, 'input') }])),
+            },
+          }),
       responses: {
         [String(r.status ?? 200)]: { description: 'success', content: { 'application/json': { schema: jsonSchema(r.response, 'output') } } },
         default: error,

@@ -1,6 +1,11 @@
 // The API's routes, one table: path, scope, the schemas of the request and answer, and the handler over the store.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { z } from 'zod';
+import type { KairosConfig } from '../config.js';
 import { KairosError } from '../errors.js';
+import { ingest } from '../ingest/ingest.js';
 import { explainCustomer } from '../scores/explain.js';
 import { customerRecommendations } from '../scores/recommend/stored.js';
 import type { ScoreRegistry } from '../scores/registry.js';
@@ -19,6 +24,11 @@ import {
   Health,
   History,
   HistoryQuery,
+  IngestBody,
+  IngestLines,
+  IngestParams,
+  IngestResult,
+  IngestRows,
   Models,
   ModelsQuery,
   Recommendations,
@@ -26,6 +36,7 @@ import {
   RunParams,
   Runs,
   RunsQuery,
+  REJECTS_SHOWN,
 } from './schemas.js';
 
 /** What a handler gets: the parsed request, the caller's key (null on public routes), and the store. */
@@ -34,6 +45,8 @@ export interface RouteInput {
   readonly query: Record<string, unknown>;
   readonly body: unknown;
   readonly key: ApiKey | null;
+  /** The request's id (Fastify's), for names and logs. */
+  readonly requestId: string;
   /** Runs `fn` on the store, one statement sequence at a time (the server's store has one connection). */
   readonly db: <T>(fn: (store: Store) => Promise<T>) => Promise<T>;
 }
@@ -41,8 +54,8 @@ export interface RouteInput {
 /** What the routes need beyond the store. */
 export interface RouteContext {
   readonly registry: ScoreRegistry;
-  /** Customer fields shown to admin keys only (config `personalFields`). */
-  readonly personalFields: readonly string[];
+  /** The settings: personalFields (shown to admin keys only), ingest mappings and time zone. */
+  readonly config: KairosConfig;
   readonly version: string;
 }
 
@@ -58,6 +71,8 @@ export interface RouteSpec {
   readonly params?: z.ZodType;
   readonly query?: z.ZodType;
   readonly body?: z.ZodType;
+  /** The body per content type, for the document (default: `body` as application/json). */
+  readonly bodyContent?: Readonly<Record<string, z.ZodType>>;
   readonly response: z.ZodType;
   readonly status?: number;
   readonly handler: (input: RouteInput) => Promise<unknown>;
@@ -89,7 +104,8 @@ async function requireCustomer(store: Store, id: string): Promise<void> {
 
 /** The routes of the API over a store. */
 export function apiRoutes(ctx: RouteContext): RouteSpec[] {
-  const { registry, personalFields } = ctx;
+  const { registry, config } = ctx;
+  const personalFields = config.personalFields;
   return [
     {
       method: 'GET',
@@ -213,6 +229,55 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
           }
           return { customerId: id, runId: st.runId, asOf: st.asOf.slice(0, 10), groups: await customerItems(store, output, id, st.runId) };
         });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/ingest/{entity}',
+      operationId: 'ingest',
+      summary: 'load customers, products, orders or events sent as a JSON array or NDJSON, as kairos ingest does',
+      description:
+        'One transaction, the same checks and accounting as the CLI: read = loaded + rejected + duplicates, the rejected rows returned with their reasons. ' +
+        'The mappings and time zone of kairos.config.json apply. Runs inside the request; other requests wait for it.',
+      scope: 'write',
+      params: IngestParams,
+      body: IngestBody,
+      bodyContent: { 'application/json': IngestRows, 'application/x-ndjson': IngestLines },
+      response: IngestResult,
+      handler: async ({ params, body, requestId, db }) => {
+        const { entity } = params as z.output<typeof IngestParams>;
+        const rows = body as z.output<typeof IngestBody>;
+        // The readers take files: the body is written as an NDJSON file, named after the request (the batch's file).
+        const scratch = mkdtempSync(join(tmpdir(), 'kairos-api-ingest-'));
+        const file = join(scratch, `api-${entity}-${requestId}.ndjson`);
+        try {
+          writeFileSync(file, typeof rows === 'string' ? rows : `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+          return await db(async (store) => {
+            const report = await ingest(store, { entity, files: [file], settings: config.ingest[entity] ?? {}, timezone: config.timezone });
+            const f = report.files[0];
+            if (f === undefined) throw new KairosError('INTERNAL', 'ingest reported no file');
+            const rejects = await store.all<{ line: number | null; reason: string; raw: string | null }>(
+              'SELECT line, reason, raw FROM rejects WHERE batch_id = ? ORDER BY line LIMIT ?',
+              [f.batchId, REJECTS_SHOWN],
+            );
+            return {
+              entity,
+              batchId: f.batchId,
+              read: f.read,
+              loaded: f.loaded,
+              updated: f.updated,
+              rejected: f.rejected,
+              duplicates: f.duplicates,
+              customersCreated: f.customersCreated,
+              productsCreated: f.productsCreated,
+              rejectReasons: f.rejectReasons,
+              rejects,
+              unknownEventTypes: f.unknownEventTypes,
+            };
+          });
+        } finally {
+          rmSync(scratch, { recursive: true, force: true });
+        }
       },
     },
     {

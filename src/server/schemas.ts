@@ -101,6 +101,32 @@ export const Erasure = z.object({
   total: z.number(),
 });
 
+export const IngestParams = z.object({ entity: z.enum(['customers', 'products', 'orders', 'events']).describe('what the rows are (docs/data-model.md)') });
+
+/** Rows as JSON: an array of objects, one per row, with the data contract's columns (or mapped ones). */
+export const IngestRows = z.array(z.record(z.string(), z.unknown())).min(1).describe('one object per row');
+/** Rows as NDJSON: one JSON object per line. */
+export const IngestLines = z.string().min(1).describe('one JSON object per line (application/x-ndjson)');
+export const IngestBody = z.union([IngestRows, IngestLines]);
+
+/** Rejected rows shown in an answer at most (all are in the rejects table and file). */
+export const REJECTS_SHOWN = 1000;
+
+export const IngestResult = z.object({
+  entity: z.string(),
+  batchId: z.number(),
+  read: z.number(),
+  loaded: z.number(),
+  updated: z.number(),
+  rejected: z.number(),
+  duplicates: z.number(),
+  customersCreated: z.number(),
+  productsCreated: z.number(),
+  rejectReasons: z.array(z.object({ reason: z.string(), count: z.number() })),
+  rejects: z.array(z.object({ line: z.number().nullable(), reason: z.string(), raw: z.string().nullable() })).describe(`the rejected rows, by line (at most ${REJECTS_SHOWN})`),
+  unknownEventTypes: z.record(z.string(), z.number()),
+});
+
 /** Parses a request part with its schema; the first broken fact becomes a VALIDATION error that names where. */
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
   const result = schema.safeParse(value ?? {});

@@ -43,7 +43,7 @@ While it serves, the server holds the store: other kairos commands on it are tol
       try {
         app = await buildServer(store, {
           version: program.version() ?? 'unknown',
-          personalFields: config.personalFields,
+          config,
           logger: g.quiet ? false : { level: 'info', stream: process.stderr },
           rateLimit: { max: flags.rateLimit, timeWindowMs: 60_000 },
           bodyLimit: flags.bodyLimit,
