@@ -207,6 +207,8 @@ describe('kairos serve: the API', () => {
     expect(ndjson.statusCode, ndjson.body).toBe(200);
     expect(ndjson.json()).toMatchObject({ entity: 'events', read: 3, loaded: 2, rejected: 1, duplicates: 0 });
     expect(Number(await store.value("SELECT count(*) FROM orders WHERE customer_id = 'NEW1'"))).toBe(2);
+    // Not scored yet: the customer without scores.
+    expect(await get('/customers/NEW1')).toMatchObject({ status: 200, body: { customer: { customer_id: 'NEW1', run_id: null }, explanations: {} } });
     expect((await post('/ingest/orders', JSON.stringify(orders), 'application/json', keys.read)).statusCode).toBe(403);
     expect((await post('/ingest/things', JSON.stringify(orders), 'application/json')).json()).toMatchObject({ error: { code: 'VALIDATION' } });
     expect((await post('/ingest/orders', '{"order_id": 1}', 'application/json')).json()).toMatchObject({ error: { code: 'VALIDATION' } });

@@ -145,13 +145,17 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
       method: 'GET',
       path: '/customers/{id}',
       operationId: 'getCustomer',
-      summary: 'one customer: attributes, every score of the published run, and each scorer explanation in words',
+      summary: 'one customer: attributes, every score of the published run, and each scorer explanation in words (none yet for a customer not scored)',
       scope: 'read',
       params: CustomerParams,
       response: Customer,
       handler: async ({ params, key, db }) => {
         const { id } = params as z.output<typeof CustomerParams>;
-        const result = await db((store) => explainCustomer(store, id, registry));
+        const result = await db(async (store) => {
+          // A customer not scored yet (created after the published run's as-of, or just ingested) is shown without scores.
+          const unscored = await store.one('SELECT * FROM customer_scores WHERE customer_id = ? AND run_id IS NULL', [id]);
+          return unscored ? { customer: unscored, explanations: {}, items: {} } : explainCustomer(store, id, registry);
+        });
         const { row, redacted } = redact(result.customer, personalFields, key);
         return { customer: row, explanations: result.explanations, items: result.items, redacted };
       },
