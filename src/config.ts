@@ -198,6 +198,11 @@ export interface KairosConfig {
   affinity: AffinitySettings;
   lifecycle: LifecycleSettings;
   promotion: PromotionSettings;
+  /**
+   * Customer fields that identify a person: the `customers` columns and the keys of `attributes` named here. The API
+   * (`kairos serve`) returns them to admin keys only (docs/api.md). `email` is always one of them.
+   */
+  personalFields: string[];
 }
 
 export const DEFAULT_CONFIG: KairosConfig = {
@@ -259,6 +264,7 @@ export const DEFAULT_CONFIG: KairosConfig = {
     // Per country: +2% NDCG@10 for popularity on Online Retail, -4% on the demo (docs/benchmarks.md): off by default.
     popularitySegments: 'none',
   },
+  personalFields: ['email'],
 };
 
 /** The engagement settings of a config file over the defaults: weights and half-lives merge per event type. */
@@ -305,6 +311,8 @@ export function loadConfig(path?: string): KairosConfig {
     affinity: { ...DEFAULT_CONFIG.affinity, ...raw.affinity },
     lifecycle: { ...DEFAULT_CONFIG.lifecycle, ...raw.lifecycle },
     promotion: { ...DEFAULT_CONFIG.promotion, ...raw.promotion },
+    // A malformed value is kept as it is for validateConfig to name.
+    personalFields: Array.isArray(raw.personalFields) ? [...new Set(['email', ...raw.personalFields])] : (raw.personalFields ?? ['email']),
   };
   validateConfig(config, file);
   return config;
@@ -313,6 +321,9 @@ export function loadConfig(path?: string): KairosConfig {
 /** Checks the values a typo would make absurd. */
 export function validateConfig(config: KairosConfig, where = 'config'): void {
   if (!/^[A-Z]{3}$/.test(config.currency)) throw new KairosError('USAGE', `${where}: currency "${config.currency}" is not an ISO 4217 code`);
+  if (!Array.isArray(config.personalFields) || config.personalFields.some((f) => typeof f !== 'string' || f === '')) {
+    throw new KairosError('USAGE', `${where}: personalFields must be a list of field names, e.g. ["email", "phone"]`);
+  }
   const bins = config.rfm.bins;
   if (!Number.isInteger(bins) || bins < 2 || bins > 10) throw new KairosError('USAGE', `${where}: rfm.bins must be an integer from 2 to 10, got ${bins}`);
   const t = config.scores.decisiveThreshold;

@@ -1,4 +1,4 @@
-// The error hierarchy: every failure Kairos reports carries a stable code, mapped once to a CLI exit code.
+// The error hierarchy: every failure Kairos reports carries a stable code, mapped once to a CLI exit code and once to an HTTP status.
 
 /** Stable error codes. Add new codes at the end; never renumber exit codes. */
 export type ErrorCode =
@@ -9,7 +9,11 @@ export type ErrorCode =
   | 'CONVERGENCE' // a model fit did not converge
   | 'INSUFFICIENT_DATA' // too few customers / repeat buyers to fit or evaluate
   | 'INTERNAL' // a bug: please report it
-  | 'BUSY'; // another process held the store longer than the command would wait (--wait)
+  | 'BUSY' // another process held the store longer than the command would wait (--wait)
+  | 'UNAUTHORIZED' // the API request has no valid key (kairos serve)
+  | 'FORBIDDEN' // the API key's scope does not allow the request
+  | 'RATE_LIMITED' // too many API requests with one key in the window
+  | 'TOO_LARGE'; // the API request's body is over the server's limit
 
 /** Process exit code per error code (0 = success). Stable: scripts rely on them. */
 export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
@@ -21,6 +25,26 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   INSUFFICIENT_DATA: 7,
   INTERNAL: 70,
   BUSY: 8,
+  UNAUTHORIZED: 9,
+  FORBIDDEN: 10,
+  RATE_LIMITED: 11,
+  TOO_LARGE: 12,
+};
+
+/** HTTP status per error code, for `kairos serve` (src/server). */
+export const HTTP_STATUSES: Readonly<Record<ErrorCode, number>> = {
+  USAGE: 400,
+  VALIDATION: 400,
+  NOT_FOUND: 404,
+  STORE: 500,
+  CONVERGENCE: 422,
+  INSUFFICIENT_DATA: 422,
+  INTERNAL: 500,
+  BUSY: 503,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  RATE_LIMITED: 429,
+  TOO_LARGE: 413,
 };
 
 /** Base class: a message for people, a code for machines, optional details and a hint ("what to try"). */

@@ -9,7 +9,8 @@ const SRC = dirname(fileURLToPath(import.meta.url));
 /**
  * The folders of src, lowest first: pure pieces at the bottom (errors, formatting, math, the demo generator, the
  * models and the tree ensembles of ml), then the store, settings, ingest, features, the backtest toolkit, saved
- * segments and the per-run summaries (a run records both as it publishes), the scorers, evaluation, and the CLI.
+ * segments and the per-run summaries (a run records both as it publishes), the scorers, evaluation, the HTTP
+ * server, and the CLI.
  * Data flows ingest -> store -> features -> models -> scores; imports point down this list. Test-only code
  * (src/testing) may import anything and is imported only by tests.
  */
@@ -25,6 +26,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['segments', 'history'],
   ['scores'],
   ['evaluate'],
+  ['server'],
   ['cli'],
   ['testing'],
 ];

@@ -11,6 +11,7 @@ import { registerQuery } from './commands/query.js';
 import { registerRecommend } from './commands/recommend.js';
 import { registerSegment } from './commands/segment.js';
 import { describeScorers, registerCompact, registerModels, registerScore } from './commands/score.js';
+import { registerErase, registerKeys, registerServe } from './commands/serve.js';
 import { DEFAULT_MEMORY_LIMIT, DEFAULT_WAIT_SECONDS, memoryLimitOption, processIo, waitFromEnvironment, type GlobalOptions, type Io } from './io.js';
 import { wholeNumber } from './options.js';
 
@@ -73,7 +74,13 @@ Start with:  kairos demo            (synthetic retailer: ingest, score, summary)
   registerAudience(program, io, global);
   registerSegment(program, io, global);
   registerDrift(program, io, global);
-  for (const c of program.commands) c.exitOverride().configureOutput(output);
+  registerServe(program, io, global);
+  registerKeys(program, io, global);
+  registerErase(program, io, global);
+  for (const c of program.commands) {
+    c.exitOverride().configureOutput(output);
+    for (const sub of c.commands) sub.exitOverride().configureOutput(output);
+  }
   return { program, global };
 }
 

@@ -1,5 +1,6 @@
 // Readers and writers of the store file: who holds its lock, in words; waiting for it; the BUSY error when the wait runs out.
 import { KairosError } from '../errors.js';
+import { servedBy } from './served.js';
 
 /*
  * Readers and writers. DuckDB locks the store file per process (measured with DuckDB 1.5.5): a read-write open takes
@@ -48,6 +49,19 @@ export function lockConflict(cause: unknown, file: string, waitSeconds: number):
   };
 }
 
+/**
+ * The error for a store that `kairos serve` holds: it holds the store while it serves, so waiting is pointless, and
+ * the API is the way in. Undefined when the holder is not a server (or not the one its mark names).
+ */
+function servedError(busy: StoreBusy): KairosError | undefined {
+  const served = servedBy(busy.file);
+  if (served === undefined || (busy.pid !== undefined && busy.pid !== served.pid)) return undefined;
+  return new KairosError('BUSY', `the store ${busy.file} is served by kairos serve (PID ${served.pid}) at ${served.url}: while it serves, go through its API`, {
+    details: { file: busy.file, holder: 'serving', pid: served.pid, url: served.url },
+    hint: `GET ${served.url}/openapi.json lists the routes; or stop the server (Ctrl-C, or kill ${served.pid}) and run the command again`,
+  });
+}
+
 function busyError(busy: StoreBusy): KairosError {
   const waited = busy.waitSeconds > 0;
   return new KairosError('BUSY', `the store ${busy.file} is ${waited ? `still in use after ${busy.waitSeconds} s` : 'in use'}: ${describeHolder(busy)}`, {
@@ -72,6 +86,8 @@ export async function acquire<T>(file: string, options: { waitSeconds?: number; 
     } catch (cause) {
       const busy = lockConflict(cause, file, waitSeconds);
       if (busy === undefined) throw cause;
+      const served = servedError(busy);
+      if (served !== undefined) throw served;
       if (Date.now() >= deadline) throw busyError(busy);
       if (!told) options.onWait?.(busy);
       told = true;

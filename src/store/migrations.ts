@@ -196,6 +196,28 @@ export const MIGRATIONS: readonly Migration[] = [
          PRIMARY KEY (run_id, column_name))`,
     ],
   },
+  {
+    version: 7,
+    name: 'API keys (stored hashed) and the audit of erasures (no personal data)',
+    sql: [
+      // A key is shown once at creation (kairos keys create); only its scrypt hash and salt are kept (src/server/keys.ts).
+      `CREATE TABLE IF NOT EXISTS api_keys (
+         key_id VARCHAR PRIMARY KEY,
+         name VARCHAR,
+         scope VARCHAR NOT NULL,
+         salt VARCHAR NOT NULL,
+         hash VARCHAR NOT NULL,
+         created_at TIMESTAMP NOT NULL,
+         revoked_at TIMESTAMP)`,
+      // One row per erasure (kairos erase, DELETE /customers/{id}): when, through what, and how many rows left each
+      // table; never the customer's id nor anything else about them (src/store/erase.ts).
+      `CREATE TABLE IF NOT EXISTS erasures (
+         erasure_id INTEGER PRIMARY KEY,
+         erased_at TIMESTAMP NOT NULL,
+         requested_by VARCHAR NOT NULL,
+         rows_deleted JSON NOT NULL)`,
+    ],
+  },
 ];
 
 /** The data contract's entities: each is one table of the store (docs/data-model.md). */

@@ -1,11 +1,10 @@
 // `kairos score`, `kairos show`, `kairos runs`: compute the scores, explain one customer's, list the runs.
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
-import { KairosError } from '../../errors.js';
 import type { CustomerExplanation } from '../../scores/explain.js';
 import type { ScoreRunSummary } from '../../scores/run.js';
+import type { StoredFitRecord } from '../../scores/runs.js';
 import { formatCount, formatNumber } from '../../util/format.js';
-import { processLives } from '../../util/process.js';
 import { printJson, progressReporter, renderTable, storeWait, type GlobalOptions, type Io } from '../io.js';
 import { positiveInteger, wholeNumber } from '../options.js';
 
@@ -88,24 +87,8 @@ export function registerScore(program: Command, io: Io, global: () => GlobalOpti
     .option('--limit <n>', 'most recent runs to show', positiveInteger, 20)
     .action(async (flags: { limit: number }) => {
       const g = global();
-      const { withStore } = await import('../../store/db.js');
-      const rows = await withStore(
-        g.db,
-        async (store) => {
-          // A store not yet migrated to schema 3 (opened read-only, so left as it is) records no process: no run of it computes.
-          const hasPid = Number(await store.value(`SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() AND table_name = 'score_runs' AND column_name = 'pid'`)) > 0;
-          const runs = await store.all<{ run_id: number; status: string; pid: number | null }>(
-            `SELECT run_id, strftime(as_of, '%Y-%m-%d') AS as_of, status, customers, round(epoch(finished_at) - epoch(started_at), 1) AS seconds,
-               data_fingerprint, ${hasPid ? 'pid' : 'NULL::INTEGER AS pid'}
-             FROM score_runs ORDER BY run_id DESC LIMIT ?`,
-            [flags.limit],
-          );
-          // A run still 'running' is computing while its process lives (it reads the store beside this command), and was
-          // interrupted once it is gone.
-          return runs.map(({ pid, ...r }) => (r.status === 'running' ? { ...r, status: processLives(pid) ? `running (PID ${pid})` : 'failed (interrupted)' } : r));
-        },
-        { readOnly: true, ...storeWait(io, g) },
-      );
+      const [{ withStore }, { listRuns }] = await Promise.all([import('../../store/db.js'), import('../../scores/runs.js')]);
+      const rows = await withStore(g.db, (store) => listRuns(store, { limit: flags.limit }), { readOnly: true, ...storeWait(io, g) });
       if (g.json) printJson(io, rows);
       else io.out(rows.length ? renderTable(['run_id', 'as_of', 'status', 'customers', 'seconds', 'data_fingerprint'], rows) : 'no scoring run yet: run `kairos score`');
     });
@@ -129,15 +112,6 @@ export function registerCompact(program: Command, io: Io, global: () => GlobalOp
     });
 }
 
-interface StoredFitRecord {
-  model: string;
-  version: number;
-  params: Record<string, number>;
-  fittedAt: string;
-  diagnostics: { logLik: number; converged: boolean; iterations: number; gradNorm: number; standardErrors: Record<string, number>; message: string; nObs: number };
-  selection?: { model: string; holdoutMae: number | null; holdoutBrier?: number | null; penalty?: number; error?: string }[];
-}
-
 export function registerModels(program: Command, io: Io, global: () => GlobalOptions): void {
   program
     .command('models')
@@ -145,23 +119,8 @@ export function registerModels(program: Command, io: Io, global: () => GlobalOpt
     .option('--run <id>', 'run id (default: the latest run with fitted models)', positiveInteger)
     .action(async (flags: { run?: number }) => {
       const g = global();
-      const { withStore } = await import('../../store/db.js');
-      const result = await withStore(
-        g.db,
-        async (store) => {
-          const runId =
-            flags.run !== undefined ? flags.run : await store.value<number | null>('SELECT max(run_id) FROM model_fits');
-          if (runId === null || runId === undefined || !Number.isInteger(runId)) {
-            throw new KairosError('NOT_FOUND', 'no fitted model yet', { hint: 'run `kairos score`' });
-          }
-          // JSON columns come back parsed (store/db.ts).
-          const rows = await store.all<{ model: string; fit: StoredFitRecord }>('SELECT model, fit FROM model_fits WHERE run_id = ? ORDER BY model', [runId]);
-          if (rows.length === 0) throw new KairosError('NOT_FOUND', `run ${runId} has no fitted model`);
-          const notes = await store.value<string>('SELECT scorers::VARCHAR FROM score_runs WHERE run_id = ?', [runId]);
-          return { runId, scorers: notes ? JSON.parse(notes) : [], fits: rows.map((r) => r.fit) };
-        },
-        { readOnly: true, ...storeWait(io, g) },
-      );
+      const [{ withStore }, { fittedModels }] = await Promise.all([import('../../store/db.js'), import('../../scores/runs.js')]);
+      const result = await withStore(g.db, (store) => fittedModels(store, flags.run), { readOnly: true, ...storeWait(io, g) });
       if (g.json) return printJson(io, result);
       io.out(`run ${result.runId}`);
       for (const f of result.fits) {

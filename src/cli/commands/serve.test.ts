@@ -1,0 +1,95 @@
+// `kairos serve` as a process (port 0: startup line, /health, a key, other commands told to use the API, SIGTERM), `kairos keys` and `kairos erase` through main(argv).
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { EXIT_CODES } from '../../errors.js';
+import { servedFile } from '../../store/served.js';
+import { spawnScript } from '../../testing/child.js';
+import type { Io } from '../io.js';
+import { main } from '../main.js';
+
+const SERVE = `
+const { run } = await import(${JSON.stringify(new URL('../main.ts', import.meta.url).pathname)});
+// The arguments as one JSON word: node would take --db for one of its own options.
+process.exitCode = await run(JSON.parse(process.argv[1]));
+`;
+
+let dir: string;
+let db: string;
+
+async function kairos(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const io: Io = { out: (s) => stdout.push(s), err: (s) => stderr.push(s), isTty: false };
+  const code = await main(['--db', db, ...argv], io);
+  return { code, out: stdout.join('\n'), err: stderr.join('\n') };
+}
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'kairos-serve-'));
+  db = join(dir, 'k.duckdb');
+  writeFileSync(
+    join(dir, 'orders.csv'),
+    ['order_id,customer_id,ordered_at,product_id,quantity,unit_price', 'o1,c1,2024-01-05,p1,1,10', 'o2,c1,2024-02-05,p1,2,10', 'o3,c2,2024-03-01,p2,1,99'].join('\n'),
+  );
+  expect((await kairos('--quiet', 'ingest', 'orders', join(dir, 'orders.csv'), '--rejects-dir', dir)).code).toBe(0);
+});
+
+describe('kairos keys, erase and serve', () => {
+  it('keys: create prints the key once, list never shows it, revoke by id; a bad scope is a usage error', async () => {
+    const created = await kairos('--json', 'keys', 'create', '--scope', 'read', '--name', 'crm sync');
+    expect(created.code, created.err).toBe(0);
+    const key = JSON.parse(created.out) as { key: string; keyId: string; scope: string };
+    expect(key).toMatchObject({ scope: 'read', name: 'crm sync' });
+    expect(key.key).toMatch(/^kairos_[0-9a-f]{12}_/);
+    const list = await kairos('keys', 'list');
+    expect(list.out).toContain(key.keyId);
+    expect(list.out).not.toContain(key.key);
+    expect((await kairos('--json', 'keys', 'revoke', key.keyId)).code).toBe(0);
+    expect(JSON.parse((await kairos('--json', 'keys', 'list')).out)[0].revokedAt).not.toBeNull();
+    expect((await kairos('keys', 'revoke', 'nope')).code).toBe(EXIT_CODES.NOT_FOUND);
+    expect((await kairos('keys', 'create', '--scope', 'root')).code).toBe(EXIT_CODES.USAGE);
+  });
+
+  it('erase removes a customer from every table and reports the rows; an unknown id is NOT_FOUND', async () => {
+    const erased = await kairos('--json', 'erase', 'c1');
+    expect(erased.code, erased.err).toBe(0);
+    expect(JSON.parse(erased.out)).toMatchObject({ rowsDeleted: { customers: 1, orders: 2 }, total: 3 });
+    expect((await kairos('--json', 'sql', "SELECT count(*) AS n FROM orders WHERE customer_id = 'c1'")).out).toContain('"n": 0');
+    expect((await kairos('erase', 'c1')).code).toBe(EXIT_CODES.NOT_FOUND);
+  });
+
+  it('serve starts on a free port, answers /health, sends other commands to its API, and stops cleanly on SIGTERM', async () => {
+    const key = JSON.parse((await kairos('--json', 'keys', 'create', '--scope', 'read')).out).key as string;
+    expect((await kairos('serve', '--help')).out).toContain('--port <n>');
+    const child = spawnScript(SERVE, [JSON.stringify(['--db', db, '--json', 'serve', '--port', '0'])], { tsx: true });
+    let stopped = false;
+    try {
+      const started = JSON.parse(await child.line()) as { listening: string; pid: number };
+      expect(started.listening).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(started.pid).toBe(child.pid);
+      expect(await (await fetch(`${started.listening}/health`)).json()).toMatchObject({ status: 'ok' });
+      const customers = await fetch(`${started.listening}/customers`, { headers: { authorization: `Bearer ${key}` } });
+      expect(customers.status).toBe(200);
+      // Another command (a reader too: the server holds the write lock) is told at once to go through the API: no wait.
+      const refused = await kairos('--wait', '600', 'keys', 'list');
+      expect(refused.code).toBe(EXIT_CODES.BUSY);
+      expect(refused.err).toContain(`served by kairos serve (PID ${child.pid}) at ${started.listening}: while it serves, go through its API`);
+      expect(existsSync(servedFile(db))).toBe(true);
+      process.kill(child.pid, 'SIGTERM');
+      expect(await child.exit()).toBe(0);
+      stopped = true;
+      expect(existsSync(servedFile(db))).toBe(false);
+      expect((await kairos('keys', 'list')).code).toBe(0);
+    } finally {
+      if (!stopped) {
+        try {
+          process.kill(child.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+  });
+});

@@ -1,0 +1,132 @@
+// `kairos serve` (the HTTP API over the store), `kairos keys` (its API keys) and `kairos erase` (the right to be forgotten).
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { loadConfig } from '../../config.js';
+import { KairosError } from '../../errors.js';
+import { formatCount } from '../../util/format.js';
+import { printJson, renderTable, storeWait, type GlobalOptions, type Io } from '../io.js';
+import { positiveInteger, wholeNumber } from '../options.js';
+
+/** The signals that stop the server: it finishes the requests in flight, then closes the store. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+function scopeOption(text: string): string {
+  if (!['read', 'write', 'admin'].includes(text)) throw new InvalidArgumentError('Expected one of read, write, admin.');
+  return text;
+}
+
+export function registerServe(program: Command, io: Io, global: () => GlobalOptions): void {
+  program
+    .command('serve')
+    .description('serve the HTTP API over the store (one process holds it); stop with Ctrl-C or SIGTERM')
+    .option('--host <host>', 'address to listen on (127.0.0.1: this machine only)', '127.0.0.1')
+    .option('--port <n>', 'port to listen on (0: any free port)', wholeNumber(0, 65_535), 8080)
+    .option('--rate-limit <n>', 'requests per API key (or address, without a key) and minute', positiveInteger, 600)
+    .option('--body-limit <bytes>', 'largest request body', positiveInteger, 1024 * 1024)
+    .addHelpText(
+      'after',
+      `
+Every route but /health and /openapi.json needs "Authorization: Bearer KEY" (kairos keys create). The routes,
+scopes and errors: GET /openapi.json, and docs/api.md. Logs: one JSON line per request on stderr (not with --quiet).
+While it serves, the server holds the store: other kairos commands on it are told to go through the API.`,
+    )
+    .action(async (flags: { host: string; port: number; rateLimit: number; bodyLimit: number }) => {
+      const g = global();
+      const config = loadConfig(g.config);
+      const [{ Store }, { buildServer }, { markServed, unmarkServed }] = await Promise.all([
+        import('../../store/db.js'),
+        import('../../server/app.js'),
+        import('../../store/served.js'),
+      ]);
+      const store = await Store.open(g.db, { mustExist: true, ...storeWait(io, g) });
+      let app: Awaited<ReturnType<typeof buildServer>> | undefined;
+      try {
+        app = await buildServer(store, {
+          version: program.version() ?? 'unknown',
+          config,
+          logger: g.quiet ? false : { level: 'info', stream: process.stderr },
+          rateLimit: { max: flags.rateLimit, timeWindowMs: 60_000 },
+          bodyLimit: flags.bodyLimit,
+        });
+        try {
+          await app.listen({ host: flags.host, port: flags.port });
+        } catch (cause) {
+          throw new KairosError('USAGE', `cannot listen on ${flags.host}:${flags.port}: ${(cause as Error).message}`, { cause, hint: 'choose another --port (or --host)' });
+        }
+        const address = app.server.address();
+        const port = typeof address === 'object' && address !== null ? address.port : flags.port;
+        const url = `http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${port}`;
+        markServed(store.path, url);
+        const started = { listening: url, db: store.path, pid: process.pid };
+        if (g.json) io.out(JSON.stringify(started));
+        else io.out(`kairos serve: listening on ${url} (store ${store.path}, PID ${process.pid}); stop with Ctrl-C`);
+        const signal = await new Promise<string>((done) => {
+          for (const s of STOP_SIGNALS) process.once(s, () => done(s));
+        });
+        if (!g.quiet && !g.json) io.err(`kairos serve: ${signal}: finishing the requests in flight, then closing the store`);
+      } finally {
+        for (const s of STOP_SIGNALS) process.removeAllListeners(s);
+        // fastify.close waits for the requests in flight; the store closes (and checkpoints) after them.
+        await app?.close();
+        unmarkServed(store.path);
+        store.close();
+      }
+    });
+}
+
+export function registerKeys(program: Command, io: Io, global: () => GlobalOptions): void {
+  const keys = program.command('keys').description('API keys of kairos serve: create (shown once), list, revoke');
+  const withWriteStore = async <T>(fn: (store: import('../../store/db.js').Store) => Promise<T>): Promise<T> => {
+    const g = global();
+    const { withStore } = await import('../../store/db.js');
+    return withStore(g.db, fn, { mustExist: true, ...storeWait(io, g) });
+  };
+  keys
+    .command('create')
+    .description('make an API key and print it once (only its hash is stored)')
+    .requiredOption('--scope <scope>', 'read (GET routes), write (read + ingest and runs), admin (everything, personal fields, erasure)', scopeOption)
+    .option('--name <name>', 'what the key is for, e.g. "crm sync"')
+    .action(async (flags: { scope: 'read' | 'write' | 'admin'; name?: string }) => {
+      const { createKey } = await import('../../server/keys.js');
+      const created = await withWriteStore((store) => createKey(store, flags.scope, flags.name));
+      if (global().json) return printJson(io, created);
+      io.out(created.key);
+      io.err(`key ${created.keyId} (${created.scope}${created.name ? `, ${created.name}` : ''}) created: store it now, it is not shown again`);
+    });
+  keys
+    .command('list')
+    .description('list the API keys: id, name, scope, created, revoked (never the keys)')
+    .action(async () => {
+      const { listKeys } = await import('../../server/keys.js');
+      const list = await withWriteStore((store) => listKeys(store));
+      if (global().json) return printJson(io, list);
+      io.out(list.length ? renderTable(['keyId', 'name', 'scope', 'createdAt', 'revokedAt'], list.map((k) => ({ ...k }))) : 'no API key yet: kairos keys create --scope read');
+    });
+  keys
+    .command('revoke')
+    .description('revoke an API key by id: refused from the next request on')
+    .argument('<key_id>')
+    .action(async (keyId: string) => {
+      const { revokeKey } = await import('../../server/keys.js');
+      const revoked = await withWriteStore((store) => revokeKey(store, keyId));
+      if (global().json) return printJson(io, revoked);
+      io.out(`key ${revoked.keyId} revoked at ${revoked.revokedAt}`);
+    });
+}
+
+export function registerErase(program: Command, io: Io, global: () => GlobalOptions): void {
+  program
+    .command('erase')
+    .description("erase a customer from every table (right to be forgotten), in one transaction, with an audit record that holds no personal data")
+    .argument('<customer_id>')
+    .action(async (customerId: string) => {
+      const g = global();
+      const [{ withStore }, { eraseCustomer }] = await Promise.all([import('../../store/db.js'), import('../../store/erase.js')]);
+      const report = await withStore(g.db, (store) => eraseCustomer(store, customerId, 'cli'), { mustExist: true, ...storeWait(io, g) });
+      if (g.json) return printJson(io, report);
+      const tables = Object.entries(report.rowsDeleted);
+      io.out(`erased customer ${customerId}: ${formatCount(report.total)} rows from ${tables.length} tables (audit record ${report.erasureId})`);
+      io.out(renderTable(['table', 'rows'], tables.map(([table, rows]) => ({ table, rows }))));
+      io.out('files outside the store (the files ingested, rejects files, exports) are not changed: remove the customer from them too');
+    });
+}

@@ -1,0 +1,163 @@
+// The HTTP API over one store (kairos serve): keys and scopes, rate limits, validated input, JSON errors with codes, /openapi.json.
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { z } from 'zod';
+import { DEFAULT_CONFIG, type KairosConfig } from '../config.js';
+import { HTTP_STATUSES, KairosError, asKairosError } from '../errors.js';
+import { DEFAULT_REGISTRY, type ScoreRegistry } from '../scores/registry.js';
+import type { Store } from '../store/db.js';
+import { allows, KeyChecker, type ApiKey, type Scope } from './keys.js';
+import { openApiDocument } from './openapi.js';
+import { apiRoutes, type RouteSpec } from './routes.js';
+import { parseInput } from './schemas.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The caller's key, once checked (null on public routes). */
+    apiKey: ApiKey | null;
+  }
+}
+
+/** Limits and defaults of the server, in one place. */
+export const SERVER_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8080,
+  /** Largest request body (bytes). */
+  bodyLimit: 1024 * 1024,
+  /** Requests per key (or per address, without a key) and window. */
+  rateLimit: { max: 600, timeWindowMs: 60_000 },
+} as const;
+
+export interface ServerOptions {
+  readonly version: string;
+  /** Where the explanations and stored results are looked up (default: the scorers Kairos ships). */
+  readonly registry?: ScoreRegistry;
+  /** The settings: personalFields (shown to admin keys only), ingest mappings, time zone (default: the defaults). */
+  readonly config?: KairosConfig;
+  /** Fastify's pino logger: false for none (tests), or its options (level, stream): one JSON line per request. */
+  readonly logger?: FastifyServerOptions['logger'];
+  readonly bodyLimit?: number;
+  readonly rateLimit?: { readonly max: number; readonly timeWindowMs: number };
+}
+
+/** A runner of functions on the store, one after the other: the store has one DuckDB connection. */
+function serialised(store: Store): <T>(fn: (store: Store) => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(fn: (s: Store) => Promise<T>): Promise<T> => {
+    const next = tail.then(() => fn(store));
+    tail = next.catch(() => undefined);
+    return next;
+  };
+}
+
+/** Anything thrown in a request as a Kairos error: Fastify's own (body too large, bad JSON, rate limit) mapped by status. */
+function requestError(err: unknown): KairosError {
+  if (err instanceof KairosError) return err;
+  const status = (err as { statusCode?: number }).statusCode;
+  const message = err instanceof Error ? err.message : String(err);
+  if (status === 413) return new KairosError('TOO_LARGE', message, { hint: `the largest body this server takes is set by --body-limit` });
+  if (status === 429) return new KairosError('RATE_LIMITED', message);
+  if (status === 404) return new KairosError('NOT_FOUND', message);
+  if (status === 415) return new KairosError('USAGE', message, { hint: 'send Content-Type: application/json' });
+  if (status !== undefined && status >= 400 && status < 500) return new KairosError('VALIDATION', message);
+  return asKairosError(err);
+}
+
+/**
+ * The API over `store` (opened for writing by the caller, who closes it after `close()`): the routes of routes.ts,
+ * each checked for its scope, its input parsed by its zod schemas, errors as `{ error: { code, message, hint } }`
+ * with the status of HTTP_STATUSES; internal errors are logged with their stack and answered without it.
+ */
+export async function buildServer(store: Store, options: ServerOptions): Promise<FastifyInstance> {
+  const db = serialised(store);
+  const keys = new KeyChecker(db);
+  const app = Fastify({
+    logger: options.logger ?? false,
+    // One line per request (onResponse below) instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimit ?? SERVER_DEFAULTS.bodyLimit,
+    routerOptions: { maxParamLength: 256 },
+  });
+  app.decorateRequest('apiKey', null);
+  // NDJSON bodies (POST /ingest) arrive as text; the route's schema checks them.
+  app.addContentTypeParser(['application/x-ndjson', 'application/jsonl'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err, req, reply) => {
+    const e = requestError(err);
+    const internal = e.code === 'INTERNAL' || e.code === 'STORE';
+    if (internal) req.log.error({ err }, 'request failed');
+    const body = internal
+      ? { code: e.code, message: `internal error (request ${req.id}); the server log has the details` }
+      : { code: e.code, message: e.message, ...(e.hint === undefined ? {} : { hint: e.hint }) };
+    void reply.status(HTTP_STATUSES[e.code]).send({ error: body });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}`, hint: 'GET /openapi.json lists the routes' } });
+  });
+
+  // Authentication first: the rate limit then counts per key (per address on public routes).
+  app.addHook('onRequest', async (req) => {
+    const scope = (req.routeOptions.config as { scope?: Scope | null }).scope;
+    if (scope === undefined || scope === null) return;
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    if (!m) throw new KairosError('UNAUTHORIZED', 'this route needs an API key', { hint: 'send Authorization: Bearer <key> (kairos keys create makes one)' });
+    const key = await keys.check(m[1] as string);
+    if (!allows(key.scope, scope)) throw new KairosError('FORBIDDEN', `this route needs a key of scope ${scope} (this key is ${key.scope})`);
+    req.apiKey = key;
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    // The route's pattern, not the URL: customer ids stay out of the log.
+    req.log.info({ method: req.method, route: req.routeOptions.url ?? 'unknown', status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, key: req.apiKey?.keyId }, 'request');
+  });
+
+  const limit = options.rateLimit ?? SERVER_DEFAULTS.rateLimit;
+  await app.register(rateLimit, {
+    global: true,
+    hook: 'preHandler',
+    max: limit.max,
+    timeWindow: limit.timeWindowMs,
+    keyGenerator: (req) => (req.apiKey ? `key:${req.apiKey.keyId}` : `ip:${req.ip}`),
+    errorResponseBuilder: (_req, ctx) =>
+      new KairosError('RATE_LIMITED', `more than ${ctx.max} requests in ${Math.round(limit.timeWindowMs / 1000)} s with this key`, { hint: `try again in ${ctx.after}` }),
+  });
+
+  const routes: RouteSpec[] = apiRoutes({
+    registry: options.registry ?? DEFAULT_REGISTRY,
+    config: options.config ?? DEFAULT_CONFIG,
+    version: options.version,
+  });
+  let document: Record<string, unknown> = {};
+  routes.push({
+    method: 'GET',
+    path: '/openapi.json',
+    operationId: 'openApi',
+    summary: 'this document (no key needed)',
+    scope: null,
+    response: z.record(z.string(), z.unknown()),
+    handler: async () => document,
+  });
+  document = openApiDocument(routes, options.version);
+
+  const empty = z.object({});
+  for (const r of routes) {
+    app.route({
+      method: r.method,
+      url: r.path.replace(/\{(\w+)\}/g, ':$1'),
+      config: { scope: r.scope },
+      handler: async (req, reply) => {
+        const input = {
+          params: parseInput(r.params ?? empty, req.params, 'path') as Record<string, unknown>,
+          query: parseInput(r.query ?? z.strictObject({}), req.query, 'query') as Record<string, unknown>,
+          body: r.body === undefined ? undefined : parseInput(r.body, req.body, 'body'),
+          key: req.apiKey,
+          requestId: req.id,
+          db,
+        };
+        const result = await r.handler(input);
+        void reply.status(r.status ?? 200);
+        return result;
+      },
+    });
+  }
+  return app;
+}

@@ -1,0 +1,333 @@
+// The API's routes, one table: path, scope, the schemas of the request and answer, and the handler over the store.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { z } from 'zod';
+import type { KairosConfig } from '../config.js';
+import { KairosError } from '../errors.js';
+import { ingest } from '../ingest/ingest.js';
+import { explainCustomer } from '../scores/explain.js';
+import { customerRecommendations } from '../scores/recommend/stored.js';
+import type { ScoreRegistry } from '../scores/registry.js';
+import { customerItems, storedResults } from '../scores/results.js';
+import { fittedModels, listRuns } from '../scores/runs.js';
+import type { Store } from '../store/db.js';
+import { eraseCustomer } from '../store/erase.js';
+import { allows, type ApiKey, type Scope } from './keys.js';
+import {
+  Affinities,
+  Customer,
+  CustomerParams,
+  CustomersPage,
+  CustomersQuery,
+  Erasure,
+  Health,
+  History,
+  HistoryQuery,
+  IngestBody,
+  IngestLines,
+  IngestParams,
+  IngestResult,
+  IngestRows,
+  Models,
+  ModelsQuery,
+  Recommendations,
+  RunDetail,
+  RunParams,
+  Runs,
+  RunsQuery,
+  REJECTS_SHOWN,
+} from './schemas.js';
+
+/** What a handler gets: the parsed request, the caller's key (null on public routes), and the store. */
+export interface RouteInput {
+  readonly params: Record<string, unknown>;
+  readonly query: Record<string, unknown>;
+  readonly body: unknown;
+  readonly key: ApiKey | null;
+  /** The request's id (Fastify's), for names and logs. */
+  readonly requestId: string;
+  /** Runs `fn` on the store, one statement sequence at a time (the server's store has one connection). */
+  readonly db: <T>(fn: (store: Store) => Promise<T>) => Promise<T>;
+}
+
+/** What the routes need beyond the store. */
+export interface RouteContext {
+  readonly registry: ScoreRegistry;
+  /** The settings: personalFields (shown to admin keys only), ingest mappings and time zone. */
+  readonly config: KairosConfig;
+  readonly version: string;
+}
+
+export interface RouteSpec {
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  /** OpenAPI form: /customers/{id}. */
+  readonly path: string;
+  readonly operationId: string;
+  readonly summary: string;
+  readonly description?: string;
+  /** The scope the route needs; null: public (no key). */
+  readonly scope: Scope | null;
+  readonly params?: z.ZodType;
+  readonly query?: z.ZodType;
+  readonly body?: z.ZodType;
+  /** The body per content type, for the document (default: `body` as application/json). */
+  readonly bodyContent?: Readonly<Record<string, z.ZodType>>;
+  readonly response: z.ZodType;
+  readonly status?: number;
+  readonly handler: (input: RouteInput) => Promise<unknown>;
+}
+
+/** Removes the personal fields (columns, and keys of `attributes`) a key may not see; says which it removed. */
+export function redact(row: Record<string, unknown>, personal: readonly string[], key: ApiKey | null): { row: Record<string, unknown>; redacted: string[] } {
+  if (key !== null && allows(key.scope, 'admin')) return { row, redacted: [] };
+  const out: Record<string, unknown> = {};
+  const redacted = new Set<string>();
+  for (const [k, v] of Object.entries(row)) {
+    if (personal.includes(k)) redacted.add(k);
+    else if (k === 'attributes' && v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      const kept: Record<string, unknown> = {};
+      for (const [a, x] of Object.entries(v as Record<string, unknown>)) {
+        if (personal.includes(a)) redacted.add(`attributes.${a}`);
+        else kept[a] = x;
+      }
+      out[k] = kept;
+    } else out[k] = v;
+  }
+  return { row: out, redacted: [...redacted].sort() };
+}
+
+async function requireCustomer(store: Store, id: string): Promise<void> {
+  const known = Number(await store.value('SELECT count(*) FROM customers WHERE customer_id = ?', [id]));
+  if (known === 0) throw new KairosError('NOT_FOUND', `customer "${id}" not found`, { hint: 'ids are case-sensitive; GET /customers lists them' });
+}
+
+/** The routes of the API over a store. */
+export function apiRoutes(ctx: RouteContext): RouteSpec[] {
+  const { registry, config } = ctx;
+  const personalFields = config.personalFields;
+  return [
+    {
+      method: 'GET',
+      path: '/health',
+      operationId: 'health',
+      summary: 'the server is up and its store answers (no key needed)',
+      scope: null,
+      response: Health,
+      handler: async ({ db }) => {
+        await db((store) => store.value('SELECT 1'));
+        return { status: 'ok', version: ctx.version };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/customers',
+      operationId: 'listCustomers',
+      summary: 'customers with their latest scores, by customer_id, a page at a time',
+      scope: 'read',
+      query: CustomersQuery,
+      response: CustomersPage,
+      handler: async ({ query, key, db }) => {
+        const { limit, after } = query as z.output<typeof CustomersQuery>;
+        const rows = await db((store) =>
+          store.all('SELECT * FROM customer_scores WHERE customer_id > ? ORDER BY customer_id LIMIT ?', [after ?? '', limit + 1]),
+        );
+        const page = rows.slice(0, limit);
+        const shown = page.map((r) => redact(r, personalFields, key));
+        return {
+          customers: shown.map((s) => s.row),
+          next: rows.length > limit ? String(page[page.length - 1]?.['customer_id']) : null,
+          redacted: [...new Set(shown.flatMap((s) => s.redacted))].sort(),
+        };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/customers/{id}',
+      operationId: 'getCustomer',
+      summary: 'one customer: attributes, every score of the published run, and each scorer explanation in words (none yet for a customer not scored)',
+      scope: 'read',
+      params: CustomerParams,
+      response: Customer,
+      handler: async ({ params, key, db }) => {
+        const { id } = params as z.output<typeof CustomerParams>;
+        const result = await db(async (store) => {
+          // A customer not scored yet (created after the published run's as-of, or just ingested) is shown without scores.
+          const unscored = await store.one('SELECT * FROM customer_scores WHERE customer_id = ? AND run_id IS NULL', [id]);
+          return unscored ? { customer: unscored, explanations: {}, items: {} } : explainCustomer(store, id, registry);
+        });
+        const { row, redacted } = redact(result.customer, personalFields, key);
+        return { customer: row, explanations: result.explanations, items: result.items, redacted };
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/customers/{id}',
+      operationId: 'eraseCustomer',
+      summary: 'erase a customer from every table, in one transaction, with an audit row that holds no personal data',
+      scope: 'admin',
+      params: CustomerParams,
+      response: Erasure,
+      handler: async ({ params, key, db }) => {
+        const { id } = params as z.output<typeof CustomerParams>;
+        return db((store) => eraseCustomer(store, id, `api key ${key?.keyId ?? 'unknown'}`));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/customers/{id}/history',
+      operationId: 'customerHistory',
+      summary: "a customer's scores in every completed run, newest first",
+      scope: 'read',
+      params: CustomerParams,
+      query: HistoryQuery,
+      response: History,
+      handler: async ({ params, query, db }) => {
+        const { id } = params as z.output<typeof CustomerParams>;
+        const { score, limit } = query as z.output<typeof HistoryQuery>;
+        const rows = await db(async (store) => {
+          await requireCustomer(store, id);
+          return store.all<{ run_id: number; as_of: string; score: string; value_num: number | null; value_text: string | null; value_date: string | null; value_json: unknown }>(
+            `SELECT h.run_id, strftime(r.as_of, '%Y-%m-%d') AS as_of, h.score, h.value_num, h.value_text, h.value_date::VARCHAR AS value_date, h.value_json
+             FROM score_history h JOIN score_runs r USING (run_id)
+             WHERE h.customer_id = ? AND (? IS NULL OR h.score = ?) ORDER BY h.run_id DESC, h.score LIMIT ?`,
+            [id, score ?? null, score ?? null, limit],
+          );
+        });
+        return {
+          customer_id: id,
+          history: rows.map((r) => ({ run_id: r.run_id, as_of: r.as_of, score: r.score, value: r.value_num ?? r.value_text ?? r.value_date ?? r.value_json ?? null })),
+        };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/customers/{id}/recommendations',
+      operationId: 'customerRecommendations',
+      summary: "a customer's recommended products from the published run (404 NOT_FOUND when none are stored)",
+      scope: 'read',
+      params: CustomerParams,
+      response: Recommendations,
+      handler: async ({ params, db }) => {
+        const { id } = params as z.output<typeof CustomerParams>;
+        return db((store) => customerRecommendations(store, registry, id));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/customers/{id}/affinities',
+      operationId: 'customerAffinities',
+      summary: "a customer's category affinities from the published run (404 NOT_FOUND when affinity is off or not run)",
+      scope: 'read',
+      params: CustomerParams,
+      response: Affinities,
+      handler: async ({ params, db }) => {
+        const { id } = params as z.output<typeof CustomerParams>;
+        const scorer = registry.scorers.find((s) => s.name === 'affinity');
+        const output = scorer?.items?.[0];
+        return db(async (store) => {
+          await requireCustomer(store, id);
+          const st = scorer === undefined ? undefined : (await storedResults(store, registry)).get(scorer.name);
+          if (scorer === undefined || output === undefined || st === undefined) {
+            throw new KairosError('NOT_FOUND', 'no category affinities stored', { hint: 'turn affinity on ("affinity": { "enabled": true } in kairos.config.json) and run kairos score' });
+          }
+          return { customerId: id, runId: st.runId, asOf: st.asOf.slice(0, 10), groups: await customerItems(store, output, id, st.runId) };
+        });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/ingest/{entity}',
+      operationId: 'ingest',
+      summary: 'load customers, products, orders or events sent as a JSON array or NDJSON, as kairos ingest does',
+      description:
+        'One transaction, the same checks and accounting as the CLI: read = loaded + rejected + duplicates, the rejected rows returned with their reasons. ' +
+        'The mappings and time zone of kairos.config.json apply. Runs inside the request; other requests wait for it.',
+      scope: 'write',
+      params: IngestParams,
+      body: IngestBody,
+      bodyContent: { 'application/json': IngestRows, 'application/x-ndjson': IngestLines },
+      response: IngestResult,
+      handler: async ({ params, body, requestId, db }) => {
+        const { entity } = params as z.output<typeof IngestParams>;
+        const rows = body as z.output<typeof IngestBody>;
+        // The readers take files: the body is written as an NDJSON file, named after the request (the batch's file).
+        const scratch = mkdtempSync(join(tmpdir(), 'kairos-api-ingest-'));
+        const file = join(scratch, `api-${entity}-${requestId}.ndjson`);
+        try {
+          writeFileSync(file, typeof rows === 'string' ? rows : `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+          return await db(async (store) => {
+            const report = await ingest(store, { entity, files: [file], settings: config.ingest[entity] ?? {}, timezone: config.timezone });
+            const f = report.files[0];
+            if (f === undefined) throw new KairosError('INTERNAL', 'ingest reported no file');
+            const rejects = await store.all<{ line: number | null; reason: string; raw: string | null }>(
+              'SELECT line, reason, raw FROM rejects WHERE batch_id = ? ORDER BY line LIMIT ?',
+              [f.batchId, REJECTS_SHOWN],
+            );
+            return {
+              entity,
+              batchId: f.batchId,
+              read: f.read,
+              loaded: f.loaded,
+              updated: f.updated,
+              rejected: f.rejected,
+              duplicates: f.duplicates,
+              customersCreated: f.customersCreated,
+              productsCreated: f.productsCreated,
+              rejectReasons: f.rejectReasons,
+              rejects,
+              unknownEventTypes: f.unknownEventTypes,
+            };
+          });
+        } finally {
+          rmSync(scratch, { recursive: true, force: true });
+        }
+      },
+    },
+    {
+      method: 'GET',
+      path: '/runs',
+      operationId: 'listRuns',
+      summary: 'scoring runs, most recent first: as-of, status, customers, time, data fingerprint',
+      scope: 'read',
+      query: RunsQuery,
+      response: Runs,
+      handler: async ({ query, db }) => {
+        const { limit } = query as z.output<typeof RunsQuery>;
+        return { runs: await db((store) => listRuns(store, { limit })) };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/runs/{id}',
+      operationId: 'getRun',
+      summary: 'one scoring run: its status, its scorers (versions, columns, times) and the models it fitted',
+      scope: 'read',
+      params: RunParams,
+      response: RunDetail,
+      handler: async ({ params, db }) => {
+        const { id } = params as z.output<typeof RunParams>;
+        return db(async (store) => {
+          const [run] = await listRuns(store, { runId: id, limit: 1 });
+          if (run === undefined) throw new KairosError('NOT_FOUND', `no run ${id}`, { hint: 'GET /runs lists them' });
+          const scorers = await store.value<string>('SELECT scorers::VARCHAR FROM score_runs WHERE run_id = ?', [id]);
+          const models = await store.all<{ model: string }>('SELECT model FROM model_fits WHERE run_id = ? ORDER BY model', [id]);
+          return { ...run, scorers: scorers ? (JSON.parse(scorers) as unknown[]) : [], models: models.map((m) => m.model) };
+        });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/models',
+      operationId: 'listModels',
+      summary: 'the fitted models of a run (default: the latest with models): parameters, standard errors, diagnostics',
+      scope: 'read',
+      query: ModelsQuery,
+      response: Models,
+      handler: async ({ query, db }) => {
+        const { run } = query as z.output<typeof ModelsQuery>;
+        return db((store) => fittedModels(store, run));
+      },
+    },
+  ];
+}
