@@ -11,5 +11,9 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     maxWorkers: 2,
+    // Test files of a worker share its module cache: each file no longer loads DuckDB, ECharts and the scorers again
+    // (import time 56 s -> 14 s, the suite 290 s -> 262 s on this machine). Tests hold no module-level state of their
+    // own; every store, server and registry a test uses is made by that test.
+    isolate: false,
   },
 });
