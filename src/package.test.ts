@@ -12,7 +12,7 @@ import { projectRoot } from './testing/shared-data.js';
 const SETUP_TIMEOUT_MS = 300_000;
 const DEMO_TIMEOUT_MS = 120_000;
 /** Small and quick: the demo's smallest sensible shop. */
-const DEMO_CUSTOMERS = 200;
+const DEMO_CUSTOMERS = 100;
 
 interface Ran {
   readonly code: number;

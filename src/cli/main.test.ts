@@ -270,11 +270,11 @@ describe('kairos CLI', () => {
   });
 
   it('demo generates, ingests and scores a small synthetic retailer, and refuses to overwrite real data', async () => {
-    const r = await kairos('--json', 'demo', '--customers', '300', '--seed', '7', '--data-dir', join(dir, 'demo'));
+    const r = await kairos('--json', 'demo', '--customers', '150', '--seed', '7', '--data-dir', join(dir, 'demo'));
     expect(r.code).toBe(0);
     const demo = JSON.parse(r.out) as { run: { customers: number }; segments: { customers: number }[]; ingested: Record<string, { read: number; loaded: number; rejected: number; duplicates: number }> };
-    expect(demo.run.customers).toBe(300);
-    expect(demo.segments.reduce((a, s) => a + s.customers, 0)).toBe(300);
+    expect(demo.run.customers).toBe(150);
+    expect(demo.segments.reduce((a, s) => a + s.customers, 0)).toBe(150);
     for (const t of Object.values(demo.ingested)) expect(t.read).toBe(t.loaded + t.rejected + t.duplicates);
     expect(existsSync(join(dir, 'demo', 'truth.csv'))).toBe(true);
     // a second demo replaces the first; its summary in words shows probabilities as percentages, never 1.86384e-7
