@@ -129,6 +129,7 @@ describe('a store made before per-scorer results (schema 1)', () => {
     await old.run('DROP VIEW score_history');
     await old.run('ALTER TABLE score_history_v1 RENAME TO score_history');
     await old.run('ALTER TABLE score_runs DROP COLUMN pid');
+    await old.run('ALTER TABLE score_runs DROP COLUMN notes');
     await old.run('DELETE FROM schema_migrations WHERE version > 1');
     await old.run("INSERT INTO score_runs VALUES (7, TIMESTAMP '2023-09-01', TIMESTAMP '2023-09-02', TIMESTAMP '2023-09-02', 'completed', 'x', '[]', '{}', 1, 'EUR')");
     await old.run("INSERT INTO latest_scores VALUES ('K0001', 7)");
@@ -162,7 +163,9 @@ describe('a run killed at any moment', () => {
     const before = await s1.all('SELECT * FROM customer_scores ORDER BY customer_id');
     // What a kill during the commit of the rows can leave (DuckDB replaying part of the transaction from its WAL): the
     // run's 'running' row (committed first) and some of its rows, with no completion.
-    await s1.run("INSERT INTO score_runs VALUES (2, TIMESTAMP '2023-11-01', now(), NULL, 'running', '', '[]', '{}', 0, 'EUR', NULL)");
+    await s1.run(
+      "INSERT INTO score_runs (run_id, as_of, started_at, finished_at, status, data_fingerprint, scorers, config, customers, currency, pid) VALUES (2, TIMESTAMP '2023-11-01', now(), NULL, 'running', '', '[]', '{}', 0, 'EUR', NULL)",
+    );
     await s1.run("INSERT INTO scores_rfm SELECT 2, customer_id, first_order_date, last_order_date, 999, 999, 999, 1, 1, 1, '111', 'Lost' FROM scores_rfm WHERE run_id = 1");
     await s1.run("INSERT INTO scorer_results VALUES ('rfm', 2, TIMESTAMP '2023-11-01', '1.0.0', 'x')");
     s1.close();

@@ -245,8 +245,8 @@ export async function runScores(store: Store, options: ScoreRunOptions): Promise
   }
   await store.transaction(async () => {
     await store.run(
-      `UPDATE score_runs SET status = 'completed', finished_at = to_timestamp(?)::TIMESTAMP, data_fingerprint = ?, scorers = ?, customers = ? WHERE run_id = ?`,
-      [started / 1000 + seconds, written.dataFingerprint, JSON.stringify(written.scorers), written.customers, runId],
+      `UPDATE score_runs SET status = 'completed', finished_at = to_timestamp(?)::TIMESTAMP, data_fingerprint = ?, scorers = ?, customers = ?, notes = ? WHERE run_id = ?`,
+      [started / 1000 + seconds, written.dataFingerprint, JSON.stringify(written.scorers), written.customers, JSON.stringify(written.notes), runId],
     );
     await createViews(store, registry);
     // Every saved segment's size over the scores just published (src/segments): segment evolution is history too.

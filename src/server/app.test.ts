@@ -116,7 +116,7 @@ describe('kairos serve: the API', () => {
     expect((await get('/customers/NOBODY/history')).status).toBe(404);
   });
 
-  it('lists runs, gives one run with its scorers and models, and the fitted models', async () => {
+  it('lists runs, gives one run with its scorers, models and notes, and the fitted models', async () => {
     const runs = await get('/runs');
     expect(runs.body.runs.map((r: { run_id: number; status: string }) => [r.run_id, r.status])).toEqual([
       [2, 'completed'],
@@ -125,6 +125,8 @@ describe('kairos serve: the API', () => {
     const run = await get('/runs/2');
     expect(run.body.scorers.map((s: { name: string }) => s.name)).toEqual(['rfm', 'clv', 'recommend']);
     expect(run.body.models.length).toBeGreaterThan(0);
+    // The run's notes, as kairos score printed them: the purchase model's choice among them.
+    expect(run.body.notes.some((n: string) => /chosen/.test(n))).toBe(true);
     expect(await get('/runs/99')).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } });
     const models = await get('/models');
     expect(models.body.runId).toBe(2);

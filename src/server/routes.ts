@@ -301,7 +301,7 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
       method: 'GET',
       path: '/runs/{id}',
       operationId: 'getRun',
-      summary: 'one scoring run: its status, its scorers (versions, columns, times) and the models it fitted',
+      summary: 'one scoring run: its status, its scorers (versions, columns, times), the models it fitted and its notes',
       scope: 'read',
       params: RunParams,
       response: RunDetail,
@@ -310,9 +310,14 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
         return db(async (store) => {
           const [run] = await listRuns(store, { runId: id, limit: 1 });
           if (run === undefined) throw new KairosError('NOT_FOUND', `no run ${id}`, { hint: 'GET /runs lists them' });
-          const scorers = await store.value<string>('SELECT scorers::VARCHAR FROM score_runs WHERE run_id = ?', [id]);
+          const stored = await store.one<{ scorers: string | null; notes: string | null }>('SELECT scorers::VARCHAR AS scorers, notes::VARCHAR AS notes FROM score_runs WHERE run_id = ?', [id]);
           const models = await store.all<{ model: string }>('SELECT model FROM model_fits WHERE run_id = ? ORDER BY model', [id]);
-          return { ...run, scorers: scorers ? (JSON.parse(scorers) as unknown[]) : [], models: models.map((m) => m.model) };
+          return {
+            ...run,
+            scorers: stored?.scorers ? (JSON.parse(stored.scorers) as unknown[]) : [],
+            models: models.map((m) => m.model),
+            notes: stored?.notes ? (JSON.parse(stored.notes) as string[]) : [],
+          };
         });
       },
     },

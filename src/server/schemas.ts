@@ -90,6 +90,7 @@ export const Runs = z.object({ runs: z.array(Run) });
 export const RunDetail = Run.extend({
   scorers: z.array(z.unknown()).describe('the scorers of the run, their versions, columns and times'),
   models: z.array(z.string()).describe('models fitted in the run (GET /models?run=ID)'),
+  notes: z.array(z.string()).describe("the run's notes, as kairos score prints them (none for a run before schema 8 or not completed)"),
 });
 
 export const Models = z.object({ runId: z.number(), scorers: z.array(z.unknown()), fits: z.array(Record_) });

@@ -218,6 +218,11 @@ export const MIGRATIONS: readonly Migration[] = [
          rows_deleted JSON NOT NULL)`,
     ],
   },
+  {
+    version: 8,
+    name: "each run's notes (which model was chosen and why, what was left out), kept with the run",
+    sql: [`ALTER TABLE score_runs ADD COLUMN IF NOT EXISTS notes JSON`],
+  },
 ];
 
 /** The data contract's entities: each is one table of the store (docs/data-model.md). */
