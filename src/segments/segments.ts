@@ -1,6 +1,6 @@
 // Saved segments: a name and a filter over customer_scores, stored in the store, counted at every run, exported for activation.
 import { KairosError } from '../errors.js';
-import { quoteIdentifier, type Store } from '../store/db.js';
+import type { Store } from '../store/db.js';
 import { compileFilter, parseFilter, type CompiledFilter, type FilterColumnType } from './filter.js';
 
 /** A segment's name: what a person types and a CRM shows; letters, digits, spaces and - _ . : ' & ( ) /. */
@@ -142,18 +142,4 @@ export async function recordSegmentSizes(store: Store, runId: number): Promise<v
     }
     await store.run('INSERT OR REPLACE INTO segment_sizes VALUES (?, ?, ?, ?)', [runId, s.name, customers, error]);
   }
-}
-
-/** The rows of a segment for export: the chosen columns (all by default) of its customers, by customer_id. */
-export async function segmentQuery(store: Store, name: string, columns: readonly string[] | null): Promise<{ sql: string; params: readonly (string | number | boolean)[]; columns: string[] }> {
-  const segment = await getSegment(store, name);
-  const compiled = await compileSegmentFilter(store, segment.filter);
-  const available = (await store.all<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position`, [SEGMENT_SOURCE])).map(
-    (r) => r.column_name,
-  );
-  const chosen = columns ?? available;
-  for (const c of chosen) {
-    if (!available.includes(c)) throw new KairosError('USAGE', `unknown column "${c}" for the export`, { hint: `columns of customer_scores: ${available.slice(0, 30).join(', ')}` });
-  }
-  return { sql: `SELECT ${chosen.map(quoteIdentifier).join(', ')} FROM ${SEGMENT_SOURCE} WHERE ${compiled.sql} ORDER BY customer_id`, params: compiled.params, columns: [...chosen] };
 }
