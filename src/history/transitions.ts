@@ -14,12 +14,17 @@ export interface Transitions {
 }
 
 /**
- * The moves of `score` between its scorer's previous run and `runId` (default: the latest run with summaries), from
+ * The moves of `score` between its scorer's previous run and `runId` (default: the latest run that summarised it), from
  * the run's stored migration; with `from` and `to`, the ids of the customers who made that move, read from the
  * scorer's results of the two runs (bound values, the column from the run's own summaries).
  */
 export async function transitions(store: Store, score: string, options: { runId?: number; from?: string; to?: string; limit?: number } = {}): Promise<Transitions> {
-  const runId = options.runId ?? (await latestSummarisedRun(store));
+  // By default the latest run that summarised this score (a later run of other scorers only did not).
+  const latestOfScore = await store.value<number | null>(
+    `SELECT max(run_id) FROM run_summaries WHERE column_name = ? AND run_id IN (SELECT run_id FROM score_runs WHERE status = 'completed')`,
+    [score],
+  );
+  const runId = options.runId ?? (latestOfScore === null ? await latestSummarisedRun(store) : Number(latestOfScore));
   if (runId === null || runId === undefined) throw new KairosError('NOT_FOUND', 'no run has summaries yet', { hint: 'run kairos score' });
   const summaries = await runSummaries(store, runId);
   const entry = summaries.get(score);

@@ -95,6 +95,9 @@ describe('lifecycle stages', () => {
   it('counts the transitions between two runs and names who went from one stage to another', async () => {
     const first = Number(await store.value(`SELECT max(run_id) FROM scores_lifecycle`));
     const { runId } = await runScores(store, { config: DEFAULT_CONFIG, asOf: '2024-04-01', scorers: ['rfm', 'clv', 'lifecycle'] });
+    // A later run of RFM alone does not hide the stages' latest transitions.
+    const rfmOnly = await runScores(store, { config: DEFAULT_CONFIG, asOf: '2024-04-01', scorers: ['rfm'] });
+    expect(rfmOnly.runId).toBeGreaterThan(runId);
     const t = await transitions(store, 'lifecycle_stage');
     expect(t).toMatchObject({ runId, previousRunId: first });
     const direct = await store.all<{ f: string; t: string; n: number }>(
