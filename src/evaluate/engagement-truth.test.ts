@@ -1,12 +1,7 @@
 // The engagement and ambassador scores against the demo's latent traits on a small synthetic retailer: rank correlations above measured floors.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../config.js';
-import { writeRetailerFiles } from '../demo/generate.js';
-import { ingest } from '../ingest/ingest.js';
-import { Store } from '../store/db.js';
+import { withDemoStore } from '../testing/demo-store.js';
 import { compareEngagementWithTruth } from './engagement-truth.js';
 
 describe('compareEngagementWithTruth', () => {
@@ -16,13 +11,7 @@ describe('compareEngagementWithTruth', () => {
    * 0.987-0.998. A floor fails a change that loses a good part of the signal, not the noise between seeds.
    */
   it('ranks customers by their latent engagement and finds the ambassadors (seed 11, 600 customers)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kairos-engagement-truth-'));
-    const store = await Store.open(join(dir, 'k.duckdb'));
-    try {
-      const files = writeRetailerFiles(join(dir, 'demo'), { customers: 600, seed: 11 });
-      const now = new Date('2030-01-01T00:00:00Z');
-      for (const entity of ['customers', 'orders', 'events'] as const) await ingest(store, { entity, files: [files.paths[entity]], rejectsDir: dir, now });
-      const temporary = (): Promise<unknown> => store.all('SELECT table_name FROM duckdb_tables() WHERE temporary ORDER BY 1');
+    await withDemoStore({ customers: 600, seed: 11 }, async (store, files, temporary) => {
       const before = await temporary();
       const c = await compareEngagementWithTruth(store, files.paths.truth, { config: DEFAULT_CONFIG, asOf: files.summary.dataEnd });
       expect(c.customers).toBe(600);
@@ -32,9 +21,6 @@ describe('compareEngagementWithTruth', () => {
       expect(c.ambassador.labelPrecision).toBeGreaterThan(0.9);
       expect(c.ambassador.ambassadors).toBeGreaterThan(0);
       expect(await temporary()).toEqual(before); // rolled back: nothing left behind
-    } finally {
-      store.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

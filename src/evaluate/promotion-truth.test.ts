@@ -1,12 +1,7 @@
 // Promotion appetence against the demo's latent promo_sensitivity on a small synthetic retailer: shrinkage ranks better than the raw share.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../config.js';
-import { writeRetailerFiles } from '../demo/generate.js';
-import { ingest } from '../ingest/ingest.js';
-import { Store } from '../store/db.js';
+import { withDemoStore } from '../testing/demo-store.js';
 import { comparePromotionWithTruth } from './promotion-truth.js';
 
 describe('comparePromotionWithTruth', () => {
@@ -16,13 +11,7 @@ describe('comparePromotionWithTruth', () => {
    * fail a change that loses the shrinkage's gain, not the noise between seeds (the test's seed is fixed).
    */
   it('ranks customers by their latent promotion sensitivity better than the raw share (seed 11, 600 customers)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kairos-promotion-truth-'));
-    const store = await Store.open(join(dir, 'k.duckdb'));
-    try {
-      const files = writeRetailerFiles(join(dir, 'demo'), { customers: 600, seed: 11 });
-      const now = new Date('2030-01-01T00:00:00Z');
-      for (const entity of ['customers', 'orders', 'events'] as const) await ingest(store, { entity, files: [files.paths[entity]], rejectsDir: dir, now });
-      const temporary = (): Promise<unknown> => store.all('SELECT table_name FROM duckdb_tables() WHERE temporary ORDER BY 1');
+    await withDemoStore({ customers: 600, seed: 11 }, async (store, files, temporary) => {
       const before = await temporary();
       const c = await comparePromotionWithTruth(store, files.paths.truth, { config: DEFAULT_CONFIG, asOf: files.summary.dataEnd });
       expect(c.customers).toBe(600);
@@ -30,9 +19,6 @@ describe('comparePromotionWithTruth', () => {
       expect((c.spearman ?? 0) - (c.spearmanRaw ?? 0)).toBeGreaterThan(0.03);
       expect(c.withHistory).toBeGreaterThan(100);
       expect(await temporary()).toEqual(before); // rolled back: nothing left behind
-    } finally {
-      store.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

@@ -99,11 +99,17 @@ function binOf(col: string, edges: readonly number[]): string {
   return `(CASE ${edges.map((e, k) => `WHEN ${col} <= ${Number(e)} THEN ${k}`).join(' ')} ELSE ${edges.length} END)`;
 }
 
+/** The (key, count) pairs of DuckDB's histogram() map, however the client hands the MAP over. */
+function histogramEntries(histogram: unknown): [unknown, unknown][] {
+  if (histogram instanceof Map) return [...histogram.entries()];
+  if (Array.isArray(histogram)) return (histogram as { key: unknown; value: unknown }[]).map((e) => [e.key, e.value]);
+  return Object.entries(histogram ?? {});
+}
+
 /** Counts per bin from DuckDB's histogram() map (bin -> customers), over `bins` bins. */
 function countsOf(histogram: unknown, bins: number): number[] {
   const out = new Array<number>(bins).fill(0);
-  const entries: [unknown, unknown][] = histogram instanceof Map ? [...histogram.entries()] : Array.isArray(histogram) ? (histogram as { key: unknown; value: unknown }[]).map((e) => [e.key, e.value]) : Object.entries(histogram ?? {});
-  for (const [k, v] of entries) {
+  for (const [k, v] of histogramEntries(histogram)) {
     const i = Number(k);
     if (Number.isInteger(i) && i >= 0 && i < bins) out[i] = Number(v);
   }
@@ -207,8 +213,7 @@ export async function summariseScores(store: Store, runId: number, table: string
   for (const [i, name] of categorical.entries()) {
     const col = quoteIdentifier(name);
     const counts: Record<string, number> = {};
-    const h = histograms?.[`h${i}`];
-    const entries: [unknown, unknown][] = h instanceof Map ? [...h.entries()] : Array.isArray(h) ? (h as { key: unknown; value: unknown }[]).map((e) => [e.key, e.value]) : Object.entries(h ?? {});
+    const entries = histogramEntries(histograms?.[`h${i}`]);
     for (const [k, v] of entries.sort((a, b) => Number(b[1]) - Number(a[1]) || String(a[0]).localeCompare(String(b[0])))) counts[String(k)] = Number(v);
     const nulls = Number(histograms?.[`z${i}`] ?? 0);
     const prev = earlier.get(name) ?? null;

@@ -8,7 +8,7 @@ import { quoteIdentifier } from '../../store/db.js';
 import type { BacktestContext, BacktestResult } from '../types.js';
 import { groupingLabel } from './groups.js';
 import { readPairs, writePairs } from './pairs.js';
-import { dropTrainingTables, predictPairs, recommendedAt, trainAffinity, type AffinityInput } from './train.js';
+import { asOfInput, dropTrainingTables, predictPairs, recommendedAt, trainAffinity } from './train.js';
 
 /** Groups in the per-group table, most bought first. */
 const GROUPS_SHOWN = 10;
@@ -49,17 +49,7 @@ export async function backtestAffinity(ctx: BacktestContext): Promise<BacktestRe
   const { store, split, config } = ctx;
   const s = config.affinity;
   if (!s.enabled) return { sections: [] };
-  const input: AffinityInput = {
-    store,
-    asOf: split.cut,
-    settings: s,
-    recommend: config.recommend,
-    orders: 'asof_orders',
-    events: 'asof_events',
-    customers: 'asof_customers',
-    prefix: '__affinity_bt',
-    progress: ctx.progress,
-  };
+  const input = asOfInput(store, split.cut, config, '__affinity_bt', ctx.progress);
   const trained = await trainAffinity(input);
   const notes = [...trained.notes];
   if (!trained.model) {

@@ -6,7 +6,7 @@ import type { Scorer, ScoreContext, ScorerResult } from '../types.js';
 import { backtestAffinity } from './backtest.js';
 import { groupingLabel } from './groups.js';
 import type { Pairs } from './pairs.js';
-import { dropTrainingTables, predictPairs, recommendedAt, scoringPairs, scoringPasses, trainAffinity, type AffinityInput } from './train.js';
+import { asOfInput, dropTrainingTables, predictPairs, recommendedAt, scoringPairs, scoringPasses, trainAffinity } from './train.js';
 
 const RESULT = '__score_affinity';
 const ITEMS = '__affinity_items';
@@ -108,17 +108,7 @@ export const affinityScorer: Scorer = {
   async run(ctx: ScoreContext): Promise<ScorerResult> {
     const s = ctx.config.affinity;
     if (!s.enabled) return empty(ctx, ['affinity off (affinity.enabled false): no category affinity computed']);
-    const input: AffinityInput = {
-      store: ctx.store,
-      asOf: ctx.asOf,
-      settings: s,
-      recommend: ctx.config.recommend,
-      orders: 'asof_orders',
-      events: 'asof_events',
-      customers: 'asof_customers',
-      prefix: '__affinity',
-      progress: ctx.progress,
-    };
+    const input = asOfInput(ctx.store, ctx.asOf, ctx.config, '__affinity', ctx.progress);
     const trained = await trainAffinity(input);
     const notes = [...trained.notes];
     if (!trained.model) {

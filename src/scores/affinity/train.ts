@@ -1,5 +1,5 @@
 // Trains the affinity model (boosted trees on (customer, group) pairs at cuts before the as-of, calibrated on the latest cut) and scores the pairs at a cut.
-import type { AffinitySettings, RecommendSettings } from '../../config.js';
+import type { AffinitySettings, KairosConfig, RecommendSettings } from '../../config.js';
 import { rocAuc } from '../../backtest/metrics.js';
 import { predictGbdtMargin, trainGbdt, type GbdtFit, type GbdtOptions } from '../../ml/gbdt.js';
 import { applyIsotonic, fitIsotonic, type IsotonicMap } from '../../ml/isotonic.js';
@@ -50,6 +50,11 @@ export interface AffinityInput {
   readonly recommend: RecommendSettings;
   readonly prefix: string;
   readonly progress: (message: string) => void;
+}
+
+/** The input of a run or a backtest: the as-of views (asof_orders, asof_events, asof_customers) at `asOf`, the settings of `config`. */
+export function asOfInput(store: Store, asOf: string, config: KairosConfig, prefix: string, progress: (message: string) => void): AffinityInput {
+  return { store, asOf, settings: config.affinity, recommend: config.recommend, orders: 'asof_orders', events: 'asof_events', customers: 'asof_customers', prefix, progress };
 }
 
 /** The inner holdout (the latest cut): the model's ROC AUC against 'bought in the group before' (days with a purchase in it). */
