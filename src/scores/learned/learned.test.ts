@@ -16,6 +16,8 @@ import { learnedScorer, parseReasons } from './index.js';
 import { reasonsInWords } from './reasons.js';
 
 const AS_OF = '2025-01-01';
+/** The learned scorer and what it reads: the other scorers (recommendations, engagement, ...) add time and nothing here. */
+const LEARNED_AND_DEPENDENCIES = ['rfm', 'clv', 'learned'];
 const dir = mkdtempSync(join(tmpdir(), 'kairos-learned-'));
 let store: Store;
 let files: ReturnType<typeof writeRetailerFiles>;
@@ -113,7 +115,7 @@ describe('snapshots', () => {
 describe('learned scorer', () => {
   let run: Awaited<ReturnType<typeof runScores>>;
   beforeAll(async () => {
-    run = await runScores(store, { config: DEFAULT_CONFIG, asOf: AS_OF });
+    run = await runScores(store, { config: DEFAULT_CONFIG, asOf: AS_OF, scorers: LEARNED_AND_DEPENDENCIES });
   }, 180_000);
 
   it('scores every customer with calibrated probabilities, a value and a named winner', async () => {
@@ -176,7 +178,7 @@ describe('learned scorer', () => {
     const lateEvents = join(dir, 'late-events.csv');
     appendFileSync(lateEvents, 'customer_id,occurred_at,type\n' + Array.from({ length: 300 }, (_, i) => `C${String(i + 1).padStart(6, '0')},2025-02-0${1 + (i % 9)} 09:00:00,complaint`).join('\n') + '\n');
     await ingest(other, { entity: 'events', files: [lateEvents] });
-    const again = await runScores(other, { config: DEFAULT_CONFIG, asOf: AS_OF });
+    const again = await runScores(other, { config: DEFAULT_CONFIG, asOf: AS_OF, scorers: LEARNED_AND_DEPENDENCIES });
     const fitsOf = async (s: Store, id: number): Promise<string[]> =>
       (await s.all<{ fit: unknown }>("SELECT fit FROM model_fits WHERE run_id = ? AND model LIKE 'boosted-%' ORDER BY model", [id])).map((r) => {
         const { diagnostics, ...rest } = r.fit as { diagnostics: { seconds: number } };
@@ -218,7 +220,7 @@ describe('learned scorer', () => {
 
   it('gives the purchase model the columns when learning is off, and says so', async () => {
     const config: KairosConfig = { ...DEFAULT_CONFIG, learned: { ...DEFAULT_CONFIG.learned, enabled: false } };
-    const off = await runScores(store, { config, asOf: AS_OF });
+    const off = await runScores(store, { config, asOf: AS_OF, scorers: LEARNED_AND_DEPENDENCIES });
     expect(off.notes.join(' ')).toMatch(/learned models off/);
     expect(await store.value('SELECT count(*) FROM customer_scores WHERE churn_risk IS DISTINCT FROM churn_risk_purchase_model')).toBe(0);
     expect(await store.value('SELECT count(*) FROM customer_scores WHERE churn_risk_boosted IS NOT NULL')).toBe(0);
