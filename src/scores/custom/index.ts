@@ -1,5 +1,4 @@
 // Custom scores: the grids a team defines in kairos.config.json (criteria, points, scale, objective), each made a scorer of the registry.
-import { createHash } from 'node:crypto';
 import type { CustomScoreDefinition, KairosConfig } from '../../config.js';
 import { KairosError } from '../../errors.js';
 import { quoteIdentifier } from '../../store/db.js';
@@ -42,11 +41,10 @@ function scaleText(grid: Grid): string {
 function gridScorer(grid: Grid, columns: ReadonlyMap<string, GridColumn>, registry: () => ScoreRegistry): Scorer {
   const d = grid.definition;
   const cols = grid.columns;
-  const hash = createHash('sha256').update(JSON.stringify(d)).digest('hex').slice(0, 8);
   const scorer: Scorer = {
     name: d.name,
-    // The grid's hash: runs of another grid under the same name are told apart in scorer_results and kairos runs.
-    version: `1.0.0-${hash}`,
+    // The grid itself is recorded with every run (score_runs.config holds the configuration, customScores included).
+    version: '1.0.0',
     description: d.description ?? `custom score ${d.name} (kairos.config.json)`,
     dependsOn: grid.dependsOn,
     columns: [
