@@ -53,6 +53,8 @@ export function registerEvaluate(program: Command, io: Io, global: () => GlobalO
       'after',
       `
 The store is not changed: the backtest runs in a transaction that is rolled back. --json prints the report as JSON.
+Custom scores (customScores in kairos.config.json) are graded on their own objective, beside recency and the learned
+score, with a sentence on whether the grid is worth keeping.
 Example:  kairos evaluate --calibration-end 1997-09-30 --holdout 39w --report cdnow.html`,
     )
     .action(async (flags: EvaluateFlags) => {

@@ -187,7 +187,7 @@ export function gridVerdict(c: Omit<GridCheck, 'verdict' | 'notes'>, name: strin
   if (c.positives === c.customers) return `Cannot be checked: every one of the ${formatCount(c.customers)} customers reached the objective (${objective}) after the cut.`;
   const auc = c.auc as number;
   const recency = c.recencyAuc === null ? '' : ` (days since the last purchase alone: ${f(c.recencyAuc)})`;
-  if (auc < 0.55) return `Not worth keeping as it is: it ranks the customers who go on to ${objective.replace(/^a /, 'make a ')} hardly better than chance (ROC AUC ${f(auc)}${recency}). Try kairos suggest-weights ${name}, or other criteria.`;
+  if (auc < 0.55) return `Not worth keeping as it is: it ranks the customers who reached its objective (${objective}) hardly above the others, little better than chance (ROC AUC ${f(auc)}${recency}). Try kairos suggest-weights ${name}, or other criteria.`;
   if (c.recencyAuc !== null && auc < c.recencyAuc) return `Not worth keeping as it is: the days since the last purchase alone rank better (ROC AUC ${f(c.recencyAuc)} against ${f(auc)} for the grid). Try kairos suggest-weights ${name}.`;
   const vsRecency = c.recencyAuc === null ? `ROC AUC ${f(auc)}` : `ROC AUC ${f(auc)} against ${f(c.recencyAuc)} for recency`;
   if (c.learnedAuc !== null && c.gridAucOnLearned !== null && c.learnedAuc > c.gridAucOnLearned + 0.02) {

@@ -12,7 +12,7 @@ import { openDemoStore, type DemoStore } from '../../testing/demo-store.js';
 import { explainCustomer } from '../explain.js';
 import { registryFor, ScoreRegistry } from '../registry.js';
 import { runScores, type ScoreRunSummary } from '../run.js';
-import type { GridCheck } from './backtest.js';
+import { gridVerdict, type GridCheck } from './backtest.js';
 import { proposePoints, suggestWeights, type WeightSuggestion } from './suggest.js';
 
 const CRITERIA = [
@@ -214,4 +214,17 @@ describe('custom scores on a demo retailer', () => {
     expect(now.customScores[0]?.criteria.map((c) => c.when)).toEqual(CRITERIA.map((c) => c.when));
     expect(now.customScores.slice(1)).toEqual(GRIDS.slice(1));
   }, 30_000);
+});
+
+describe('the verdict on a grid', () => {
+  const base = { customers: 1000, positives: 200, days: 90, lift: 2, recencyLift: 2, learnedName: 'learned churn_risk', learnedLift: 2, gridLiftOnLearned: 2 };
+  it('keeps a grid that beats recency, says when the learned score ranks clearly better, drops one near chance or below recency', () => {
+    const v = (auc: number, recencyAuc: number | null, learnedAuc: number | null): string =>
+      gridVerdict({ ...base, auc, recencyAuc, learnedAuc, gridAucOnLearned: learnedAuc === null ? null : auc }, 'g', 'a purchase within 90 days');
+    expect(v(0.72, 0.68, 0.73)).toMatch(/^Worth keeping: .*ROC AUC 0\.72 against 0\.68 for recency\), and about as well as learned churn_risk or better/);
+    expect(v(0.72, 0.68, 0.78)).toMatch(/^Worth keeping as a rule the team can read .* but learned churn_risk ranks better \(0\.78 against 0\.72\)/);
+    expect(v(0.53, 0.5, null)).toMatch(/^Not worth keeping as it is: .*little better than chance \(ROC AUC 0\.53/);
+    expect(v(0.66, 0.7, null)).toMatch(/^Not worth keeping as it is: the days since the last purchase alone rank better \(ROC AUC 0\.7 against 0\.66/);
+    expect(gridVerdict({ ...base, positives: 0, auc: null, recencyAuc: null, learnedAuc: null, gridAucOnLearned: null }, 'g', 'a purchase within 90 days')).toMatch(/^Cannot be checked: none of the 1,000 customers/);
+  });
 });
