@@ -16,7 +16,8 @@ import { createObjectiveLabels, objectiveText } from './objective.js';
 /**
  * Runs the registry's scorers named in `names`, with everything they depend on, at the as-of views in place (the cut:
  * `asof_*` must be created for it), each into a temp table `__cut_<scorer>` of its declared columns: what `kairos score
- * --as-of CUT` would store, without writing to the store. Returns the tables by scorer and the scorers' notes.
+ * --as-of CUT` would store, without writing to the store. Scorers already in `done` (scorer -> table, from an earlier
+ * call at the same cut) are not run again; `done` is filled. Returns the tables by scorer and the new scorers' notes.
  */
 export async function runAtCut(
   store: Store,
@@ -25,12 +26,13 @@ export async function runAtCut(
   names: readonly string[],
   cut: string,
   progress: (message: string) => void,
+  done: Map<string, string> = new Map(),
 ): Promise<{ tables: Map<string, string>; notes: string[] }> {
   const wanted = new Set(names.flatMap((n) => [...registry.closure(n)]));
-  const tables = new Map<string, string>();
+  const tables = done;
   const notes: string[] = [];
   for (const scorer of registry.scorers) {
-    if (!wanted.has(scorer.name)) continue;
+    if (!wanted.has(scorer.name) || tables.has(scorer.name)) continue;
     progress(`scoring ${scorer.name} as of ${cut.slice(0, 10)}`);
     const resultsOf = (name: string): string => {
       const t = tables.get(name);
@@ -98,10 +100,10 @@ export async function gridAtCut(
   registry: ScoreRegistry,
   cut: string,
   days: number,
-  options: { learned: boolean; progress: (message: string) => void },
+  options: { learned: boolean; progress: (message: string) => void; shared?: Map<string, string> },
 ): Promise<GridCutData> {
   const counterpart = options.learned && config.learned.enabled && registry.scorers.some((s) => s.name === 'learned') ? learnedCounterpart(grid, config) : null;
-  const run = await runAtCut(store, config, registry, ['rfm', ...grid.dependsOn, ...(counterpart ? ['learned'] : [])], cut, options.progress);
+  const run = await runAtCut(store, config, registry, ['rfm', ...grid.dependsOn, ...(counterpart ? ['learned'] : [])], cut, options.progress, options.shared);
   const name = grid.definition.name;
   const [input, flags, scores, labels] = ['input', 'flags', 'scores', 'labels'].map((k) => `__cut_${k}_${name}`) as [string, string, string, string];
   try {
@@ -145,7 +147,8 @@ export async function gridAtCut(
     };
   } finally {
     await store.run(`DROP VIEW IF EXISTS ${quoteIdentifier(input)}`);
-    for (const t of [flags, scores, labels, ...run.tables.values()]) await store.run(`DROP TABLE IF EXISTS ${quoteIdentifier(t)}`);
+    // Shared results stay for the next grid at the same cut (the caller's rollback drops them).
+    for (const t of [flags, scores, labels, ...(options.shared ? [] : run.tables.values())]) await store.run(`DROP TABLE IF EXISTS ${quoteIdentifier(t)}`);
   }
 }
 
@@ -227,6 +230,12 @@ export function checkGrid(data: GridCutData, name: string, objective: string): G
 }
 
 /**
+ * The scorers run at an evaluation's cut, by split (one object per `kairos evaluate`): the custom scores of one evaluation
+ * share them (the learned models are trained once at the cut for all of them), in temp tables its rollback drops.
+ */
+const SHARED = new WeakMap<object, Map<string, string>>();
+
+/**
  * The custom score's part of `kairos evaluate`: the grid at the split's cut, graded on the customers who bought before
  * it by its objective over the first min(withinDays, holdout) days of the holdout: ROC AUC (headline) and lift at 10%
  * against recency and against the learned score for the same objective where there is one, with a verdict in words.
@@ -235,7 +244,9 @@ export async function backtestGrid(ctx: BacktestContext, grid: Grid, registry: S
   const d = grid.definition;
   const days = Math.min(d.objective.withinDays, Math.floor(ctx.split.holdoutDays));
   const objective = objectiveText(d.objective, days);
-  const data = await gridAtCut(ctx.store, ctx.config, grid, registry, ctx.split.cut, days, { learned: true, progress: ctx.progress });
+  let shared = SHARED.get(ctx.split);
+  if (shared === undefined) SHARED.set(ctx.split, (shared = new Map()));
+  const data = await gridAtCut(ctx.store, ctx.config, grid, registry, ctx.split.cut, days, { learned: true, progress: ctx.progress, shared });
   const c = checkGrid(data, d.name, objective);
   const shortened = days < d.objective.withinDays ? [`${d.name}: the objective's ${d.objective.withinDays} days are longer than the ${Math.floor(ctx.split.holdoutDays)}-day holdout: checked over ${days} days`] : [];
   const recencyName = 'days since the last purchase (recency)';

@@ -181,8 +181,10 @@ describe('custom scores on a demo retailer', () => {
     for (const s of [logistic, gbdt]) {
       expect(s.holdoutAuc.before).toBeGreaterThan(0.5);
       expect(s.holdoutAuc.after as number).toBeGreaterThan(s.holdoutAuc.before as number);
-      // Recent purchases weigh most, where the team gave them the fewest points.
-      expect([...s.criteria].sort((a, b) => b.weight - a.weight)[0]?.when).toBe('recency_days <= 60');
+      // The grid set right: fewer points for past spend (60 now), more for a recent purchase (10 now).
+      const proposed = Object.fromEntries(s.criteria.map((c) => [c.when, c.proposed]));
+      expect(proposed['monetary > 300']).toBeLessThan(60);
+      expect(proposed['recency_days <= 60']).toBeGreaterThan(10);
       expect(s.criteria.reduce((t, c) => t + Math.max(c.proposed, 0), 0)).toBe(100);
       expect(s.customers.fitted + s.customers.heldOut).toBe(500);
     }
