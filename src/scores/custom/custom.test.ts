@@ -203,6 +203,10 @@ describe('custom scores on a demo retailer', () => {
     const show = await runCli(demo.path, ['--config', file, 'show', id]);
     expect(show.code).toBe(0);
     expect(show.out).toContain('vip_potential:\n  - 100 (on a scale of 0 to 100): 100 points of 0 to 100; predicts a purchase within 90 days\n  - 30 points: 3 orders or more');
+    const exported = await runCli(demo.path, ['export', '--format', 'csv', '--out', '-', '--columns', 'customer_id,vip_potential,vip_grade,vip_potential_criteria']);
+    expect(exported.code).toBe(0);
+    expect(exported.out.split('\n')[0]).toBe('customer_id,vip_potential,vip_grade,vip_potential_criteria');
+    expect(exported.out).toContain(`${id},100.0,A,"[3 orders or more, monetary > 300, bought in the last 60 days]"`);
     const wrote = await runCli(demo.path, ['--config', file, '--json', 'suggest-weights', 'vip_potential', '--write']);
     expect(wrote.code, wrote.out + wrote.err).toBe(0);
     const printed = JSON.parse(wrote.out) as WeightSuggestion & { written: { file: string; backup: string } };
