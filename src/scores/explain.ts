@@ -1,4 +1,4 @@
-// One customer's scores in words: each scorer explains its own stored results, seeing only its columns and its dependencies'.
+// One customer's scores in words: each scorer explains its own stored results, seeing only its columns, its dependencies' and the customer's.
 import { KairosError } from '../errors.js';
 import type { Store } from '../store/db.js';
 import { CUSTOMER_COLUMNS } from '../store/migrations.js';

@@ -26,7 +26,7 @@ export function printSuggestion(io: Io, s: WeightSuggestion, written: { file: st
   const change = before !== null && after !== null ? ` (${after - before >= 0 ? '+' : ''}${(after - before).toFixed(3)})` : '';
   io.out(`held-out ROC AUC of the points: ${f(before)} now, ${f(after)} with the proposed points${change}`);
   for (const n of s.notes) io.out(`note: ${n}`);
-  if (written) io.out(`wrote the proposed points to ${written.file} (the previous file is kept as ${written.backup})`);
+  if (written) io.out(`wrote the proposed points to ${written.file} (the previous file is kept as ${written.backup}); kairos score applies them`);
   else io.out(`the configuration is unchanged: add --write to write the proposed points into it (a backup is kept beside it)`);
 }
 

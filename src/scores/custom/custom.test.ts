@@ -197,6 +197,7 @@ describe('custom scores on a demo retailer', () => {
 
   it('shows a custom score, and writes the proposed points only with --write, keeping a backup beside the configuration', async () => {
     const id = String(await demo.store.value('SELECT customer_id FROM customer_scores WHERE vip_potential_points = 100 ORDER BY customer_id LIMIT 1'));
+    const id70 = String(await demo.store.value("SELECT customer_id FROM customer_scores WHERE vip_potential_points = 70 AND monetary <= 300 ORDER BY customer_id LIMIT 1"));
     demo.close();
     const file = join(demo.dir, 'kairos.config.json');
     writeFileSync(file, JSON.stringify({ currency: 'EUR', customScores: GRIDS }, null, 2));
@@ -219,6 +220,12 @@ describe('custom scores on a demo retailer', () => {
     expect(now.customScores[0]?.criteria.map((c) => c.points)).toEqual(suggestion.criteria.map((c) => c.proposed));
     expect(now.customScores[0]?.criteria.map((c) => c.when)).toEqual(CRITERIA.map((c) => c.when));
     expect(now.customScores.slice(1)).toEqual(GRIDS.slice(1));
+    // Until kairos score runs again, the explanation says that the stored score comes from the former points (for a
+    // customer whose points the new grid changes: criteria 1 and 3 met).
+    const byNewGrid = (suggestion.criteria[0]?.proposed ?? 0) + (suggestion.criteria[2]?.proposed ?? 0);
+    expect(byNewGrid).not.toBe(70);
+    const stale = await runCli(demo.path, ['--config', file, 'show', id70]);
+    expect(stale.out).toContain(`scored with another grid than the configuration's now (${byNewGrid} points by it): run kairos score to apply the configuration`);
   }, 30_000);
 });
 

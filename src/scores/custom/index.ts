@@ -73,6 +73,11 @@ function gridScorer(grid: Grid, columns: ReadonlyMap<string, GridColumn>, regist
       if (points === null || points === undefined || !Array.isArray(met)) return [`no ${d.name}: the customer was not scored by this grid`];
       const shown = typeof score === 'number' ? (Number.isInteger(score) ? String(score) : score.toFixed(1)) : `grade ${String(score)}`;
       const lines = [`${shown} (${scaleText(grid)}): ${String(points)} points of ${grid.lowest} to ${grid.highest}; predicts ${objectiveText(d.objective)}`];
+      // The grid of the configuration in use may differ from the one scored (kairos suggest-weights --write, an edit).
+      const now = grid.criteria.reduce((t, c) => t + (met.includes(c.label) ? c.points : 0), 0);
+      if (now !== Number(points) || met.some((l) => !grid.criteria.some((c) => c.label === l))) {
+        lines.push(`scored with another grid than the configuration's now (${now} points by it): run kairos score to apply the configuration`);
+      }
       for (const c of grid.criteria) {
         if (met.includes(c.label)) {
           lines.push(`${c.points} points: ${c.label}`);
