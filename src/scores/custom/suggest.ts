@@ -166,6 +166,10 @@ export async function suggestWeights(
     if (c.points > 0 && w < 0) notes.push(`criterion ${c.number} (${c.label}) gives points, but customers who meet it reached the objective less often, other criteria equal: proposed ${proposed[j]}`);
     if (proposed[j] === 0 && c.points !== 0) notes.push(`criterion ${c.number} (${c.label}) adds nothing once the others are known: proposed 0 points (drop it?)`);
   });
+  const holdoutAuc = { before: rocAuc(yHeld, pointsOf(data.flags, current, heldRows)), after: rocAuc(yHeld, pointsOf(data.flags, proposed, heldRows)) };
+  if (holdoutAuc.before !== null && holdoutAuc.after !== null && holdoutAuc.after < holdoutAuc.before) {
+    notes.push(`the proposed points rank the held-out customers less well than the team's (${holdoutAuc.after.toFixed(3)} against ${holdoutAuc.before.toFixed(3)}): the fit does not carry over, keep the team's points`);
+  }
   return {
     name,
     objective,
@@ -175,7 +179,7 @@ export async function suggestWeights(
     customers: { fitted: fitRows.length, heldOut: heldRows.length },
     positives: { fitted: pFit, heldOut: pHeld },
     criteria: grid.criteria.map((c, j) => ({ number: c.number, label: c.label, when: c.when, points: c.points, weight: weights[j] as number, proposed: proposed[j] as number })),
-    holdoutAuc: { before: rocAuc(yHeld, pointsOf(data.flags, current, heldRows)), after: rocAuc(yHeld, pointsOf(data.flags, proposed, heldRows)) },
+    holdoutAuc,
     notes,
   };
 }
