@@ -184,6 +184,46 @@ export interface RecommendSettings {
   popularitySegments: 'none' | 'country';
 }
 
+/** One criterion of a custom score: a filter over customer_scores (the saved segments' language) and its points. */
+export interface CustomCriterion {
+  /** A filter, e.g. "frequency >= 5": docs/segments.md, "The filter language". */
+  when: string;
+  /** Whole points (negative: the criterion counts against) added when the filter holds. */
+  points: number;
+  /** Words for people (kairos show, exports); default: the filter itself. Unique within the score. */
+  label?: string;
+}
+
+/**
+ * Where a custom score's points go: a number from `min` to `max` (linear over the grid's possible points), or letter
+ * grades, the best first, by quantiles of the points or by fixed cut-offs (points, one fewer than the grades, descending).
+ */
+export type CustomScale =
+  | { min: number; max: number }
+  | { grades: string[]; by?: 'quantiles' }
+  | { grades: string[]; by: 'cutoffs'; cutoffs: number[] };
+
+/**
+ * What a custom score claims to predict, within `withinDays` of the as-of date: 'purchase' (at least one), 'churn' (no
+ * purchase), 'spend' (net spend above `threshold`, in the store's currency) or an event type such as 'review' or
+ * 'referral' (at least `threshold` events, default 1).
+ */
+export interface CustomObjective {
+  event: string;
+  withinDays: number;
+  threshold?: number;
+}
+
+/** A score a team defines itself (docs/scores.md, "Custom scores"): criteria with points, a scale, an objective. */
+export interface CustomScoreDefinition {
+  /** snake_case: the score's column in customer_scores (with `<name>_points` and `<name>_criteria`). */
+  name: string;
+  description?: string;
+  scale: CustomScale;
+  criteria: CustomCriterion[];
+  objective: CustomObjective;
+}
+
 export interface KairosConfig {
   /** ISO 4217 code of all money in the store. */
   currency: string;
@@ -203,6 +243,8 @@ export interface KairosConfig {
    * (`kairos serve`) returns them to admin keys only (docs/api.md). `email` is always one of them.
    */
   personalFields: string[];
+  /** Scores the team defines (src/scores/custom): checked here for shape, against the score columns when the registry is built. */
+  customScores: CustomScoreDefinition[];
 }
 
 export const DEFAULT_CONFIG: KairosConfig = {
@@ -265,6 +307,7 @@ export const DEFAULT_CONFIG: KairosConfig = {
     popularitySegments: 'none',
   },
   personalFields: ['email'],
+  customScores: [],
 };
 
 /** The engagement settings of a config file over the defaults: weights and half-lives merge per event type. */
@@ -313,6 +356,7 @@ export function loadConfig(path?: string): KairosConfig {
     promotion: { ...DEFAULT_CONFIG.promotion, ...raw.promotion },
     // A malformed value is kept as it is for validateConfig to name.
     personalFields: Array.isArray(raw.personalFields) ? [...new Set(['email', ...raw.personalFields])] : (raw.personalFields ?? ['email']),
+    customScores: raw.customScores ?? [],
   };
   validateConfig(config, file);
   return config;
@@ -362,6 +406,98 @@ export function validateConfig(config: KairosConfig, where = 'config'): void {
   validateAffinity(config.affinity, where);
   validateLifecycle(config.lifecycle, where);
   validatePromotion(config.promotion, where);
+  validateCustomScores(config.customScores, where);
+}
+
+/** Objectives that are not event types. */
+export const CUSTOM_OBJECTIVES = ['purchase', 'churn', 'spend'] as const;
+
+/**
+ * The custom scores' shape: snake_case names used once, criteria with a filter and whole points (labels unique), a scale
+ * whose ends differ (and points that can vary), grades with ordered cut-offs, an objective with a window. Filters are
+ * parsed and their columns checked when the registry is built (src/scores/custom), which knows the score columns.
+ */
+function validateCustomScores(list: unknown, where: string): void {
+  const fail = (message: string, hint?: string): never => {
+    throw new KairosError('USAGE', `${where}: customScores${message}`, hint === undefined ? {} : { hint });
+  };
+  if (!Array.isArray(list)) fail(` must be a list of scores, got ${JSON.stringify(list)}`);
+  const names = new Set<string>();
+  (list as unknown[]).forEach((raw, i) => {
+    const d = raw as Partial<CustomScoreDefinition> | null;
+    if (d === null || typeof d !== 'object' || Array.isArray(d)) return fail(`[${i}] must be an object with name, scale, criteria and objective`);
+    const at = typeof d.name === 'string' ? `[${i}] (${d.name})` : `[${i}]`;
+    if (typeof d.name !== 'string' || !/^[a-z][a-z0-9_]{0,39}$/.test(d.name)) {
+      fail(`${at}.name must be snake_case (a lower-case letter, then letters, digits or _; at most 40), got ${JSON.stringify(d.name)}`, 'it becomes a column of customer_scores, e.g. vip_potential');
+    }
+    const name = d.name as string;
+    if (names.has(name)) fail(`${at}: two custom scores are named "${name}"`);
+    names.add(name);
+    if (d.description !== undefined && typeof d.description !== 'string') fail(`${at}.description must be text`);
+    if (!Array.isArray(d.criteria) || d.criteria.length === 0 || d.criteria.length > 30) {
+      fail(`${at}.criteria must be a list of 1 to 30 criteria ({ "when": "frequency >= 5", "points": 30 })`);
+    }
+    const labels = new Set<string>();
+    const points: number[] = [];
+    (d.criteria as unknown[]).forEach((rc, j) => {
+      const c = rc as Partial<CustomCriterion> | null;
+      const ca = `${at}.criteria[${j}]`;
+      if (c === null || typeof c !== 'object' || Array.isArray(c)) return fail(`${ca} must be an object { "when": FILTER, "points": N }`);
+      if (typeof c.when !== 'string' || c.when.trim() === '') fail(`${ca}.when must be a filter such as "frequency >= 5"`);
+      if (!(typeof c.points === 'number' && Number.isInteger(c.points) && Math.abs(c.points) <= 1_000_000)) {
+        fail(`${ca}.points must be a whole number (negative counts against), got ${JSON.stringify(c.points)}`);
+      }
+      if (c.label !== undefined && (typeof c.label !== 'string' || c.label.trim() === '' || c.label.length > 120)) fail(`${ca}.label must be 1 to 120 characters`);
+      const label = c.label ?? (c.when as string);
+      if (labels.has(label)) fail(`${ca}: the label "${label}" is used twice`, 'give each criterion its own label: kairos show names them');
+      labels.add(label);
+      points.push(c.points as number);
+    });
+    const lo = points.reduce((s, p) => s + Math.min(p, 0), 0);
+    const hi = points.reduce((s, p) => s + Math.max(p, 0), 0);
+    if (lo === hi) fail(`${at}: every criterion gives 0 points, so the score cannot vary`, 'give points to the criteria');
+    const scale = d.scale as Record<string, unknown> | undefined;
+    if (scale === null || typeof scale !== 'object' || Array.isArray(scale)) {
+      return fail(`${at}.scale must be { "min": 0, "max": 100 } or { "grades": ["A", "B", "C"] }`);
+    }
+    if ('grades' in scale) {
+      const g = scale['grades'];
+      if (!Array.isArray(g) || g.length < 2 || g.length > 26 || !g.every((x) => typeof x === 'string' && x.trim() !== '' && x.length <= 40) || new Set(g).size !== g.length) {
+        fail(`${at}.scale.grades must be 2 to 26 distinct names, the best first, e.g. ["A", "B", "C", "D", "E"]`);
+      }
+      const by = scale['by'] ?? 'quantiles';
+      if (by !== 'quantiles' && by !== 'cutoffs') fail(`${at}.scale.by must be "quantiles" or "cutoffs", got ${JSON.stringify(by)}`);
+      if (by === 'cutoffs') {
+        const cuts = scale['cutoffs'];
+        const n = (g as string[]).length - 1;
+        if (!Array.isArray(cuts) || cuts.length !== n || !cuts.every((x) => typeof x === 'number' && Number.isFinite(x)) || cuts.some((x, k) => k > 0 && !((x as number) < (cuts[k - 1] as number)))) {
+          fail(`${at}.scale.cutoffs must be ${n} point thresholds, descending (the least points of each grade but the last), got ${JSON.stringify(cuts)}`);
+        }
+      } else if (scale['cutoffs'] !== undefined) fail(`${at}.scale.cutoffs go with "by": "cutoffs"`);
+    } else {
+      const { min, max } = scale as { min?: unknown; max?: unknown };
+      if (!(typeof min === 'number' && Number.isFinite(min) && typeof max === 'number' && Number.isFinite(max))) {
+        fail(`${at}.scale must be { "min": NUMBER, "max": NUMBER } or { "grades": [...] }, got ${JSON.stringify(scale)}`);
+      }
+      if (min === max) fail(`${at}.scale: min and max are both ${String(min)}: the scale has no room`, 'e.g. "scale": { "min": 0, "max": 100 }');
+      if ((min as number) > (max as number)) fail(`${at}.scale: min (${String(min)}) is above max (${String(max)})`);
+    }
+    const o = d.objective as Partial<CustomObjective> | undefined;
+    if (o === null || typeof o !== 'object' || Array.isArray(o)) return fail(`${at}.objective must be { "event": "purchase", "withinDays": 90 }`);
+    if (typeof o.event !== 'string' || !((CUSTOM_OBJECTIVES as readonly string[]).includes(o.event) || EVENT_TYPE_NAME.test(o.event))) {
+      fail(`${at}.objective.event must be purchase, churn, spend or an event type (e.g. review, referral), got ${JSON.stringify(o.event)}`);
+    }
+    if (!(typeof o.withinDays === 'number' && Number.isInteger(o.withinDays) && o.withinDays >= 1 && o.withinDays <= 730)) {
+      fail(`${at}.objective.withinDays must be a whole number of days from 1 to 730, got ${JSON.stringify(o.withinDays)}`);
+    }
+    if (o.event === 'spend') {
+      if (!(typeof o.threshold === 'number' && Number.isFinite(o.threshold) && o.threshold >= 0)) fail(`${at}.objective: spend needs a threshold (net spend above it, in the store's currency), got ${JSON.stringify(o.threshold)}`);
+    } else if (o.event === 'purchase' || o.event === 'churn') {
+      if (o.threshold !== undefined) fail(`${at}.objective.threshold goes with spend or an event type, not ${o.event}`);
+    } else if (o.threshold !== undefined && !(typeof o.threshold === 'number' && Number.isInteger(o.threshold) && o.threshold >= 1)) {
+      fail(`${at}.objective.threshold of an event type is the least number of events, a whole number >= 1, got ${JSON.stringify(o.threshold)}`);
+    }
+  });
 }
 
 /** The lifecycle thresholds: whole days and purchases, a probability, new within active within lapsed. */

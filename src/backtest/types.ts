@@ -157,6 +157,8 @@ export interface ScoreSection {
   metrics: MetricRow[];
   grade: GradeResult;
   charts: ChartSpec[];
+  /** What the numbers mean for the team, in plain words (e.g. whether a custom grid is worth keeping); shown under the grade. */
+  notes?: string[];
 }
 
 /** The whole backtest: what `kairos evaluate --json` prints and `renderReportHtml` draws. */

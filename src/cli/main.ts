@@ -10,6 +10,7 @@ import { registerIngest } from './commands/ingest.js';
 import { registerQuery } from './commands/query.js';
 import { registerRecommend } from './commands/recommend.js';
 import { registerSegment } from './commands/segment.js';
+import { registerSuggestWeights } from './commands/suggest.js';
 import { describeScorers, registerCompact, registerModels, registerScore } from './commands/score.js';
 import { registerErase, registerKeys, registerServe } from './commands/serve.js';
 import { DEFAULT_MEMORY_LIMIT, DEFAULT_WAIT_SECONDS, memoryLimitOption, processIo, waitFromEnvironment, type GlobalOptions, type Io } from './io.js';
@@ -73,6 +74,7 @@ Start with:  kairos demo            (synthetic retailer: ingest, score, summary)
   registerEvaluate(program, io, global);
   registerAudience(program, io, global);
   registerSegment(program, io, global);
+  registerSuggestWeights(program, io, global);
   registerDrift(program, io, global);
   registerServe(program, io, global);
   registerKeys(program, io, global);

@@ -8,13 +8,22 @@ import { ingest } from '../ingest/ingest.js';
 import { quoteIdentifier, type Store } from '../store/db.js';
 import { toyItemScorer, toyStore } from '../testing/toy-scorers.js';
 import { explainCustomer } from './explain.js';
-import { itemColumns, ScoreRegistry, SCORERS } from './registry.js';
+import { customScorers } from './custom/index.js';
+import { DEFAULT_REGISTRY, itemColumns, ScoreRegistry, SCORERS } from './registry.js';
 import { itemsTable, resultsTable } from './results.js';
 import { runScores } from './run.js';
 import { ITEM_DEFAULTS, SQL_TYPES, type Scorer } from './types.js';
 
-/** Every shipped scorer, plus a toy item scorer so that the item path is held to the same contract. */
-const REGISTRY = new ScoreRegistry([...SCORERS, toyItemScorer]);
+/**
+ * Every shipped scorer, plus a toy item scorer so that the item path is held to the same contract, and a custom score
+ * of kairos.config.json (src/scores/custom) reading scores of two scorers and a customer column.
+ */
+const CUSTOM = customScorers(
+  [{ name: 'toy_grid', scale: { min: 0, max: 10 }, criteria: [{ when: 'frequency >= 2', points: 6 }, { when: "engagement_score > 0 or country = 'FR'", points: 4, label: 'engaged or French' }], objective: { event: 'purchase', withinDays: 90 } }],
+  DEFAULT_REGISTRY,
+  () => REGISTRY,
+);
+const REGISTRY: ScoreRegistry = new ScoreRegistry([...SCORERS, toyItemScorer, ...CUSTOM]);
 const AS_OF = '2023-10-01';
 /**
  * One purchase model, not the default choice among three: the contract is about shape, not which model wins (clv.test.ts).

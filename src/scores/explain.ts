@@ -1,6 +1,7 @@
-// One customer's scores in words: each scorer explains its own stored results, seeing only its columns and its dependencies'.
+// One customer's scores in words: each scorer explains its own stored results, seeing only its columns, its dependencies' and the customer's.
 import { KairosError } from '../errors.js';
 import type { Store } from '../store/db.js';
+import { CUSTOMER_COLUMNS } from '../store/migrations.js';
 import { itemColumns, DEFAULT_REGISTRY, type ScoreRegistry } from './registry.js';
 import { customerItems, storedResults } from './results.js';
 import type { ItemRow, Scorer } from './types.js';
@@ -14,9 +15,9 @@ export interface CustomerExplanation {
   readonly items: Record<string, ItemRow[]>;
 }
 
-/** The columns `scorer` may read: its own, those of its dependencies, and customer_id. */
+/** The columns `scorer` may read: its own, those of its dependencies, and the customer's own (customer_id, country, ...). */
 export function visibleColumns(registry: ScoreRegistry, scorer: Scorer): Set<string> {
-  const out = new Set<string>(['customer_id']);
+  const out = new Set<string>(CUSTOMER_COLUMNS);
   for (const name of [scorer.name, ...(scorer.dependsOn ?? [])]) {
     const s = registry.get(name);
     for (const c of s.columns) out.add(c.name);

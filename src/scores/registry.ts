@@ -1,8 +1,10 @@
 // The score registry: every scorer a run computes, checked when it loads and ordered by dependencies. Add a scorer to SCORERS.
+import type { KairosConfig } from '../config.js';
 import { KairosError } from '../errors.js';
 import { CUSTOMER_COLUMNS } from '../store/migrations.js';
 import { affinityScorer } from './affinity/index.js';
 import { clvScorer } from './clv/index.js';
+import { customScorers } from './custom/index.js';
 import { engagementScorer } from './engagement/index.js';
 import { learnedScorer } from './learned/index.js';
 import { lifecycleScorer } from './lifecycle/index.js';
@@ -151,3 +153,19 @@ export const SCORERS: readonly Scorer[] = [rfmScorer, clvScorer, lifecycleScorer
 
 /** The registry every command uses (checked when this module loads). */
 export const DEFAULT_REGISTRY = new ScoreRegistry(SCORERS);
+
+/**
+ * The registry of a configuration: the shipped scorers, then its custom scores (kairos.config.json `customScores`), each
+ * after the scorers its criteria read. A custom score whose name or columns collide with a shipped one, or whose
+ * criterion does not compile, stops the command here with a USAGE error (every command that reads scores builds it).
+ */
+export function registryFor(config: Pick<KairosConfig, 'customScores'>): ScoreRegistry {
+  if (config.customScores.length === 0) return DEFAULT_REGISTRY;
+  let registry: ScoreRegistry | undefined;
+  const get = (): ScoreRegistry => {
+    if (registry === undefined) throw new KairosError('INTERNAL', 'custom scores used before their registry was built');
+    return registry;
+  };
+  registry = new ScoreRegistry([...SCORERS, ...customScorers(config.customScores, DEFAULT_REGISTRY, get)]);
+  return registry;
+}

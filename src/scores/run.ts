@@ -10,6 +10,7 @@ import { createViews, ensureResultTables, removeUnpublished, resultsTable, store
 import { closeStaging, openStaging, publishStaged, removeStaleStaging, STAGING } from './staging.js';
 import { recordSegmentSizes } from '../segments/segments.js';
 import { summariseScores } from '../history/summaries.js';
+import { dropTemporary } from './temporaries.js';
 import type { ModelRecord, Scorer } from './types.js';
 
 export interface ScoreRunOptions {
@@ -49,13 +50,6 @@ async function fingerprint(store: Store): Promise<string> {
             (SELECT bit_xor(hash(t)) FROM products t)::VARCHAR AS hp`,
   );
   return createHash('sha256').update(JSON.stringify(row)).digest('hex').slice(0, 16);
-}
-
-/** Drops a scorer's temp table or view, or releases its exposed columns (whichever it is). */
-async function dropTemporary(store: Store, name: string): Promise<void> {
-  if (store.exposesColumns(name)) return store.releaseColumns(name);
-  const isView = Number(await store.value('SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = ?', [name])) > 0;
-  await store.run(`DROP ${isView ? 'VIEW' : 'TABLE'} IF EXISTS ${quoteIdentifier(name)}`);
 }
 
 const day = (asOf: string): string => asOf.slice(0, 10);

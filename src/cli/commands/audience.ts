@@ -129,14 +129,15 @@ function printAudience(io: Io, g: GlobalOptions, audience: { readonly size: numb
 
 /** `kairos audience` by promotion appetence and score conditions (no --group). */
 async function promotionAudience(io: Io, g: GlobalOptions, flags: AudienceFlags): Promise<void> {
-  const [{ withStore }, { DEFAULT_REGISTRY }, { loadConfig }, p] = await Promise.all([
+  const [{ withStore }, { registryFor }, { loadConfig }, p] = await Promise.all([
     import('../../store/db.js'),
     import('../../scores/registry.js'),
     import('../../config.js'),
     import('../../scores/promotion/audience.js'),
   ]);
   const config = loadConfig(g.config);
-  const where = flags.where.map((w) => p.parseScoreFilter(w, DEFAULT_REGISTRY));
+  const registry = registryFor(config);
+  const where = flags.where.map((w) => p.parseScoreFilter(w, registry));
   const averageDiscount = flags.averageDiscount === undefined ? undefined : p.parseAverageDiscount(flags.averageDiscount, config.currency);
   const audience = await withStore(
     g.db,
@@ -147,7 +148,7 @@ async function promotionAudience(io: Io, g: GlobalOptions, flags: AudienceFlags)
         where,
         top: flags.top,
         currency: config.currency,
-        registry: DEFAULT_REGISTRY,
+        registry,
         ...(averageDiscount !== undefined ? { averageDiscount } : {}),
       }),
     { readOnly: true, ...storeWait(io, g) },

@@ -53,6 +53,8 @@ export function registerEvaluate(program: Command, io: Io, global: () => GlobalO
       'after',
       `
 The store is not changed: the backtest runs in a transaction that is rolled back. --json prints the report as JSON.
+Custom scores (customScores in kairos.config.json) are graded on their own objective, beside recency and the learned
+score, with a sentence on whether the grid is worth keeping.
 Example:  kairos evaluate --calibration-end 1997-09-30 --holdout 39w --report cdnow.html`,
     )
     .action(async (flags: EvaluateFlags) => {
@@ -65,12 +67,15 @@ Example:  kairos evaluate --calibration-end 1997-09-30 --holdout 39w --report cd
       if (holdout !== undefined) (await import('../../backtest/split.js')).parseHoldout(holdout);
       const config = loadConfig(g.config);
       // The report renderer (echarts) alone takes about a second to load: only when a report is asked for.
-      const [{ withStore }, { evaluateStore }] = await Promise.all([import('../../store/db.js'), import('../../evaluate/evaluate.js')]);
+      const [{ withStore }, { evaluateStore }, { registryFor }] = await Promise.all([import('../../store/db.js'), import('../../evaluate/evaluate.js'), import('../../scores/registry.js')]);
+      // Every custom score of the configuration is graded on its own objective (after the shipped scores).
+      const registry = registryFor(config);
       const result = await withStore(
         g.db,
         (store) =>
           evaluateStore(store, {
             config,
+            registry,
             ...(flags.calibrationEnd !== undefined ? { calibrationEnd: flags.calibrationEnd } : {}),
             ...(flags.asOf !== undefined ? { asOf: flags.asOf } : {}),
             ...(holdout !== undefined ? { holdout } : {}),

@@ -53,10 +53,13 @@ export function registerScore(program: Command, io: Io, global: () => GlobalOpti
     .action(async (flags: { asOf?: string; scorer?: string }) => {
       const g = global();
       const config = loadConfig(g.config);
-      const [{ withStore }, { runScores }] = await Promise.all([import('../../store/db.js'), import('../../scores/run.js')]);
+      const [{ withStore }, { runScores }, { registryFor }] = await Promise.all([import('../../store/db.js'), import('../../scores/run.js'), import('../../scores/registry.js')]);
+      // The custom scores of the configuration are checked here, before the store is opened.
+      const registry = registryFor(config);
       const summary = await withStore(g.db, (store) =>
         runScores(store, {
           config,
+          registry,
           ...(flags.asOf !== undefined ? { asOf: flags.asOf } : {}),
           ...(flags.scorer !== undefined ? { scorers: flags.scorer.split(',').map((x) => x.trim()) } : {}),
           onProgress: progressReporter(io, g),
@@ -75,8 +78,10 @@ export function registerScore(program: Command, io: Io, global: () => GlobalOpti
     .argument('<customer_id>')
     .action(async (customerId: string) => {
       const g = global();
-      const [{ withStore }, { explainCustomer }] = await Promise.all([import('../../store/db.js'), import('../../scores/explain.js')]);
-      const result = await withStore(g.db, (store) => explainCustomer(store, customerId), { readOnly: true, ...storeWait(io, g) });
+      const config = loadConfig(g.config);
+      const [{ withStore }, { explainCustomer }, { registryFor }] = await Promise.all([import('../../store/db.js'), import('../../scores/explain.js'), import('../../scores/registry.js')]);
+      const registry = registryFor(config);
+      const result = await withStore(g.db, (store) => explainCustomer(store, customerId, registry), { readOnly: true, ...storeWait(io, g) });
       if (g.json) return printJson(io, result);
       printCustomer(io, customerId, result);
     });
@@ -101,12 +106,14 @@ export function registerCompact(program: Command, io: Io, global: () => GlobalOp
     .option('--keep-days <n>', 'days of history kept whole, counted back from the latest run', wholeNumber(0), 90)
     .action(async (flags: { keepDays: number }) => {
       const g = global();
-      const [{ withStore }, { compactHistory }, { DEFAULT_REGISTRY }] = await Promise.all([
+      const [{ withStore }, { compactHistory }, { registryFor }] = await Promise.all([
         import('../../store/db.js'),
         import('../../scores/results.js'),
         import('../../scores/registry.js'),
       ]);
-      const result = await withStore(g.db, (store) => compactHistory(store, DEFAULT_REGISTRY, flags.keepDays), { mustExist: true, ...storeWait(io, g) });
+      // With the configuration's custom scores: their published runs are kept too.
+      const registry = registryFor(loadConfig(g.config));
+      const result = await withStore(g.db, (store) => compactHistory(store, registry, flags.keepDays), { mustExist: true, ...storeWait(io, g) });
       if (g.json) printJson(io, result);
       else io.out(`removed ${result.removed.length} run(s) (${formatCount(result.rowsDeleted)} rows); ${result.kept} completed run(s) kept`);
     });

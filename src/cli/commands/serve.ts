@@ -33,17 +33,20 @@ While it serves, the server holds the store: other kairos commands on it are tol
     .action(async (flags: { host: string; port: number; rateLimit: number; bodyLimit: number }) => {
       const g = global();
       const config = loadConfig(g.config);
-      const [{ Store }, { buildServer }, { markServed, unmarkServed }] = await Promise.all([
+      const [{ Store }, { buildServer }, { markServed, unmarkServed }, { registryFor }] = await Promise.all([
         import('../../store/db.js'),
         import('../../server/app.js'),
         import('../../store/served.js'),
+        import('../../scores/registry.js'),
       ]);
+      const registry = registryFor(config);
       const store = await Store.open(g.db, { mustExist: true, ...storeWait(io, g) });
       let app: Awaited<ReturnType<typeof buildServer>> | undefined;
       try {
         app = await buildServer(store, {
           version: program.version() ?? 'unknown',
           config,
+          registry,
           logger: g.quiet ? false : { level: 'info', stream: process.stderr },
           rateLimit: { max: flags.rateLimit, timeWindowMs: 60_000 },
           bodyLimit: flags.bodyLimit,

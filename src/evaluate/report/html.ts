@@ -162,6 +162,7 @@ function scoreSection(section: ScoreSection, i: number): string {
     `<p class="meta">${escapeHtml(KIND_LABEL[section.kind])} score · model <code>${escapeHtml(section.model)}</code></p>` +
     `<p>${escapeHtml(section.description)}</p>` +
     `<p class="reason ${v.cls}"><strong>Grade ${escapeHtml(section.grade.grade)}:</strong> ${escapeHtml(section.grade.reason)}</p>` +
+    (section.notes ?? []).map((n) => `<p class="note">${escapeHtml(n)}</p>`).join('') +
     `<p class="rule">${escapeHtml(GRADE_RULE_LINES[section.kind])}</p>` +
     '<div class="tables">' +
     `<div><h3>Metrics on the holdout</h3>${metricTable(section)}</div>` +
@@ -196,6 +197,7 @@ tbody th { font-weight: 500; }
 .summary .grade { min-width: 26px; height: 26px; font-size: 14px; }
 .score { border-top: 1px solid var(--line); margin-top: 32px; padding-top: 24px; }
 .meta, .muted, .rule { color: var(--muted); font-size: 13px; margin: 0 0 8px; }
+.note { padding: 6px 12px; border-left: 4px solid var(--muted); margin: 6px 0; }
 .reason { padding: 8px 12px; border-left: 4px solid currentColor; background: var(--soft); }
 .reason.beats { color: var(--good); } .reason.beats-narrowly { color: var(--mid); } .reason.fails { color: var(--bad); font-weight: 400; } .reason strong { font-weight: 700; }
 .tables { display: grid; grid-template-columns: 3fr 2fr; gap: 0 24px; }
