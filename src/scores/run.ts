@@ -4,6 +4,7 @@ import type { KairosConfig } from '../config.js';
 import { KairosError } from '../errors.js';
 import { createAsOfViews, defaultAsOf, parseAsOf } from '../features/as-of.js';
 import { quoteIdentifier, type Store } from '../store/db.js';
+import { acquireRunLock } from '../store/run-lock.js';
 import { processLives } from '../util/process.js';
 import { DEFAULT_REGISTRY, type ScoreRegistry } from './registry.js';
 import { createViews, ensureResultTables, removeUnpublished, resultsTable, storedResults, writeResults, type StoredResults } from './results.js';
@@ -23,6 +24,17 @@ export interface ScoreRunOptions {
   readonly onProgress?: (message: string) => void;
   /** Test hook: called once every result is staged, before the write lock is taken back to publish them. */
   readonly beforePublish?: () => Promise<void>;
+  /** Called once the run has its id (its 'running' row committed). */
+  readonly onStart?: (runId: number) => void;
+  /**
+   * Stops the run at its next step (before each scorer and before publishing): it is marked failed, its staged rows
+   * removed, and INTERRUPTED is thrown. Once publishing has begun the run completes.
+   */
+  readonly signal?: AbortSignal;
+  /** Who runs, in the run lock (src/store/run-lock.ts) and its BUSY message (default 'kairos score'). */
+  readonly lockedBy?: string;
+  /** Seconds to wait for the run lock another run holds (default 0: BUSY at once). */
+  readonly waitSeconds?: number;
 }
 
 export interface ScoreRunSummary {
@@ -130,6 +142,33 @@ async function withMoreMemory<T>(store: Store, step: string, progress: (m: strin
 }
 
 /**
+ * Marks the runs left 'running' by a process that is gone (killed during a run) as 'failed', removes their unpublished
+ * rows and staging files: at a server's start (so that GET /runs reports them at once) and at each run. Returns the
+ * runs marked, and the runs still running in live processes. Inside the caller's transaction.
+ */
+export async function recoverInterruptedRuns(store: Store, registry: ScoreRegistry = DEFAULT_REGISTRY): Promise<{ failed: number[]; live: number[] }> {
+  const running = await store.all<{ run_id: number; pid: number | null }>(`SELECT run_id, pid FROM score_runs WHERE status = 'running' ORDER BY run_id`);
+  const live = running.filter((r) => processLives(r.pid)).map((r) => r.run_id);
+  const failed = running.map((r) => r.run_id).filter((id) => !live.includes(id));
+  if (failed.length > 0) {
+    await store.run(`UPDATE score_runs SET status = 'failed', notes = ? WHERE run_id IN (${failed.join(', ')})`, [
+      JSON.stringify(['interrupted: the process running it stopped before the run was published (killed?); nothing of it is shown']),
+    ]);
+  }
+  await removeUnpublished(store, registry);
+  return { failed, live };
+}
+
+/** Throws INTERRUPTED when the run was asked to stop. */
+function checkStop(signal: AbortSignal | undefined, runId: number): void {
+  if (signal?.aborted) {
+    throw new KairosError('INTERRUPTED', `run ${runId} was stopped before it was published (${String(signal.reason ?? 'stop requested')}): the store is as before it`, {
+      hint: 'start it again (POST /runs, or kairos score)',
+    });
+  }
+}
+
+/**
  * Runs the scorers in dependency order. A run lands whole or not at all, even if the process is killed at any moment:
  * 1. its score_runs row is committed first, as 'running' with its process id (run ids are never reused; runs left
  *    'running' by a process that is gone are marked 'failed' and their rows removed at the next run);
@@ -142,6 +181,16 @@ async function withMoreMemory<T>(store: Store, step: string, progress: (m: strin
  * Each scorer's results replace only its own in customer_scores: a partial run leaves the others as they were.
  */
 export async function runScores(store: Store, options: ScoreRunOptions): Promise<ScoreRunSummary> {
+  // Two runs never overlap, in this process or another (the lock file names the holder); a killed holder's is taken over.
+  const release = await acquireRunLock(store.path, options.lockedBy ?? 'kairos score', options.waitSeconds === undefined ? {} : { waitSeconds: options.waitSeconds });
+  try {
+    return await lockedRun(store, options);
+  } finally {
+    release();
+  }
+}
+
+async function lockedRun(store: Store, options: ScoreRunOptions): Promise<ScoreRunSummary> {
   const started = Date.now();
   const progress = options.onProgress ?? (() => {});
   const registry = options.registry ?? DEFAULT_REGISTRY;
@@ -152,11 +201,7 @@ export async function runScores(store: Store, options: ScoreRunOptions): Promise
   let state: Map<string, StoredResults> = new Map();
   let live: number[] = [];
   const runId = await store.transaction(async () => {
-    const running = await store.all<{ run_id: number; pid: number | null }>(`SELECT run_id, pid FROM score_runs WHERE status = 'running' ORDER BY run_id`);
-    live = running.filter((r) => processLives(r.pid)).map((r) => r.run_id);
-    const gone = running.map((r) => r.run_id).filter((id) => !live.includes(id));
-    if (gone.length > 0) await store.run(`UPDATE score_runs SET status = 'failed' WHERE run_id IN (${gone.join(', ')})`);
-    await removeUnpublished(store, registry);
+    live = (await recoverInterruptedRuns(store, registry)).live;
     await ensureResultTables(store, registry);
     state = await storedResults(store, registry);
     checkPartialRun(registry, scorers, state, asOf);
@@ -169,6 +214,7 @@ export async function runScores(store: Store, options: ScoreRunOptions): Promise
     return id;
   });
   removeStaleStaging(store, [...live, runId]);
+  options.onStart?.(runId);
   let written: Omit<ScoreRunSummary, 'seconds'>;
   let seconds: number;
   try {
@@ -183,6 +229,7 @@ export async function runScores(store: Store, options: ScoreRunOptions): Promise
     const notes: string[] = [];
     const scorerInfo: ScoreRunSummary['scorers'][number][] = [];
     for (const scorer of scorers) {
+      checkStop(options.signal, runId);
       const t0 = Date.now();
       progress(`scoring ${scorer.name}`);
       // Each dependency's results for this as-of (checked above): staged earlier in this run, or published.
@@ -222,6 +269,7 @@ export async function runScores(store: Store, options: ScoreRunOptions): Promise
     }
     written = { runId, asOf, customers, scorers: scorerInfo, models, notes, dataFingerprint };
     await options.beforePublish?.();
+    checkStop(options.signal, runId);
     progress('publishing the run');
     await switchAccess(store, 'write', `run ${runId} was computed but not published`);
     // The rows first, in one transaction: a kill while it commits leaves rows of a run still 'running', which no view shows.
