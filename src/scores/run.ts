@@ -154,8 +154,8 @@ export async function recoverInterruptedRuns(store: Store, registry: ScoreRegist
     await store.run(`UPDATE score_runs SET status = 'failed', notes = ? WHERE run_id IN (${failed.join(', ')})`, [
       JSON.stringify(['interrupted: the process running it stopped before the run was published (killed?); nothing of it is shown']),
     ]);
+    await removeUnpublished(store, registry);
   }
-  await removeUnpublished(store, registry);
   return { failed, live };
 }
 
@@ -202,6 +202,7 @@ async function lockedRun(store: Store, options: ScoreRunOptions): Promise<ScoreR
   let live: number[] = [];
   const runId = await store.transaction(async () => {
     live = (await recoverInterruptedRuns(store, registry)).live;
+    await removeUnpublished(store, registry);
     await ensureResultTables(store, registry);
     state = await storedResults(store, registry);
     checkPartialRun(registry, scorers, state, asOf);

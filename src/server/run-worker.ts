@@ -42,7 +42,7 @@ function runJob(input: WorkerJob, signal: AbortSignal, send: (e: WorkerEvent) =>
         config,
         ...(job.asOf === undefined ? {} : { asOf: job.asOf }),
         ...(job.scorers === undefined ? {} : { scorers: job.scorers }),
-        lockedBy: `kairos serve (PID ${process.pid})`,
+        lockedBy: 'kairos serve',
         signal,
         onStart: (runId) => send({ kind: 'started', runId }),
         onProgress: (message) => {

@@ -1,5 +1,5 @@
 // Jobs off the request path (src/server/runner.ts) through the API: POST /runs, its progress, one job at a time, a stop mid-run, ingest jobs.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -11,6 +11,7 @@ import { toyStore } from '../testing/toy-scorers.js';
 import { buildServer } from './app.js';
 import type { JobState } from './jobs.js';
 import { createKey } from './keys.js';
+import { entityOfFile, FolderWatcher } from './watch.js';
 
 let dir: string;
 let store: Store;
@@ -98,6 +99,32 @@ describe('jobs off the request path', () => {
     expect((await call('POST', '/ingest/orders/files', { path: 'relative.csv' }, admin)).body.error.code).toBe('VALIDATION');
   });
 
+  it('--watch: ingests the files that rest in the folder, moves them to done/ or failed/ with rejects and errors beside', async () => {
+    expect(entityOfFile('orders-2024-01.csv', {})).toBe('orders');
+    expect(entityOfFile('Customers.parquet', {})).toBe('customers');
+    expect(entityOfFile('ordersheet.csv', {})).toBeUndefined();
+    expect(entityOfFile('crm_export_7.csv', { 'crm_export_*.csv': 'customers' })).toBe('customers');
+    const folder = join(dir, 'drop');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'orders-w.csv'), 'order_id,customer_id,ordered_at,amount\nw1,K0003,2023-09-03,4\nw2,K0003,not a date,4\n');
+    writeFileSync(join(folder, 'mystery.csv'), 'a,b\n1,2\n');
+    writeFileSync(join(folder, 'orders-late.csv.part'), 'order_id\n');
+    const outcomes: string[] = [];
+    const watcher = new FolderWatcher(folder, app.runner, { entities: {}, intervalSeconds: 1, settleSeconds: 0 }, (o) => outcomes.push(`${o.file} ${o.status}`));
+    // The first look only notes sizes: a file is taken once it has not changed between two looks.
+    expect(await watcher.poll()).toEqual([]);
+    const taken = await watcher.poll();
+    expect(taken.map((o) => `${o.file} ${o.status}`)).toEqual(['mystery.csv failed', 'orders-w.csv done']);
+    expect(outcomes).toHaveLength(2);
+    expect(taken[1]?.message).toBe('orders: read 2 = loaded 1 + rejected 1 + duplicates 0');
+    expect(readdirSync(folder).sort()).toEqual(['done', 'failed', 'orders-late.csv.part']);
+    expect(readdirSync(join(folder, 'done')).sort()).toEqual(['orders-w.csv', 'orders-w.csv.rejects.csv']);
+    expect(readFileSync(join(folder, 'done', 'orders-w.csv.rejects.csv'), 'utf8')).toMatch(/not a date/);
+    expect(readdirSync(join(folder, 'failed')).sort()).toEqual(['mystery.csv', 'mystery.csv.error.txt']);
+    expect(readFileSync(join(folder, 'failed', 'mystery.csv.error.txt'), 'utf8')).toMatch(/no entity for "mystery.csv"/);
+    expect(Number(await store.value("SELECT count(*) FROM orders WHERE order_id = 'w1'"))).toBe(1);
+  });
+
   it('a stop during a run (SIGTERM) leaves no half-written run: it is marked failed and the store is as before it', async () => {
     const other = await buildServer(store, { version: 'test' });
     const before = await store.all('SELECT * FROM customer_scores ORDER BY customer_id');
@@ -113,5 +140,26 @@ describe('jobs off the request path', () => {
     expect(Number(await store.value('SELECT count(*) FROM scores_rfm WHERE run_id = ?', [job.runId]))).toBe(0);
     const after = await store.all('SELECT * FROM customer_scores ORDER BY customer_id');
     expect(after).toEqual(before);
+  });
+
+  it('reports at start a run left running by a killed server as failed, its rows removed', async () => {
+    const id = Number(await store.value('SELECT max(run_id) + 1 FROM score_runs'));
+    // A run of a process that is gone (no process has this id), with rows it had appended before it was killed.
+    await store.run(
+      `INSERT INTO score_runs (run_id, as_of, started_at, finished_at, status, data_fingerprint, scorers, config, customers, currency, pid)
+       VALUES (?, TIMESTAMP '2023-11-01', now()::TIMESTAMP, NULL, 'running', '', '[]', '{}', 0, 'EUR', 99999999)`,
+      [id],
+    );
+    await store.run(`INSERT INTO scores_rfm BY NAME SELECT * REPLACE (${id} AS run_id) FROM scores_rfm WHERE run_id = 2`);
+    const restarted = await buildServer(store, { version: 'test' });
+    try {
+      expect(restarted.interruptedRuns).toEqual([id]);
+      const res = await restarted.inject({ method: 'GET', url: `/runs/${id}`, headers: { authorization: `Bearer ${key}` } });
+      expect(res.json()).toMatchObject({ run_id: id, status: 'failed', progress: null });
+      expect(res.json().notes[0]).toMatch(/^interrupted/);
+      expect(Number(await store.value('SELECT count(*) FROM scores_rfm WHERE run_id = ?', [id]))).toBe(0);
+    } finally {
+      await restarted.close();
+    }
   });
 });

@@ -54,9 +54,12 @@ export function registerScore(program: Command, io: Io, global: () => GlobalOpti
       const g = global();
       const config = loadConfig(g.config);
       const [{ withStore }, { runScores }] = await Promise.all([import('../../store/db.js'), import('../../scores/run.js')]);
+      const wait = storeWait(io, g);
       const summary = await withStore(g.db, (store) =>
         runScores(store, {
           config,
+          // The run lock (a run of another kairos score, or of a server, on this store): waited for as the store is.
+          ...(wait.waitSeconds === undefined ? {} : { waitSeconds: wait.waitSeconds }),
           ...(flags.asOf !== undefined ? { asOf: flags.asOf } : {}),
           ...(flags.scorer !== undefined ? { scorers: flags.scorer.split(',').map((x) => x.trim()) } : {}),
           onProgress: progressReporter(io, g),
