@@ -159,6 +159,55 @@ export async function recoverInterruptedRuns(store: Store, registry: ScoreRegist
   return { failed, live };
 }
 
+/** The purchase models: their fit (and Gamma-Gamma's) is what a run without a refit reuses. */
+const PURCHASE_MODELS = ['bg-nbd', 'pareto-nbd', 'mbg-nbd'];
+
+/** The scorers that keep no fitted state in model_fits: they fit on every run whatever the policy. */
+const ALWAYS_FITTED = 'learned (boosted trees), recommend, affinity and promotion';
+
+export interface RefitDecision {
+  readonly refit: boolean;
+  /** Why, in words, for the run's notes. */
+  readonly reason: string;
+  /** The fits reused (when not refitting). */
+  readonly reuse?: { readonly fromRun: number; readonly fits: ReadonlyMap<string, unknown> };
+}
+
+/**
+ * Whether this run refits its models, by the config's `refit` policy: every run; every N runs (counted from the last
+ * run that fitted the purchase model); or when the latest completed run's clv scores drifted from the run before by
+ * more than a PSI (the largest over its score columns, from run_summaries). Without a previous fit, it refits.
+ */
+export async function refitDecision(store: Store, config: KairosConfig): Promise<RefitDecision> {
+  const policy = config.refit;
+  if (policy.every === 'run') return { refit: true, reason: 'refit policy: every run' };
+  const fits = await store.all<{ run_id: number; model: string; fit: string }>(
+    `SELECT f.run_id, f.model, f.fit::VARCHAR AS fit FROM model_fits f JOIN score_runs r USING (run_id)
+     WHERE r.status = 'completed' AND f.model IN (${PURCHASE_MODELS.map(() => '?').join(', ')}) ORDER BY f.run_id DESC LIMIT 1`,
+    PURCHASE_MODELS,
+  );
+  const last = fits[0];
+  if (last === undefined) return { refit: true, reason: 'refit policy: no earlier fit of the purchase model to reuse, fitted' };
+  const fitted = Number((JSON.parse(last.fit) as { reusedFrom?: number }).reusedFrom ?? last.run_id);
+  const original = await store.all<{ model: string; fit: string }>('SELECT model, fit::VARCHAR AS fit FROM model_fits WHERE run_id = ?', [fitted]);
+  const reuse = { fromRun: fitted, fits: new Map(original.map((f) => [f.model, JSON.parse(f.fit) as unknown])) };
+  if (policy.every === 'runs') {
+    // Runs that scored with that fit, itself included; this run would be one more.
+    const since = Number(await store.value(`SELECT count(DISTINCT run_id) FROM model_fits WHERE run_id >= ? AND model IN (${PURCHASE_MODELS.map(() => '?').join(', ')})`, [fitted, ...PURCHASE_MODELS]));
+    if (since >= policy.runs) return { refit: true, reason: `refit policy: every ${policy.runs} runs, and ${since} run(s) have scored with the fit of run ${fitted}: refitted` };
+    return { refit: false, reason: `refit policy: every ${policy.runs} runs: the fitted models of run ${fitted} reused (run ${since + 1} of ${policy.runs} on them)`, reuse };
+  }
+  const psi = await store.one<{ run_id: number; psi: number | null; column_name: string | null }>(
+    `SELECT run_id, max(TRY_CAST(json_extract(summary, '$.previous.psi') AS DOUBLE)) AS psi, arg_max(column_name, TRY_CAST(json_extract(summary, '$.previous.psi') AS DOUBLE)) AS column_name
+     FROM run_summaries WHERE run_id = ? AND scores_table = 'scores_clv' GROUP BY run_id`,
+    [last.run_id],
+  );
+  const drift = psi?.psi ?? null;
+  if (drift === null) return { refit: false, reason: `refit policy: when drift exceeds PSI ${policy.psi}: no drift measured on run ${last.run_id} yet, the fitted models of run ${fitted} reused`, reuse };
+  if (drift > policy.psi) return { refit: true, reason: `refit policy: drift PSI ${drift.toFixed(3)} (${psi?.column_name}, run ${last.run_id}) exceeds ${policy.psi}: refitted` };
+  return { refit: false, reason: `refit policy: drift PSI ${drift.toFixed(3)} (${psi?.column_name}, run ${last.run_id}) within ${policy.psi}: the fitted models of run ${fitted} reused`, reuse };
+}
+
 /** Throws INTERRUPTED when the run was asked to stop. */
 function checkStop(signal: AbortSignal | undefined, runId: number): void {
   if (signal?.aborted) {
@@ -228,6 +277,13 @@ async function lockedRun(store: Store, options: ScoreRunOptions): Promise<ScoreR
     if (customers === 0) throw new KairosError('INSUFFICIENT_DATA', `no customers before ${asOf}`, { hint: 'choose a later --as-of' });
     const models: ModelRecord[] = [];
     const notes: string[] = [];
+    // The refit policy, for the runs that fit the purchase model.
+    let reuseFits: RefitDecision['reuse'];
+    if (scorers.some((s) => s.name === 'clv') && options.config.refit.every !== 'run') {
+      const decision = await refitDecision(store, options.config);
+      notes.push(decision.refit ? decision.reason : `${decision.reason}; ${ALWAYS_FITTED} are fitted on every run (they keep no fitted state to reuse)`);
+      reuseFits = decision.reuse && !decision.refit ? decision.reuse : undefined;
+    }
     const scorerInfo: ScoreRunSummary['scorers'][number][] = [];
     for (const scorer of scorers) {
       checkStop(options.signal, runId);
@@ -249,7 +305,7 @@ async function lockedRun(store: Store, options: ScoreRunOptions): Promise<ScoreR
         return view;
       };
       const result = await withMoreMemory(store, scorer.name, progress, notes, () =>
-        scorer.run({ store, runId, asOf, config: options.config, progress, resultsOf, dataFingerprint }),
+        scorer.run({ store, runId, asOf, config: options.config, progress, resultsOf, dataFingerprint, ...(reuseFits ? { reuseFits } : {}) }),
       );
       progress(`writing ${scorer.name} scores`);
       // In one transaction, so that a retry after an out-of-memory error starts from no staged row of this scorer
