@@ -118,7 +118,7 @@ async function killDuringRun(delayMs: number): Promise<{ outcome: Outcome; detai
     if (status === 'failed' && !s.started.interruptedRuns.includes(runId)) problems.push(`run ${runId} failed but not reported interrupted at the start`);
     problems.push(...(await nextRun(s)));
     if (problems.length) return { outcome: 'VIOLATION', detail: problems.join('; ') };
-    return status === 'completed' ? { outcome: 'completed', detail: `run ${runId} completed before the kill` } : { outcome: 'interrupted, reported failed', detail: `run ${runId} ${status} (stage ${run.body.notes?.[0] ?? ''})` };
+    return status === 'completed' ? { outcome: 'completed', detail: `run ${runId} completed before the kill` } : { outcome: 'interrupted, reported failed', detail: `run ${runId} ${status}: ${run.body.notes?.[0] ?? ''}` };
   } finally {
     await kill(s);
   }
