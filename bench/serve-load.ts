@@ -91,7 +91,8 @@ interface Phase {
   readonly errors: number;
 }
 
-async function load(s: Server): Promise<Phase> {
+/** The load on a route: 'customer' (GET /customers/{id}, ids in turn) or 'health' (GET /health: one SELECT 1 on the server's connection). */
+async function load(s: Server, route: 'customer' | 'health'): Promise<Phase> {
   let i = 0;
   const result = await autocannon({
     url: s.url,
@@ -99,7 +100,7 @@ async function load(s: Server): Promise<Phase> {
     overallRate: rate,
     duration: seconds,
     headers: { authorization: `Bearer ${keys.read}` },
-    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/customers/${encodeURIComponent(ids[i++ % ids.length] as string)}` }) }],
+    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: route === 'health' ? '/health' : `/customers/${encodeURIComponent(ids[i++ % ids.length] as string)}` }) }],
   });
   return { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max, rps: result.requests.average, non2xx: result.non2xx, errors: result.errors };
 }
@@ -119,27 +120,32 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? (s[s.length >> 1] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
 };
 
-const alone: Phase[] = [];
-const during: Phase[] = [];
-console.log(`${customers.toLocaleString('en')} customers, GET /customers/{id} at ${rate} req/s over 10 connections, ${seconds} s per phase`);
+const routes = ['customer', 'health'] as const;
+const alone = { customer: [] as Phase[], health: [] as Phase[] };
+const during = { customer: [] as Phase[], health: [] as Phase[] };
+console.log(`${customers.toLocaleString('en')} customers, GET /customers/{id} and GET /health at ${rate} req/s over 10 connections, ${seconds} s per phase`);
 for (let r = 0; r < repeat; r++) {
   const s = await serve();
   try {
     // Warm-up (first requests compile the routes and fill DuckDB's caches): not counted.
     await autocannon({ url: `${s.url}/customers/${encodeURIComponent(ids[0] as string)}`, connections: 2, amount: 200, headers: { authorization: `Bearer ${keys.read}` } });
-    const a = await load(s);
-    alone.push(a);
-    console.log(`round ${r + 1} alone:      ${show(a)}`);
+    for (const route of routes) {
+      const a = await load(s, route);
+      alone[route].push(a);
+      console.log(`round ${r + 1} ${route} alone:      ${show(a)}`);
+    }
     const job = await api(s, 'POST', '/runs', {});
     if (job.status !== 'running') throw new Error(`POST /runs: ${JSON.stringify(job)}`);
-    const d = await load(s);
-    const after = await api(s, 'GET', `/jobs/${job.jobId}`);
-    during.push(d);
-    console.log(`round ${r + 1} during run: ${show(d)} (run ${job.runId} ${after.status === 'running' ? `still running at ${after.stage}` : `ENDED before the window closed (${after.status})`})`);
+    for (const route of routes) {
+      const d = await load(s, route);
+      const after = await api(s, 'GET', `/jobs/${job.jobId}`);
+      during[route].push(d);
+      console.log(`round ${r + 1} ${route} during run: ${show(d)} (run ${job.runId} ${after.status === 'running' ? `still running at ${after.stage}` : `ENDED before the window closed (${after.status})`})`);
+    }
   } finally {
     await stop(s);
   }
 }
 const med = (ps: Phase[]): string =>
   `p50 ${median(ps.map((p) => p.p50))} ms, p99 ${median(ps.map((p) => p.p99))} ms, max ${median(ps.map((p) => p.max))} ms, ${median(ps.map((p) => p.rps)).toFixed(0)} req/s`;
-console.log(`\nmedians of ${repeat}: alone ${med(alone)}; during a run ${med(during)}`);
+for (const route of routes) console.log(`\n${route}: medians of ${repeat}: alone ${med(alone[route])}; during a run ${med(during[route])}`);

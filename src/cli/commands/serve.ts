@@ -1,6 +1,7 @@
 // `kairos serve` (the HTTP API over the store), `kairos keys` (its API keys) and `kairos erase` (the right to be forgotten).
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig } from '../../config.js';
 import { KairosError } from '../../errors.js';
@@ -55,6 +56,9 @@ is reported failed at the next start. The refit policy ("refit" in kairos.config
         import('../../store/served.js'),
         import('../../server/watch.js'),
       ]);
+      if (flags.watch !== undefined && !(existsSync(flags.watch) && statSync(flags.watch).isDirectory())) {
+        throw new KairosError('NOT_FOUND', `--watch: no folder ${resolve(flags.watch)}`, { hint: 'create it, or give another folder' });
+      }
       const store = await Store.open(g.db, { mustExist: true, ...storeWait(io, g) });
       let app: Awaited<ReturnType<typeof buildServer>> | undefined;
       let watcher: InstanceType<typeof FolderWatcher> | undefined;
