@@ -1,6 +1,7 @@
 // The worker thread of kairos serve's runner: one job (a scoring run or an ingest), its SQL on the main thread's store (src/store/remote.ts).
 import { isMainThread, parentPort, type MessagePort } from 'node:worker_threads';
 import type { KairosConfig } from '../config.js';
+import { KairosError } from '../errors.js';
 import { ingest } from '../ingest/ingest.js';
 import { DEFAULT_REGISTRY } from '../scores/registry.js';
 import { runScores } from '../scores/run.js';
@@ -46,6 +47,14 @@ function runJob(input: WorkerJob, signal: AbortSignal, send: (e: WorkerEvent) =>
         signal,
         onStart: (runId) => send({ kind: 'started', runId }),
         onProgress: (message) => {
+          // A stop lands at the next step a scorer reports (a snapshot, a fit), not only between scorers: the error
+          // goes up through the scorer, and the run is marked failed with the store as before it. Publishing reports
+          // nothing, so a run that publishes completes.
+          if (signal.aborted && message !== 'publishing the run') {
+            throw new KairosError('INTERRUPTED', `the run was stopped before it was published (${String(signal.reason)}): the store is as before it`, {
+              hint: 'start it again (POST /runs, or kairos score)',
+            });
+          }
           const m = /^scoring (\S+)$/.exec(message);
           if (m) done = Math.max(0, names.indexOf(m[1] as string));
           if (message === 'publishing the run') done = names.length;
