@@ -33,8 +33,9 @@ interface Current {
 
 /**
  * Runs jobs off the request path, one at a time: a second job while one runs is refused (BUSY, HTTP 503), not queued
- * (the schedule skips a tick, the watched folder's files wait for the next look). Each job gets a fresh worker thread
- * (its memory goes back when it ends) and a fresh connection of the server's DuckDB instance (Store.connectAgain):
+ * (the schedule skips a tick, the watched folder's files wait for the next look). Jobs run in one worker thread, started
+ * at the first job and kept (its modules load once), each on a fresh connection of the server's DuckDB instance
+ * (Store.connectAgain, closed when the job ends, which rolls back whatever a dead worker left open):
  * the server's own connection keeps answering reads meanwhile, from the last published run (a run publishes in one
  * transaction at its end).
  */
