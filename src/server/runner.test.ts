@@ -18,6 +18,7 @@ let store: Store;
 let app: FastifyInstance;
 let key = '';
 let admin = '';
+let closed = false;
 
 async function call(method: 'GET' | 'POST', url: string, body?: unknown, k = key): Promise<{ status: number; body: any }> {
   const res = await app.inject({ method, url, headers: { authorization: `Bearer ${k}` }, ...(body === undefined ? {} : { payload: body as object }) });
@@ -43,7 +44,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await app?.close();
+  if (!closed) await app?.close();
   store?.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -126,7 +127,9 @@ describe('jobs off the request path', () => {
   });
 
   it('a stop during a run (SIGTERM) leaves no half-written run: it is marked failed and the store is as before it', async () => {
-    const other = await buildServer(store, { version: 'test' });
+    // On the test server itself (its worker already started): it is closed here, as a SIGTERM closes it.
+    const other = app;
+    closed = true;
     const before = await store.all('SELECT * FROM customer_scores ORDER BY customer_id');
     // The stop is asked before the worker starts: the run is stopped at its first step, deterministically.
     const starting = other.runner.start({ kind: 'score', scorers: ['rfm'] }, 'test');
