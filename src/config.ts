@@ -224,6 +224,23 @@ export interface CustomScoreDefinition {
   objective: CustomObjective;
 }
 
+/**
+ * When a scoring run refits its models (kairos score, POST /runs, --schedule): every run, every N runs, or when drift
+ * since the last fit exceeds a PSI threshold. Without a refit, the purchase and spend models score with the fitted
+ * parameters of the last run that fitted them (docs/api.md, "Refit policy").
+ */
+export type RefitPolicy = { readonly every: 'run' } | { readonly every: 'runs'; readonly runs: number } | { readonly every: 'drift'; readonly psi: number };
+
+/** `kairos serve --watch DIR`: which entity a dropped file holds, how often the folder is read, how long a file must rest. */
+export interface WatchSettings {
+  /** File-name pattern (`*` any characters, case-insensitive) -> entity; else the name's first word (orders-2024.csv). */
+  entities: Record<string, Entity>;
+  /** Seconds between two looks at the folder. */
+  intervalSeconds: number;
+  /** A file is taken once its size and modification time have not changed for this many seconds. */
+  settleSeconds: number;
+}
+
 export interface KairosConfig {
   /** ISO 4217 code of all money in the store. */
   currency: string;
@@ -245,6 +262,8 @@ export interface KairosConfig {
   personalFields: string[];
   /** Scores the team defines (src/scores/custom): checked here for shape, against the score columns when the registry is built. */
   customScores: CustomScoreDefinition[];
+  refit: RefitPolicy;
+  watch: WatchSettings;
 }
 
 export const DEFAULT_CONFIG: KairosConfig = {
@@ -308,6 +327,8 @@ export const DEFAULT_CONFIG: KairosConfig = {
   },
   personalFields: ['email'],
   customScores: [],
+  refit: { every: 'run' },
+  watch: { entities: {}, intervalSeconds: 2, settleSeconds: 2 },
 };
 
 /** The engagement settings of a config file over the defaults: weights and half-lives merge per event type. */
@@ -357,6 +378,8 @@ export function loadConfig(path?: string): KairosConfig {
     // A malformed value is kept as it is for validateConfig to name.
     personalFields: Array.isArray(raw.personalFields) ? [...new Set(['email', ...raw.personalFields])] : (raw.personalFields ?? ['email']),
     customScores: raw.customScores ?? [],
+    refit: raw.refit ?? DEFAULT_CONFIG.refit,
+    watch: { ...DEFAULT_CONFIG.watch, ...raw.watch, entities: { ...raw.watch?.entities } },
   };
   validateConfig(config, file);
   return config;
@@ -407,6 +430,8 @@ export function validateConfig(config: KairosConfig, where = 'config'): void {
   validateLifecycle(config.lifecycle, where);
   validatePromotion(config.promotion, where);
   validateCustomScores(config.customScores, where);
+  validateRefit(config.refit, where);
+  validateWatch(config.watch, where);
 }
 
 /** Objectives that are not event types. */
@@ -498,6 +523,41 @@ function validateCustomScores(list: unknown, where: string): void {
       fail(`${at}.objective.threshold of an event type is the least number of events, a whole number >= 1, got ${JSON.stringify(o.threshold)}`);
     }
   });
+}
+
+const REFIT_EXAMPLES = '{ "every": "run" }, { "every": "runs", "runs": 7 } or { "every": "drift", "psi": 0.2 }';
+
+/** The refit policy: one of three shapes, with a whole number of runs or a positive PSI. */
+function validateRefit(r: RefitPolicy, where: string): void {
+  const fail = (m: string): never => {
+    throw new KairosError('USAGE', `${where}: refit ${m}`, { hint: `e.g. ${REFIT_EXAMPLES}` });
+  };
+  if (r === null || typeof r !== 'object' || Array.isArray(r)) fail(`must be an object, e.g. ${REFIT_EXAMPLES}`);
+  const keys = Object.keys(r).sort().join(',');
+  if (r.every === 'run') {
+    if (keys !== 'every') fail('{ "every": "run" } takes no other key');
+  } else if (r.every === 'runs') {
+    if (keys !== 'every,runs') fail('{ "every": "runs" } takes "runs" only');
+    if (!(Number.isInteger(r.runs) && r.runs >= 1 && r.runs <= 1000)) fail(`.runs must be an integer from 1 to 1000, got ${String(r.runs)}`);
+  } else if (r.every === 'drift') {
+    if (keys !== 'every,psi') fail('{ "every": "drift" } takes "psi" only');
+    if (!(typeof r.psi === 'number' && r.psi > 0 && r.psi <= 10)) fail(`.psi must be a number in (0, 10] (0.1: moderate shift, 0.25: major), got ${String(r.psi)}`);
+  } else fail(`.every must be "run", "runs" or "drift", got ${JSON.stringify((r as { every?: unknown }).every)}`);
+}
+
+const ENTITIES = ['customers', 'products', 'orders', 'events'];
+
+/** The watch settings: entities by pattern, positive intervals. */
+function validateWatch(w: WatchSettings, where: string): void {
+  for (const [pattern, entity] of Object.entries(w.entities)) {
+    if (!ENTITIES.includes(entity)) throw new KairosError('USAGE', `${where}: watch.entities["${pattern}"] must be one of ${ENTITIES.join(', ')}, got ${JSON.stringify(entity)}`);
+  }
+  if (!(typeof w.intervalSeconds === 'number' && w.intervalSeconds >= 0.1 && w.intervalSeconds <= 3600)) {
+    throw new KairosError('USAGE', `${where}: watch.intervalSeconds must be a number from 0.1 to 3600, got ${String(w.intervalSeconds)}`);
+  }
+  if (!(typeof w.settleSeconds === 'number' && w.settleSeconds >= 0 && w.settleSeconds <= 3600)) {
+    throw new KairosError('USAGE', `${where}: watch.settleSeconds must be a number from 0 to 3600, got ${String(w.settleSeconds)}`);
+  }
 }
 
 /** The lifecycle thresholds: whole days and purchases, a probability, new within active within lapsed. */

@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'UNAUTHORIZED' // the API request has no valid key (kairos serve)
   | 'FORBIDDEN' // the API key's scope does not allow the request
   | 'RATE_LIMITED' // too many API requests with one key in the window
-  | 'TOO_LARGE'; // the API request's body is over the server's limit
+  | 'TOO_LARGE' // the API request's body is over the server's limit
+  | 'INTERRUPTED'; // a scoring run was stopped before it was published (server shutdown): the store is as before it
 
 /** Process exit code per error code (0 = success). Stable: scripts rely on them. */
 export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
@@ -29,6 +30,7 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   FORBIDDEN: 10,
   RATE_LIMITED: 11,
   TOO_LARGE: 12,
+  INTERRUPTED: 13,
 };
 
 /** HTTP status per error code, for `kairos serve` (src/server). */
@@ -45,6 +47,7 @@ export const HTTP_STATUSES: Readonly<Record<ErrorCode, number>> = {
   FORBIDDEN: 403,
   RATE_LIMITED: 429,
   TOO_LARGE: 413,
+  INTERRUPTED: 503,
 };
 
 /** Base class: a message for people, a code for machines, optional details and a hint ("what to try"). */

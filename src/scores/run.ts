@@ -4,6 +4,7 @@ import type { KairosConfig } from '../config.js';
 import { KairosError } from '../errors.js';
 import { createAsOfViews, defaultAsOf, parseAsOf } from '../features/as-of.js';
 import { quoteIdentifier, type Store } from '../store/db.js';
+import { acquireRunLock } from '../store/run-lock.js';
 import { processLives } from '../util/process.js';
 import { DEFAULT_REGISTRY, type ScoreRegistry } from './registry.js';
 import { createViews, ensureResultTables, removeUnpublished, resultsTable, storedResults, writeResults, type StoredResults } from './results.js';
@@ -24,6 +25,17 @@ export interface ScoreRunOptions {
   readonly onProgress?: (message: string) => void;
   /** Test hook: called once every result is staged, before the write lock is taken back to publish them. */
   readonly beforePublish?: () => Promise<void>;
+  /** Called once the run has its id (its 'running' row committed). */
+  readonly onStart?: (runId: number) => void;
+  /**
+   * Stops the run at its next step (before each scorer and before publishing): it is marked failed, its staged rows
+   * removed, and INTERRUPTED is thrown. Once publishing has begun the run completes.
+   */
+  readonly signal?: AbortSignal;
+  /** Who runs, in the run lock (src/store/run-lock.ts) and its BUSY message (default 'kairos score'). */
+  readonly lockedBy?: string;
+  /** Seconds to wait for the run lock another run holds (default 0: BUSY at once). */
+  readonly waitSeconds?: number;
 }
 
 export interface ScoreRunSummary {
@@ -124,6 +136,82 @@ async function withMoreMemory<T>(store: Store, step: string, progress: (m: strin
 }
 
 /**
+ * Marks the runs left 'running' by a process that is gone (killed during a run) as 'failed', removes their unpublished
+ * rows and staging files: at a server's start (so that GET /runs reports them at once) and at each run. Returns the
+ * runs marked, and the runs still running in live processes. Inside the caller's transaction.
+ */
+export async function recoverInterruptedRuns(store: Store, registry: ScoreRegistry = DEFAULT_REGISTRY): Promise<{ failed: number[]; live: number[] }> {
+  const running = await store.all<{ run_id: number; pid: number | null }>(`SELECT run_id, pid FROM score_runs WHERE status = 'running' ORDER BY run_id`);
+  const live = running.filter((r) => processLives(r.pid)).map((r) => r.run_id);
+  const failed = running.map((r) => r.run_id).filter((id) => !live.includes(id));
+  if (failed.length > 0) {
+    await store.run(`UPDATE score_runs SET status = 'failed', notes = ? WHERE run_id IN (${failed.join(', ')})`, [
+      JSON.stringify(['interrupted: the process running it stopped before the run was published (killed?); nothing of it is shown']),
+    ]);
+    await removeUnpublished(store, registry);
+  }
+  return { failed, live };
+}
+
+/** The purchase models: their fit (and Gamma-Gamma's) is what a run without a refit reuses. */
+const PURCHASE_MODELS = ['bg-nbd', 'pareto-nbd', 'mbg-nbd'];
+
+/** The scorers that keep no fitted state in model_fits: they fit on every run whatever the policy. */
+const ALWAYS_FITTED = 'learned (boosted trees), recommend, affinity and promotion';
+
+export interface RefitDecision {
+  readonly refit: boolean;
+  /** Why, in words, for the run's notes. */
+  readonly reason: string;
+  /** The fits reused (when not refitting). */
+  readonly reuse?: { readonly fromRun: number; readonly fits: ReadonlyMap<string, unknown> };
+}
+
+/**
+ * Whether this run refits its models, by the config's `refit` policy: every run; every N runs (counted from the last
+ * run that fitted the purchase model); or when the latest completed run's clv scores drifted from the run before by
+ * more than a PSI (the largest over its score columns, from run_summaries). Without a previous fit, it refits.
+ */
+export async function refitDecision(store: Store, config: KairosConfig): Promise<RefitDecision> {
+  const policy = config.refit;
+  if (policy.every === 'run') return { refit: true, reason: 'refit policy: every run' };
+  const fits = await store.all<{ run_id: number; model: string; fit: string }>(
+    `SELECT f.run_id, f.model, f.fit::VARCHAR AS fit FROM model_fits f JOIN score_runs r USING (run_id)
+     WHERE r.status = 'completed' AND f.model IN (${PURCHASE_MODELS.map(() => '?').join(', ')}) ORDER BY f.run_id DESC LIMIT 1`,
+    PURCHASE_MODELS,
+  );
+  const last = fits[0];
+  if (last === undefined) return { refit: true, reason: 'refit policy: no earlier fit of the purchase model to reuse, fitted' };
+  const fitted = Number((JSON.parse(last.fit) as { reusedFrom?: number }).reusedFrom ?? last.run_id);
+  const original = await store.all<{ model: string; fit: string }>('SELECT model, fit::VARCHAR AS fit FROM model_fits WHERE run_id = ?', [fitted]);
+  const reuse = { fromRun: fitted, fits: new Map(original.map((f) => [f.model, JSON.parse(f.fit) as unknown])) };
+  if (policy.every === 'runs') {
+    // Runs that scored with that fit, itself included; this run would be one more.
+    const since = Number(await store.value(`SELECT count(DISTINCT run_id) FROM model_fits WHERE run_id >= ? AND model IN (${PURCHASE_MODELS.map(() => '?').join(', ')})`, [fitted, ...PURCHASE_MODELS]));
+    if (since >= policy.runs) return { refit: true, reason: `refit policy: every ${policy.runs} runs, and ${since} run(s) have scored with the fit of run ${fitted}: refitted` };
+    return { refit: false, reason: `refit policy: every ${policy.runs} runs: the fitted models of run ${fitted} reused (run ${since + 1} of ${policy.runs} on them)`, reuse };
+  }
+  const psi = await store.one<{ run_id: number; psi: number | null; column_name: string | null }>(
+    `SELECT run_id, max(TRY_CAST(json_extract(summary, '$.previous.psi') AS DOUBLE)) AS psi, arg_max(column_name, TRY_CAST(json_extract(summary, '$.previous.psi') AS DOUBLE)) AS column_name
+     FROM run_summaries WHERE run_id = ? AND scores_table = 'scores_clv' GROUP BY run_id`,
+    [last.run_id],
+  );
+  const drift = psi?.psi ?? null;
+  if (drift === null) return { refit: false, reason: `refit policy: when drift exceeds PSI ${policy.psi}: no drift measured on run ${last.run_id} yet, the fitted models of run ${fitted} reused`, reuse };
+  if (drift > policy.psi) return { refit: true, reason: `refit policy: drift PSI ${drift.toFixed(3)} (${psi?.column_name}, run ${last.run_id}) exceeds ${policy.psi}: refitted` };
+  return { refit: false, reason: `refit policy: drift PSI ${drift.toFixed(3)} (${psi?.column_name}, run ${last.run_id}) within ${policy.psi}: the fitted models of run ${fitted} reused`, reuse };
+}
+
+/** Throws INTERRUPTED when the run was asked to stop. */
+function checkStop(signal: AbortSignal | undefined, runId: number): void {
+  if (signal?.aborted) {
+    throw new KairosError('INTERRUPTED', `run ${runId} was stopped before it was published (${String(signal.reason ?? 'stop requested')}): the store is as before it`, {
+      hint: 'start it again (POST /runs, or kairos score)',
+    });
+  }
+}
+
+/**
  * Runs the scorers in dependency order. A run lands whole or not at all, even if the process is killed at any moment:
  * 1. its score_runs row is committed first, as 'running' with its process id (run ids are never reused; runs left
  *    'running' by a process that is gone are marked 'failed' and their rows removed at the next run);
@@ -136,6 +224,16 @@ async function withMoreMemory<T>(store: Store, step: string, progress: (m: strin
  * Each scorer's results replace only its own in customer_scores: a partial run leaves the others as they were.
  */
 export async function runScores(store: Store, options: ScoreRunOptions): Promise<ScoreRunSummary> {
+  // Two runs never overlap, in this process or another (the lock file names the holder); a killed holder's is taken over.
+  const release = await acquireRunLock(store.path, options.lockedBy ?? 'kairos score', options.waitSeconds === undefined ? {} : { waitSeconds: options.waitSeconds });
+  try {
+    return await lockedRun(store, options);
+  } finally {
+    release();
+  }
+}
+
+async function lockedRun(store: Store, options: ScoreRunOptions): Promise<ScoreRunSummary> {
   const started = Date.now();
   const progress = options.onProgress ?? (() => {});
   const registry = options.registry ?? DEFAULT_REGISTRY;
@@ -146,10 +244,7 @@ export async function runScores(store: Store, options: ScoreRunOptions): Promise
   let state: Map<string, StoredResults> = new Map();
   let live: number[] = [];
   const runId = await store.transaction(async () => {
-    const running = await store.all<{ run_id: number; pid: number | null }>(`SELECT run_id, pid FROM score_runs WHERE status = 'running' ORDER BY run_id`);
-    live = running.filter((r) => processLives(r.pid)).map((r) => r.run_id);
-    const gone = running.map((r) => r.run_id).filter((id) => !live.includes(id));
-    if (gone.length > 0) await store.run(`UPDATE score_runs SET status = 'failed' WHERE run_id IN (${gone.join(', ')})`);
+    live = (await recoverInterruptedRuns(store, registry)).live;
     await removeUnpublished(store, registry);
     await ensureResultTables(store, registry);
     state = await storedResults(store, registry);
@@ -163,6 +258,7 @@ export async function runScores(store: Store, options: ScoreRunOptions): Promise
     return id;
   });
   removeStaleStaging(store, [...live, runId]);
+  options.onStart?.(runId);
   let written: Omit<ScoreRunSummary, 'seconds'>;
   let seconds: number;
   try {
@@ -175,8 +271,16 @@ export async function runScores(store: Store, options: ScoreRunOptions): Promise
     if (customers === 0) throw new KairosError('INSUFFICIENT_DATA', `no customers before ${asOf}`, { hint: 'choose a later --as-of' });
     const models: ModelRecord[] = [];
     const notes: string[] = [];
+    // The refit policy, for the runs that fit the purchase model.
+    let reuseFits: RefitDecision['reuse'];
+    if (scorers.some((s) => s.name === 'clv') && options.config.refit.every !== 'run') {
+      const decision = await refitDecision(store, options.config);
+      notes.push(decision.refit ? decision.reason : `${decision.reason}; ${ALWAYS_FITTED} are fitted on every run (they keep no fitted state to reuse)`);
+      reuseFits = decision.reuse && !decision.refit ? decision.reuse : undefined;
+    }
     const scorerInfo: ScoreRunSummary['scorers'][number][] = [];
     for (const scorer of scorers) {
+      checkStop(options.signal, runId);
       const t0 = Date.now();
       progress(`scoring ${scorer.name}`);
       // Each dependency's results for this as-of (checked above): staged earlier in this run, or published.
@@ -195,7 +299,7 @@ export async function runScores(store: Store, options: ScoreRunOptions): Promise
         return view;
       };
       const result = await withMoreMemory(store, scorer.name, progress, notes, () =>
-        scorer.run({ store, runId, asOf, config: options.config, progress, resultsOf, dataFingerprint }),
+        scorer.run({ store, runId, asOf, config: options.config, progress, resultsOf, dataFingerprint, ...(reuseFits ? { reuseFits } : {}) }),
       );
       progress(`writing ${scorer.name} scores`);
       // In one transaction, so that a retry after an out-of-memory error starts from no staged row of this scorer
@@ -216,6 +320,7 @@ export async function runScores(store: Store, options: ScoreRunOptions): Promise
     }
     written = { runId, asOf, customers, scorers: scorerInfo, models, notes, dataFingerprint };
     await options.beforePublish?.();
+    checkStop(options.signal, runId);
     progress('publishing the run');
     await switchAccess(store, 'write', `run ${runId} was computed but not published`);
     // The rows first, in one transaction: a kill while it commits leaves rows of a run still 'running', which no view shows.

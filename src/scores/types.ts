@@ -81,6 +81,12 @@ export interface ScoreContext {
    * same as-of: in this run, or stored by an earlier run at the same as-of. Any other name is refused.
    */
   readonly resultsOf: (scorer: string) => string;
+  /**
+   * Set when the refit policy (config `refit`) says not to refit this run: the fitted models of the last run that
+   * fitted them (model name -> its model_fits JSON). A scorer that can score with them does, and records its fits with
+   * `reusedFrom`; one that cannot refits and says so in its notes.
+   */
+  readonly reuseFits?: { readonly fromRun: number; readonly fits: ReadonlyMap<string, unknown> };
 }
 
 /** A fitted model a scorer used, persisted as versioned JSON in model_fits. */

@@ -6,7 +6,9 @@ import { DEFAULT_CONFIG, type KairosConfig } from '../config.js';
 import { HTTP_STATUSES, KairosError, asKairosError } from '../errors.js';
 import { DEFAULT_REGISTRY, type ScoreRegistry } from '../scores/registry.js';
 import type { Store } from '../store/db.js';
+import { recoverInterruptedRuns } from '../scores/run.js';
 import { allows, KeyChecker, type ApiKey, type Scope } from './keys.js';
+import { Runner } from './runner.js';
 import { openApiDocument } from './openapi.js';
 import { apiRoutes, type RouteSpec } from './routes.js';
 import { parseInput } from './schemas.js';
@@ -15,6 +17,12 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The caller's key, once checked (null on public routes). */
     apiKey: ApiKey | null;
+  }
+  interface FastifyInstance {
+    /** The jobs off the request path (scoring runs, ingests); stopped by `close()` (src/server/runner.ts). */
+    runner: Runner;
+    /** The runs found interrupted at the start (left 'running' by a killed server), now marked failed. */
+    interruptedRuns: readonly number[];
   }
 }
 
@@ -71,6 +79,9 @@ function requestError(err: unknown): KairosError {
 export async function buildServer(store: Store, options: ServerOptions): Promise<FastifyInstance> {
   const db = serialised(store);
   const keys = new KeyChecker(db);
+  // A run left 'running' by a server killed during it is reported failed from the start (its rows were never shown).
+  const registry = options.registry ?? DEFAULT_REGISTRY;
+  const recovered = await db((s) => s.transaction(() => recoverInterruptedRuns(s, registry)));
   const app = Fastify({
     logger: options.logger ?? false,
     // One line per request (onResponse below) instead of Fastify's two.
@@ -79,6 +90,13 @@ export async function buildServer(store: Store, options: ServerOptions): Promise
     routerOptions: { maxParamLength: 256 },
   });
   app.decorateRequest('apiKey', null);
+  const config = options.config ?? DEFAULT_CONFIG;
+  const runner = new Runner(store, db, config, (level, message, details) => app.log[level]({ ...details }, message));
+  app.decorate('runner', runner);
+  app.decorate('interruptedRuns', recovered.failed);
+  if (recovered.failed.length > 0) app.log.warn({ runs: recovered.failed }, 'interrupted runs (the server stopped during them) marked failed');
+  // After the requests in flight: the job in progress stops at its next step (a run that publishes completes).
+  app.addHook('onClose', async () => runner.stop());
   // NDJSON bodies (POST /ingest) arrive as text; the route's schema checks them.
   app.addContentTypeParser(['application/x-ndjson', 'application/jsonl'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
@@ -121,11 +139,7 @@ export async function buildServer(store: Store, options: ServerOptions): Promise
       new KairosError('RATE_LIMITED', `more than ${ctx.max} requests in ${Math.round(limit.timeWindowMs / 1000)} s with this key`, { hint: `try again in ${ctx.after}` }),
   });
 
-  const routes: RouteSpec[] = apiRoutes({
-    registry: options.registry ?? DEFAULT_REGISTRY,
-    config: options.config ?? DEFAULT_CONFIG,
-    version: options.version,
-  });
+  const routes: RouteSpec[] = apiRoutes({ registry, config, version: options.version, runner });
   let document: Record<string, unknown> = {};
   routes.push({
     method: 'GET',
@@ -145,6 +159,7 @@ export async function buildServer(store: Store, options: ServerOptions): Promise
       url: r.path.replace(/\{(\w+)\}/g, ':$1'),
       config: { scope: r.scope },
       handler: async (req, reply) => {
+        if (r.exclusive) runner.checkIdle(`${r.method} ${r.path} cannot change the store now`);
         const input = {
           params: parseInput(r.params ?? empty, req.params, 'path') as Record<string, unknown>,
           query: parseInput(r.query ?? z.strictObject({}), req.query, 'query') as Record<string, unknown>,

@@ -14,6 +14,8 @@ import { fittedModels, listRuns } from '../scores/runs.js';
 import type { Store } from '../store/db.js';
 import { eraseCustomer } from '../store/erase.js';
 import { allows, type ApiKey, type Scope } from './keys.js';
+import type { Runner } from './runner.js';
+import { runRoutes } from './routes-runs.js';
 import {
   Affinities,
   Customer,
@@ -57,6 +59,8 @@ export interface RouteContext {
   /** The settings: personalFields (shown to admin keys only), ingest mappings and time zone. */
   readonly config: KairosConfig;
   readonly version: string;
+  /** The runner of jobs off the request path (scoring runs, ingests): src/server/runner.ts. */
+  readonly runner?: Runner;
 }
 
 export interface RouteSpec {
@@ -75,6 +79,8 @@ export interface RouteSpec {
   readonly bodyContent?: Readonly<Record<string, z.ZodType>>;
   readonly response: z.ZodType;
   readonly status?: number;
+  /** Refused (BUSY) while a job of the runner runs: request-path writes that must not change the data under a run. */
+  readonly exclusive?: boolean;
   readonly handler: (input: RouteInput) => Promise<unknown>;
 }
 
@@ -166,6 +172,7 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
       operationId: 'eraseCustomer',
       summary: 'erase a customer from every table, in one transaction, with an audit row that holds no personal data',
       scope: 'admin',
+      exclusive: true,
       params: CustomerParams,
       response: Erasure,
       handler: async ({ params, key, db }) => {
@@ -244,6 +251,7 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
         'One transaction, the same checks and accounting as the CLI: read = loaded + rejected + duplicates, the rejected rows returned with their reasons. ' +
         'The mappings and time zone of kairos.config.json apply. Runs inside the request; other requests wait for it.',
       scope: 'write',
+      exclusive: true,
       params: IngestParams,
       body: IngestBody,
       bodyContent: { 'application/json': IngestRows, 'application/x-ndjson': IngestLines },
@@ -314,6 +322,7 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
           const models = await store.all<{ model: string }>('SELECT model FROM model_fits WHERE run_id = ? ORDER BY model', [id]);
           return {
             ...run,
+            ...(ctx.runner ? { progress: ctx.runner.jobOfRun(id) ?? null } : {}),
             scorers: stored?.scorers ? (JSON.parse(stored.scorers) as unknown[]) : [],
             models: models.map((m) => m.model),
             notes: stored?.notes ? (JSON.parse(stored.notes) as string[]) : [],
@@ -334,5 +343,6 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
         return db((store) => fittedModels(store, run));
       },
     },
+    ...runRoutes(ctx),
   ];
 }

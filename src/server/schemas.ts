@@ -87,7 +87,25 @@ const Run = z.object({
 
 export const Runs = z.object({ runs: z.array(Run) });
 
+/** A job of the server's runner (a scoring run or an ingest, off the request path): src/server/jobs.ts. */
+export const Job = z.object({
+  jobId: z.number(),
+  kind: z.enum(['score', 'ingest']),
+  runId: z.number().nullable().describe("the scoring run's id (score jobs, once started)"),
+  origin: z.string().describe('what started it: api, schedule, watch'),
+  status: z.enum(['running', 'completed', 'failed']),
+  stage: z.string().describe('the step in progress, e.g. "scoring clv" (the last one when finished)'),
+  done: z.number().describe('steps done: scorers of a run, files of an ingest'),
+  total: z.number(),
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  elapsedSeconds: z.number(),
+  error: z.object({ code: z.string(), message: z.string(), hint: z.string().optional() }).passthrough().nullable(),
+  result: z.unknown().describe("the run's summary or the ingest's report, once completed"),
+});
+
 export const RunDetail = Run.extend({
+  progress: Job.nullable().optional().describe('the job that ran it in this server (since it started): stage, done/total, elapsed; null when run elsewhere'),
   scorers: z.array(z.unknown()).describe('the scorers of the run, their versions, columns and times'),
   models: z.array(z.string()).describe('models fitted in the run (GET /models?run=ID)'),
   notes: z.array(z.string()).describe("the run's notes, as kairos score prints them (none for a run before schema 8 or not completed)"),

@@ -171,6 +171,8 @@ export class Store {
    * ROLLBACK drops them, so they are forgotten then and registered again on the next exposeColumns.
    */
   private registeredInTransaction: string[] | null = null;
+  /** True for a Store made by `connectAgain`: it closes its connection only, the instance belongs to the first. */
+  private sharesInstance = false;
 
   private constructor(
     readonly path: string,
@@ -596,10 +598,23 @@ export class Store {
     }
   }
 
-  /** Closes the connection and the database (checkpointing the file). */
+  /**
+   * A second Store on this one's DuckDB instance, with its own connection (its own transactions, temp tables and
+   * exposed columns): for a scoring run inside `kairos serve` while the first connection answers reads. Its `close()`
+   * closes its connection only. Not for switchable stores (their file lock switches per connection).
+   */
+  async connectAgain(): Promise<Store> {
+    if (this.attached) throw new KairosError('INTERNAL', 'connectAgain on a switchable store');
+    const other = new Store(this.path, this.instance, await this.instance.connect(), this.options, false, this.access);
+    other.sharesInstance = true;
+    await other.run("SET TimeZone = 'UTC'");
+    return other;
+  }
+
+  /** Closes the connection and the database (checkpointing the file); only the connection for a `connectAgain` store. */
   close(): void {
     this.connection.closeSync();
-    this.instance.closeSync();
+    if (!this.sharesInstance) this.instance.closeSync();
   }
 
   private async read(sql: string, params: readonly SqlValue[]): Promise<DuckDBResultReader> {

@@ -56,10 +56,13 @@ export function registerScore(program: Command, io: Io, global: () => GlobalOpti
       const [{ withStore }, { runScores }, { registryFor }] = await Promise.all([import('../../store/db.js'), import('../../scores/run.js'), import('../../scores/registry.js')]);
       // The custom scores of the configuration are checked here, before the store is opened.
       const registry = registryFor(config);
+      const wait = storeWait(io, g);
       const summary = await withStore(g.db, (store) =>
         runScores(store, {
           config,
           registry,
+          // The run lock (a run of another kairos score, or of a server, on this store): waited for as the store is.
+          ...(wait.waitSeconds === undefined ? {} : { waitSeconds: wait.waitSeconds }),
           ...(flags.asOf !== undefined ? { asOf: flags.asOf } : {}),
           ...(flags.scorer !== undefined ? { scorers: flags.scorer.split(',').map((x) => x.trim()) } : {}),
           onProgress: progressReporter(io, g),

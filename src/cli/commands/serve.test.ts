@@ -37,6 +37,15 @@ beforeEach(async () => {
 });
 
 describe('kairos keys, erase and serve', () => {
+  it('serve refuses a malformed --schedule and a missing --watch folder before it listens', async () => {
+    const bad = await kairos('serve', '--port', '0', '--schedule', '61 * * * *');
+    expect(bad.code).toBe(EXIT_CODES.USAGE);
+    expect(bad.err).toMatch(/--schedule "61 \* \* \* \*"/);
+    const missing = await kairos('serve', '--port', '0', '--watch', join(dir, 'nowhere'));
+    expect(missing.code).toBe(EXIT_CODES.NOT_FOUND);
+    expect(missing.err).toMatch(/--watch: no folder .*nowhere/);
+  });
+
   it('keys: create prints the key once, list never shows it, revoke by id; a bad scope is a usage error', async () => {
     const created = await kairos('--json', 'keys', 'create', '--scope', 'read', '--name', 'crm sync');
     expect(created.code, created.err).toBe(0);

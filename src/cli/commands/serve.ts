@@ -1,6 +1,8 @@
 // `kairos serve` (the HTTP API over the store), `kairos keys` (its API keys) and `kairos erase` (the right to be forgotten).
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { loadConfig } from '../../config.js';
 import { KairosError } from '../../errors.js';
 import { formatCount } from '../../util/format.js';
@@ -23,25 +25,45 @@ export function registerServe(program: Command, io: Io, global: () => GlobalOpti
     .option('--port <n>', 'port to listen on (0: any free port)', wholeNumber(0, 65_535), 8080)
     .option('--rate-limit <n>', 'requests per API key (or address, without a key) and minute', positiveInteger, 600)
     .option('--body-limit <bytes>', 'largest request body', positiveInteger, 1024 * 1024)
+    .option('--watch <dir>', 'ingest the data files dropped in DIR (orders-*.csv, customers-*.parquet, ...), then move them to DIR/done or DIR/failed')
+    .option('--schedule <cron>', 'start a scoring run on this cron schedule, e.g. "0 6 * * *" (06:00 every day, in the config\'s time zone)')
     .addHelpText(
       'after',
       `
 Every route but /health and /openapi.json needs "Authorization: Bearer KEY" (kairos keys create). The routes,
 scopes and errors: GET /openapi.json, and docs/api.md. Logs: one JSON line per request on stderr (not with --quiet).
-While it serves, the server holds the store: other kairos commands on it are told to go through the API.`,
+While it serves, the server holds the store: other kairos commands on it are told to go through the API.
+Scoring runs (POST /runs, --schedule) and ingest jobs (--watch, POST /ingest/{entity}/jobs) run one at a time off
+the request path; reads are answered from the last published run meanwhile. A run left unfinished by a killed server
+is reported failed at the next start. The refit policy ("refit" in kairos.config.json) applies to every run.`,
     )
-    .action(async (flags: { host: string; port: number; rateLimit: number; bodyLimit: number }) => {
+    .action(async (flags: { host: string; port: number; rateLimit: number; bodyLimit: number; watch?: string; schedule?: string }) => {
       const g = global();
       const config = loadConfig(g.config);
-      const [{ Store }, { buildServer }, { markServed, unmarkServed }, { registryFor }] = await Promise.all([
+      const { Cron } = await import('croner');
+      let cron: InstanceType<typeof Cron> | undefined;
+      if (flags.schedule !== undefined) {
+        try {
+          // Paused until the server listens; the pattern and zone are checked now.
+          cron = new Cron(flags.schedule, { paused: true, timezone: config.timezone, protect: true });
+        } catch (cause) {
+          throw new KairosError('USAGE', `--schedule "${flags.schedule}": ${(cause as Error).message}`, { cause, hint: 'five fields: minute hour day-of-month month day-of-week, e.g. "0 6 * * *"' });
+        }
+      }
+      const [{ Store }, { buildServer }, { markServed, unmarkServed }, { FolderWatcher }, { registryFor }] = await Promise.all([
         import('../../store/db.js'),
         import('../../server/app.js'),
         import('../../store/served.js'),
+        import('../../server/watch.js'),
         import('../../scores/registry.js'),
       ]);
       const registry = registryFor(config);
+      if (flags.watch !== undefined && !(existsSync(flags.watch) && statSync(flags.watch).isDirectory())) {
+        throw new KairosError('NOT_FOUND', `--watch: no folder ${resolve(flags.watch)}`, { hint: 'create it, or give another folder' });
+      }
       const store = await Store.open(g.db, { mustExist: true, ...storeWait(io, g) });
       let app: Awaited<ReturnType<typeof buildServer>> | undefined;
+      let watcher: InstanceType<typeof FolderWatcher> | undefined;
       try {
         app = await buildServer(store, {
           version: program.version() ?? 'unknown',
@@ -60,16 +82,57 @@ While it serves, the server holds the store: other kairos commands on it are tol
         const port = typeof address === 'object' && address !== null ? address.port : flags.port;
         const url = `http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${port}`;
         markServed(store.path, url);
-        const started = { listening: url, db: store.path, pid: process.pid };
+        const server = app;
+        if (flags.watch !== undefined) {
+          watcher = new FolderWatcher(
+            resolve(flags.watch),
+            server.runner,
+            config.watch,
+            (o) => server.log[o.status === 'done' ? 'info' : 'error']({ file: o.file, movedTo: o.movedTo, job: o.jobId }, `watch: ${o.message}`),
+            (err) => server.log.error({ err }, 'watch: the folder could not be read'),
+          );
+          watcher.start();
+        }
+        if (cron) {
+          const job = cron;
+          cron = new Cron(flags.schedule as string, { timezone: config.timezone, protect: true }, async () => {
+            try {
+              const started = await server.runner.start({ kind: 'score' }, 'schedule');
+              server.log.info({ job: started.jobId, run: started.runId }, 'schedule: scoring run started');
+            } catch (err) {
+              server.log.error({ err: (err as Error).message }, 'schedule: no scoring run this time');
+            }
+          });
+          job.stop();
+        }
+        const started = {
+          listening: url,
+          db: store.path,
+          pid: process.pid,
+          interruptedRuns: server.interruptedRuns,
+          ...(watcher ? { watch: watcher.dir } : {}),
+          ...(cron ? { schedule: flags.schedule, nextRun: cron.nextRun()?.toISOString() ?? null } : {}),
+        };
         if (g.json) io.out(JSON.stringify(started));
-        else io.out(`kairos serve: listening on ${url} (store ${store.path}, PID ${process.pid}); stop with Ctrl-C`);
+        else {
+          io.out(`kairos serve: listening on ${url} (store ${store.path}, PID ${process.pid}); stop with Ctrl-C`);
+          for (const id of server.interruptedRuns) io.out(`run ${id} was interrupted (the process running it stopped before publishing it): marked failed, nothing of it is shown`);
+          if (watcher) io.out(`watching ${watcher.dir}: files moved to done/ or failed/ once ingested`);
+          if (cron) io.out(`scoring runs on the schedule "${flags.schedule}" (${config.timezone}); next at ${cron.nextRun()?.toISOString() ?? 'never'}`);
+        }
         const signal = await new Promise<string>((done) => {
           for (const s of STOP_SIGNALS) process.once(s, () => done(s));
         });
-        if (!g.quiet && !g.json) io.err(`kairos serve: ${signal}: finishing the requests in flight, then closing the store`);
+        if (!g.quiet && !g.json) {
+          const job = app.runner.active();
+          io.err(`kairos serve: ${signal}: finishing the requests in flight${job ? ` and stopping job ${job.jobId} (${job.stage})` : ''}, then closing the store`);
+        }
       } finally {
         for (const s of STOP_SIGNALS) process.removeAllListeners(s);
-        // fastify.close waits for the requests in flight; the store closes (and checkpoints) after them.
+        cron?.stop();
+        await watcher?.stop();
+        // fastify.close waits for the requests in flight, then stops the job in progress (a run not yet publishing is
+        // marked failed, the store as before it; one publishing completes); the store closes (and checkpoints) after.
         await app?.close();
         unmarkServed(store.path);
         store.close();

@@ -1,6 +1,6 @@
 // Predictive scores from the "buy till you die" models and Gamma-Gamma: P(alive), churn risk, expected purchases, CLV, dates.
 import { writePurchaseSummary } from '../../features/summary.js';
-import { gammaGamma, getTransactionModel, serializeFit, type TransactionModelName, type TransactionSummary } from '../../models/index.js';
+import { gammaGamma, getTransactionModel, parseFit, serializeFit, type GammaGammaParams, type ModelParams, type TransactionModelName, type TransactionSummary } from '../../models/index.js';
 import { fitSpend, fitTransaction, type TransactionFit } from './fitting.js';
 import { KairosError } from '../../errors.js';
 import { quoteLiteral } from '../../store/db.js';
@@ -33,6 +33,37 @@ async function emptyResult(ctx: ScoreContext): Promise<void> {
        NULL::DOUBLE AS expected_purchases_90d, NULL::DOUBLE AS conversion_probability_30d_purchase_model, NULL::DOUBLE AS expected_order_value,
        NULL::DOUBLE AS clv_12m_purchase_model, NULL::DATE AS next_order_date, NULL::DATE AS churn_decisive_date, NULL::VARCHAR AS clv_model WHERE false`,
   );
+}
+
+/** The purchase model (and spend model) fit the refit policy says to reuse, when the context carries one this config accepts. */
+function reusableFit(ctx: ScoreContext):
+  | { name: TransactionModelName; params: ModelParams; diagnostics: unknown; stored: unknown; fromRun: number; spend: { params: GammaGammaParams; stored: unknown } | null }
+  | undefined {
+  const r = ctx.reuseFits;
+  if (!r) return undefined;
+  for (const [model, stored] of r.fits) {
+    if (!['bg-nbd', 'pareto-nbd', 'mbg-nbd'].includes(model)) continue;
+    // A model named in the config that differs from the stored one: refitted (the config changed since).
+    if (ctx.config.scores.model !== 'auto' && ctx.config.scores.model !== model) return undefined;
+    const fit = parseFit(stored);
+    const gg = r.fits.get('gamma-gamma');
+    return {
+      name: model as TransactionModelName,
+      params: fit.params as ModelParams,
+      diagnostics: fit.diagnostics,
+      stored,
+      fromRun: r.fromRun,
+      spend: gg === undefined ? null : { params: parseFit(gg).params as GammaGammaParams, stored: gg },
+    };
+  }
+  return undefined;
+}
+
+/** E[Z | x, m] for everyone with stored Gamma-Gamma parameters (as fitSpend does after its fit). */
+function reusedSpend(params: GammaGammaParams, x: Float64Array, m: Float64Array): Float64Array {
+  const mPos = new Float64Array(m.length);
+  for (let i = 0; i < m.length; i++) mPos[i] = (m[i] as number) > 0 ? (m[i] as number) : 0;
+  return gammaGamma.conditionalExpectedSpend(params, { x, m: mPos });
 }
 
 export const clvScorer: Scorer = {
@@ -84,14 +115,22 @@ export const clvScorer: Scorer = {
     let candidates: readonly CandidateResult[] = [];
     let choice: ModelChoice | undefined;
     let fitted: TransactionFit;
+    // The refit policy said not to refit: the purchase model and its parameters of the run that fitted them.
+    const reused = reusableFit(ctx);
     try {
-      if (s.model === 'auto') ctx.progress('clv: choosing the purchase model on a holdout');
-      choice = await decideTransactionModel(ctx.store, ctx.asOf, s, ctx.dataFingerprint, summary.rows);
-      name = choice.model;
-      candidates = choice.candidates;
-      notes.push(choice.reason);
-      ctx.progress(`clv: fitting ${name} on ${summary.rows.toLocaleString('en')} customers`);
-      fitted = fitTransaction(name, summary.transactions);
+      if (reused) {
+        name = reused.name;
+        fitted = { fit: { params: reused.params, diagnostics: reused.diagnostics } as TransactionFit['fit'], penalty: 0, note: null };
+        ctx.progress(`clv: ${name} parameters of run ${reused.fromRun} reused (refit policy)`);
+      } else {
+        if (s.model === 'auto') ctx.progress('clv: choosing the purchase model on a holdout');
+        choice = await decideTransactionModel(ctx.store, ctx.asOf, s, ctx.dataFingerprint, summary.rows);
+        name = choice.model;
+        candidates = choice.candidates;
+        notes.push(choice.reason);
+        ctx.progress(`clv: fitting ${name} on ${summary.rows.toLocaleString('en')} customers`);
+        fitted = fitTransaction(name, summary.transactions);
+      }
     } catch (err) {
       // The run goes on (RFM and other scorers); these scores stay empty and the notes say why and what to try.
       const e = err instanceof KairosError ? err : new KairosError('INTERNAL', String(err));
@@ -104,14 +143,25 @@ export const clvScorer: Scorer = {
     // Resolved by name at run time: the model's own parameter type is not known statically here.
     const model = getTransactionModel(name as string);
     const transactions: TransactionSummary = summary.transactions;
-    ctx.progress('clv: fitting Gamma-Gamma spend');
-    const { spend, fit: ggFit, note: spendNote } = fitSpend(summary.spend.x, summary.spend.m);
+    const { spend, fit: ggFit, note: spendNote } = reused?.spend
+      ? { spend: reusedSpend(reused.spend.params, summary.spend.x, summary.spend.m), fit: null, note: null }
+      : (ctx.progress('clv: fitting Gamma-Gamma spend'), fitSpend(summary.spend.x, summary.spend.m));
     if (spendNote) notes.push(spendNote);
     const dataHash = `run-${ctx.runId}`;
-    // The choice is recorded with the fit: `kairos models` shows it, and a run on the same data and settings reuses it.
-    const record = choice?.record === undefined ? {} : { choice: choice.record };
-    models.push({ model: name, fit: { ...JSON.parse(serializeFit(name, fit, { dataHash })), selection: candidates, ...record } });
-    if (ggFit) models.push({ model: 'gamma-gamma', fit: JSON.parse(serializeFit('gamma-gamma', ggFit, { dataHash })) });
+    if (reused) {
+      // Recorded as they were stored, marked reused: the next run's policy counts from the run that fitted them.
+      models.push({ model: name, fit: { ...(reused.stored as object), reusedFrom: reused.fromRun } });
+      if (reused.spend) models.push({ model: 'gamma-gamma', fit: { ...(reused.spend.stored as object), reusedFrom: reused.fromRun } });
+      else {
+        notes.push(`clv: run ${reused.fromRun} has no Gamma-Gamma fit to reuse: the spend model was fitted`);
+        if (ggFit) models.push({ model: 'gamma-gamma', fit: JSON.parse(serializeFit('gamma-gamma', ggFit, { dataHash })) });
+      }
+    } else {
+      // The choice is recorded with the fit: `kairos models` shows it, and a run on the same data and settings reuses it.
+      const record = choice?.record === undefined ? {} : { choice: choice.record };
+      models.push({ model: name, fit: { ...JSON.parse(serializeFit(name, fit, { dataHash })), selection: candidates, ...record } });
+      if (ggFit) models.push({ model: 'gamma-gamma', fit: JSON.parse(serializeFit('gamma-gamma', ggFit, { dataHash })) });
+    }
 
     ctx.progress('clv: scoring customers');
     const p = fit.params;

@@ -1,0 +1,151 @@
+// Customer look-ups under load (autocannon against kairos serve on 127.0.0.1), alone and while a full scoring run started by POST /runs is in progress.
+//
+//   npm run build && npx tsx bench/serve-load.ts [--customers 1000000] [--rate 500] [--seconds 20] [--repeat 3]
+//
+// Builds once (cached in bench/out) a store of the purchase log bench/purchase-log.ts writes (`--customers`
+// customers, seed 42: `kairos ingest orders FILE --preset cdnow`, then one `kairos score`), and a read and a write key.
+// Then, `--repeat` times: starts `node bin/kairos.js serve` on a copy, sends GET /customers/{id} (ids drawn in turn
+// from 1,000 scored customers) at `--rate` requests/s over 10 connections for `--seconds` s alone, then starts a full
+// scoring run with POST /runs and sends the same load for `--seconds` s while it runs (the run must still be running at
+// the end of the window, else that round is marked). Prints p50/p99/max latency, requests/s and non-2xx per phase
+// and their medians over the rounds.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import autocannon from 'autocannon';
+import { Store } from '../src/store/db.js';
+import { option } from './machine.js';
+
+const customers = Number(option('--customers', '1000000'));
+const rate = Number(option('--rate', '500'));
+const seconds = Number(option('--seconds', '20'));
+const repeat = Number(option('--repeat', '3'));
+const bin = resolve('bin/kairos.js');
+const out = resolve('bench/out');
+const base = resolve(out, `serve-load-${customers}.duckdb`);
+const work = resolve(out, `serve-load-work.duckdb`);
+if (!existsSync(resolve('dist/server/run-worker.js'))) throw new Error('dist/ is missing or old: run npm run build first');
+
+function run(args: string[]): string {
+  const r = spawnSync('node', [bin, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`kairos ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+if (!existsSync(base)) {
+  const log = resolve(out, `purchases-${customers}-seed42.csv`);
+  if (!existsSync(log)) {
+    const made = spawnSync('npx', ['tsx', 'bench/purchase-log.ts', '--customers', String(customers)], { stdio: 'inherit' });
+    if (made.status !== 0 || !existsSync(log)) throw new Error(`could not write ${log} (bench/purchase-log.ts)`);
+  }
+  console.log(`building ${base} (ingest + one score) ...`);
+  run(['--db', base, '--quiet', 'ingest', 'orders', log, '--preset', 'cdnow']);
+  run(['--db', base, '--quiet', 'score']);
+  const keys = ['read', 'write'].map((scope) => (JSON.parse(run(['--db', base, '--json', 'keys', 'create', '--scope', scope, '--name', 'bench'])) as { key: string }).key);
+  writeFileSync(`${base}.keys.json`, JSON.stringify({ read: keys[0], write: keys[1] }));
+}
+const keys = JSON.parse(readFileSync(`${base}.keys.json`, 'utf8')) as { read: string; write: string };
+
+const ids: string[] = await (async () => {
+  const store = await Store.open(base, { readOnly: true });
+  try {
+    return (await store.all<{ customer_id: string }>('SELECT customer_id FROM customer_scores WHERE run_id IS NOT NULL ORDER BY hash(customer_id) LIMIT 1000')).map((r) => r.customer_id);
+  } finally {
+    store.close();
+  }
+})();
+
+interface Server {
+  readonly child: ChildProcess;
+  readonly url: string;
+}
+
+function serve(): Promise<Server> {
+  for (const f of [work, `${work}.wal`, `${work}.run.lock`, `${work}.serve.json`]) rmSync(f, { force: true });
+  copyFileSync(base, work);
+  return new Promise((done, fail) => {
+    const child = spawn('node', [bin, '--db', work, '--json', '--quiet', 'serve', '--port', '0', '--rate-limit', '100000000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (text.includes('\n')) done({ child, url: (JSON.parse(text.split('\n')[0] as string) as { listening: string }).listening });
+    });
+    child.on('exit', (code) => fail(new Error(`kairos serve exited (${code})`)));
+  });
+}
+
+function stop(s: Server): Promise<void> {
+  return new Promise((done) => {
+    s.child.once('exit', () => done());
+    // SIGKILL: the copy is thrown away, and a SIGTERM would wait for the run's current step (a minute at 100k).
+    s.child.kill('SIGKILL');
+  });
+}
+
+interface Phase {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly rps: number;
+  readonly non2xx: number;
+  readonly errors: number;
+}
+
+/** The load on a route: 'customer' (GET /customers/{id}, ids in turn) or 'health' (GET /health: one SELECT 1 on the server's connection). */
+async function load(s: Server, route: 'customer' | 'health'): Promise<Phase> {
+  let i = 0;
+  const result = await autocannon({
+    url: s.url,
+    connections: 10,
+    overallRate: rate,
+    duration: seconds,
+    headers: { authorization: `Bearer ${keys.read}` },
+    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: route === 'health' ? '/health' : `/customers/${encodeURIComponent(ids[i++ % ids.length] as string)}` }) }],
+  });
+  return { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max, rps: result.requests.average, non2xx: result.non2xx, errors: result.errors };
+}
+
+async function api(s: Server, method: string, path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${s.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${keys.write}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return res.json();
+}
+
+const show = (p: Phase): string => `p50 ${p.p50} ms, p99 ${p.p99} ms, max ${p.max} ms, ${p.rps.toFixed(0)} req/s, non-2xx ${p.non2xx}, errors ${p.errors}`;
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? (s[s.length >> 1] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+};
+
+const routes = ['customer', 'health'] as const;
+const alone = { customer: [] as Phase[], health: [] as Phase[] };
+const during = { customer: [] as Phase[], health: [] as Phase[] };
+console.log(`${customers.toLocaleString('en')} customers, GET /customers/{id} and GET /health at ${rate} req/s over 10 connections, ${seconds} s per phase`);
+for (let r = 0; r < repeat; r++) {
+  const s = await serve();
+  try {
+    // Warm-up (first requests compile the routes and fill DuckDB's caches): not counted.
+    await autocannon({ url: `${s.url}/customers/${encodeURIComponent(ids[0] as string)}`, connections: 2, amount: 200, headers: { authorization: `Bearer ${keys.read}` } });
+    for (const route of routes) {
+      const a = await load(s, route);
+      alone[route].push(a);
+      console.log(`round ${r + 1} ${route} alone:      ${show(a)}`);
+    }
+    const job = await api(s, 'POST', '/runs', {});
+    if (job.status !== 'running') throw new Error(`POST /runs: ${JSON.stringify(job)}`);
+    for (const route of routes) {
+      const d = await load(s, route);
+      const after = await api(s, 'GET', `/jobs/${job.jobId}`);
+      during[route].push(d);
+      console.log(`round ${r + 1} ${route} during run: ${show(d)} (run ${job.runId} ${after.status === 'running' ? `still running at ${after.stage}` : `ENDED before the window closed (${after.status})`})`);
+    }
+  } finally {
+    await stop(s);
+  }
+}
+const med = (ps: Phase[]): string =>
+  `p50 ${median(ps.map((p) => p.p50))} ms, p99 ${median(ps.map((p) => p.p99))} ms, max ${median(ps.map((p) => p.max))} ms, ${median(ps.map((p) => p.rps)).toFixed(0)} req/s`;
+for (const route of routes) console.log(`\n${route}: medians of ${repeat}: alone ${med(alone[route])}; during a run ${med(during[route])}`);

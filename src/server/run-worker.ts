@@ -1,0 +1,83 @@
+// The worker thread of kairos serve's runner: one job (a scoring run or an ingest), its SQL on the main thread's store (src/store/remote.ts).
+import { isMainThread, parentPort, type MessagePort } from 'node:worker_threads';
+import type { KairosConfig } from '../config.js';
+import { KairosError } from '../errors.js';
+import { ingest } from '../ingest/ingest.js';
+import { DEFAULT_REGISTRY } from '../scores/registry.js';
+import { runScores } from '../scores/run.js';
+import { RemoteStore, serialiseError } from '../store/remote.js';
+import type { Entity } from '../store/migrations.js';
+import type { RunJob, WorkerEvent } from './jobs.js';
+
+/** A job for the worker: what to do, and the port of its own connection to the store. */
+export interface WorkerJob {
+  readonly kind: 'job';
+  readonly storePath: string;
+  readonly storePort: MessagePort;
+  readonly job: RunJob;
+  readonly config: KairosConfig;
+}
+
+if (!isMainThread && parentPort) {
+  const parent = parentPort;
+  const stop = new AbortController();
+  const send = (e: WorkerEvent): void => parent.postMessage(e);
+  parent.on('message', (m: WorkerJob | { kind: 'stop'; reason?: string }) => {
+    if (m.kind === 'stop') stop.abort(m.reason ?? 'the server is stopping');
+    else if (m.kind === 'job') {
+      runJob(m, stop.signal, send);
+    }
+  });
+}
+
+/** Runs one job on its store port; says how it went through `send`. */
+function runJob(input: WorkerJob, signal: AbortSignal, send: (e: WorkerEvent) => void): void {
+  const { storePath, storePort, job, config } = input;
+  const store = new RemoteStore(storePath, storePort).asStore();
+  const work = async (): Promise<unknown> => {
+    if (job.kind === 'score') {
+      // The scorers in run order: the stage "scoring X" is scorer done + 1 of total.
+      const names = DEFAULT_REGISTRY.resolve(job.scorers).map((s) => s.name);
+      let done = 0;
+      return runScores(store, {
+        config,
+        ...(job.asOf === undefined ? {} : { asOf: job.asOf }),
+        ...(job.scorers === undefined ? {} : { scorers: job.scorers }),
+        lockedBy: 'kairos serve',
+        signal,
+        onStart: (runId) => send({ kind: 'started', runId }),
+        onProgress: (message) => {
+          // A stop lands at the next step a scorer reports (a snapshot, a fit), not only between scorers: the error
+          // goes up through the scorer, and the run is marked failed with the store as before it. Publishing reports
+          // nothing, so a run that publishes completes.
+          if (signal.aborted && message !== 'publishing the run') {
+            throw new KairosError('INTERRUPTED', `the run was stopped before it was published (${String(signal.reason)}): the store is as before it`, {
+              hint: 'start it again (POST /runs, or kairos score)',
+            });
+          }
+          const m = /^scoring (\S+)$/.exec(message);
+          if (m) done = Math.max(0, names.indexOf(m[1] as string));
+          if (message === 'publishing the run') done = names.length;
+          send({ kind: 'progress', stage: message, done, total: names.length });
+        },
+      });
+    }
+    const files = job.files;
+    let done = 0;
+    send({ kind: 'progress', stage: `ingesting ${files.length} file(s)`, done, total: files.length });
+    const report = await ingest(store, {
+      entity: job.entity as Entity,
+      files,
+      settings: config.ingest[job.entity as Entity] ?? {},
+      timezone: config.timezone,
+      ...(job.rejectsDir === undefined ? {} : { rejectsDir: job.rejectsDir }),
+      onProgress: (message) => send({ kind: 'progress', stage: message, done, total: files.length }),
+    });
+    done = files.length;
+    return report;
+  };
+  work().then(
+    (result) => send({ kind: 'done', result: JSON.parse(JSON.stringify(result)) as unknown }),
+    (err: unknown) => send({ kind: 'failed', error: serialiseError(err) }),
+  ).finally(() => storePort.close());
+}
