@@ -26,17 +26,18 @@ export function visibleColumns(registry: ScoreRegistry, scorer: Scorer): Set<str
 }
 
 /**
- * Every stored score of one customer, each scorer's explanation, and its items. `overlay` replaces some of the row's
- * values before the scorers explain them (the API's rescored values, src/scores/rescore.ts).
+ * Every stored score of one customer, each scorer's explanation, and its items. `row`: the customer's row of
+ * customer_scores when the caller has read it already; `overlay` replaces some of its values before the scorers
+ * explain them (the API's rescored values, src/scores/rescore.ts).
  */
 export async function explainCustomer(
   store: Store,
   customerId: string,
   registry: ScoreRegistry = DEFAULT_REGISTRY,
-  overlay: Readonly<Record<string, unknown>> = {},
+  options: { readonly row?: Record<string, unknown>; readonly overlay?: Readonly<Record<string, unknown>> } = {},
 ): Promise<CustomerExplanation> {
-  const stored = await store.one('SELECT * FROM customer_scores WHERE customer_id = ?', [customerId]);
-  const row = stored === undefined ? undefined : { ...stored, ...overlay };
+  const stored = options.row ?? (await store.one('SELECT * FROM customer_scores WHERE customer_id = ?', [customerId]));
+  const row = stored === undefined ? undefined : { ...stored, ...options.overlay };
   if (!row) throw new KairosError('NOT_FOUND', `customer "${customerId}" not found`, { hint: 'ids are case-sensitive; list some with kairos sql "SELECT customer_id FROM customers LIMIT 5"' });
   if (row['run_id'] === null || row['run_id'] === undefined) {
     throw new KairosError('NOT_FOUND', `customer "${customerId}" has no scores yet`, { hint: 'run `kairos score` (customers created after the as-of date are not scored)' });

@@ -4,12 +4,12 @@ import { KairosError } from '../errors.js';
 import { observationEnd, summarySql } from '../features/summary.js';
 import { refusedOrdersSql } from '../features/purchases.js';
 import { getTransactionModel, isTransactionModelName, parseFit, type GammaGammaParams, type ModelParams, type TransactionModelName } from '../models/index.js';
-import type { SqlValue, Store } from '../store/db.js';
+import { quoteIdentifier, type SqlValue, type Store } from '../store/db.js';
 import { expectedSpend } from './clv/fitting.js';
 import { predictClv, type ClvSettings } from './clv/predict.js';
 import { LEARNED_TASK_COLUMNS } from './learned/index.js';
 import { itemColumns, type ScoreRegistry } from './registry.js';
-import { storedResults } from './results.js';
+import { resultsTable, storedResults } from './results.js';
 
 /** The purchase scores a rescoring recomputes (the rfm figures a purchase changes, and the clv scores). */
 export const RESCORED_COLUMNS = [
@@ -81,40 +81,53 @@ const DAY_MS = 86_400_000;
 const dayOf = (iso: string): number => Date.parse(`${iso}T00:00:00Z`) / DAY_MS;
 const isoDay = (day: number): string => new Date(day * DAY_MS).toISOString().slice(0, 10);
 
+/** The published runs per store, by the latest completed run: a run publishing, or being interrupted, changes it. */
+const published = new WeakMap<Store, { key: number; state: Awaited<ReturnType<typeof storedResults>> }>();
+
+/** storedResults, read again only when a run has completed since (one small query otherwise). */
+async function publishedState(store: Store, registry: ScoreRegistry): Promise<Awaited<ReturnType<typeof storedResults>>> {
+  const key = Number((await store.value<number | null>(`SELECT max(run_id) FROM score_runs WHERE status = 'completed'`)) ?? -1);
+  const cached = published.get(store);
+  if (cached !== undefined && cached.key === key) return cached.state;
+  const state = await storedResults(store, registry);
+  published.set(store, { key, state });
+  return state;
+}
+
 /** Fitted models per store and run: a run's parameters never change, so they are read once. */
 const loaded = new WeakMap<Store, Map<number, RescoringModels>>();
 
 /** The published clv run's fitted models and settings; NOT_FOUND or INSUFFICIENT_DATA when there is nothing to rescore with. */
 export async function rescoringModels(store: Store, registry: ScoreRegistry): Promise<RescoringModels> {
-  const published = (await storedResults(store, registry)).get('clv');
-  if (published === undefined) {
+  const clv = (await publishedState(store, registry)).get('clv');
+  if (clv === undefined) {
     throw new KairosError('NOT_FOUND', 'no published purchase-model scores to rescore from', { hint: 'run kairos score (POST /runs) first: rescoring uses its fitted models' });
   }
   const cache = loaded.get(store) ?? new Map<number, RescoringModels>();
   loaded.set(store, cache);
-  const cached = cache.get(published.runId);
+  const cached = cache.get(clv.runId);
   if (cached) return cached;
   const fits = await store.all<{ model: string; fit: string }>(
     `SELECT model, fit::VARCHAR AS fit FROM model_fits WHERE run_id = ? AND model IN ('bg-nbd', 'pareto-nbd', 'mbg-nbd', 'gamma-gamma')`,
-    [published.runId],
+    [clv.runId],
   );
   const transaction = fits.find((f) => isTransactionModelName(f.model));
   if (transaction === undefined || !isTransactionModelName(transaction.model)) {
-    throw new KairosError('INSUFFICIENT_DATA', `run ${published.runId} fitted no purchase model: its clv scores are empty, and there is nothing to rescore with`, {
+    throw new KairosError('INSUFFICIENT_DATA', `run ${clv.runId} fitted no purchase model: its clv scores are empty, and there is nothing to rescore with`, {
       hint: 'GET /runs/{id} gives the run notes: why the model could not be fitted',
     });
   }
   const gg = fits.find((f) => f.model === 'gamma-gamma');
-  const config = JSON.parse(String(await store.value('SELECT config::VARCHAR FROM score_runs WHERE run_id = ?', [published.runId]))) as {
+  const config = JSON.parse(String(await store.value('SELECT config::VARCHAR FROM score_runs WHERE run_id = ?', [clv.runId]))) as {
     scores?: Partial<typeof DEFAULT_CONFIG.scores>;
     learned?: Partial<typeof DEFAULT_CONFIG.learned>;
   };
   const scores = { ...DEFAULT_CONFIG.scores, ...config.scores };
-  const fallback = gg === undefined ? await store.value<number | null>('SELECT any_value(expected_order_value) FROM scores_clv WHERE run_id = ?', [published.runId]) : null;
+  const fallback = gg === undefined ? await store.value<number | null>('SELECT any_value(expected_order_value) FROM scores_clv WHERE run_id = ?', [clv.runId]) : null;
   const models: RescoringModels = {
-    runId: published.runId,
-    asOf: published.asOf,
-    endDay: dayOf(observationEnd(published.asOf)),
+    runId: clv.runId,
+    asOf: clv.asOf,
+    endDay: dayOf(observationEnd(clv.asOf)),
     model: transaction.model,
     params: parseFit(transaction.fit).params,
     spend: gg === undefined ? null : (parseFit(gg.fit).params as GammaGammaParams),
@@ -126,7 +139,7 @@ export async function rescoringModels(store: Store, registry: ScoreRegistry): Pr
       churnDays: config.learned?.churnDays ?? DEFAULT_CONFIG.learned.churnDays,
     },
   };
-  cache.set(published.runId, models);
+  cache.set(clv.runId, models);
   return models;
 }
 
@@ -202,12 +215,12 @@ export async function rescoreCustomers(store: Store, registry: ScoreRegistry, se
 
   // The published values, and whose model fills the learned scorer's winner columns for each customer.
   const ids = rows.map((r) => r.customer_id);
-  const published = await publishedRows(store, registry, ids);
+  const before = await publishedRows(store, registry, ids);
   const asOfDay = dayOf(models.asOf.slice(0, 10));
   const at = now.toISOString();
   const date = (day: number): string | null => (Number.isFinite(day) ? isoDay(day) : null);
   const out: Rescored[] = rows.map((r, i) => {
-    const before = published.get(r.customer_id) ?? {};
+    const was = before.get(r.customer_id) ?? {};
     const last = r.last_order_date;
     const scores: Record<string, number | string | null> = {
       first_order_date: r.first_order_date,
@@ -225,8 +238,8 @@ export async function rescoreCustomers(store: Store, registry: ScoreRegistry, se
       next_order_date: date(p.nextOrderDay[i] as number),
       churn_decisive_date: date(p.churnDecisiveDay[i] as number),
     };
-    for (const w of WINNERS) if (before[w.model] === models.model) scores[w.winner] = scores[w.purchase] ?? null;
-    const previous = Object.fromEntries(Object.keys(scores).map((k) => [k, before[k] ?? null]));
+    for (const w of WINNERS) if (was[w.model] === models.model) scores[w.winner] = scores[w.purchase] ?? null;
+    const previous = Object.fromEntries(Object.keys(scores).map((k) => [k, was[k] ?? null]));
     return {
       customerId: r.customer_id,
       runId: models.runId,
@@ -273,15 +286,26 @@ async function deleteRescored(store: Store, ids: readonly string[]): Promise<voi
   }
 }
 
-/** The customers' rows of customer_scores (the columns a rescoring changes, and the winners' models). */
+/**
+ * The customers' published values of the columns a rescoring changes, and the winners' models, read from each scorer's
+ * results table at its published run (point reads: the customer_scores view joins every scorer's whole run).
+ */
 async function publishedRows(store: Store, registry: ScoreRegistry, ids: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
-  const available = new Set(registry.scorers.flatMap((s) => s.columns.map((c) => c.name)));
-  const wanted = [...RESCORED_COLUMNS, ...WINNERS.flatMap((w) => [w.winner, w.model])].filter((c) => available.has(c));
-  const out = new Map<string, Record<string, unknown>>();
-  for (let k = 0; k < ids.length; k += 500) {
-    const chunk = ids.slice(k, k + 500);
-    const rows = await store.all(`SELECT customer_id, ${wanted.join(', ')} FROM customer_scores WHERE customer_id IN (${chunk.map(() => '?').join(', ')})`, chunk);
-    for (const r of rows) out.set(String(r['customer_id']), r);
+  const state = await publishedState(store, registry);
+  const wanted = new Set<string>([...RESCORED_COLUMNS, ...WINNERS.flatMap((w) => [w.winner, w.model])]);
+  const out = new Map<string, Record<string, unknown>>(ids.map((id) => [id, {}]));
+  for (const scorer of registry.scorers) {
+    const columns = scorer.columns.map((c) => c.name).filter((c) => wanted.has(c));
+    const st = state.get(scorer.name);
+    if (columns.length === 0 || st === undefined) continue;
+    for (let k = 0; k < ids.length; k += 500) {
+      const chunk = ids.slice(k, k + 500);
+      const rows = await store.all(
+        `SELECT customer_id, ${columns.map(quoteIdentifier).join(', ')} FROM ${quoteIdentifier(resultsTable(scorer.name))} WHERE run_id = ? AND customer_id IN (${chunk.map(() => '?').join(', ')})`,
+        [st.runId, ...chunk],
+      );
+      for (const r of rows) Object.assign(out.get(String(r['customer_id'])) ?? {}, r);
+    }
   }
   return out;
 }
@@ -306,11 +330,11 @@ export async function rescoredScores(
   registry: ScoreRegistry,
   customerId: string,
 ): Promise<{ readonly values: Record<string, unknown>; readonly rescoredAt: string; readonly runId: number; readonly observedTo: string; readonly model: string } | null> {
-  const published = (await storedResults(store, registry)).get('clv');
-  if (published === undefined) return null;
+  const clv = (await publishedState(store, registry)).get('clv');
+  if (clv === undefined) return null;
   const row = await store.one(
     `SELECT *, strftime(rescored_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS rescored_at_text FROM rescored_scores WHERE customer_id = ? AND run_id = ?`,
-    [customerId, published.runId],
+    [customerId, clv.runId],
   );
   if (!row) return null;
   const values: Record<string, unknown> = {};

@@ -50,10 +50,10 @@ export function rescoreRoutes(ctx: RouteContext): RouteSpec[] {
         const { id } = params as z.output<typeof CustomerParams>;
         return db(async (store) => {
           const started = performance.now();
-          const known = Number(await store.value('SELECT count(*) FROM customers WHERE customer_id = ?', [id]));
-          if (known === 0) throw new KairosError('NOT_FOUND', `customer "${id}" not found`, { hint: 'ids are case-sensitive; GET /customers lists them' });
           const [r] = await rescoreCustomers(store, registry, { customerId: id });
           if (r === undefined) {
+            const known = Number(await store.value('SELECT count(*) FROM customers WHERE customer_id = ?', [id]));
+            if (known === 0) throw new KairosError('NOT_FOUND', `customer "${id}" not found`, { hint: 'ids are case-sensitive; GET /customers lists them' });
             throw new KairosError('INSUFFICIENT_DATA', `customer "${id}" has no purchase: the purchase models score buyers only`, { hint: 'a prospect gets purchase-model scores with a first order' });
           }
           return {

@@ -145,11 +145,11 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
         const { id } = params as z.output<typeof CustomerParams>;
         const result = await db(async (store) => {
           // A customer not scored yet (created after the published run's as-of, or just ingested) is shown without scores.
-          const unscored = await store.one('SELECT * FROM customer_scores WHERE customer_id = ? AND run_id IS NULL', [id]);
-          if (unscored) return { customer: unscored, explanations: {}, items: {}, rescored: null };
+          const row = await store.one('SELECT * FROM customer_scores WHERE customer_id = ?', [id]);
+          if (row && row['run_id'] === null) return { customer: row, explanations: {}, items: {}, rescored: null };
           // Values rescored after a new order (routes-rescore.ts) replace the published ones, marked, until the next run.
-          const overlay = await rescoredOverlay(store, registry, id);
-          return { ...(await explainCustomer(store, id, registry, overlay.values)), rescored: overlay.mark };
+          const overlay = row ? await rescoredOverlay(store, registry, id) : { values: {}, mark: null };
+          return { ...(await explainCustomer(store, id, registry, { ...(row ? { row } : {}), overlay: overlay.values })), rescored: overlay.mark };
         });
         const { row, redacted } = redact(result.customer, personalFields, key);
         return { customer: row, explanations: result.explanations, items: result.items, redacted, rescored: result.rescored };
