@@ -9,7 +9,7 @@ import { expectedSpend } from './clv/fitting.js';
 import { predictClv, type ClvSettings } from './clv/predict.js';
 import { LEARNED_TASK_COLUMNS } from './learned/index.js';
 import { itemColumns, type ScoreRegistry } from './registry.js';
-import { resultsTable, storedResults } from './results.js';
+import { publishedResults, resultsTable } from './results.js';
 
 /** The purchase scores a rescoring recomputes (the rfm figures a purchase changes, and the clv scores). */
 export const RESCORED_COLUMNS = [
@@ -81,25 +81,12 @@ const DAY_MS = 86_400_000;
 const dayOf = (iso: string): number => Date.parse(`${iso}T00:00:00Z`) / DAY_MS;
 const isoDay = (day: number): string => new Date(day * DAY_MS).toISOString().slice(0, 10);
 
-/** The published runs per store, by the latest completed run: a run publishing, or being interrupted, changes it. */
-const published = new WeakMap<Store, { key: number; state: Awaited<ReturnType<typeof storedResults>> }>();
-
-/** storedResults, read again only when a run has completed since (one small query otherwise). */
-async function publishedState(store: Store, registry: ScoreRegistry): Promise<Awaited<ReturnType<typeof storedResults>>> {
-  const key = Number((await store.value<number | null>(`SELECT max(run_id) FROM score_runs WHERE status = 'completed'`)) ?? -1);
-  const cached = published.get(store);
-  if (cached !== undefined && cached.key === key) return cached.state;
-  const state = await storedResults(store, registry);
-  published.set(store, { key, state });
-  return state;
-}
-
 /** Fitted models per store and run: a run's parameters never change, so they are read once. */
 const loaded = new WeakMap<Store, Map<number, RescoringModels>>();
 
 /** The published clv run's fitted models and settings; NOT_FOUND or INSUFFICIENT_DATA when there is nothing to rescore with. */
 export async function rescoringModels(store: Store, registry: ScoreRegistry): Promise<RescoringModels> {
-  const clv = (await publishedState(store, registry)).get('clv');
+  const clv = (await publishedResults(store, registry)).get('clv');
   if (clv === undefined) {
     throw new KairosError('NOT_FOUND', 'no published purchase-model scores to rescore from', { hint: 'run kairos score (POST /runs) first: rescoring uses its fitted models' });
   }
@@ -291,7 +278,7 @@ async function deleteRescored(store: Store, ids: readonly string[]): Promise<voi
  * results table at its published run (point reads: the customer_scores view joins every scorer's whole run).
  */
 async function publishedRows(store: Store, registry: ScoreRegistry, ids: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
-  const state = await publishedState(store, registry);
+  const state = await publishedResults(store, registry);
   const wanted = new Set<string>([...RESCORED_COLUMNS, ...WINNERS.flatMap((w) => [w.winner, w.model])]);
   const out = new Map<string, Record<string, unknown>>(ids.map((id) => [id, {}]));
   for (const scorer of registry.scorers) {
@@ -330,7 +317,7 @@ export async function rescoredScores(
   registry: ScoreRegistry,
   customerId: string,
 ): Promise<{ readonly values: Record<string, unknown>; readonly rescoredAt: string; readonly runId: number; readonly observedTo: string; readonly model: string } | null> {
-  const clv = (await publishedState(store, registry)).get('clv');
+  const clv = (await publishedResults(store, registry)).get('clv');
   if (clv === undefined) return null;
   const row = await store.one(
     `SELECT *, strftime(rescored_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS rescored_at_text FROM rescored_scores WHERE customer_id = ? AND run_id = ?`,

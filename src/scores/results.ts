@@ -166,16 +166,10 @@ function historyValue(column: string, type: string): string {
 }
 
 /**
- * (Re)creates the views over the stored results (inside the publishing transaction):
- * - customer_scores: every column of `customers`, the run of the customer's most recent results (`run_id`,
- *   `scored_as_of`), then each registered scorer's columns from its published run. Columns are listed, never `*`, so
- *   no name is silently renamed (the registry refuses collisions when it loads).
- * - score_history: the long shape (run_id, customer_id, score, value_num, value_text, value_date, value_json) of every
- *   completed run of every scorer table, older shapes included, and of schema 1's history.
- * Drops latest_scores, the single results table of stores made before per-scorer results.
+ * The SELECT of customer_scores (see createViews) over the published runs `state`. With `oneCustomer`, every side is
+ * filtered on customer_id = $1: a point read, where the view would join each scorer's whole published run first.
  */
-export async function createViews(store: Store, registry: ScoreRegistry): Promise<void> {
-  const state = await storedResults(store, registry);
+function customerScoresSelect(state: ReadonlyMap<string, StoredResults>, registry: ScoreRegistry, oneCustomer: boolean): string {
   const alias = (i: number): string => `s${i}`;
   const scorers = registry.scorers;
   const runOf = scorers
@@ -188,16 +182,47 @@ export async function createViews(store: Store, registry: ScoreRegistry): Promis
     ? `CASE ${runId} ${asOfByRun.map(([id, at]) => `WHEN ${id} THEN TIMESTAMP ${quoteLiteral(at)}`).join(' ')} END`
     : 'NULL::TIMESTAMP';
   const columns = scorers.flatMap((s, i) => scoreColumnNames(s).map((c) => `${alias(i)}.${quoteIdentifier(c)}`));
+  const one = oneCustomer ? ' AND customer_id = $1' : '';
   // The published run is a constant of the view: DuckDB skips the other runs' row groups by their min/max run_id.
   const joins = scorers.map((s, i) => {
     const published = state.get(s.name)?.runId ?? -1;
-    return `LEFT JOIN (SELECT * FROM ${quoteIdentifier(resultsTable(s.name))} WHERE run_id = ${published}) ${alias(i)} ON ${alias(i)}.customer_id = c.customer_id`;
+    return `LEFT JOIN (SELECT * FROM ${quoteIdentifier(resultsTable(s.name))} WHERE run_id = ${published}${one}) ${alias(i)} ON ${alias(i)}.customer_id = c.customer_id`;
   });
-  await store.run(
-    `CREATE OR REPLACE VIEW customer_scores AS
-     SELECT ${CUSTOMER_COLUMNS.map((c) => `c.${quoteIdentifier(c)}`).join(', ')}, ${runId} AS run_id, ${scoredAsOf} AS scored_as_of${columns.map((c) => `, ${c}`).join('')}
-     FROM customers c ${joins.join(' ')}`,
-  );
+  return `SELECT ${CUSTOMER_COLUMNS.map((c) => `c.${quoteIdentifier(c)}`).join(', ')}, ${runId} AS run_id, ${scoredAsOf} AS scored_as_of${columns.map((c) => `, ${c}`).join('')}
+     FROM ${oneCustomer ? '(SELECT * FROM customers WHERE customer_id = $1)' : 'customers'} c ${joins.join(' ')}`;
+}
+
+/** The published runs by the latest completed run: one small query while no run has completed since the last read. */
+const publishedCache = new WeakMap<Store, { key: number; registry: ScoreRegistry; state: Map<string, StoredResults> }>();
+
+/** storedResults, read again only when a run has completed since the last call on this store (for per-request reads). */
+export async function publishedResults(store: Store, registry: ScoreRegistry): Promise<Map<string, StoredResults>> {
+  const key = Number((await store.value<number | null>(`SELECT max(run_id) FROM score_runs WHERE status = 'completed'`)) ?? -1);
+  const cached = publishedCache.get(store);
+  if (cached !== undefined && cached.key === key && cached.registry === registry) return cached.state;
+  const state = await storedResults(store, registry);
+  publishedCache.set(store, { key, registry, state });
+  return state;
+}
+
+/** One customer's row of customer_scores, read directly (the same columns and values as the view); undefined if unknown. */
+export async function customerScoresRow(store: Store, registry: ScoreRegistry, customerId: string): Promise<Record<string, unknown> | undefined> {
+  return store.one(customerScoresSelect(await publishedResults(store, registry), registry, true), [customerId]);
+}
+
+/**
+ * (Re)creates the views over the stored results (inside the publishing transaction):
+ * - customer_scores: every column of `customers`, the run of the customer's most recent results (`run_id`,
+ *   `scored_as_of`), then each registered scorer's columns from its published run. Columns are listed, never `*`, so
+ *   no name is silently renamed (the registry refuses collisions when it loads).
+ * - score_history: the long shape (run_id, customer_id, score, value_num, value_text, value_date, value_json) of every
+ *   completed run of every scorer table, older shapes included, and of schema 1's history.
+ * Drops latest_scores, the single results table of stores made before per-scorer results.
+ */
+export async function createViews(store: Store, registry: ScoreRegistry): Promise<void> {
+  const state = await storedResults(store, registry);
+  const scorers = registry.scorers;
+  await store.run(`CREATE OR REPLACE VIEW customer_scores AS ${customerScoresSelect(state, registry, false)}`);
   await store.run('DROP TABLE IF EXISTS latest_scores');
   // Each item output's view for activation: its published run's rows, columns named for people.
   for (const s of scorers) {

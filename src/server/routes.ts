@@ -9,7 +9,7 @@ import { ingest } from '../ingest/ingest.js';
 import { explainCustomer } from '../scores/explain.js';
 import { customerRecommendations } from '../scores/recommend/stored.js';
 import type { ScoreRegistry } from '../scores/registry.js';
-import { customerItems, storedResults } from '../scores/results.js';
+import { customerItems, customerScoresRow, storedResults } from '../scores/results.js';
 import { fittedModels, listRuns } from '../scores/runs.js';
 import type { Store } from '../store/db.js';
 import { eraseCustomer } from '../store/erase.js';
@@ -145,7 +145,7 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
         const { id } = params as z.output<typeof CustomerParams>;
         const result = await db(async (store) => {
           // A customer not scored yet (created after the published run's as-of, or just ingested) is shown without scores.
-          const row = await store.one('SELECT * FROM customer_scores WHERE customer_id = ?', [id]);
+          const row = await customerScoresRow(store, registry, id);
           if (row && row['run_id'] === null) return { customer: row, explanations: {}, items: {}, rescored: null };
           // Values rescored after a new order (routes-rescore.ts) replace the published ones, marked, until the next run.
           const overlay = row ? await rescoredOverlay(store, registry, id) : { values: {}, mark: null };
