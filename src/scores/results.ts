@@ -165,33 +165,6 @@ function historyValue(column: string, type: string): string {
   return `NULL, NULL, NULL, to_json(${col})`;
 }
 
-/**
- * The SELECT of customer_scores (see createViews) over the published runs `state`. With `oneCustomer`, every side is
- * filtered on customer_id = $1: a point read, where the view would join each scorer's whole published run first.
- */
-function customerScoresSelect(state: ReadonlyMap<string, StoredResults>, registry: ScoreRegistry, oneCustomer: boolean): string {
-  const alias = (i: number): string => `s${i}`;
-  const scorers = registry.scorers;
-  const runOf = scorers
-    .map((s, i) => ({ i, st: state.get(s.name) }))
-    .filter((x): x is { i: number; st: StoredResults } => x.st !== undefined)
-    .map(({ i, st }) => ({ present: `${alias(i)}.customer_id IS NOT NULL`, runId: st.runId, asOf: st.asOf }));
-  const runId = runOf.length ? `greatest(${runOf.map((r) => `CASE WHEN ${r.present} THEN ${r.runId} END`).join(', ')})::INTEGER` : 'NULL::INTEGER';
-  const asOfByRun = [...new Map(runOf.map((r) => [r.runId, r.asOf])).entries()];
-  const scoredAsOf = asOfByRun.length
-    ? `CASE ${runId} ${asOfByRun.map(([id, at]) => `WHEN ${id} THEN TIMESTAMP ${quoteLiteral(at)}`).join(' ')} END`
-    : 'NULL::TIMESTAMP';
-  const columns = scorers.flatMap((s, i) => scoreColumnNames(s).map((c) => `${alias(i)}.${quoteIdentifier(c)}`));
-  const one = oneCustomer ? ' AND customer_id = $1' : '';
-  // The published run is a constant of the view: DuckDB skips the other runs' row groups by their min/max run_id.
-  const joins = scorers.map((s, i) => {
-    const published = state.get(s.name)?.runId ?? -1;
-    return `LEFT JOIN (SELECT * FROM ${quoteIdentifier(resultsTable(s.name))} WHERE run_id = ${published}${one}) ${alias(i)} ON ${alias(i)}.customer_id = c.customer_id`;
-  });
-  return `SELECT ${CUSTOMER_COLUMNS.map((c) => `c.${quoteIdentifier(c)}`).join(', ')}, ${runId} AS run_id, ${scoredAsOf} AS scored_as_of${columns.map((c) => `, ${c}`).join('')}
-     FROM ${oneCustomer ? '(SELECT * FROM customers WHERE customer_id = $1)' : 'customers'} c ${joins.join(' ')}`;
-}
-
 /** The published runs by the latest completed run: one small query while no run has completed since the last read. */
 const publishedCache = new WeakMap<Store, { key: number; registry: ScoreRegistry; state: Map<string, StoredResults> }>();
 
@@ -205,9 +178,33 @@ export async function publishedResults(store: Store, registry: ScoreRegistry): P
   return state;
 }
 
-/** One customer's row of customer_scores, read directly (the same columns and values as the view); undefined if unknown. */
+/**
+ * One customer's row of customer_scores (the view's columns, in its order, with its values), read by a point read of
+ * `customers` and one of each scorer's published run: separate small scans, where the view (or one statement
+ * joining the same point reads) took 1.4x longer at 100k customers (docs/benchmarks.md, "Serving look-ups"). Undefined for an unknown customer.
+ */
 export async function customerScoresRow(store: Store, registry: ScoreRegistry, customerId: string): Promise<Record<string, unknown> | undefined> {
-  return store.one(customerScoresSelect(await publishedResults(store, registry), registry, true), [customerId]);
+  const state = await publishedResults(store, registry);
+  const customer = await store.one(`SELECT ${CUSTOMER_COLUMNS.map(quoteIdentifier).join(', ')} FROM customers WHERE customer_id = ?`, [customerId]);
+  if (customer === undefined) return undefined;
+  const scores: Record<string, unknown> = {};
+  let runId: number | null = null;
+  let asOf: string | null = null;
+  for (const s of registry.scorers) {
+    const names = scoreColumnNames(s);
+    for (const c of names) scores[c] = null;
+    const st = state.get(s.name);
+    if (st === undefined) continue;
+    const row = await store.one(`SELECT ${names.map(quoteIdentifier).join(', ')} FROM ${quoteIdentifier(resultsTable(s.name))} WHERE run_id = ? AND customer_id = ?`, [st.runId, customerId]);
+    if (row === undefined) continue;
+    Object.assign(scores, row);
+    // The run of the customer's most recent results, as the view's greatest(...).
+    if (runId === null || st.runId > runId) {
+      runId = st.runId;
+      asOf = `${st.asOf.replace(' ', 'T')}Z`;
+    }
+  }
+  return { ...customer, run_id: runId, scored_as_of: asOf, ...scores };
 }
 
 /**
@@ -221,8 +218,28 @@ export async function customerScoresRow(store: Store, registry: ScoreRegistry, c
  */
 export async function createViews(store: Store, registry: ScoreRegistry): Promise<void> {
   const state = await storedResults(store, registry);
+  const alias = (i: number): string => `s${i}`;
   const scorers = registry.scorers;
-  await store.run(`CREATE OR REPLACE VIEW customer_scores AS ${customerScoresSelect(state, registry, false)}`);
+  const runOf = scorers
+    .map((s, i) => ({ i, st: state.get(s.name) }))
+    .filter((x): x is { i: number; st: StoredResults } => x.st !== undefined)
+    .map(({ i, st }) => ({ present: `${alias(i)}.customer_id IS NOT NULL`, runId: st.runId, asOf: st.asOf }));
+  const runId = runOf.length ? `greatest(${runOf.map((r) => `CASE WHEN ${r.present} THEN ${r.runId} END`).join(', ')})::INTEGER` : 'NULL::INTEGER';
+  const asOfByRun = [...new Map(runOf.map((r) => [r.runId, r.asOf])).entries()];
+  const scoredAsOf = asOfByRun.length
+    ? `CASE ${runId} ${asOfByRun.map(([id, at]) => `WHEN ${id} THEN TIMESTAMP ${quoteLiteral(at)}`).join(' ')} END`
+    : 'NULL::TIMESTAMP';
+  const columns = scorers.flatMap((s, i) => scoreColumnNames(s).map((c) => `${alias(i)}.${quoteIdentifier(c)}`));
+  // The published run is a constant of the view: DuckDB skips the other runs' row groups by their min/max run_id.
+  const joins = scorers.map((s, i) => {
+    const published = state.get(s.name)?.runId ?? -1;
+    return `LEFT JOIN (SELECT * FROM ${quoteIdentifier(resultsTable(s.name))} WHERE run_id = ${published}) ${alias(i)} ON ${alias(i)}.customer_id = c.customer_id`;
+  });
+  await store.run(
+    `CREATE OR REPLACE VIEW customer_scores AS
+     SELECT ${CUSTOMER_COLUMNS.map((c) => `c.${quoteIdentifier(c)}`).join(', ')}, ${runId} AS run_id, ${scoredAsOf} AS scored_as_of${columns.map((c) => `, ${c}`).join('')}
+     FROM customers c ${joins.join(' ')}`,
+  );
   await store.run('DROP TABLE IF EXISTS latest_scores');
   // Each item output's view for activation: its published run's rows, columns named for people.
   for (const s of scorers) {

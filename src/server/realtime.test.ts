@@ -10,6 +10,7 @@ import { transitions } from '../history/transitions.js';
 import { gammaGamma, getTransactionModel, parseFit, type GammaGammaParams } from '../models/index.js';
 import { DEFAULT_REGISTRY } from '../scores/registry.js';
 import { rescoreCustomers } from '../scores/rescore.js';
+import { customerScoresRow } from '../scores/results.js';
 import { runScores } from '../scores/run.js';
 import type { Store } from '../store/db.js';
 import { expectClose } from '../testing/expect-close.js';
@@ -85,6 +86,17 @@ async function fitted(): Promise<{ model: ReturnType<typeof getTransactionModel>
 
 const day = (iso: string): number => Date.parse(`${iso}T00:00:00Z`) / 86_400_000;
 const iso = (d: number): string => new Date(d * 86_400_000).toISOString().slice(0, 10);
+
+describe('one customer read', () => {
+  it("gives a customer's row of customer_scores by point reads: the view's columns, order and values", async () => {
+    const sample = await ids(`SELECT customer_id FROM customers USING SAMPLE 12 ROWS (reservoir, 7) UNION ALL SELECT min(customer_id) FROM customer_scores WHERE frequency = 0`);
+    for (const id of sample) {
+      const view = await store.one('SELECT * FROM customer_scores WHERE customer_id = ?', [id]);
+      expect(JSON.stringify(await customerScoresRow(store, DEFAULT_REGISTRY, id)), id).toBe(JSON.stringify(view));
+    }
+    expect(await customerScoresRow(store, DEFAULT_REGISTRY, 'NOBODY')).toBeUndefined();
+  });
+});
 
 describe('real-time rescoring', () => {
   it('gives back the run\'s own values for customers whose orders did not change', async () => {
