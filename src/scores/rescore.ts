@@ -1,7 +1,7 @@
 // Real-time rescoring: a customer's purchase-model scores updated at once after a new order, in closed form with the published run's fitted models (no refit), kept in rescored_scores until the next run.
 import { DEFAULT_CONFIG } from '../config.js';
 import { KairosError } from '../errors.js';
-import { observationEnd, summarySql } from '../features/summary.js';
+import { DaySummaries, observationEnd, summarySql } from '../features/summary.js';
 import { refusedOrdersSql } from '../features/purchases.js';
 import { getTransactionModel, isTransactionModelName, parseFit, type GammaGammaParams, type ModelParams, type TransactionModelName } from '../models/index.js';
 import { quoteIdentifier, type SqlValue, type Store } from '../store/db.js';
@@ -133,6 +133,9 @@ export async function rescoringModels(store: Store, registry: ScoreRegistry): Pr
 /** Which customers: one by id, or those of an ingest batch of orders. */
 export type RescoreSelection = { readonly customerId: string } | { readonly batchId: number };
 
+/** The temp table of the rescored customers' order lines. */
+const LINES = '__rescore_lines';
+
 /** SQL of the selected customers' orders (every order, not only those before the run's as-of), parameter $2. */
 function ordersOf(selection: RescoreSelection): { sql: string; value: SqlValue } {
   return 'customerId' in selection
@@ -154,6 +157,71 @@ interface SummaryRow extends Record<string, unknown> {
 }
 
 /**
+ * The selected customers' purchase summaries (x, t_x, T to the run's last observed day `endDay`, m, last day) and
+ * rfm figures, sorted by customer_id. Their lines are read once; when none of them could belong to a return or a
+ * cancellation (no quantity <= 0, no negative amount), as in the run's list pass, the summary is DaySummaries' (the
+ * run's own code) and the rfm figures follow from the lines; otherwise the run's SQL (summarySql and the
+ * refused-order rules) runs over a temp table of those lines. Customers without a purchase are left out.
+ */
+async function customerSummaries(store: Store, selection: RescoreSelection, endDay: number): Promise<SummaryRow[]> {
+  const orders = ordersOf(selection);
+  const lines = await store.all<{ customer_id: string; day: number; order_id: string; quantity: number | null; amount: number | null }>(
+    `SELECT customer_id, (ordered_at::DATE - DATE '1970-01-01')::INTEGER AS day, order_id, quantity, amount FROM (${orders.sql.replace('$2', '?')}) ORDER BY customer_id`,
+    [orders.value],
+  );
+  const suspect = lines.some((l) => l.quantity === null || l.amount === null || l.quantity <= 0 || l.amount < 0);
+  if (!suspect) {
+    const byCustomer = new Map<string, typeof lines>();
+    for (const l of lines) byCustomer.set(l.customer_id, [...(byCustomer.get(l.customer_id) ?? []), l]);
+    const ids = [...byCustomer.keys()];
+    const counts = ids.map((id) => (byCustomer.get(id) ?? []).length);
+    const offsets = new Uint32Array(ids.length);
+    for (let i = 1; i < ids.length; i++) offsets[i] = (offsets[i - 1] as number) + (counts[i - 1] as number);
+    const days = Int32Array.from(lines, (l) => l.day);
+    const amounts = Float64Array.from(lines, (l) => l.amount as number);
+    const lengths = Uint32Array.from(counts);
+    const summaries = new DaySummaries(ids.length, endDay);
+    summaries.add({ offsets, lengths, values: days }, { offsets, lengths, values: amounts }, ids.length);
+    const s = summaries.finish();
+    return ids.map((id, i) => {
+      const own = byCustomer.get(id) ?? [];
+      const first = Math.min(...own.map((l) => l.day));
+      return {
+        customer_id: id,
+        x: s.x[i] as number,
+        tx: s.tx[i] as number,
+        T: s.T[i] as number,
+        m: s.m[i] as number,
+        last_day: s.lastDay[i] as number,
+        first_order_date: isoDay(first),
+        last_order_date: isoDay(s.lastDay[i] as number),
+        frequency: new Set(own.map((l) => l.order_id)).size,
+        monetary: own.reduce((a, l) => a + (l.amount as number), 0),
+      };
+    });
+  }
+  // The run's SQL: the lines into a temp table (the statement reads them five times), then summary and rfm figures.
+  await store.run(`CREATE OR REPLACE TEMP TABLE ${LINES} AS ${orders.sql.replace('$2', '?')}`, [orders.value]);
+  try {
+    return await store.all<SummaryRow>(
+      `WITH sel AS (SELECT * FROM ${LINES}),
+       refused AS (${refusedOrdersSql('sel')}),
+       rfm AS (
+         SELECT o.customer_id, min(o.ordered_at) FILTER (WHERE r.order_id IS NULL)::DATE::VARCHAR AS first_order_date,
+           max(o.ordered_at) FILTER (WHERE r.order_id IS NULL)::DATE::VARCHAR AS last_order_date,
+           count(DISTINCT o.order_id) FILTER (WHERE r.order_id IS NULL)::INTEGER AS frequency, sum(o.amount)::DOUBLE AS monetary
+         FROM sel o LEFT JOIN refused r ON o.customer_id = r.customer_id AND o.order_id = r.order_id GROUP BY o.customer_id
+       )
+       SELECT s.*, rfm.first_order_date, rfm.last_order_date, rfm.frequency, rfm.monetary
+       FROM (${summarySql('sel')}) s JOIN rfm USING (customer_id) ORDER BY s.customer_id`,
+      [isoDay(endDay)],
+    );
+  } finally {
+    await store.run(`DROP TABLE IF EXISTS ${LINES}`);
+  }
+}
+
+/**
  * Rescores the selected customers with the published run's fitted models: their purchase summary (x, t_x, T, m) from
  * all their orders, by the run's own SQL (features/summary.ts) and purchase rules, observed up to the later of the
  * run's last observed day and their own last purchase day; then the clv scores by the run's own code
@@ -163,22 +231,7 @@ interface SummaryRow extends Record<string, unknown> {
  */
 export async function rescoreCustomers(store: Store, registry: ScoreRegistry, selection: RescoreSelection, now: Date = new Date()): Promise<Rescored[]> {
   const models = await rescoringModels(store, registry);
-  const orders = ordersOf(selection);
-  const end = isoDay(models.endDay);
-  // One read of the customers' lines: the models' summary and the rfm figures side by side.
-  const rows = await store.all<SummaryRow>(
-    `WITH sel AS MATERIALIZED (${orders.sql}),
-     refused AS (${refusedOrdersSql('sel')}),
-     rfm AS (
-       SELECT o.customer_id, min(o.ordered_at) FILTER (WHERE r.order_id IS NULL)::DATE::VARCHAR AS first_order_date,
-         max(o.ordered_at) FILTER (WHERE r.order_id IS NULL)::DATE::VARCHAR AS last_order_date,
-         count(DISTINCT o.order_id) FILTER (WHERE r.order_id IS NULL)::INTEGER AS frequency, sum(o.amount)::DOUBLE AS monetary
-       FROM sel o LEFT JOIN refused r ON o.customer_id = r.customer_id AND o.order_id = r.order_id GROUP BY o.customer_id
-     )
-     SELECT s.*, rfm.first_order_date, rfm.last_order_date, rfm.frequency, rfm.monetary
-     FROM (${summarySql('sel')}) s JOIN rfm USING (customer_id) ORDER BY s.customer_id`,
-    [end, orders.value],
-  );
+  const rows = await customerSummaries(store, selection, models.endDay);
   if (rows.length === 0) return [];
   const n = rows.length;
   const x = new Float64Array(n);
