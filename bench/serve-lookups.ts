@@ -174,10 +174,12 @@ async function main(): Promise<void> {
   }
   const summary = cases.map((c) => {
     const rs = results.get(c.name) ?? [];
+    // A run in which no request completed has no latency: its throughput (0) counts, its latencies do not.
+    const answered = rs.filter((r) => r.requests > 0);
     return {
       case: c.name,
-      p50: median(rs.map((r) => r.p50)),
-      p99: median(rs.map((r) => r.p99)),
+      p50: answered.length ? median(answered.map((r) => r.p50)) : Number.NaN,
+      p99: answered.length ? median(answered.map((r) => r.p99)) : Number.NaN,
       rps: Math.round(median(rs.map((r) => r.rps))),
       failures: rs.reduce((a, r) => a + r.failures, 0),
       runs: rs,

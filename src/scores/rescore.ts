@@ -172,7 +172,11 @@ async function customerSummaries(store: Store, selection: RescoreSelection, endD
   const suspect = lines.some((l) => l.quantity === null || l.amount === null || l.quantity <= 0 || l.amount < 0);
   if (!suspect) {
     const byCustomer = new Map<string, typeof lines>();
-    for (const l of lines) byCustomer.set(l.customer_id, [...(byCustomer.get(l.customer_id) ?? []), l]);
+    for (const l of lines) {
+      const own = byCustomer.get(l.customer_id);
+      if (own === undefined) byCustomer.set(l.customer_id, [l]);
+      else own.push(l);
+    }
     const ids = [...byCustomer.keys()];
     const counts = ids.map((id) => (byCustomer.get(id) ?? []).length);
     const offsets = new Uint32Array(ids.length);
