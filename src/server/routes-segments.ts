@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { KairosError } from '../errors.js';
 import { customerPage } from '../segments/customer-page.js';
-import { exportRows } from '../segments/export.js';
+import { exportRows } from '../scores/export.js';
 import { MAX_FILTER_LENGTH } from '../segments/filter.js';
 import { compileSegmentFilter, countFilter, deleteSegment, filterColumns, getSegment, listSegments, saveSegment, segmentHistory } from '../segments/segments.js';
 import { allows } from './keys.js';

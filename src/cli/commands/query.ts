@@ -12,8 +12,8 @@ import type { StoreOptions } from '../../store/db.js';
 import { printJson, renderTable, storeWait, type GlobalOptions, type Io } from '../io.js';
 import { positiveInteger } from '../options.js';
 
-export { EXPORT_FORMATS, type ExportFormat } from '../../segments/export.js';
-import { EXPORT_FORMATS, type ExportFormat } from '../../segments/export.js';
+export { EXPORT_FORMATS, type ExportFormat } from '../../scores/export.js';
+import { EXPORT_FORMATS, type ExportFormat } from '../../scores/export.js';
 
 export interface ExportOptions {
   readonly format: ExportFormat;
@@ -77,7 +77,7 @@ export async function exportScores(db: string, options: ExportOptions): Promise<
   const [{ DEFAULT_REGISTRY }, { withStore }, { exportRows }] = await Promise.all([
     import('../../scores/registry.js'),
     import('../../store/db.js'),
-    import('../../segments/export.js'),
+    import('../../scores/export.js'),
   ]);
   return withStore(db, async (store) => {
     // DuckDB writes files only: text for stdout goes through a scratch file, then to `write` line by line.

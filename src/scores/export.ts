@@ -2,12 +2,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { KairosError } from '../errors.js';
-import { recommendationsSql, type RecommendationShape } from '../scores/recommend/stored.js';
-import type { ScoreRegistry } from '../scores/registry.js';
-import { itemsTable, storedResults } from '../scores/results.js';
-import type { Scorer } from '../scores/types.js';
+import { recommendationsSql, type RecommendationShape } from './recommend/stored.js';
+import type { ScoreRegistry } from './registry.js';
+import { itemsTable, storedResults } from './results.js';
+import type { Scorer } from './types.js';
 import { quoteIdentifier, quoteLiteral, type Store } from '../store/db.js';
-import { compileSegmentFilter, getSegment } from './segments.js';
+import { compileSegmentFilter, getSegment } from '../segments/segments.js';
 
 export const EXPORT_FORMATS = ['csv', 'parquet', 'json'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
