@@ -146,9 +146,9 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
         const result = await db(async (store) => {
           // A customer not scored yet (created after the published run's as-of, or just ingested) is shown without scores.
           const row = await customerScoresRow(store, registry, id);
-          if (row && row['run_id'] === null) return { customer: row, explanations: {}, items: {}, rescored: null };
           // Values rescored after a new order (routes-rescore.ts) replace the published ones, marked, until the next run.
           const overlay = row ? await rescoredOverlay(store, registry, id) : { values: {}, mark: null };
+          if (row && row['run_id'] === null) return { customer: { ...row, ...overlay.values }, explanations: {}, items: {}, rescored: overlay.mark };
           return { ...(await explainCustomer(store, id, registry, { ...(row ? { row } : {}), overlay: overlay.values })), rescored: overlay.mark };
         });
         const { row, redacted } = redact(result.customer, personalFields, key);
