@@ -144,7 +144,8 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
       handler: async ({ params, key, db }) => {
         const { id } = params as z.output<typeof CustomerParams>;
         const result = await db(async (store) => {
-          // A customer not scored yet (created after the published run's as-of, or just ingested) is shown without scores.
+          // A customer not scored yet (created after the published run's as-of, or just ingested) is shown without
+          // explanations, with the values a first order rescored if any.
           const row = await customerScoresRow(store, registry, id);
           // Values rescored after a new order (routes-rescore.ts) replace the published ones, marked, until the next run.
           const overlay = row ? await rescoredOverlay(store, registry, id) : { values: {}, mark: null };
@@ -237,7 +238,8 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
       summary: 'load customers, products, orders or events sent as a JSON array or NDJSON, as kairos ingest does',
       description:
         'One transaction, the same checks and accounting as the CLI: read = loaded + rejected + duplicates, the rejected rows returned with their reasons. ' +
-        'The mappings and time zone of kairos.config.json apply. Runs inside the request; other requests wait for it.',
+        'The mappings and time zone of kairos.config.json apply. Runs inside the request; other requests wait for it. ' +
+        "Orders then rescore the batch's customers with the published run's models (`rescored`; POST /customers/{id}/rescore).",
       scope: 'write',
       params: IngestParams,
       body: IngestBody,
