@@ -2,6 +2,7 @@
 // at a fixed 500 requests/s and at the most the server gives, measured by autocannon against 127.0.0.1.
 //
 //   npx tsx bench/serve-lookups.ts [--customers 1000000] [--runs 3] [--seconds 10] [--connections 10] [--build-only]
+//   npx tsx bench/serve-lookups.ts --customers 1000000 --calls 50      # the handlers' work in-process, one call at a time
 //
 // The store (simulated purchase logs of the reference's shape, bench/purchase-log.ts, seed 42, ingested with the
 // cdnow preset and scored by `runScores` with the default configuration: every scorer) is built once per size in
@@ -18,6 +19,10 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DEFAULT_CONFIG } from '../src/config.js';
 import { ingest } from '../src/ingest/ingest.js';
+import { explainCustomer } from '../src/scores/explain.js';
+import { DEFAULT_REGISTRY } from '../src/scores/registry.js';
+import { rescoreCustomers } from '../src/scores/rescore.js';
+import { customerScoresRow } from '../src/scores/results.js';
 import { runScores } from '../src/scores/run.js';
 import { buildServer } from '../src/server/app.js';
 import { createKey } from '../src/server/keys.js';
@@ -140,6 +145,29 @@ async function measure(server: { url: string; read: string; write: string; ids: 
   return { p50: r.latency.p50, p99: r.latency.p99, mean: r.latency.average, rps: r.requests.average, requests: r.requests.total, failures: r.non2xx + r.errors + r.timeouts };
 }
 
+/** --calls N: the handlers' work in this process, one call at a time (no HTTP, no queue): milliseconds per call. */
+async function inProcess(path: string, calls: number): Promise<void> {
+  const store = await Store.open(path);
+  try {
+    const ids = (await store.all<{ customer_id: string }>(`SELECT customer_id FROM orders USING SAMPLE ${calls * 2} ROWS`)).map((r) => r.customer_id).slice(0, calls);
+    const time = async (label: string, fn: (id: string) => Promise<unknown>): Promise<void> => {
+      const ms: number[] = [];
+      for (const id of ids) {
+        const t = performance.now();
+        await fn(id);
+        ms.push(performance.now() - t);
+      }
+      const sorted = [...ms].sort((a, b) => a - b);
+      console.log(`${label}: median ${median(ms).toFixed(1)} ms, p90 ${(sorted[Math.floor(sorted.length * 0.9)] as number).toFixed(1)} ms over ${ms.length} customers (load ${loadavg()[0]?.toFixed(2)})`);
+    };
+    await time('customerScoresRow + explainCustomer', async (id) => explainCustomer(store, id, DEFAULT_REGISTRY, { row: (await customerScoresRow(store, DEFAULT_REGISTRY, id)) as Record<string, unknown> }));
+    await time('customer_scores view, one row', (id) => store.one('SELECT * FROM customer_scores WHERE customer_id = ?', [id]));
+    await time('rescoreCustomers', (id) => rescoreCustomers(store, DEFAULT_REGISTRY, { customerId: id }));
+  } finally {
+    store.close();
+  }
+}
+
 async function main(): Promise<void> {
   if (process.argv.includes('--serve')) return serve(option('--serve', ''));
   const customers = Number(option('--customers', '1000000'));
@@ -149,6 +177,7 @@ async function main(): Promise<void> {
   const m = await machine();
   const path = await buildStore(customers);
   if (process.argv.includes('--build-only')) return;
+  if (process.argv.includes('--calls')) return inProcess(path, Number(option('--calls', '50')));
   const server = await startServer(path);
   const cases: Case[] = [
     { name: 'GET /customers/{id} at 500/s', method: 'GET', path: (id) => `/customers/${encodeURIComponent(id)}`, key: 'read', rate: 500 },
