@@ -3,7 +3,7 @@ import { KairosError } from '../errors.js';
 import type { Store } from '../store/db.js';
 import { CUSTOMER_COLUMNS } from '../store/migrations.js';
 import { itemColumns, DEFAULT_REGISTRY, type ScoreRegistry } from './registry.js';
-import { customerItems, storedResults } from './results.js';
+import { customerItems, customerScoresRow, publishedResults } from './results.js';
 import type { ItemRow, Scorer } from './types.js';
 
 export interface CustomerExplanation {
@@ -26,14 +26,24 @@ export function visibleColumns(registry: ScoreRegistry, scorer: Scorer): Set<str
   return out;
 }
 
-/** Every stored score of one customer, each scorer's explanation, and its items. */
-export async function explainCustomer(store: Store, customerId: string, registry: ScoreRegistry = DEFAULT_REGISTRY): Promise<CustomerExplanation> {
-  const row = await store.one('SELECT * FROM customer_scores WHERE customer_id = ?', [customerId]);
+/**
+ * Every stored score of one customer, each scorer's explanation, and its items. `row`: the customer's row of
+ * customer_scores when the caller has read it already; `overlay` replaces some of its values before the scorers
+ * explain them (the API's rescored values, src/scores/rescore.ts).
+ */
+export async function explainCustomer(
+  store: Store,
+  customerId: string,
+  registry: ScoreRegistry = DEFAULT_REGISTRY,
+  options: { readonly row?: Record<string, unknown>; readonly overlay?: Readonly<Record<string, unknown>> } = {},
+): Promise<CustomerExplanation> {
+  const stored = options.row ?? (await customerScoresRow(store, registry, customerId));
+  const row = stored === undefined ? undefined : { ...stored, ...options.overlay };
   if (!row) throw new KairosError('NOT_FOUND', `customer "${customerId}" not found`, { hint: 'ids are case-sensitive; list some with kairos sql "SELECT customer_id FROM customers LIMIT 5"' });
   if (row['run_id'] === null || row['run_id'] === undefined) {
     throw new KairosError('NOT_FOUND', `customer "${customerId}" has no scores yet`, { hint: 'run `kairos score` (customers created after the as-of date are not scored)' });
   }
-  const state = await storedResults(store, registry);
+  const state = await publishedResults(store, registry);
   const currencies = new Map(
     (await store.all<{ run_id: number; currency: string }>('SELECT run_id, currency FROM score_runs')).map((r) => [r.run_id, r.currency]),
   );

@@ -41,7 +41,7 @@ export const MAX_FILTER_LENGTH = 4000;
 export function filterError(text: string, pos: number, message: string, hint?: string): KairosError {
   const at = Math.max(0, Math.min(pos, text.length));
   const oneLine = text.replace(/[\r\n\t]/g, ' ');
-  return new KairosError('USAGE', `filter: ${message} (at character ${at + 1})\n  ${oneLine}\n  ${' '.repeat(at)}^`, hint === undefined ? {} : { hint });
+  return new KairosError('USAGE', `filter: ${message} (at character ${at + 1})\n  ${oneLine}\n  ${' '.repeat(at)}^`, { details: { position: at + 1 }, ...(hint === undefined ? {} : { hint }) });
 }
 
 const IDENT = /[A-Za-z_][A-Za-z0-9_]*/y;

@@ -1,4 +1,5 @@
 // The HTTP API over one store (kairos serve): keys and scopes, rate limits, validated input, JSON errors with codes, /openapi.json.
+import { createReadStream } from 'node:fs';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { z } from 'zod';
@@ -10,7 +11,7 @@ import { recoverInterruptedRuns } from '../scores/run.js';
 import { allows, KeyChecker, type ApiKey, type Scope } from './keys.js';
 import { Runner } from './runner.js';
 import { openApiDocument } from './openapi.js';
-import { apiRoutes, type RouteSpec } from './routes.js';
+import { apiRoutes, Download, type RouteSpec } from './routes.js';
 import { parseInput } from './schemas.js';
 
 declare module 'fastify' {
@@ -106,7 +107,7 @@ export async function buildServer(store: Store, options: ServerOptions): Promise
     if (internal) req.log.error({ err }, 'request failed');
     const body = internal
       ? { code: e.code, message: `internal error (request ${req.id}); the server log has the details` }
-      : { code: e.code, message: e.message, ...(e.hint === undefined ? {} : { hint: e.hint }) };
+      : { code: e.code, message: e.message, ...(e.hint === undefined ? {} : { hint: e.hint }), ...(typeof e.details['position'] === 'number' ? { position: e.details['position'] } : {}) };
     void reply.status(HTTP_STATUSES[e.code]).send({ error: body });
   });
   app.setNotFoundHandler((req, reply) => {
@@ -170,6 +171,12 @@ export async function buildServer(store: Store, options: ServerOptions): Promise
         };
         const result = await r.handler(input);
         void reply.status(r.status ?? 200);
+        if (result instanceof Download) {
+          const stream = createReadStream(result.file);
+          stream.on('close', result.cleanup);
+          void reply.header('content-type', result.contentType).header('content-disposition', `attachment; filename="${result.filename.replace(/[^\w.-]+/g, '_')}"`);
+          return reply.send(stream);
+        }
         return result;
       },
     });

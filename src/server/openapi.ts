@@ -46,7 +46,10 @@ export function openApiDocument(routes: readonly RouteSpec[], version: string): 
             },
           }),
       responses: {
-        [String(r.status ?? 200)]: { description: 'success', content: { 'application/json': { schema: jsonSchema(r.response, 'output') } } },
+        [String(r.status ?? 200)]: {
+          description: 'success',
+          content: Object.fromEntries(Object.entries(r.responseContent ?? { 'application/json': r.response }).map(([type, schema]) => [type, { schema: jsonSchema(schema, 'output') }])),
+        },
         default: error,
       },
       ...(r.scope === null ? { security: [] } : { security: [{ apiKey: [] }], 'x-kairos-scope': r.scope }),

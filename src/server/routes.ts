@@ -9,19 +9,21 @@ import { ingest } from '../ingest/ingest.js';
 import { explainCustomer } from '../scores/explain.js';
 import { customerRecommendations } from '../scores/recommend/stored.js';
 import type { ScoreRegistry } from '../scores/registry.js';
-import { customerItems, storedResults } from '../scores/results.js';
+import { customerItems, customerScoresRow, storedResults } from '../scores/results.js';
 import { fittedModels, listRuns } from '../scores/runs.js';
 import type { Store } from '../store/db.js';
 import { eraseCustomer } from '../store/erase.js';
 import { allows, type ApiKey, type Scope } from './keys.js';
 import type { Runner } from './runner.js';
 import { runRoutes } from './routes-runs.js';
+import { customerListRoutes } from './routes-customers.js';
+import { historyRoutes } from './routes-history.js';
+import { rescoreBatch, rescoredOverlay, rescoreRoutes } from './routes-rescore.js';
+import { segmentRoutes } from './routes-segments.js';
 import {
   Affinities,
   Customer,
   CustomerParams,
-  CustomersPage,
-  CustomersQuery,
   Erasure,
   Health,
   History,
@@ -78,10 +80,22 @@ export interface RouteSpec {
   /** The body per content type, for the document (default: `body` as application/json). */
   readonly bodyContent?: Readonly<Record<string, z.ZodType>>;
   readonly response: z.ZodType;
+  /** The answer per content type, for the document, when it is not JSON (a Download). */
+  readonly responseContent?: Readonly<Record<string, z.ZodType>>;
   readonly status?: number;
   /** Refused (BUSY) while a job of the runner runs: request-path writes that must not change the data under a run. */
   readonly exclusive?: boolean;
   readonly handler: (input: RouteInput) => Promise<unknown>;
+}
+
+/** A file answered as a download, streamed, and `cleanup` called once it is sent (or the client went away). */
+export class Download {
+  constructor(
+    readonly file: string,
+    readonly contentType: string,
+    readonly filename: string,
+    readonly cleanup: () => void,
+  ) {}
 }
 
 /** Removes the personal fields (columns, and keys of `attributes`) a key may not see; says which it removed. */
@@ -127,28 +141,6 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
     },
     {
       method: 'GET',
-      path: '/customers',
-      operationId: 'listCustomers',
-      summary: 'customers with their latest scores, by customer_id, a page at a time',
-      scope: 'read',
-      query: CustomersQuery,
-      response: CustomersPage,
-      handler: async ({ query, key, db }) => {
-        const { limit, after } = query as z.output<typeof CustomersQuery>;
-        const rows = await db((store) =>
-          store.all('SELECT * FROM customer_scores WHERE customer_id > ? ORDER BY customer_id LIMIT ?', [after ?? '', limit + 1]),
-        );
-        const page = rows.slice(0, limit);
-        const shown = page.map((r) => redact(r, personalFields, key));
-        return {
-          customers: shown.map((s) => s.row),
-          next: rows.length > limit ? String(page[page.length - 1]?.['customer_id']) : null,
-          redacted: [...new Set(shown.flatMap((s) => s.redacted))].sort(),
-        };
-      },
-    },
-    {
-      method: 'GET',
       path: '/customers/{id}',
       operationId: 'getCustomer',
       summary: 'one customer: attributes, every score of the published run, and each scorer explanation in words (none yet for a customer not scored)',
@@ -158,12 +150,16 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
       handler: async ({ params, key, db }) => {
         const { id } = params as z.output<typeof CustomerParams>;
         const result = await db(async (store) => {
-          // A customer not scored yet (created after the published run's as-of, or just ingested) is shown without scores.
-          const unscored = await store.one('SELECT * FROM customer_scores WHERE customer_id = ? AND run_id IS NULL', [id]);
-          return unscored ? { customer: unscored, explanations: {}, items: {} } : explainCustomer(store, id, registry);
+          // A customer not scored yet (created after the published run's as-of, or just ingested) is shown without
+          // explanations, with the values a first order rescored if any.
+          const row = await customerScoresRow(store, registry, id);
+          // Values rescored after a new order (routes-rescore.ts) replace the published ones, marked, until the next run.
+          const overlay = row ? await rescoredOverlay(store, registry, id) : { values: {}, mark: null };
+          if (row && row['run_id'] === null) return { customer: { ...row, ...overlay.values }, explanations: {}, items: {}, rescored: overlay.mark };
+          return { ...(await explainCustomer(store, id, registry, { ...(row ? { row } : {}), overlay: overlay.values })), rescored: overlay.mark };
         });
         const { row, redacted } = redact(result.customer, personalFields, key);
-        return { customer: row, explanations: result.explanations, items: result.items, redacted };
+        return { customer: row, explanations: result.explanations, items: result.items, redacted, rescored: result.rescored };
       },
     },
     {
@@ -249,7 +245,8 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
       summary: 'load customers, products, orders or events sent as a JSON array or NDJSON, as kairos ingest does',
       description:
         'One transaction, the same checks and accounting as the CLI: read = loaded + rejected + duplicates, the rejected rows returned with their reasons. ' +
-        'The mappings and time zone of kairos.config.json apply. Runs inside the request; other requests wait for it.',
+        'The mappings and time zone of kairos.config.json apply. Runs inside the request; other requests wait for it. ' +
+        "Orders then rescore the batch's customers with the published run's models (`rescored`; POST /customers/{id}/rescore).",
       scope: 'write',
       exclusive: true,
       params: IngestParams,
@@ -285,6 +282,8 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
               rejectReasons: f.rejectReasons,
               rejects,
               unknownEventTypes: f.unknownEventTypes,
+              // New orders rescore their customers at once with the published run's models (routes-rescore.ts).
+              ...(entity === 'orders' ? { rescored: await rescoreBatch(store, registry, f.batchId) } : {}),
             };
           });
         } finally {
@@ -344,5 +343,9 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
       },
     },
     ...runRoutes(ctx),
+    ...customerListRoutes(ctx),
+    ...rescoreRoutes(ctx),
+    ...segmentRoutes(ctx),
+    ...historyRoutes(ctx),
   ];
 }

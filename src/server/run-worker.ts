@@ -3,7 +3,7 @@ import { isMainThread, parentPort, type MessagePort } from 'node:worker_threads'
 import type { KairosConfig } from '../config.js';
 import { KairosError } from '../errors.js';
 import { ingest } from '../ingest/ingest.js';
-import { DEFAULT_REGISTRY } from '../scores/registry.js';
+import { registryFor } from '../scores/registry.js';
 import { runScores } from '../scores/run.js';
 import { RemoteStore, serialiseError } from '../store/remote.js';
 import type { Entity } from '../store/migrations.js';
@@ -36,11 +36,14 @@ function runJob(input: WorkerJob, signal: AbortSignal, send: (e: WorkerEvent) =>
   const store = new RemoteStore(storePath, storePort).asStore();
   const work = async (): Promise<unknown> => {
     if (job.kind === 'score') {
+      // The shipped scorers and the configuration's custom scores, as kairos score builds them.
+      const registry = registryFor(config);
       // The scorers in run order: the stage "scoring X" is scorer done + 1 of total.
-      const names = DEFAULT_REGISTRY.resolve(job.scorers).map((s) => s.name);
+      const names = registry.resolve(job.scorers).map((s) => s.name);
       let done = 0;
       return runScores(store, {
         config,
+        registry,
         ...(job.asOf === undefined ? {} : { asOf: job.asOf }),
         ...(job.scorers === undefined ? {} : { scorers: job.scorers }),
         lockedBy: 'kairos serve',

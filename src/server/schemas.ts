@@ -1,6 +1,7 @@
 // The API's shapes, in zod: the same objects validate each request and write /openapi.json (src/server/openapi.ts).
 import { z } from 'zod';
 import { HTTP_STATUSES, KairosError, type ErrorCode } from '../errors.js';
+import { IngestRescoring, RescoredMark } from './schemas-rescore.js';
 
 /** A customer id in a path: the store's ids are free text (case-sensitive), bounded here. */
 export const CustomerParams = z.object({ id: z.string().min(1).max(256).describe('customer id (case-sensitive)') });
@@ -32,6 +33,7 @@ export const ErrorBody = z.object({
     code: z.enum(Object.keys(HTTP_STATUSES) as [ErrorCode, ...ErrorCode[]]),
     message: z.string(),
     hint: z.string().optional(),
+    position: z.number().optional().describe('in a filter expression: the character (from 1) where it breaks'),
   }),
 });
 
@@ -44,6 +46,7 @@ export const Customer = z.object({
   explanations: z.record(z.string(), z.array(z.string())).describe('per scorer, its lines in words (as kairos show prints them)'),
   items: z.record(z.string(), z.array(ItemRow)).describe('per item output, the rows, best first'),
   redacted: z.array(z.string()).describe('personal fields left out for this key (only admin keys see them)'),
+  rescored: RescoredMark,
 });
 
 export const CustomersPage = z.object({
@@ -144,6 +147,7 @@ export const IngestResult = z.object({
   rejectReasons: z.array(z.object({ reason: z.string(), count: z.number() })),
   rejects: z.array(z.object({ line: z.number().nullable(), reason: z.string(), raw: z.string().nullable() })).describe(`the rejected rows, by line (at most ${REJECTS_SHOWN})`),
   unknownEventTypes: z.record(z.string(), z.number()),
+  rescored: IngestRescoring.optional(),
 });
 
 /** Parses a request part with its schema; the first broken fact becomes a VALIDATION error that names where. */

@@ -223,6 +223,41 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "each run's notes (which model was chosen and why, what was left out), kept with the run",
     sql: [`ALTER TABLE score_runs ADD COLUMN IF NOT EXISTS notes JSON`],
   },
+  {
+    version: 9,
+    name: 'customers rescored between runs (a new order, closed form with the published run\'s fitted models), until the next run',
+    sql: [
+      // One row per customer rescored since the published clv run (src/scores/rescore.ts): the run whose parameters
+      // were used, when, the purchase summary it saw and the scores it gave. Rows of an older run are ignored, then
+      // removed: the next run replaces them. No key constraint: a rescoring deletes the customer's row and appends.
+      `CREATE TABLE IF NOT EXISTS rescored_scores (
+         customer_id VARCHAR NOT NULL,
+         run_id INTEGER NOT NULL,
+         rescored_at TIMESTAMP NOT NULL,
+         observed_to DATE NOT NULL,
+         model VARCHAR NOT NULL,
+         x DOUBLE NOT NULL,
+         tx DOUBLE NOT NULL,
+         "T" DOUBLE NOT NULL,
+         m DOUBLE NOT NULL,
+         first_order_date DATE,
+         last_order_date DATE,
+         recency_days INTEGER,
+         frequency INTEGER,
+         monetary DOUBLE,
+         p_alive DOUBLE,
+         churn_risk_purchase_model DOUBLE,
+         expected_purchases_90d DOUBLE,
+         conversion_probability_30d_purchase_model DOUBLE,
+         expected_order_value DOUBLE,
+         clv_12m_purchase_model DOUBLE,
+         next_order_date DATE,
+         churn_decisive_date DATE,
+         churn_risk DOUBLE,
+         conversion_probability_30d DOUBLE,
+         clv_12m DOUBLE)`,
+    ],
+  },
 ];
 
 /** The data contract's entities: each is one table of the store (docs/data-model.md). */

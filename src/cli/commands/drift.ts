@@ -67,18 +67,21 @@ export function registerDrift(program: Command, io: Io, global: () => GlobalOpti
     .option('--from <value>', 'the value before (e.g. active)')
     .option('--to <value>', 'the value now (e.g. "at risk")')
     .option('--run <id>', 'the run (default: the latest with summaries)')
+    .option('--since <id>', "the earlier run to compare with (default: the scorer's previous run)")
     .option('--limit <n>', 'customers listed at most', '100')
-    .action(async (flags: { score: string; from?: string; to?: string; run?: string; limit: string }) => {
+    .action(async (flags: { score: string; from?: string; to?: string; run?: string; since?: string; limit: string }) => {
       const g = global();
       const limit = Number(flags.limit);
       if (!(Number.isInteger(limit) && limit >= 1 && limit <= 1_000_000)) throw new KairosError('USAGE', `--limit must be a whole number from 1 to 1,000,000, got ${flags.limit}`);
       if ((flags.from === undefined) !== (flags.to === undefined)) throw new KairosError('USAGE', '--from and --to go together');
       const runId = flags.run === undefined ? undefined : Number(flags.run);
       if (runId !== undefined && !Number.isInteger(runId)) throw new KairosError('USAGE', `--run must be a run id, got ${flags.run}`);
+      const since = flags.since === undefined ? undefined : Number(flags.since);
+      if (since !== undefined && !(Number.isInteger(since) && since > 0)) throw new KairosError('USAGE', `--since must be a run id, got ${flags.since}`);
       const [{ withStore }, { transitions }] = await Promise.all([import('../../store/db.js'), import('../../history/transitions.js')]);
       const result = await withStore(
         g.db,
-        (store) => transitions(store, flags.score, { ...(runId === undefined ? {} : { runId }), ...(flags.from === undefined ? {} : { from: flags.from, to: flags.to as string }), limit }),
+        (store) => transitions(store, flags.score, { ...(runId === undefined ? {} : { runId }), ...(since === undefined ? {} : { sinceRunId: since }), ...(flags.from === undefined ? {} : { from: flags.from, to: flags.to as string }), limit }),
         { mustExist: true, readOnly: true, ...storeWait(io, g) },
       );
       if (g.json) return printJson(io, result);

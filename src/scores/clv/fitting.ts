@@ -33,6 +33,16 @@ export function fitTransaction(name: TransactionModelName, transactions: Transac
   }
 }
 
+/** Gamma-Gamma's E[Z | x, m] per customer, a negative mean repeat spend (returns) counted as 0: what a run and a rescoring give. */
+export function expectedSpend(params: GammaGammaParams, x: Float64Array, m: Float64Array): Float64Array {
+  const mPos = new Float64Array(m.length);
+  for (let i = 0; i < m.length; i++) {
+    const v = m[i] as number;
+    mPos[i] = v > 0 ? v : 0;
+  }
+  return gammaGamma.conditionalExpectedSpend(params, { x, m: mPos });
+}
+
 export interface SpendFit {
   /** Expected spend per purchase for every customer. */
   readonly spend: Float64Array;
@@ -63,13 +73,7 @@ export function fitSpend(x: Float64Array, m: Float64Array): SpendFit {
   }
   try {
     const fit = gammaGamma.fit({ x: rx, m: rm });
-    const mPos = new Float64Array(m.length);
-    for (let i = 0; i < m.length; i++) {
-      const v = m[i] as number;
-      mPos[i] = v > 0 ? v : 0;
-    }
-    const spend = gammaGamma.conditionalExpectedSpend(fit.params, { x, m: mPos });
-    return { spend, fit, note: null };
+    return { spend: expectedSpend(fit.params, x, m), fit, note: null };
   } catch (err) {
     const mean = rm.length ? rm.reduce((a, b) => a + b, 0) / rm.length : 0;
     return {

@@ -7,6 +7,7 @@ import { quoteLiteral } from '../../store/db.js';
 import { formatMoney, formatProbability } from '../../util/format.js';
 import { backtestClv } from './backtest.js';
 import { CLV_HORIZONS } from './horizons.js';
+import { predictClv } from './predict.js';
 import { decideTransactionModel, type CandidateResult, type ModelChoice } from './model-choice.js';
 import type { ModelRecord, Scorer, ScoreContext, ScorerResult } from '../types.js';
 
@@ -19,12 +20,6 @@ export { CLV_HORIZONS };
 const RESULT = '__score_clv';
 const SUMMARY = '__clv_summary';
 const VALUES = '__clv_values';
-
-/** DuckDB's round(v, 2) on a DOUBLE: half away from zero; the input itself when the result is not finite. */
-function round2(v: number): number {
-  const r = (v < 0 ? -Math.round(-v * 100) : Math.round(v * 100)) / 100;
-  return Number.isFinite(r) ? r : v;
-}
 
 /** The result view with every score column and no rows (the scores could not be computed). */
 async function emptyResult(ctx: ScoreContext): Promise<void> {
@@ -164,48 +159,25 @@ export const clvScorer: Scorer = {
     }
 
     ctx.progress('clv: scoring customers');
-    const p = fit.params;
-    // Every per-customer prediction in one pass over the customers (P(alive) once each): scoreCustomers returns what
-    // pAlive, expectedPurchases, conversionProbability, expectedPurchasesCombination (CLV), expectedWaitToNextPurchase
-    // and decisiveTime (measured from the last purchase) would, to 1e-12 (the models' contract suite).
-    const schedule = gammaGamma.clvSchedule({ months: s.clvMonths, monthlyDiscount: s.monthlyDiscountRate, monthLength: CLV_HORIZONS.monthDays });
-    gammaGamma.checkSpend(spend, transactions.x.length);
-    const scored = model.scoreCustomers(p, transactions, {
-      expectedHorizon: CLV_HORIZONS.expectedPurchasesDays,
-      conversionHorizon: CLV_HORIZONS.conversionDays,
-      clvHorizons: schedule.horizons,
-      clvCoefficients: schedule.coefficients,
-      decisiveThreshold: s.decisiveThreshold,
-    });
-    const { pAlive, expectedPurchases: exp90, conversion: conv30, medianWait: wait, decisiveSinceLast: sinceLast } = scored;
-    // Churn as the learned model defines it: no purchase in the next churnDays days.
-    const stays = model.conversionProbability(p, transactions, ctx.config.learned.churnDays);
-    const clv = scored.discountedPurchases;
+    // Every per-customer prediction in one pass over the customers (predict.ts, also what the API's rescoring calls).
     const endDay = Date.parse(`${summary.observationEnd}T00:00:00Z`) / 86_400_000;
-    const n = summary.rows;
-    // In place, to keep the peak memory down: the wait becomes the next-order day, the time to the decisive moment
-    // its day, the discounted purchases the CLV (churn risk, 1 - p_alive, is computed in the view).
-    const nextDay = wait;
-    const decisiveDay = sinceLast;
-    for (let i = 0; i < n; i++) {
-      const pa = pAlive[i] as number;
-      nextDay[i] = pa >= s.decisiveThreshold ? endDay + Math.max(1, Math.ceil(wait[i] as number)) : Number.NaN;
-      const d = sinceLast[i] as number;
-      decisiveDay[i] = Number.isFinite(d) ? (summary.lastDay[i] as number) + Math.ceil(d) : Number.NaN;
-      clv[i] = round2((clv[i] as number) * (spend[i] as number));
-      spend[i] = round2(spend[i] as number);
-    }
+    const predicted = predictClv(model, fit.params, transactions, spend, summary.lastDay, endDay, {
+      clvMonths: s.clvMonths,
+      monthlyDiscountRate: s.monthlyDiscountRate,
+      decisiveThreshold: s.decisiveThreshold,
+      churnDays: ctx.config.learned.churnDays,
+    });
     // Numbers only, in the summary's row order, read by DuckDB straight from these arrays (no table in between); the
     // ids stay in DuckDB and are joined back by position. Dates travel as day numbers and become DATEs in the view.
     ctx.store.exposeColumns(VALUES, [
-      { name: 'p_alive', type: 'DOUBLE', values: pAlive },
-      { name: 'buys_in_churn_window', type: 'DOUBLE', values: stays },
-      { name: 'expected_purchases_90d', type: 'DOUBLE', values: exp90 },
-      { name: 'conversion_probability_30d', type: 'DOUBLE', values: conv30 },
-      { name: 'expected_order_value', type: 'DOUBLE', values: spend },
-      { name: 'clv_12m', type: 'DOUBLE', values: clv },
-      { name: 'next_order_day', type: 'INTEGER', values: nextDay },
-      { name: 'churn_decisive_day', type: 'INTEGER', values: decisiveDay },
+      { name: 'p_alive', type: 'DOUBLE', values: predicted.pAlive },
+      { name: 'buys_in_churn_window', type: 'DOUBLE', values: predicted.buysInChurnWindow },
+      { name: 'expected_purchases_90d', type: 'DOUBLE', values: predicted.expectedPurchases90d },
+      { name: 'conversion_probability_30d', type: 'DOUBLE', values: predicted.conversion30d },
+      { name: 'expected_order_value', type: 'DOUBLE', values: predicted.expectedOrderValue },
+      { name: 'clv_12m', type: 'DOUBLE', values: predicted.clv },
+      { name: 'next_order_day', type: 'INTEGER', values: predicted.nextOrderDay },
+      { name: 'churn_decisive_day', type: 'INTEGER', values: predicted.churnDecisiveDay },
     ]);
     await ctx.store.run(
       `CREATE OR REPLACE TEMP VIEW ${RESULT} AS

@@ -18,7 +18,7 @@ const RESULT = '__score_learned';
 const VALUES = '__learned_values';
 
 /** Names of each task's columns: the boosted trees' own, the winner's, which model won, and the reasons. */
-const COLUMNS: Readonly<Record<TaskName, { boosted: string; winner: string; model: string; reasons: string; purchase: string }>> = {
+export const LEARNED_TASK_COLUMNS: Readonly<Record<TaskName, { boosted: string; winner: string; model: string; reasons: string; purchase: string }>> = {
   churn: { boosted: 'churn_risk_boosted', winner: 'churn_risk', model: 'churn_risk_model', reasons: 'churn_reasons', purchase: 'churn_risk_purchase_model' },
   conversion: {
     boosted: 'conversion_probability_30d_boosted',
@@ -29,6 +29,7 @@ const COLUMNS: Readonly<Record<TaskName, { boosted: string; winner: string; mode
   },
   value: { boosted: 'clv_12m_boosted', winner: 'clv_12m', model: 'clv_12m_model', reasons: 'clv_reasons', purchase: 'clv_12m_purchase_model' },
 };
+const COLUMNS = LEARNED_TASK_COLUMNS;
 
 const TASK_NAMES: readonly TaskName[] = ['churn', 'conversion', 'value'];
 
