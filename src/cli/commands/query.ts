@@ -1,20 +1,19 @@
 // `kairos sql` and `kairos export`: read the store as an analyst, write the customer table for activation.
-import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { Command } from 'commander';
 import { KairosError } from '../../errors.js';
 import type { ScoreRegistry } from '../../scores/registry.js';
 import type { RecommendationShape } from '../../scores/recommend/stored.js';
-import type { Scorer } from '../../scores/types.js';
 import { formatCount } from '../../util/format.js';
 import type { StoreOptions } from '../../store/db.js';
 import { printJson, renderTable, storeWait, type GlobalOptions, type Io } from '../io.js';
 import { positiveInteger } from '../options.js';
 
-export const EXPORT_FORMATS = ['csv', 'parquet', 'json'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+export { EXPORT_FORMATS, type ExportFormat } from '../../util/format.js';
+import { EXPORT_FORMATS, type ExportFormat } from '../../util/format.js';
 
 export interface ExportOptions {
   readonly format: ExportFormat;
@@ -30,6 +29,8 @@ export interface ExportOptions {
   readonly items?: string;
   /** The stored recommendations instead of customer_scores: a row per customer and product (long) or per customer (wide). */
   readonly recommendations?: RecommendationShape;
+  /** A CRM-friendly wide table: flat columns, attributes.KEY as attribute_key, ISO timestamps (src/scores/export.ts). */
+  readonly crm?: boolean;
   /** Where item outputs are looked up (default: the scorers Kairos ships). */
   readonly registry?: ScoreRegistry;
   /** How long to wait for a store another process is writing to (default: fail at once). */
@@ -75,64 +76,39 @@ export async function exportScores(db: string, options: ExportOptions): Promise<
     throw new KairosError('USAGE', 'Parquet is not written to stdout (a Parquet file is read from its end): give --out FILE.parquet');
   }
   if (toStdout && options.write === undefined) throw new KairosError('INTERNAL', 'export to stdout without a writer');
-  if (options.items !== undefined && options.recommendations !== undefined) throw new KairosError('USAGE', 'give --items or --recommendations, not both');
-  const [{ DEFAULT_REGISTRY }, { itemsTable, storedResults }, { quoteIdentifier, quoteLiteral, withStore }, { recommendationsSql }] = await Promise.all([
+  const [{ DEFAULT_REGISTRY }, { withStore }, { exportRows }] = await Promise.all([
     import('../../scores/registry.js'),
-    import('../../scores/results.js'),
     import('../../store/db.js'),
-    import('../../scores/recommend/stored.js'),
+    import('../../scores/export.js'),
   ]);
-  const registry = options.registry ?? DEFAULT_REGISTRY;
-  const outputs = registry.scorers.flatMap((s) => s.items ?? []);
-  const output = options.items === undefined ? undefined : outputs.find((o) => o.name === options.items);
-  if (options.items !== undefined && output === undefined) {
-    throw new KairosError('USAGE', `unknown item output "${options.items}" (available: ${outputs.map((o) => o.name).join(', ') || 'none'})`);
-  }
-  return withStore(db, async (store) => {
-    let source = 'customer_scores';
-    let order = output === undefined ? 'customer_id' : 'customer_id, rank';
-    if (options.recommendations !== undefined) ({ sql: source, order } = await recommendationsSql(store, registry, options.recommendations));
-    if (output !== undefined) {
-      // The published run's rows only (a killed run may have left others until the next run removes them).
-      const owner = registry.scorers.find((s) => (s.items ?? []).includes(output)) as Scorer;
-      const published = (await storedResults(store, registry)).get(owner.name)?.runId ?? -1;
-      source = `(SELECT * EXCLUDE (run_id) FROM ${quoteIdentifier(itemsTable(output.name))} WHERE run_id = ${published})`;
-    }
-    const available = (await store.all<{ column_name: string }>(`DESCRIBE ${source}`)).map((c) => c.column_name);
-    const columns = options.columns && options.columns.length > 0 ? [...options.columns] : available;
-    const unknown = columns.filter((c) => !available.includes(c));
-    if (unknown.length) throw new KairosError('USAGE', `unknown column(s) ${unknown.join(', ')} (available: ${available.join(', ')})`);
-    const conditions: string[] = [];
-    const params: (string | number | boolean)[] = [];
-    if (options.segment !== undefined) {
-      conditions.push('customer_id IN (SELECT customer_id FROM customer_scores WHERE rfm_segment = ?)');
-      params.push(options.segment);
-    }
-    if (options.savedSegment !== undefined) {
-      const { compileSegmentFilter, getSegment } = await import('../../segments/segments.js');
-      const compiled = await compileSegmentFilter(store, (await getSegment(store, options.savedSegment)).filter);
-      conditions.push(`customer_id IN (SELECT customer_id FROM customer_scores WHERE ${compiled.sql})`);
-      params.push(...compiled.params);
-    }
-    const where = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
-    // DuckDB writes files only: text for stdout goes through a scratch file, then to `write` line by line.
-    const scratch = toStdout ? mkdtempSync(join(tmpdir(), 'kairos-export-')) : undefined;
-    const file = scratch === undefined ? resolve(options.out) : join(scratch, `export.${options.format}`);
-    mkdirSync(dirname(file), { recursive: true });
-    const fmt = options.format === 'csv' ? 'FORMAT csv, HEADER' : options.format === 'parquet' ? 'FORMAT parquet' : 'FORMAT json';
-    // COPY takes no bound parameters: the rows are selected first, the segment bound, into a temp table.
-    await store.run(`CREATE OR REPLACE TEMP TABLE __export AS SELECT ${columns.map(quoteIdentifier).join(', ')} FROM ${source} ${where} ORDER BY ${order}`, params);
-    const rows = Number(await store.value('SELECT count(*) FROM __export'));
-    try {
-      await store.run(`COPY __export TO ${quoteLiteral(file)} (${fmt})`);
-      if (scratch !== undefined && options.write !== undefined) streamLines(file, options.write);
-    } finally {
-      if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
-    }
-    return { file: scratch === undefined ? file : STDOUT, rows, columns };
+  return withStore(
+    db,
+    async (store) => {
+      // DuckDB writes files only: text for stdout goes through a scratch file, then to `write` line by line.
+      const scratch = toStdout ? mkdtempSync(join(tmpdir(), 'kairos-export-')) : undefined;
+      const file = scratch === undefined ? resolve(options.out) : join(scratch, `export.${options.format}`);
+      try {
+        const { rows, columns } = await exportRows(store, {
+          format: options.format,
+          file,
+          registry: options.registry ?? DEFAULT_REGISTRY,
+          ...(options.columns !== undefined ? { columns: options.columns } : {}),
+          ...(options.segment !== undefined ? { rfmSegment: options.segment } : {}),
+          ...(options.savedSegment !== undefined ? { savedSegment: options.savedSegment } : {}),
+          ...(options.items !== undefined ? { items: options.items } : {}),
+          ...(options.recommendations !== undefined ? { recommendations: options.recommendations } : {}),
+          ...(options.crm ? { crm: true } : {}),
+        });
+        if (scratch !== undefined && options.write !== undefined) streamLines(file, options.write);
+        return { file: scratch === undefined ? file : STDOUT, rows, columns };
+      } finally {
+        if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
+      }
+    },
     // Read-only, as `kairos sql`: exports run beside other readers and while a score computes (its temp table is the
     // connection's own).
-  }, { readOnly: true, ...options.wait });
+    { readOnly: true, ...options.wait },
+  );
 }
 
 export function registerQuery(program: Command, io: Io, global: () => GlobalOptions): void {
