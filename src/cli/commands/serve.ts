@@ -26,17 +26,19 @@ export function registerServe(program: Command, io: Io, global: () => GlobalOpti
     .addHelpText(
       'after',
       `
-Every route but /health and /openapi.json needs "Authorization: Bearer KEY" (kairos keys create). The routes,
+The dashboard is at /dashboard (sign in with an API key; docs/dashboard.md). Every API route but /health and
+/openapi.json needs "Authorization: Bearer KEY" (kairos keys create). The routes,
 scopes and errors: GET /openapi.json, and docs/api.md. Logs: one JSON line per request on stderr (not with --quiet).
 While it serves, the server holds the store: other kairos commands on it are told to go through the API.`,
     )
     .action(async (flags: { host: string; port: number; rateLimit: number; bodyLimit: number }) => {
       const g = global();
       const config = loadConfig(g.config);
-      const [{ Store }, { buildServer }, { markServed, unmarkServed }] = await Promise.all([
+      const [{ Store }, { buildServer }, { markServed, unmarkServed }, { dashboardPlugin }] = await Promise.all([
         import('../../store/db.js'),
         import('../../server/app.js'),
         import('../../store/served.js'),
+        import('../../dashboard/plugin.js'),
       ]);
       const store = await Store.open(g.db, { mustExist: true, ...storeWait(io, g) });
       let app: Awaited<ReturnType<typeof buildServer>> | undefined;
@@ -47,6 +49,7 @@ While it serves, the server holds the store: other kairos commands on it are tol
           logger: g.quiet ? false : { level: 'info', stream: process.stderr },
           rateLimit: { max: flags.rateLimit, timeWindowMs: 60_000 },
           bodyLimit: flags.bodyLimit,
+          plugins: [dashboardPlugin],
         });
         try {
           await app.listen({ host: flags.host, port: flags.port });
@@ -59,7 +62,7 @@ While it serves, the server holds the store: other kairos commands on it are tol
         markServed(store.path, url);
         const started = { listening: url, db: store.path, pid: process.pid };
         if (g.json) io.out(JSON.stringify(started));
-        else io.out(`kairos serve: listening on ${url} (store ${store.path}, PID ${process.pid}); stop with Ctrl-C`);
+        else io.out(`kairos serve: listening on ${url} (store ${store.path}, PID ${process.pid}); dashboard at ${url}/dashboard; stop with Ctrl-C`);
         const signal = await new Promise<string>((done) => {
           for (const s of STOP_SIGNALS) process.once(s, () => done(s));
         });
