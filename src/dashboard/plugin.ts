@@ -8,14 +8,16 @@ import { asKairosError, HTTP_STATUSES, KairosError } from '../errors.js';
 import { CRM_DEFAULT_COLUMNS, exportRows } from '../scores/export.js';
 import { compileSegmentFilter, countFilter, deleteSegment, getSegment, saveSegment } from '../segments/segments.js';
 import type { ServerPlugin } from '../server/app.js';
+import type { Store } from '../store/db.js';
 import { allows, type Scope } from '../server/keys.js';
 import { EXPORT_FORMATS, formatCount, type ExportFormat } from '../util/format.js';
 import { DASHBOARD_CSS, DASHBOARD_JS } from './assets.js';
-import { html, page, type PageContext } from './html.js';
+import { Html, html, page, type PageContext } from './html.js';
 import { customerPage, customerSearchPage } from './pages/customer.js';
 import { evaluationPage, evaluationReportHtml, evaluationsPage } from './pages/evaluations.js';
-import { evolutionPage } from './pages/evolution.js';
-import { overviewPage } from './pages/overview.js';
+import { evolutionBody } from './pages/evolution.js';
+import { overviewBody } from './pages/overview.js';
+import { cacheInputs } from './aggregates.js';
 import { exportableColumns, segmentPage, segmentsPage } from './pages/segments.js';
 import { csrfMatches, parseCookies, SESSION_COOKIE, sessionCookie, Sessions, type Session } from './session.js';
 
@@ -40,6 +42,9 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'same-origin',
   'x-frame-options': 'DENY',
 } as const;
+
+/** Rendered page contents kept in memory at most (the oldest go first). */
+const RENDERED_PAGES = 200;
 
 const CONTENT_TYPES: Readonly<Record<ExportFormat, string>> = { csv: 'text/csv; charset=utf-8', json: 'application/x-ndjson; charset=utf-8', parquet: 'application/vnd.apache.parquet' };
 const EXTENSIONS: Readonly<Record<ExportFormat, string>> = { csv: 'csv', json: 'ndjson', parquet: 'parquet' };
@@ -201,10 +206,32 @@ export const dashboardPlugin: ServerPlugin = async (app, ctx) => {
     return reply.header('set-cookie', sessionCookie(null, req.protocol === 'https')).redirect('/dashboard/login', 303);
   });
 
-  app.get('/dashboard', route('read'), async (req, reply) => sendPage(reply, await db((store) => overviewPage(store, pageContext(session(req))))));
+  /**
+   * The overview's and evolution's content, rendered once per query and store state (cacheInputs: the last ingest,
+   * the erasures, the runs) and kept in memory: their charts cost more to draw than their few stored rows cost to read.
+   * Neither holds anything a key's scope changes, so they are shared by every session.
+   */
+  const rendered = new Map<string, string>();
+  const renderOnce = (name: string, req: FastifyRequest, make: (store: Store) => Promise<Html>): Promise<string> =>
+    db(async (store) => {
+      const key = `${name} ${JSON.stringify(req.query)} ${await cacheInputs(store)}`;
+      const kept = rendered.get(key);
+      if (kept !== undefined) return kept;
+      const body = (await make(store)).text;
+      if (rendered.size >= RENDERED_PAGES) rendered.delete(rendered.keys().next().value as string);
+      rendered.set(key, body);
+      return body;
+    });
+  app.get('/dashboard', route('read'), async (req, reply) => {
+    const ctxPage = pageContext(session(req));
+    const body = await renderOnce('overview', req, (store) => overviewBody(store, ctxPage));
+    return sendPage(reply, page('Overview', 'overview', ctxPage, new Html(body)));
+  });
   app.get('/dashboard/evolution', route('read'), async (req, reply) => {
     const q = { score: field(req.query, 'score'), category: field(req.query, 'category'), run: whole(req.query, 'run'), accuracyRun: whole(req.query, 'accuracy_run') };
-    return sendPage(reply, await db((store) => evolutionPage(store, pageContext(session(req)), q)));
+    const ctxPage = pageContext(session(req));
+    const body = await renderOnce('evolution', req, (store) => evolutionBody(store, ctxPage, q));
+    return sendPage(reply, page('Evolution', 'evolution', ctxPage, new Html(body)));
   });
   app.get('/dashboard/customers', route('read'), async (req, reply) => {
     const id = field(req.query, 'id')?.trim();
@@ -291,7 +318,8 @@ export const dashboardPlugin: ServerPlugin = async (app, ctx) => {
   app.get('/dashboard/evaluations/:id/report', route('read'), async (req, reply) => {
     const id = whole(req.params, 'id');
     if (id === undefined) throw new KairosError('NOT_FOUND', 'no such evaluation');
-    return sendPage(reply, await db((store) => evaluationReportHtml(store, id)));
+    // A kept report never changes (an id is never reused while the process runs: ids only grow).
+    return sendPage(reply, await renderOnce(`report ${id}`, req, async (store) => new Html(await evaluationReportHtml(store, id))));
   });
   app.get('/dashboard/*', route('read'), async (req) => {
     throw new KairosError('NOT_FOUND', `no dashboard page ${req.url.split('?')[0] ?? ''}`, { hint: 'the navigation lists the pages' });

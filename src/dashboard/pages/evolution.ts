@@ -3,7 +3,7 @@ import type { CategoricalSummary, NumericSummary, ScoreSummary } from '../../his
 import type { Store } from '../../store/db.js';
 import { cacheInputs, cached, computeLiveAccuracy, type AccuracyCheck, type LiveAccuracy } from '../aggregates.js';
 import { barChart, boxChart, lineChart } from '../charts.js';
-import { figure, formatCount, formatProbability, formatValue, html, page, psiBadge, table, unitLabel, unitOf, type Html, type PageContext } from '../html.js';
+import { figure, formatCount, formatProbability, formatValue, html, psiBadge, table, unitLabel, unitOf, type Html, type PageContext } from '../html.js';
 import { boxOf, KEY_SCORES } from './overview.js';
 
 export interface EvolutionQuery {
@@ -67,7 +67,8 @@ ${acc.checks.every((c) => c.status === 'absent') ? html`<p class="muted">Run ${a
 </section>`;
 }
 
-export async function evolutionPage(store: Store, ctx: PageContext, q: EvolutionQuery): Promise<string> {
+/** The evolution page's content (the same for every key: no personal field). */
+export async function evolutionBody(store: Store, ctx: PageContext, q: EvolutionQuery): Promise<Html> {
   const runs = (
     await store.all<{ run_id: number; as_of: string; status: string; customers: number | bigint | null }>(
       `SELECT run_id, strftime(as_of, '%Y-%m-%d') AS as_of, status, customers FROM score_runs WHERE status IN ('completed', 'compacted') ORDER BY run_id DESC LIMIT ?`,
@@ -77,7 +78,7 @@ export async function evolutionPage(store: Store, ctx: PageContext, q: Evolution
     .map((r) => ({ runId: Number(r.run_id), asOf: r.as_of, status: r.status, customers: r.customers === null ? null : Number(r.customers) }))
     .reverse();
   const currency = (await store.value<string | null>(`SELECT currency FROM score_runs WHERE status = 'completed' ORDER BY run_id DESC LIMIT 1`)) ?? ctx.currency;
-  if (runs.length === 0) return page('Evolution', 'evolution', ctx, html`<h1>Evolution over runs</h1><p>No completed run yet: run kairos score.</p>`);
+  if (runs.length === 0) return html`<h1>Evolution over runs</h1><p>No completed run yet: run kairos score.</p>`;
   const label = (id: number) => `#${id} ${runs.find((r) => r.runId === id)?.asOf ?? ''}`;
   const ids = runs.map((r) => r.runId);
   const first = ids[0] as number;
@@ -218,5 +219,5 @@ ${body}</section>`);
     const { value } = await cached(store, accuracyRun, 'live-accuracy', inputs, () => computeLiveAccuracy(store, accuracyRun, ctx.config));
     parts.push(accuracySection(value, completed, currency));
   }
-  return page('Evolution', 'evolution', ctx, html`${parts}`);
+  return html`${parts}`;
 }

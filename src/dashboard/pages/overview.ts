@@ -5,7 +5,7 @@ import { fittedModels } from '../../scores/runs.js';
 import type { Store } from '../../store/db.js';
 import { cacheInputs, cached, computeOverview, latestRun } from '../aggregates.js';
 import { barChart, boxChart } from '../charts.js';
-import { card, describeColumn, figure, formatCount, formatMoney, formatValue, html, page, table, unitLabel, unitOf, type Html, type PageContext } from '../html.js';
+import { card, describeColumn, figure, formatCount, formatMoney, formatValue, html, table, unitLabel, unitOf, type Html, type PageContext } from '../html.js';
 
 /** The latest summary of every score column (each from the latest run that summarised it), by column. */
 export async function latestSummaries(store: Store): Promise<Map<string, { runId: number; table: string; summary: ScoreSummary }>> {
@@ -48,7 +48,8 @@ function rfmGrid(grid: readonly { r: number; f: number; customers: number; monet
   )}</tbody></table>`;
 }
 
-export async function overviewPage(store: Store, ctx: PageContext): Promise<string> {
+/** The overview's content (the same for every key: no personal field). */
+export async function overviewBody(store: Store, ctx: PageContext): Promise<Html> {
   const run = await latestRun(store);
   const inputs = await cacheInputs(store);
   const { value: o } = await cached(store, run?.runId ?? 0, 'overview', inputs, () => computeOverview(store));
@@ -150,6 +151,6 @@ ${run.notes.length > 0 ? html`<ul class="notes">${run.notes.map((n) => html`<li>
 ${models}
 <p><a href="/dashboard/evolution">How the scores moved since the previous runs →</a></p></section>`);
   }
-  return page('Overview', 'overview', ctx, html`${parts}`);
+  return html`${parts}`;
 }
 
