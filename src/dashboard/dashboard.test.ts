@@ -185,6 +185,11 @@ describe('dashboard: segments and exports', () => {
     const bad = await app.inject({ method: 'GET', url: `/dashboard/api/count?filter=${encodeURIComponent('clv_12m > 1 and churn_rsk > 0')}`, headers: { cookie } });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.message).toContain('unknown column "churn_rsk" (at character 17)');
+    // A count on a personal field would reveal it: admin keys only.
+    const personal = await app.inject({ method: 'GET', url: `/dashboard/api/count?filter=${encodeURIComponent("email = 'k1@example.org'")}`, headers: { cookie } });
+    expect(personal.statusCode).toBe(403);
+    const admin = await signIn(keys.admin.key);
+    expect((await app.inject({ method: 'GET', url: `/dashboard/api/count?filter=${encodeURIComponent("email = 'k1@example.org'")}`, headers: { cookie: admin.cookie } })).json().customers).toBe(1);
   });
 
   it('saves a segment with a write key and the CSRF token only; a read key may not', async () => {

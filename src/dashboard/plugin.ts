@@ -169,6 +169,16 @@ export const dashboardPlugin: ServerPlugin = async (app, ctx) => {
     if (!csrfMatches(req.dashboardSession as Session, field(req.body, '_csrf'))) throw new KairosError('FORBIDDEN', 'the form has expired or did not come from this dashboard', { hint: 'reload the page and send it again' });
   };
 
+  /** A filter compiled for the signed-in key: personal fields are not filterable without admin (a count would reveal them). */
+  const compileFor = async (store: Store, filter: string, s: Session) => {
+    const compiled = await compileSegmentFilter(store, filter);
+    const personal = compiled.columns.filter((c) => ctx.config.personalFields.includes(c));
+    if (personal.length > 0 && !allows(s.scope, 'admin')) {
+      throw new KairosError('FORBIDDEN', `filter: ${personal.join(', ')} is a personal field: filtering on it needs an admin key`);
+    }
+    return compiled;
+  };
+
   const route = (scope: Scope | null, kind: 'page' | 'json' = 'page') => ({ config: { dashboard: { scope, kind } satisfies DashboardRoute } });
   const session = (req: FastifyRequest): Session => req.dashboardSession as Session;
   const db = ctx.db;
@@ -248,7 +258,10 @@ export const dashboardPlugin: ServerPlugin = async (app, ctx) => {
     checkCsrf(req);
     const form = { name: field(req.body, 'name')?.trim() ?? '', filter: field(req.body, 'filter') ?? '', description: field(req.body, 'description')?.trim() ?? '' };
     try {
-      const { segment } = await db((store) => saveSegment(store, { name: form.name, filter: form.filter, description: form.description || null }));
+      const { segment } = await db(async (store) => {
+        await compileFor(store, form.filter, session(req));
+        return saveSegment(store, { name: form.name, filter: form.filter, description: form.description || null });
+      });
       return reply.redirect(`/dashboard/segments/${encodeURIComponent(segment.name)}`, 303);
     } catch (err) {
       if (!(err instanceof KairosError) || err.code !== 'USAGE') throw err;
@@ -305,7 +318,7 @@ export const dashboardPlugin: ServerPlugin = async (app, ctx) => {
   app.get('/dashboard/api/count', route('read', 'json'), async (req, reply) => {
     const filter = field(req.query, 'filter') ?? '';
     if (filter.trim() === '') throw new KairosError('VALIDATION', 'give a filter');
-    const customers = await db(async (store) => countFilter(store, await compileSegmentFilter(store, filter)));
+    const customers = await db(async (store) => countFilter(store, await compileFor(store, filter, session(req))));
     return reply.headers({ ...SECURITY_HEADERS, 'cache-control': 'no-store' }).send({ customers, customersText: formatCount(customers) });
   });
 
