@@ -232,3 +232,33 @@ export async function computeLiveAccuracy(store: Store, runId: number, config: K
   }
   return { runId, asOf, dataEnd: end, elapsedDays: elapsed, checks };
 }
+
+/** The day after the last order, 'YYYY-MM-DD', or null without orders: where the data ends. */
+export async function dataEnd(store: Store): Promise<string | null> {
+  return store.value<string | null>(`SELECT strftime(max(ordered_at)::DATE + 1, '%Y-%m-%d') FROM orders`);
+}
+
+/** The run the live accuracy shows by default: the latest completed one whose 30-day horizon has passed, else the latest. */
+export function defaultAccuracyRun(completed: readonly { runId: number; asOf: string }[], end: string | null): number | undefined {
+  const ripe = completed.filter((r) => end !== null && Date.parse(`${r.asOf}T00:00:00Z`) + 30 * DAY_MS <= Date.parse(`${end}T00:00:00Z`));
+  return (ripe.at(-1) ?? completed.at(-1))?.runId;
+}
+
+/**
+ * Computes and keeps what the first views would (the overview's aggregates and the default run's live accuracy), so
+ * that the first person to open the dashboard after a start does not wait for them. Returns what it computed.
+ */
+export async function warmUp(store: Store, config: KairosConfig): Promise<string[]> {
+  const run = await latestRun(store);
+  if (run === null) return [];
+  const inputs = await cacheInputs(store);
+  const done: string[] = [];
+  if ((await cached(store, run.runId, 'overview', inputs, () => computeOverview(store))).computed) done.push('overview');
+  const completed = (await store.all<{ run_id: number; as_of: string }>(`SELECT run_id, strftime(as_of, '%Y-%m-%d') AS as_of FROM score_runs WHERE status = 'completed' ORDER BY run_id`)).map((r) => ({
+    runId: Number(r.run_id),
+    asOf: r.as_of,
+  }));
+  const accuracyRun = defaultAccuracyRun(completed, await dataEnd(store));
+  if (accuracyRun !== undefined && (await cached(store, accuracyRun, 'live-accuracy', inputs, () => computeLiveAccuracy(store, accuracyRun, config))).computed) done.push(`live accuracy of run ${accuracyRun}`);
+  return done;
+}

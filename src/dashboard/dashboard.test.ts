@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../config.js';
 import { saveEvaluation } from '../evaluate/stored.js';
 import { purchaseDaysSql } from '../features/purchases.js';
+import { DEFAULT_REGISTRY } from '../scores/registry.js';
+import { customerScoresFor } from '../scores/results.js';
 import { runScores } from '../scores/run.js';
 import { compileSegmentFilter, countFilter, saveSegment } from '../segments/segments.js';
 import { buildServer } from '../server/app.js';
@@ -180,8 +182,12 @@ describe('dashboard: pages', () => {
 describe('dashboard: segments and exports', () => {
   it('counts a filter live (the count of the filter in SQL), and points at the place of an error', async () => {
     const { cookie } = await signIn(keys.read.key);
-    const res = await app.inject({ method: 'GET', url: `/dashboard/api/count?filter=${encodeURIComponent(FILTER)}`, headers: { cookie } });
-    expect(res.json().customers).toBe(await countFilter(store, await compileSegmentFilter(store, FILTER)));
+    // The count joins only the scorers the filter reads: the same customers as the whole view.
+    for (const f of [FILTER, 'country is null and p_alive > 0.5 and frequency >= 1', 'recommendations_1 is not null or monetary > 500', 'run_id = 2']) {
+      const res = await app.inject({ method: 'GET', url: `/dashboard/api/count?filter=${encodeURIComponent(f)}`, headers: { cookie } });
+      expect(res.json().customers, f).toBe(await countFilter(store, await compileSegmentFilter(store, f)));
+    }
+    expect(await customerScoresFor(store, DEFAULT_REGISTRY, ['run_id'])).toBe('customer_scores');
     const bad = await app.inject({ method: 'GET', url: `/dashboard/api/count?filter=${encodeURIComponent('clv_12m > 1 and churn_rsk > 0')}`, headers: { cookie } });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.message).toContain('unknown column "churn_rsk" (at character 17)');

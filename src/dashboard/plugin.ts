@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { asKairosError, HTTP_STATUSES, KairosError } from '../errors.js';
 import { CRM_DEFAULT_COLUMNS, exportRows } from '../scores/export.js';
+import { customerScoresFor } from '../scores/results.js';
 import { compileSegmentFilter, countFilter, deleteSegment, getSegment, saveSegment } from '../segments/segments.js';
 import type { ServerPlugin } from '../server/app.js';
 import type { Store } from '../store/db.js';
@@ -17,7 +18,7 @@ import { customerPage, customerSearchPage } from './pages/customer.js';
 import { evaluationPage, evaluationReportHtml, evaluationsPage } from './pages/evaluations.js';
 import { evolutionBody } from './pages/evolution.js';
 import { overviewBody } from './pages/overview.js';
-import { cacheInputs } from './aggregates.js';
+import { cacheInputs, warmUp } from './aggregates.js';
 import { exportableColumns, segmentPage, segmentsPage } from './pages/segments.js';
 import { csrfMatches, parseCookies, SESSION_COOKIE, sessionCookie, Sessions, type Session } from './session.js';
 
@@ -99,6 +100,15 @@ export const dashboardPlugin: ServerPlugin = async (app, ctx) => {
   const pageContext = (session: Session): PageContext => ({ session, currency, registry: ctx.registry, config: ctx.config, version: ctx.version });
 
   app.decorateRequest('dashboardSession', null);
+  // Once listening, the aggregates of the latest run are computed in the background (if not kept yet), one statement
+  // sequence on the store like any request: the first person to open the dashboard does not wait for them.
+  app.addHook('onReady', async () => {
+    void ctx.db((store) => warmUp(store, ctx.config))
+      .then((done) => {
+        if (done.length > 0) app.log.info({ computed: done }, 'dashboard aggregates computed');
+      })
+      .catch((err: unknown) => app.log.error({ err }, 'dashboard aggregates could not be computed'));
+  });
   // HTML forms post URL-encoded fields; repeated names become arrays.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => {
     const out: Record<string, string | string[]> = {};
@@ -318,7 +328,10 @@ export const dashboardPlugin: ServerPlugin = async (app, ctx) => {
   app.get('/dashboard/api/count', route('read', 'json'), async (req, reply) => {
     const filter = field(req.query, 'filter') ?? '';
     if (filter.trim() === '') throw new KairosError('VALIDATION', 'give a filter');
-    const customers = await db(async (store) => countFilter(store, await compileFor(store, filter, session(req))));
+    const customers = await db(async (store) => {
+      const compiled = await compileFor(store, filter, session(req));
+      return countFilter(store, compiled, await customerScoresFor(store, ctx.registry, compiled.columns));
+    });
     return reply.headers({ ...SECURITY_HEADERS, 'cache-control': 'no-store' }).send({ customers, customersText: formatCount(customers) });
   });
 

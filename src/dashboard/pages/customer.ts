@@ -62,8 +62,14 @@ async function customerHistory(store: Store, ctx: PageContext, id: string): Prom
 export async function customerPage(store: Store, ctx: PageContext, id: string): Promise<string> {
   const known = Number(await store.value('SELECT count(*) FROM customers WHERE customer_id = ?', [id]));
   if (known === 0) return customerSearchPage(ctx, id, `customer "${id}" not found (ids are case-sensitive)`);
-  const unscored = await store.one('SELECT * FROM customer_scores WHERE customer_id = ? AND run_id IS NULL', [id]);
-  const explained = unscored ? { customer: unscored, explanations: {} as Record<string, string[]>, items: {} } : await explainCustomer(store, id, ctx.registry);
+  let explained: { customer: Record<string, unknown>; explanations: Record<string, string[]> };
+  try {
+    explained = await explainCustomer(store, id, ctx.registry);
+  } catch (err) {
+    // A customer not scored yet (created after the published run's as-of, or just ingested) is shown without scores.
+    if (!(err instanceof KairosError) || err.code !== 'NOT_FOUND') throw err;
+    explained = { customer: (await store.one('SELECT * FROM customer_scores WHERE customer_id = ?', [id])) ?? { customer_id: id }, explanations: {} };
+  }
   const { row, redacted } = redact(explained.customer, ctx.config.personalFields, { keyId: ctx.session.keyId, scope: ctx.session.scope, name: null, createdAt: '', revokedAt: null });
   const runId = row['run_id'] as number | null;
   const currency = runId === null ? ctx.currency : ((await store.value<string | null>('SELECT currency FROM score_runs WHERE run_id = ?', [runId])) ?? ctx.currency);

@@ -1,7 +1,7 @@
 // The evolution page: each score's distribution by run, drift (PSI), segment sizes by run, migration between runs, and live accuracy.
 import type { CategoricalSummary, NumericSummary, ScoreSummary } from '../../history/summaries.js';
 import type { Store } from '../../store/db.js';
-import { cacheInputs, cached, computeLiveAccuracy, type AccuracyCheck, type LiveAccuracy } from '../aggregates.js';
+import { cacheInputs, cached, computeLiveAccuracy, dataEnd, defaultAccuracyRun, type AccuracyCheck, type LiveAccuracy } from '../aggregates.js';
 import { barChart, boxChart, lineChart } from '../charts.js';
 import { figure, formatCount, formatProbability, formatValue, html, psiBadge, table, unitLabel, unitOf, type Html, type PageContext } from '../html.js';
 import { boxOf, KEY_SCORES } from './overview.js';
@@ -210,10 +210,8 @@ ${body}</section>`);
   }
 
   // Live accuracy: the chosen run, or the latest whose 30-day horizon has passed in the data.
-  const end = await store.value<string | null>(`SELECT strftime(max(ordered_at)::DATE + 1, '%Y-%m-%d') FROM orders`);
   const completed = runs.filter((r) => r.status === 'completed');
-  const ripe = completed.filter((r) => end !== null && Date.parse(`${r.asOf}T00:00:00Z`) + 30 * 86_400_000 <= Date.parse(`${end}T00:00:00Z`));
-  const accuracyRun = q.accuracyRun !== undefined && completed.some((r) => r.runId === q.accuracyRun) ? q.accuracyRun : (ripe.at(-1) ?? completed.at(-1))?.runId;
+  const accuracyRun = q.accuracyRun !== undefined && completed.some((r) => r.runId === q.accuracyRun) ? q.accuracyRun : defaultAccuracyRun(completed, await dataEnd(store));
   if (accuracyRun !== undefined) {
     const inputs = await cacheInputs(store);
     const { value } = await cached(store, accuracyRun, 'live-accuracy', inputs, () => computeLiveAccuracy(store, accuracyRun, ctx.config));

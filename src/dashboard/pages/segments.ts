@@ -4,6 +4,7 @@ import { compileSegmentFilter, countFilter, filterColumns, getSegment, listSegme
 import { allows } from '../../server/keys.js';
 import type { Store } from '../../store/db.js';
 import { CRM_DEFAULT_COLUMNS } from '../../scores/export.js';
+import { customerScoresFor } from '../../scores/results.js';
 import { lineChart } from '../charts.js';
 import { figure, formatCount, html, page, table, type Html, type PageContext } from '../html.js';
 
@@ -76,7 +77,8 @@ export async function segmentPage(store: Store, ctx: PageContext, name: string):
   let now: number | null = null;
   let problem: string | null = null;
   try {
-    now = await countFilter(store, await compileSegmentFilter(store, s.filter));
+    const compiled = await compileSegmentFilter(store, s.filter);
+    now = await countFilter(store, compiled, await customerScoresFor(store, ctx.registry, compiled.columns));
   } catch (err) {
     if (!(err instanceof KairosError) || err.code !== 'USAGE') throw err;
     problem = err.message;
