@@ -56,7 +56,7 @@ export async function latestRun(store: Store): Promise<{ runId: number; asOf: st
 /** The overview's numbers: the store's customers and revenue, and the RFM grid of the published scores. */
 export interface Overview {
   readonly customers: number;
-  /** Customers with published scores. */
+  /** Customers the latest run scored. */
   readonly scored: number;
   readonly purchases: number;
   /** Net revenue of every order line (returns deducted), in the store's currency. */
@@ -71,9 +71,15 @@ export interface Overview {
   readonly segments: readonly { readonly segment: string; readonly customers: number; readonly monetary: number }[];
 }
 
-/** Computes the overview: three passes (customers, orders, the published RFM columns). */
-export async function computeOverview(store: Store): Promise<Overview> {
-  const c = await store.one<{ n: number; scored: number }>(`SELECT count(*)::DOUBLE AS n, count(run_id)::DOUBLE AS scored FROM customer_scores`);
+/**
+ * Computes the overview: a pass over the customers, one over the orders, one over the published RFM columns
+ * (`rfmSource`: customer_scores, or a narrower relation of the same rows holding r_score, f_score, monetary and
+ * rfm_segment). `scored` is the customers the latest run scored.
+ */
+export async function computeOverview(store: Store, rfmSource = 'customer_scores'): Promise<Overview> {
+  const c = await store.one<{ n: number; scored: number | null }>(
+    `SELECT (SELECT count(*) FROM customers)::DOUBLE AS n, (SELECT customers FROM score_runs WHERE status = 'completed' ORDER BY run_id DESC LIMIT 1)::DOUBLE AS scored`,
+  );
   const o = await store.one<{ p: number; rev: number | null; rev12: number | null; first: string | null; last: string | null }>(
     `WITH e AS (SELECT max(ordered_at) AS last FROM orders)
      SELECT count(DISTINCT (customer_id, order_id))::DOUBLE AS p, sum(amount)::DOUBLE AS rev,
@@ -81,10 +87,10 @@ export async function computeOverview(store: Store): Promise<Overview> {
             strftime(min(ordered_at), '%Y-%m-%d') AS first, strftime(max(ordered_at), '%Y-%m-%d') AS last FROM orders`,
   );
   const grid = await store.all<{ r: number; f: number; n: number; m: number | null }>(
-    `SELECT r_score AS r, f_score AS f, count(*)::DOUBLE AS n, sum(monetary)::DOUBLE AS m FROM customer_scores WHERE r_score IS NOT NULL AND f_score IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2`,
+    `SELECT r_score AS r, f_score AS f, count(*)::DOUBLE AS n, sum(monetary)::DOUBLE AS m FROM ${rfmSource} WHERE r_score IS NOT NULL AND f_score IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2`,
   );
   const segments = await store.all<{ s: string; n: number; m: number | null }>(
-    `SELECT rfm_segment AS s, count(*)::DOUBLE AS n, sum(monetary)::DOUBLE AS m FROM customer_scores WHERE rfm_segment IS NOT NULL GROUP BY 1 ORDER BY 3 DESC NULLS LAST`,
+    `SELECT rfm_segment AS s, count(*)::DOUBLE AS n, sum(monetary)::DOUBLE AS m FROM ${rfmSource} WHERE rfm_segment IS NOT NULL GROUP BY 1 ORDER BY 3 DESC NULLS LAST`,
   );
   return {
     customers: Number(c?.n ?? 0),
@@ -248,12 +254,12 @@ export function defaultAccuracyRun(completed: readonly { runId: number; asOf: st
  * Computes and keeps what the first views would (the overview's aggregates and the default run's live accuracy), so
  * that the first person to open the dashboard after a start does not wait for them. Returns what it computed.
  */
-export async function warmUp(store: Store, config: KairosConfig): Promise<string[]> {
+export async function warmUp(store: Store, config: KairosConfig, rfmSource: () => Promise<string>): Promise<string[]> {
   const run = await latestRun(store);
   if (run === null) return [];
   const inputs = await cacheInputs(store);
   const done: string[] = [];
-  if ((await cached(store, run.runId, 'overview', inputs, () => computeOverview(store))).computed) done.push('overview');
+  if ((await cached(store, run.runId, 'overview', inputs, async () => computeOverview(store, await rfmSource()))).computed) done.push('overview');
   const completed = (await store.all<{ run_id: number; as_of: string }>(`SELECT run_id, strftime(as_of, '%Y-%m-%d') AS as_of FROM score_runs WHERE status = 'completed' ORDER BY run_id`)).map((r) => ({
     runId: Number(r.run_id),
     asOf: r.as_of,

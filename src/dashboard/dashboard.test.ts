@@ -115,6 +115,10 @@ describe('dashboard: pages', () => {
     expect(first.body).toMatch(/<svg[^>]*aria-label=/);
     const kept = await store.all<{ name: string; computed_at: string }>("SELECT name, computed_at::VARCHAR AS computed_at FROM dashboard_cache WHERE name = 'overview'");
     expect(kept).toHaveLength(1);
+    // The RFM grid kept is the view's, though read from the RFM results alone.
+    const overview = JSON.parse(await store.value<string>("SELECT value::VARCHAR FROM dashboard_cache WHERE name = 'overview'")) as { rfmGrid: unknown[] };
+    const grid = await store.all<{ r: number; f: number; n: number }>('SELECT r_score AS r, f_score AS f, count(*)::DOUBLE AS n FROM customer_scores WHERE r_score IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2');
+    expect(overview.rfmGrid.map((g) => { const x = g as { r: number; f: number; customers: number }; return { r: x.r, f: x.f, n: x.customers }; })).toEqual(grid.map((g) => ({ r: Number(g.r), f: Number(g.f), n: Number(g.n) })));
     await app.inject({ method: 'GET', url: '/dashboard', headers: { cookie } });
     expect(await store.all("SELECT name, computed_at::VARCHAR AS computed_at FROM dashboard_cache WHERE name = 'overview'")).toEqual(kept);
   });

@@ -17,7 +17,7 @@ import { Html, html, page, type PageContext } from './html.js';
 import { customerPage, customerSearchPage } from './pages/customer.js';
 import { evaluationPage, evaluationReportHtml, evaluationsPage } from './pages/evaluations.js';
 import { evolutionBody } from './pages/evolution.js';
-import { overviewBody } from './pages/overview.js';
+import { overviewBody, RFM_COLUMNS } from './pages/overview.js';
 import { cacheInputs, warmUp } from './aggregates.js';
 import { exportableColumns, segmentPage, segmentsPage } from './pages/segments.js';
 import { csrfMatches, parseCookies, SESSION_COOKIE, sessionCookie, Sessions, type Session } from './session.js';
@@ -103,7 +103,7 @@ export const dashboardPlugin: ServerPlugin = async (app, ctx) => {
   // Once listening, the aggregates of the latest run are computed in the background (if not kept yet), one statement
   // sequence on the store like any request: the first person to open the dashboard does not wait for them.
   app.addHook('onReady', async () => {
-    void ctx.db((store) => warmUp(store, ctx.config))
+    void ctx.db((store) => warmUp(store, ctx.config, () => customerScoresFor(store, ctx.registry, RFM_COLUMNS)))
       .then((done) => {
         if (done.length > 0) app.log.info({ computed: done }, 'dashboard aggregates computed');
       })

@@ -1,6 +1,7 @@
 // The overview page: customers and revenue, the scores' distributions, the RFM grid and segments, the latest run with its notes and models.
 import { KairosError } from '../../errors.js';
 import type { NumericSummary, ScoreSummary } from '../../history/summaries.js';
+import { customerScoresFor } from '../../scores/results.js';
 import { fittedModels } from '../../scores/runs.js';
 import type { Store } from '../../store/db.js';
 import { cacheInputs, cached, computeOverview, latestRun } from '../aggregates.js';
@@ -16,6 +17,9 @@ export async function latestSummaries(store: Store): Promise<Map<string, { runId
   );
   return new Map(rows.map((r) => [r.column_name, { runId: Number(r.run_id), table: r.scores_table, summary: JSON.parse(r.summary) as ScoreSummary }]));
 }
+
+/** The columns the overview's RFM grid and segments read. */
+export const RFM_COLUMNS = ['r_score', 'f_score', 'monetary', 'rfm_segment'] as const;
 
 /** The scores a marketer reads first, in this order (those the store has). */
 export const KEY_SCORES = ['clv_12m', 'churn_risk', 'p_alive', 'conversion_probability_30d', 'expected_purchases_90d', 'engagement_score', 'promo_appetence', 'monetary', 'recency_days', 'frequency'] as const;
@@ -52,14 +56,14 @@ function rfmGrid(grid: readonly { r: number; f: number; customers: number; monet
 export async function overviewBody(store: Store, ctx: PageContext): Promise<Html> {
   const run = await latestRun(store);
   const inputs = await cacheInputs(store);
-  const { value: o } = await cached(store, run?.runId ?? 0, 'overview', inputs, () => computeOverview(store));
+  const { value: o } = await cached(store, run?.runId ?? 0, 'overview', inputs, async () => computeOverview(store, await customerScoresFor(store, ctx.registry, RFM_COLUMNS)));
   const currency = run?.currency ?? ctx.currency;
   const summaries = await latestSummaries(store);
   const parts: Html[] = [];
   parts.push(html`<h1>Overview</h1>
 <p class="lead">${run ? `Published scores of run ${run.runId}, as of ${run.asOf}. Money in ${currency}.` : 'No scoring run yet: run kairos score, then come back.'}</p>
 <div class="cards">
-${card('Customers', formatCount(o.customers), `${formatCount(o.scored)} scored`)}
+${card('Customers', formatCount(o.customers), `${formatCount(o.scored)} scored by the latest run`)}
 ${card('Net revenue, all time', formatMoney(o.revenue, currency), o.firstOrder ? `orders ${o.firstOrder} to ${o.lastOrder}` : 'no orders')}
 ${card('Net revenue, last 12 months', formatMoney(o.revenue12m, currency), o.lastOrder ? `365 days to ${o.lastOrder}` : undefined)}
 ${card('Purchases', formatCount(o.purchases), 'orders with a sold line')}
