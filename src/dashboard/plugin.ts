@@ -228,13 +228,15 @@ export const dashboardPlugin: ServerPlugin = async (app, ctx) => {
 
   /**
    * The overview's and evolution's content, rendered once per query and store state (cacheInputs: the last ingest,
-   * the erasures, the runs) and kept in memory: their charts cost more to draw than their few stored rows cost to read.
+   * the erasures, the runs; and the saved segments) and kept in memory: their charts cost more to draw than their few stored rows cost to read.
    * Neither holds anything a key's scope changes, so they are shared by every session.
    */
   const rendered = new Map<string, string>();
   const renderOnce = (name: string, req: FastifyRequest, make: (store: Store) => Promise<Html>): Promise<string> =>
     db(async (store) => {
-      const key = `${name} ${JSON.stringify(req.query)} ${await cacheInputs(store)}`;
+      // The saved segments too: the evolution page draws their sizes.
+      const segments = await store.value<string | null>('SELECT string_agg(name, chr(31) ORDER BY name) FROM segments');
+      const key = `${name} ${JSON.stringify(req.query)} ${await cacheInputs(store)} ${segments ?? ''}`;
       const kept = rendered.get(key);
       if (kept !== undefined) return kept;
       const body = (await make(store)).text;
