@@ -10,7 +10,8 @@ const SRC = dirname(fileURLToPath(import.meta.url));
  * The folders of src, lowest first: pure pieces at the bottom (errors, formatting, math, the demo generator, the
  * models and the tree ensembles of ml), then the store, settings, ingest, features, the backtest toolkit, saved
  * segments and the per-run summaries (a run records both as it publishes), the scorers, evaluation, the HTTP
- * server, and the CLI.
+ * server, the dashboard it serves (a plugin of the server: it uses the server's keys, the server does not know it),
+ * and the CLI.
  * Data flows ingest -> store -> features -> models -> scores; imports point down this list. Test-only code
  * (src/testing) may import anything and is imported only by tests.
  */
@@ -27,6 +28,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['scores'],
   ['evaluate'],
   ['server'],
+  ['dashboard'],
   ['cli'],
   ['testing'],
 ];

@@ -268,6 +268,29 @@ export async function createViews(store: Store, registry: ScoreRegistry): Promis
   await store.run(`CREATE OR REPLACE VIEW score_history AS ${branches.join('\nUNION ALL ')}`);
 }
 
+/**
+ * customer_scores narrowed to `columns` (lower case): the customers joined with only the published results of the
+ * scorers that hold them, as the view joins them (a LEFT JOIN on customer_id, one row per customer), so that a count
+ * over a filter does not join every scorer's million rows. `customer_scores` itself when a column is not a customer's
+ * nor a scorer's (run_id, scored_as_of).
+ */
+export async function customerScoresFor(store: Store, registry: ScoreRegistry, columns: readonly string[]): Promise<string> {
+  const state = await storedResults(store, registry);
+  const joins = new Map<string, { alias: string; table: string; runId: number; columns: string[] }>();
+  for (const c of columns) {
+    if ((CUSTOMER_COLUMNS as readonly string[]).includes(c)) continue;
+    const i = registry.scorers.findIndex((s) => scoreColumnNames(s).includes(c));
+    const scorer = registry.scorers[i];
+    if (scorer === undefined) return 'customer_scores';
+    const j = joins.get(scorer.name) ?? { alias: `s${i}`, table: resultsTable(scorer.name), runId: state.get(scorer.name)?.runId ?? -1, columns: [] };
+    j.columns.push(c);
+    joins.set(scorer.name, j);
+  }
+  const picked = [...joins.values()];
+  return `(SELECT ${[...CUSTOMER_COLUMNS.map((c) => `c.${quoteIdentifier(c)}`), ...picked.flatMap((j) => j.columns.map((c) => `${j.alias}.${quoteIdentifier(c)}`))].join(', ')}
+    FROM customers c ${picked.map((j) => `LEFT JOIN (SELECT * FROM ${quoteIdentifier(j.table)} WHERE run_id = ${Math.floor(j.runId)}) ${j.alias} ON ${j.alias}.customer_id = c.customer_id`).join(' ')})`;
+}
+
 /** A customer's rows of an item output from a run, best first (at most the output's `keep`). */
 export async function customerItems(store: Store, output: ItemOutput, customerId: string, runId: number): Promise<ItemRow[]> {
   return store.all<ItemRow & Record<string, unknown>>(

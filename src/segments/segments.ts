@@ -46,9 +46,12 @@ export async function compileSegmentFilter(store: Store, filter: string): Promis
   return compileFilter(filter, parseFilter(filter), await filterColumns(store));
 }
 
-/** Customers matching a filter now. */
-export async function countFilter(store: Store, compiled: CompiledFilter): Promise<number> {
-  return Number(await store.value(`SELECT count(*) FROM ${SEGMENT_SOURCE} WHERE ${compiled.sql}`, [...compiled.params]));
+/**
+ * Customers matching a filter now, in customer_scores or in `source`: a relation of the same rows holding the
+ * filter's columns (the scores layer's customerScoresFor, which joins only the scorers the filter reads).
+ */
+export async function countFilter(store: Store, compiled: CompiledFilter, source: string = SEGMENT_SOURCE): Promise<number> {
+  return Number(await store.value(`SELECT count(*) FROM ${source} WHERE ${compiled.sql}`, [...compiled.params]));
 }
 
 function checkName(name: string): void {

@@ -47,7 +47,21 @@ export interface ServerOptions {
   readonly logger?: FastifyServerOptions['logger'];
   readonly bodyLimit?: number;
   readonly rateLimit?: { readonly max: number; readonly timeWindowMs: number };
+  /** More routes on the same app and store (the dashboard, src/dashboard), registered after the API's. */
+  readonly plugins?: readonly ServerPlugin[];
 }
+
+/** What a plugin gets: the app, the store's one-at-a-time runner, the key checker and the settings. */
+export interface ServerPluginContext {
+  readonly db: <T>(fn: (store: Store) => Promise<T>) => Promise<T>;
+  readonly keys: KeyChecker;
+  readonly registry: ScoreRegistry;
+  readonly config: KairosConfig;
+  readonly version: string;
+}
+
+/** Adds routes to the server (in its own Fastify context: its hooks and error handler stay its own). */
+export type ServerPlugin = (app: FastifyInstance, ctx: ServerPluginContext) => Promise<void>;
 
 /** A runner of functions on the store, one after the other: the store has one DuckDB connection. */
 function serialised(store: Store): <T>(fn: (store: Store) => Promise<T>) => Promise<T> {
@@ -180,6 +194,11 @@ export async function buildServer(store: Store, options: ServerOptions): Promise
         return result;
       },
     });
+  }
+  for (const plugin of options.plugins ?? []) {
+    await app.register(async (child) =>
+      plugin(child, { db, keys, registry: options.registry ?? DEFAULT_REGISTRY, config: options.config ?? DEFAULT_CONFIG, version: options.version }),
+    );
   }
   return app;
 }

@@ -13,6 +13,7 @@ import { customerItems, customerScoresRow, storedResults } from '../scores/resul
 import { fittedModels, listRuns } from '../scores/runs.js';
 import type { Store } from '../store/db.js';
 import { eraseCustomer } from '../store/erase.js';
+import { getEvaluation, listEvaluations } from '../evaluate/stored.js';
 import { allows, type ApiKey, type Scope } from './keys.js';
 import type { Runner } from './runner.js';
 import { runRoutes } from './routes-runs.js';
@@ -25,6 +26,10 @@ import {
   Customer,
   CustomerParams,
   Erasure,
+  Evaluation,
+  EvaluationParams,
+  Evaluations,
+  EvaluationsQuery,
   Health,
   History,
   HistoryQuery,
@@ -340,6 +345,33 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
       handler: async ({ query, db }) => {
         const { run } = query as z.output<typeof ModelsQuery>;
         return db((store) => fittedModels(store, run));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/evaluations',
+      operationId: 'listEvaluations',
+      summary: 'the reports kairos evaluate kept, newest first: data set, windows, customers and each score grade',
+      scope: 'read',
+      query: EvaluationsQuery,
+      response: Evaluations,
+      handler: async ({ query, db }) => {
+        const { limit } = query as z.output<typeof EvaluationsQuery>;
+        return { evaluations: await db((store) => listEvaluations(store, limit)) };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/evaluations/{id}',
+      operationId: 'getEvaluation',
+      summary: 'one kept report of kairos evaluate, whole (metrics, grades, charts), as kairos evaluate --json prints it',
+      scope: 'read',
+      params: EvaluationParams,
+      response: Evaluation,
+      handler: async ({ params, db }) => {
+        const { id } = params as z.output<typeof EvaluationParams>;
+        const { entry, report } = await db((store) => getEvaluation(store, id));
+        return { evaluation: entry, report };
       },
     },
     ...runRoutes(ctx),

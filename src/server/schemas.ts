@@ -158,3 +158,25 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where
   const path = issue && issue.path.length > 0 ? `${where}.${issue.path.join('.')}` : where;
   throw new KairosError('VALIDATION', `${path}: ${issue?.message ?? 'invalid'}`, { details: { issues: result.error.issues.length } });
 }
+
+export const EvaluationParams = z.object({ id: z.coerce.number().int().positive().describe('evaluation id') });
+
+export const EvaluationsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100).describe('most recent evaluations') });
+
+const EvaluationEntry = z.object({
+  id: z.number().int(),
+  createdAt: z.string(),
+  dataset: z.string(),
+  title: z.string(),
+  calibrationEnd: z.string(),
+  holdout: z.object({ start: z.string(), end: z.string() }),
+  customers: z.number(),
+  grades: z.array(z.object({ score: z.string(), grade: z.enum(['A', 'B', 'C', 'N/A']) })),
+});
+
+export const Evaluations = z.object({ evaluations: z.array(EvaluationEntry) });
+
+export const Evaluation = z.object({
+  evaluation: EvaluationEntry,
+  report: Record_.describe('the report as `kairos evaluate --json` prints it (EvaluationReport: windows, each score with metrics, grade and charts)'),
+});

@@ -258,6 +258,35 @@ export const MIGRATIONS: readonly Migration[] = [
          clv_12m DOUBLE)`,
     ],
   },
+  {
+    version: 10,
+    name: "the reports of kairos evaluate, kept; the dashboard's aggregates, computed once per run and cached",
+    sql: [
+      // One row per `kairos evaluate` (src/evaluate/stored.ts): the report as its stable JSON, and what the list shows.
+      `CREATE TABLE IF NOT EXISTS evaluations (
+         evaluation_id INTEGER PRIMARY KEY,
+         created_at TIMESTAMP NOT NULL,
+         dataset VARCHAR NOT NULL,
+         title VARCHAR NOT NULL,
+         calibration_end DATE NOT NULL,
+         holdout_start DATE NOT NULL,
+         holdout_end DATE NOT NULL,
+         customers BIGINT NOT NULL,
+         grades JSON NOT NULL,
+         report JSON NOT NULL)`,
+      // Aggregates of a run the dashboard shows (src/dashboard/aggregates.ts), computed on first view and kept: `inputs`
+      // says what they were computed from (the last ingest batch, the erasures), so new data computes them again.
+      // No customer id in them: erasure leaves them (they are counts and sums).
+      `CREATE TABLE IF NOT EXISTS dashboard_cache (
+         run_id INTEGER NOT NULL,
+         name VARCHAR NOT NULL,
+         inputs VARCHAR NOT NULL,
+         computed_at TIMESTAMP NOT NULL,
+         seconds DOUBLE NOT NULL,
+         value JSON NOT NULL,
+         PRIMARY KEY (run_id, name))`,
+    ],
+  },
 ];
 
 /** The data contract's entities: each is one table of the store (docs/data-model.md). */

@@ -40,3 +40,7 @@ export function formatNumber(x: number): string {
   if (!Number.isFinite(x)) return 'n/a';
   return Number.isInteger(x) ? x.toLocaleString('en-US') : x.toLocaleString('en-US', { maximumSignificantDigits: 3 });
 }
+
+/** The file formats of the exports (json: one object per line, NDJSON), lightweight here for the CLI's help. */
+export const EXPORT_FORMATS = ['csv', 'parquet', 'json'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];

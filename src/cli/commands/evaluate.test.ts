@@ -14,6 +14,8 @@ const capture = captureIo;
 
 let dir: string;
 let db: string;
+/** The report the --json test printed (and kept). */
+let printed: EvaluationReport | undefined;
 const kairos = (...argv: string[]): Promise<{ code: number; out: string; err: string }> => runCli(db, argv);
 
 beforeAll(async () => {
@@ -42,11 +44,12 @@ describe('kairos evaluate', () => {
 
   it('--json prints the EvaluationReport; --as-of and --horizon are synonyms of the split flags', async () => {
     const a = await kairos('--json', 'evaluate', '--calibration-end', '2023-08-31', '--holdout', '112d');
-    const b = await kairos('--json', 'evaluate', '--as-of', '2023-09-01', '--horizon', '16w');
+    const b = await kairos('--json', 'evaluate', '--as-of', '2023-09-01', '--horizon', '16w', '--no-save');
     expect(a.code).toBe(0);
     expect(b.code).toBe(0);
     const ra = JSON.parse(a.out) as EvaluationReport;
     const rb = JSON.parse(b.out) as EvaluationReport;
+    printed = ra;
     expect(ra.schemaVersion).toBe(1);
     expect(ra.dataset).toBe('shop');
     expect(ra.holdout).toEqual({ start: '2023-09-01', end: '2023-12-21' });
@@ -74,6 +77,21 @@ describe('kairos evaluate', () => {
     const empty = capture();
     expect(await main(['--db', emptyDb, 'evaluate'], empty)).toBe(EXIT_CODES.INSUFFICIENT_DATA);
     expect(empty.stderr.join('\n')).toMatch(/hint: run `kairos ingest/);
+  });
+
+  it('keeps each report in the store (the one --json printed, its grades listed), and none with --no-save', async () => {
+    const store = await Store.open(db, { readOnly: true });
+    try {
+      // The HTML test's and the --json test's first run; not its --no-save run nor the failed ones.
+      expect(Number(await store.value('SELECT count(*) FROM evaluations'))).toBe(2);
+      const { getEvaluation } = await import('../../evaluate/stored.js');
+      const kept = await getEvaluation(store, 2);
+      expect(kept.report).toEqual(printed);
+      expect(kept.entry.grades).toEqual(printed?.scores.map((s) => ({ score: s.name, grade: s.grade.grade })));
+      expect(kept.entry).toMatchObject({ dataset: 'shop', calibrationEnd: '2023-08-31', holdout: { start: '2023-09-01', end: '2023-12-21' }, customers: 400 });
+    } finally {
+      store.close();
+    }
   });
 
   it('is listed in --help', async () => {

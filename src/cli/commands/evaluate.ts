@@ -17,6 +17,7 @@ interface EvaluateFlags {
   report?: string;
   dataset?: string;
   title?: string;
+  save: boolean;
 }
 
 const VERDICT = { A: 'beats baseline', B: 'beats baseline', C: 'does NOT beat baseline', 'N/A': 'cannot be compared' } as const;
@@ -49,12 +50,14 @@ export function registerEvaluate(program: Command, io: Io, global: () => GlobalO
     .option('--report <file>', 'write the self-contained HTML report to this file')
     .option('--dataset <name>', 'data set name shown in the report (default: the store file name)')
     .option('--title <text>', 'report title')
+    .option('--no-save', 'do not keep the report in the store (by default it is kept: the dashboard and GET /evaluations show it)')
     .addHelpText(
       'after',
       `
-The store is not changed: the backtest runs in a transaction that is rolled back. --json prints the report as JSON.
-Custom scores (customScores in kairos.config.json) are graded on their own objective, beside recency and the learned
-score, with a sentence on whether the grid is worth keeping.
+The backtest runs in a transaction that is rolled back; then the report (its JSON) is kept in the store's
+evaluations table, for the dashboard and GET /evaluations (--no-save: the store is not changed at all).
+--json prints the report as JSON. Custom scores (customScores in kairos.config.json) are graded on their own
+objective, beside recency and the learned score, with a sentence on whether the grid is worth keeping.
 Example:  kairos evaluate --calibration-end 1997-09-30 --holdout 39w --report cdnow.html`,
     )
     .action(async (flags: EvaluateFlags) => {
@@ -85,6 +88,11 @@ Example:  kairos evaluate --calibration-end 1997-09-30 --holdout 39w --report cd
           }),
         { readOnly: true, ...storeWait(io, g) },
       );
+      if (flags.save) {
+        const { saveEvaluation } = await import('../../evaluate/stored.js');
+        const entry = await withStore(g.db, (store) => saveEvaluation(store, result.report), { mustExist: true, ...storeWait(io, g) });
+        if (!g.quiet && !g.json) io.err(`report kept in the store as evaluation ${entry.id} (kairos serve shows it at /dashboard/evaluations/${entry.id})`);
+      }
       let file: string | undefined;
       if (flags.report !== undefined) {
         file = resolve(flags.report);

@@ -12,8 +12,8 @@ import type { StoreOptions } from '../../store/db.js';
 import { printJson, renderTable, storeWait, type GlobalOptions, type Io } from '../io.js';
 import { positiveInteger } from '../options.js';
 
-export { EXPORT_FORMATS, type ExportFormat } from '../../scores/export.js';
-import { EXPORT_FORMATS, type ExportFormat } from '../../scores/export.js';
+export { EXPORT_FORMATS, type ExportFormat } from '../../util/format.js';
+import { EXPORT_FORMATS, type ExportFormat } from '../../util/format.js';
 
 export interface ExportOptions {
   readonly format: ExportFormat;
@@ -29,6 +29,8 @@ export interface ExportOptions {
   readonly items?: string;
   /** The stored recommendations instead of customer_scores: a row per customer and product (long) or per customer (wide). */
   readonly recommendations?: RecommendationShape;
+  /** A CRM-friendly wide table: flat columns, attributes.KEY as attribute_key, ISO timestamps (src/scores/export.ts). */
+  readonly crm?: boolean;
   /** Where item outputs are looked up (default: the scorers Kairos ships). */
   readonly registry?: ScoreRegistry;
   /** How long to wait for a store another process is writing to (default: fail at once). */
@@ -79,29 +81,34 @@ export async function exportScores(db: string, options: ExportOptions): Promise<
     import('../../store/db.js'),
     import('../../scores/export.js'),
   ]);
-  return withStore(db, async (store) => {
-    // DuckDB writes files only: text for stdout goes through a scratch file, then to `write` line by line.
-    const scratch = toStdout ? mkdtempSync(join(tmpdir(), 'kairos-export-')) : undefined;
-    const file = scratch === undefined ? resolve(options.out) : join(scratch, `export.${options.format}`);
-    try {
-      const { rows, columns } = await exportRows(store, {
-        format: options.format,
-        file,
-        registry: options.registry ?? DEFAULT_REGISTRY,
-        ...(options.columns === undefined ? {} : { columns: options.columns }),
-        ...(options.segment === undefined ? {} : { segment: options.segment }),
-        ...(options.savedSegment === undefined ? {} : { savedSegment: options.savedSegment }),
-        ...(options.items === undefined ? {} : { items: options.items }),
-        ...(options.recommendations === undefined ? {} : { recommendations: options.recommendations }),
-      });
-      if (scratch !== undefined && options.write !== undefined) streamLines(file, options.write);
-      return { file: scratch === undefined ? file : STDOUT, rows, columns };
-    } finally {
-      if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
-    }
+  return withStore(
+    db,
+    async (store) => {
+      // DuckDB writes files only: text for stdout goes through a scratch file, then to `write` line by line.
+      const scratch = toStdout ? mkdtempSync(join(tmpdir(), 'kairos-export-')) : undefined;
+      const file = scratch === undefined ? resolve(options.out) : join(scratch, `export.${options.format}`);
+      try {
+        const { rows, columns } = await exportRows(store, {
+          format: options.format,
+          file,
+          registry: options.registry ?? DEFAULT_REGISTRY,
+          ...(options.columns !== undefined ? { columns: options.columns } : {}),
+          ...(options.segment !== undefined ? { rfmSegment: options.segment } : {}),
+          ...(options.savedSegment !== undefined ? { savedSegment: options.savedSegment } : {}),
+          ...(options.items !== undefined ? { items: options.items } : {}),
+          ...(options.recommendations !== undefined ? { recommendations: options.recommendations } : {}),
+          ...(options.crm ? { crm: true } : {}),
+        });
+        if (scratch !== undefined && options.write !== undefined) streamLines(file, options.write);
+        return { file: scratch === undefined ? file : STDOUT, rows, columns };
+      } finally {
+        if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
+      }
+    },
     // Read-only, as `kairos sql`: exports run beside other readers and while a score computes (its temp table is the
     // connection's own).
-  }, { readOnly: true, ...options.wait });
+    { readOnly: true, ...options.wait },
+  );
 }
 
 export function registerQuery(program: Command, io: Io, global: () => GlobalOptions): void {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../errors.js';
+import { CRM_DEFAULT_COLUMNS } from '../../scores/export.js';
 import { writeFixtureOrders } from '../../testing/orders-fixture.js';
 import { Store } from '../../store/db.js';
 import { runCli } from '../../testing/cli.js';
@@ -76,6 +77,22 @@ describe('kairos segment', () => {
     expect(lines[0]).toBe('customer_id,monetary,rfm_segment');
     expect(lines.length - 1).toBe(await count(SQL));
     expect(r.out).toMatch(/wrote [\d,]+ customers of segment "keepers" x 3 columns/);
+  });
+
+  it('--crm writes the wide table for a CRM: chosen flat columns, attribute keys as attribute_KEY, ISO timestamps; refuses JSON', async () => {
+    const file = join(dir, 'keepers-crm.csv');
+    const r = await kairos('segment', 'export', 'keepers', '--crm', '--columns', 'customer_id,created_at,attributes.tier,rfm_segment', '--out', file);
+    expect(r.code).toBe(0);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('customer_id,created_at,attribute_tier,rfm_segment');
+    expect(lines.length - 1).toBe(await count(SQL));
+    for (const line of lines.slice(1)) expect(line.split(',')[1]).toMatch(/^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)?$/);
+    const json = await kairos('segment', 'export', 'keepers', '--crm', '--columns', 'customer_id,attributes', '--out', join(dir, 'x.csv'));
+    expect(json.code).toBe(EXIT_CODES.USAGE);
+    expect(json.err).toMatch(/column attributes is a JSON, not one value per customer[\s\S]*attributes\.KEY/);
+    const defaults = await kairos('segment', 'export', 'keepers', '--crm', '--out', join(dir, 'default-crm.csv'));
+    expect(defaults.code).toBe(0);
+    expect(readFileSync(join(dir, 'default-crm.csv'), 'utf8').split('\n')[0]).toBe(CRM_DEFAULT_COLUMNS.join(','));
   });
 
   it('lists the filterable columns and deletes a segment, keeping its sizes as history', async () => {

@@ -100,8 +100,14 @@ export function registerSegment(program: Command, io: Io, global: () => GlobalOp
     .argument('<name>')
     .option('--format <fmt>', `one of ${EXPORT_FORMATS.join(', ')} (json: one object per line)`, 'csv')
     .option('--out <file>', 'output file, or - for stdout (CSV and JSON only)')
-    .option('--columns <names>', 'comma-separated columns (default: all), in this order: a stable wide table for the CRM')
-    .action(async (name: string, flags: { format: string; out?: string; columns?: string }) => {
+    .option('--columns <names>', 'comma-separated columns (default: all; with --crm, a CRM set), in this order')
+    .option('--crm', 'a CRM-friendly wide table: one row per customer, flat columns only (attributes.KEY gives attribute_key), ISO timestamps')
+    .addHelpText(
+      'after',
+      `
+Example: kairos segment export win-back --crm --columns customer_id,email,attributes.phone,clv_12m,churn_risk,recommendations_1 --out win-back.csv`,
+    )
+    .action(async (name: string, flags: { format: string; out?: string; columns?: string; crm?: boolean }) => {
       const g = global();
       const format = flags.format as ExportFormat;
       const toStdout = flags.out === STDOUT || (flags.out === undefined && !io.outIsTty && format !== 'parquet');
@@ -112,6 +118,7 @@ export function registerSegment(program: Command, io: Io, global: () => GlobalOp
         write: io.out,
         wait: storeWait(io, g),
         savedSegment: name,
+        ...(flags.crm ? { crm: true } : {}),
         ...(flags.columns ? { columns: flags.columns.split(',').map((c) => c.trim()) } : {}),
       });
       const summary = `wrote ${formatCount(result.rows)} customers of segment "${name}" x ${result.columns.length} columns to ${toStdout ? 'stdout' : result.file}`;

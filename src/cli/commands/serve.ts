@@ -30,7 +30,8 @@ export function registerServe(program: Command, io: Io, global: () => GlobalOpti
     .addHelpText(
       'after',
       `
-Every route but /health and /openapi.json needs "Authorization: Bearer KEY" (kairos keys create). The routes,
+The dashboard is at /dashboard (sign in with an API key; docs/dashboard.md). Every API route but /health and
+/openapi.json needs "Authorization: Bearer KEY" (kairos keys create). The routes,
 scopes and errors: GET /openapi.json, and docs/api.md. Logs: one JSON line per request on stderr (not with --quiet).
 While it serves, the server holds the store: other kairos commands on it are told to go through the API.
 Scoring runs (POST /runs, --schedule) and ingest jobs (--watch, POST /ingest/{entity}/jobs) run one at a time off
@@ -50,12 +51,13 @@ is reported failed at the next start. The refit policy ("refit" in kairos.config
           throw new KairosError('USAGE', `--schedule "${flags.schedule}": ${(cause as Error).message}`, { cause, hint: 'five fields: minute hour day-of-month month day-of-week, e.g. "0 6 * * *"' });
         }
       }
-      const [{ Store }, { buildServer }, { markServed, unmarkServed }, { FolderWatcher }, { registryFor }] = await Promise.all([
+      const [{ Store }, { buildServer }, { markServed, unmarkServed }, { FolderWatcher }, { registryFor }, { dashboardPlugin }] = await Promise.all([
         import('../../store/db.js'),
         import('../../server/app.js'),
         import('../../store/served.js'),
         import('../../server/watch.js'),
         import('../../scores/registry.js'),
+        import('../../dashboard/plugin.js'),
       ]);
       const registry = registryFor(config);
       if (flags.watch !== undefined && !(existsSync(flags.watch) && statSync(flags.watch).isDirectory())) {
@@ -72,6 +74,7 @@ is reported failed at the next start. The refit policy ("refit" in kairos.config
           logger: g.quiet ? false : { level: 'info', stream: process.stderr },
           rateLimit: { max: flags.rateLimit, timeWindowMs: 60_000 },
           bodyLimit: flags.bodyLimit,
+          plugins: [dashboardPlugin],
         });
         try {
           await app.listen({ host: flags.host, port: flags.port });
@@ -115,7 +118,7 @@ is reported failed at the next start. The refit policy ("refit" in kairos.config
         };
         if (g.json) io.out(JSON.stringify(started));
         else {
-          io.out(`kairos serve: listening on ${url} (store ${store.path}, PID ${process.pid}); stop with Ctrl-C`);
+          io.out(`kairos serve: listening on ${url} (store ${store.path}, PID ${process.pid}); dashboard at ${url}/dashboard; stop with Ctrl-C`);
           for (const id of server.interruptedRuns) io.out(`run ${id} was interrupted (the process running it stopped before publishing it): marked failed, nothing of it is shown`);
           if (watcher) io.out(`watching ${watcher.dir}: files moved to done/ or failed/ once ingested`);
           if (cron) io.out(`scoring runs on the schedule "${flags.schedule}" (${config.timezone}); next at ${cron.nextRun()?.toISOString() ?? 'never'}`);
