@@ -160,6 +160,27 @@ export interface StoreOptions {
 /** The catalog name of the store file in a switchable Store (an in-memory database with the file attached). */
 const ATTACHED = 'store';
 
+/**
+ * `fn` between BEGIN and COMMIT on the connection `run` speaks to; a throw rolls back and is rethrown (a ROLLBACK that
+ * fails, because DuckDB already aborted the transaction, is ignored: the original error is what matters). Store and
+ * the worker's RemoteStore share it.
+ */
+export async function inTransaction<T>(run: (sql: string) => Promise<unknown>, fn: () => Promise<T>): Promise<T> {
+  await run('BEGIN TRANSACTION');
+  try {
+    const result = await fn();
+    await run('COMMIT');
+    return result;
+  } catch (err) {
+    try {
+      await run('ROLLBACK');
+    } catch {
+      // already aborted by DuckDB
+    }
+    throw err;
+  }
+}
+
 /** One open store: a DuckDB instance with one connection. Close it with `close()` (or use `withStore`). */
 export class Store {
   /** True while forEachChunk streams a result: any other statement would end that stream early. */
@@ -583,19 +604,7 @@ export class Store {
 
   /** Runs `fn` in one transaction: committed if it returns, rolled back (store unchanged) if it throws. */
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
-    await this.run('BEGIN TRANSACTION');
-    try {
-      const result = await fn();
-      await this.run('COMMIT');
-      return result;
-    } catch (err) {
-      try {
-        await this.run('ROLLBACK');
-      } catch {
-        // the transaction may already be aborted by DuckDB; the original error is what matters
-      }
-      throw err;
-    }
+    return inTransaction((sql) => this.run(sql), fn);
   }
 
   /**

@@ -15,7 +15,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { DuckDBType } from '@duckdb/node-api';
 import { KairosError, type ErrorCode } from '../errors.js';
-import type { ChunkReader, ColumnData, ListColumn, Row, SqlValue, Store } from './db.js';
+import { inTransaction, type ChunkReader, type ColumnData, type ListColumn, type Row, type SqlValue, type Store } from './db.js';
 
 /** A call from the worker: a Store method and its arguments (cloned). */
 interface Call {
@@ -327,19 +327,7 @@ export class RemoteStore {
 
   /** As Store.transaction, on the host's connection. */
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
-    await this.run('BEGIN TRANSACTION');
-    try {
-      const result = await fn();
-      await this.run('COMMIT');
-      return result;
-    } catch (err) {
-      try {
-        await this.run('ROLLBACK');
-      } catch {
-        // already aborted by DuckDB
-      }
-      throw err;
-    }
+    return inTransaction((sql) => this.run(sql), fn);
   }
 
   close(): void {}
