@@ -183,7 +183,7 @@ export async function publishedResults(store: Store, registry: ScoreRegistry): P
 const lookupFresh = new WeakMap<Store, Map<string, StoredResults>>();
 
 /** True when the store's serving copy (src/scores/lookup.ts) is that of the published state `state`. */
-async function lookupServes(store: Store, registry: ScoreRegistry, state: Map<string, StoredResults>): Promise<boolean> {
+export async function lookupServes(store: Store, registry: ScoreRegistry, state: Map<string, StoredResults>): Promise<boolean> {
   if (lookupFresh.get(store) === state) return true;
   const fresh = (await storedLookupKey(store)) === lookupKey(registry, state);
   if (fresh) lookupFresh.set(store, state);
