@@ -9,7 +9,8 @@ import { expectedSpend } from './clv/fitting.js';
 import { predictClv, type ClvSettings } from './clv/predict.js';
 import { LEARNED_TASK_COLUMNS } from './learned/index.js';
 import { itemColumns, type ScoreRegistry } from './registry.js';
-import { publishedResults, resultsTable } from './results.js';
+import { LOOKUP_TABLE } from './lookup.js';
+import { lookupServes, publishedResults, resultsTable } from './results.js';
 
 /** The purchase scores a rescoring recomputes (the rfm figures a purchase changes, and the clv scores). */
 export const RESCORED_COLUMNS = [
@@ -338,6 +339,21 @@ async function publishedRows(store: Store, registry: ScoreRegistry, ids: readonl
   const state = await publishedResults(store, registry);
   const wanted = new Set<string>([...RESCORED_COLUMNS, ...WINNERS.flatMap((w) => [w.winner, w.model])]);
   const out = new Map<string, Record<string, unknown>>(ids.map((id) => [id, {}]));
+  if (await lookupServes(store, registry, state)) {
+    // The serving copy (src/scores/lookup.ts): one point read for every scorer; a column of a scorer without a row
+    // for the customer is null there, absent below: the same to the callers (`?? null`).
+    const columns = registry.scorers.filter((s) => state.has(s.name)).flatMap((s) => s.columns.map((c) => c.name).filter((c) => wanted.has(c)));
+    if (columns.length === 0) return out;
+    for (let k = 0; k < ids.length; k += 500) {
+      const chunk = ids.slice(k, k + 500);
+      const rows = await store.all(
+        `SELECT customer_id, ${columns.map(quoteIdentifier).join(', ')} FROM ${quoteIdentifier(LOOKUP_TABLE)} WHERE customer_id IN (${chunk.map(() => '?').join(', ')})`,
+        chunk,
+      );
+      for (const r of rows) Object.assign(out.get(String(r['customer_id'])) ?? {}, r);
+    }
+    return out;
+  }
   for (const scorer of registry.scorers) {
     const columns = scorer.columns.map((c) => c.name).filter((c) => wanted.has(c));
     const st = state.get(scorer.name);

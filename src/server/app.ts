@@ -8,6 +8,7 @@ import { HTTP_STATUSES, KairosError, asKairosError } from '../errors.js';
 import { DEFAULT_REGISTRY, type ScoreRegistry } from '../scores/registry.js';
 import type { Store } from '../store/db.js';
 import { recoverInterruptedRuns } from '../scores/run.js';
+import { buildCustomerLookup } from '../scores/lookup.js';
 import { allows, KeyChecker, type ApiKey, type Scope } from './keys.js';
 import { Runner } from './runner.js';
 import { openApiDocument } from './openapi.js';
@@ -24,6 +25,8 @@ declare module 'fastify' {
     runner: Runner;
     /** The runs found interrupted at the start (left 'running' by a killed server), now marked failed. */
     interruptedRuns: readonly number[];
+    /** Resolves when the serving copy of the published scores is not being made (ServingCopy below). */
+    servingCopyIdle: () => Promise<void>;
   }
 }
 
@@ -35,6 +38,8 @@ export const SERVER_DEFAULTS = {
   bodyLimit: 1024 * 1024,
   /** Requests per key (or per address, without a key) and window. */
   rateLimit: { max: 600, timeWindowMs: 60_000 },
+  /** Read connections (ReadPool): DuckDB runs their statements at once, on its own threads. */
+  readConnections: 3,
 } as const;
 
 export interface ServerOptions {
@@ -49,6 +54,8 @@ export interface ServerOptions {
   readonly rateLimit?: { readonly max: number; readonly timeWindowMs: number };
   /** More routes on the same app and store (the dashboard, src/dashboard), registered after the API's. */
   readonly plugins?: readonly ServerPlugin[];
+  /** Read connections for the read routes (default SERVER_DEFAULTS.readConnections). */
+  readonly readConnections?: number;
 }
 
 /** What a plugin gets: the app, the store's one-at-a-time runner, the key checker and the settings. */
@@ -73,6 +80,87 @@ function serialised(store: Store): <T>(fn: (store: Store) => Promise<T>) => Prom
   };
 }
 
+/**
+ * A pool of read connections on the store's DuckDB instance (Store.connectAgain): the read routes (key checks,
+ * /health, GET /customers/{id}) run on the first idle one, `size` at a time, each statement under DuckDB's MVCC
+ * (the last committed state, whatever the writer does meanwhile). Writes keep the one serialised connection.
+ * Before, every request waited for the one before it on that connection (docs/benchmarks.md, "Serving look-ups").
+ */
+class ReadPool {
+  private readonly idle: Store[] = [];
+  private readonly waiting: ((s: Store) => void)[] = [];
+  private all: Store[] = [];
+
+  private constructor() {}
+
+  static async open(store: Store, size: number): Promise<ReadPool> {
+    const pool = new ReadPool();
+    for (let i = 0; i < size; i++) pool.all.push(await store.connectAgain());
+    pool.idle.push(...pool.all);
+    return pool;
+  }
+
+  readonly run = async <T>(fn: (store: Store) => Promise<T>): Promise<T> => {
+    const s = this.idle.pop() ?? (await new Promise<Store>((ok) => this.waiting.push(ok)));
+    try {
+      return await fn(s);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(s);
+      else this.idle.push(s);
+    }
+  };
+
+  /** Closes every connection once the requests in flight have given theirs back. */
+  async close(): Promise<void> {
+    const count = this.all.length;
+    this.all = [];
+    for (let i = 0; i < count; i++) (this.idle.pop() ?? (await new Promise<Store>((ok) => this.waiting.push(ok)))).close();
+  }
+}
+
+/**
+ * Keeps the serving copy of the published scores (src/scores/lookup.ts) that of the published runs: made at the
+ * start when missing or stale, and again after each job (in the background), on the serialised connection (so that
+ * an erasure never interleaves with a copy made from the rows before it). Look-ups meanwhile read each scorer's
+ * published run, slower but the same values.
+ */
+class ServingCopy {
+  private pending: Promise<void> | null = null;
+  private again = false;
+
+  constructor(
+    private readonly db: <T>(fn: (store: Store) => Promise<T>) => Promise<T>,
+    private readonly registry: ScoreRegistry,
+    private readonly log: (level: 'info' | 'warn', details: Record<string, unknown>, message: string) => void,
+  ) {}
+
+  refresh(): void {
+    if (this.pending) {
+      this.again = true;
+      return;
+    }
+    this.pending = (async () => {
+      do {
+        this.again = false;
+        const started = performance.now();
+        try {
+          const built = await this.db((s) => buildCustomerLookup(s, this.registry));
+          if (built) this.log('info', { rows: built.rows, seconds: Math.round(performance.now() - started) / 1000 }, 'serving copy of the published scores made');
+        } catch (err) {
+          this.log('warn', { err }, 'serving copy of the published scores not made (look-ups read each scorer\'s results)');
+        }
+      } while (this.again);
+      this.pending = null;
+    })();
+  }
+
+  /** Resolves when no copy is being made. */
+  async idle(): Promise<void> {
+    while (this.pending) await this.pending;
+  }
+}
+
 /** Anything thrown in a request as a Kairos error: Fastify's own (body too large, bad JSON, rate limit) mapped by status. */
 function requestError(err: unknown): KairosError {
   if (err instanceof KairosError) return err;
@@ -93,7 +181,8 @@ function requestError(err: unknown): KairosError {
  */
 export async function buildServer(store: Store, options: ServerOptions): Promise<FastifyInstance> {
   const db = serialised(store);
-  const keys = new KeyChecker(db);
+  const reads = await ReadPool.open(store, Math.max(1, options.readConnections ?? SERVER_DEFAULTS.readConnections));
+  const keys = new KeyChecker(reads.run);
   // A run left 'running' by a server killed during it is reported failed from the start (its rows were never shown).
   const registry = options.registry ?? DEFAULT_REGISTRY;
   const recovered = await db((s) => s.transaction(() => recoverInterruptedRuns(s, registry)));
@@ -106,12 +195,29 @@ export async function buildServer(store: Store, options: ServerOptions): Promise
   });
   app.decorateRequest('apiKey', null);
   const config = options.config ?? DEFAULT_CONFIG;
-  const runner = new Runner(store, db, config, (level, message, details) => app.log[level]({ ...details }, message));
+  const serving = new ServingCopy(db, registry, (level, details, message) => app.log[level](details, message));
+  const runner = new Runner(
+    store,
+    db,
+    config,
+    (level, message, details) => app.log[level]({ ...details }, message),
+    () => serving.refresh(),
+  );
   app.decorate('runner', runner);
   app.decorate('interruptedRuns', recovered.failed);
+  app.decorate('servingCopyIdle', () => serving.idle());
   if (recovered.failed.length > 0) app.log.warn({ runs: recovered.failed }, 'interrupted runs (the server stopped during them) marked failed');
   // After the requests in flight: the job in progress stops at its next step (a run that publishes completes).
-  app.addHook('onClose', async () => runner.stop());
+  app.addHook('onClose', async () => {
+    await runner.stop();
+    await serving.idle();
+    await reads.close();
+  });
+  // Made before the server answers (once per published state: the copy stays in the store; about 55 s at 1M
+  // customers on a loaded machine, milliseconds for a small store), so the first look-ups are fast and nothing else
+  // uses the connection meanwhile; after a job, it is made again in the background.
+  serving.refresh();
+  await serving.idle();
   // NDJSON bodies (POST /ingest) arrive as text; the route's schema checks them.
   app.addContentTypeParser(['application/x-ndjson', 'application/jsonl'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
@@ -182,6 +288,7 @@ export async function buildServer(store: Store, options: ServerOptions): Promise
           key: req.apiKey,
           requestId: req.id,
           db,
+          reads: reads.run,
         };
         const result = await r.handler(input);
         void reply.status(r.status ?? 200);

@@ -10,7 +10,8 @@ import { transitions } from '../history/transitions.js';
 import { gammaGamma, getTransactionModel, parseFit, type GammaGammaParams } from '../models/index.js';
 import { DEFAULT_REGISTRY } from '../scores/registry.js';
 import { rescoreCustomers } from '../scores/rescore.js';
-import { customerScoresRow } from '../scores/results.js';
+import { customerScoresRow, storedResults } from '../scores/results.js';
+import { buildCustomerLookup, LOOKUP_KEY_TABLE, LOOKUP_TABLE, lookupKey, storedLookupKey } from '../scores/lookup.js';
 import { runScores } from '../scores/run.js';
 import type { Store } from '../store/db.js';
 import { expectClose } from '../testing/expect-close.js';
@@ -90,11 +91,31 @@ const iso = (d: number): string => new Date(d * 86_400_000).toISOString().slice(
 describe('one customer read', () => {
   it("gives a customer's row of customer_scores by point reads: the view's columns, order and values", async () => {
     const sample = await ids(`SELECT customer_id FROM customers USING SAMPLE 12 ROWS (reservoir, 7) UNION ALL SELECT min(customer_id) FROM customer_scores WHERE frequency = 0`);
-    for (const id of sample) {
-      const view = await store.one('SELECT * FROM customer_scores WHERE customer_id = ?', [id]);
-      expect(JSON.stringify(await customerScoresRow(store, DEFAULT_REGISTRY, id)), id).toBe(JSON.stringify(view));
+    // Both ways: each scorer's published run (no serving copy), then the serving copy; a new connection for each (the
+    // copy's freshness is remembered per connection and published state).
+    await app.servingCopyIdle(); // the copy the server makes at its start, on this connection
+    await store.run(`DROP TABLE IF EXISTS ${LOOKUP_KEY_TABLE}`);
+    await store.run(`DROP TABLE IF EXISTS ${LOOKUP_TABLE}`);
+    for (const copy of [false, true]) {
+      if (copy) {
+        expect((await buildCustomerLookup(store, DEFAULT_REGISTRY))?.rows).toBe(Number(await store.value('SELECT count(*) FROM customer_scores WHERE run_id IS NOT NULL')));
+        expect(await buildCustomerLookup(store, DEFAULT_REGISTRY)).toBeNull();
+      }
+      // A customer created after the run (in customers, not in the copy): the view's row of nulls.
+      await store.run(`INSERT INTO customers (customer_id, created_at, source) VALUES ('LOOKUP-NEW', TIMESTAMP '2024-01-01', 'customers')`);
+      const other = await store.connectAgain();
+      try {
+        expect(await storedLookupKey(other)).toBe(copy ? lookupKey(DEFAULT_REGISTRY, await storedResults(other, DEFAULT_REGISTRY)) : null);
+        for (const id of [...sample, 'LOOKUP-NEW']) {
+          const view = await other.one('SELECT * FROM customer_scores WHERE customer_id = ?', [id]);
+          expect(JSON.stringify(await customerScoresRow(other, DEFAULT_REGISTRY, id)), `${id}, copy ${copy}`).toBe(JSON.stringify(view));
+        }
+        expect(await customerScoresRow(other, DEFAULT_REGISTRY, 'NOBODY')).toBeUndefined();
+      } finally {
+        other.close();
+        await store.run(`DELETE FROM customers WHERE customer_id = 'LOOKUP-NEW'`);
+      }
     }
-    expect(await customerScoresRow(store, DEFAULT_REGISTRY, 'NOBODY')).toBeUndefined();
   });
 });
 

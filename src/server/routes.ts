@@ -58,6 +58,8 @@ export interface RouteInput {
   readonly requestId: string;
   /** Runs `fn` on the store, one statement sequence at a time (the server's store has one connection). */
   readonly db: <T>(fn: (store: Store) => Promise<T>) => Promise<T>;
+  /** Runs `fn` on one of the read connections (src/server/app.ts, ReadPool): for routes that only read. */
+  readonly reads: <T>(fn: (store: Store) => Promise<T>) => Promise<T>;
 }
 
 /** What the routes need beyond the store. */
@@ -139,8 +141,8 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
       summary: 'the server is up and its store answers (no key needed)',
       scope: null,
       response: Health,
-      handler: async ({ db }) => {
-        await db((store) => store.value('SELECT 1'));
+      handler: async ({ reads }) => {
+        await reads((store) => store.value('SELECT 1'));
         return { status: 'ok', version: ctx.version };
       },
     },
@@ -152,9 +154,9 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
       scope: 'read',
       params: CustomerParams,
       response: Customer,
-      handler: async ({ params, key, db }) => {
+      handler: async ({ params, key, reads }) => {
         const { id } = params as z.output<typeof CustomerParams>;
-        const result = await db(async (store) => {
+        const result = await reads(async (store) => {
           // A customer not scored yet (created after the published run's as-of, or just ingested) is shown without
           // explanations, with the values a first order rescored if any.
           const row = await customerScoresRow(store, registry, id);

@@ -56,6 +56,8 @@ export class Runner {
     private readonly db: <T>(fn: (store: Store) => Promise<T>) => Promise<T>,
     private readonly config: KairosConfig,
     private readonly log: (level: 'info' | 'error', message: string, details?: Record<string, unknown>) => void = () => {},
+    /** Called when a job has ended (completed or failed), after it is listed: the server refreshes its serving copy. */
+    private readonly onEnded: (job: { kind: string; status: string }) => void = () => {},
   ) {}
 
   /** The job in progress, or null. */
@@ -188,6 +190,7 @@ export class Runner {
         seconds: view.elapsedSeconds,
         ...(view.error ? { error: view.error } : {}),
       });
+      this.onEnded(view);
       if (job.kind === 'score' && state.runId === null && state.status === 'failed' && state.error) onFailedEarly(deserialiseError(state.error));
       onStarted(view);
     })();
