@@ -8,11 +8,6 @@ export const CustomerParams = z.object({ id: z.string().min(1).max(256).describe
 
 export const RunParams = z.object({ id: z.coerce.number().int().positive().describe('run id') });
 
-export const CustomersQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(1000).default(100).describe('customers per page (1-1000)'),
-  after: z.string().min(1).max(256).optional().describe('the last customer_id of the previous page (its `next`)'),
-});
-
 export const HistoryQuery = z.strictObject({
   score: z
     .string()
@@ -47,12 +42,6 @@ export const Customer = z.object({
   items: z.record(z.string(), z.array(ItemRow)).describe('per item output, the rows, best first'),
   redacted: z.array(z.string()).describe('personal fields left out for this key (only admin keys see them)'),
   rescored: RescoredMark,
-});
-
-export const CustomersPage = z.object({
-  customers: z.array(Record_),
-  next: z.string().nullable().describe('pass as `after` for the next page; null on the last'),
-  redacted: z.array(z.string()),
 });
 
 export const History = z.object({
