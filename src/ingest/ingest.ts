@@ -942,10 +942,11 @@ async function createCustomerStubs(store: Store, entity: Entity, batchId: number
          SELECT a.customer_id, a.first, a.country, '${entity}', ${batchId} FROM __activity a ANTI JOIN customers c ON a.customer_id = c.customer_id`,
     ),
   );
-  // A stub created earlier moves its created_at back if this file shows earlier activity.
+  // A stub created earlier moves its created_at back if this file shows earlier activity (batch_id: the batch that
+  // last wrote the row, as an upsert's; kairos serve reads the customers of newer batches live).
   if (hadCustomers) {
     await store.run(
-      `UPDATE customers c SET created_at = a.first FROM __activity a
+      `UPDATE customers c SET created_at = a.first, batch_id = ${batchId} FROM __activity a
          WHERE c.customer_id = a.customer_id AND c.source <> 'customers' AND a.first < c.created_at`,
     );
   }

@@ -3,7 +3,7 @@ import { KairosError } from '../errors.js';
 import type { Store } from '../store/db.js';
 import { CUSTOMER_COLUMNS } from '../store/migrations.js';
 import { itemColumns, DEFAULT_REGISTRY, type ScoreRegistry } from './registry.js';
-import { customerItems, customerScoresRow, publishedResults } from './results.js';
+import { customerItems, customerScoresRow, publishedResults, type StoredResults } from './results.js';
 import type { ItemRow, Scorer } from './types.js';
 
 export interface CustomerExplanation {
@@ -15,14 +15,22 @@ export interface CustomerExplanation {
   readonly items: Record<string, ItemRow[]>;
 }
 
+/** visibleColumns per registry and scorer: a registry does not change once made. */
+const visibleCache = new WeakMap<ScoreRegistry, Map<Scorer, Set<string>>>();
+
 /** The columns `scorer` may read: its own, those of its dependencies, and the customer's own (customer_id, country, ...). */
-export function visibleColumns(registry: ScoreRegistry, scorer: Scorer): Set<string> {
+export function visibleColumns(registry: ScoreRegistry, scorer: Scorer): ReadonlySet<string> {
+  const cache = visibleCache.get(registry) ?? new Map<Scorer, Set<string>>();
+  visibleCache.set(registry, cache);
+  const known = cache.get(scorer);
+  if (known !== undefined) return known;
   const out = new Set<string>(CUSTOMER_COLUMNS);
   for (const name of [scorer.name, ...(scorer.dependsOn ?? [])]) {
     const s = registry.get(name);
     for (const c of s.columns) out.add(c.name);
     for (const o of s.items ?? []) for (const c of itemColumns(o)) out.add(c.name);
   }
+  cache.set(scorer, out);
   return out;
 }
 
@@ -47,16 +55,40 @@ export async function explainCustomer(
   const currencies = new Map(
     (await store.all<{ run_id: number; currency: string }>('SELECT run_id, currency FROM score_runs')).map((r) => [r.run_id, r.currency]),
   );
-  const explanations: Record<string, string[]> = {};
   const items: Record<string, ItemRow[]> = {};
   for (const scorer of registry.scorers) {
     const st = state.get(scorer.name);
     if (st === undefined) continue;
+    for (const o of scorer.items ?? []) items[o.name] = await customerItems(store, o, customerId, st.runId);
+  }
+  return explainRow(registry, state, row, items, currencies);
+}
+
+/**
+ * The customer's scores in words, from what was read already: `row` (customer_scores' row, rescored values
+ * applied), the customer's `items` per output, the published runs `state` and their currencies. Reads nothing:
+ * kairos serve explains from its serving snapshot (src/scores/lookup.ts) this way.
+ */
+export function explainRow(
+  registry: ScoreRegistry,
+  state: ReadonlyMap<string, StoredResults>,
+  row: Record<string, unknown>,
+  items: Readonly<Record<string, ItemRow[]>>,
+  currencies: ReadonlyMap<number, string>,
+): CustomerExplanation {
+  const explanations: Record<string, string[]> = {};
+  const shown: Record<string, ItemRow[]> = {};
+  const keys = Object.keys(row);
+  for (const scorer of registry.scorers) {
+    const st = state.get(scorer.name);
+    if (st === undefined) continue;
     const own: Record<string, ItemRow[]> = {};
-    for (const o of scorer.items ?? []) own[o.name] = items[o.name] = await customerItems(store, o, customerId, st.runId);
+    for (const o of scorer.items ?? []) own[o.name] = shown[o.name] = [...(items[o.name] ?? [])];
     const visible = visibleColumns(registry, scorer);
-    const view = Object.fromEntries(Object.entries(row).filter(([k]) => visible.has(k)));
+    // In the row's order, by assignment (Object.fromEntries of the filtered entries took some 20 us per scorer).
+    const view: Record<string, unknown> = {};
+    for (const k of keys) if (visible.has(k)) view[k] = row[k];
     explanations[scorer.name] = [...scorer.explain(view, { currency: currencies.get(st.runId) ?? 'EUR', asOf: st.asOf.slice(0, 10), items: own })];
   }
-  return { customer: row, explanations, items };
+  return { customer: row, explanations, items: shown };
 }

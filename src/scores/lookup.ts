@@ -1,24 +1,51 @@
-// The serving copy of the published scores (kairos serve's look-ups): one row per scored customer, sorted by customer_id, so that a customer's scores are one point read that DuckDB's zone maps narrow to one row group.
-import { quoteIdentifier, quoteLiteral, type Store } from '../store/db.js';
+// The serving snapshot of the published scores (kairos serve's look-ups): every scored customer's row, items and attributes as one JSON line of a file beside the store, found by an index in memory and read with one pread.
+import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { isoTimestamp, quoteIdentifier, quoteLiteral, type Store } from '../store/db.js';
+import { CUSTOMER_COLUMNS } from '../store/migrations.js';
 import type { ScoreRegistry } from './registry.js';
-import { resultsTable, scoreColumnNames, signature, storedResults, type StoredResults } from './results.js';
+import { itemsTable, resultsTable, scoreColumnNames, signature, storedResults, type StoredResults } from './results.js';
+import { ITEM_DEFAULTS, type ItemRow } from './types.js';
 
-/**
- * Why a copy, and why sorted rather than indexed (measured on the 1M-customer store of docs/benchmarks.md, "Serving
- * look-ups and rescoring", load 8 on 2 cores): a scorer's results table holds its runs in the order they were
- * written, and DuckDB has no index on it, so a point read of one customer scans a million customer ids per scorer
- * (36-115 ms each, eight scorers). One table of the published row of every customer, sorted by customer_id, is
- * read by one statement whose zone maps skip all but one row group: 24 ms median (52 ms p90) under that load,
- * against 288 ms for the customer_scores view. A PRIMARY KEY (an ART index) on the same copy was no faster here
- * (40 ms median: the row's 79 columns are fetched either way) and DuckDB keeps it in memory, outside what it can
- * spill (the reason customers has none, migration 4). Building the copy costs a join of every scorer's published
- * run and a sort: about 55 s at 1M under that load, and about 200 MB of store.
+/*
+ * Why a file of our own rather than a table or another database (measured at 1M customers, docs/benchmarks.md,
+ * "Serving look-ups and rescoring"): DuckDB is a column store without fast point reads. One customer's row from a
+ * table sorted by customer_id took 24-42 ms of DuckDB CPU (each of its 79 columns decompressed a vector), and the
+ * customer's attributes another 15-22 ms (customers has no index: migration 4), so the server answered about 40
+ * look-ups/s on two cores. A look-up here reads one line from the page cache and parses it: tens of microseconds,
+ * no DuckDB query. The file is derived data, made by DuckDB itself (one COPY of the published runs' join, written by
+ * its own JSON writer on all cores) and thrown away when a run publishes; an embedded key-value store (lmdb,
+ * better-sqlite3) would be a second native database to install for a file that is written once and only read.
+ * Personal data lives in it as in the store: an erasure overwrites the customer's line in place (eraseFromSnapshot).
  */
-export const LOOKUP_TABLE = 'customer_lookup';
-/** One row: the published state the copy was made from (lookupKey). */
-export const LOOKUP_KEY_TABLE = 'customer_lookup_key';
 
-/** The published state as text: each scorer's published run and shape; the copy serves only the state it was made from. */
+/** The format of the files; a snapshot of another format is made again. */
+export const SNAPSHOT_FORMAT = 1;
+
+/** The snapshot's files beside the store `db`: the lines, and its description (written last: no description, no snapshot). */
+export function snapshotFiles(db: string): { readonly data: string; readonly meta: string } {
+  return { data: `${db}.lookup.ndjson`, meta: `${db}.lookup.json` };
+}
+
+/** What a snapshot holds and what it was made from. */
+export interface SnapshotMeta {
+  readonly format: number;
+  /** snapshotKey of the published state it was made from. */
+  readonly key: string;
+  /** The newest ingest batch the customers table held: customers written by a later batch are read live. */
+  readonly batch: number;
+  /** The published runs it holds (StoredResults of each scorer). */
+  readonly state: readonly StoredResults[];
+  /** The currency of each of those runs, by run id. */
+  readonly currencies: Readonly<Record<string, string>>;
+  /** The values of a line, in order: the customer's columns, run_id, the published scorers' columns, then one list per item output. */
+  readonly columns: readonly { readonly name: string; readonly type: string }[];
+  readonly items: readonly string[];
+  readonly rows: number;
+  readonly bytes: number;
+  readonly madeAt: string;
+}
+
+/** The published state as text: each scorer's published run and shape; a snapshot serves only the state it was made from. */
 export function lookupKey(registry: ScoreRegistry, state: ReadonlyMap<string, StoredResults>): string {
   return registry.scorers
     .map((s) => {
@@ -28,24 +55,62 @@ export function lookupKey(registry: ScoreRegistry, state: ReadonlyMap<string, St
     .join('\n');
 }
 
-/** The copy's state, or null when the store has none. */
-export async function storedLookupKey(store: Store): Promise<string | null> {
-  const exists = Number(await store.value(`SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main' AND database_name = current_database() AND NOT temporary`, [LOOKUP_KEY_TABLE]));
-  if (exists === 0) return null;
-  return (await store.value<string | null>(`SELECT key FROM ${quoteIdentifier(LOOKUP_KEY_TABLE)}`)) ?? null;
+/**
+ * The key of a snapshot of the published state `state`: lookupKey, and when each of its runs finished (a store made
+ * again, whose runs have the same ids, is another store).
+ */
+export async function snapshotKey(store: Store, registry: ScoreRegistry, state: ReadonlyMap<string, StoredResults>): Promise<string> {
+  const ids = [...new Set([...state.values()].map((st) => st.runId))].sort((a, b) => a - b);
+  if (ids.length === 0) return lookupKey(registry, state);
+  const runs = await store.all<{ run_id: number; finished: string | null }>(
+    `SELECT run_id, strftime(finished_at, '%Y-%m-%dT%H:%M:%S.%f') AS finished FROM score_runs WHERE run_id IN (${ids.map(() => '?').join(', ')}) ORDER BY run_id`,
+    ids,
+  );
+  return `${lookupKey(registry, state)}
+${runs.map((r) => `${r.run_id}@${r.finished ?? '-'}`).join(' ')}`;
+}
+
+/** The snapshot's description, or null when there is none (or it is unreadable, of another format, or its lines are not the ones it describes). */
+export function readSnapshotMeta(db: string): SnapshotMeta | null {
+  const files = snapshotFiles(db);
+  try {
+    const meta = JSON.parse(readFileSync(files.meta, 'utf8')) as SnapshotMeta;
+    if (meta.format !== SNAPSHOT_FORMAT || !existsSync(files.data)) return null;
+    const fd = openSync(files.data, 'r');
+    try {
+      return fstatSync(fd).size === meta.bytes ? meta : null;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return null;
+  }
+}
+
+/** Removes the snapshot's files (the description first: lines without one are never read). */
+export function removeSnapshot(db: string): void {
+  const files = snapshotFiles(db);
+  for (const f of [files.meta, `${files.meta}.part`, files.data, `${files.data}.part`]) rmSync(f, { force: true });
+}
+
+/** The newest ingest batch that wrote a customer row (0: none). */
+export async function customersBatch(store: Store): Promise<number> {
+  return Number((await store.value<number | null>('SELECT max(batch_id) FROM customers')) ?? 0);
 }
 
 /**
- * (Re)makes the copy from the published runs, in one transaction (the key and the rows together): customer_id, the
- * run of the customer's most recent results (as customer_scores' run_id), then each published scorer's columns, for
- * every customer with a published result. Customers without one are not in it (their scores are all null).
- * Returns the rows copied, or null when the copy was already that of the published state.
+ * Makes the snapshot of the store `db` (the path of `store`'s file) from its published runs, unless the one beside
+ * it is that of the published state already (then null). Reads in one transaction of `store`, so that the lines, the
+ * batch mark and the state are of one moment while writers go on; writes `.part` files, then renames them (the
+ * description last). `store` may be a read connection.
  */
-export async function buildCustomerLookup(store: Store, registry: ScoreRegistry): Promise<{ rows: number; key: string } | null> {
+export async function buildSnapshot(store: Store, registry: ScoreRegistry, db: string): Promise<SnapshotMeta | null> {
+  const files = snapshotFiles(db);
   return store.transaction(async () => {
     const state = await storedResults(store, registry);
-    const key = lookupKey(registry, state);
-    if ((await storedLookupKey(store)) === key) return null;
+    const key = await snapshotKey(store, registry, state);
+    if (readSnapshotMeta(db)?.key === key) return null;
+    const batch = await customersBatch(store);
     const published = registry.scorers.flatMap((s, i) => {
       const st = state.get(s.name);
       return st === undefined ? [] : [{ alias: `s${i}`, scorer: s, runId: st.runId }];
@@ -53,19 +118,252 @@ export async function buildCustomerLookup(store: Store, registry: ScoreRegistry)
     const runId = published.length
       ? `greatest(${published.map((p) => `CASE WHEN ${p.alias}.customer_id IS NOT NULL THEN ${p.runId} END`).join(', ')})::INTEGER`
       : 'NULL::INTEGER';
-    const columns = published.flatMap((p) => scoreColumnNames(p.scorer).map((c) => `${p.alias}.${quoteIdentifier(c)}`));
-    // The same joins as the customer_scores view (src/scores/results.ts, createViews), published runs as constants.
+    const values = [
+      ...CUSTOMER_COLUMNS.map((c) => ({ name: c, sql: `c.${quoteIdentifier(c)}` })),
+      { name: 'run_id', sql: runId },
+      ...published.flatMap((p) => scoreColumnNames(p.scorer).map((c) => ({ name: c, sql: `${p.alias}.${quoteIdentifier(c)}` }))),
+    ];
+    // The same joins as the customer_scores view (src/scores/results.ts, createViews), published runs as constants;
+    // each item output as one list per customer, best first, as many as customerItems reads.
     const joins = published.map(
       (p) => `LEFT JOIN (SELECT * FROM ${quoteIdentifier(resultsTable(p.scorer.name))} WHERE run_id = ${p.runId}) ${p.alias} ON ${p.alias}.customer_id = c.customer_id`,
     );
-    await store.run(
-      `CREATE OR REPLACE TABLE ${quoteIdentifier(LOOKUP_TABLE)} AS
-       SELECT * FROM (SELECT c.customer_id, ${runId} AS run_id${columns.map((c) => `, ${c}`).join('')}
-                      FROM customers c ${joins.join(' ')})
-       WHERE run_id IS NOT NULL ORDER BY customer_id`,
+    const items = published.flatMap((p) => (p.scorer.items ?? []).map((o, k) => ({ name: o.name, alias: `${p.alias}i${k}`, runId: p.runId, keep: o.keep ?? ITEM_DEFAULTS.keep })));
+    for (const o of items) {
+      joins.push(
+        `LEFT JOIN (SELECT customer_id, list({'rank': rank, 'key': key, 'value': value, 'reason': reason} ORDER BY rank) AS items
+                    FROM ${quoteIdentifier(itemsTable(o.name))} WHERE run_id = ${o.runId} AND rank <= ${o.keep} GROUP BY customer_id) ${o.alias}
+         ON ${o.alias}.customer_id = c.customer_id`,
+      );
+    }
+    const from = `FROM customers c ${joins.join(' ')}`;
+    const types = await store.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT ${values.map((v) => `${v.sql} AS ${quoteIdentifier(v.name)}`).join(', ')} ${from}`);
+    const all = [...values.map((v) => v.sql), ...items.map((o) => `coalesce(${o.alias}.items, [])`)];
+    rmSync(`${files.data}.part`, { force: true });
+    const rows = Number(
+      await store.value(`COPY (SELECT json_array(${all.join(', ')}) AS r ${from} WHERE ${runId} IS NOT NULL) TO ${quoteLiteral(`${files.data}.part`)} (FORMAT json)`),
     );
-    await store.run(`CREATE OR REPLACE TABLE ${quoteIdentifier(LOOKUP_KEY_TABLE)} AS SELECT ${quoteLiteral(key)}::VARCHAR AS key`);
-    const rows = Number(await store.value(`SELECT count(*) FROM ${quoteIdentifier(LOOKUP_TABLE)}`));
-    return { rows, key };
+    const currencies = Object.fromEntries(
+      (await store.all<{ run_id: number; currency: string }>('SELECT run_id, currency FROM score_runs WHERE status = ?', ['completed'])).map((r) => [String(r.run_id), r.currency]),
+    );
+    const fd = openSync(`${files.data}.part`, 'r');
+    let bytes: number;
+    try {
+      bytes = fstatSync(fd).size;
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    const meta: SnapshotMeta = {
+      format: SNAPSHOT_FORMAT,
+      key,
+      batch,
+      state: [...state.values()],
+      currencies,
+      columns: types.map((t) => ({ name: t.column_name, type: t.column_type })),
+      items: items.map((o) => o.name),
+      rows,
+      bytes,
+      madeAt: new Date().toISOString(),
+    };
+    rmSync(files.meta, { force: true });
+    renameSync(`${files.data}.part`, files.data);
+    writeFileSync(`${files.meta}.part`, JSON.stringify(meta));
+    renameSync(`${files.meta}.part`, files.meta);
+    return meta;
   });
+}
+
+const PREFIX = Buffer.from('{"r":[');
+const CHUNK = 8 * 1024 * 1024;
+
+/** Calls `each(offset, length, line)` for every line of `file` that is not blank (`line` is valid during the call only). */
+function scanLines(file: string, each: (offset: number, length: number, buf: Buffer, start: number) => void): void {
+  const fd = openSync(file, 'r');
+  try {
+    let buf = Buffer.allocUnsafe(CHUNK);
+    let filled = 0;
+    let base = 0; // file offset of buf[0]
+    for (;;) {
+      if (filled === buf.length) {
+        // A line longer than the buffer: a bigger one.
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, filled);
+        buf = bigger;
+      }
+      const got = readSync(fd, buf, filled, buf.length - filled, base + filled);
+      const end = filled + got;
+      let start = 0;
+      for (;;) {
+        const nl = buf.indexOf(10, start);
+        if (nl < 0 || nl >= end) break;
+        if (nl > start && buf[start] !== 0x20) each(base + start, nl - start, buf, start);
+        start = nl + 1;
+      }
+      if (got === 0) {
+        if (start < end && buf[start] !== 0x20) each(base + start, end - start, buf, start);
+        return;
+      }
+      buf.copy(buf, 0, start, end);
+      base += start;
+      filled = end - start;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The customer id a line starts with (`{"r":["<id>",`), or undefined when the line is not of that shape. */
+function lineId(buf: Buffer, start: number, length: number): string | undefined {
+  if (length < PREFIX.length + 2 || buf.compare(PREFIX, 0, PREFIX.length, start, start + PREFIX.length) !== 0) return undefined;
+  const open = start + PREFIX.length;
+  if (buf[open] !== 0x22) return undefined;
+  const stop = start + length;
+  let i = open + 1;
+  while (i < stop && buf[i] !== 0x22) i += buf[i] === 0x5c ? 2 : 1;
+  if (i >= stop) return undefined;
+  return JSON.parse(buf.toString('utf8', open, i + 1)) as string;
+}
+
+/** A customer as the snapshot holds them: customer_scores' row (without scored_as_of's companions missing) and their items. */
+export interface SnapshotCustomer {
+  readonly row: Record<string, unknown>;
+  readonly items: Record<string, ItemRow[]>;
+}
+
+/**
+ * An open snapshot: the offset and length of every customer's line in memory (a Map of ids to line numbers, and
+ * two typed arrays: about 100 bytes a customer), the file open for reading. `get` is synchronous: a pread of a line from the page cache is a few microseconds, less
+ * than a trip through libuv's thread pool, which DuckDB's long statements occupy during a run.
+ */
+export class ServingSnapshot {
+  private constructor(
+    readonly db: string,
+    readonly meta: SnapshotMeta,
+    private readonly fd: number,
+    private readonly index: Map<string, number>,
+    private readonly offsets: Float64Array,
+    private readonly lengths: Uint32Array,
+    private readonly allColumns: readonly string[],
+  ) {}
+
+  /** Opens the snapshot beside `db` when it is that of `key` (null otherwise), reading every line's place. */
+  static open(db: string, registry: ScoreRegistry, key: string): ServingSnapshot | null {
+    const meta = readSnapshotMeta(db);
+    if (meta === null || meta.key !== key) return null;
+    const file = snapshotFiles(db).data;
+    const index = new Map<string, number>();
+    let offsets = new Float64Array(Math.max(16, meta.rows));
+    let lengths = new Uint32Array(offsets.length);
+    let n = 0;
+    scanLines(file, (offset, length, buf, start) => {
+      const id = lineId(buf, start, length);
+      if (id === undefined) return;
+      if (n === offsets.length) {
+        offsets = grow(offsets, new Float64Array(n * 2));
+        lengths = grow(lengths, new Uint32Array(n * 2));
+      }
+      offsets[n] = offset;
+      lengths[n] = length;
+      index.set(id, n++);
+    });
+    const allColumns = registry.scorers.flatMap((s) => scoreColumnNames(s));
+    return new ServingSnapshot(db, meta, openSync(file, 'r+'), index, offsets, lengths, allColumns);
+  }
+
+  get size(): number {
+    return this.index.size;
+  }
+
+  has(customerId: string): boolean {
+    return this.index.has(customerId);
+  }
+
+  /**
+   * The customer's row of customer_scores as customerScoresRow makes it (customers' columns, run_id, scored_as_of,
+   * then every registered score column, null where the published runs have none) and their items; undefined when
+   * the snapshot has no line for them (not scored by the published runs, unknown, erased) or the line cannot be read
+   * as written (then the caller reads the store).
+   */
+  get(customerId: string): SnapshotCustomer | undefined {
+    const line = this.index.get(customerId);
+    if (line === undefined) return undefined;
+    const length = this.lengths[line] as number;
+    const offset = this.offsets[line] as number;
+    const buf = Buffer.allocUnsafe(length);
+    if (readSync(this.fd, buf, 0, length, offset) !== length) return undefined;
+    let values: unknown[];
+    try {
+      values = (JSON.parse(buf.toString('utf8')) as { r: unknown[] }).r;
+    } catch {
+      return undefined; // e.g. a NaN, which JSON has no word for: the store's reading has one
+    }
+    const { columns, items } = this.meta;
+    if (!Array.isArray(values) || values.length !== columns.length + items.length || values[0] !== customerId) return undefined;
+    // One object filled in customer_scores' order (a spread of ~80 keys costs V8 some 200 us a row).
+    const value = (i: number): unknown => {
+      const v = values[i] ?? null;
+      const type = (columns[i] as { type: string }).type;
+      // As the store's type mapping (src/store/db.ts, toJs): timestamps in ISO; the rest is JSON's own.
+      return typeof v !== 'string' || !type.startsWith('TIMESTAMP') ? v : isoTimestamp(type === 'TIMESTAMP WITH TIME ZONE' ? v.replace(/\+00(:00)?$/, '') : v);
+    };
+    const row: Record<string, unknown> = {};
+    const customerCount = CUSTOMER_COLUMNS.length;
+    for (let i = 0; i < customerCount; i++) row[(columns[i] as { name: string }).name] = value(i);
+    const runId = value(customerCount) as number | null;
+    const run = runId === null ? undefined : this.meta.state.find((st) => st.runId === runId);
+    row['run_id'] = runId;
+    row['scored_as_of'] = run === undefined ? null : `${run.asOf.replace(' ', 'T')}Z`;
+    for (const c of this.allColumns) row[c] = null;
+    for (let i = customerCount + 1; i < columns.length; i++) row[(columns[i] as { name: string }).name] = value(i);
+    const own: Record<string, ItemRow[]> = {};
+    items.forEach((name, k) => {
+      own[name] = (values[columns.length + k] as ItemRow[] | null) ?? [];
+    });
+    return { row, items: own };
+  }
+
+  /** Overwrites the customer's line with spaces (the bytes on disk, not only the index) and forgets it; false when it had none. */
+  erase(customerId: string): boolean {
+    const line = this.index.get(customerId);
+    if (line === undefined) return false;
+    blank(this.fd, this.offsets[line] as number, this.lengths[line] as number);
+    this.index.delete(customerId);
+    return true;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+function grow<T extends Float64Array | Uint32Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
+
+function blank(fd: number, offset: number, length: number): void {
+  writeSync(fd, Buffer.alloc(length, 0x20), 0, length, offset);
+  fsyncSync(fd);
+}
+
+/**
+ * Erases the customer's line from the snapshot beside `db`, when there is one (kairos erase, without a server): the
+ * line is found by reading the file, overwritten with spaces. Returns whether a line was erased.
+ */
+export function eraseFromSnapshot(db: string, customerId: string): boolean {
+  const files = snapshotFiles(db);
+  if (!existsSync(files.data)) return false;
+  const places: [number, number][] = [];
+  scanLines(files.data, (offset, length, buf, start) => {
+    if (lineId(buf, start, length) === customerId) places.push([offset, length]);
+  });
+  if (places.length === 0) return false;
+  const fd = openSync(files.data, 'r+');
+  try {
+    for (const [offset, length] of places) blank(fd, offset, length);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
 }

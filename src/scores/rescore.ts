@@ -9,8 +9,7 @@ import { expectedSpend } from './clv/fitting.js';
 import { predictClv, type ClvSettings } from './clv/predict.js';
 import { LEARNED_TASK_COLUMNS } from './learned/index.js';
 import { itemColumns, type ScoreRegistry } from './registry.js';
-import { LOOKUP_TABLE } from './lookup.js';
-import { lookupServes, publishedResults, resultsTable } from './results.js';
+import { publishedResults, resultsTable } from './results.js';
 
 /** The purchase scores a rescoring recomputes (the rfm figures a purchase changes, and the clv scores). */
 export const RESCORED_COLUMNS = [
@@ -234,7 +233,17 @@ async function customerSummaries(store: Store, selection: RescoreSelection, endD
  * scorer's winner columns where the purchase model is the customer's winner. The rows replace the customers' earlier
  * rescorings in rescored_scores (those of older runs are dropped). Customers with no purchase are left out.
  */
-export async function rescoreCustomers(store: Store, registry: ScoreRegistry, selection: RescoreSelection, now: Date = new Date()): Promise<Rescored[]> {
+export async function rescoreCustomers(
+  store: Store,
+  registry: ScoreRegistry,
+  selection: RescoreSelection,
+  options: {
+    readonly now?: Date;
+    /** The customer's published row when the caller holds it (kairos serve's snapshot); undefined: read from the store. */
+    readonly published?: (customerId: string) => Readonly<Record<string, unknown>> | undefined;
+  } = {},
+): Promise<Rescored[]> {
+  const now = options.now ?? new Date();
   const models = await rescoringModels(store, registry);
   const rows = await customerSummaries(store, selection, models.endDay);
   if (rows.length === 0) return [];
@@ -260,7 +269,7 @@ export async function rescoreCustomers(store: Store, registry: ScoreRegistry, se
 
   // The published values, and whose model fills the learned scorer's winner columns for each customer.
   const ids = rows.map((r) => r.customer_id);
-  const before = await publishedRows(store, registry, ids);
+  const before = await publishedRows(store, registry, ids, options.published);
   const asOfDay = dayOf(models.asOf.slice(0, 10));
   const at = now.toISOString();
   const date = (day: number): string | null => (Number.isFinite(day) ? isoDay(day) : null);
@@ -332,28 +341,27 @@ async function deleteRescored(store: Store, ids: readonly string[]): Promise<voi
 }
 
 /**
- * The customers' published values of the columns a rescoring changes, and the winners' models, read from each scorer's
- * results table at its published run (point reads: the customer_scores view joins every scorer's whole run).
+ * The customers' published values of the columns a rescoring changes, and the winners' models: from `held` when it
+ * has the customer, otherwise read from each scorer's results table at its published run (point reads: the
+ * customer_scores view joins every scorer's whole run).
  */
-async function publishedRows(store: Store, registry: ScoreRegistry, ids: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
-  const state = await publishedResults(store, registry);
+async function publishedRows(
+  store: Store,
+  registry: ScoreRegistry,
+  ids: readonly string[],
+  held?: (customerId: string) => Readonly<Record<string, unknown>> | undefined,
+): Promise<Map<string, Record<string, unknown>>> {
   const wanted = new Set<string>([...RESCORED_COLUMNS, ...WINNERS.flatMap((w) => [w.winner, w.model])]);
   const out = new Map<string, Record<string, unknown>>(ids.map((id) => [id, {}]));
-  if (await lookupServes(store, registry, state)) {
-    // The serving copy (src/scores/lookup.ts): one point read for every scorer; a column of a scorer without a row
-    // for the customer is null there, absent below: the same to the callers (`?? null`).
-    const columns = registry.scorers.filter((s) => state.has(s.name)).flatMap((s) => s.columns.map((c) => c.name).filter((c) => wanted.has(c)));
-    if (columns.length === 0) return out;
-    for (let k = 0; k < ids.length; k += 500) {
-      const chunk = ids.slice(k, k + 500);
-      const rows = await store.all(
-        `SELECT customer_id, ${columns.map(quoteIdentifier).join(', ')} FROM ${quoteIdentifier(LOOKUP_TABLE)} WHERE customer_id IN (${chunk.map(() => '?').join(', ')})`,
-        chunk,
-      );
-      for (const r of rows) Object.assign(out.get(String(r['customer_id'])) ?? {}, r);
-    }
-    return out;
+  const missing: string[] = [];
+  for (const id of ids) {
+    const row = held?.(id);
+    if (row === undefined) missing.push(id);
+    else Object.assign(out.get(id) ?? {}, Object.fromEntries(Object.entries(row).filter(([k]) => wanted.has(k))));
   }
+  if (missing.length === 0) return out;
+  ids = missing;
+  const state = await publishedResults(store, registry);
   for (const scorer of registry.scorers) {
     const columns = scorer.columns.map((c) => c.name).filter((c) => wanted.has(c));
     const st = state.get(scorer.name);

@@ -3,7 +3,6 @@ import { KairosError } from '../errors.js';
 import { quoteIdentifier, quoteLiteral, type Store } from '../store/db.js';
 import { CUSTOMER_COLUMNS } from '../store/migrations.js';
 import { itemColumns, type ScoreRegistry } from './registry.js';
-import { LOOKUP_TABLE, lookupKey, storedLookupKey } from './lookup.js';
 import { ITEM_DEFAULTS, SQL_TYPES, type ItemOutput, type ItemRow, type Scorer, type ScorerResult } from './types.js';
 
 /** Table of a scorer's results, every run: run_id, customer_id, its score columns, then its item outputs' columns. */
@@ -179,23 +178,10 @@ export async function publishedResults(store: Store, registry: ScoreRegistry): P
   return state;
 }
 
-/** Per store: the published state (publishedResults' map) whose serving copy was found current. */
-const lookupFresh = new WeakMap<Store, Map<string, StoredResults>>();
-
-/** True when the store's serving copy (src/scores/lookup.ts) is that of the published state `state`. */
-export async function lookupServes(store: Store, registry: ScoreRegistry, state: Map<string, StoredResults>): Promise<boolean> {
-  if (lookupFresh.get(store) === state) return true;
-  const fresh = (await storedLookupKey(store)) === lookupKey(registry, state);
-  if (fresh) lookupFresh.set(store, state);
-  return fresh;
-}
-
 /**
- * One customer's row of customer_scores (the view's columns, in its order, with its values). Its scores come from
- * the serving copy of the published runs when it is current (one point read on a table sorted by customer_id,
- * src/scores/lookup.ts), otherwise from a point read of each scorer's published run (separate scans of a million
- * ids each at 1M customers: docs/benchmarks.md, "Serving look-ups and rescoring"). `customers` is always read live:
- * its attributes change with every ingest. Undefined for an unknown customer.
+ * One customer's row of customer_scores (the view's columns, in its order, with its values), from a point read of
+ * each scorer's published run (a scan of a million ids each at 1M customers: kairos serve reads its serving snapshot
+ * instead, src/scores/lookup.ts). Undefined for an unknown customer.
  */
 export async function customerScoresRow(store: Store, registry: ScoreRegistry, customerId: string): Promise<Record<string, unknown> | undefined> {
   const state = await publishedResults(store, registry);
@@ -204,23 +190,14 @@ export async function customerScoresRow(store: Store, registry: ScoreRegistry, c
   const scores: Record<string, unknown> = {};
   for (const s of registry.scorers) for (const c of scoreColumnNames(s)) scores[c] = null;
   let runId: number | null = null;
-  if (await lookupServes(store, registry, state)) {
-    const row = await store.one(`SELECT * EXCLUDE (customer_id) FROM ${quoteIdentifier(LOOKUP_TABLE)} WHERE customer_id = ?`, [customerId]);
-    if (row !== undefined) {
-      const { run_id: id, ...values } = row;
-      Object.assign(scores, values);
-      runId = id as number | null;
-    }
-  } else {
-    for (const s of registry.scorers) {
-      const st = state.get(s.name);
-      if (st === undefined) continue;
-      const row = await store.one(`SELECT ${scoreColumnNames(s).map(quoteIdentifier).join(', ')} FROM ${quoteIdentifier(resultsTable(s.name))} WHERE run_id = ? AND customer_id = ?`, [st.runId, customerId]);
-      if (row === undefined) continue;
-      Object.assign(scores, row);
-      // The run of the customer's most recent results, as the view's greatest(...).
-      if (runId === null || st.runId > runId) runId = st.runId;
-    }
+  for (const s of registry.scorers) {
+    const st = state.get(s.name);
+    if (st === undefined) continue;
+    const row = await store.one(`SELECT ${scoreColumnNames(s).map(quoteIdentifier).join(', ')} FROM ${quoteIdentifier(resultsTable(s.name))} WHERE run_id = ? AND customer_id = ?`, [st.runId, customerId]);
+    if (row === undefined) continue;
+    Object.assign(scores, row);
+    // The run of the customer's most recent results, as the view's greatest(...).
+    if (runId === null || st.runId > runId) runId = st.runId;
   }
   const run = runId === null ? undefined : [...state.values()].find((st) => st.runId === runId);
   const asOf = run === undefined ? null : `${run.asOf.replace(' ', 'T')}Z`;

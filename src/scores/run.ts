@@ -135,6 +135,9 @@ async function withMoreMemory<T>(store: Store, step: string, progress: (m: strin
   }
 }
 
+/** The progress stage of a run once it begins to publish (kairos serve stops serving its snapshot of the runs before). */
+export const PUBLISHING = 'publishing the run';
+
 /**
  * Marks the runs left 'running' by a process that is gone (killed during a run) as 'failed', removes their unpublished
  * rows and staging files: at a server's start (so that GET /runs reports them at once) and at each run. Returns the
@@ -321,7 +324,7 @@ async function lockedRun(store: Store, options: ScoreRunOptions): Promise<ScoreR
     written = { runId, asOf, customers, scorers: scorerInfo, models, notes, dataFingerprint };
     await options.beforePublish?.();
     checkStop(options.signal, runId);
-    progress('publishing the run');
+    progress(PUBLISHING);
     await switchAccess(store, 'write', `run ${runId} was computed but not published`);
     // The rows first, in one transaction: a kill while it commits leaves rows of a run still 'running', which no view shows.
     await store.transaction(async () => {

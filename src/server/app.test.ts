@@ -1,5 +1,5 @@
 // The HTTP API in-process (app.inject): keys and scopes, personal fields, reads, pagination, errors, limits, erasure, and its OpenAPI document.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../config.js';
 import { ingest } from '../ingest/ingest.js';
 import { explainCustomer } from '../scores/explain.js';
+import { readSnapshotMeta, snapshotFiles } from '../scores/lookup.js';
 import { DEFAULT_REGISTRY, type ScoreRegistry } from '../scores/registry.js';
 import { runScores } from '../scores/run.js';
 import { quoteIdentifier, type Store } from '../store/db.js';
@@ -238,6 +239,10 @@ describe('kairos serve: the API', () => {
   it('erases a customer from every table in one request, keeps an audit row without the id, and finds it nowhere after', async () => {
     const before = Number(await store.value('SELECT count(*) FROM rejects WHERE contains(raw, ?)', [VICTIM]));
     expect(before).toBe(1);
+    // The serving snapshot beside the store (src/scores/lookup.ts) holds the customer's line until the erasure.
+    await app.servingCopyIdle();
+    const snapshot = snapshotFiles(store.path).data;
+    expect(readFileSync(snapshot, 'utf8')).toContain(VICTIM);
     const res = await app.inject({ method: 'DELETE', url: `/customers/${VICTIM}`, headers: { authorization: `Bearer ${keys.admin}` } });
     expect(res.statusCode).toBe(200);
     const report = res.json();
@@ -257,6 +262,8 @@ describe('kairos serve: the API', () => {
       for (const [column, n] of Object.entries(counts)) if (Number(n) > 0) found.push(`${table}.${column}`);
     }
     expect(found).toEqual([]);
+    expect(readFileSync(snapshot, 'utf8')).not.toContain(VICTIM);
+    expect(readSnapshotMeta(store.path)).not.toBeNull();
     const audit = await store.all('SELECT * FROM erasures');
     expect(audit).toHaveLength(1);
     expect(JSON.stringify(audit)).not.toContain(VICTIM);

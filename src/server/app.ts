@@ -8,9 +8,9 @@ import { HTTP_STATUSES, KairosError, asKairosError } from '../errors.js';
 import { DEFAULT_REGISTRY, type ScoreRegistry } from '../scores/registry.js';
 import type { Store } from '../store/db.js';
 import { recoverInterruptedRuns } from '../scores/run.js';
-import { buildCustomerLookup } from '../scores/lookup.js';
 import { allows, KeyChecker, type ApiKey, type Scope } from './keys.js';
 import { Runner } from './runner.js';
+import { ServingSnapshots } from './serving.js';
 import { openApiDocument } from './openapi.js';
 import { apiRoutes, Download, type RouteSpec } from './routes.js';
 import { parseInput } from './schemas.js';
@@ -25,8 +25,10 @@ declare module 'fastify' {
     runner: Runner;
     /** The runs found interrupted at the start (left 'running' by a killed server), now marked failed. */
     interruptedRuns: readonly number[];
-    /** Resolves when the serving copy of the published scores is not being made (ServingCopy below). */
+    /** Resolves when the serving snapshot of the published scores is not being opened or made (src/server/serving.ts). */
     servingCopyIdle: () => Promise<void>;
+    /** The serving snapshot of the published scores (src/server/serving.ts). */
+    serving: ServingSnapshots;
   }
 }
 
@@ -119,48 +121,6 @@ class ReadPool {
   }
 }
 
-/**
- * Keeps the serving copy of the published scores (src/scores/lookup.ts) that of the published runs: made at the
- * start when missing or stale, and again after each job (in the background), on the serialised connection (so that
- * an erasure never interleaves with a copy made from the rows before it). Look-ups meanwhile read each scorer's
- * published run, slower but the same values.
- */
-class ServingCopy {
-  private pending: Promise<void> | null = null;
-  private again = false;
-
-  constructor(
-    private readonly db: <T>(fn: (store: Store) => Promise<T>) => Promise<T>,
-    private readonly registry: ScoreRegistry,
-    private readonly log: (level: 'info' | 'warn', details: Record<string, unknown>, message: string) => void,
-  ) {}
-
-  refresh(): void {
-    if (this.pending) {
-      this.again = true;
-      return;
-    }
-    this.pending = (async () => {
-      do {
-        this.again = false;
-        const started = performance.now();
-        try {
-          const built = await this.db((s) => buildCustomerLookup(s, this.registry));
-          if (built) this.log('info', { rows: built.rows, seconds: Math.round(performance.now() - started) / 1000 }, 'serving copy of the published scores made');
-        } catch (err) {
-          this.log('warn', { err }, 'serving copy of the published scores not made (look-ups read each scorer\'s results)');
-        }
-      } while (this.again);
-      this.pending = null;
-    })();
-  }
-
-  /** Resolves when no copy is being made. */
-  async idle(): Promise<void> {
-    while (this.pending) await this.pending;
-  }
-}
-
 /** Anything thrown in a request as a Kairos error: Fastify's own (body too large, bad JSON, rate limit) mapped by status. */
 function requestError(err: unknown): KairosError {
   if (err instanceof KairosError) return err;
@@ -195,29 +155,48 @@ export async function buildServer(store: Store, options: ServerOptions): Promise
   });
   app.decorateRequest('apiKey', null);
   const config = options.config ?? DEFAULT_CONFIG;
-  const serving = new ServingCopy(db, registry, (level, details, message) => app.log[level](details, message));
+  const serving = new ServingSnapshots(store.path === ':memory:' ? null : store.path, db, reads.run, registry, (level, details, message) => app.log[level](details, message));
   const runner = new Runner(
     store,
     db,
     config,
     (level, message, details) => app.log[level]({ ...details }, message),
     () => serving.refresh(),
+    // From then on the published runs may change at any moment: look-ups read the store until the job has ended.
+    () => serving.close(),
   );
   app.decorate('runner', runner);
   app.decorate('interruptedRuns', recovered.failed);
   app.decorate('servingCopyIdle', () => serving.idle());
+  app.decorate('serving', serving);
   if (recovered.failed.length > 0) app.log.warn({ runs: recovered.failed }, 'interrupted runs (the server stopped during them) marked failed');
   // After the requests in flight: the job in progress stops at its next step (a run that publishes completes).
   app.addHook('onClose', async () => {
     await runner.stop();
     await serving.idle();
+    serving.close();
     await reads.close();
   });
-  // Made before the server answers (once per published state: the copy stays in the store; about 55 s at 1M
-  // customers on a loaded machine, milliseconds for a small store), so the first look-ups are fast and nothing else
-  // uses the connection meanwhile; after a job, it is made again in the background.
-  serving.refresh();
-  await serving.idle();
+  // The serving snapshot (src/scores/lookup.ts) replaces the serving copy tables of earlier versions (derived data).
+  await db(async (s) => {
+    await s.run('DROP TABLE IF EXISTS customer_lookup');
+    await s.run('DROP TABLE IF EXISTS customer_lookup_key');
+  });
+  // Opened before the server answers when it is current; made in the background when it is not (look-ups read the
+  // store meanwhile), and checked again after each job.
+  await serving.start();
+  // A write's answer goes out once the customers it wrote are read live (not from the snapshot made before it).
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (req.method === 'GET' || req.method === 'HEAD' || reply.statusCode >= 400) return payload;
+    try {
+      await serving.catchUp();
+    } catch (err) {
+      req.log.warn({ err }, 'serving snapshot set aside (look-ups read the store until it is checked again)');
+      serving.close();
+      serving.refresh();
+    }
+    return payload;
+  });
   // NDJSON bodies (POST /ingest) arrive as text; the route's schema checks them.
   app.addContentTypeParser(['application/x-ndjson', 'application/jsonl'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
@@ -260,7 +239,7 @@ export async function buildServer(store: Store, options: ServerOptions): Promise
       new KairosError('RATE_LIMITED', `more than ${ctx.max} requests in ${Math.round(limit.timeWindowMs / 1000)} s with this key`, { hint: `try again in ${ctx.after}` }),
   });
 
-  const routes: RouteSpec[] = apiRoutes({ registry, config, version: options.version, runner });
+  const routes: RouteSpec[] = apiRoutes({ registry, config, version: options.version, runner, serving });
   let document: Record<string, unknown> = {};
   routes.push({
     method: 'GET',

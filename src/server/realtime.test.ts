@@ -10,8 +10,9 @@ import { transitions } from '../history/transitions.js';
 import { gammaGamma, getTransactionModel, parseFit, type GammaGammaParams } from '../models/index.js';
 import { DEFAULT_REGISTRY } from '../scores/registry.js';
 import { rescoreCustomers } from '../scores/rescore.js';
+import { explainCustomer, explainRow } from '../scores/explain.js';
 import { customerScoresRow, storedResults } from '../scores/results.js';
-import { buildCustomerLookup, LOOKUP_KEY_TABLE, LOOKUP_TABLE, lookupKey, storedLookupKey } from '../scores/lookup.js';
+import { buildSnapshot, lookupKey, readSnapshotMeta, ServingSnapshot, snapshotKey } from '../scores/lookup.js';
 import { runScores } from '../scores/run.js';
 import type { Store } from '../store/db.js';
 import { expectClose } from '../testing/expect-close.js';
@@ -89,33 +90,61 @@ const day = (iso: string): number => Date.parse(`${iso}T00:00:00Z`) / 86_400_000
 const iso = (d: number): string => new Date(d * 86_400_000).toISOString().slice(0, 10);
 
 describe('one customer read', () => {
-  it("gives a customer's row of customer_scores by point reads: the view's columns, order and values", async () => {
+  it("gives a customer's row of customer_scores by point reads, and the serving snapshot the same row, items and explanations", async () => {
     const sample = await ids(`SELECT customer_id FROM customers USING SAMPLE 12 ROWS (reservoir, 7) UNION ALL SELECT min(customer_id) FROM customer_scores WHERE frequency = 0`);
-    // Both ways: each scorer's published run (no serving copy), then the serving copy; a new connection for each (the
-    // copy's freshness is remembered per connection and published state).
-    await app.servingCopyIdle(); // the copy the server makes at its start, on this connection
-    await store.run(`DROP TABLE IF EXISTS ${LOOKUP_KEY_TABLE}`);
-    await store.run(`DROP TABLE IF EXISTS ${LOOKUP_TABLE}`);
-    for (const copy of [false, true]) {
-      if (copy) {
-        expect((await buildCustomerLookup(store, DEFAULT_REGISTRY))?.rows).toBe(Number(await store.value('SELECT count(*) FROM customer_scores WHERE run_id IS NOT NULL')));
-        expect(await buildCustomerLookup(store, DEFAULT_REGISTRY)).toBeNull();
-      }
-      // A customer created after the run (in customers, not in the copy): the view's row of nulls.
+    await app.servingCopyIdle(); // the snapshot the server made at its start
+    const meta = readSnapshotMeta(store.path);
+    expect(meta?.key).toBe(await snapshotKey(store, DEFAULT_REGISTRY, await storedResults(store, DEFAULT_REGISTRY)));
+    expect(meta?.key.startsWith(lookupKey(DEFAULT_REGISTRY, await storedResults(store, DEFAULT_REGISTRY)))).toBe(true);
+    expect(meta?.rows).toBe(Number(await store.value('SELECT count(*) FROM customer_scores WHERE run_id IS NOT NULL')));
+    // The same published state: nothing to make.
+    expect(await buildSnapshot(store, DEFAULT_REGISTRY, store.path)).toBeNull();
+    const snapshot = ServingSnapshot.open(store.path, DEFAULT_REGISTRY, meta?.key as string) as ServingSnapshot;
+    try {
+      expect(snapshot.size).toBe(meta?.rows);
+      // A customer created after the run (in customers, not in the snapshot): the view's row of nulls.
       await store.run(`INSERT INTO customers (customer_id, created_at, source) VALUES ('LOOKUP-NEW', TIMESTAMP '2024-01-01', 'customers')`);
-      const other = await store.connectAgain();
-      try {
-        expect(await storedLookupKey(other)).toBe(copy ? lookupKey(DEFAULT_REGISTRY, await storedResults(other, DEFAULT_REGISTRY)) : null);
-        for (const id of [...sample, 'LOOKUP-NEW']) {
-          const view = await other.one('SELECT * FROM customer_scores WHERE customer_id = ?', [id]);
-          expect(JSON.stringify(await customerScoresRow(other, DEFAULT_REGISTRY, id)), `${id}, copy ${copy}`).toBe(JSON.stringify(view));
+      for (const id of [...sample, 'LOOKUP-NEW']) {
+        const view = await store.one('SELECT * FROM customer_scores WHERE customer_id = ?', [id]);
+        expect(JSON.stringify(await customerScoresRow(store, DEFAULT_REGISTRY, id)), id).toBe(JSON.stringify(view));
+        const held = snapshot.get(id);
+        if (view?.['run_id'] === null) {
+          expect(held, id).toBeUndefined();
+          continue;
         }
-        expect(await customerScoresRow(other, DEFAULT_REGISTRY, 'NOBODY')).toBeUndefined();
-      } finally {
-        other.close();
-        await store.run(`DELETE FROM customers WHERE customer_id = 'LOOKUP-NEW'`);
+        // Key for key and in the same order, timestamps in ISO as the store gives them.
+        expect(JSON.stringify(held?.row), id).toBe(JSON.stringify(view));
+        const explained = await explainCustomer(store, id, DEFAULT_REGISTRY);
+        expect(held?.items, id).toEqual(explained.items);
+        const state = await storedResults(store, DEFAULT_REGISTRY);
+        const currencies = new Map(Object.entries(meta?.currencies ?? {}).map(([k, v]) => [Number(k), v]));
+        expect(explainRow(DEFAULT_REGISTRY, state, held?.row as Record<string, unknown>, held?.items ?? {}, currencies), id).toEqual(explained);
       }
+      expect(await customerScoresRow(store, DEFAULT_REGISTRY, 'NOBODY')).toBeUndefined();
+      expect(snapshot.get('NOBODY')).toBeUndefined();
+    } finally {
+      snapshot.close();
+      await store.run(`DELETE FROM customers WHERE customer_id = 'LOOKUP-NEW'`);
     }
+  });
+
+  it('answers GET /customers/{id} from the snapshot as from the store, and reads live the customers written since', async () => {
+    await app.servingCopyIdle();
+    expect(app.serving.serving).toBe(true);
+    const [id] = await ids(`SELECT customer_id FROM customer_scores WHERE run_id IS NOT NULL AND frequency > 1 ORDER BY customer_id LIMIT 1`);
+    const get = async (): Promise<Record<string, unknown>> => (await call('GET', `/customers/${id}`, keys.admin)).body;
+    const fromSnapshot = await get();
+    expect(app.serving.find(id as string)?.live).toBe(false);
+    // The store's way (what the route answers without a snapshot).
+    const fromStore = await explainCustomer(store, id as string, DEFAULT_REGISTRY);
+    expect(fromSnapshot).toEqual({ customer: fromStore.customer, explanations: fromStore.explanations, items: fromStore.items, redacted: [], rescored: null });
+    // A new country through the API: the answer after it shows it (the customer is read live from then on).
+    const put = await call('POST', '/ingest/customers', keys.write, [{ customer_id: id, country: 'NZ' }]);
+    expect(put.status, put.raw).toBe(200);
+    expect(app.serving.find(id as string)?.live).toBe(true);
+    const after = await get();
+    expect((after['customer'] as Record<string, unknown>)['country']).toBe('NZ');
+    expect({ ...(after['customer'] as Record<string, unknown>), country: null, batch_id: null }).toEqual({ ...fromStore.customer, country: null, batch_id: null });
   });
 });
 
@@ -342,6 +371,10 @@ describe('rescoring and the next run', () => {
   it('lets the next run replace the rescored values', async () => {
     const id = String(await store.value(`SELECT customer_id FROM rescored_scores WHERE observed_to = '2023-10-20'`));
     await runScores(store, { config, asOf: '2023-10-21', scorers: SCORERS });
+    // What the server's runner does when a job has ended (this run was not one of its jobs): a new snapshot.
+    app.serving.refresh();
+    await app.servingCopyIdle();
+    expect(app.serving.serving).toBe(true);
     const shown = await call('GET', `/customers/${id}`);
     expect(shown.body.rescored).toBeNull();
     expect(shown.body.customer.p_alive).toBe(Number(await store.value('SELECT p_alive FROM customer_scores WHERE customer_id = ?', [id])));

@@ -5,6 +5,7 @@ import type { ScoreRegistry } from '../scores/registry.js';
 import { notRescored, rescoreCustomers, rescoredScores } from '../scores/rescore.js';
 import type { Store } from '../store/db.js';
 import type { RouteContext, RouteSpec } from './routes.js';
+import type { ServingSnapshots } from './serving.js';
 import { CustomerParams } from './schemas.js';
 import { Rescoring, type IngestRescoring, type RescoredMark } from './schemas-rescore.js';
 
@@ -20,10 +21,11 @@ export async function rescoredOverlay(store: Store, registry: ScoreRegistry, cus
 }
 
 /** Rescores the customers of an ingested batch of orders; never fails the ingest (which has committed): a note says why not. */
-export async function rescoreBatch(store: Store, registry: ScoreRegistry, batchId: number): Promise<z.output<typeof IngestRescoring>> {
+export async function rescoreBatch(store: Store, registry: ScoreRegistry, batchId: number, serving?: ServingSnapshots): Promise<z.output<typeof IngestRescoring>> {
   const started = performance.now();
   try {
-    const rescored = await rescoreCustomers(store, registry, { batchId });
+    const rescored = await rescoreCustomers(store, registry, { batchId }, { ...(serving === undefined ? {} : { published: (id: string) => serving.published(id) }) });
+    serving?.markLive(rescored.map((r) => r.customerId));
     return { customers: rescored.length, run_id: rescored[0]?.runId ?? null, ms: Math.round((performance.now() - started) * 10) / 10, note: null };
   } catch (err) {
     if (!(err instanceof KairosError) || err.code === 'INTERNAL' || err.code === 'STORE') throw err;
@@ -50,7 +52,9 @@ export function rescoreRoutes(ctx: RouteContext): RouteSpec[] {
         const { id } = params as z.output<typeof CustomerParams>;
         return db(async (store) => {
           const started = performance.now();
-          const [r] = await rescoreCustomers(store, registry, { customerId: id });
+          const serving = ctx.serving;
+          const [r] = await rescoreCustomers(store, registry, { customerId: id }, { ...(serving === undefined ? {} : { published: (c: string) => serving.published(c) }) });
+          if (r !== undefined) serving?.markLive([r.customerId]);
           if (r === undefined) {
             const known = Number(await store.value('SELECT count(*) FROM customers WHERE customer_id = ?', [id]));
             if (known === 0) throw new KairosError('NOT_FOUND', `customer "${id}" not found`, { hint: 'ids are case-sensitive; GET /customers lists them' });

@@ -11,11 +11,13 @@ import { customerRecommendations } from '../scores/recommend/stored.js';
 import type { ScoreRegistry } from '../scores/registry.js';
 import { customerItems, customerScoresRow, storedResults } from '../scores/results.js';
 import { fittedModels, listRuns } from '../scores/runs.js';
-import type { Store } from '../store/db.js';
+import { quoteIdentifier, type Store } from '../store/db.js';
+import { CUSTOMER_COLUMNS } from '../store/migrations.js';
 import { eraseCustomer } from '../store/erase.js';
 import { getEvaluation, listEvaluations } from '../evaluate/stored.js';
 import { allows, type ApiKey, type Scope } from './keys.js';
 import type { Runner } from './runner.js';
+import type { ServingSnapshots } from './serving.js';
 import { runRoutes } from './routes-runs.js';
 import { customerListRoutes } from './routes-customers.js';
 import { historyRoutes } from './routes-history.js';
@@ -70,6 +72,8 @@ export interface RouteContext {
   readonly version: string;
   /** The runner of jobs off the request path (scoring runs, ingests): src/server/runner.ts. */
   readonly runner?: Runner;
+  /** The serving snapshot of the published scores, for look-ups without a query (src/server/serving.ts). */
+  readonly serving?: ServingSnapshots;
 }
 
 export interface RouteSpec {
@@ -156,15 +160,28 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
       response: Customer,
       handler: async ({ params, key, reads }) => {
         const { id } = params as z.output<typeof CustomerParams>;
-        const result = await reads(async (store) => {
-          // A customer not scored yet (created after the published run's as-of, or just ingested) is shown without
-          // explanations, with the values a first order rescored if any.
-          const row = await customerScoresRow(store, registry, id);
-          // Values rescored after a new order (routes-rescore.ts) replace the published ones, marked, until the next run.
-          const overlay = row ? await rescoredOverlay(store, registry, id) : { values: {}, mark: null };
-          if (row && row['run_id'] === null) return { customer: { ...row, ...overlay.values }, explanations: {}, items: {}, rescored: overlay.mark };
-          return { ...(await explainCustomer(store, id, registry, { ...(row ? { row } : {}), overlay: overlay.values })), rescored: overlay.mark };
-        });
+        const served = ctx.serving?.find(id);
+        const result =
+          served === undefined
+            ? await reads(async (store) => {
+                // A customer not scored yet (created after the published run's as-of, or just ingested) is shown without
+                // explanations, with the values a first order rescored if any.
+                const row = await customerScoresRow(store, registry, id);
+                // Values rescored after a new order (routes-rescore.ts) replace the published ones, marked, until the next run.
+                const overlay = row ? await rescoredOverlay(store, registry, id) : { values: {}, mark: null };
+                if (row && row['run_id'] === null) return { customer: { ...row, ...overlay.values }, explanations: {}, items: {}, rescored: overlay.mark };
+                return { ...(await explainCustomer(store, id, registry, { ...(row ? { row } : {}), overlay: overlay.values })), rescored: overlay.mark };
+              })
+            : !served.live
+              ? // The published row from the serving snapshot: no query.
+                { ...served.explain(served.row), rescored: null }
+              : // Written since the snapshot: their own row and rescored values read live, the published scores from the snapshot.
+                await reads(async (store) => {
+                  const own = await store.one(`SELECT ${CUSTOMER_COLUMNS.map(quoteIdentifier).join(', ')} FROM customers WHERE customer_id = ?`, [id]);
+                  if (own === undefined) throw new KairosError('NOT_FOUND', `customer "${id}" not found`, { hint: 'ids are case-sensitive; GET /customers lists them' });
+                  const overlay = await rescoredOverlay(store, registry, id);
+                  return { ...served.explain({ ...served.row, ...own, ...overlay.values }), rescored: overlay.mark };
+                });
         const { row, redacted } = redact(result.customer, personalFields, key);
         return { customer: row, explanations: result.explanations, items: result.items, redacted, rescored: result.rescored };
       },
@@ -180,7 +197,12 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
       response: Erasure,
       handler: async ({ params, key, db }) => {
         const { id } = params as z.output<typeof CustomerParams>;
-        return db((store) => eraseCustomer(store, id, `api key ${key?.keyId ?? 'unknown'}`));
+        return db((store) => {
+          // The serving snapshot's line first (overwritten on disk): no look-up serves the customer from it once the
+          // erasure begins; were the erasure to fail, look-ups would read the store, which still holds them.
+          ctx.serving?.erase(id);
+          return eraseCustomer(store, id, `api key ${key?.keyId ?? 'unknown'}`);
+        });
       },
     },
     {
@@ -290,7 +312,7 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
               rejects,
               unknownEventTypes: f.unknownEventTypes,
               // New orders rescore their customers at once with the published run's models (routes-rescore.ts).
-              ...(entity === 'orders' ? { rescored: await rescoreBatch(store, registry, f.batchId) } : {}),
+              ...(entity === 'orders' ? { rescored: await rescoreBatch(store, registry, f.batchId, ctx.serving) } : {}),
             };
           });
         } finally {

@@ -4,7 +4,7 @@ import type { KairosConfig } from '../config.js';
 import { KairosError } from '../errors.js';
 import { ingest } from '../ingest/ingest.js';
 import { registryFor } from '../scores/registry.js';
-import { runScores } from '../scores/run.js';
+import { PUBLISHING, runScores } from '../scores/run.js';
 import { RemoteStore, serialiseError } from '../store/remote.js';
 import type { Entity } from '../store/migrations.js';
 import type { RunJob, WorkerEvent } from './jobs.js';
@@ -53,14 +53,14 @@ function runJob(input: WorkerJob, signal: AbortSignal, send: (e: WorkerEvent) =>
           // A stop lands at the next step a scorer reports (a snapshot, a fit), not only between scorers: the error
           // goes up through the scorer, and the run is marked failed with the store as before it. Publishing reports
           // nothing, so a run that publishes completes.
-          if (signal.aborted && message !== 'publishing the run') {
+          if (signal.aborted && message !== PUBLISHING) {
             throw new KairosError('INTERRUPTED', `the run was stopped before it was published (${String(signal.reason)}): the store is as before it`, {
               hint: 'start it again (POST /runs, or kairos score)',
             });
           }
           const m = /^scoring (\S+)$/.exec(message);
           if (m) done = Math.max(0, names.indexOf(m[1] as string));
-          if (message === 'publishing the run') done = names.length;
+          if (message === PUBLISHING) done = names.length;
           send({ kind: 'progress', stage: message, done, total: names.length });
         },
       });

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { MessageChannel } from 'node:worker_threads';
 import type { KairosConfig } from '../config.js';
 import { KairosError } from '../errors.js';
-import { recoverInterruptedRuns } from '../scores/run.js';
+import { PUBLISHING, recoverInterruptedRuns } from '../scores/run.js';
 import type { Store } from '../store/db.js';
 import { deserialiseError, hostStore } from '../store/remote.js';
 import type { JobState, RunJob, WorkerEvent } from './jobs.js';
@@ -58,6 +58,8 @@ export class Runner {
     private readonly log: (level: 'info' | 'error', message: string, details?: Record<string, unknown>) => void = () => {},
     /** Called when a job has ended (completed or failed), after it is listed: the server refreshes its serving copy. */
     private readonly onEnded: (job: { kind: string; status: string }) => void = () => {},
+    /** Called when a run begins to publish (the server stops serving look-ups from its snapshot of the runs before). */
+    private readonly onPublishing: () => void = () => {},
   ) {}
 
   /** The job in progress, or null. */
@@ -149,6 +151,7 @@ export class Runner {
               state.stage = 'started';
               onStarted(this.view(state, started));
             } else if (e.kind === 'progress') {
+              if (e.stage === PUBLISHING && state.stage !== PUBLISHING) this.onPublishing();
               state.stage = e.stage;
               state.done = e.done;
               state.total = e.total;

@@ -190,8 +190,20 @@ export function registerErase(program: Command, io: Io, global: () => GlobalOpti
     .argument('<customer_id>')
     .action(async (customerId: string) => {
       const g = global();
-      const [{ withStore }, { eraseCustomer }] = await Promise.all([import('../../store/db.js'), import('../../store/erase.js')]);
-      const report = await withStore(g.db, (store) => eraseCustomer(store, customerId, 'cli'), { mustExist: true, ...storeWait(io, g) });
+      const [{ withStore }, { eraseCustomer }, { eraseFromSnapshot }] = await Promise.all([
+        import('../../store/db.js'),
+        import('../../store/erase.js'),
+        import('../../scores/lookup.js'),
+      ]);
+      const report = await withStore(
+        g.db,
+        async (store) => {
+          // The serving snapshot beside the store (kairos serve's look-ups) holds the customer too: their line is overwritten first.
+          eraseFromSnapshot(store.path, customerId);
+          return eraseCustomer(store, customerId, 'cli');
+        },
+        { mustExist: true, ...storeWait(io, g) },
+      );
       if (g.json) return printJson(io, report);
       const tables = Object.entries(report.rowsDeleted);
       io.out(`erased customer ${customerId}: ${formatCount(report.total)} rows from ${tables.length} tables (audit record ${report.erasureId})`);
