@@ -4,11 +4,12 @@ import { KairosError } from '../errors.js';
 import { DaySummaries, observationEnd, summarySql } from '../features/summary.js';
 import { refusedOrdersSql } from '../features/purchases.js';
 import { getTransactionModel, isTransactionModelName, parseFit, type GammaGammaParams, type ModelParams, type TransactionModelName } from '../models/index.js';
-import { quoteIdentifier, type SqlValue, type Store } from '../store/db.js';
+import { quoteIdentifier, type ColumnData, type SqlValue, type Store } from '../store/db.js';
 import { expectedSpend } from './clv/fitting.js';
 import { predictClv, type ClvSettings } from './clv/predict.js';
 import { LEARNED_TASK_COLUMNS } from './learned/index.js';
 import { itemColumns, type ScoreRegistry } from './registry.js';
+import type { SnapshotOrderLine } from './lookup.js';
 import { publishedResults, resultsTable } from './results.js';
 
 /** The purchase scores a rescoring recomputes (the rfm figures a purchase changes, and the clv scores). */
@@ -163,12 +164,26 @@ interface SummaryRow extends Record<string, unknown> {
  * run's own code) and the rfm figures follow from the lines; otherwise the run's SQL (summarySql and the
  * refused-order rules) runs over a temp table of those lines. Customers without a purchase are left out.
  */
-async function customerSummaries(store: Store, selection: RescoreSelection, endDay: number): Promise<SummaryRow[]> {
+async function customerSummaries(store: Store, selection: RescoreSelection, endDay: number, held?: RescoreOptions['orders']): Promise<SummaryRow[]> {
   const orders = ordersOf(selection);
-  const lines = await store.all<{ customer_id: string; day: number; order_id: string; quantity: number | null; amount: number | null }>(
-    `SELECT customer_id, (ordered_at::DATE - DATE '1970-01-01')::INTEGER AS day, order_id, quantity, amount FROM (${orders.sql.replace('$2', '?')}) ORDER BY customer_id`,
-    [orders.value],
-  );
+  type Line = { customer_id: string; day: number; order_id: string; quantity: number | null; amount: number | null };
+  const own = 'customerId' in selection ? held?.(selection.customerId) : undefined;
+  const lines =
+    own === undefined
+      ? await store.all<Line>(
+          `SELECT customer_id, (ordered_at::DATE - DATE '1970-01-01')::INTEGER AS day, order_id, quantity, amount FROM (${orders.sql.replace('$2', '?')}) ORDER BY customer_id`,
+          [orders.value],
+        )
+      : [
+          ...own.lines.map((l) => ({ customer_id: orders.value as string, day: l.d, order_id: l.o, quantity: l.q, amount: l.a })),
+          // Only the lines of later batches from the store: DuckDB skips the row groups of older ones by their batch_id range.
+          ...(own.complete
+            ? []
+            : await store.all<Line>(
+            `SELECT customer_id, (ordered_at::DATE - DATE '1970-01-01')::INTEGER AS day, order_id, quantity, amount FROM orders WHERE batch_id > ? AND customer_id = ?`,
+            [own.batch, orders.value],
+          )),
+        ];
   const suspect = lines.some((l) => l.quantity === null || l.amount === null || l.quantity <= 0 || l.amount < 0);
   if (!suspect) {
     const byCustomer = new Map<string, typeof lines>();
@@ -233,19 +248,40 @@ async function customerSummaries(store: Store, selection: RescoreSelection, endD
  * scorer's winner columns where the purchase model is the customer's winner. The rows replace the customers' earlier
  * rescorings in rescored_scores (those of older runs are dropped). Customers with no purchase are left out.
  */
-export async function rescoreCustomers(
-  store: Store,
-  registry: ScoreRegistry,
-  selection: RescoreSelection,
-  options: {
-    readonly now?: Date;
-    /** The customer's published row when the caller holds it (kairos serve's snapshot); undefined: read from the store. */
-    readonly published?: (customerId: string) => Readonly<Record<string, unknown>> | undefined;
-  } = {},
-): Promise<Rescored[]> {
+export async function rescoreCustomers(store: Store, registry: ScoreRegistry, selection: RescoreSelection, options: RescoreOptions = {}): Promise<Rescored[]> {
+  const out = await computeRescoring(store, registry, selection, options);
+  await saveRescorings(store, out);
+  return out;
+}
+
+/** How a rescoring reads what the caller may hold already. */
+export interface RescoreOptions {
+  readonly now?: Date;
+  /** The customer's published row when the caller holds it (kairos serve's snapshot); undefined: read from the store. */
+  readonly published?: (customerId: string) => Readonly<Record<string, unknown>> | undefined;
+  /**
+   * The customer's order lines of the batches up to `batch` when the caller holds them (kairos serve's snapshot): the
+   * store is read for the later ones only. Undefined: every line is read from the store.
+   */
+  readonly orders?: (customerId: string) => HeldOrders | undefined;
+  /** The published run's fitted models when the caller holds them (rescoringModels' answer for the published state). */
+  readonly models?: RescoringModels;
+}
+
+/** A customer's order lines held by the caller. */
+export interface HeldOrders {
+  /** The lines of the batches up to `batch`. */
+  readonly batch: number;
+  readonly lines: readonly SnapshotOrderLine[];
+  /** True when no later batch exists: the store is not read at all. */
+  readonly complete: boolean;
+}
+
+/** rescoreCustomers without the writing: reads only (kairos serve computes on a read connection and writes in groups, saveRescorings). */
+export async function computeRescoring(store: Store, registry: ScoreRegistry, selection: RescoreSelection, options: RescoreOptions = {}): Promise<Rescored[]> {
   const now = options.now ?? new Date();
-  const models = await rescoringModels(store, registry);
-  const rows = await customerSummaries(store, selection, models.endDay);
+  const models = options.models ?? (await rescoringModels(store, registry));
+  const rows = await customerSummaries(store, selection, models.endDay, options.orders);
   if (rows.length === 0) return [];
   const n = rows.length;
   const x = new Float64Array(n);
@@ -305,40 +341,66 @@ export async function rescoreCustomers(
       previous,
     };
   });
-  await store.transaction(async () => {
-    await store.run('DELETE FROM rescored_scores WHERE run_id <> ?', [models.runId]);
-    await deleteRescored(store, ids);
-    const columns = ['customer_id', 'run_id', 'rescored_at', 'observed_to', 'model', 'x', 'tx', '"T"', 'm', ...RESCORED_COLUMNS, ...WINNERS.map((w) => w.winner)];
-    const perRow = columns.length;
-    // A few hundred rows per statement: bound values, never text in the SQL.
-    for (let k = 0; k < out.length; k += 200) {
-      const chunk = out.slice(k, k + 200);
-      const values: SqlValue[] = chunk.flatMap((r) => [
-        r.customerId,
-        r.runId,
-        r.rescoredAt.replace('T', ' ').replace('Z', ''),
-        r.observedTo,
-        r.model,
-        r.summary.x,
-        r.summary.tx,
-        r.summary.T,
-        r.summary.m,
-        ...RESCORED_COLUMNS.map((c) => r.scores[c] ?? null),
-        ...WINNERS.map((w) => r.scores[w.winner] ?? null),
-      ]);
-      const placeholders = `(${new Array(perRow).fill('?').join(', ')})`;
-      await store.run(`INSERT INTO rescored_scores (${columns.join(', ')}) VALUES ${chunk.map(() => placeholders).join(', ')}`, values);
-    }
-  });
   return out;
 }
 
-async function deleteRescored(store: Store, ids: readonly string[]): Promise<void> {
-  for (let k = 0; k < ids.length; k += 500) {
-    const chunk = ids.slice(k, k + 500);
-    await store.run(`DELETE FROM rescored_scores WHERE customer_id IN (${chunk.map(() => '?').join(', ')})`, chunk);
-  }
+/**
+ * Writes rescorings to rescored_scores in one transaction: each customer's replaces their earlier one (the last of
+ * `rows` wins when a customer is there twice), and the rescorings of runs older than theirs are dropped (a rescoring
+ * computed just before a run published, of the run before it, is kept but never shown: reads take the published run's).
+ */
+export async function saveRescorings(store: Store, rows: readonly Rescored[]): Promise<void> {
+  if (rows.length === 0) return;
+  const last = new Map(rows.map((r) => [r.customerId, r]));
+  const out = [...last.values()];
+  const newest = Math.max(...out.map((r) => r.runId));
+  // The rows go in through a temp table filled by DuckDB's appender (typed columns, no text in the SQL): binding some
+  // thirty values a row took a third of a millisecond a row.
+  const text = (c: string): ColumnData => ({ name: c, type: 'VARCHAR', values: out.map((r) => (r.scores[c] ?? null) as string | null) });
+  const number = (c: string): ColumnData => ({ name: c, type: 'DOUBLE', values: out.map((r) => (r.scores[c] ?? null) as number | null) });
+  const dates = new Set<string>(RESCORED_DATES);
+  const columns: ColumnData[] = [
+    { name: 'customer_id', type: 'VARCHAR', values: out.map((r) => r.customerId) },
+    { name: 'run_id', type: 'INTEGER', values: out.map((r) => r.runId) },
+    { name: 'rescored_at', type: 'VARCHAR', values: out.map((r) => r.rescoredAt.replace('T', ' ').replace('Z', '')) },
+    { name: 'observed_to', type: 'VARCHAR', values: out.map((r) => r.observedTo) },
+    { name: 'model', type: 'VARCHAR', values: out.map((r) => r.model) },
+    { name: 'x', type: 'DOUBLE', values: out.map((r) => r.summary.x) },
+    { name: 'tx', type: 'DOUBLE', values: out.map((r) => r.summary.tx) },
+    { name: 'T', type: 'DOUBLE', values: out.map((r) => r.summary.T) },
+    { name: 'm', type: 'DOUBLE', values: out.map((r) => r.summary.m) },
+    ...RESCORED_COLUMNS.map((c) => (dates.has(c) ? text(c) : number(c))),
+    ...WINNERS.map((w) => number(w.winner)),
+  ];
+  const names = columns.map((c) => quoteIdentifier(c.name)).join(', ');
+  // The table's own types (TIMESTAMP, DATE, INTEGER) by cast from the temp table's text and doubles.
+  const casts = columns.map((c) => `CAST(${quoteIdentifier(c.name)} AS ${RESCORED_TYPES[c.name] ?? (c.type === 'VARCHAR' ? 'VARCHAR' : 'DOUBLE')})`).join(', ');
+  await store.transaction(async () => {
+    await store.writeColumns(RESCORED_ROWS, columns, { temporary: true });
+    try {
+      await store.run(`DELETE FROM rescored_scores WHERE run_id < ? OR customer_id IN (SELECT customer_id FROM ${RESCORED_ROWS})`, [newest]);
+      await store.run(`INSERT INTO rescored_scores (${names}) SELECT ${casts} FROM ${RESCORED_ROWS}`);
+    } finally {
+      await store.run(`DROP TABLE IF EXISTS ${RESCORED_ROWS}`);
+    }
+  });
 }
+
+/** The temp table of a group of rescorings on their way to rescored_scores. */
+const RESCORED_ROWS = '__rescored_rows';
+
+/** The rescored columns that are dates (the others are numbers). */
+const RESCORED_DATES = ['first_order_date', 'last_order_date', 'next_order_date', 'churn_decisive_date'] as const;
+
+/** rescored_scores' types other than VARCHAR and DOUBLE (migration 9). */
+const RESCORED_TYPES: Readonly<Record<string, string>> = {
+  run_id: 'INTEGER',
+  rescored_at: 'TIMESTAMP',
+  observed_to: 'DATE',
+  recency_days: 'INTEGER',
+  frequency: 'INTEGER',
+  ...Object.fromEntries(RESCORED_DATES.map((c) => [c, 'DATE'])),
+};
 
 /**
  * The customers' published values of the columns a rescoring changes, and the winners' models: from `held` when it

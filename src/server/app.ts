@@ -13,6 +13,7 @@ import { Runner } from './runner.js';
 import { ServingSnapshots } from './serving.js';
 import { openApiDocument } from './openapi.js';
 import { apiRoutes, Download, type RouteSpec } from './routes.js';
+import { RescoreWriter } from './routes-rescore.js';
 import { parseInput } from './schemas.js';
 
 declare module 'fastify' {
@@ -239,7 +240,7 @@ export async function buildServer(store: Store, options: ServerOptions): Promise
       new KairosError('RATE_LIMITED', `more than ${ctx.max} requests in ${Math.round(limit.timeWindowMs / 1000)} s with this key`, { hint: `try again in ${ctx.after}` }),
   });
 
-  const routes: RouteSpec[] = apiRoutes({ registry, config, version: options.version, runner, serving });
+  const routes: RouteSpec[] = apiRoutes({ registry, config, version: options.version, runner, serving, rescores: new RescoreWriter(db) });
   let document: Record<string, unknown> = {};
   routes.push({
     method: 'GET',

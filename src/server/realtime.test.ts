@@ -231,7 +231,10 @@ describe('real-time rescoring', () => {
     expect(Number(await store.value('SELECT p_alive FROM customer_scores WHERE customer_id = ?', [id]))).toBe(before.customer.p_alive);
     expect(shown.body.explanations.clv[0]).toContain(`bought ${c.frequency} time(s), last 1 days ago`);
 
-    // The explicit route gives the same, with the run's values beside them.
+    // The explicit route gives the same, with the run's values beside them: from the serving snapshot's order lines
+    // (those of the run) and the store's lines of later batches (the new order).
+    expect(app.serving.orders(id)?.lines.length).toBeGreaterThanOrEqual(before.customer.frequency);
+    expect(app.serving.orders(id)?.lines.some((l) => l.o === 'rt-1')).toBe(false);
     const again = await call('POST', `/customers/${id}/rescore`, keys.write);
     expect(again.status, again.raw).toBe(200);
     expect(again.body.scores.p_alive).toBe(c.p_alive);

@@ -2,7 +2,7 @@
 import type { z } from 'zod';
 import { KairosError } from '../errors.js';
 import type { ScoreRegistry } from '../scores/registry.js';
-import { notRescored, rescoreCustomers, rescoredScores } from '../scores/rescore.js';
+import { computeRescoring, notRescored, rescoreCustomers, rescoredScores, saveRescorings, type Rescored } from '../scores/rescore.js';
 import type { Store } from '../store/db.js';
 import type { RouteContext, RouteSpec } from './routes.js';
 import type { ServingSnapshots } from './serving.js';
@@ -48,18 +48,28 @@ export function rescoreRoutes(ctx: RouteContext): RouteSpec[] {
       scope: 'write',
       params: CustomerParams,
       response: Rescoring,
-      handler: async ({ params, db }) => {
+      handler: async ({ params, db, reads }) => {
         const { id } = params as z.output<typeof CustomerParams>;
-        return db(async (store) => {
-          const started = performance.now();
-          const serving = ctx.serving;
-          const [r] = await rescoreCustomers(store, registry, { customerId: id }, { ...(serving === undefined ? {} : { published: (c: string) => serving.published(c) }) });
-          if (r !== undefined) serving?.markLive([r.customerId]);
-          if (r === undefined) {
-            const known = Number(await store.value('SELECT count(*) FROM customers WHERE customer_id = ?', [id]));
-            if (known === 0) throw new KairosError('NOT_FOUND', `customer "${id}" not found`, { hint: 'ids are case-sensitive; GET /customers lists them' });
-            throw new KairosError('INSUFFICIENT_DATA', `customer "${id}" has no purchase: the purchase models score buyers only`, { hint: 'a prospect gets purchase-model scores with a first order' });
-          }
+        const started = performance.now();
+        const serving = ctx.serving;
+        // Computed on a read connection (many at once), written in groups (one transaction for the rescorings that
+        // arrived meanwhile: RescoreWriter), or both on the writer's connection without a writer.
+        const models = await serving?.rescoringModels();
+        const options = {
+          ...(serving === undefined ? {} : { published: (c: string) => serving.published(c), orders: (c: string) => serving.orders(c) }),
+          ...(models === undefined ? {} : { models }),
+        };
+        const r = await (ctx.rescores === undefined
+          ? db(async (store) => (await rescoreCustomers(store, registry, { customerId: id }, options))[0])
+          : reads(async (store) => (await computeRescoring(store, registry, { customerId: id }, options))[0]));
+        if (r === undefined) {
+          const known = Number(await reads((store) => store.value('SELECT count(*) FROM customers WHERE customer_id = ?', [id])));
+          if (known === 0) throw new KairosError('NOT_FOUND', `customer "${id}" not found`, { hint: 'ids are case-sensitive; GET /customers lists them' });
+          throw new KairosError('INSUFFICIENT_DATA', `customer "${id}" has no purchase: the purchase models score buyers only`, { hint: 'a prospect gets purchase-model scores with a first order' });
+        }
+        await ctx.rescores?.save([r]);
+        serving?.markLive([r.customerId]);
+        {
           return {
             customer_id: r.customerId,
             run_id: r.runId,
@@ -72,8 +82,42 @@ export function rescoreRoutes(ctx: RouteContext): RouteSpec[] {
             not_rescored: notRescored(registry, new Set(Object.keys(r.scores))),
             ms: Math.round((performance.now() - started) * 100) / 100,
           };
-        });
+        }
       },
     },
   ];
+}
+
+/**
+ * Writes the API's rescorings in groups: while one transaction commits, the rescorings that arrive wait, then go in
+ * the next one together (a transaction per rescoring, on the one writer connection, capped the route at some 70 a
+ * second at 1M customers). `save` resolves once the rows are committed, so the answer never precedes them.
+ */
+export class RescoreWriter {
+  private queue: { rows: readonly Rescored[]; done: () => void; fail: (err: unknown) => void }[] = [];
+  private flushing = false;
+
+  constructor(private readonly db: <T>(fn: (store: Store) => Promise<T>) => Promise<T>) {}
+
+  save(rows: readonly Rescored[]): Promise<void> {
+    return new Promise((done, fail) => {
+      this.queue.push({ rows, done, fail });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    while (this.queue.length > 0) {
+      const group = this.queue;
+      this.queue = [];
+      try {
+        await this.db((store) => saveRescorings(store, group.flatMap((g) => g.rows)));
+        for (const g of group) g.done();
+      } catch (err) {
+        for (const g of group) g.fail(err);
+      }
+    }
+    this.flushing = false;
+  }
 }

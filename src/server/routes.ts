@@ -21,7 +21,7 @@ import type { ServingSnapshots } from './serving.js';
 import { runRoutes } from './routes-runs.js';
 import { customerListRoutes } from './routes-customers.js';
 import { historyRoutes } from './routes-history.js';
-import { rescoreBatch, rescoredOverlay, rescoreRoutes } from './routes-rescore.js';
+import { rescoreBatch, rescoredOverlay, rescoreRoutes, type RescoreWriter } from './routes-rescore.js';
 import { segmentRoutes } from './routes-segments.js';
 import {
   Affinities,
@@ -74,6 +74,8 @@ export interface RouteContext {
   readonly runner?: Runner;
   /** The serving snapshot of the published scores, for look-ups without a query (src/server/serving.ts). */
   readonly serving?: ServingSnapshots;
+  /** Writes the API's rescorings in groups (routes-rescore.ts); without one, each is written on its own. */
+  readonly rescores?: RescoreWriter;
 }
 
 export interface RouteSpec {

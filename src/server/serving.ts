@@ -3,6 +3,7 @@ import type { Store } from '../store/db.js';
 import { explainRow, type CustomerExplanation } from '../scores/explain.js';
 import { buildSnapshot, eraseFromSnapshot, removeSnapshot, ServingSnapshot, snapshotKey, type SnapshotCustomer } from '../scores/lookup.js';
 import type { ScoreRegistry } from '../scores/registry.js';
+import { rescoringModels, type HeldOrders, type RescoringModels } from '../scores/rescore.js';
 import { storedResults, type StoredResults } from '../scores/results.js';
 
 type Connection = <T>(fn: (store: Store) => Promise<T>) => Promise<T>;
@@ -71,7 +72,46 @@ export class ServingSnapshots {
 
   /** The customer's published row, for a rescoring's "previous" values (undefined: read the store). */
   published(customerId: string): Record<string, unknown> | undefined {
-    return this.current?.snapshot.get(customerId)?.row;
+    return this.held(customerId)?.row;
+  }
+
+  /**
+   * The customer's order lines of the batches up to the snapshot's, for a rescoring (undefined: read the store).
+   * `complete` when no batch was ingested since (every write of the store goes through this server, and each one's
+   * answer waits for catchUp): then the store has no later line to read.
+   */
+  orders(customerId: string): HeldOrders | undefined {
+    const cur = this.current;
+    const held = this.held(customerId);
+    if (cur === null || held === undefined) return undefined;
+    return { batch: cur.snapshot.meta.batch, lines: held.orders, complete: this.batch <= cur.snapshot.meta.batch };
+  }
+
+  private models: { snapshot: ServingSnapshot; models: Promise<RescoringModels> } | null = null;
+
+  /** The published run's fitted models for rescorings, read once per snapshot (undefined without one, or when they cannot be read: the rescoring reads and says why). */
+  async rescoringModels(): Promise<RescoringModels | undefined> {
+    const cur = this.current;
+    if (cur === null) return undefined;
+    if (this.models?.snapshot !== cur.snapshot) this.models = { snapshot: cur.snapshot, models: this.reads((s) => rescoringModels(s, this.registry)) };
+    try {
+      return await this.models.models;
+    } catch {
+      this.models = null;
+      return undefined;
+    }
+  }
+
+  private last: { snapshot: ServingSnapshot; id: string; held: SnapshotCustomer | undefined } | null = null;
+
+  /** The snapshot's line of the customer, read once for the two questions of a rescoring. */
+  private held(customerId: string): SnapshotCustomer | undefined {
+    const cur = this.current;
+    if (cur === null) return undefined;
+    if (this.last?.snapshot === cur.snapshot && this.last.id === customerId) return this.last.held;
+    const held = cur.snapshot.get(customerId);
+    this.last = { snapshot: cur.snapshot, id: customerId, held };
+    return held;
   }
 
   /** Customers whose rescored values now differ from the snapshot's: read live from now on. */
