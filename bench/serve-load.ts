@@ -1,16 +1,18 @@
 // Customer look-ups under load (autocannon against kairos serve on 127.0.0.1), alone and while a full scoring run started by POST /runs is in progress.
 //
-//   npm run build && npx tsx bench/serve-load.ts [--customers 1000000] [--rate 500] [--seconds 20] [--repeat 3]
+//   npm run build && npx tsx bench/serve-load.ts [--customers 1000000] [--rate 500] [--seconds 20] [--repeat 3] [--connections 10] [--routes customer,rescore,health]
 //
 // Builds once (cached in bench/out) a store of the purchase log bench/purchase-log.ts writes (`--customers`
 // customers, seed 42: `kairos ingest orders FILE --preset cdnow`, then one `kairos score`), and a read and a write key.
-// Then, `--repeat` times: starts `node bin/kairos.js serve` on a copy, sends GET /customers/{id} (ids drawn in turn
-// from 1,000 scored customers) at `--rate` requests/s over 10 connections for `--seconds` s alone, then starts a full
-// scoring run with POST /runs and sends the same load for `--seconds` s while it runs (the run must still be running at
-// the end of the window, else that round is marked). Prints p50/p99/max latency, requests/s and non-2xx per phase
-// and their medians over the rounds.
+// Then, `--repeat` times: starts `node bin/kairos.js serve` on a copy (and a copy of its serving snapshot), sends each
+// route in turn (GET /customers/{id} and POST /customers/{id}/rescore with ids drawn in turn from 1,000 scored
+// customers, GET /health) at `--rate` requests/s over `--connections` connections for `--seconds` s alone, then starts
+// a full scoring run with POST /runs and sends the same loads while it runs (the run must still be running at the end
+// of each window, else that round is marked). Prints p50/p99/max latency, requests/s and non-2xx per phase and their
+// medians over the rounds.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { buildSnapshot, removeSnapshot, snapshotFiles } from '../src/scores/lookup.js';
@@ -23,6 +25,7 @@ const customers = Number(option('--customers', '1000000'));
 const rate = Number(option('--rate', '500'));
 const seconds = Number(option('--seconds', '20'));
 const repeat = Number(option('--repeat', '3'));
+const connections = Number(option('--connections', '10'));
 const bin = resolve('bin/kairos.js');
 const out = resolve('bench/out');
 const base = resolve(out, `serve-load-${customers}.duckdb`);
@@ -79,6 +82,8 @@ function serve(): Promise<Server> {
   const to = snapshotFiles(work);
   copyFileSync(from.data, to.data);
   copyFileSync(from.meta, to.meta);
+  // The copies written to disk before the server starts: their write-back would otherwise fall in the measured window.
+  spawnSync('sync');
   return new Promise((done, fail) => {
     const child = spawn('node', [bin, '--db', work, '--json', '--quiet', 'serve', '--port', '0', '--rate-limit', '100000000'], { stdio: ['ignore', 'pipe', 'inherit'] });
     let text = '';
@@ -107,16 +112,21 @@ interface Phase {
   readonly errors: number;
 }
 
-/** The load on a route: 'customer' (GET /customers/{id}, ids in turn) or 'health' (GET /health: one SELECT 1 on the server's connection). */
-async function load(s: Server, route: 'customer' | 'health'): Promise<Phase> {
+/**
+ * The load on a route: 'customer' (GET /customers/{id}, ids in turn), 'rescore' (POST /customers/{id}/rescore, the
+ * same ids) or 'health' (GET /health: one SELECT 1 on a read connection).
+ */
+async function load(s: Server, route: Route): Promise<Phase> {
   let i = 0;
+  const path = (): string =>
+    route === 'health' ? '/health' : `/customers/${encodeURIComponent(ids[i++ % ids.length] as string)}${route === 'rescore' ? '/rescore' : ''}`;
   const result = await autocannon({
     url: s.url,
-    connections: 10,
+    connections,
     overallRate: rate,
     duration: seconds,
-    headers: { authorization: `Bearer ${keys.read}` },
-    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: route === 'health' ? '/health' : `/customers/${encodeURIComponent(ids[i++ % ids.length] as string)}` }) }],
+    headers: { authorization: `Bearer ${route === 'rescore' ? keys.write : keys.read}` },
+    requests: [{ method: route === 'rescore' ? 'POST' : 'GET', setupRequest: (req) => ({ ...req, path: path() }) }],
   });
   return { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max, rps: result.requests.average, non2xx: result.non2xx, errors: result.errors };
 }
@@ -136,10 +146,11 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? (s[s.length >> 1] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
 };
 
-const routes = ['customer', 'health'] as const;
-const alone = { customer: [] as Phase[], health: [] as Phase[] };
-const during = { customer: [] as Phase[], health: [] as Phase[] };
-console.log(`${customers.toLocaleString('en')} customers, GET /customers/{id} and GET /health at ${rate} req/s over 10 connections, ${seconds} s per phase`);
+type Route = 'customer' | 'rescore' | 'health';
+const routes = option('--routes', 'customer,rescore,health').split(',') as Route[];
+const alone = { customer: [] as Phase[], rescore: [] as Phase[], health: [] as Phase[] };
+const during = { customer: [] as Phase[], rescore: [] as Phase[], health: [] as Phase[] };
+console.log(`${customers.toLocaleString('en')} customers, ${routes.join(', ')} at ${rate} req/s over ${connections} connections, ${seconds} s per phase (load ${loadavg()[0]?.toFixed(2)})`);
 for (let r = 0; r < repeat; r++) {
   const s = await serve();
   try {
@@ -148,7 +159,7 @@ for (let r = 0; r < repeat; r++) {
     for (const route of routes) {
       const a = await load(s, route);
       alone[route].push(a);
-      console.log(`round ${r + 1} ${route} alone:      ${show(a)}`);
+      console.log(`round ${r + 1} ${route} alone:      ${show(a)} (load ${loadavg()[0]?.toFixed(2)})`);
     }
     const job = await api(s, 'POST', '/runs', {});
     if (job.status !== 'running') throw new Error(`POST /runs: ${JSON.stringify(job)}`);

@@ -52,6 +52,8 @@ export interface GlobalOptions {
   readonly wait?: number;
   /** DuckDB's memory limit for this command (--memory-limit; default KAIROS_MEMORY_LIMIT, else DEFAULT_MEMORY_LIMIT). */
   readonly memoryLimit?: string;
+  /** Whether the limit was given (--memory-limit or KAIROS_MEMORY_LIMIT), not the default: kairos serve has its own. */
+  readonly memoryLimitGiven?: boolean;
 }
 
 /**
@@ -62,6 +64,13 @@ export interface GlobalOptions {
  * 858-864 MB under 1 GB in the same time, `kairos score` at 443-472 MB (docs/benchmarks.md, "The user's path").
  */
 export const DEFAULT_MEMORY_LIMIT = '256MB';
+
+/**
+ * kairos serve's limit unless one is given: the server holds a scoring run's working memory and the requests' at
+ * once. Under 256 MB a run at 1M customers filled it (its lifecycle step retried under 976 MiB) and the requests'
+ * small writes failed with DuckDB's "Out of Memory" meanwhile (docs/benchmarks.md, "Serving look-ups and rescoring").
+ */
+export const SERVE_MEMORY_LIMIT = '1GB';
 
 /** A memory size as DuckDB takes it ("512MB", "2GB", "1.5GiB"); anything else is a usage error. */
 export function memoryLimitOption(text: string, from = '--memory-limit'): string {

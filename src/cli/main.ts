@@ -13,7 +13,7 @@ import { registerSegment } from './commands/segment.js';
 import { registerSuggestWeights } from './commands/suggest.js';
 import { describeScorers, registerCompact, registerModels, registerScore } from './commands/score.js';
 import { registerErase, registerKeys, registerServe } from './commands/serve.js';
-import { DEFAULT_MEMORY_LIMIT, DEFAULT_WAIT_SECONDS, memoryLimitOption, processIo, waitFromEnvironment, type GlobalOptions, type Io } from './io.js';
+import { DEFAULT_MEMORY_LIMIT, DEFAULT_WAIT_SECONDS, memoryLimitOption, SERVE_MEMORY_LIMIT, processIo, waitFromEnvironment, type GlobalOptions, type Io } from './io.js';
 import { wholeNumber } from './options.js';
 
 export const VERSION = '0.1.0';
@@ -37,7 +37,7 @@ function buildProgram(io: Io, writeErr: (text: string) => void): { program: Comm
     )
     .option(
       '--memory-limit <size>',
-      `DuckDB's memory limit, e.g. 512MB or 2GB; beyond it DuckDB spills to disk (default: KAIROS_MEMORY_LIMIT, else ${DEFAULT_MEMORY_LIMIT})`,
+      `DuckDB's memory limit, e.g. 512MB or 2GB; beyond it DuckDB spills to disk (default: KAIROS_MEMORY_LIMIT, else ${DEFAULT_MEMORY_LIMIT}; ${SERVE_MEMORY_LIMIT} for kairos serve)`,
       (v: string) => memoryLimitOption(v),
     )
     .showHelpAfterError('(run kairos --help for usage)')
@@ -60,6 +60,7 @@ Start with:  kairos demo            (synthetic retailer: ingest, score, summary)
       quiet: o.quiet,
       wait: o.wait ?? waitFromEnvironment(),
       memoryLimit: o.memoryLimit ?? (envLimit?.trim() ? memoryLimitOption(envLimit, 'KAIROS_MEMORY_LIMIT') : DEFAULT_MEMORY_LIMIT),
+      ...(o.memoryLimit !== undefined || envLimit?.trim() ? { memoryLimitGiven: true } : {}),
       ...(o.progress ? { progress: true } : {}),
       ...(o.config !== undefined ? { config: o.config } : {}),
     };

@@ -4,6 +4,7 @@ import type { KairosConfig } from '../config.js';
 import type { ScoreRegistry } from '../scores/registry.js';
 import type { ScoreUnit } from '../scores/types.js';
 import { formatCount, formatMoney, formatNumber, formatProbability } from '../util/format.js';
+import type { ServingSnapshots } from '../server/serving.js';
 import type { Session } from './session.js';
 
 export { escapeHtml };
@@ -44,6 +45,8 @@ export interface PageContext {
   readonly registry: ScoreRegistry;
   readonly config: KairosConfig;
   readonly version: string;
+  /** The server's serving snapshot, for the customer page (src/server/serving.ts). */
+  readonly serving?: ServingSnapshots;
 }
 
 const NAV: readonly { readonly href: string; readonly label: string; readonly key: string }[] = [

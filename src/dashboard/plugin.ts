@@ -97,7 +97,7 @@ ${error ? html`<p id="login-error" class="error-box" role="alert">${error}</p>` 
 export const dashboardPlugin: ServerPlugin = async (app, ctx) => {
   const sessions = new Sessions();
   const currency = ctx.config.currency;
-  const pageContext = (session: Session): PageContext => ({ session, currency, registry: ctx.registry, config: ctx.config, version: ctx.version });
+  const pageContext = (session: Session): PageContext => ({ session, currency, registry: ctx.registry, config: ctx.config, version: ctx.version, ...(ctx.serving === undefined ? {} : { serving: ctx.serving }) });
 
   app.decorateRequest('dashboardSession', null);
   // Once listening, the aggregates of the latest run are computed in the background (if not kept yet), one statement

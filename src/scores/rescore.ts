@@ -32,6 +32,9 @@ export const RESCORED_COLUMNS = [
 /** The winner columns of the learned scorer: rescored when the purchase model is the winner for the customer. */
 const WINNERS = Object.values(LEARNED_TASK_COLUMNS);
 
+/** The learned scorer's winner columns a rescoring may fill (churn_risk, conversion_probability_30d, clv_12m). */
+export const RESCORED_WINNERS: readonly string[] = WINNERS.map((w) => w.winner);
+
 /** Why the other scores wait for the next run, by scorer. */
 const WHY_NOT: Readonly<Record<string, string>> = {
   rfm: 'ranks among all customers (quantile bins): recomputed by the next run',

@@ -68,6 +68,7 @@ export interface ServerPluginContext {
   readonly registry: ScoreRegistry;
   readonly config: KairosConfig;
   readonly version: string;
+  readonly serving?: ServingSnapshots;
 }
 
 /** Adds routes to the server (in its own Fastify context: its hooks and error handler stay its own). */
@@ -284,7 +285,7 @@ export async function buildServer(store: Store, options: ServerOptions): Promise
   }
   for (const plugin of options.plugins ?? []) {
     await app.register(async (child) =>
-      plugin(child, { db, keys, registry: options.registry ?? DEFAULT_REGISTRY, config: options.config ?? DEFAULT_CONFIG, version: options.version }),
+      plugin(child, { db, keys, registry: options.registry ?? DEFAULT_REGISTRY, config: options.config ?? DEFAULT_CONFIG, version: options.version, serving }),
     );
   }
   return app;

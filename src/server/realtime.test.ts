@@ -18,6 +18,7 @@ import type { Store } from '../store/db.js';
 import { expectClose } from '../testing/expect-close.js';
 import { toyStore } from '../testing/toy-scorers.js';
 import { buildServer } from './app.js';
+import { customerExplained } from './serving.js';
 import { createKey } from './keys.js';
 
 let dir: string;
@@ -242,6 +243,11 @@ describe('real-time rescoring', () => {
     expect(again.body.summary).toMatchObject({ x: one.x[0], tx: one.tx[0], T: one.T[0] });
     // The mean repeat spend is a floating-point sum (its order may differ between two reads).
     expectClose(again.body.summary.m, all.spend.m[k] as number, { rtol: 1e-12, atol: 1e-12 }, 'm');
+    // The server holds the rescoring it made (no query for the look-ups that follow): the same answer as the store's.
+    expect(app.serving.find(id)).toMatchObject({ live: false, rescored: { mark: { run_id: runId } } });
+    const held = (await call('GET', `/customers/${id}`, keys.admin)).body;
+    const stored = await customerExplained(undefined, DEFAULT_REGISTRY, id, (read) => read(store));
+    expect(held).toEqual({ customer: stored.customer, explanations: stored.explanations, items: stored.items, redacted: [], rescored: stored.rescored });
     expect(await call('POST', `/customers/${id}/rescore`, keys.read)).toMatchObject({ status: 403 });
     expect(await call('POST', '/customers/NOBODY/rescore', keys.write)).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } });
     const prospect = String(await store.value(`SELECT customer_id FROM customer_scores WHERE frequency = 0 ORDER BY customer_id LIMIT 1`));

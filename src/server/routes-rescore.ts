@@ -25,7 +25,7 @@ export async function rescoreBatch(store: Store, registry: ScoreRegistry, batchI
   const started = performance.now();
   try {
     const rescored = await rescoreCustomers(store, registry, { batchId }, { ...(serving === undefined ? {} : { published: (id: string) => serving.published(id) }) });
-    serving?.markLive(rescored.map((r) => r.customerId));
+    serving?.rescorings(rescored);
     return { customers: rescored.length, run_id: rescored[0]?.runId ?? null, ms: Math.round((performance.now() - started) * 10) / 10, note: null };
   } catch (err) {
     if (!(err instanceof KairosError) || err.code === 'INTERNAL' || err.code === 'STORE') throw err;
@@ -68,7 +68,7 @@ export function rescoreRoutes(ctx: RouteContext): RouteSpec[] {
           throw new KairosError('INSUFFICIENT_DATA', `customer "${id}" has no purchase: the purchase models score buyers only`, { hint: 'a prospect gets purchase-model scores with a first order' });
         }
         await ctx.rescores?.save([r]);
-        serving?.markLive([r.customerId]);
+        serving?.rescorings([r]);
         {
           return {
             customer_id: r.customerId,
@@ -112,12 +112,29 @@ export class RescoreWriter {
       const group = this.queue;
       this.queue = [];
       try {
-        await this.db((store) => saveRescorings(store, group.flatMap((g) => g.rows)));
+        await this.write(group.flatMap((g) => g.rows));
         for (const g of group) g.done();
       } catch (err) {
         for (const g of group) g.fail(err);
       }
     }
     this.flushing = false;
+  }
+
+  /**
+   * One transaction; tried again twice, a quarter of a second apart, when DuckDB was out of memory: a scoring run in
+   * the server can fill the memory limit for a while (it raises the limit and retries its own step), and the group's
+   * rows are small.
+   */
+  private async write(rows: readonly Rescored[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.db((store) => saveRescorings(store, rows));
+        return;
+      } catch (err) {
+        if (attempt >= 2 || !/Out of Memory/i.test(err instanceof Error ? err.message : String(err))) throw err;
+        await new Promise((wait) => setTimeout(wait, 250));
+      }
+    }
   }
 }

@@ -6,22 +6,20 @@ import type { z } from 'zod';
 import type { KairosConfig } from '../config.js';
 import { KairosError } from '../errors.js';
 import { ingest } from '../ingest/ingest.js';
-import { explainCustomer } from '../scores/explain.js';
 import { customerRecommendations } from '../scores/recommend/stored.js';
 import type { ScoreRegistry } from '../scores/registry.js';
-import { customerItems, customerScoresRow, storedResults } from '../scores/results.js';
+import { customerItems, storedResults } from '../scores/results.js';
 import { fittedModels, listRuns } from '../scores/runs.js';
-import { quoteIdentifier, type Store } from '../store/db.js';
-import { CUSTOMER_COLUMNS } from '../store/migrations.js';
+import type { Store } from '../store/db.js';
 import { eraseCustomer } from '../store/erase.js';
 import { getEvaluation, listEvaluations } from '../evaluate/stored.js';
 import { allows, type ApiKey, type Scope } from './keys.js';
 import type { Runner } from './runner.js';
-import type { ServingSnapshots } from './serving.js';
+import { customerExplained, type ServingSnapshots } from './serving.js';
 import { runRoutes } from './routes-runs.js';
 import { customerListRoutes } from './routes-customers.js';
 import { historyRoutes } from './routes-history.js';
-import { rescoreBatch, rescoredOverlay, rescoreRoutes, type RescoreWriter } from './routes-rescore.js';
+import { rescoreBatch, rescoreRoutes, type RescoreWriter } from './routes-rescore.js';
 import { segmentRoutes } from './routes-segments.js';
 import {
   Affinities,
@@ -162,28 +160,7 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
       response: Customer,
       handler: async ({ params, key, reads }) => {
         const { id } = params as z.output<typeof CustomerParams>;
-        const served = ctx.serving?.find(id);
-        const result =
-          served === undefined
-            ? await reads(async (store) => {
-                // A customer not scored yet (created after the published run's as-of, or just ingested) is shown without
-                // explanations, with the values a first order rescored if any.
-                const row = await customerScoresRow(store, registry, id);
-                // Values rescored after a new order (routes-rescore.ts) replace the published ones, marked, until the next run.
-                const overlay = row ? await rescoredOverlay(store, registry, id) : { values: {}, mark: null };
-                if (row && row['run_id'] === null) return { customer: { ...row, ...overlay.values }, explanations: {}, items: {}, rescored: overlay.mark };
-                return { ...(await explainCustomer(store, id, registry, { ...(row ? { row } : {}), overlay: overlay.values })), rescored: overlay.mark };
-              })
-            : !served.live
-              ? // The published row from the serving snapshot: no query.
-                { ...served.explain(served.row), rescored: null }
-              : // Written since the snapshot: their own row and rescored values read live, the published scores from the snapshot.
-                await reads(async (store) => {
-                  const own = await store.one(`SELECT ${CUSTOMER_COLUMNS.map(quoteIdentifier).join(', ')} FROM customers WHERE customer_id = ?`, [id]);
-                  if (own === undefined) throw new KairosError('NOT_FOUND', `customer "${id}" not found`, { hint: 'ids are case-sensitive; GET /customers lists them' });
-                  const overlay = await rescoredOverlay(store, registry, id);
-                  return { ...served.explain({ ...served.row, ...own, ...overlay.values }), rescored: overlay.mark };
-                });
+        const result = await customerExplained(ctx.serving, registry, id, reads);
         const { row, redacted } = redact(result.customer, personalFields, key);
         return { customer: row, explanations: result.explanations, items: result.items, redacted, rescored: result.rescored };
       },

@@ -1,10 +1,16 @@
 // The server's serving snapshot (src/scores/lookup.ts): opened or made when the published runs change, kept exact for the customers written since (read live), and erased from with the store.
 import type { Store } from '../store/db.js';
-import { explainRow, type CustomerExplanation } from '../scores/explain.js';
+import type { z } from 'zod';
+import { KairosError } from '../errors.js';
+import { explainCustomer, explainRow, type CustomerExplanation } from '../scores/explain.js';
 import { buildSnapshot, eraseFromSnapshot, removeSnapshot, ServingSnapshot, snapshotKey, type SnapshotCustomer } from '../scores/lookup.js';
 import type { ScoreRegistry } from '../scores/registry.js';
-import { rescoringModels, type HeldOrders, type RescoringModels } from '../scores/rescore.js';
-import { storedResults, type StoredResults } from '../scores/results.js';
+import { notRescored, RESCORED_COLUMNS, RESCORED_WINNERS, rescoringModels, type HeldOrders, type Rescored, type RescoringModels } from '../scores/rescore.js';
+import { customerScoresRow, storedResults, type StoredResults } from '../scores/results.js';
+import { quoteIdentifier } from '../store/db.js';
+import { CUSTOMER_COLUMNS } from '../store/migrations.js';
+import { rescoredOverlay } from './routes-rescore.js';
+import type { RescoredMark } from './schemas-rescore.js';
 
 type Connection = <T>(fn: (store: Store) => Promise<T>) => Promise<T>;
 type Log = (level: 'info' | 'warn', details: Record<string, unknown>, message: string) => void;
@@ -18,8 +24,10 @@ interface Current {
 
 /** A customer found in the snapshot: their published row and items, and whether their own row (attributes, rescored values) must be read live. */
 export interface Served extends SnapshotCustomer {
-  /** Written since the snapshot was made (an ingest of their row, a rescoring): read `customers` and rescored_scores. */
+  /** Written since the snapshot (an ingest of their row, a rescoring not held here): read `customers` and rescored_scores. */
   readonly live: boolean;
+  /** Their rescoring by this server since the snapshot, held in memory: the values over the published ones, and the mark. */
+  readonly rescored: RescoredOverlay | null;
   /** Explains `row` (after any live values are applied) from the snapshot's runs, reading nothing. */
   explain(row: Record<string, unknown>): CustomerExplanation;
 }
@@ -35,6 +43,7 @@ export interface Served extends SnapshotCustomer {
 export class ServingSnapshots {
   private current: Current | null = null;
   private live = new Set<string>();
+  private rescored = new Map<string, RescoredOverlay>();
   /** The newest ingest batch whose customers are accounted for. */
   private batch = 0;
   private pending: Promise<void> | null = null;
@@ -66,6 +75,7 @@ export class ServingSnapshots {
     return {
       ...found,
       live: this.live.has(customerId),
+      rescored: this.rescored.get(customerId) ?? null,
       explain: (row) => explainRow(this.registry, cur.state, row, found.items, cur.currencies),
     };
   }
@@ -114,10 +124,21 @@ export class ServingSnapshots {
     return held;
   }
 
-  /** Customers whose rescored values now differ from the snapshot's: read live from now on. */
-  markLive(customerIds: Iterable<string>): void {
+  /**
+   * Rescorings just committed: held in memory when they are of the snapshot's published run (up to MAX_HELD_RESCORINGS
+   * customers), else their customers are read live from now on.
+   */
+  rescorings(rows: readonly Rescored[]): void {
     if (this.current === null && this.pending === null) return;
-    for (const id of customerIds) this.live.add(id);
+    const clv = this.current?.state.get('clv')?.runId;
+    for (const r of rows) {
+      if (clv !== undefined && r.runId === clv && !this.live.has(r.customerId) && (this.rescored.size < MAX_HELD_RESCORINGS || this.rescored.has(r.customerId))) {
+        this.rescored.set(r.customerId, overlayOf(this.registry, r));
+      } else {
+        this.rescored.delete(r.customerId);
+        this.live.add(r.customerId);
+      }
+    }
   }
 
   /** Customers written by ingest batches newer than the last seen: read live from now on (a few milliseconds when none). */
@@ -127,13 +148,17 @@ export class ServingSnapshots {
     const newest = await this.reads(async (s) => Number((await s.value<number | null>('SELECT max(batch_id) FROM ingest_batches')) ?? 0));
     if (newest <= since) return;
     const ids = await this.reads((s) => s.all<{ customer_id: string }>('SELECT customer_id FROM customers WHERE batch_id > ?', [since]));
-    for (const r of ids) this.live.add(r.customer_id);
+    for (const r of ids) {
+      this.live.add(r.customer_id);
+      this.rescored.delete(r.customer_id);
+    }
     this.batch = Math.max(this.batch, newest);
   }
 
   /** Erases the customer from the snapshot's file (and from one being made); call after the store's erasure committed. */
   erase(customerId: string): void {
     this.live.delete(customerId);
+    this.rescored.delete(customerId);
     if (this.pending !== null) this.erasedMeanwhile.push(customerId);
     if (this.current !== null) this.current.snapshot.erase(customerId);
     else if (this.pending === null && this.dbPath !== null) eraseFromSnapshot(this.dbPath, customerId);
@@ -200,6 +225,7 @@ export class ServingSnapshots {
     }
     this.close();
     this.live = new Set();
+    this.rescored = new Map();
     if (state.size === 0) {
       removeSnapshot(this.dbPath);
       return;
@@ -233,4 +259,59 @@ export class ServingSnapshots {
       };
     });
   }
+}
+
+/**
+ * One customer's row of customer_scores, every scorer's explanation, their items and the rescored mark, as GET
+ * /customers/{id} and the dashboard's customer page show them: from the serving snapshot when it has the customer
+ * (no query; the customer's own row and rescored values read live when written since), otherwise from the store.
+ * NOT_FOUND for an unknown customer.
+ */
+export async function customerExplained(
+  serving: ServingSnapshots | undefined,
+  registry: ScoreRegistry,
+  id: string,
+  read: Connection,
+): Promise<CustomerExplanation & { readonly rescored: z.output<typeof RescoredMark> }> {
+  const served = serving?.find(id);
+  if (served !== undefined && !served.live) {
+    const held = served.rescored;
+    return held === null ? { ...served.explain(served.row), rescored: null } : { ...served.explain({ ...served.row, ...held.values }), rescored: held.mark };
+  }
+  if (served !== undefined) {
+    // Written since the snapshot: their own row and rescored values read live, the published scores from the snapshot.
+    return read(async (store) => {
+      const own = await store.one(`SELECT ${CUSTOMER_COLUMNS.map(quoteIdentifier).join(', ')} FROM customers WHERE customer_id = ?`, [id]);
+      if (own === undefined) throw new KairosError('NOT_FOUND', `customer "${id}" not found`, { hint: 'ids are case-sensitive; GET /customers lists them' });
+      const overlay = await rescoredOverlay(store, registry, id);
+      return { ...served.explain({ ...served.row, ...own, ...overlay.values }), rescored: overlay.mark };
+    });
+  }
+  return read(async (store) => {
+    // A customer not scored yet (created after the published run's as-of, or just ingested) is shown without
+    // explanations, with the values a first order rescored if any.
+    const row = await customerScoresRow(store, registry, id);
+    // Values rescored after a new order (routes-rescore.ts) replace the published ones, marked, until the next run.
+    const overlay = row ? await rescoredOverlay(store, registry, id) : { values: {}, mark: null };
+    if (row && row['run_id'] === null) return { customer: { ...row, ...overlay.values }, explanations: {}, items: {}, rescored: overlay.mark };
+    return { ...(await explainCustomer(store, id, registry, { ...(row ? { row } : {}), overlay: overlay.values })), rescored: overlay.mark };
+  });
+}
+
+/** How many customers' rescorings a server holds in memory (about a kilobyte each); beyond, they are read from the store. */
+const MAX_HELD_RESCORINGS = 200_000;
+
+/** A rescoring as GET /customers/{id} shows it: rescoredOverlay's answer, from the rescoring itself. */
+export type RescoredOverlay = Awaited<ReturnType<typeof rescoredOverlay>>;
+
+/** The overlay of a rescoring just made, as rescoredOverlay reads it back from rescored_scores (tested equal). */
+export function overlayOf(registry: ScoreRegistry, r: Rescored): RescoredOverlay {
+  const values: Record<string, unknown> = {};
+  for (const c of RESCORED_COLUMNS) values[c] = r.scores[c] ?? null;
+  for (const w of RESCORED_WINNERS) if (r.scores[w] !== null && r.scores[w] !== undefined) values[w] = r.scores[w];
+  const columns = Object.keys(values);
+  return {
+    values,
+    mark: { rescored_at: r.rescoredAt, run_id: r.runId, model: r.model, observed_to: r.observedTo, columns, not_rescored: notRescored(registry, new Set(columns)) },
+  };
 }

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { loadConfig } from '../../config.js';
 import { KairosError } from '../../errors.js';
 import { formatCount } from '../../util/format.js';
-import { printJson, renderTable, storeWait, type GlobalOptions, type Io } from '../io.js';
+import { printJson, renderTable, SERVE_MEMORY_LIMIT, storeWait, type GlobalOptions, type Io } from '../io.js';
 import { positiveInteger, wholeNumber } from '../options.js';
 
 /** The signals that stop the server: it finishes the requests in flight, then closes the store. */
@@ -63,7 +63,7 @@ is reported failed at the next start. The refit policy ("refit" in kairos.config
       if (flags.watch !== undefined && !(existsSync(flags.watch) && statSync(flags.watch).isDirectory())) {
         throw new KairosError('NOT_FOUND', `--watch: no folder ${resolve(flags.watch)}`, { hint: 'create it, or give another folder' });
       }
-      const store = await Store.open(g.db, { mustExist: true, ...storeWait(io, g) });
+      const store = await Store.open(g.db, { mustExist: true, ...storeWait(io, g), ...(g.memoryLimitGiven ? {} : { memoryLimit: SERVE_MEMORY_LIMIT }) });
       let app: Awaited<ReturnType<typeof buildServer>> | undefined;
       let watcher: InstanceType<typeof FolderWatcher> | undefined;
       try {

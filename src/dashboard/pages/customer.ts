@@ -1,6 +1,6 @@
 // The customer page: every score with its unit and the scorer's reasons in words, the customer's history over runs, and recommendations.
 import { KairosError } from '../../errors.js';
-import { explainCustomer } from '../../scores/explain.js';
+import { customerExplained } from '../../server/serving.js';
 import { customerRecommendations, type CustomerRecommendations } from '../../scores/recommend/stored.js';
 import { resultsTable } from '../../scores/results.js';
 import { redact } from '../../server/routes.js';
@@ -60,15 +60,14 @@ async function customerHistory(store: Store, ctx: PageContext, id: string): Prom
 }
 
 export async function customerPage(store: Store, ctx: PageContext, id: string): Promise<string> {
-  const known = Number(await store.value('SELECT count(*) FROM customers WHERE customer_id = ?', [id]));
-  if (known === 0) return customerSearchPage(ctx, id, `customer "${id}" not found (ids are case-sensitive)`);
   let explained: { customer: Record<string, unknown>; explanations: Record<string, string[]> };
   try {
-    explained = await explainCustomer(store, id, ctx.registry);
+    // As GET /customers/{id}: from the serving snapshot when it holds the customer, else from the store; a customer
+    // not scored yet (created after the published run's as-of, or just ingested) comes without explanations.
+    explained = await customerExplained(ctx.serving, ctx.registry, id, (read) => read(store));
   } catch (err) {
-    // A customer not scored yet (created after the published run's as-of, or just ingested) is shown without scores.
     if (!(err instanceof KairosError) || err.code !== 'NOT_FOUND') throw err;
-    explained = { customer: (await store.one('SELECT * FROM customer_scores WHERE customer_id = ?', [id])) ?? { customer_id: id }, explanations: {} };
+    return customerSearchPage(ctx, id, `customer "${id}" not found (ids are case-sensitive)`);
   }
   const { row, redacted } = redact(explained.customer, ctx.config.personalFields, { keyId: ctx.session.keyId, scope: ctx.session.scope, name: null, createdAt: '', revokedAt: null });
   const runId = row['run_id'] as number | null;
