@@ -56,7 +56,7 @@ export class Runner {
     private readonly db: <T>(fn: (store: Store) => Promise<T>) => Promise<T>,
     private readonly config: KairosConfig,
     private readonly log: (level: 'info' | 'error', message: string, details?: Record<string, unknown>) => void = () => {},
-    /** Called when a job has ended (completed or failed), after it is listed: the server refreshes its serving copy. */
+    /** Called when a job has ended (completed or failed), after it is listed: the server checks its serving snapshot. */
     private readonly onEnded: (job: { kind: string; status: string }) => void = () => {},
     /** Called when a run begins to publish (the server stops serving look-ups from its snapshot of the runs before). */
     private readonly onPublishing: () => void = () => {},

@@ -35,10 +35,11 @@ export interface Served extends SnapshotCustomer {
 /**
  * One per server. The snapshot serves look-ups of the published state it was made from; the moment a job ends (a
  * run may have published), `refresh` checks the published state and, when it changed, stops using the snapshot,
- * then opens the one beside the store if it is current or makes one on a read connection (a minute at 1M customers;
- * look-ups read the store meanwhile). Customers written after the snapshot was made are marked `live`: ingested
- * rows (found by their batch, `catchUp`, before a write's answer goes out) and rescorings (`markLive`). An erasure
- * overwrites the customer's line at once, and again in a snapshot being made.
+ * then opens the one beside the store if it is current or makes one on a read connection (25-30 s at 1M customers;
+ * look-ups read the store meanwhile; from the moment a run begins to publish too). Customers whose row an ingest
+ * wrote after the snapshot was made are marked `live` (found by their batch, `catchUp`, before the write's answer goes
+ * out); the rescorings this server commits are held in memory (`rescorings`), those made before are read live. An
+ * erasure overwrites the customer's line at once, and again in a snapshot being made.
  */
 export class ServingSnapshots {
   private current: Current | null = null;
