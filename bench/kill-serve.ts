@@ -1,11 +1,12 @@
 // Crash safety of kairos serve: the server killed (SIGKILL) during a scoring run and during ingests; nothing acknowledged is lost, the run is reported failed at the next start.
 //
-//   npm run build && npx tsx bench/kill-serve.ts [--kills 10] [--customers 3000]
+//   npm run build && npx tsx bench/kill-serve.ts [--kills 12] [--customers 3000]
 //
 // Makes a demo store once (kairos demo: one completed run) with a write key, then for each kill copies it, starts
-// `node bin/kairos.js serve` on the copy and either (even kills) starts a full scoring run with POST /runs and kills
-// the server after a delay spread over a run's duration, or (odd kills) sends orders with POST /ingest/orders, 20 per
-// request, as fast as they are answered, and kills the server after a delay. Then it checks the store with the server
+// `node bin/kairos.js serve` on the copy and, in turn, starts a full scoring run with POST /runs and kills the server
+// after a delay spread over a run's duration, or sends orders with POST /ingest/orders, 20 per request, as fast as
+// they are answered, or rescores customers with POST /customers/{id}/rescore over 10 connections (every answered
+// rescoring must be stored, or a later one of the customer), and kills the server after a delay. Then it checks the store with the server
 // down (every order whose request was answered 200 is there; no customer_scores or score_history row of a run that is
 // not completed), starts the server again (it must report the killed run as interrupted when it was not completed:
 // GET /runs/{id} says failed), and runs a scoring run through the API to completion (the run lock of the killed
@@ -16,7 +17,7 @@ import { resolve } from 'node:path';
 import { Store } from '../src/store/db.js';
 import { option } from './machine.js';
 
-const kills = Number(option('--kills', '10'));
+const kills = Number(option('--kills', '12'));
 const customers = option('--customers', '3000');
 const dir = resolve('bench/out/kill-serve');
 const base = resolve(dir, 'base.duckdb');
@@ -35,6 +36,15 @@ if (!existsSync(base)) {
   writeFileSync(`${base}.key`, (JSON.parse(key.stdout) as { key: string }).key);
 }
 const key = readFileSync(`${base}.key`, 'utf8').trim();
+/** 100 customers with orders, for the rescorings. */
+const buyers = await (async () => {
+  const store = await Store.open(base, { readOnly: true });
+  try {
+    return (await store.all<{ customer_id: string }>('SELECT DISTINCT customer_id FROM orders ORDER BY customer_id LIMIT 100')).map((r) => r.customer_id);
+  } finally {
+    store.close();
+  }
+})();
 
 function fresh(): void {
   for (const f of [work, `${work}.wal`, `${work}.run.lock`, `${work}.serve.json`]) rmSync(f, { force: true });
@@ -99,7 +109,7 @@ async function timedRun(): Promise<number> {
   return seconds;
 }
 
-type Outcome = 'completed' | 'interrupted, reported failed' | 'ingest: all acknowledged kept' | 'VIOLATION';
+type Outcome = 'completed' | 'interrupted, reported failed' | 'ingest: all acknowledged kept' | 'rescoring: all acknowledged kept' | 'VIOLATION';
 
 async function killDuringRun(delayMs: number): Promise<{ outcome: Outcome; detail: string }> {
   fresh();
@@ -156,6 +166,50 @@ async function killDuringIngest(delayMs: number, k: number): Promise<{ outcome: 
   return { outcome: 'ingest: all acknowledged kept', detail: `${acknowledged.length} acknowledged orders all stored` };
 }
 
+async function killDuringRescoring(delayMs: number): Promise<{ outcome: Outcome; detail: string }> {
+  fresh();
+  let s = await serve();
+  // Every answered rescoring (POST /customers/{id}/rescore, 10 at a time): customer and rescored_at.
+  const acknowledged: { id: string; at: string }[] = [];
+  let stop = false;
+  const ids = buyers;
+  const sender = async (w: number): Promise<void> => {
+    for (let b = w; !stop; b += 10) {
+      const id = ids[b % ids.length] as string;
+      try {
+        const res = await api(s, 'POST', `/customers/${id}/rescore`);
+        if (res.status === 200) acknowledged.push({ id, at: res.body.rescored_at as string });
+      } catch {
+        return; // the server is gone: this request was not acknowledged
+      }
+    }
+  };
+  const senders = Promise.all(Array.from({ length: 10 }, (_, w) => sender(w)));
+  await sleep(delayMs);
+  await kill(s);
+  stop = true;
+  await senders;
+  const problems = await checkStore([]);
+  // Each answered rescoring is there, or a later one of the same customer (which replaced it).
+  const store = await Store.open(work);
+  try {
+    const latest = new Map((await store.all<{ customer_id: string; at: string }>(`SELECT customer_id, strftime(max(rescored_at), '%Y-%m-%dT%H:%M:%S.%gZ') AS at FROM rescored_scores GROUP BY customer_id`)).map((r) => [r.customer_id, r.at]));
+    const lost = acknowledged.filter((a) => (latest.get(a.id) ?? '') < a.at);
+    if (acknowledged.length === 0) problems.push('no rescoring was answered before the kill: nothing checked');
+    if (lost.length > 0) problems.push(`${lost.length} of ${acknowledged.length} answered rescorings missing (e.g. ${lost[0]?.id} at ${lost[0]?.at})`);
+  } finally {
+    store.close();
+  }
+  s = await serve();
+  try {
+    problems.push(...(await nextRun(s)));
+  } finally {
+    await kill(s);
+  }
+  if (problems.length) return { outcome: 'VIOLATION', detail: problems.join('; ') };
+  return { outcome: 'rescoring: all acknowledged kept', detail: `${acknowledged.length} answered rescorings all stored` };
+}
+
 /** With the server down: the acknowledged orders are stored, and no row of a run that is not completed is shown. */
 async function checkStore(orders: readonly string[]): Promise<string[]> {
   const problems: string[] = [];
@@ -199,12 +253,14 @@ const duration = await timedRun();
 console.log(`a full run through POST /runs takes ${duration.toFixed(1)} s here`);
 const counts = new Map<string, number>();
 for (let k = 0; k < kills; k++) {
-  const j = k >> 1;
-  const pairs = Math.max(1, Math.ceil(kills / 2) - 1);
-  const delay = Math.round((0.1 + (1.1 * j) / pairs) * duration * 1000);
-  const result = k % 2 === 0 ? await killDuringRun(delay) : await killDuringIngest(Math.min(delay, 5000), k);
+  // In turn: during a run, during ingests, during rescorings; the delays spread over a run's duration.
+  const j = Math.floor(k / 3);
+  const rounds = Math.max(1, Math.ceil(kills / 3) - 1);
+  const delay = Math.round((0.1 + (1.1 * j) / rounds) * duration * 1000);
+  const kind = k % 3;
+  const result = kind === 0 ? await killDuringRun(delay) : kind === 1 ? await killDuringIngest(Math.min(delay, 5000), k) : await killDuringRescoring(Math.min(delay, 5000));
   counts.set(result.outcome, (counts.get(result.outcome) ?? 0) + 1);
-  console.log(`kill ${k + 1} ${k % 2 === 0 ? 'during a run' : 'during ingests'} after ${delay} ms: ${result.outcome}: ${result.detail}`);
+  console.log(`kill ${k + 1} ${['during a run', 'during ingests', 'during rescorings'][kind]} after ${delay} ms: ${result.outcome}: ${result.detail}`);
 }
 console.log(`\n${kills} kills: ${[...counts].map(([o, n]) => `${n} ${o}`).join(', ')}`);
 if (counts.has('VIOLATION')) process.exitCode = 1;
