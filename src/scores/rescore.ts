@@ -378,15 +378,14 @@ export async function saveRescorings(store: Store, rows: readonly Rescored[]): P
   const names = columns.map((c) => quoteIdentifier(c.name)).join(', ');
   // The table's own types (TIMESTAMP, DATE, INTEGER) by cast from the temp table's text and doubles.
   const casts = columns.map((c) => `CAST(${quoteIdentifier(c.name)} AS ${RESCORED_TYPES[c.name] ?? (c.type === 'VARCHAR' ? 'VARCHAR' : 'DOUBLE')})`).join(', ');
-  await store.transaction(async () => {
-    await store.writeColumns(RESCORED_ROWS, columns, { temporary: true });
-    try {
-      await store.run(`DELETE FROM rescored_scores WHERE run_id < ? OR customer_id IN (SELECT customer_id FROM ${RESCORED_ROWS})`, [newest]);
-      await store.run(`INSERT INTO rescored_scores (${names}) SELECT ${casts} FROM ${RESCORED_ROWS}`);
-    } finally {
-      await store.run(`DROP TABLE IF EXISTS ${RESCORED_ROWS}`);
-    }
-  });
+  if (!Number.isSafeInteger(newest)) throw new KairosError('INTERNAL', `run id ${newest} is not a whole number`);
+  // The temp table (this connection's own, replaced by the next group), then the rows' move in one transaction and
+  // one call to DuckDB: three round trips instead of seven.
+  await store.writeColumns(RESCORED_ROWS, columns, { temporary: true });
+  await store.runScript([
+    `DELETE FROM rescored_scores WHERE run_id < ${newest} OR customer_id IN (SELECT customer_id FROM ${RESCORED_ROWS})`,
+    `INSERT INTO rescored_scores (${names}) SELECT ${casts} FROM ${RESCORED_ROWS}`,
+  ]);
 }
 
 /** The temp table of a group of rescorings on their way to rescored_scores. */

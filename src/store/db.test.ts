@@ -49,6 +49,24 @@ describe('Store typed column I/O', () => {
     expect(numbers['flag']?.[3]).toBe(0);
   });
 
+  it('runScript runs statements in one transaction and one call: all of them, or none when one fails; inside a transaction, in it', async () => {
+    await store.run('CREATE TABLE s (n INTEGER)');
+    await store.runScript(['INSERT INTO s VALUES (1)', 'INSERT INTO s VALUES (2)']);
+    expect(Number(await store.value('SELECT count(*) FROM s'))).toBe(2);
+    await expect(store.runScript(['INSERT INTO s VALUES (3)', 'INSERT INTO nowhere VALUES (4)'])).rejects.toMatchObject({ code: 'STORE' });
+    expect(Number(await store.value('SELECT count(*) FROM s'))).toBe(2);
+    // Usable after the failure, and part of an enclosing transaction (rolled back with it).
+    await expect(
+      store.transaction(async () => {
+        await store.runScript(['INSERT INTO s VALUES (5)']);
+        expect(Number(await store.value('SELECT count(*) FROM s'))).toBe(3);
+        throw new Error('undo');
+      }),
+    ).rejects.toThrow('undo');
+    expect(Number(await store.value('SELECT count(*) FROM s'))).toBe(2);
+    await store.run('DROP TABLE s');
+  });
+
   it('readNumberColumns streams DOUBLE columns across chunks (NULL -> NaN), with or without the row count', async () => {
     const n = 5000;
     const sql = `SELECT CASE WHEN i % 5 = 0 THEN NULL ELSE i / 4 END AS d, (i * 3)::DOUBLE AS t FROM range(?) r(i) ORDER BY i`;

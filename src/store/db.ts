@@ -602,6 +602,28 @@ export class Store {
     }
   }
 
+  /**
+   * Runs statements in one transaction sent to DuckDB in one call: one round trip through the bindings instead of one
+   * per statement and two for the transaction's ends (0.4-1.5 ms each under kairos serve). DuckDB binds no parameter
+   * across statements, so they carry no value of a user's: identifiers and numbers of the caller's own only. Rolled
+   * back if one fails. Inside a transaction already, they run one by one in it.
+   */
+  async runScript(statements: readonly string[]): Promise<void> {
+    if (this.registeredInTransaction !== null) {
+      for (const sql of statements) await this.run(sql);
+      return;
+    }
+    const sql = ['BEGIN TRANSACTION', ...statements, 'COMMIT'].join(';\n');
+    this.checkIdle(sql);
+    try {
+      await this.connection.run(sql);
+    } catch (cause) {
+      // A statement failed after BEGIN ran: the transaction is still open.
+      await this.connection.run('ROLLBACK').catch(() => {});
+      throw new StoreError(`query failed: ${(cause as Error).message}`, sql, [], cause);
+    }
+  }
+
   /** Runs `fn` in one transaction: committed if it returns, rolled back (store unchanged) if it throws. */
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
     return inTransaction((sql) => this.run(sql), fn);
