@@ -136,7 +136,7 @@ async function killDuringRun(delayMs: number): Promise<{ outcome: Outcome; detai
 
 async function killDuringIngest(delayMs: number, k: number): Promise<{ outcome: Outcome; detail: string }> {
   fresh();
-  let s = await serve();
+  const s = await serve();
   const acknowledged: string[] = [];
   let stop = false;
   const sender = (async () => {
@@ -156,19 +156,23 @@ async function killDuringIngest(delayMs: number, k: number): Promise<{ outcome: 
   stop = true;
   await sender;
   const problems = await checkStore(acknowledged);
-  s = await serve();
+  return restartAndRun(problems, 'ingest: all acknowledged kept', `${acknowledged.length} acknowledged orders all stored`);
+}
+
+/** After the checks with the server down: the server started again, where a new run must complete; the kill's outcome. */
+async function restartAndRun(problems: string[], outcome: Outcome, detail: string): Promise<{ outcome: Outcome; detail: string }> {
+  const s = await serve();
   try {
     problems.push(...(await nextRun(s)));
   } finally {
     await kill(s);
   }
-  if (problems.length) return { outcome: 'VIOLATION', detail: problems.join('; ') };
-  return { outcome: 'ingest: all acknowledged kept', detail: `${acknowledged.length} acknowledged orders all stored` };
+  return problems.length ? { outcome: 'VIOLATION', detail: problems.join('; ') } : { outcome, detail };
 }
 
 async function killDuringRescoring(delayMs: number): Promise<{ outcome: Outcome; detail: string }> {
   fresh();
-  let s = await serve();
+  const s = await serve();
   // Every answered rescoring (POST /customers/{id}/rescore, 10 at a time): customer and rescored_at.
   const acknowledged: { id: string; at: string }[] = [];
   let stop = false;
@@ -200,14 +204,7 @@ async function killDuringRescoring(delayMs: number): Promise<{ outcome: Outcome;
   } finally {
     store.close();
   }
-  s = await serve();
-  try {
-    problems.push(...(await nextRun(s)));
-  } finally {
-    await kill(s);
-  }
-  if (problems.length) return { outcome: 'VIOLATION', detail: problems.join('; ') };
-  return { outcome: 'rescoring: all acknowledged kept', detail: `${acknowledged.length} answered rescorings all stored` };
+  return restartAndRun(problems, 'rescoring: all acknowledged kept', `${acknowledged.length} answered rescorings all stored`);
 }
 
 /** With the server down: the acknowledged orders are stored, and no row of a run that is not completed is shown. */
