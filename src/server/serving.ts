@@ -156,10 +156,14 @@ export class ServingSnapshots {
     this.batch = Math.max(this.batch, newest);
   }
 
-  /** Erases the customer from the snapshot's file (and from one being made); call after the store's erasure committed. */
+  /**
+   * Erases the customer from the snapshot's file (and from one being made). Called before the store's erasure: from
+   * then on look-ups of the customer read the store, which answers NOT_FOUND once its erasure has committed.
+   */
   erase(customerId: string): void {
     this.live.delete(customerId);
     this.rescored.delete(customerId);
+    if (this.last?.id === customerId) this.last = null;
     if (this.pending !== null) this.erasedMeanwhile.push(customerId);
     if (this.current !== null) this.current.snapshot.erase(customerId);
     else if (this.pending === null && this.dbPath !== null) eraseFromSnapshot(this.dbPath, customerId);
