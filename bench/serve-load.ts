@@ -154,8 +154,10 @@ console.log(`${customers.toLocaleString('en')} customers, ${routes.join(', ')} a
 for (let r = 0; r < repeat; r++) {
   const s = await serve();
   try {
-    // Warm-up (first requests compile the routes and fill DuckDB's caches): not counted.
+    // Warm-up (first requests compile the routes, fill DuckDB's caches, read the models, and check each key: one scrypt
+    // per key and server by design): not counted.
     await autocannon({ url: `${s.url}/customers/${encodeURIComponent(ids[0] as string)}`, connections: 2, amount: 200, headers: { authorization: `Bearer ${keys.read}` } });
+    await autocannon({ url: `${s.url}/customers/${encodeURIComponent(ids[1] as string)}/rescore`, method: 'POST', connections: 2, amount: 50, headers: { authorization: `Bearer ${keys.write}` } });
     for (const route of routes) {
       const a = await load(s, route);
       alone[route].push(a);

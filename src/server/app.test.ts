@@ -65,6 +65,15 @@ describe('kairos serve: the API', () => {
     expect((await get('/customers')).status).toBe(200);
   });
 
+  it('checks a new key once for its first requests arriving together, and still refuses a forged one among them', async () => {
+    const { key } = await createKey(store, 'read');
+    const forged = `${key.slice(0, -4)}AAAA`;
+    const answers = await Promise.all([...Array.from({ length: 8 }, () => get('/runs', key)), ...Array.from({ length: 4 }, () => get('/runs', forged))]);
+    expect(answers.map((a) => a.status)).toEqual([...Array(8).fill(200), ...Array(4).fill(401)]);
+    expect((await get('/runs', forged)).status).toBe(401);
+    expect((await get('/runs', key)).status).toBe(200);
+  });
+
   it('refuses a revoked key at once, though it passed before', async () => {
     const { key, keyId } = await createKey(store, 'read');
     expect((await get('/runs', key)).status).toBe(200);

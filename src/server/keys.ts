@@ -83,6 +83,8 @@ type KeyRow = { scope: Scope; name: string | null; salt: string; hash: string; c
  */
 export class KeyChecker {
   private readonly verified = new Map<string, Buffer>();
+  /** Verifications in flight, by the token's SHA-256. */
+  private readonly verifying = new Map<string, Promise<boolean>>();
   private rows = new Map<string, KeyRow | undefined>();
   private rowsAt = keyChanges;
 
@@ -111,8 +113,18 @@ export class KeyChecker {
     const digest = createHash('sha256').update(token).digest();
     const known = this.verified.get(keyId);
     if (known === undefined) {
-      const hash = await scrypt(secret, Buffer.from(row.salt, 'base64'));
-      if (!timingSafeEqual(hash, Buffer.from(row.hash, 'base64'))) throw refused();
+      // One scrypt per token however many of its first requests arrive at once (ten connections opened with a new key
+      // ran ten scrypts on 2 cores: their answers took 0.6-1.6 s, docs/benchmarks.md).
+      const id = digest.toString('hex');
+      let pending = this.verifying.get(id);
+      if (pending === undefined) {
+        const salt = Buffer.from(row.salt, 'base64');
+        const stored = Buffer.from(row.hash, 'base64');
+        pending = scrypt(secret, salt).then((hash) => timingSafeEqual(hash, stored));
+        this.verifying.set(id, pending);
+        void pending.finally(() => this.verifying.delete(id)).catch(() => {});
+      }
+      if (!(await pending)) throw refused();
       this.verified.set(keyId, digest);
     } else if (!timingSafeEqual(known, digest)) throw refused();
     return { keyId, name: row.name, scope: row.scope, createdAt: row.created_at, revokedAt: null };
