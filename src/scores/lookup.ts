@@ -1,6 +1,6 @@
 // The serving snapshot of the published scores (kairos serve's look-ups): every scored customer's row, items and attributes as one JSON line of a file beside the store, found by an index in memory and read with one pread.
 import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { isoTimestamp, quoteIdentifier, quoteLiteral, type Store } from '../store/db.js';
+import { isOutOfMemory, isoTimestamp, quoteIdentifier, quoteLiteral, type Store } from '../store/db.js';
 import { CUSTOMER_COLUMNS } from '../store/migrations.js';
 import type { ScoreRegistry } from './registry.js';
 import { itemsTable, resultsTable, scoreColumnNames, signature, storedResults, type StoredResults } from './results.js';
@@ -100,6 +100,19 @@ export function removeSnapshot(db: string): void {
  * description last). `store` may be a read connection.
  */
 export async function buildSnapshot(store: Store, registry: ScoreRegistry, db: string): Promise<SnapshotMeta | null> {
+  // As a run's steps do (src/scores/run.ts): when an operator DuckDB cannot spill (the lists of order lines and items
+  // per customer) needs more than the memory limit, the limit is raised 4 times (twice at most, to 80% of the RAM) and
+  // the snapshot made again; the limit stays raised. At 1M customers it did not fit kairos serve's 1 GB.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await makeSnapshot(store, registry, db);
+    } catch (err) {
+      if (!isOutOfMemory(err) || attempt >= 2 || (await store.raiseMemoryLimit(4)) === null) throw err;
+    }
+  }
+}
+
+async function makeSnapshot(store: Store, registry: ScoreRegistry, db: string): Promise<SnapshotMeta | null> {
   const files = snapshotFiles(db);
   return store.transaction(async () => {
     const state = await storedResults(store, registry);

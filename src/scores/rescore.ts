@@ -379,8 +379,8 @@ export async function saveRescorings(store: Store, rows: readonly Rescored[]): P
   // The table's own types (TIMESTAMP, DATE, INTEGER) by cast from the temp table's text and doubles.
   const casts = columns.map((c) => `CAST(${quoteIdentifier(c.name)} AS ${RESCORED_TYPES[c.name] ?? (c.type === 'VARCHAR' ? 'VARCHAR' : 'DOUBLE')})`).join(', ');
   if (!Number.isSafeInteger(newest)) throw new KairosError('INTERNAL', `run id ${newest} is not a whole number`);
-  // The temp table (this connection's own, replaced by the next group), then the rows' move in one transaction and
-  // one call to DuckDB: three round trips instead of seven.
+  // The temp table (this connection's own, replaced by the next group), then the rows' move: one transaction sent
+  // to DuckDB in one call (Store.runScript), not four.
   await store.writeColumns(RESCORED_ROWS, columns, { temporary: true });
   await store.runScript([
     `DELETE FROM rescored_scores WHERE run_id < ${newest} OR customer_id IN (SELECT customer_id FROM ${RESCORED_ROWS})`,

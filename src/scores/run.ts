@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { KairosConfig } from '../config.js';
 import { KairosError } from '../errors.js';
 import { createAsOfViews, defaultAsOf, parseAsOf } from '../features/as-of.js';
-import { quoteIdentifier, type Store } from '../store/db.js';
+import { isOutOfMemory, quoteIdentifier, type Store } from '../store/db.js';
 import { acquireRunLock } from '../store/run-lock.js';
 import { processLives } from '../util/process.js';
 import { DEFAULT_REGISTRY, type ScoreRegistry } from './registry.js';
@@ -107,11 +107,6 @@ function checkPartialRun(registry: ScoreRegistry, selected: readonly Scorer[], s
       }
     }
   }
-}
-
-/** DuckDB's error when an operator it cannot spill to disk needs more than the memory limit. */
-function isOutOfMemory(err: unknown): boolean {
-  return err instanceof KairosError && /Out of Memory Error/.test(err.message);
 }
 
 /**

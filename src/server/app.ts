@@ -187,18 +187,6 @@ export async function buildServer(store: Store, options: ServerOptions): Promise
   // Opened before the server answers when it is current; made in the background when it is not (look-ups read the
   // store meanwhile), and checked again after each job.
   await serving.start();
-  // A write's answer goes out once the customers it wrote are read live (not from the snapshot made before it).
-  app.addHook('onSend', async (req, reply, payload) => {
-    if (req.method === 'GET' || req.method === 'HEAD' || reply.statusCode >= 400) return payload;
-    try {
-      await serving.catchUp();
-    } catch (err) {
-      req.log.warn({ err }, 'serving snapshot set aside (look-ups read the store until it is checked again)');
-      serving.close();
-      serving.refresh();
-    }
-    return payload;
-  });
   // NDJSON bodies (POST /ingest) arrive as text; the route's schema checks them.
   app.addContentTypeParser(['application/x-ndjson', 'application/jsonl'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
 

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { KairosError } from '../errors.js';
 import type { ScoreRegistry } from '../scores/registry.js';
 import { computeRescoring, notRescored, rescoreCustomers, rescoredScores, saveRescorings, type Rescored } from '../scores/rescore.js';
-import type { Store } from '../store/db.js';
+import { isOutOfMemory, type Store } from '../store/db.js';
 import type { RouteContext, RouteSpec } from './routes.js';
 import type { ServingSnapshots } from './serving.js';
 import { CustomerParams } from './schemas.js';
@@ -69,20 +69,18 @@ export function rescoreRoutes(ctx: RouteContext): RouteSpec[] {
         }
         await ctx.rescores?.save([r]);
         serving?.rescorings([r]);
-        {
-          return {
-            customer_id: r.customerId,
-            run_id: r.runId,
-            model: r.model,
-            rescored_at: r.rescoredAt,
-            observed_to: r.observedTo,
-            summary: r.summary,
-            scores: r.scores,
-            previous: r.previous,
-            not_rescored: notRescored(registry, new Set(Object.keys(r.scores))),
-            ms: Math.round((performance.now() - started) * 100) / 100,
-          };
-        }
+        return {
+          customer_id: r.customerId,
+          run_id: r.runId,
+          model: r.model,
+          rescored_at: r.rescoredAt,
+          observed_to: r.observedTo,
+          summary: r.summary,
+          scores: r.scores,
+          previous: r.previous,
+          not_rescored: notRescored(registry, new Set(Object.keys(r.scores))),
+          ms: Math.round((performance.now() - started) * 100) / 100,
+        };
       },
     },
   ];
@@ -132,7 +130,7 @@ export class RescoreWriter {
         await this.db((store) => saveRescorings(store, rows));
         return;
       } catch (err) {
-        if (attempt >= 2 || !/Out of Memory/i.test(err instanceof Error ? err.message : String(err))) throw err;
+        if (attempt >= 2 || !isOutOfMemory(err)) throw err;
         await new Promise((wait) => setTimeout(wait, 250));
       }
     }

@@ -273,6 +273,8 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
             const report = await ingest(store, { entity, files: [file], settings: config.ingest[entity] ?? {}, timezone: config.timezone });
             const f = report.files[0];
             if (f === undefined) throw new KairosError('INTERNAL', 'ingest reported no file');
+            // The customers this batch wrote are read live from now on, before the answer goes out.
+            await ctx.serving?.catchUp();
             const rejects = await store.all<{ line: number | null; reason: string; raw: string | null }>(
               'SELECT line, reason, raw FROM rejects WHERE batch_id = ? ORDER BY line LIMIT ?',
               [f.batchId, REJECTS_SHOWN],

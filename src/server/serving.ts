@@ -142,8 +142,22 @@ export class ServingSnapshots {
     }
   }
 
-  /** Customers written by ingest batches newer than the last seen: read live from now on (a few milliseconds when none). */
+  /**
+   * Customers written by ingest batches newer than the last seen: read live from now on (a few milliseconds when
+   * none). Called by the ingest route before it answers, and after each job. Should the store not answer, the
+   * snapshot is set aside (look-ups read the store) until it is checked again.
+   */
   async catchUp(): Promise<void> {
+    try {
+      await this.markWritten();
+    } catch (err) {
+      this.log('warn', { err }, 'serving snapshot set aside (look-ups read the store until it is checked again)');
+      this.close();
+      this.refresh();
+    }
+  }
+
+  private async markWritten(): Promise<void> {
     if (this.current === null) return;
     const since = this.batch;
     const newest = await this.reads(async (s) => Number((await s.value<number | null>('SELECT max(batch_id) FROM ingest_batches')) ?? 0));

@@ -903,6 +903,11 @@ export async function withStore<T>(
   }
 }
 
+/** DuckDB's error when an operator it cannot spill to disk needs more than the memory limit. */
+export function isOutOfMemory(err: unknown): boolean {
+  return err instanceof KairosError && /Out of Memory Error/.test(err.message);
+}
+
 /** Bytes of a memory size as DuckDB prints it ("244.1 MiB", "1.5 GiB", "512.0 KiB"); NaN when unreadable. */
 export function memoryBytes(text: string): number {
   const m = /^\s*([0-9.]+)\s*(bytes|B|KiB|MiB|GiB|TiB|KB|MB|GB|TB)\s*$/i.exec(text);
