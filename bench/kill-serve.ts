@@ -16,6 +16,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:
 import { resolve } from 'node:path';
 import { Store } from '../src/store/db.js';
 import { option } from './machine.js';
+import { journalFiles } from '../src/scores/rescore-journal.js';
 
 const kills = Number(option('--kills', '12'));
 const customers = option('--customers', '3000');
@@ -48,6 +49,7 @@ const buyers = await (async () => {
 
 function fresh(): void {
   for (const f of [work, `${work}.wal`, `${work}.run.lock`, `${work}.serve.json`]) rmSync(f, { force: true });
+  for (const f of journalFiles(work)) rmSync(f, { force: true });
   copyFileSync(base, work);
 }
 
@@ -83,10 +85,10 @@ async function api(s: Server, method: string, path: string, body?: unknown, type
   return { status: res.status, body: await res.json() };
 }
 
-function kill(s: Server): Promise<void> {
+function kill(s: Server, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   return new Promise((done) => {
     s.child.once('exit', () => done());
-    s.child.kill('SIGKILL');
+    s.child.kill(signal);
   });
 }
 
@@ -194,17 +196,26 @@ async function killDuringRescoring(delayMs: number): Promise<{ outcome: Outcome;
   stop = true;
   await senders;
   const problems = await checkStore([]);
-  // Each answered rescoring is there, or a later one of the same customer (which replaced it).
-  const store = await Store.open(work);
-  try {
-    const latest = new Map((await store.all<{ customer_id: string; at: string }>(`SELECT customer_id, strftime(max(rescored_at), '%Y-%m-%dT%H:%M:%S.%gZ') AS at FROM rescored_scores GROUP BY customer_id`)).map((r) => [r.customer_id, r.at]));
-    const lost = acknowledged.filter((a) => (latest.get(a.id) ?? '') < a.at);
-    if (acknowledged.length === 0) problems.push('no rescoring was answered before the kill: nothing checked');
-    if (lost.length > 0) problems.push(`${lost.length} of ${acknowledged.length} answered rescorings missing (e.g. ${lost[0]?.id} at ${lost[0]?.at})`);
-  } finally {
-    store.close();
-  }
-  return restartAndRun(problems, 'rescoring: all acknowledged kept', `${acknowledged.length} answered rescorings all stored`);
+  // Each answered rescoring must be in the store, or a later one of the same customer (which replaced it).
+  const missing = async (): Promise<{ id: string; at: string }[]> => {
+    const store = await Store.open(work);
+    try {
+      const latest = new Map((await store.all<{ customer_id: string; at: string }>(`SELECT customer_id, strftime(max(rescored_at), '%Y-%m-%dT%H:%M:%S.%gZ') AS at FROM rescored_scores GROUP BY customer_id`)).map((r) => [r.customer_id, r.at]));
+      return acknowledged.filter((a) => (latest.get(a.id) ?? '') < a.at);
+    } finally {
+      store.close();
+    }
+  };
+  // At the kill, the newest ones are in the journal only: the next start moves them into the store before it answers.
+  const atKill = (await missing()).length;
+  const left = journalFiles(work).length;
+  await kill(await serve(), 'SIGTERM');
+  const lost = await missing();
+  if (acknowledged.length === 0) problems.push('no rescoring was answered before the kill: nothing checked');
+  if (lost.length > 0) problems.push(`${lost.length} of ${acknowledged.length} answered rescorings missing (e.g. ${lost[0]?.id} at ${lost[0]?.at})`);
+  if (journalFiles(work).length > 0) problems.push('journal files left after a restart and a stop');
+  const detail = `${acknowledged.length} answered rescorings all stored (at the kill, ${atKill} in the journal only, ${left} file(s): moved in at the restart)`;
+  return restartAndRun(problems, 'rescoring: all acknowledged kept', detail);
 }
 
 /** With the server down: the acknowledged orders are stored, and no row of a run that is not completed is shown. */

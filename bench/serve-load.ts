@@ -1,6 +1,6 @@
 // Customer look-ups under load (autocannon against kairos serve on 127.0.0.1), alone and while a full scoring run started by POST /runs is in progress.
 //
-//   npm run build && npx tsx bench/serve-load.ts [--customers 1000000] [--rate 500] [--seconds 20] [--repeat 3] [--connections 10] [--routes customer,rescore,health]
+//   npm run build && npx tsx bench/serve-load.ts [--customers 1000000] [--rate 500] [--seconds 20] [--repeat 3] [--connections 10] [--routes customer,rescore,health] [--through-publish 60]
 //
 // Builds once (cached in bench/out) a store of the purchase log bench/purchase-log.ts writes (`--customers`
 // customers, seed 42: `kairos ingest orders FILE --preset cdnow`, then one `kairos score`), and a read and a write key.
@@ -20,12 +20,15 @@ import { DEFAULT_REGISTRY } from '../src/scores/registry.js';
 import { Store } from '../src/store/db.js';
 import { option } from './machine.js';
 import { purchaseLog } from './purchase-log.js';
+import { journalFiles } from '../src/scores/rescore-journal.js';
 
 const customers = Number(option('--customers', '1000000'));
 const rate = Number(option('--rate', '500'));
 const seconds = Number(option('--seconds', '20'));
 const repeat = Number(option('--repeat', '3'));
 const connections = Number(option('--connections', '10'));
+/** With --through-publish N: windows of 5 s from the run's publishing until N s after it has ended (0: none). */
+const throughPublish = Number(option('--through-publish', '0'));
 const bin = resolve('bin/kairos.js');
 const out = resolve('bench/out');
 const base = resolve(out, `serve-load-${customers}.duckdb`);
@@ -76,6 +79,7 @@ interface Server {
 
 function serve(): Promise<Server> {
   for (const f of [work, `${work}.wal`, `${work}.run.lock`, `${work}.serve.json`]) rmSync(f, { force: true });
+  for (const f of journalFiles(work)) rmSync(f, { force: true });
   removeSnapshot(work);
   copyFileSync(base, work);
   const from = snapshotFiles(base);
@@ -116,7 +120,7 @@ interface Phase {
  * The load on a route: 'customer' (GET /customers/{id}, ids in turn), 'rescore' (POST /customers/{id}/rescore, the
  * same ids) or 'health' (GET /health: one SELECT 1 on a read connection).
  */
-async function load(s: Server, route: Route): Promise<Phase> {
+async function load(s: Server, route: Route, duration = seconds): Promise<Phase> {
   let i = 0;
   const path = (): string =>
     route === 'health' ? '/health' : `/customers/${encodeURIComponent(ids[i++ % ids.length] as string)}${route === 'rescore' ? '/rescore' : ''}`;
@@ -124,7 +128,7 @@ async function load(s: Server, route: Route): Promise<Phase> {
     url: s.url,
     connections,
     overallRate: rate,
-    duration: seconds,
+    duration,
     headers: { authorization: `Bearer ${route === 'rescore' ? keys.write : keys.read}` },
     requests: [{ method: route === 'rescore' ? 'POST' : 'GET', setupRequest: (req) => ({ ...req, path: path() }) }],
   });
@@ -170,6 +174,24 @@ for (let r = 0; r < repeat; r++) {
       const after = await api(s, 'GET', `/jobs/${job.jobId}`);
       during[route].push(d);
       console.log(`round ${r + 1} ${route} during run: ${show(d)} (run ${job.runId} ${after.status === 'running' ? `still running at ${after.stage}` : `ENDED before the window closed (${after.status})`})`);
+    }
+    if (throughPublish > 0) {
+      // The run's end: from the moment it begins to publish, windows of 5 s of the first route until `throughPublish`
+      // s after the job has ended (the server makes its new serving snapshot meanwhile).
+      for (;;) {
+        const j = await api(s, 'GET', `/jobs/${job.jobId}`);
+        if (j.status !== 'running' || j.stage === 'publishing the run') break;
+        await new Promise((wait) => setTimeout(wait, 200));
+      }
+      let ended: number | null = null;
+      const t0 = performance.now();
+      while (ended === null || performance.now() - ended < throughPublish * 1000) {
+        const at = ((performance.now() - t0) / 1000).toFixed(0);
+        const w = await load(s, routes[0] as Route, 5);
+        const j = await api(s, 'GET', `/jobs/${job.jobId}`);
+        if (ended === null && j.status !== 'running') ended = performance.now();
+        console.log(`round ${r + 1} ${routes[0]} at publish +${at} s: ${show(w)} (job ${j.status}${j.status === 'running' ? ` at ${j.stage}` : ''})`);
+      }
     }
   } finally {
     await stop(s);

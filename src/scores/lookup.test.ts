@@ -107,4 +107,37 @@ describe('the serving snapshot', () => {
     // Made again from the store.
     expect((await buildSnapshot(store, DEFAULT_REGISTRY, store.path))?.rows).toBe((await ids()).length);
   });
+  it('finds ids with quotes, backslashes and letters outside ASCII, opened at once or in turns', async () => {
+    const odd = ['Q"1', 'B\\2', 'Zoé', '雪-3'];
+    const [model] = await ids();
+    const run = Number(await store.value('SELECT max(run_id) FROM scores_rfm'));
+    for (const id of odd) {
+      await store.run(`INSERT INTO customers SELECT * REPLACE (? AS customer_id) FROM customers WHERE customer_id = ?`, [id, model as string]);
+      await store.run(`INSERT INTO scores_rfm SELECT * REPLACE (? AS customer_id) FROM scores_rfm WHERE customer_id = ? AND run_id = ?`, [id, model as string, run]);
+    }
+    try {
+      removeSnapshot(store.path);
+      await buildSnapshot(store, DEFAULT_REGISTRY, store.path);
+      const atOnce = ServingSnapshot.open(store.path, DEFAULT_REGISTRY, key) as ServingSnapshot;
+      const inTurns = (await ServingSnapshot.openInTurns(store.path, DEFAULT_REGISTRY, key)) as ServingSnapshot;
+      try {
+        expect(inTurns.size).toBe(atOnce.size);
+        for (const id of [...odd, model as string]) {
+          expect(atOnce.get(id)?.row['customer_id'], id).toBe(id);
+          expect(inTurns.get(id)?.row['customer_id'], id).toBe(id);
+          expect(JSON.stringify(atOnce.get(id)?.row), id).toBe(JSON.stringify(await customerScoresRow(store, DEFAULT_REGISTRY, id)));
+        }
+        expect(inTurns.get('Zoe')).toBeUndefined();
+      } finally {
+        atOnce.close();
+        inTurns.close();
+      }
+    } finally {
+      for (const id of odd) {
+        await store.run('DELETE FROM scores_rfm WHERE customer_id = ?', [id]);
+        await store.run('DELETE FROM customers WHERE customer_id = ?', [id]);
+      }
+      removeSnapshot(store.path);
+    }
+  });
 });

@@ -18,8 +18,8 @@ import { ITEM_DEFAULTS, type ItemRow } from './types.js';
  * Personal data lives in it as in the store: an erasure overwrites the customer's line in place (eraseFromSnapshot).
  */
 
-/** The format of the files; a snapshot of another format is made again. */
-export const SNAPSHOT_FORMAT = 2;
+/** The format of the files; a snapshot of another format is made again (3: the key names when runs started, not finished). */
+export const SNAPSHOT_FORMAT = 3;
 
 /** The snapshot's files beside the store `db`: the lines, and its description (written last: no description, no snapshot). */
 export function snapshotFiles(db: string): { readonly data: string; readonly meta: string } {
@@ -56,18 +56,19 @@ export function lookupKey(registry: ScoreRegistry, state: ReadonlyMap<string, St
 }
 
 /**
- * The key of a snapshot of the published state `state`: lookupKey, and when each of its runs finished (a store made
- * again, whose runs have the same ids, is another store).
+ * The key of a snapshot of the published state `state`: lookupKey, and when each of its runs started (a store made
+ * again, whose runs have the same ids, is another store). Known before a run is published: kairos serve's run makes
+ * the snapshot of the state it is about to publish (buildSnapshot's `including`).
  */
 export async function snapshotKey(store: Store, registry: ScoreRegistry, state: ReadonlyMap<string, StoredResults>): Promise<string> {
   const ids = [...new Set([...state.values()].map((st) => st.runId))].sort((a, b) => a - b);
   if (ids.length === 0) return lookupKey(registry, state);
-  const runs = await store.all<{ run_id: number; finished: string | null }>(
-    `SELECT run_id, strftime(finished_at, '%Y-%m-%dT%H:%M:%S.%f') AS finished FROM score_runs WHERE run_id IN (${ids.map(() => '?').join(', ')}) ORDER BY run_id`,
+  const runs = await store.all<{ run_id: number; started: string | null }>(
+    `SELECT run_id, strftime(started_at, '%Y-%m-%dT%H:%M:%S.%f') AS started FROM score_runs WHERE run_id IN (${ids.map(() => '?').join(', ')}) ORDER BY run_id`,
     ids,
   );
   return `${lookupKey(registry, state)}
-${runs.map((r) => `${r.run_id}@${r.finished ?? '-'}`).join(' ')}`;
+${runs.map((r) => `${r.run_id}@${r.started ?? '-'}`).join(' ')}`;
 }
 
 /** The snapshot's description, or null when there is none (or it is unreadable, of another format, or its lines are not the ones it describes). */
@@ -95,27 +96,29 @@ export function removeSnapshot(db: string): void {
 
 /**
  * Makes the snapshot of the store `db` (the path of `store`'s file) from its published runs, unless the one beside
- * it is that of the published state already (then null). Reads in one transaction of `store`, so that the lines, the
+ * it is that of the published state already (then null). With `including`, of the state once that run is published:
+ * its rows are in the store's tables, the run not yet marked completed (kairos serve's runs, src/scores/run.ts
+ * `beforeComplete`). Reads in one transaction of `store`, so that the lines, the
  * batch mark and the state are of one moment while writers go on; writes `.part` files, then renames them (the
  * description last). `store` may be a read connection.
  */
-export async function buildSnapshot(store: Store, registry: ScoreRegistry, db: string): Promise<SnapshotMeta | null> {
+export async function buildSnapshot(store: Store, registry: ScoreRegistry, db: string, options: { readonly including?: number } = {}): Promise<SnapshotMeta | null> {
   // As a run's steps do (src/scores/run.ts): when an operator DuckDB cannot spill (the lists of order lines and items
   // per customer) needs more than the memory limit, the limit is raised 4 times (twice at most, to 80% of the RAM) and
   // the snapshot made again; the limit stays raised. At 1M customers it did not fit kairos serve's 1 GB.
   for (let attempt = 0; ; attempt++) {
     try {
-      return await makeSnapshot(store, registry, db);
+      return await makeSnapshot(store, registry, db, options.including);
     } catch (err) {
       if (!isOutOfMemory(err) || attempt >= 2 || (await store.raiseMemoryLimit(4)) === null) throw err;
     }
   }
 }
 
-async function makeSnapshot(store: Store, registry: ScoreRegistry, db: string): Promise<SnapshotMeta | null> {
+async function makeSnapshot(store: Store, registry: ScoreRegistry, db: string, including: number | undefined): Promise<SnapshotMeta | null> {
   const files = snapshotFiles(db);
   return store.transaction(async () => {
-    const state = await storedResults(store, registry);
+    const state = await storedResults(store, registry, including);
     const key = await snapshotKey(store, registry, state);
     if (readSnapshotMeta(db)?.key === key) return null;
     const batch = Number((await store.value<number | null>('SELECT max(batch_id) FROM ingest_batches')) ?? 0);
@@ -160,7 +163,10 @@ async function makeSnapshot(store: Store, registry: ScoreRegistry, db: string): 
       ),
     );
     const currencies = Object.fromEntries(
-      (await store.all<{ run_id: number; currency: string }>('SELECT run_id, currency FROM score_runs WHERE status = ?', ['completed'])).map((r) => [String(r.run_id), r.currency]),
+      (await store.all<{ run_id: number; currency: string }>('SELECT run_id, currency FROM score_runs WHERE status = ? OR run_id = ?', ['completed', including ?? -1])).map((r) => [
+        String(r.run_id),
+        r.currency,
+      ]),
     );
     const fd = openSync(`${files.data}.part`, 'r');
     let bytes: number;
@@ -197,48 +203,68 @@ const CHUNK = 8 * 1024 * 1024;
 function scanLines(file: string, each: (offset: number, length: number, buf: Buffer, start: number) => void): void {
   const fd = openSync(file, 'r');
   try {
-    let buf = Buffer.allocUnsafe(CHUNK);
-    let filled = 0;
-    let base = 0; // file offset of buf[0]
-    for (;;) {
-      if (filled === buf.length) {
-        // A line longer than the buffer: a bigger one.
-        const bigger = Buffer.allocUnsafe(buf.length * 2);
-        buf.copy(bigger, 0, 0, filled);
-        buf = bigger;
-      }
-      const got = readSync(fd, buf, filled, buf.length - filled, base + filled);
-      const end = filled + got;
-      let start = 0;
-      for (;;) {
-        const nl = buf.indexOf(10, start);
-        if (nl < 0 || nl >= end) break;
-        if (nl > start && buf[start] !== 0x20) each(base + start, nl - start, buf, start);
-        start = nl + 1;
-      }
-      if (got === 0) {
-        if (start < end && buf[start] !== 0x20) each(base + start, end - start, buf, start);
-        return;
-      }
-      buf.copy(buf, 0, start, end);
-      base += start;
-      filled = end - start;
-    }
+    const steps = scanChunks(fd, each);
+    while (!steps.next().done);
   } finally {
     closeSync(fd);
   }
 }
 
+/** scanLines over an open file, a chunk (8 MiB by default) at each step: a caller can let other work run between two. */
+function* scanChunks(fd: number, each: (offset: number, length: number, buf: Buffer, start: number) => void, chunk = CHUNK): Generator<void> {
+  let buf = Buffer.allocUnsafe(chunk);
+  let filled = 0;
+  let base = 0; // file offset of buf[0]
+  for (;;) {
+    if (filled === buf.length) {
+      // A line longer than the buffer: a bigger one.
+      const bigger = Buffer.allocUnsafe(buf.length * 2);
+      buf.copy(bigger, 0, 0, filled);
+      buf = bigger;
+    }
+    const got = readSync(fd, buf, filled, buf.length - filled, base + filled);
+    const end = filled + got;
+    let start = 0;
+    for (;;) {
+      const nl = buf.indexOf(10, start);
+      if (nl < 0 || nl >= end) break;
+      if (nl > start && buf[start] !== 0x20) each(base + start, nl - start, buf, start);
+      start = nl + 1;
+    }
+    if (got === 0) {
+      if (start < end && buf[start] !== 0x20) each(base + start, end - start, buf, start);
+      return;
+    }
+    buf.copy(buf, 0, start, end);
+    base += start;
+    filled = end - start;
+    yield;
+  }
+}
+
 /** The customer id a line starts with (`{"r":["<id>",`), or undefined when the line is not of that shape. */
 function lineId(buf: Buffer, start: number, length: number): string | undefined {
+  const span = idSpan(buf, start, length);
+  return span === undefined ? undefined : (JSON.parse(buf.toString('utf8', span.from - 1, span.to + 1)) as string);
+}
+
+/**
+ * Where the id of a line starting `{"r":["<id>",` lies in `buf` (between the quotes), and whether JSON escapes are in
+ * it (then its bytes are not the id's); undefined when the line is not of that shape.
+ */
+function idSpan(buf: Buffer, start: number, length: number): { readonly from: number; readonly to: number; readonly escaped: boolean } | undefined {
   if (length < PREFIX.length + 2 || buf.compare(PREFIX, 0, PREFIX.length, start, start + PREFIX.length) !== 0) return undefined;
   const open = start + PREFIX.length;
   if (buf[open] !== 0x22) return undefined;
   const stop = start + length;
   let i = open + 1;
-  while (i < stop && buf[i] !== 0x22) i += buf[i] === 0x5c ? 2 : 1;
+  let escaped = false;
+  while (i < stop && buf[i] !== 0x22) {
+    if (buf[i] === 0x5c) escaped = true;
+    i += buf[i] === 0x5c ? 2 : 1;
+  }
   if (i >= stop) return undefined;
-  return JSON.parse(buf.toString('utf8', open, i + 1)) as string;
+  return { from: open + 1, to: i, escaped };
 }
 
 /** A customer as the snapshot holds them: customer_scores' row (without scored_as_of's companions missing) and their items. */
@@ -274,8 +300,29 @@ export class ServingSnapshot {
     private readonly allColumns: readonly string[],
   ) {}
 
-  /** Opens the snapshot beside `db` when it is that of `key` (null otherwise), reading every line's place. */
+  /** Opens the snapshot beside `db` when it is that of `key` (null otherwise), reading every line's place (1.4 s at 1M customers). */
   static open(db: string, registry: ScoreRegistry, key: string): ServingSnapshot | null {
+    const steps = ServingSnapshot.opening(db, registry, key, CHUNK);
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return step.value;
+    }
+  }
+
+  /**
+   * open, letting the server answer between two chunks of the file instead of stopping it: 1 MiB chunks, about 1,000
+   * lines and 1-2 ms each (8 MiB ones took 12 ms, up to 64 ms, at 1M customers).
+   */
+  static async openInTurns(db: string, registry: ScoreRegistry, key: string): Promise<ServingSnapshot | null> {
+    const steps = ServingSnapshot.opening(db, registry, key, 1024 * 1024);
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return step.value;
+      await new Promise((turn) => setImmediate(turn));
+    }
+  }
+
+  private static *opening(db: string, registry: ScoreRegistry, key: string, chunk: number): Generator<void, ServingSnapshot | null> {
     const meta = readSnapshotMeta(db);
     if (meta === null || meta.key !== key) return null;
     const file = snapshotFiles(db).data;
@@ -283,21 +330,35 @@ export class ServingSnapshot {
     let offsets = new Float64Array(Math.max(16, meta.rows));
     let lengths = new Uint32Array(offsets.length);
     let n = 0;
-    scanLines(file, (offset, length, buf, start) => {
-      const id = lineId(buf, start, length);
-      if (id === undefined) return;
-      if (n === offsets.length) {
-        offsets = grow(offsets, new Float64Array(n * 2));
-        lengths = grow(lengths, new Uint32Array(n * 2));
-      }
-      offsets[n] = offset;
-      lengths[n] = length;
-      index.add(id);
-      n++;
-    });
-    index.finish();
+    // The data file opened first: a snapshot made meanwhile replaces the file by a rename, this one is read to the end.
+    const fd = openSync(file, 'r+');
+    let opened = false;
+    try {
+      yield* scanChunks(
+        fd,
+        (offset, length, buf, start) => {
+          // The id's bytes straight into the index when they are its UTF-8 (no escape): no string made per line.
+          const span = idSpan(buf, start, length);
+          if (span === undefined) return;
+          if (n === offsets.length) {
+            offsets = grow(offsets, new Float64Array(n * 2));
+            lengths = grow(lengths, new Uint32Array(n * 2));
+          }
+          offsets[n] = offset;
+          lengths[n] = length;
+          if (span.escaped) index.add(JSON.parse(buf.toString('utf8', span.from - 1, span.to + 1)) as string);
+          else index.addBytes(buf, span.from, span.to);
+          n++;
+        },
+        chunk,
+      );
+      yield* index.finish();
+      opened = true;
+    } finally {
+      if (!opened) closeSync(fd);
+    }
     const allColumns = registry.scorers.flatMap((s) => scoreColumnNames(s));
-    return new ServingSnapshot(db, meta, openSync(file, 'r+'), index, offsets, lengths, n, allColumns);
+    return new ServingSnapshot(db, meta, fd, index, offsets, lengths, n, allColumns);
   }
 
   get size(): number {
@@ -394,23 +455,37 @@ class IdIndex {
 
   add(id: string): void {
     const size = Buffer.byteLength(id);
+    this.room(size);
+    this.bytes.write(id, this.used, 'utf8');
+    this.used += size;
+    this.starts[++this.n] = this.used;
+  }
+
+  /** add, for an id given as its UTF-8 bytes `from.subarray(start, end)`. */
+  addBytes(from: Buffer, start: number, end: number): void {
+    this.room(end - start);
+    from.copy(this.bytes, this.used, start, end);
+    this.used += end - start;
+    this.starts[++this.n] = this.used;
+  }
+
+  private room(size: number): void {
     if (this.used + size > this.bytes.length) {
       const bigger = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + size));
       this.bytes.copy(bigger, 0, 0, this.used);
       this.bytes = bigger;
     }
     if (this.n + 2 > this.starts.length) this.starts = grow(this.starts, new Uint32Array(this.starts.length * 2));
-    this.bytes.write(id, this.used, 'utf8');
-    this.used += size;
-    this.starts[++this.n] = this.used;
   }
 
-  finish(): void {
+  /** Makes the search order, a step every 20,000 ids (the check that they are sorted takes some 130 ms at 1M). */
+  *finish(): Generator<void> {
     const order = new Uint32Array(this.n);
     let sorted = true;
     for (let i = 0; i < this.n; i++) {
       order[i] = i;
       if (i > 0 && this.compareAt(i - 1, i) > 0) sorted = false;
+      if (i % 20_000 === 19_999) yield;
     }
     if (!sorted) order.sort((a, b) => this.compareAt(a, b));
     this.order = order;

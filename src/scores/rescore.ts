@@ -348,13 +348,14 @@ export async function computeRescoring(store: Store, registry: ScoreRegistry, se
 }
 
 /**
- * Writes rescorings to rescored_scores in one transaction: each customer's replaces their earlier one (the last of
- * `rows` wins when a customer is there twice), and the rescorings of runs older than theirs are dropped (a rescoring
+ * Writes rescorings to rescored_scores in one transaction: each customer's replaces their earlier one (the newest by
+ * rescored_at wins, in `rows` and against the table), and the rescorings of runs older than theirs are dropped (a rescoring
  * computed just before a run published, of the run before it, is kept but never shown: reads take the published run's).
  */
 export async function saveRescorings(store: Store, rows: readonly Rescored[]): Promise<void> {
   if (rows.length === 0) return;
-  const last = new Map(rows.map((r) => [r.customerId, r]));
+  const last = new Map<string, Rescored>();
+  for (const r of rows) if ((last.get(r.customerId)?.rescoredAt ?? '') <= r.rescoredAt) last.set(r.customerId, r);
   const out = [...last.values()];
   const newest = Math.max(...out.map((r) => r.runId));
   // The rows go in through a temp table filled by DuckDB's appender (typed columns, no text in the SQL): binding some
@@ -382,9 +383,10 @@ export async function saveRescorings(store: Store, rows: readonly Rescored[]): P
   // The temp table (this connection's own, replaced by the next group), then the rows' move: one transaction sent
   // to DuckDB in one call (Store.runScript), not four.
   await store.writeColumns(RESCORED_ROWS, columns, { temporary: true });
+  // A customer's row stays when it is newer than the one arriving (a rescoring computed before an ingest's, written after it).
   await store.runScript([
-    `DELETE FROM rescored_scores WHERE run_id < ${newest} OR customer_id IN (SELECT customer_id FROM ${RESCORED_ROWS})`,
-    `INSERT INTO rescored_scores (${names}) SELECT ${casts} FROM ${RESCORED_ROWS}`,
+    `DELETE FROM rescored_scores s WHERE s.run_id < ${newest} OR EXISTS (SELECT 1 FROM ${RESCORED_ROWS} n WHERE n.customer_id = s.customer_id AND CAST(n.rescored_at AS TIMESTAMP) >= s.rescored_at)`,
+    `INSERT INTO rescored_scores (${names}) SELECT ${casts} FROM ${RESCORED_ROWS} n WHERE NOT EXISTS (SELECT 1 FROM rescored_scores s WHERE s.customer_id = n.customer_id)`,
   ]);
 }
 
@@ -456,21 +458,35 @@ export function notRescored(registry: ScoreRegistry, rescored: ReadonlySet<strin
   return out;
 }
 
-/** A customer's rescored values (the columns, by name) and when, when a rescoring of the published run exists. */
-export async function rescoredScores(
-  store: Store,
-  registry: ScoreRegistry,
-  customerId: string,
-): Promise<{ readonly values: Record<string, unknown>; readonly rescoredAt: string; readonly runId: number; readonly observedTo: string; readonly model: string } | null> {
-  const clv = (await publishedResults(store, registry)).get('clv');
-  if (clv === undefined) return null;
-  const row = await store.one(
-    `SELECT *, strftime(rescored_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS rescored_at_text FROM rescored_scores WHERE customer_id = ? AND run_id = ?`,
-    [customerId, clv.runId],
-  );
-  if (!row) return null;
+/** A rescoring as rescored_scores holds it: the rescored columns' values, by name, and when, with which run and model. */
+export interface StoredRescoring {
+  readonly values: Record<string, unknown>;
+  /** ISO instant. */
+  readonly rescoredAt: string;
+  readonly runId: number;
+  readonly observedTo: string;
+  readonly model: string;
+}
+
+const STORED_ROW = `SELECT *, strftime(rescored_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS rescored_at_text FROM rescored_scores`;
+
+function storedRescoring(row: Record<string, unknown>): StoredRescoring {
   const values: Record<string, unknown> = {};
   for (const c of RESCORED_COLUMNS) values[c] = row[c] ?? null;
   for (const w of WINNERS) if (row[w.winner] !== null && row[w.winner] !== undefined) values[w.winner] = row[w.winner];
   return { values, rescoredAt: String(row['rescored_at_text']), runId: Number(row['run_id']), observedTo: String(row['observed_to']), model: String(row['model']) };
+}
+
+/** A customer's rescored values (the columns, by name) and when, when a rescoring of the published run exists. */
+export async function rescoredScores(store: Store, registry: ScoreRegistry, customerId: string): Promise<StoredRescoring | null> {
+  const clv = (await publishedResults(store, registry)).get('clv');
+  if (clv === undefined) return null;
+  const row = await store.one(`${STORED_ROW} WHERE customer_id = ? AND run_id = ?`, [customerId, clv.runId]);
+  return row ? storedRescoring(row) : null;
+}
+
+/** Every rescoring of the run `runId`, by customer (at most `limit`: more, and the map holds `limit` of them). */
+export async function rescoringsOfRun(store: Store, runId: number, limit: number): Promise<Map<string, StoredRescoring>> {
+  const rows = await store.all(`${STORED_ROW} WHERE run_id = ? LIMIT ?`, [runId, limit]);
+  return new Map(rows.map((r) => [String(r['customer_id']), storedRescoring(r)]));
 }

@@ -52,10 +52,12 @@ const COMPLETED = `SELECT run_id FROM score_runs WHERE status = 'completed'`;
  * Each registered scorer's published results: its latest completed run, when that run wrote results of the shape
  * the scorer declares now (results of an older shape stay in history, not in customer_scores).
  */
-export async function storedResults(store: Store, registry: ScoreRegistry): Promise<Map<string, StoredResults>> {
+export async function storedResults(store: Store, registry: ScoreRegistry, including?: number): Promise<Map<string, StoredResults>> {
+  // `including`: a run whose rows are in the tables but not yet marked completed, taken as published (what it will publish).
   const rows = await store.all<{ scorer: string; run_id: number; as_of: string; version: string; signature: string }>(
     `SELECT scorer, run_id, strftime(as_of, '%Y-%m-%d %H:%M:%S') AS as_of, version, signature FROM scorer_results
-     WHERE run_id IN (${COMPLETED}) QUALIFY row_number() OVER (PARTITION BY scorer ORDER BY run_id DESC) = 1`,
+     WHERE run_id IN (${COMPLETED}) OR run_id = ? QUALIFY row_number() OVER (PARTITION BY scorer ORDER BY run_id DESC) = 1`,
+    [including ?? -1],
   );
   const out = new Map<string, StoredResults>();
   for (const r of rows) {

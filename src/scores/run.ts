@@ -28,6 +28,11 @@ export interface ScoreRunOptions {
   /** Called once the run has its id (its 'running' row committed). */
   readonly onStart?: (runId: number) => void;
   /**
+   * Called once the run's rows are in the store's tables, before the run is marked completed (what publishes them):
+   * kairos serve makes the serving snapshot of the state the run is about to publish here. Must not throw.
+   */
+  readonly beforeComplete?: (runId: number) => Promise<void>;
+  /**
    * Stops the run at its next step (before each scorer and before publishing): it is marked failed, its staged rows
    * removed, and INTERRUPTED is thrown. Once publishing has begun the run completes.
    */
@@ -327,6 +332,7 @@ async function lockedRun(store: Store, options: ScoreRunOptions): Promise<ScoreR
       for (const m of models) await store.run('INSERT INTO model_fits VALUES (?, ?, ?)', [runId, m.model, JSON.stringify(m.fit)]);
     });
     await closeStaging(store, runId);
+    await options.beforeComplete?.(runId);
     // The finish time comes from here: DuckDB's now() is the transaction's start, which made every run last 0 s.
     seconds = (Date.now() - started) / 1000;
   } catch (err) {

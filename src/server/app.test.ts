@@ -9,6 +9,7 @@ import { DEFAULT_CONFIG } from '../config.js';
 import { ingest } from '../ingest/ingest.js';
 import { explainCustomer } from '../scores/explain.js';
 import { readSnapshotMeta, snapshotFiles } from '../scores/lookup.js';
+import { journalFiles } from '../scores/rescore-journal.js';
 import { DEFAULT_REGISTRY, type ScoreRegistry } from '../scores/registry.js';
 import { runScores } from '../scores/run.js';
 import { quoteIdentifier, type Store } from '../store/db.js';
@@ -252,6 +253,10 @@ describe('kairos serve: the API', () => {
     await app.servingCopyIdle();
     const snapshot = snapshotFiles(store.path).data;
     expect(readFileSync(snapshot, 'utf8')).toContain(VICTIM);
+    // A rescoring answered just before: in the journal beside the store (src/scores/rescore-journal.ts), on its way to the store.
+    const rescored = await app.inject({ method: 'POST', url: `/customers/${VICTIM}/rescore`, headers: { authorization: `Bearer ${keys.write}` } });
+    expect(rescored.statusCode, rescored.body).toBe(200);
+    expect(app.rescores.pending(VICTIM)).toBeDefined();
     const res = await app.inject({ method: 'DELETE', url: `/customers/${VICTIM}`, headers: { authorization: `Bearer ${keys.admin}` } });
     expect(res.statusCode).toBe(200);
     const report = res.json();
@@ -273,6 +278,10 @@ describe('kairos serve: the API', () => {
     expect(found).toEqual([]);
     expect(readFileSync(snapshot, 'utf8')).not.toContain(VICTIM);
     expect(readSnapshotMeta(store.path)).not.toBeNull();
+    expect(journalFiles(store.path).map((f) => readFileSync(f, 'utf8')).join('')).not.toContain(VICTIM);
+    expect(app.rescores.pending(VICTIM)).toBeUndefined();
+    const late = await app.inject({ method: 'POST', url: `/customers/${VICTIM}/rescore`, headers: { authorization: `Bearer ${keys.write}` } });
+    expect(late.statusCode).toBe(404);
     const audit = await store.all('SELECT * FROM erasures');
     expect(audit).toHaveLength(1);
     expect(JSON.stringify(audit)).not.toContain(VICTIM);

@@ -13,7 +13,7 @@ import { Runner } from './runner.js';
 import { ServingSnapshots } from './serving.js';
 import { openApiDocument } from './openapi.js';
 import { apiRoutes, Download, type RouteSpec } from './routes.js';
-import { RescoreWriter } from './routes-rescore.js';
+import { RescoreJournal, replayJournal } from '../scores/rescore-journal.js';
 import { parseInput } from './schemas.js';
 
 declare module 'fastify' {
@@ -30,6 +30,8 @@ declare module 'fastify' {
     servingCopyIdle: () => Promise<void>;
     /** The serving snapshot of the published scores (src/server/serving.ts). */
     serving: ServingSnapshots;
+    /** The rescorings answered, on their way to the store (src/scores/rescore-journal.ts). */
+    rescores: RescoreJournal;
   }
 }
 
@@ -157,24 +159,33 @@ export async function buildServer(store: Store, options: ServerOptions): Promise
   });
   app.decorateRequest('apiKey', null);
   const config = options.config ?? DEFAULT_CONFIG;
-  const serving = new ServingSnapshots(store.path === ':memory:' ? null : store.path, db, reads.run, registry, (level, details, message) => app.log[level](details, message));
+  const file = store.path === ':memory:' ? null : store.path;
+  const log = (level: 'info' | 'warn', details: Record<string, unknown>, message: string): void => app.log[level](details, message);
+  // Rescorings answered by a server that stopped before they reached the store (killed): into it before anything reads it.
+  const replayed = file === null ? null : await db((s) => replayJournal(s, file));
+  if (replayed !== null) app.log.info(replayed, 'rescorings of the journal moved into the store');
+  const rescores = new RescoreJournal(file, db, log);
+  const serving = new ServingSnapshots(file, db, reads.run, registry, log, rescores);
   const runner = new Runner(
     store,
     db,
     config,
     (level, message, details) => app.log[level]({ ...details }, message),
-    () => serving.refresh(),
-    // From then on the published runs may change at any moment: look-ups read the store until the job has ended.
-    () => serving.close(),
+    () => serving.jobEnded(),
+    // The snapshot of what the run is about to publish: put to use when it has ended.
+    (key, why) => serving.prepare(key, why),
   );
   app.decorate('runner', runner);
+  serving.watchWriters(() => runner.ingesting());
   app.decorate('interruptedRuns', recovered.failed);
   app.decorate('servingCopyIdle', () => serving.idle());
   app.decorate('serving', serving);
+  app.decorate('rescores', rescores);
   if (recovered.failed.length > 0) app.log.warn({ runs: recovered.failed }, 'interrupted runs (the server stopped during them) marked failed');
   // After the requests in flight: the job in progress stops at its next step (a run that publishes completes).
   app.addHook('onClose', async () => {
     await runner.stop();
+    await rescores.close();
     await serving.idle();
     serving.close();
     await reads.close();
@@ -229,7 +240,7 @@ export async function buildServer(store: Store, options: ServerOptions): Promise
       new KairosError('RATE_LIMITED', `more than ${ctx.max} requests in ${Math.round(limit.timeWindowMs / 1000)} s with this key`, { hint: `try again in ${ctx.after}` }),
   });
 
-  const routes: RouteSpec[] = apiRoutes({ registry, config, version: options.version, runner, serving, rescores: new RescoreWriter(db) });
+  const routes: RouteSpec[] = apiRoutes({ registry, config, version: options.version, runner, serving, rescores });
   let document: Record<string, unknown> = {};
   routes.push({
     method: 'GET',

@@ -23,6 +23,8 @@ export type RunJob = ScoreJob | IngestJob;
 export type WorkerEvent =
   | { readonly kind: 'started'; readonly runId: number }
   | { readonly kind: 'progress'; readonly stage: string; readonly done: number; readonly total: number }
+  /** The serving snapshot of the state the run is about to publish is made (its key), or could not be (null: the server makes one after). */
+  | { readonly kind: 'snapshot'; readonly key: string | null; readonly why: string | null }
   | { readonly kind: 'done'; readonly result: unknown }
   | { readonly kind: 'failed'; readonly error: SerialisedError };
 

@@ -1,5 +1,5 @@
 // Real-time rescoring against the models' own functions and a run, GET /customers filters and cursors, saved segments, transitions and drift through the API (app.inject).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -10,6 +10,7 @@ import { transitions } from '../history/transitions.js';
 import { gammaGamma, getTransactionModel, parseFit, type GammaGammaParams } from '../models/index.js';
 import { DEFAULT_REGISTRY } from '../scores/registry.js';
 import { rescoreCustomers } from '../scores/rescore.js';
+import { journalFiles } from '../scores/rescore-journal.js';
 import { explainCustomer, explainRow } from '../scores/explain.js';
 import { customerScoresRow, storedResults } from '../scores/results.js';
 import { buildSnapshot, lookupKey, readSnapshotMeta, ServingSnapshot, snapshotKey } from '../scores/lookup.js';
@@ -126,6 +127,26 @@ describe('one customer read', () => {
     } finally {
       snapshot.close();
       await store.run(`DELETE FROM customers WHERE customer_id = 'LOOKUP-NEW'`);
+    }
+  });
+
+  it("has a rescoring read the store for later order lines while an ingest job may commit one, and until the job's batch is accounted for", async () => {
+    await app.servingCopyIdle();
+    const id = String(await store.value(`SELECT customer_id FROM customer_scores WHERE frequency > 1 ORDER BY customer_id LIMIT 1`));
+    // No batch since the snapshot: the snapshot's order lines are all of the customer's.
+    expect(app.serving.orders(id)?.complete).toBe(true);
+    let ingesting = true;
+    app.serving.watchWriters(() => ingesting);
+    try {
+      expect(app.serving.orders(id)?.complete).toBe(false);
+      // The job has ended (it is listed so); its batch is looked for (catchUp) before the snapshot's lines suffice again.
+      ingesting = false;
+      app.serving.jobEnded();
+      expect(app.serving.orders(id)?.complete).toBe(false);
+      await app.servingCopyIdle();
+      expect(app.serving.orders(id)?.complete).toBe(true);
+    } finally {
+      app.serving.watchWriters(() => app.runner.ingesting());
     }
   });
 
@@ -246,12 +267,43 @@ describe('real-time rescoring', () => {
     // The server holds the rescoring it made (no query for the look-ups that follow): the same answer as the store's.
     expect(app.serving.find(id)).toMatchObject({ live: false, rescored: { mark: { run_id: runId } } });
     const held = (await call('GET', `/customers/${id}`, keys.admin)).body;
+    await app.rescores.settle();
     const stored = await customerExplained(undefined, DEFAULT_REGISTRY, id, (read) => read(store));
     expect(held).toEqual({ customer: stored.customer, explanations: stored.explanations, items: stored.items, redacted: [], rescored: stored.rescored });
+    // The snapshot put to use again (as at a restart): the rescorings of its run in the store are held in memory too.
+    app.serving.close();
+    app.serving.refresh();
+    await app.servingCopyIdle();
+    expect(app.serving.find(id)).toMatchObject({ live: false, rescored: { mark: { run_id: runId, rescored_at: again.body.rescored_at } } });
+    expect((await call('GET', `/customers/${id}`, keys.admin)).body).toEqual(held);
     expect(await call('POST', `/customers/${id}/rescore`, keys.read)).toMatchObject({ status: 403 });
     expect(await call('POST', '/customers/NOBODY/rescore', keys.write)).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } });
     const prospect = String(await store.value(`SELECT customer_id FROM customer_scores WHERE frequency = 0 ORDER BY customer_id LIMIT 1`));
     expect(await call('POST', `/customers/${prospect}/rescore`, keys.write)).toMatchObject({ status: 422, body: { error: { code: 'INSUFFICIENT_DATA' } } });
+  });
+});
+
+describe('a restart after a kill -9', () => {
+  it('moves the rescorings the killed server answered, left in its journal, into the store before the next server answers', async () => {
+    const id = String(await store.value(`SELECT customer_id FROM customer_scores WHERE frequency > 1 ORDER BY customer_id LIMIT 1`));
+    const answered = await call('POST', `/customers/${id}/rescore`, keys.write);
+    expect(answered.status, answered.raw).toBe(200);
+    // What a kill -9 now would leave: the journal file, its rows not yet in the store.
+    const files = journalFiles(store.path);
+    expect(files).toHaveLength(1);
+    const left = readFileSync(files[0] as string, 'utf8');
+    expect(left).toContain(answered.body.rescored_at);
+    await app.rescores.settle();
+    await store.run('DELETE FROM rescored_scores WHERE customer_id = ?', [id]);
+    writeFileSync(`${store.path}.rescored-1.ndjson`, left);
+    const next = await buildServer(store, { version: 'test', config });
+    try {
+      expect(journalFiles(store.path)).toEqual([]);
+      const shown = await next.inject({ method: 'GET', url: `/customers/${id}`, headers: { authorization: `Bearer ${keys.read}` } });
+      expect(shown.json()).toMatchObject({ rescored: { rescored_at: answered.body.rescored_at }, customer: { p_alive: answered.body.scores.p_alive } });
+    } finally {
+      await next.close();
+    }
   });
 });
 
@@ -378,6 +430,7 @@ describe('transitions and drift through the API', () => {
 
 describe('rescoring and the next run', () => {
   it('lets the next run replace the rescored values', async () => {
+    await app.rescores.settle();
     const id = String(await store.value(`SELECT customer_id FROM rescored_scores WHERE observed_to = '2023-10-20'`));
     await runScores(store, { config, asOf: '2023-10-21', scorers: SCORERS });
     // What the server's runner does when a job has ended (this run was not one of its jobs): a new snapshot.

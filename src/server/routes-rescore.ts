@@ -2,17 +2,33 @@
 import type { z } from 'zod';
 import { KairosError } from '../errors.js';
 import type { ScoreRegistry } from '../scores/registry.js';
-import { computeRescoring, notRescored, rescoreCustomers, rescoredScores, saveRescorings, type Rescored } from '../scores/rescore.js';
-import { isOutOfMemory, type Store } from '../store/db.js';
+import { computeRescoring, notRescored, RESCORED_COLUMNS, RESCORED_WINNERS, rescoreCustomers, rescoredScores, type Rescored, type StoredRescoring } from '../scores/rescore.js';
+import type { RescoreJournal } from '../scores/rescore-journal.js';
+import { publishedResults } from '../scores/results.js';
+import type { Store } from '../store/db.js';
 import type { RouteContext, RouteSpec } from './routes.js';
 import type { ServingSnapshots } from './serving.js';
 import { CustomerParams } from './schemas.js';
 import { Rescoring, type IngestRescoring, type RescoredMark } from './schemas-rescore.js';
 
-/** The customer's rescored values over the published row, and the mark saying so (null when as published). */
-export async function rescoredOverlay(store: Store, registry: ScoreRegistry, customerId: string): Promise<{ values: Record<string, unknown>; mark: z.output<typeof RescoredMark> }> {
+/** A customer's rescored values, by column, and the mark GET /customers/{id} shows (null when as published). */
+export interface RescoredOverlay {
+  readonly values: Record<string, unknown>;
+  readonly mark: z.output<typeof RescoredMark>;
+}
+
+/**
+ * The customer's rescored values over the published row, and the mark saying so: from `pending` (their newest
+ * rescoring, still in the journal) when it is of the published run, otherwise read from rescored_scores.
+ */
+export async function rescoredOverlay(store: Store, registry: ScoreRegistry, customerId: string, pending?: Rescored): Promise<RescoredOverlay> {
+  if (pending !== undefined && (await publishedResults(store, registry)).get('clv')?.runId === pending.runId) return overlayOf(registry, pending);
   const r = await rescoredScores(store, registry, customerId);
-  if (r === null) return { values: {}, mark: null };
+  return r === null ? { values: {}, mark: null } : overlayOfStored(registry, r);
+}
+
+/** The overlay of a rescoring read from rescored_scores. */
+export function overlayOfStored(registry: ScoreRegistry, r: StoredRescoring): RescoredOverlay {
   const columns = Object.keys(r.values);
   return {
     values: r.values,
@@ -20,11 +36,33 @@ export async function rescoredOverlay(store: Store, registry: ScoreRegistry, cus
   };
 }
 
-/** Rescores the customers of an ingested batch of orders; never fails the ingest (which has committed): a note says why not. */
-export async function rescoreBatch(store: Store, registry: ScoreRegistry, batchId: number, serving?: ServingSnapshots): Promise<z.output<typeof IngestRescoring>> {
+/** The overlay of a rescoring just made, as rescoredOverlay reads it back from rescored_scores (tested equal). */
+export function overlayOf(registry: ScoreRegistry, r: Rescored): RescoredOverlay {
+  const values: Record<string, unknown> = {};
+  for (const c of RESCORED_COLUMNS) values[c] = r.scores[c] ?? null;
+  for (const w of RESCORED_WINNERS) if (r.scores[w] !== null && r.scores[w] !== undefined) values[w] = r.scores[w];
+  return overlayOfStored(registry, { values, rescoredAt: r.rescoredAt, runId: r.runId, observedTo: r.observedTo, model: r.model });
+}
+
+/**
+ * Rescores the customers of an ingested batch of orders, on the writer connection `store` (in the ingest's turn);
+ * written through the journal when there is one (in the order of the API's rescorings). Never fails the ingest
+ * (which has committed): a note says why not.
+ */
+export async function rescoreBatch(
+  store: Store,
+  registry: ScoreRegistry,
+  batchId: number,
+  serving?: ServingSnapshots,
+  journal?: RescoreJournal,
+): Promise<z.output<typeof IngestRescoring>> {
   const started = performance.now();
   try {
-    const rescored = await rescoreCustomers(store, registry, { batchId }, { ...(serving === undefined ? {} : { published: (id: string) => serving.published(id) }) });
+    const options = serving === undefined ? {} : { published: (id: string) => serving.published(id) };
+    // Without a journal file, the journal commits on the writer connection, which this ingest holds: written here.
+    const rescored = journal?.journaled
+      ? await journal.save(await computeRescoring(store, registry, { batchId }, options))
+      : await rescoreCustomers(store, registry, { batchId }, options);
     serving?.rescorings(rescored);
     return { customers: rescored.length, run_id: rescored[0]?.runId ?? null, ms: Math.round((performance.now() - started) * 10) / 10, note: null };
   } catch (err) {
@@ -52,8 +90,8 @@ export function rescoreRoutes(ctx: RouteContext): RouteSpec[] {
         const { id } = params as z.output<typeof CustomerParams>;
         const started = performance.now();
         const serving = ctx.serving;
-        // Computed on a read connection (many at once), written in groups (one transaction for the rescorings that
-        // arrived meanwhile: RescoreWriter), or both on the writer's connection without a writer.
+        // Computed on a read connection (many at once), made durable in groups by the journal (the rescorings that
+        // arrive while one group is synced go in the next), or both on the writer's connection without a journal.
         const models = await serving?.rescoringModels();
         const options = {
           ...(serving === undefined ? {} : { published: (c: string) => serving.published(c), orders: (c: string) => serving.orders(c) }),
@@ -67,7 +105,10 @@ export function rescoreRoutes(ctx: RouteContext): RouteSpec[] {
           if (known === 0) throw new KairosError('NOT_FOUND', `customer "${id}" not found`, { hint: 'ids are case-sensitive; GET /customers lists them' });
           throw new KairosError('INSUFFICIENT_DATA', `customer "${id}" has no purchase: the purchase models score buyers only`, { hint: 'a prospect gets purchase-model scores with a first order' });
         }
-        await ctx.rescores?.save([r]);
+        // Durable (journal) before the answer; refused when the customer is being erased.
+        if (ctx.rescores !== undefined && (await ctx.rescores.save([r])).length === 0) {
+          throw new KairosError('NOT_FOUND', `customer "${id}" is being erased`, { hint: 'GET /customers/{id} says whether they still exist' });
+        }
         serving?.rescorings([r]);
         return {
           customer_id: r.customerId,
@@ -84,55 +125,4 @@ export function rescoreRoutes(ctx: RouteContext): RouteSpec[] {
       },
     },
   ];
-}
-
-/**
- * Writes the API's rescorings in groups: while one transaction commits, the rescorings that arrive wait, then go in
- * the next one together (a transaction per rescoring, on the one writer connection, capped the route at some 70 a
- * second at 1M customers). `save` resolves once the rows are committed, so the answer never precedes them.
- */
-export class RescoreWriter {
-  private queue: { rows: readonly Rescored[]; done: () => void; fail: (err: unknown) => void }[] = [];
-  private flushing = false;
-
-  constructor(private readonly db: <T>(fn: (store: Store) => Promise<T>) => Promise<T>) {}
-
-  save(rows: readonly Rescored[]): Promise<void> {
-    return new Promise((done, fail) => {
-      this.queue.push({ rows, done, fail });
-      if (!this.flushing) void this.flush();
-    });
-  }
-
-  private async flush(): Promise<void> {
-    this.flushing = true;
-    while (this.queue.length > 0) {
-      const group = this.queue;
-      this.queue = [];
-      try {
-        await this.write(group.flatMap((g) => g.rows));
-        for (const g of group) g.done();
-      } catch (err) {
-        for (const g of group) g.fail(err);
-      }
-    }
-    this.flushing = false;
-  }
-
-  /**
-   * One transaction; tried again twice, a quarter of a second apart, when DuckDB was out of memory: a scoring run in
-   * the server can fill the memory limit for a while (it raises the limit and retries its own step), and the group's
-   * rows are small.
-   */
-  private async write(rows: readonly Rescored[]): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.db((store) => saveRescorings(store, rows));
-        return;
-      } catch (err) {
-        if (attempt >= 2 || !isOutOfMemory(err)) throw err;
-        await new Promise((wait) => setTimeout(wait, 250));
-      }
-    }
-  }
 }

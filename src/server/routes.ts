@@ -19,7 +19,8 @@ import { customerExplained, type ServingSnapshots } from './serving.js';
 import { runRoutes } from './routes-runs.js';
 import { customerListRoutes } from './routes-customers.js';
 import { historyRoutes } from './routes-history.js';
-import { rescoreBatch, rescoreRoutes, type RescoreWriter } from './routes-rescore.js';
+import { rescoreBatch, rescoreRoutes } from './routes-rescore.js';
+import type { RescoreJournal } from '../scores/rescore-journal.js';
 import { segmentRoutes } from './routes-segments.js';
 import {
   Affinities,
@@ -72,8 +73,8 @@ export interface RouteContext {
   readonly runner?: Runner;
   /** The serving snapshot of the published scores, for look-ups without a query (src/server/serving.ts). */
   readonly serving?: ServingSnapshots;
-  /** Writes the API's rescorings in groups (routes-rescore.ts); without one, each is written on its own. */
-  readonly rescores?: RescoreWriter;
+  /** Makes the API's rescorings durable in groups (src/scores/rescore-journal.ts); without one, each is written on its own. */
+  readonly rescores?: RescoreJournal;
 }
 
 export interface RouteSpec {
@@ -176,12 +177,19 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
       response: Erasure,
       handler: async ({ params, key, db }) => {
         const { id } = params as z.output<typeof CustomerParams>;
-        return db((store) => {
-          // The serving snapshot's line first (overwritten on disk): no look-up serves the customer from it once the
-          // erasure begins; were the erasure to fail, look-ups would read the store, which still holds them.
-          ctx.serving?.erase(id);
-          return eraseCustomer(store, id, `api key ${key?.keyId ?? 'unknown'}`);
-        });
+        // The rescorings answered so far into the store, where the erasure deletes the customer's; theirs refused
+        // from now on (the journal's files hold customer ids, and are deleted once in the store).
+        await ctx.rescores?.erasing(id);
+        try {
+          return await db((store) => {
+            // The serving snapshot's line first (overwritten on disk): no look-up serves the customer from it once the
+            // erasure begins; were the erasure to fail, look-ups would read the store, which still holds them.
+            ctx.serving?.erase(id);
+            return eraseCustomer(store, id, `api key ${key?.keyId ?? 'unknown'}`);
+          });
+        } finally {
+          ctx.rescores?.erased(id);
+        }
       },
     },
     {
@@ -293,7 +301,7 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
               rejects,
               unknownEventTypes: f.unknownEventTypes,
               // New orders rescore their customers at once with the published run's models (routes-rescore.ts).
-              ...(entity === 'orders' ? { rescored: await rescoreBatch(store, registry, f.batchId, ctx.serving) } : {}),
+              ...(entity === 'orders' ? { rescored: await rescoreBatch(store, registry, f.batchId, ctx.serving, ctx.rescores) } : {}),
             };
           });
         } finally {

@@ -4,10 +4,14 @@ import type { KairosConfig } from '../config.js';
 import { KairosError } from '../errors.js';
 import { ingest } from '../ingest/ingest.js';
 import { registryFor } from '../scores/registry.js';
+import { buildSnapshot, readSnapshotMeta } from '../scores/lookup.js';
 import { PUBLISHING, runScores } from '../scores/run.js';
 import { RemoteStore, serialiseError } from '../store/remote.js';
 import type { Entity } from '../store/migrations.js';
 import type { RunJob, WorkerEvent } from './jobs.js';
+
+/** The stage a run reports while the serving snapshot of its results is made (after its rows are in the store). */
+export const SNAPSHOT_STAGE = `${PUBLISHING}: the serving snapshot`;
 
 /** A job for the worker: what to do, and the port of its own connection to the store. */
 export interface WorkerJob {
@@ -49,6 +53,19 @@ function runJob(input: WorkerJob, signal: AbortSignal, send: (e: WorkerEvent) =>
         lockedBy: 'kairos serve',
         signal,
         onStart: (runId) => send({ kind: 'started', runId }),
+        // The serving snapshot of what the run is about to publish, made before it is marked completed: the server
+        // puts it to use the moment the run ends (else look-ups would read the store, or an old snapshot, meanwhile).
+        beforeComplete: async (runId) => {
+          // Not when the server is stopping: it would wait for the snapshot (25-30 s at 1M customers); the next start makes it.
+          if (storePath === ':memory:' || signal.aborted) return;
+          send({ kind: 'progress', stage: SNAPSHOT_STAGE, done: names.length, total: names.length });
+          try {
+            const made = await buildSnapshot(store, registry, storePath, { including: runId });
+            send({ kind: 'snapshot', key: made?.key ?? readSnapshotMeta(storePath)?.key ?? null, why: null });
+          } catch (err) {
+            send({ kind: 'snapshot', key: null, why: err instanceof Error ? err.message : String(err) });
+          }
+        },
         onProgress: (message) => {
           // A stop lands at the next step a scorer reports (a snapshot, a fit), not only between scorers: the error
           // goes up through the scorer, and the run is marked failed with the store as before it. Publishing reports

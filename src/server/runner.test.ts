@@ -5,11 +5,13 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../config.js';
+import { readSnapshotMeta } from '../scores/lookup.js';
 import { runScores } from '../scores/run.js';
 import type { Store } from '../store/db.js';
 import { toyStore } from '../testing/toy-scorers.js';
 import { buildServer } from './app.js';
 import type { JobState } from './jobs.js';
+import { SNAPSHOT_STAGE } from './run-worker.js';
 import { createKey } from './keys.js';
 import { entityOfFile, FolderWatcher } from './watch.js';
 
@@ -68,11 +70,19 @@ describe('jobs off the request path', () => {
     const read = await call('GET', '/customers/K0001');
     expect(read.status).toBe(200);
     const job = await ended(started.body.jobId);
-    expect(job).toMatchObject({ status: 'completed', runId: 2, stage: 'publishing the run', done: 1, total: 1, error: null });
+    const atEnd = readSnapshotMeta(store.path);
+    // Its last step: the serving snapshot of what it publishes, made before it is marked completed.
+    expect(job).toMatchObject({ status: 'completed', runId: 2, stage: SNAPSHOT_STAGE, done: 1, total: 1, error: null });
     expect((job.result as { customers: number }).customers).toBeGreaterThan(300);
     expect(job.elapsedSeconds).toBeGreaterThan(0);
     const run = await call('GET', '/runs/2');
     expect(run.body).toMatchObject({ status: 'completed', as_of: '2023-10-01', progress: { jobId: job.jobId, status: 'completed' } });
+    // The run's snapshot is the one in use: there when the run ended, of run 2, not made again by the server after.
+    expect(atEnd?.state.find((st) => st.scorer === 'rfm')?.runId).toBe(2);
+    await app.servingCopyIdle();
+    expect(app.serving.serving).toBe(true);
+    expect(readSnapshotMeta(store.path)?.madeAt).toBe(atEnd?.madeAt);
+    expect(app.serving.find('K0001')?.row['run_id']).toBe(2);
     expect((await call('GET', '/customers/K0001')).body.customer.run_id).toBe(2);
     expect((await call('GET', '/runs/current')).body).toEqual({ job: null });
   });

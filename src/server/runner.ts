@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { MessageChannel } from 'node:worker_threads';
 import type { KairosConfig } from '../config.js';
 import { KairosError } from '../errors.js';
-import { PUBLISHING, recoverInterruptedRuns } from '../scores/run.js';
+import { recoverInterruptedRuns } from '../scores/run.js';
 import type { Store } from '../store/db.js';
 import { deserialiseError, hostStore } from '../store/remote.js';
 import type { JobState, RunJob, WorkerEvent } from './jobs.js';
@@ -58,13 +58,18 @@ export class Runner {
     private readonly log: (level: 'info' | 'error', message: string, details?: Record<string, unknown>) => void = () => {},
     /** Called when a job has ended (completed or failed), after it is listed: the server checks its serving snapshot. */
     private readonly onEnded: (job: { kind: string; status: string }) => void = () => {},
-    /** Called when a run begins to publish (the server stops serving look-ups from its snapshot of the runs before). */
-    private readonly onPublishing: () => void = () => {},
+    /** Called when a run has made the serving snapshot of what it is about to publish (null: it could not, and why). */
+    private readonly onSnapshot: (key: string | null, why: string | null) => void = () => {},
   ) {}
 
   /** The job in progress, or null. */
   active(): JobState | null {
     return this.current ? this.view(this.current.state, this.current.started) : null;
+  }
+
+  /** Whether an ingest job is in progress (its worker may commit a batch at any moment). */
+  ingesting(): boolean {
+    return this.current?.state.kind === 'ingest';
   }
 
   /** A job by id (in progress, or among the last ones ended). */
@@ -150,8 +155,9 @@ export class Runner {
               state.runId = e.runId;
               state.stage = 'started';
               onStarted(this.view(state, started));
+            } else if (e.kind === 'snapshot') {
+              this.onSnapshot(e.key, e.why);
             } else if (e.kind === 'progress') {
-              if (e.stage === PUBLISHING && state.stage !== PUBLISHING) this.onPublishing();
               state.stage = e.stage;
               state.done = e.done;
               state.total = e.total;

@@ -5,11 +5,11 @@ import { KairosError } from '../errors.js';
 import { explainCustomer, explainRow, type CustomerExplanation } from '../scores/explain.js';
 import { buildSnapshot, eraseFromSnapshot, removeSnapshot, ServingSnapshot, snapshotKey, type SnapshotCustomer } from '../scores/lookup.js';
 import type { ScoreRegistry } from '../scores/registry.js';
-import { notRescored, RESCORED_COLUMNS, RESCORED_WINNERS, rescoringModels, type HeldOrders, type Rescored, type RescoringModels } from '../scores/rescore.js';
+import { rescoringModels, rescoringsOfRun, type HeldOrders, type Rescored, type RescoringModels, type StoredRescoring } from '../scores/rescore.js';
 import { customerScoresRow, storedResults, type StoredResults } from '../scores/results.js';
 import { quoteIdentifier } from '../store/db.js';
 import { CUSTOMER_COLUMNS } from '../store/migrations.js';
-import { rescoredOverlay } from './routes-rescore.js';
+import { overlayOf, overlayOfStored, rescoredOverlay, type RescoredOverlay } from './routes-rescore.js';
 import type { RescoredMark } from './schemas-rescore.js';
 
 type Connection = <T>(fn: (store: Store) => Promise<T>) => Promise<T>;
@@ -33,12 +33,14 @@ export interface Served extends SnapshotCustomer {
 }
 
 /**
- * One per server. The snapshot serves look-ups of the published state it was made from; the moment a job ends (a
- * run may have published), `refresh` checks the published state and, when it changed, stops using the snapshot,
- * then opens the one beside the store if it is current or makes one on a read connection (25-30 s at 1M customers;
- * look-ups read the store meanwhile; from the moment a run begins to publish too). Customers whose row an ingest
+ * One per server. The snapshot serves look-ups of the published state it was made from. A run of the server makes
+ * the snapshot of what it is about to publish before it marks itself completed (`prepare` opens it); the moment a
+ * job ends, `refresh` checks the published state and, when it changed, puts that snapshot to use in place of the old
+ * one, or the one beside the store if it is current; else it stops using the old one and makes one on a read
+ * connection (25-30 s at 1M customers; look-ups read the store meanwhile). Customers whose row an ingest
  * wrote after the snapshot was made are marked `live` (found by their batch, `catchUp`, before the write's answer goes
- * out); the rescorings this server commits are held in memory (`rescorings`), those made before are read live. An
+ * out); the rescorings of the snapshot's clv run are held in memory (read when it is put to use, then each one as it
+ * is made: `rescorings`), up to MAX_HELD_RESCORINGS customers, the others read live. An
  * erasure overwrites the customer's line at once, and again in a snapshot being made.
  */
 export class ServingSnapshots {
@@ -51,6 +53,12 @@ export class ServingSnapshots {
   private again = false;
   /** Erased while a snapshot is being opened or made: erased from it before it is used. */
   private erasedMeanwhile: string[] = [];
+  /** The snapshot a run made of what it is about to publish, being opened (prepare). */
+  private prepared: { key: string; snapshot: Promise<ServingSnapshot | null> } | null = null;
+  /** Whether a job writing to the store from elsewhere (the runner's ingest, in its worker) is in progress. */
+  private writing: () => boolean = () => false;
+  /** A job has ended and its batch is not accounted for yet (catchUp after it has not returned). */
+  private unsettled = false;
 
   constructor(
     /** The store's file: the snapshot lives beside it (null: an in-memory store, no snapshot). */
@@ -60,7 +68,14 @@ export class ServingSnapshots {
     private readonly reads: Connection,
     private readonly registry: ScoreRegistry,
     private readonly log: Log,
+    /** The rescorings answered and not yet in the store (src/scores/rescore-journal.ts): each customer's newest, and who has one. */
+    private readonly journal?: { pending(customerId: string): Rescored | undefined; pendingCustomers(): Iterable<string> },
   ) {}
+
+  /** The customer's newest rescoring not yet in the store (read live, it is the one to show). */
+  pendingRescoring(customerId: string): Rescored | undefined {
+    return this.journal?.pending(customerId);
+  }
 
   /** Whether a snapshot serves look-ups now. */
   get serving(): boolean {
@@ -95,7 +110,21 @@ export class ServingSnapshots {
     const cur = this.current;
     const held = this.held(customerId);
     if (cur === null || held === undefined) return undefined;
-    return { batch: cur.snapshot.meta.batch, lines: held.orders, complete: this.batch <= cur.snapshot.meta.batch };
+    // Not complete either while an ingest job may be committing a batch in the runner's worker, or has just done so
+    // and the batch is not yet accounted for: then the store is read for the lines of later batches.
+    const complete = this.batch <= cur.snapshot.meta.batch && !this.unsettled && !this.writing();
+    return { batch: cur.snapshot.meta.batch, lines: held.orders, complete };
+  }
+
+  /** Tells the snapshots how to know that a job writes to the store from elsewhere (the runner's ingest jobs). */
+  watchWriters(writing: () => boolean): void {
+    this.writing = writing;
+  }
+
+  /** A job of the runner has ended: its batches are accounted for (catchUp), the published state checked (refresh). */
+  jobEnded(): void {
+    this.unsettled = true;
+    this.refresh();
   }
 
   private models: { snapshot: ServingSnapshot; models: Promise<RescoringModels> } | null = null;
@@ -126,14 +155,17 @@ export class ServingSnapshots {
   }
 
   /**
-   * Rescorings just committed: held in memory when they are of the snapshot's published run (up to MAX_HELD_RESCORINGS
+   * Rescorings just made durable: held in memory when they are of the snapshot's published run (up to MAX_HELD_RESCORINGS
    * customers), else their customers are read live from now on.
    */
   rescorings(rows: readonly Rescored[]): void {
     if (this.current === null && this.pending === null) return;
     const clv = this.current?.state.get('clv')?.runId;
     for (const r of rows) {
-      if (clv !== undefined && r.runId === clv && !this.live.has(r.customerId) && (this.rescored.size < MAX_HELD_RESCORINGS || this.rescored.has(r.customerId))) {
+      const held = this.rescored.get(r.customerId);
+      // A rescoring computed before the one held (an ingest's, answered first) does not replace it.
+      if (held !== undefined && held.mark !== null && held.mark.rescored_at > r.rescoredAt) continue;
+      if (clv !== undefined && r.runId === clv && !this.live.has(r.customerId) && (this.rescored.size < MAX_HELD_RESCORINGS || held !== undefined)) {
         this.rescored.set(r.customerId, overlayOf(this.registry, r));
       } else {
         this.rescored.delete(r.customerId);
@@ -200,6 +232,7 @@ export class ServingSnapshots {
       } while (this.again);
       this.pending = null;
       this.erasedMeanwhile = [];
+      this.unsettled = false;
     })();
   }
 
@@ -238,10 +271,22 @@ export class ServingSnapshots {
     if (this.dbPath === null) return;
     const state = await this.reads((s) => storedResults(s, this.registry));
     const key = await this.reads((s) => snapshotKey(s, this.registry, state));
+    const prepared = this.prepared;
+    this.prepared = null;
     if (this.current?.snapshot.meta.key === key) {
+      void prepared?.snapshot.then((p) => p?.close());
       await this.catchUp();
       return;
     }
+    // The one the run made of what it published (prepare), or the one beside the store: put to use in place of the
+    // old one at once, with no moment of store reads.
+    let snapshot = prepared?.key === key ? await prepared.snapshot : null;
+    if (snapshot === null) {
+      void prepared?.snapshot.then((p) => p?.close());
+      snapshot = await ServingSnapshot.openInTurns(this.dbPath, this.registry, key);
+    }
+    if (snapshot !== null) return this.install(snapshot);
+    // To be made: the old snapshot is not that of the published runs any more; look-ups read the store meanwhile.
     this.close();
     this.live = new Set();
     this.rescored = new Map();
@@ -250,32 +295,64 @@ export class ServingSnapshots {
       return;
     }
     const started = performance.now();
-    let snapshot = ServingSnapshot.open(this.dbPath, this.registry, key);
-    if (snapshot === null) {
-      const dbPath = this.dbPath;
-      await this.reads((s) => buildSnapshot(s, this.registry, dbPath));
-      snapshot = ServingSnapshot.open(this.dbPath, this.registry, key);
-      if (snapshot === null) throw new Error('the snapshot made is not that of the published runs (they changed meanwhile): made again at the next refresh');
-      this.log('info', { rows: snapshot.meta.rows, bytes: snapshot.meta.bytes, seconds: Math.round(performance.now() - started) / 1000 }, 'serving snapshot of the published scores made');
-    }
+    const dbPath = this.dbPath;
+    await this.reads((s) => buildSnapshot(s, this.registry, dbPath));
+    snapshot = await ServingSnapshot.openInTurns(this.dbPath, this.registry, key);
+    if (snapshot === null) throw new Error('the snapshot made is not that of the published runs (they changed meanwhile): made again at the next refresh');
+    this.log('info', { rows: snapshot.meta.rows, bytes: snapshot.meta.bytes, seconds: Math.round(performance.now() - started) / 1000 }, 'serving snapshot of the published scores made');
     await this.install(snapshot);
   }
 
-  /** Puts `snapshot` to use, with the customers written since its moment marked live. */
+  /**
+   * A run has made the snapshot of what it is about to publish (src/server/run-worker.ts): opened now, in turns (1.4
+   * s at 1M customers), to be put to use by the refresh that follows the run's end.
+   */
+  prepare(key: string | null, why: string | null): void {
+    if (key === null) {
+      this.log('warn', { why }, "the run's serving snapshot was not made: made after the run (look-ups read the store meanwhile)");
+      return;
+    }
+    if (this.dbPath === null) return;
+    void this.prepared?.snapshot.then((p) => p?.close());
+    this.prepared = { key, snapshot: ServingSnapshot.openInTurns(this.dbPath, this.registry, key).catch(() => null) };
+  }
+
+  /** Puts `snapshot` to use in place of the one in use, with the customers written since its moment marked live. */
   private async install(snapshot: ServingSnapshot): Promise<void> {
     for (const id of this.erasedMeanwhile) snapshot.erase(id);
-    // Written since the snapshot's moment: the customers of later batches, and the rescored ones (all of them: a
-    // rescoring of an older run is not shown, and reading it live says so). Read and put to use on the writer's
-    // connection, so that no request's ingest commits in between; rescorings marked meanwhile are kept.
+    // Written since the snapshot's moment: the customers of later batches (read live), and the rescorings of the
+    // snapshot's clv run, held in memory as the server's own are (those of an older run are not shown). Read on the
+    // writer's connection, so that no ingest or move of the rescoring journal commits in between; the switch itself
+    // is synchronous.
+    const clv = snapshot.meta.state.find((st) => st.scorer === 'clv')?.runId;
     await this.db(async (s) => {
-      for (const r of await s.all<{ customer_id: string }>('SELECT DISTINCT customer_id FROM rescored_scores')) this.live.add(r.customer_id);
-      for (const r of await s.all<{ customer_id: string }>('SELECT customer_id FROM customers WHERE batch_id > ?', [snapshot.meta.batch])) this.live.add(r.customer_id);
-      this.batch = Math.max(snapshot.meta.batch, Number((await s.value<number | null>('SELECT max(batch_id) FROM ingest_batches')) ?? 0));
+      const written = await s.all<{ customer_id: string }>('SELECT customer_id FROM customers WHERE batch_id > ?', [snapshot.meta.batch]);
+      const newest = Number((await s.value<number | null>('SELECT max(batch_id) FROM ingest_batches')) ?? 0);
+      const stored = clv === undefined ? new Map<string, StoredRescoring>() : await rescoringsOfRun(s, clv, MAX_HELD_RESCORINGS + 1);
+      const live = new Set<string>(written.map((r) => r.customer_id));
+      const rescored = new Map<string, RescoredOverlay>();
+      // Beyond what is held in memory, they are read live.
+      const hold = stored.size <= MAX_HELD_RESCORINGS;
+      for (const [id, r] of stored) {
+        if (hold && !live.has(id)) rescored.set(id, overlayOfStored(this.registry, r));
+        else live.add(id);
+      }
+      for (const id of this.journal?.pendingCustomers() ?? []) {
+        const r = this.journal?.pending(id);
+        if (r === undefined || r.runId !== clv || live.has(id) || (rescored.get(id)?.mark?.rescored_at ?? '') > r.rescoredAt) continue;
+        if (rescored.size < MAX_HELD_RESCORINGS || rescored.has(id)) rescored.set(id, overlayOf(this.registry, r));
+        else live.add(id);
+      }
+      const old = this.current;
+      this.live = live;
+      this.rescored = rescored;
+      this.batch = Math.max(snapshot.meta.batch, newest);
       this.current = {
         snapshot,
         state: new Map(snapshot.meta.state.map((st) => [st.scorer, st])),
         currencies: new Map(Object.entries(snapshot.meta.currencies).map(([run, currency]) => [Number(run), currency])),
       };
+      if (old !== null && old.snapshot !== snapshot) old.snapshot.close();
     });
   }
 }
@@ -302,7 +379,7 @@ export async function customerExplained(
     return read(async (store) => {
       const own = await store.one(`SELECT ${CUSTOMER_COLUMNS.map(quoteIdentifier).join(', ')} FROM customers WHERE customer_id = ?`, [id]);
       if (own === undefined) throw new KairosError('NOT_FOUND', `customer "${id}" not found`, { hint: 'ids are case-sensitive; GET /customers lists them' });
-      const overlay = await rescoredOverlay(store, registry, id);
+      const overlay = await rescoredOverlay(store, registry, id, serving?.pendingRescoring(id));
       return { ...served.explain({ ...served.row, ...own, ...overlay.values }), rescored: overlay.mark };
     });
   }
@@ -311,7 +388,7 @@ export async function customerExplained(
     // explanations, with the values a first order rescored if any.
     const row = await customerScoresRow(store, registry, id);
     // Values rescored after a new order (routes-rescore.ts) replace the published ones, marked, until the next run.
-    const overlay = row ? await rescoredOverlay(store, registry, id) : { values: {}, mark: null };
+    const overlay = row ? await rescoredOverlay(store, registry, id, serving?.pendingRescoring(id)) : { values: {}, mark: null };
     if (row && row['run_id'] === null) return { customer: { ...row, ...overlay.values }, explanations: {}, items: {}, rescored: overlay.mark };
     return { ...(await explainCustomer(store, id, registry, { ...(row ? { row } : {}), overlay: overlay.values })), rescored: overlay.mark };
   });
@@ -319,18 +396,3 @@ export async function customerExplained(
 
 /** How many customers' rescorings a server holds in memory (about a kilobyte each); beyond, they are read from the store. */
 const MAX_HELD_RESCORINGS = 200_000;
-
-/** A rescoring as GET /customers/{id} shows it: rescoredOverlay's answer, from the rescoring itself. */
-export type RescoredOverlay = Awaited<ReturnType<typeof rescoredOverlay>>;
-
-/** The overlay of a rescoring just made, as rescoredOverlay reads it back from rescored_scores (tested equal). */
-export function overlayOf(registry: ScoreRegistry, r: Rescored): RescoredOverlay {
-  const values: Record<string, unknown> = {};
-  for (const c of RESCORED_COLUMNS) values[c] = r.scores[c] ?? null;
-  for (const w of RESCORED_WINNERS) if (r.scores[w] !== null && r.scores[w] !== undefined) values[w] = r.scores[w];
-  const columns = Object.keys(values);
-  return {
-    values,
-    mark: { rescored_at: r.rescoredAt, run_id: r.runId, model: r.model, observed_to: r.observedTo, columns, not_rescored: notRescored(registry, new Set(columns)) },
-  };
-}

@@ -61,10 +61,15 @@ describe('kairos keys, erase and serve', () => {
     expect((await kairos('keys', 'create', '--scope', 'root')).code).toBe(EXIT_CODES.USAGE);
   });
 
-  it('erase removes a customer from every table and reports the rows; an unknown id is NOT_FOUND', async () => {
+  it('erase removes a customer from every table and reports the rows, their rescorings left in a killed server\'s journal too; an unknown id is NOT_FOUND', async () => {
+    // A rescoring of c1 answered by a server killed before it reached the store (src/scores/rescore-journal.ts).
+    const journal = `${db}.rescored-1.ndjson`;
+    const summary = { x: 1, tx: 31, T: 60, m: 20 };
+    writeFileSync(journal, `${JSON.stringify({ c: 'c1', r: 1, m: 'bg-nbd', at: '2024-03-02T10:00:00.000Z', to: '2024-03-01', s: summary, v: { p_alive: 0.5 } })}\n`);
     const erased = await kairos('--json', 'erase', 'c1');
     expect(erased.code, erased.err).toBe(0);
-    expect(JSON.parse(erased.out)).toMatchObject({ rowsDeleted: { customers: 1, orders: 2 }, total: 3 });
+    expect(JSON.parse(erased.out)).toMatchObject({ rowsDeleted: { customers: 1, orders: 2, rescored_scores: 1 }, total: 4 });
+    expect(existsSync(journal)).toBe(false);
     expect((await kairos('--json', 'sql', "SELECT count(*) AS n FROM orders WHERE customer_id = 'c1'")).out).toContain('"n": 0');
     expect((await kairos('erase', 'c1')).code).toBe(EXIT_CODES.NOT_FOUND);
   });

@@ -190,16 +190,19 @@ export function registerErase(program: Command, io: Io, global: () => GlobalOpti
     .argument('<customer_id>')
     .action(async (customerId: string) => {
       const g = global();
-      const [{ withStore }, { eraseCustomer }, { eraseFromSnapshot }] = await Promise.all([
+      const [{ withStore }, { eraseCustomer }, { eraseFromSnapshot }, { replayJournal }] = await Promise.all([
         import('../../store/db.js'),
         import('../../store/erase.js'),
         import('../../scores/lookup.js'),
+        import('../../scores/rescore-journal.js'),
       ]);
       const report = await withStore(
         g.db,
         async (store) => {
           // The serving snapshot beside the store (kairos serve's look-ups) holds the customer too: their line is overwritten first.
           eraseFromSnapshot(store.path, customerId);
+          // So may the rescorings a killed server left in its journal: moved into the store, where the erasure deletes them.
+          await replayJournal(store, store.path);
           return eraseCustomer(store, customerId, 'cli');
         },
         { mustExist: true, ...storeWait(io, g) },
