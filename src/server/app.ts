@@ -171,7 +171,7 @@ export async function buildServer(store: Store, options: ServerOptions): Promise
     db,
     config,
     (level, message, details) => app.log[level]({ ...details }, message),
-    () => serving.jobEnded(),
+    (job) => serving.jobEnded(job.kind),
     // The snapshot of what the run is about to publish: put to use when it has ended.
     (key, why) => serving.prepare(key, why),
   );

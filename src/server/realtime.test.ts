@@ -1,5 +1,5 @@
 // Real-time rescoring against the models' own functions and a run, GET /customers filters and cursors, saved segments, transitions and drift through the API (app.inject).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -13,7 +13,7 @@ import { rescoreCustomers } from '../scores/rescore.js';
 import { journalFiles } from '../scores/rescore-journal.js';
 import { explainCustomer, explainRow } from '../scores/explain.js';
 import { customerScoresRow, storedResults } from '../scores/results.js';
-import { buildSnapshot, lookupKey, readSnapshotMeta, ServingSnapshot, snapshotKey } from '../scores/lookup.js';
+import { buildSnapshot, lookupKey, readSnapshotMeta, ServingSnapshot, snapshotFiles, snapshotKey } from '../scores/lookup.js';
 import { runScores } from '../scores/run.js';
 import type { Store } from '../store/db.js';
 import { expectClose } from '../testing/expect-close.js';
@@ -141,7 +141,7 @@ describe('one customer read', () => {
       expect(app.serving.orders(id)?.complete).toBe(false);
       // The job has ended (it is listed so); its batch is looked for (catchUp) before the snapshot's lines suffice again.
       ingesting = false;
-      app.serving.jobEnded();
+      app.serving.jobEnded('ingest');
       expect(app.serving.orders(id)?.complete).toBe(false);
       await app.servingCopyIdle();
       expect(app.serving.orders(id)?.complete).toBe(true);
@@ -443,3 +443,20 @@ describe('rescoring and the next run', () => {
     expect(shown.body.customer.last_order_date).toBe('2023-10-20');
   });
 });
+
+describe('a snapshot never published', () => {
+  it('has its files removed (a run that failed after making its snapshot), the one in use still serving', async () => {
+    app.serving.refresh();
+    await app.servingCopyIdle();
+    const id = String(await store.value(`SELECT customer_id FROM customer_scores WHERE run_id IS NOT NULL ORDER BY customer_id LIMIT 1`));
+    const files = snapshotFiles(store.path);
+    const meta = JSON.parse(readFileSync(files.meta, 'utf8')) as { key: string };
+    writeFileSync(files.meta, JSON.stringify({ ...meta, key: `${meta.key} (of a run that failed)` }));
+    app.serving.refresh();
+    await app.servingCopyIdle();
+    expect([existsSync(files.meta), existsSync(files.data)]).toEqual([false, false]);
+    expect(app.serving.serving).toBe(true);
+    expect(app.serving.find(id)?.row['customer_id']).toBe(id);
+  });
+});
+

@@ -3,7 +3,7 @@ import type { Store } from '../store/db.js';
 import type { z } from 'zod';
 import { KairosError } from '../errors.js';
 import { explainCustomer, explainRow, type CustomerExplanation } from '../scores/explain.js';
-import { buildSnapshot, eraseFromSnapshot, removeSnapshot, ServingSnapshot, snapshotKey, type SnapshotCustomer } from '../scores/lookup.js';
+import { buildSnapshot, eraseFromSnapshot, readSnapshotMeta, removeSnapshot, ServingSnapshot, snapshotKey, type SnapshotCustomer } from '../scores/lookup.js';
 import type { ScoreRegistry } from '../scores/registry.js';
 import { rescoringModels, rescoringsOfRun, type HeldOrders, type Rescored, type RescoringModels, type StoredRescoring } from '../scores/rescore.js';
 import { customerScoresRow, storedResults, type StoredResults } from '../scores/results.js';
@@ -121,9 +121,12 @@ export class ServingSnapshots {
     this.writing = writing;
   }
 
-  /** A job of the runner has ended: its batches are accounted for (catchUp), the published state checked (refresh). */
-  jobEnded(): void {
-    this.unsettled = true;
+  /**
+   * A job of the runner has ended: the published state checked (refresh), and an ingest's batch accounted for
+   * (catchUp; until then a rescoring reads the store for the order lines of later batches). A run writes no order.
+   */
+  jobEnded(kind: string): void {
+    if (kind === 'ingest') this.unsettled = true;
     this.refresh();
   }
 
@@ -275,6 +278,9 @@ export class ServingSnapshots {
     this.prepared = null;
     if (this.current?.snapshot.meta.key === key) {
       void prepared?.snapshot.then((p) => p?.close());
+      // A run that made its snapshot and then failed left the files of a state never published beside the store (the
+      // one in use is read through its open file): removed, so that no copy of an erased customer stays there.
+      if (readSnapshotMeta(this.dbPath)?.key !== key) removeSnapshot(this.dbPath);
       await this.catchUp();
       return;
     }
