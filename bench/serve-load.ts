@@ -1,6 +1,6 @@
 // Customer look-ups under load (autocannon against kairos serve on 127.0.0.1), alone and while a full scoring run started by POST /runs is in progress.
 //
-//   npm run build && npx tsx bench/serve-load.ts [--customers 1000000] [--rate 500] [--seconds 20] [--repeat 3] [--connections 10] [--routes customer,rescore,health] [--through-publish 60]
+//   npm run build && npx tsx bench/serve-load.ts [--customers 1000000] [--rate 500] [--seconds 20] [--repeat 3] [--connections 10] [--routes customer,rescore,health] [--through-publish 60 [--whole-run]]
 //
 // Builds once (cached in bench/out) a store of the purchase log bench/purchase-log.ts writes (`--customers`
 // customers, seed 42: `kairos ingest orders FILE --preset cdnow`, then one `kairos score`), and a read and a write key.
@@ -29,6 +29,8 @@ const repeat = Number(option('--repeat', '3'));
 const connections = Number(option('--connections', '10'));
 /** With --through-publish N: windows of 5 s from the run's publishing until N s after it has ended (0: none). */
 const throughPublish = Number(option('--through-publish', '0'));
+/** With --whole-run (and --through-publish N): the windows of 5 s start with the run, not at its publishing. */
+const wholeRun = process.argv.includes('--whole-run');
 const bin = resolve('bin/kairos.js');
 const out = resolve('bench/out');
 const base = resolve(out, `serve-load-${customers}.duckdb`);
@@ -180,18 +182,22 @@ for (let r = 0; r < repeat; r++) {
       // s after the job has ended (the server makes its new serving snapshot meanwhile).
       for (;;) {
         const j = await api(s, 'GET', `/jobs/${job.jobId}`);
-        if (j.status !== 'running' || j.stage === 'publishing the run') break;
+        if (wholeRun || j.status !== 'running' || j.stage === 'publishing the run') break;
         await new Promise((wait) => setTimeout(wait, 200));
       }
       let ended: number | null = null;
+      const windows: Phase[] = [];
       const t0 = performance.now();
       while (ended === null || performance.now() - ended < throughPublish * 1000) {
         const at = ((performance.now() - t0) / 1000).toFixed(0);
         const w = await load(s, routes[0] as Route, 5);
         const j = await api(s, 'GET', `/jobs/${job.jobId}`);
         if (ended === null && j.status !== 'running') ended = performance.now();
-        console.log(`round ${r + 1} ${routes[0]} at publish +${at} s: ${show(w)} (job ${j.status}${j.status === 'running' ? ` at ${j.stage}` : ''})`);
+        windows.push(w);
+        console.log(`round ${r + 1} ${routes[0]} at ${wholeRun ? 'the run' : 'publish'} +${at} s: ${show(w)} (job ${j.status}${j.status === 'running' ? ` at ${j.stage}` : ''})`);
       }
+      const over = windows.filter((w) => w.p99 >= 50);
+      console.log(`round ${r + 1}: ${windows.length} windows of 5 s, ${over.length} with p99 >= 50 ms (${over.map((w) => w.p99).join(', ') || 'none'}), lowest rate ${Math.min(...windows.map((w) => w.rps)).toFixed(0)} req/s`);
     }
   } finally {
     await stop(s);

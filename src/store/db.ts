@@ -571,13 +571,14 @@ export class Store {
   }
 
   /** Creates (or replaces) a table from typed columns of equal length, appended in chunks. */
-  async writeColumns(table: string, columns: readonly ColumnData[], options: { temporary?: boolean } = {}): Promise<void> {
+  async writeColumns(table: string, columns: readonly ColumnData[], options: { temporary?: boolean; append?: boolean } = {}): Promise<void> {
     const n = columns[0]?.values.length ?? 0;
     for (const c of columns) {
       if (c.values.length !== n) throw new KairosError('INTERNAL', `column ${c.name} has ${c.values.length} values, expected ${n}`);
     }
     const ddl = columns.map((c) => `${quoteIdentifier(c.name)} ${c.type}`).join(', ');
-    await this.run(`CREATE OR REPLACE ${options.temporary ? 'TEMP ' : ''}TABLE ${quoteIdentifier(table)} (${ddl})`);
+    // `append`: the rows go after those of the table written by the previous call (RemoteStore's chunks).
+    if (!options.append) await this.run(`CREATE OR REPLACE ${options.temporary ? 'TEMP ' : ''}TABLE ${quoteIdentifier(table)} (${ddl})`);
     const types: DuckDBType[] = columns.map((c) => COLUMN_TYPES[c.type]);
     const appender = await this.connection.createAppender(table);
     try {
