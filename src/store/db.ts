@@ -20,6 +20,7 @@ import { KairosError, StoreError } from '../errors.js';
 import { acquire, lockConflict, type StoreBusy } from './locks.js';
 import { migrate } from './migrations.js';
 import { DEFAULT_DB_PATH } from './paths.js';
+import { PackedTexts } from './packed-texts.js';
 
 // DuckDB's packages are CommonJS, loaded with require: an ESM import of them makes Node lex every file of
 // @duckdb/node-api for its exports first, which took 0.74-0.85 s against 0.43-0.46 s for require on this machine, at
@@ -134,6 +135,9 @@ export type ColumnData =
   /** Days since 1970-01-01 (whole numbers); non-finite -> NULL. */
   | { name: string; type: 'DATE'; values: Float64Array | Int32Array | readonly (number | null)[] };
 
+/** A column Store.exposeColumns takes: ColumnData, or texts packed in parts (a worker's, see RemoteStore.exposeColumns). */
+export type ExposedColumn = ColumnData | { name: string; type: 'VARCHAR'; values: PackedTexts };
+
 export interface StoreOptions {
   /** Open read-only (implies mustExist). */
   readOnly?: boolean;
@@ -186,7 +190,7 @@ export class Store {
   /** True while forEachChunk streams a result: any other statement would end that stream early. */
   private streaming = false;
   /** Column sources exposed as table functions (exposeColumns), by function name; null once released. */
-  private readonly sources = new Map<string, readonly ColumnData[] | null>();
+  private readonly sources = new Map<string, readonly ExposedColumn[] | null>();
   /**
    * Functions registered since the open transaction began (null: none open). DuckDB's catalog is transactional: a
    * ROLLBACK drops them, so they are forgotten then and registered again on the next exposeColumns.
@@ -513,7 +517,7 @@ export class Store {
    * name()`) uses them without their being copied into a table first. The arrays must not change until
    * `releaseColumns(name)`; exposing again replaces them.
    */
-  exposeColumns(name: string, columns: readonly ColumnData[]): void {
+  exposeColumns(name: string, columns: readonly ExposedColumn[]): void {
     const n = columns[0]?.values.length ?? 0;
     for (const c of columns) {
       if (c.values.length !== n) throw new KairosError('INTERNAL', `column ${c.name} has ${c.values.length} values, expected ${n}`);
@@ -539,7 +543,7 @@ export class Store {
       },
       mainFunction: (info, output) => {
         try {
-          const { columns: source } = info.bindData as { columns: readonly ColumnData[] };
+          const { columns: source } = info.bindData as { columns: readonly ExposedColumn[] };
           const state = info.initData as { position: number };
           const rows = source[0]?.values.length ?? 0;
           const start = state.position;
@@ -856,7 +860,11 @@ function copyDoubles(chunk: DuckDBDataChunk, column: number, count: number, out:
   }
 }
 
-function fillTexts(vector: DuckDBVarCharVector, values: readonly (string | null)[], start: number, end: number): void {
+function fillTexts(vector: DuckDBVarCharVector, values: readonly (string | null)[] | PackedTexts, start: number, end: number): void {
+  if (values instanceof PackedTexts) {
+    for (let i = start; i < end; i++) vector.setItem(i - start, values.value(i) ?? null);
+    return;
+  }
   for (let i = start; i < end; i++) vector.setItem(i - start, values[i] ?? null);
 }
 

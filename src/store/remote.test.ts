@@ -45,23 +45,52 @@ describe('RemoteStore', () => {
     expect(await store.value('SELECT sum(v) FROM t')).toBe(values.reduce((a, b) => a + b, 0));
   });
 
-  it('exposes columns of 45,001 rows sent in parts, whole and in order, to the queries that follow', async () => {
+  it('exposes columns of 45,001 rows in parts, each sent once the one before is answered, whole and in order to the queries that follow', async () => {
     const remote = new RemoteStore(':memory:', channel.port2).asStore();
     const parts: number[] = [];
-    channel.port1.on('message', (m: { kind: string; method?: string; args?: [string, { values: unknown[] }[]] }) => {
-      if (m.kind === 'call' && m.method === 'exposeColumnsPart') parts.push(m.args?.[1][0]?.values.length ?? -1);
+    // The texts of each part arrive as one string (PackedTexts), the numbers as a typed array of the part's rows.
+    const shapes = new Set<string>();
+    channel.port1.on('message', (m: { kind: string; method?: string; args?: [string, { packed?: { rows: number; text: unknown }; values?: unknown }[]] }) => {
+      if (m.kind !== 'call' || m.method !== 'exposeColumnsPart') return;
+      const [id, k] = m.args?.[1] ?? [];
+      parts.push(id?.packed?.rows ?? -1);
+      shapes.add(`${typeof id?.packed?.text} ${k?.values instanceof Int32Array ? (k.values as Int32Array).length : -1}`);
     });
+    // What the worker's end posts, in order, and whether every call before it had its answer at that moment.
+    const answered = new Set<number>();
+    channel.port2.on('message', (m: { kind: string; id: number }) => {
+      if (m.kind === 'reply') answered.add(m.id);
+    });
+    const posted: { method: string; allAnswered: boolean }[] = [];
+    const post = channel.port2.postMessage.bind(channel.port2);
+    channel.port2.postMessage = (m: { id: number; method: string }) => {
+      posted.push({ method: m.method, allAnswered: Array.from({ length: m.id - 1 }, (_, i) => i + 1).every((id) => answered.has(id)) });
+      post(m);
+    };
     const n = 45_001;
-    const ids = Array.from({ length: n }, (_, i) => (i % 5 === 0 ? null : `r${i}`));
+    const ids = Array.from({ length: n }, (_, i) => (i % 5 === 0 ? null : i % 7 === 0 ? '' : `r${i}·é🙂`));
     const k = Int32Array.from({ length: n }, (_, i) => i * 3);
+    // Numbers in a plain array, nulls among them, as some scorers expose them.
+    const d = Array.from({ length: n }, (_, i) => (i % 3 === 0 ? null : i / 8));
     remote.exposeColumns('vals', [
       { name: 'id', type: 'VARCHAR', values: ids },
       { name: 'k', type: 'INTEGER', values: k },
+      { name: 'd', type: 'DOUBLE', values: d },
     ]);
-    const rows = await remote.all<{ id: string | null; k: number }>('SELECT id, k FROM vals()');
+    const rows = await remote.all<{ id: string | null; k: number; d: number | null }>('SELECT id, k, d FROM vals()');
     expect(parts).toEqual([20_000, 20_000, 5_001]);
+    expect([...shapes]).toEqual(['string 20000', 'string 5001']);
+    // The query, made at once, went behind the last part; no part went before the previous one was taken.
+    expect(posted).toEqual([
+      { method: 'exposeColumnsPart', allAnswered: true },
+      { method: 'exposeColumnsPart', allAnswered: true },
+      { method: 'exposeColumnsPart', allAnswered: true },
+      { method: 'all', allAnswered: true },
+    ]);
     expect(rows).toHaveLength(n);
-    for (const i of [0, 19_999, 20_000, 40_000, 45_000]) expect(rows[i], String(i)).toEqual({ id: ids[i], k: k[i] });
+    for (const i of [0, 1, 7, 19_999, 20_000, 20_013, 40_000, 45_000]) expect(rows[i], String(i)).toEqual({ id: ids[i], k: k[i], d: d[i] });
+    expect(rows.map((r) => r.id)).toEqual(ids);
+    expect(rows.map((r) => r.d)).toEqual(d);
     remote.releaseColumns('vals');
   });
 });

@@ -15,13 +15,19 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { DuckDBType } from '@duckdb/node-api';
 import { KairosError, type ErrorCode } from '../errors.js';
-import { inTransaction, type ChunkReader, type ColumnData, type ListColumn, type Row, type SqlValue, type Store } from './db.js';
+import { inTransaction, type ChunkReader, type ColumnData, type ExposedColumn, type ListColumn, type Row, type SqlValue, type Store } from './db.js';
+import { PackedTexts, packTexts, type PackedPart } from './packed-texts.js';
 
 /** Rows per call of RemoteStore.writeColumns and exposeColumns (about 20 ms of the host's thread each at 1M-row writes). */
 const WRITE_CHUNK = 20_000;
 
 /** The host's own call: a part of the columns RemoteStore.exposeColumns sends (not a Store method). */
 const EXPOSE_PART = 'exposeColumnsPart';
+
+/** A column's rows in such a part: numbers as a typed array, texts packed. */
+type SentColumn =
+  | { readonly name: string; readonly type: Exclude<ColumnData['type'], 'VARCHAR'>; readonly values: Float64Array | Int32Array }
+  | { readonly name: string; readonly type: 'VARCHAR'; readonly packed: PackedPart };
 
 /** A call from the worker: a Store method and its arguments (cloned). */
 interface Call {
@@ -100,6 +106,30 @@ function buffersOf(value: unknown): ArrayBuffer[] {
   return [...out];
 }
 
+/** A readColumns answer as the host sends it: the numbers' arrays (transferred) and each text column packed in parts. */
+interface PackedColumns {
+  readonly numbers: Record<string, Float64Array>;
+  readonly packed: Record<string, PackedPart[]>;
+}
+
+/**
+ * Text columns (of readColumns) as parts of WRITE_CHUNK rows of PackedTexts, the server's thread let go between two:
+ * a million ids posted as a million strings stop it for 107 ms (their clone), packed for 14 ms at the longest
+ * (bench/worker-transfer.ts, medians).
+ */
+async function packColumns(texts: Record<string, string[]>): Promise<Record<string, PackedPart[]>> {
+  const out: Record<string, PackedPart[]> = {};
+  for (const [name, values] of Object.entries(texts)) {
+    const parts: PackedPart[] = [];
+    for (let start = 0; start < values.length; start += WRITE_CHUNK) {
+      if (start > 0) await new Promise((turn) => setImmediate(turn));
+      parts.push(packTexts(values, start, Math.min(values.length, start + WRITE_CHUNK)));
+    }
+    out[name] = parts;
+  }
+  return out;
+}
+
 /** The methods a worker may call: the Store's public ones that take and return plain data. */
 const FORWARDED = new Set([
   'run',
@@ -126,22 +156,28 @@ export function hostStore(store: Store, port: MessagePort): () => void {
   const answer = (reply: Reply): void => {
     port.postMessage(reply, buffersOf(reply.value) as never);
   };
-  // Columns to expose arriving in parts (RemoteStore.exposeColumns), filled in place until the last part.
-  const arriving = new Map<string, ColumnData[]>();
+  // Columns to expose arriving in parts (RemoteStore.exposeColumns): numbers filled in place, texts kept packed.
+  const arriving = new Map<string, ExposedColumn[]>();
   const handle = async (call: Call): Promise<void> => {
     try {
       if (call.method === EXPOSE_PART) {
-        const [name, part, offset, total] = call.args as [string, ColumnData[], number, number];
+        const [name, part, offset, total] = call.args as [string, SentColumn[], number, number];
         const into =
           offset === 0
-            ? part.map((c) => ({ ...c, values: ArrayBuffer.isView(c.values) ? new (c.values.constructor as Float64ArrayConstructor)(total) : new Array(total) }) as ColumnData)
+            ? part.map((c): ExposedColumn => ('packed' in c ? { name: c.name, type: 'VARCHAR', values: new PackedTexts(total, c.packed.rows) } : { ...c, values: new (c.values.constructor as Float64ArrayConstructor)(total) }))
             : (arriving.get(name) ?? []);
+        let rows = 0;
         part.forEach((c, ci) => {
-          const target = into[ci]?.values as unknown as { [i: number]: unknown };
-          for (let i = 0; i < c.values.length; i++) target[offset + i] = c.values[i];
+          const target = into[ci]?.values;
+          if ('packed' in c) {
+            (target as PackedTexts).add(offset, c.packed);
+            rows = c.packed.rows;
+          } else {
+            (target as Float64Array).set(c.values, offset);
+            rows = c.values.length;
+          }
         });
-        const n = part[0]?.values.length ?? 0;
-        if (offset + n < total) arriving.set(name, into);
+        if (offset + rows < total) arriving.set(name, into);
         else {
           arriving.delete(name);
           store.exposeColumns(name, into);
@@ -192,6 +228,12 @@ export function hostStore(store: Store, port: MessagePort): () => void {
           },
         );
         answer({ kind: 'reply', id: call.id, value: undefined });
+        return;
+      }
+      if (call.method === 'readColumns') {
+        const [sql, params] = call.args as [string, SqlValue[]];
+        const { numbers, texts } = await store.readColumns(sql, params);
+        answer({ kind: 'reply', id: call.id, value: { numbers, packed: await packColumns(texts) } satisfies PackedColumns });
         return;
       }
       const method = (store as unknown as Record<string, (...a: unknown[]) => unknown>)[call.method] as (...a: unknown[]) => unknown;
@@ -256,6 +298,8 @@ export class RemoteStore {
   private next = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly exposed = new Set<string>();
+  /** Columns being exposed in parts (exposeColumns): settles once the host has answered the last part; null: none. */
+  private exposing: Promise<void> | null = null;
 
   constructor(
     readonly path: string,
@@ -281,7 +325,16 @@ export class RemoteStore {
     }
   }
 
+  /**
+   * A call in the order made: posted at once, or behind the parts of columns being exposed (`exposing`), once the last
+   * of them is answered (the reactions to one promise run in the order they were added, so the calls keep theirs).
+   */
   private call<T>(method: string, args: readonly unknown[], stream?: Pick<Pending, 'onChunk' | 'onColumns'>): Promise<T> {
+    if (this.exposing !== null) return this.exposing.then(() => this.post<T>(method, args, stream));
+    return this.post(method, args, stream);
+  }
+
+  private post<T>(method: string, args: readonly unknown[], stream?: Pick<Pending, 'onChunk' | 'onColumns'>): Promise<T> {
     const id = this.next++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, ...stream });
@@ -309,8 +362,23 @@ export class RemoteStore {
     return this.call('table', [sql, params]);
   }
 
-  readColumns(sql: string, params: readonly SqlValue[] = []): Promise<{ numbers: Record<string, Float64Array>; texts: Record<string, string[]> }> {
-    return this.call('readColumns', [sql, params]);
+  /** The host sends the texts packed (see packColumns): unpacked here, on the worker's thread. */
+  async readColumns(sql: string, params: readonly SqlValue[] = []): Promise<{ numbers: Record<string, Float64Array>; texts: Record<string, string[]> }> {
+    const { numbers, packed } = await this.call<PackedColumns>('readColumns', [sql, params]);
+    const texts: Record<string, string[]> = {};
+    for (const [name, parts] of Object.entries(packed)) {
+      const values: string[] = [];
+      for (const p of parts) {
+        let from = 0;
+        for (let i = 0; i < p.rows; i++) {
+          const to = p.ends[i] as number;
+          values.push(p.text.slice(from, to));
+          from = to;
+        }
+      }
+      texts[name] = values;
+    }
+    return { numbers, texts };
   }
 
   readNumberColumns(sql: string, params: readonly SqlValue[] = [], rows?: number): Promise<Record<string, Float64Array>> {
@@ -331,9 +399,13 @@ export class RemoteStore {
   }
 
   /**
-   * Sent in order with the next calls (the host copies the arrays: later changes here are not seen), in parts of
-   * WRITE_CHUNK rows, as writeColumns: the learned scorer's three columns of a million reasons, sent whole, stopped
-   * the server's thread for 2.5 s (their clone) at 1M customers.
+   * Sent in order with the next calls (the host copies the arrays: later changes here are not seen). Past WRITE_CHUNK
+   * rows, in parts of that size, each posted once the host has answered the one before, the calls made meanwhile
+   * waiting behind the last, and the texts packed (PackedTexts). The learned scorer's seven columns of a million rows
+   * stop the server's thread for 1.4 s sent whole, 1.0 s in parts posted at once (its port takes every message
+   * waiting in one turn), 46 ms in parts in turn and 42 ms with the texts packed (bench/worker-transfer.ts, medians);
+   * packed, they leave no million young strings to its collector, whose back-to-back collections (20-29 ms each, for
+   * a second) showed in a served run at 1M customers with the texts sent as strings.
    */
   exposeColumns(name: string, columns: readonly ColumnData[]): void {
     this.exposed.add(name);
@@ -342,10 +414,22 @@ export class RemoteStore {
       void this.call('exposeColumns', [name, columns]).catch(() => undefined);
       return;
     }
-    for (let start = 0; start < n; start += WRITE_CHUNK) {
-      const part = columns.map((c) => ({ ...c, values: c.values.slice(start, start + WRITE_CHUNK) }));
-      void this.call(EXPOSE_PART, [name, part, start, n]).catch(() => undefined);
-    }
+    // Numbers as typed arrays (filled in place at the host; a part copied out, as a view would clone its whole buffer), texts packed (see PackedTexts).
+    const sent = columns.map((c) => (c.type === 'VARCHAR' || ArrayBuffer.isView(c.values) ? c : { ...c, values: Float64Array.from(c.values, (v) => v ?? Number.NaN) }));
+    const send = async (): Promise<void> => {
+      for (let start = 0; start < n; start += WRITE_CHUNK) {
+        const end = Math.min(n, start + WRITE_CHUNK);
+        const part = sent.map((c): SentColumn => (c.type === 'VARCHAR' ? { name: c.name, type: c.type, packed: packTexts(c.values, start, end) } : { name: c.name, type: c.type, values: (c.values as Float64Array).slice(start, end) }));
+        // A part the host fails to take is said by the queries on `name()` (no columns exposed), as for a whole one.
+        await this.post(EXPOSE_PART, [name, part, start, n]).catch(() => undefined);
+      }
+    };
+    const exposing = (this.exposing ?? Promise.resolve()).then(send);
+    this.exposing = exposing;
+    // Reacts before the calls queued behind it: the last exposure's end lets the calls made after it go at once.
+    void exposing.then(() => {
+      if (this.exposing === exposing) this.exposing = null;
+    });
   }
 
   releaseColumns(name: string): void {
