@@ -29,7 +29,7 @@ const repeat = Number(option('--repeat', '3'));
 const connections = Number(option('--connections', '10'));
 /** With --through-publish N: windows of 5 s from the run's publishing until N s after it has ended (0: none). */
 const throughPublish = Number(option('--through-publish', '0'));
-/** With --whole-run (and --through-publish N): the windows of 5 s start with the run, not at its publishing. */
+/** With --whole-run (and --through-publish N): the windows of 5 s start when the during-run windows end (the rest of the run), not at its publishing. */
 const wholeRun = process.argv.includes('--whole-run');
 const bin = resolve('bin/kairos.js');
 const out = resolve('bench/out');
@@ -178,8 +178,8 @@ for (let r = 0; r < repeat; r++) {
       console.log(`round ${r + 1} ${route} during run: ${show(d)} (run ${job.runId} ${after.status === 'running' ? `still running at ${after.stage}` : `ENDED before the window closed (${after.status})`})`);
     }
     if (throughPublish > 0) {
-      // The run's end: from the moment it begins to publish, windows of 5 s of the first route until `throughPublish`
-      // s after the job has ended (the server makes its new serving snapshot meanwhile).
+      // The run's end: from the moment it begins to publish (with --whole-run, at once), windows of 5 s of the first
+      // route until `throughPublish` s after the job has ended (the server makes its new serving snapshot meanwhile).
       for (;;) {
         const j = await api(s, 'GET', `/jobs/${job.jobId}`);
         if (wholeRun || j.status !== 'running' || j.stage === 'publishing the run') break;
