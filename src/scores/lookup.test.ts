@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../config.js';
 import type { Store } from '../store/db.js';
 import { toyStore } from '../testing/toy-scorers.js';
-import { buildSnapshot, eraseFromSnapshot, readSnapshotMeta, removeSnapshot, ServingSnapshot, snapshotFiles, snapshotKey } from './lookup.js';
+import { buildSnapshot, eraseFromSnapshot, flushWhileWritten, readSnapshotMeta, removeSnapshot, ServingSnapshot, snapshotFiles, snapshotKey } from './lookup.js';
 import { DEFAULT_REGISTRY } from './registry.js';
 import { customerScoresRow, storedResults } from './results.js';
 import { runScores } from './run.js';
@@ -139,5 +139,50 @@ describe('the serving snapshot', () => {
       }
       removeSnapshot(store.path);
     }
+  });
+});
+
+describe('flushWhileWritten', () => {
+  const openFds = (): number => readdirSync('/proc/self/fd').length;
+  const descriptorsOf = (file: string): number =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === file;
+      } catch {
+        return false;
+      }
+    }).length;
+
+  it('holds the file from the moment it appears, to sync it while it is written, and no descriptor once stopped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kairos-flush-'));
+    try {
+      const file = join(dir, 'data.part');
+      const before = openFds();
+      const flushing = flushWhileWritten(file);
+      // Not there at first (the writer has not opened it), then written in steps.
+      await new Promise((wait) => setTimeout(wait, 150));
+      const fd = openSync(file, 'w');
+      for (let i = 0; i < 5; i++) {
+        writeSync(fd, Buffer.alloc(64 * 1024, 0x61));
+        await new Promise((wait) => setTimeout(wait, 60));
+      }
+      // The writer's descriptor and the flusher's.
+      expect(descriptorsOf(file)).toBe(2);
+      closeSync(fd);
+      await flushing.stop();
+      expect(descriptorsOf(file)).toBe(0);
+      expect(openFds()).toBe(before);
+      expect(statSync(file).size).toBe(5 * 64 * 1024);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stops at once when the file never appeared', async () => {
+    const before = openFds();
+    const flushing = flushWhileWritten(join(tmpdir(), `kairos-never-${process.pid}-${Date.now()}`));
+    await new Promise((wait) => setTimeout(wait, 250));
+    await flushing.stop();
+    expect(openFds()).toBe(before);
   });
 });
