@@ -29,7 +29,11 @@ const repeat = Number(option('--repeat', '3'));
 const connections = Number(option('--connections', '10'));
 /** With --through-publish N: windows of 5 s from the run's publishing until N s after it has ended (0: none). */
 const throughPublish = Number(option('--through-publish', '0'));
-/** With --whole-run (and --through-publish N): the windows of 5 s start when the during-run windows end (the rest of the run), not at its publishing. */
+/**
+ * With --whole-run (and --through-publish N): the windows of 5 s start when the during-run windows end (the rest of the
+ * run), not at its publishing. Either way, the percentiles over all the answers of the windows begun while the job ran,
+ * and of those after, are printed too.
+ */
 const wholeRun = process.argv.includes('--whole-run');
 const bin = resolve('bin/kairos.js');
 const out = resolve('bench/out');
@@ -122,17 +126,24 @@ interface Phase {
  * The load on a route: 'customer' (GET /customers/{id}, ids in turn), 'rescore' (POST /customers/{id}/rescore, the
  * same ids) or 'health' (GET /health: one SELECT 1 on a read connection).
  */
-async function load(s: Server, route: Route, duration = seconds): Promise<Phase> {
+async function load(s: Server, route: Route, duration = seconds, latencies?: number[]): Promise<Phase> {
   let i = 0;
   const path = (): string =>
     route === 'health' ? '/health' : `/customers/${encodeURIComponent(ids[i++ % ids.length] as string)}${route === 'rescore' ? '/rescore' : ''}`;
-  const result = await autocannon({
-    url: s.url,
-    connections,
-    overallRate: rate,
-    duration,
-    headers: { authorization: `Bearer ${route === 'rescore' ? keys.write : keys.read}` },
-    requests: [{ method: route === 'rescore' ? 'POST' : 'GET', setupRequest: (req) => ({ ...req, path: path() }) }],
+  // Each answer's time, kept when asked: percentiles over several windows (--whole-run).
+  const result = await new Promise<autocannon.Result>((done, fail) => {
+    const instance = autocannon(
+      {
+        url: s.url,
+        connections,
+        overallRate: rate,
+        duration,
+        headers: { authorization: `Bearer ${route === 'rescore' ? keys.write : keys.read}` },
+        requests: [{ method: route === 'rescore' ? 'POST' : 'GET', setupRequest: (req) => ({ ...req, path: path() }) }],
+      },
+      (err, res) => (err ? fail(err) : done(res)),
+    );
+    if (latencies) instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => latencies.push(ms));
   });
   return { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max, rps: result.requests.average, non2xx: result.non2xx, errors: result.errors };
 }
@@ -187,10 +198,13 @@ for (let r = 0; r < repeat; r++) {
       }
       let ended: number | null = null;
       const windows: Phase[] = [];
+      // The answers' times in the windows that began while the job ran, and in those after.
+      const running: number[] = [];
+      const after: number[] = [];
       const t0 = performance.now();
       while (ended === null || performance.now() - ended < throughPublish * 1000) {
         const at = ((performance.now() - t0) / 1000).toFixed(0);
-        const w = await load(s, routes[0] as Route, 5);
+        const w = await load(s, routes[0] as Route, 5, ended === null ? running : after);
         const j = await api(s, 'GET', `/jobs/${job.jobId}`);
         if (ended === null && j.status !== 'running') ended = performance.now();
         windows.push(w);
@@ -198,6 +212,10 @@ for (let r = 0; r < repeat; r++) {
       }
       const over = windows.filter((w) => w.p99 >= 50);
       console.log(`round ${r + 1}: ${windows.length} windows of 5 s, ${over.length} with p99 >= 50 ms (${over.map((w) => w.p99).join(', ') || 'none'}), lowest rate ${Math.min(...windows.map((w) => w.rps)).toFixed(0)} req/s`);
+      const pct = (xs: number[], q: number): string => ([...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? Number.NaN).toFixed(1);
+      for (const [label, xs] of [[wholeRun ? 'the rest of the run' : 'the publication', running], ['after the job ended', after]] as const) {
+        console.log(`round ${r + 1}: ${label}, ${xs.length} answers: p50 ${pct(xs, 0.5)} ms, p99 ${pct(xs, 0.99)} ms, p99.9 ${pct(xs, 0.999)} ms, max ${pct(xs, 1)} ms`);
+      }
     }
   } finally {
     await stop(s);
