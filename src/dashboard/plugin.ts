@@ -146,14 +146,15 @@ export const dashboardPlugin: ServerPlugin = async (app, ctx) => {
     void sendPage(reply, page('Error', '', session ? pageContext(session) : null, body), HTTP_STATUSES[e.code]);
   });
 
-  // Sessions: the cookie's session, its key still valid (read at every request: a revocation counts at once).
+  // Sessions: the cookie's session, its key still valid (checked at every request through the server's key rows, read
+  // again after any key changes in this process: a revocation counts at once, and a page costs no query for it).
   app.addHook('onRequest', async (req, reply) => {
     const route = (req.routeOptions.config as { dashboard?: DashboardRoute }).dashboard;
     if (route === undefined || route.scope === null) return;
     const session = sessions.get(parseCookies(req.headers.cookie)[SESSION_COOKIE]);
     let valid = session;
     if (session !== undefined) {
-      const key = await ctx.db((store) => store.one<{ scope: Scope; revoked_at: string | null }>('SELECT scope, revoked_at FROM api_keys WHERE key_id = ?', [session.keyId]));
+      const key = await ctx.keys.row(session.keyId);
       if (!key || key.revoked_at !== null) {
         sessions.deleteKey(session.keyId);
         valid = undefined;

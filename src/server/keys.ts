@@ -74,7 +74,7 @@ export async function revokeKey(store: Store, keyId: string): Promise<ApiKey> {
   return (await listKeys(store)).find((k) => k.keyId === keyId) as ApiKey;
 }
 
-type KeyRow = { scope: Scope; name: string | null; salt: string; hash: string; created_at: string; revoked_at: string | null };
+export type KeyRow = { scope: Scope; name: string | null; salt: string; hash: string; created_at: string; revoked_at: string | null };
 
 /**
  * Checks keys against the store. scrypt costs tens of milliseconds by design: a key that passed once is remembered
@@ -98,17 +98,7 @@ export class KeyChecker {
     const m = KEY_FORMAT.exec(token);
     if (!m) throw refused();
     const [, keyId, secret] = m as unknown as [string, string, string];
-    if (this.rowsAt !== keyChanges) {
-      this.rows = new Map();
-      this.rowsAt = keyChanges;
-    }
-    let row = this.rows.get(keyId);
-    if (row === undefined) {
-      const seen = keyChanges;
-      row = await this.db((store) => store.one<KeyRow>('SELECT scope, name, salt, hash, created_at, revoked_at FROM api_keys WHERE key_id = ?', [keyId]));
-      // Only ids that exist are remembered (a flood of made-up ids is not kept), and only if no key changed meanwhile.
-      if (row !== undefined && seen === keyChanges) this.rows.set(keyId, row);
-    }
+    const row = await this.row(keyId);
     if (!row || row.revoked_at !== null) throw refused();
     const digest = createHash('sha256').update(token).digest();
     const known = this.verified.get(keyId);
@@ -128,5 +118,21 @@ export class KeyChecker {
       this.verified.set(keyId, digest);
     } else if (!timingSafeEqual(known, digest)) throw refused();
     return { keyId, name: row.name, scope: row.scope, createdAt: row.created_at, revokedAt: null };
+  }
+
+  /** The key's row (revoked or not), undefined for an unknown id; read once until a key changes in this process. */
+  async row(keyId: string): Promise<KeyRow | undefined> {
+    if (this.rowsAt !== keyChanges) {
+      this.rows = new Map();
+      this.rowsAt = keyChanges;
+    }
+    let row = this.rows.get(keyId);
+    if (row === undefined) {
+      const seen = keyChanges;
+      row = await this.db((store) => store.one<KeyRow>('SELECT scope, name, salt, hash, created_at, revoked_at FROM api_keys WHERE key_id = ?', [keyId]));
+      // Only ids that exist are remembered (a flood of made-up ids is not kept), and only if no key changed meanwhile.
+      if (row !== undefined && seen === keyChanges) this.rows.set(keyId, row);
+    }
+    return row;
   }
 }
