@@ -6,7 +6,7 @@ import { refusedOrdersSql } from '../features/purchases.js';
 import { getTransactionModel, isTransactionModelName, parseFit, type GammaGammaParams, type ModelParams, type TransactionModelName } from '../models/index.js';
 import { quoteIdentifier, type ColumnData, type SqlValue, type Store } from '../store/db.js';
 import { expectedSpend } from './clv/fitting.js';
-import { predictClv, type ClvSettings } from './clv/predict.js';
+import { predictClv, round2, type ClvSettings } from './clv/predict.js';
 import { LEARNED_TASK_COLUMNS } from './learned/index.js';
 import { itemColumns, type ScoreRegistry } from './registry.js';
 import type { SnapshotOrderLine } from './lookup.js';
@@ -218,7 +218,7 @@ async function customerSummaries(store: Store, selection: RescoreSelection, endD
         first_order_date: isoDay(first),
         last_order_date: isoDay(s.lastDay[i] as number),
         frequency: new Set(own.map((l) => l.order_id)).size,
-        monetary: own.reduce((a, l) => a + (l.amount as number), 0),
+        monetary: round2(own.reduce((a, l) => a + (l.amount as number), 0)),
       };
     });
   }
@@ -231,7 +231,7 @@ async function customerSummaries(store: Store, selection: RescoreSelection, endD
        rfm AS (
          SELECT o.customer_id, min(o.ordered_at) FILTER (WHERE r.order_id IS NULL)::DATE::VARCHAR AS first_order_date,
            max(o.ordered_at) FILTER (WHERE r.order_id IS NULL)::DATE::VARCHAR AS last_order_date,
-           count(DISTINCT o.order_id) FILTER (WHERE r.order_id IS NULL)::INTEGER AS frequency, sum(o.amount)::DOUBLE AS monetary
+           count(DISTINCT o.order_id) FILTER (WHERE r.order_id IS NULL)::INTEGER AS frequency, round(sum(o.amount), 2)::DOUBLE AS monetary
          FROM sel o LEFT JOIN refused r ON o.customer_id = r.customer_id AND o.order_id = r.order_id GROUP BY o.customer_id
        )
        SELECT s.*, rfm.first_order_date, rfm.last_order_date, rfm.frequency, rfm.monetary

@@ -81,7 +81,7 @@ export const rfmScorer: Scorer = {
          FROM lines GROUP BY customer_id
        )
        SELECT c.customer_id, p.first_order_date, p.last_order_date,
-         coalesce(p.purchase_lines - coalesce(e.extra, 0), 0)::INTEGER AS frequency, coalesce(p.monetary, 0)::DOUBLE AS monetary
+         coalesce(p.purchase_lines - coalesce(e.extra, 0), 0)::INTEGER AS frequency, coalesce(round(p.monetary, 2), 0)::DOUBLE AS monetary
        FROM asof_customers c LEFT JOIN per_customer p USING (customer_id) LEFT JOIN extra e USING (customer_id)`,
     );
     await ctx.store.run(

@@ -129,6 +129,20 @@ m4,c9,2024-06-21T10:00:00Z,p1,1,10
     expect(await store.one("SELECT frequency, monetary FROM customer_scores WHERE customer_id = 'c9'")).toEqual({ frequency: 2, monetary: 40 });
   });
 
+  it('stores monetary to the cent: 0.10 + 0.20 is 0.30, not the sum of the doubles (0.30000000000000004)', async () => {
+    writeFileSync(
+      join(dir, 'cents.csv'),
+      `order_id,customer_id,ordered_at,product_id,quantity,unit_price
+k1,c10,2024-06-01T10:00:00Z,p1,1,0.1
+k2,c10,2024-06-02T10:00:00Z,p1,1,0.2
+`,
+    );
+    expect(0.1 + 0.2).not.toBe(0.3);
+    await ingest(store, { entity: 'orders', files: [join(dir, 'cents.csv')] });
+    await runScores(store, { config: DEFAULT_CONFIG, asOf: '2024-07-01', scorers: ['rfm'] });
+    expect(await store.one("SELECT frequency, monetary FROM customer_scores WHERE customer_id = 'c10'")).toEqual({ frequency: 2, monetary: 0.3 });
+  });
+
   it('uses the configured number of bins', async () => {
     await runScores(store, { config: { ...DEFAULT_CONFIG, rfm: { bins: 3 } }, asOf: '2024-07-01' });
     // 5 buyers, 3 bins: score = 1 + floor(3 (rank - 1) / 5): ranks 1..5 -> 1, 1, 2, 2, 3
