@@ -264,7 +264,7 @@ export async function buildServer(store: Store, options: ServerOptions): Promise
         const input = {
           params: parseInput(r.params ?? empty, req.params, 'path') as Record<string, unknown>,
           query: parseInput(r.query ?? z.strictObject({}), req.query, 'query') as Record<string, unknown>,
-          body: r.body === undefined ? undefined : parseInput(r.body, req.body, 'body'),
+          body: r.body === undefined ? noBody(r, req.body) : parseInput(r.body, req.body, 'body'),
           key: req.apiKey,
           requestId: req.id,
           db,
@@ -288,4 +288,14 @@ export async function buildServer(store: Store, options: ServerOptions): Promise
     );
   }
   return app;
+}
+
+/**
+ * A route without a body refuses one that holds anything (an empty object or nothing passes): the fields of an order
+ * sent to POST /customers/{id}/rescore, say, would otherwise be dropped without a word.
+ */
+function noBody(route: RouteSpec, body: unknown): undefined {
+  const empty = body === undefined || body === null || body === '' || (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0);
+  if (empty) return undefined;
+  throw new KairosError('VALIDATION', `body: ${route.method} ${route.path} takes no body`, { hint: route.bodyHint ?? 'send the request without one' });
 }

@@ -278,6 +278,12 @@ describe('real-time rescoring', () => {
     expect((await call('GET', `/customers/${id}`, keys.admin)).body).toEqual(held);
     expect(await call('POST', `/customers/${id}/rescore`, keys.read)).toMatchObject({ status: 403 });
     expect(await call('POST', '/customers/NOBODY/rescore', keys.write)).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } });
+    // The route takes no body: an order sent along is refused with the route that takes one, not dropped unseen.
+    expect(await call('POST', `/customers/${id}/rescore`, keys.write, { amount: 120.5, ordered_at: '2025-07-01T10:00:00Z' })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'VALIDATION', message: 'body: POST /customers/{id}/rescore takes no body', hint: expect.stringContaining('POST /ingest/orders') } },
+    });
+    expect(await call('POST', `/customers/${id}/rescore`, keys.write, {})).toMatchObject({ status: 200 });
     const prospect = String(await store.value(`SELECT customer_id FROM customer_scores WHERE frequency = 0 ORDER BY customer_id LIMIT 1`));
     expect(await call('POST', `/customers/${prospect}/rescore`, keys.write)).toMatchObject({ status: 422, body: { error: { code: 'INSUFFICIENT_DATA' } } });
   });

@@ -85,6 +85,7 @@ export function rescoreRoutes(ctx: RouteContext): RouteSpec[] {
         'Kept (and shown by GET /customers/{id}, marked `rescored`) until the next run replaces them; not_rescored lists what waits for the next run. POST /ingest/orders does the same for the customers of its batch.',
       scope: 'write',
       params: CustomerParams,
+      bodyHint: "a new order goes to POST /ingest/orders, which rescores its batch's customers as it answers",
       response: Rescoring,
       handler: async ({ params, db, reads }) => {
         const { id } = params as z.output<typeof CustomerParams>;

@@ -89,6 +89,8 @@ export interface RouteSpec {
   readonly params?: z.ZodType;
   readonly query?: z.ZodType;
   readonly body?: z.ZodType;
+  /** Without `body`: the hint given when a request sends one anyway (refused: a body ignored would be data lost unseen). */
+  readonly bodyHint?: string;
   /** The body per content type, for the document (default: `body` as application/json). */
   readonly bodyContent?: Readonly<Record<string, z.ZodType>>;
   readonly response: z.ZodType;
