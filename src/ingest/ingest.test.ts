@@ -92,13 +92,16 @@ describe('ingest orders', () => {
     const rejects = await store.all<{ line: number; reason: string }>('SELECT line, reason FROM rejects ORDER BY line');
     expect(rejects).toEqual([
       { line: 3, reason: 'customer_id is empty' },
-      { line: 4, reason: 'ordered_at "not-a-date" is not a date (expected ISO 8601; set --date-format)' },
+      { line: 4, reason: 'ordered_at "not-a-date" is not a date (expected ISO 8601; set --date-format, or dateFormat in the ingest settings of kairos.config.json)' },
       { line: 5, reason: 'quantity "abc" is not a number' },
       { line: 6, reason: 'quantity is 0' },
       { line: 7, reason: 'unit_price -3.0 is below 0' },
       { line: 8, reason: 'ordered_at "2999-01-02" is in the future' },
       { line: 9, reason: expect.stringMatching(/^too many columns/) as unknown as string },
     ]);
+    // The reasons grouped with their values blanked, the standard's number kept.
+    expect(r.rejectReasons).toContainEqual({ reason: 'ordered_at "…" is not a date (expected ISO 8601; set --date-format, or dateFormat in the ingest settings of kairos.config.json)', count: 1 });
+    expect(r.rejectReasons).toContainEqual({ reason: 'unit_price N is below N', count: 1 });
     expect(r.rejectsFile).not.toBeNull();
     const text = readFileSync(r.rejectsFile!, 'utf8');
     expect(text.split('\n')[0]).toBe('file,line,reason,raw');

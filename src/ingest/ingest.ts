@@ -253,7 +253,7 @@ function columnSql(col: ColumnSpec, raw: string, typed: string, timezone: string
       // Text ending in Z is UTC (cast without the time-zone library: fast); a time followed by an offset carries its own zone.
       const value = `CASE WHEN ends_with(${raw}, 'Z') THEN TRY_CAST(left(${raw}, -1) AS TIMESTAMP)
         WHEN regexp_matches(${raw}, '[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?\\s*[+-][0-9]{2}(:?[0-9]{2})?$') THEN ${withOffset} ELSE ${local} END`;
-      const format = dateFormat ? ` (format ${dateFormat.replaceAll("'", "''")})` : ' (expected ISO 8601; set --date-format)';
+      const format = dateFormat ? ` (format ${dateFormat.replaceAll("'", "''")})` : ' (expected ISO 8601; set --date-format, or dateFormat in the ingest settings of kairos.config.json)';
       const checks = [
         emptyReason,
         `WHEN ${present} AND ${typed} IS NULL THEN '${col.name} ' || ${shown} || ' is not a date${format}'`,
@@ -980,9 +980,10 @@ async function unknownEventTypes(store: Store, batchId: number): Promise<Record<
 }
 
 async function reasonCounts(store: Store, batchId: number): Promise<RejectReasonCount[]> {
-  // Group reasons by their wording with the quoted value and numbers blanked, most frequent first.
+  // Group reasons by their wording with the quoted value and numbers blanked, most frequent first. The standard's
+  // number in our own wording is kept ("ISO 8601" read "ISO N"); RE2 has no look-ahead to leave it out otherwise.
   return store.all<{ reason: string; count: number }>(
-    `SELECT regexp_replace(regexp_replace(reason, '"[^"]*"', '"…"', 'g'), ' -?[0-9][0-9.e+-]*', ' N', 'g') AS reason, count(*) AS count
+    `SELECT replace(regexp_replace(regexp_replace(replace(reason, 'ISO 8601', 'ISO_8601'), '"[^"]*"', '"…"', 'g'), ' -?[0-9][0-9.e+-]*', ' N', 'g'), 'ISO_8601', 'ISO 8601') AS reason, count(*) AS count
        FROM rejects WHERE batch_id = ? GROUP BY 1 ORDER BY count DESC, reason`,
     [batchId],
   );
