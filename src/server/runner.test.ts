@@ -99,6 +99,9 @@ describe('jobs off the request path', () => {
     expect(res.statusCode).toBe(202);
     const job = await ended(res.json().jobId);
     expect(job).toMatchObject({ kind: 'ingest', status: 'completed' });
+    // Timed to the millisecond, not from finishedAt's whole seconds (a job under a second read -0.3 s).
+    expect(job.elapsedSeconds).toBeGreaterThanOrEqual(0);
+    expect(job.elapsedSeconds).toBeLessThanOrEqual((Date.parse(job.finishedAt as string) - Date.parse(job.startedAt)) / 1000 + 1);
     expect((job.result as { files: { read: number; loaded: number; rejected: number }[] }).files[0]).toMatchObject({ read: 2, loaded: 1, rejected: 1 });
     const file = join(dir, 'more.csv');
     writeFileSync(file, 'order_id,customer_id,ordered_at,amount\nf1,K0002,2023-09-02,3\n');

@@ -104,8 +104,9 @@ export class Runner {
     });
   }
 
-  private view(s: JobState, started: number): JobState {
-    const end = s.finishedAt === null ? Date.now() : Date.parse(s.finishedAt);
+  /** The state with its elapsed time: to `finished` (ms) when given; finishedAt holds whole seconds, started does not. */
+  private view(s: JobState, started: number, finished?: number): JobState {
+    const end = finished ?? (s.finishedAt === null ? Date.now() : Math.max(started, Date.parse(s.finishedAt)));
     return { ...s, elapsedSeconds: Math.round((end - started) / 100) / 10 };
   }
 
@@ -185,12 +186,13 @@ export class Runner {
         connection?.close();
       }
       state.status = (outcome as 'done' | 'failed' | null) === 'done' ? 'completed' : 'failed';
-      state.finishedAt = iso(Date.now());
+      const finished = Date.now();
+      state.finishedAt = iso(finished);
       if (state.status === 'failed' && state.kind === 'score' && state.runId !== null && state.error?.code === 'INTERNAL') {
         // A worker that died leaves its run 'running' under this live process: marked failed now, its rows removed.
         await this.db((s) => s.transaction(() => recoverInterruptedRuns(s))).catch(() => undefined);
       }
-      const view = this.view(state, started);
+      const view = this.view(state, started, finished);
       this.finished.push(view);
       if (this.finished.length > KEPT) this.finished.shift();
       this.current = null;
