@@ -57,7 +57,7 @@ describe('kairos CLI', () => {
 
     const score = await kairos('--json', 'score', '--as-of', '2024-04-01');
     expect(score.code).toBe(0);
-    expect(JSON.parse(score.out)).toMatchObject({ runId: 1, customers: 2, asOf: '2024-04-01 00:00:00' });
+    expect(JSON.parse(score.out)).toMatchObject({ runId: 1, customers: 2, asOf: '2024-04-01T00:00:00Z' });
 
     const show = await kairos('show', 'c1');
     expect(show.code).toBe(0);

@@ -39,6 +39,7 @@ describe('partial runs', () => {
     const full = await runScores(store, { config, asOf: '2023-10-01' });
     const before = await store.one<Record<string, unknown>>('SELECT * FROM customer_scores WHERE customer_id = ?', [BUYER]);
     expect(before?.['run_id']).toBe(full.runId);
+    expect(full.asOf).toBe('2023-10-01T00:00:00Z');
     const partial = await runScores(store, { config, asOf: '2023-10-01', scorers: ['clv'] });
     expect(partial.scorers.map((s) => s.name)).toEqual(['clv']);
     const after = await store.one<Record<string, unknown>>('SELECT * FROM customer_scores WHERE customer_id = ?', [BUYER]);

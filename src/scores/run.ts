@@ -321,7 +321,8 @@ async function lockedRun(store: Store, options: ScoreRunOptions): Promise<ScoreR
         seconds: (Date.now() - t0) / 1000,
       });
     }
-    written = { runId, asOf, customers, scorers: scorerInfo, models, notes, dataFingerprint };
+    // ISO 8601 in UTC for whoever reads the summary (kairos score --json, a job's result); SQL's form stays inside.
+    written = { runId, asOf: `${asOf.replace(' ', 'T')}Z`, customers, scorers: scorerInfo, models, notes, dataFingerprint };
     await options.beforePublish?.();
     checkStop(options.signal, runId);
     progress(PUBLISHING);
