@@ -82,6 +82,43 @@ describe('kairos serve: the API', () => {
     expect(await get('/runs', key)).toMatchObject({ status: 401, body: { error: { code: 'UNAUTHORIZED' } } });
   });
 
+  it('lists, creates and revokes keys through /keys (admin, or the local token there and nowhere else); a revoked key refused at once', async () => {
+    const send = (on: FastifyInstance, method: 'GET' | 'POST' | 'DELETE', url: string, key: string, payload?: unknown) =>
+      on.inject({ method, url, headers: { authorization: `Bearer ${key}`, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) }, ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }) });
+    expect((await send(app, 'GET', '/keys', keys.write)).statusCode).toBe(403);
+    const made = await send(app, 'POST', '/keys', keys.admin, { scope: 'read', name: 'crm sync' });
+    expect(made.statusCode, made.body).toBe(201);
+    const created = made.json() as { key: string; keyId: string };
+    expect(created).toMatchObject({ scope: 'read', name: 'crm sync', revokedAt: null });
+    expect(created.key).toMatch(/^kairos_[0-9a-f]{12}_/);
+    expect((await get('/runs', created.key)).status).toBe(200);
+    const listed = (await send(app, 'GET', '/keys', keys.admin)).json() as { keys: { keyId: string }[] };
+    expect(listed.keys.map((k) => k.keyId)).toContain(created.keyId);
+    expect(JSON.stringify(listed)).not.toContain(created.key.split('_')[2]);
+    expect((await send(app, 'POST', '/keys', keys.admin, { scope: 'root' })).statusCode).toBe(400);
+    expect((await send(app, 'POST', '/keys', keys.admin, { scope: 'read', extra: 1 })).statusCode).toBe(400);
+    const revoked = await send(app, 'DELETE', `/keys/${created.keyId}`, keys.admin);
+    expect(revoked.statusCode).toBe(200);
+    expect(revoked.json()).toMatchObject({ keyId: created.keyId, revokedAt: expect.any(String) });
+    expect(await get('/runs', created.key)).toMatchObject({ status: 401, body: { error: { code: 'UNAUTHORIZED' } } });
+    expect((await send(app, 'DELETE', '/keys/000000000000', keys.admin)).json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
+    // The local token (kairos serve writes it beside the store for its owner) is an admin key on /keys only.
+    const token = `local_${'t'.repeat(43)}`;
+    const local = await server({ localToken: token });
+    try {
+      expect((await send(local, 'GET', '/keys', token)).statusCode).toBe(200);
+      const byToken = await send(local, 'POST', '/keys', token, { scope: 'write' });
+      expect(byToken.statusCode).toBe(201);
+      expect((await send(local, 'DELETE', `/keys/${(byToken.json() as { keyId: string }).keyId}`, token)).statusCode).toBe(200);
+      expect((await send(local, 'GET', '/customers', token)).statusCode).toBe(401);
+      expect((await send(local, 'GET', '/keys', `${token.slice(0, -1)}u`)).statusCode).toBe(401);
+      // A server started without one takes none.
+      expect((await send(app, 'GET', '/keys', token)).statusCode).toBe(401);
+    } finally {
+      await local.close();
+    }
+  });
+
   it('gives a customer, every score and the explanations kairos show prints; personal fields to admin keys only', async () => {
     const read = await get(`/customers/${BUYER}`);
     expect(read.status).toBe(200);

@@ -1,4 +1,5 @@
 // The HTTP API over one store (kairos serve): keys and scopes, rate limits, validated input, JSON errors with codes, /openapi.json.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -61,6 +62,11 @@ export interface ServerOptions {
   readonly plugins?: readonly ServerPlugin[];
   /** Read connections for the read routes (default SERVER_DEFAULTS.readConnections). */
   readonly readConnections?: number;
+  /**
+   * The server's local token (kairos serve writes it beside the store for its owner: src/store/served.ts): taken as an
+   * admin key by the routes that accept it (the key routes, for `kairos keys` while the store is served), by no other.
+   */
+  readonly localToken?: string;
 }
 
 /** What a plugin gets: the app, the store's one-at-a-time runner, the key checker and the settings. */
@@ -145,6 +151,7 @@ function requestError(err: unknown): KairosError {
  */
 export async function buildServer(store: Store, options: ServerOptions): Promise<FastifyInstance> {
   const db = serialised(store);
+  const localToken = options.localToken;
   const reads = await ReadPool.open(store, Math.max(1, options.readConnections ?? SERVER_DEFAULTS.readConnections));
   const keys = new KeyChecker(reads.run);
   // A run left 'running' by a server killed during it is reported failed from the start (its rows were never shown).
@@ -220,7 +227,9 @@ export async function buildServer(store: Store, options: ServerOptions): Promise
     if (scope === undefined || scope === null) return;
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
     if (!m) throw new KairosError('UNAUTHORIZED', 'this route needs an API key', { hint: 'send Authorization: Bearer <key> (kairos keys create makes one)' });
-    const key = await keys.check(m[1] as string);
+    const token = m[1] as string;
+    const local = (req.routeOptions.config as { local?: boolean }).local === true && localToken !== undefined && sameSecret(token, localToken);
+    const key = local ? LOCAL_KEY : await keys.check(token);
     if (!allows(key.scope, scope)) throw new KairosError('FORBIDDEN', `this route needs a key of scope ${scope} (this key is ${key.scope})`);
     req.apiKey = key;
   });
@@ -258,7 +267,7 @@ export async function buildServer(store: Store, options: ServerOptions): Promise
     app.route({
       method: r.method,
       url: r.path.replace(/\{(\w+)\}/g, ':$1'),
-      config: { scope: r.scope },
+      config: { scope: r.scope, local: r.localToken === true },
       handler: async (req, reply) => {
         if (r.exclusive) runner.checkIdle(`${r.method} ${r.path} cannot change the store now`);
         const input = {
@@ -298,4 +307,12 @@ function noBody(route: RouteSpec, body: unknown): undefined {
   const empty = body === undefined || body === null || body === '' || (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0);
   if (empty) return undefined;
   throw new KairosError('VALIDATION', `body: ${route.method} ${route.path} takes no body`, { hint: route.bodyHint ?? 'send the request without one' });
+}
+
+/** Who a request made with the server's local token is (kairos keys on the machine, by the store file's owner). */
+const LOCAL_KEY: ApiKey = { keyId: 'local', name: "the server's local token", scope: 'admin', createdAt: '', revokedAt: null };
+
+/** Whether two secrets are equal, in a time that does not depend on where they differ (their SHA-256s compared). */
+function sameSecret(given: string, expected: string): boolean {
+  return timingSafeEqual(createHash('sha256').update(given).digest(), createHash('sha256').update(expected).digest());
 }

@@ -22,6 +22,7 @@ import { historyRoutes } from './routes-history.js';
 import { rescoreBatch, rescoreRoutes } from './routes-rescore.js';
 import type { RescoreJournal } from '../scores/rescore-journal.js';
 import { segmentRoutes } from './routes-segments.js';
+import { keyRoutes } from './routes-keys.js';
 import {
   Affinities,
   Customer,
@@ -86,6 +87,8 @@ export interface RouteSpec {
   readonly description?: string;
   /** The scope the route needs; null: public (no key). */
   readonly scope: Scope | null;
+  /** The server's local token (ServerOptions.localToken) is taken here as an admin key: the key routes only. */
+  readonly localToken?: true;
   readonly params?: z.ZodType;
   readonly query?: z.ZodType;
   readonly body?: z.ZodType;
@@ -394,5 +397,6 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
     ...rescoreRoutes(ctx),
     ...segmentRoutes(ctx),
     ...historyRoutes(ctx),
+    ...keyRoutes(),
   ];
 }

@@ -1,10 +1,10 @@
-// `kairos serve` as a process (port 0: startup line, /health, a key, other commands told to use the API, SIGTERM), `kairos keys` and `kairos erase` through main(argv).
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+// `kairos serve` as a process (port 0: startup line, /health, a key, other commands told to use the API, kairos keys through it, SIGTERM), `kairos keys` and `kairos erase` through main(argv).
+import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../errors.js';
-import { servedFile } from '../../store/served.js';
+import { servedFile, servedTokenFile } from '../../store/served.js';
 import { spawnScript } from '../../testing/child.js';
 import type { Io } from '../io.js';
 import { main } from '../main.js';
@@ -87,14 +87,30 @@ describe('kairos keys, erase and serve', () => {
       const customers = await fetch(`${started.listening}/customers`, { headers: { authorization: `Bearer ${key}` } });
       expect(customers.status).toBe(200);
       // Another command (a reader too: the server holds the write lock) is told at once to go through the API: no wait.
-      const refused = await kairos('--wait', '600', 'keys', 'list');
+      const refused = await kairos('--wait', '600', 'runs');
       expect(refused.code).toBe(EXIT_CODES.BUSY);
       expect(refused.err).toContain(`served by kairos serve (PID ${child.pid}) at ${started.listening}: while it serves, go through its API`);
       expect(existsSync(servedFile(db))).toBe(true);
+      // kairos keys goes through the server, with its local token (beside the store, for its owner alone).
+      expect(statSync(servedTokenFile(db)).mode & 0o777).toBe(0o600);
+      const made = await kairos('--json', 'keys', 'create', '--scope', 'write', '--name', 'while served');
+      expect(made.code, made.err).toBe(0);
+      const created = JSON.parse(made.out) as { key: string; keyId: string };
+      expect(created).toMatchObject({ scope: 'write', name: 'while served' });
+      expect((await fetch(`${started.listening}/runs`, { headers: { authorization: `Bearer ${created.key}` } })).status).toBe(200);
+      const listed = await kairos('keys', 'list');
+      expect(listed.code, listed.err).toBe(0);
+      expect(listed.out).toContain(created.keyId);
+      expect((await kairos('keys', 'revoke', created.keyId)).out).toMatch(new RegExp(`key ${created.keyId} revoked at \\d{4}-`));
+      expect((await fetch(`${started.listening}/runs`, { headers: { authorization: `Bearer ${created.key}` } })).status).toBe(401);
+      const unknown = await kairos('keys', 'revoke', 'nope');
+      expect(unknown.code).toBe(EXIT_CODES.NOT_FOUND);
+      expect(unknown.err).toContain('no API key nope');
       process.kill(child.pid, 'SIGTERM');
       expect(await child.exit()).toBe(0);
       stopped = true;
       expect(existsSync(servedFile(db))).toBe(false);
+      expect(existsSync(servedTokenFile(db))).toBe(false);
       expect((await kairos('keys', 'list')).code).toBe(0);
     } finally {
       if (!stopped) {

@@ -1,10 +1,11 @@
 // `kairos serve` (the HTTP API over the store), `kairos keys` (its API keys) and `kairos erase` (the right to be forgotten).
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig } from '../../config.js';
-import { KairosError } from '../../errors.js';
+import { EXIT_CODES, KairosError, type ErrorCode } from '../../errors.js';
 import { formatCount } from '../../util/format.js';
 import { printJson, renderTable, SERVE_MEMORY_LIMIT, storeWait, type GlobalOptions, type Io } from '../io.js';
 import { positiveInteger, wholeNumber } from '../options.js';
@@ -64,6 +65,8 @@ is reported failed at the next start. The refit policy ("refit" in kairos.config
         throw new KairosError('NOT_FOUND', `--watch: no folder ${resolve(flags.watch)}`, { hint: 'create it, or give another folder' });
       }
       const store = await Store.open(g.db, { mustExist: true, ...storeWait(io, g), ...(g.memoryLimitGiven ? {} : { memoryLimit: SERVE_MEMORY_LIMIT }) });
+      // For kairos keys on this machine while the store is served (beside the store, for its owner: src/store/served.ts).
+      const localToken = `local_${randomBytes(32).toString('base64url')}`;
       let app: Awaited<ReturnType<typeof buildServer>> | undefined;
       let watcher: InstanceType<typeof FolderWatcher> | undefined;
       try {
@@ -75,6 +78,7 @@ is reported failed at the next start. The refit policy ("refit" in kairos.config
           rateLimit: { max: flags.rateLimit, timeWindowMs: 60_000 },
           bodyLimit: flags.bodyLimit,
           plugins: [dashboardPlugin],
+          localToken,
         });
         try {
           await app.listen({ host: flags.host, port: flags.port });
@@ -84,7 +88,7 @@ is reported failed at the next start. The refit policy ("refit" in kairos.config
         const address = app.server.address();
         const port = typeof address === 'object' && address !== null ? address.port : flags.port;
         const url = `http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${port}`;
-        markServed(store.path, url);
+        markServed(store.path, url, localToken);
         const server = app;
         if (flags.watch !== undefined) {
           watcher = new FolderWatcher(
@@ -143,8 +147,45 @@ is reported failed at the next start. The refit policy ("refit" in kairos.config
     });
 }
 
+/**
+ * A request to the key routes of the server that holds the store, with its local token (src/store/served.ts), or
+ * undefined when the store is not served. Keys change while the server runs: a leaked key is revoked without a stop.
+ */
+async function throughServer<T>(db: string, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T | undefined> {
+  const { servedBy, servedToken, servedTokenFile } = await import('../../store/served.js');
+  const file = resolve(db);
+  const served = servedBy(file);
+  if (served === undefined) return undefined;
+  const where = `the store ${file} is served by kairos serve (PID ${served.pid}) at ${served.url}`;
+  const token = servedToken(file);
+  if (token === undefined) {
+    throw new KairosError('FORBIDDEN', `${where}, and its local token (${servedTokenFile(file)}) cannot be read by this user`, {
+      hint: `run kairos keys as the user who started the server, or use the API with an admin key (GET ${served.url}/openapi.json: /keys)`,
+    });
+  }
+  let res: Response;
+  try {
+    res = await fetch(`${served.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch (cause) {
+    throw new KairosError('BUSY', `${where}, which did not answer: ${(cause as Error).message}`, { cause, hint: `check the server (kill -0 ${served.pid}), or stop it and run the command again` });
+  }
+  const answer = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string; hint?: string } } | null;
+  if (!res.ok) {
+    const e = answer?.error;
+    const code = e?.code !== undefined && e.code in EXIT_CODES ? (e.code as ErrorCode) : 'INTERNAL';
+    throw new KairosError(code, `${served.url}${path}: ${e?.message ?? `HTTP ${res.status}`}`, e?.hint === undefined ? {} : { hint: e.hint });
+  }
+  return answer as T;
+}
+
 export function registerKeys(program: Command, io: Io, global: () => GlobalOptions): void {
-  const keys = program.command('keys').description('API keys of kairos serve: create (shown once), list, revoke');
+  const keys = program
+    .command('keys')
+    .description('API keys of kairos serve: create (shown once), list, revoke; through the server while it serves the store');
   const withWriteStore = async <T>(fn: (store: import('../../store/db.js').Store) => Promise<T>): Promise<T> => {
     const g = global();
     const { withStore } = await import('../../store/db.js');
@@ -157,7 +198,9 @@ export function registerKeys(program: Command, io: Io, global: () => GlobalOptio
     .option('--name <name>', 'what the key is for, e.g. "crm sync"')
     .action(async (flags: { scope: 'read' | 'write' | 'admin'; name?: string }) => {
       const { createKey } = await import('../../server/keys.js');
-      const created = await withWriteStore((store) => createKey(store, flags.scope, flags.name));
+      type Created = Awaited<ReturnType<typeof createKey>>;
+      const body = { scope: flags.scope, ...(flags.name === undefined ? {} : { name: flags.name }) };
+      const created = (await throughServer<Created>(global().db, 'POST', '/keys', body)) ?? (await withWriteStore((store) => createKey(store, flags.scope, flags.name)));
       if (global().json) return printJson(io, created);
       io.out(created.key);
       io.err(`key ${created.keyId} (${created.scope}${created.name ? `, ${created.name}` : ''}) created: store it now, it is not shown again`);
@@ -167,17 +210,19 @@ export function registerKeys(program: Command, io: Io, global: () => GlobalOptio
     .description('list the API keys: id, name, scope, created, revoked (never the keys)')
     .action(async () => {
       const { listKeys } = await import('../../server/keys.js');
-      const list = await withWriteStore((store) => listKeys(store));
+      const list = (await throughServer<{ keys: Awaited<ReturnType<typeof listKeys>> }>(global().db, 'GET', '/keys'))?.keys ?? (await withWriteStore((store) => listKeys(store)));
       if (global().json) return printJson(io, list);
       io.out(list.length ? renderTable(['keyId', 'name', 'scope', 'createdAt', 'revokedAt'], list.map((k) => ({ ...k }))) : 'no API key yet: kairos keys create --scope read');
     });
   keys
     .command('revoke')
-    .description('revoke an API key by id: refused from the next request on')
+    .description('revoke an API key by id: refused from the next request on (at once by a server that serves the store)')
     .argument('<key_id>')
     .action(async (keyId: string) => {
       const { revokeKey } = await import('../../server/keys.js');
-      const revoked = await withWriteStore((store) => revokeKey(store, keyId));
+      const revoked =
+        (await throughServer<Awaited<ReturnType<typeof revokeKey>>>(global().db, 'DELETE', `/keys/${encodeURIComponent(keyId)}`)) ??
+        (await withWriteStore((store) => revokeKey(store, keyId)));
       if (global().json) return printJson(io, revoked);
       io.out(`key ${revoked.keyId} revoked at ${revoked.revokedAt}`);
     });
