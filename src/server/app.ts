@@ -64,7 +64,8 @@ export interface ServerOptions {
   readonly readConnections?: number;
   /**
    * The server's local token (kairos serve writes it beside the store for its owner: src/store/served.ts): taken as an
-   * admin key by the routes that accept it (the key routes, for `kairos keys` while the store is served), by no other.
+   * admin key by the routes that accept it (the key routes and erasure, for `kairos keys` and `kairos erase` while the
+   * store is served), by no other.
    */
   readonly localToken?: string;
 }

@@ -87,7 +87,7 @@ export interface RouteSpec {
   readonly description?: string;
   /** The scope the route needs; null: public (no key). */
   readonly scope: Scope | null;
-  /** The server's local token (ServerOptions.localToken) is taken here as an admin key: the key routes only. */
+  /** The server's local token (ServerOptions.localToken) is taken here as an admin key: the key routes and erasure only. */
   readonly localToken?: true;
   readonly params?: z.ZodType;
   readonly query?: z.ZodType;
@@ -178,6 +178,8 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
       summary: 'erase a customer from every table, in one transaction, with an audit row that holds no personal data',
       scope: 'admin',
       exclusive: true,
+      // kairos erase on a served store comes here, with the server's local token.
+      localToken: true,
       params: CustomerParams,
       response: Erasure,
       handler: async ({ params, key, db }) => {
@@ -190,7 +192,7 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
             // The serving snapshot's line first (overwritten on disk): no look-up serves the customer from it once the
             // erasure begins; were the erasure to fail, look-ups would read the store, which still holds them.
             ctx.serving?.erase(id);
-            return eraseCustomer(store, id, `api key ${key?.keyId ?? 'unknown'}`);
+            return eraseCustomer(store, id, key?.keyId === 'local' ? 'cli, through kairos serve' : `api key ${key?.keyId ?? 'unknown'}`);
           });
         } finally {
           ctx.rescores?.erased(id);

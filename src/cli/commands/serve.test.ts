@@ -1,4 +1,4 @@
-// `kairos serve` as a process (port 0: startup line, /health, a key, other commands told to use the API, kairos keys through it, SIGTERM), `kairos keys` and `kairos erase` through main(argv).
+// `kairos serve` as a process (port 0: startup line, /health, a key, other commands told to use the API, kairos keys and erase through it, SIGTERM), `kairos keys` and `kairos erase` through main(argv).
 import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,12 +106,19 @@ describe('kairos keys, erase and serve', () => {
       const unknown = await kairos('keys', 'revoke', 'nope');
       expect(unknown.code).toBe(EXIT_CODES.NOT_FOUND);
       expect(unknown.err).toContain('no API key nope');
+      // So does kairos erase: the server erases (its snapshot, its rescorings, the store).
+      const erased = await kairos('--json', 'erase', 'c2');
+      expect(erased.code, erased.err).toBe(0);
+      expect(JSON.parse(erased.out)).toMatchObject({ rowsDeleted: { orders: 1, customers: 1 } });
+      expect((await fetch(`${started.listening}/customers/c2`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(404);
+      expect((await kairos('erase', 'c2')).code).toBe(EXIT_CODES.NOT_FOUND);
       process.kill(child.pid, 'SIGTERM');
       expect(await child.exit()).toBe(0);
       stopped = true;
       expect(existsSync(servedFile(db))).toBe(false);
       expect(existsSync(servedTokenFile(db))).toBe(false);
       expect((await kairos('keys', 'list')).code).toBe(0);
+      expect(await kairos('sql', 'SELECT requested_by FROM erasures')).toMatchObject({ code: 0, out: expect.stringContaining('cli, through kairos serve') });
     } finally {
       if (!stopped) {
         try {

@@ -235,23 +235,27 @@ export function registerErase(program: Command, io: Io, global: () => GlobalOpti
     .argument('<customer_id>')
     .action(async (customerId: string) => {
       const g = global();
+      // A served store: the server erases (its snapshot, its rescorings in memory and in its journal, the store).
+      const served = await throughServer<Awaited<ReturnType<typeof import('../../store/erase.js').eraseCustomer>>>(g.db, 'DELETE', `/customers/${encodeURIComponent(customerId)}`);
       const [{ withStore }, { eraseCustomer }, { eraseFromSnapshot }, { replayJournal }] = await Promise.all([
         import('../../store/db.js'),
         import('../../store/erase.js'),
         import('../../scores/lookup.js'),
         import('../../scores/rescore-journal.js'),
       ]);
-      const report = await withStore(
-        g.db,
-        async (store) => {
-          // The serving snapshot beside the store (kairos serve's look-ups) holds the customer too: their line is overwritten first.
-          eraseFromSnapshot(store.path, customerId);
-          // So may the rescorings a killed server left in its journal: moved into the store, where the erasure deletes them.
-          await replayJournal(store, store.path);
-          return eraseCustomer(store, customerId, 'cli');
-        },
-        { mustExist: true, ...storeWait(io, g) },
-      );
+      const report =
+        served ??
+        (await withStore(
+          g.db,
+          async (store) => {
+            // The serving snapshot beside the store (kairos serve's look-ups) holds the customer too: their line is overwritten first.
+            eraseFromSnapshot(store.path, customerId);
+            // So may the rescorings a killed server left in its journal: moved into the store, where the erasure deletes them.
+            await replayJournal(store, store.path);
+            return eraseCustomer(store, customerId, 'cli');
+          },
+          { mustExist: true, ...storeWait(io, g) },
+        ));
       if (g.json) return printJson(io, report);
       const tables = Object.entries(report.rowsDeleted);
       io.out(`erased customer ${customerId}: ${formatCount(report.total)} rows from ${tables.length} tables (audit record ${report.erasureId})`);
