@@ -53,6 +53,13 @@ beforeEach(async () => {
 });
 afterEach(() => store.close());
 
+/** Ingests more order lines (CSV rows without the header) and scores RFM as of 2024-07-01. */
+async function addOrdersAndScore(name: string, rows: string): Promise<void> {
+  writeFileSync(join(dir, name), `order_id,customer_id,ordered_at,product_id,quantity,unit_price\n${rows}`);
+  await ingest(store, { entity: 'orders', files: [join(dir, name)] });
+  await runScores(store, { config: DEFAULT_CONFIG, asOf: '2024-07-01', scorers: ['rfm'] });
+}
+
 const SELECT = `SELECT customer_id, recency_days, frequency, monetary, r_score, f_score, m_score, rfm_cell, rfm_segment
   FROM customer_scores WHERE run_id IS NOT NULL ORDER BY customer_id`;
 
@@ -100,10 +107,9 @@ describe('RFM scores', () => {
   });
 
   it('count an order of several lines once, and an order netting below zero as no purchase that still lowers monetary', async () => {
-    writeFileSync(
-      join(dir, 'mixed.csv'),
-      `order_id,customer_id,ordered_at,product_id,quantity,unit_price
-m1,c8,2024-05-01T10:00:00Z,p1,1,40
+    await addOrdersAndScore(
+      'mixed.csv',
+      `m1,c8,2024-05-01T10:00:00Z,p1,1,40
 m1,c8,2024-05-01T10:00:00Z,p2,2,5
 m2,c8,2024-06-01T10:00:00Z,p1,1,10
 m2,c8,2024-06-01T10:05:00Z,p2,-1,50
@@ -115,8 +121,6 @@ m1,c9,2024-06-20T10:00:00Z,p3,1,10
 m4,c9,2024-06-21T10:00:00Z,p1,1,10
 `,
     );
-    await ingest(store, { entity: 'orders', files: [join(dir, 'mixed.csv')] });
-    await runScores(store, { config: DEFAULT_CONFIG, asOf: '2024-07-01', scorers: ['rfm'] });
     // m1 (2 lines, 50) and m3 (30 - 5 = 25 >= 0) are purchases; m2 (10 - 50 < 0) is not: F 2, last purchase 06-10,
     // monetary 50 - 40 + 25 = 35.
     expect(await store.one("SELECT first_order_date::VARCHAR AS f, last_order_date::VARCHAR AS l, frequency, monetary FROM customer_scores WHERE customer_id = 'c8'")).toEqual({
@@ -130,16 +134,8 @@ m4,c9,2024-06-21T10:00:00Z,p1,1,10
   });
 
   it('stores monetary to the cent: 0.10 + 0.20 is 0.30, not the sum of the doubles (0.30000000000000004)', async () => {
-    writeFileSync(
-      join(dir, 'cents.csv'),
-      `order_id,customer_id,ordered_at,product_id,quantity,unit_price
-k1,c10,2024-06-01T10:00:00Z,p1,1,0.1
-k2,c10,2024-06-02T10:00:00Z,p1,1,0.2
-`,
-    );
     expect(0.1 + 0.2).not.toBe(0.3);
-    await ingest(store, { entity: 'orders', files: [join(dir, 'cents.csv')] });
-    await runScores(store, { config: DEFAULT_CONFIG, asOf: '2024-07-01', scorers: ['rfm'] });
+    await addOrdersAndScore('cents.csv', 'k1,c10,2024-06-01T10:00:00Z,p1,1,0.1\nk2,c10,2024-06-02T10:00:00Z,p1,1,0.2\n');
     expect(await store.one("SELECT frequency, monetary FROM customer_scores WHERE customer_id = 'c10'")).toEqual({ frequency: 2, monetary: 0.3 });
   });
 
