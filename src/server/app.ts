@@ -48,6 +48,9 @@ export const SERVER_DEFAULTS = {
   readConnections: 3,
 } as const;
 
+/** The Retry-After (seconds) of a 503 BUSY: a job holds what the request needs; a run at 1M takes a minute or two. */
+export const BUSY_RETRY_SECONDS = 10;
+
 export interface ServerOptions {
   readonly version: string;
   /** Where the explanations and stored results are looked up (default: the scorers Kairos ships). */
@@ -216,6 +219,7 @@ export async function buildServer(store: Store, options: ServerOptions): Promise
     const body = internal
       ? { code: e.code, message: `internal error (request ${req.id}); the server log has the details` }
       : { code: e.code, message: e.message, ...(e.hint === undefined ? {} : { hint: e.hint }), ...(typeof e.details['position'] === 'number' ? { position: e.details['position'] } : {}) };
+    if (e.code === 'BUSY') void reply.header('retry-after', String(BUSY_RETRY_SECONDS));
     void reply.status(HTTP_STATUSES[e.code]).send({ error: body });
   });
   app.setNotFoundHandler((req, reply) => {

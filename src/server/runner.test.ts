@@ -9,7 +9,7 @@ import { readSnapshotMeta } from '../scores/lookup.js';
 import { runScores } from '../scores/run.js';
 import type { Store } from '../store/db.js';
 import { toyStore } from '../testing/toy-scorers.js';
-import { buildServer } from './app.js';
+import { BUSY_RETRY_SECONDS, buildServer } from './app.js';
 import type { JobState } from './jobs.js';
 import { SNAPSHOT_STAGE } from './run-worker.js';
 import { createKey } from './keys.js';
@@ -22,9 +22,9 @@ let key = '';
 let admin = '';
 let closed = false;
 
-async function call(method: 'GET' | 'POST', url: string, body?: unknown, k = key): Promise<{ status: number; body: any }> {
+async function call(method: 'GET' | 'POST', url: string, body?: unknown, k = key): Promise<{ status: number; body: any; retryAfter: unknown }> {
   const res = await app.inject({ method, url, headers: { authorization: `Bearer ${k}` }, ...(body === undefined ? {} : { payload: body as object }) });
-  return { status: res.statusCode, body: res.json() };
+  return { status: res.statusCode, body: res.json(), retryAfter: res.headers['retry-after'] };
 }
 
 /** Polls GET /jobs/{id} until the job has ended. */
@@ -58,7 +58,7 @@ describe('jobs off the request path', () => {
     const refused = a.status === 202 ? b : a;
     expect(started.status).toBe(202);
     expect(started.body).toMatchObject({ kind: 'score', status: 'running', origin: 'api', runId: 2 });
-    expect(refused).toMatchObject({ status: 503, body: { error: { code: 'BUSY' } } });
+    expect(refused).toMatchObject({ status: 503, body: { error: { code: 'BUSY' } }, retryAfter: String(BUSY_RETRY_SECONDS) });
     expect(refused.body.error.message).toMatch(/scoring run (2|\(starting\)) is in progress/);
     // Writes on the request path wait for no run: refused while it runs.
     const current = await call('GET', '/runs/current');
