@@ -82,7 +82,7 @@ describe('kairos serve: the API', () => {
     expect(await get('/runs', key)).toMatchObject({ status: 401, body: { error: { code: 'UNAUTHORIZED' } } });
   });
 
-  it('lists, creates and revokes keys through /keys (admin, or the local token there and nowhere else); a revoked key refused at once', async () => {
+  it('lists, creates and revokes keys through /keys (admin, or the local token there and on erasure only); a revoked key refused at once', async () => {
     const send = (on: FastifyInstance, method: 'GET' | 'POST' | 'DELETE', url: string, key: string, payload?: unknown) =>
       on.inject({ method, url, headers: { authorization: `Bearer ${key}`, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) }, ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }) });
     expect((await send(app, 'GET', '/keys', keys.write)).statusCode).toBe(403);
@@ -102,7 +102,7 @@ describe('kairos serve: the API', () => {
     expect(revoked.json()).toMatchObject({ keyId: created.keyId, revokedAt: expect.any(String) });
     expect(await get('/runs', created.key)).toMatchObject({ status: 401, body: { error: { code: 'UNAUTHORIZED' } } });
     expect((await send(app, 'DELETE', '/keys/000000000000', keys.admin)).json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
-    // The local token (kairos serve writes it beside the store for its owner) is an admin key on /keys only.
+    // The local token (kairos serve writes it beside the store for its owner) is an admin key on /keys and erasure only.
     const token = `local_${'t'.repeat(43)}`;
     const local = await server({ localToken: token });
     try {

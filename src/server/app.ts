@@ -314,7 +314,7 @@ function noBody(route: RouteSpec, body: unknown): undefined {
   throw new KairosError('VALIDATION', `body: ${route.method} ${route.path} takes no body`, { hint: route.bodyHint ?? 'send the request without one' });
 }
 
-/** Who a request made with the server's local token is (kairos keys on the machine, by the store file's owner). */
+/** Who a request made with the server's local token is (kairos keys or erase on the machine, by the store file's owner). */
 const LOCAL_KEY: ApiKey = { keyId: 'local', name: "the server's local token", scope: 'admin', createdAt: '', revokedAt: null };
 
 /** Whether two secrets are equal, in a time that does not depend on where they differ (their SHA-256s compared). */

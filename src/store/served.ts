@@ -22,8 +22,8 @@ export function servedTokenFile(store: string): string {
 
 /**
  * Says, beside the store, that this process serves it at `url`. With `token`, the server's local token is written
- * beside it for its owner alone (0600, made anew): `kairos keys` on the same machine, by the user who may open the
- * store file (and so could do anything with it when it is not served), reaches the server's key routes with it.
+ * beside it for its owner alone (0600, made anew): `kairos keys` and `kairos erase` on the same machine, by the user
+ * who may open the store file (and so could do anything with it when it is not served), reach the server with it.
  */
 export function markServed(store: string, url: string, token?: string): void {
   if (token !== undefined) {

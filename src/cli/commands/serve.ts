@@ -148,8 +148,8 @@ is reported failed at the next start. The refit policy ("refit" in kairos.config
 }
 
 /**
- * A request to the key routes of the server that holds the store, with its local token (src/store/served.ts), or
- * undefined when the store is not served. Keys change while the server runs: a leaked key is revoked without a stop.
+ * A request to the server that holds the store, on a route that takes its local token (src/store/served.ts: the key
+ * routes, erasure), or undefined when the store is not served: a leaked key is revoked without stopping the server.
  */
 async function throughServer<T>(db: string, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T | undefined> {
   const { servedBy, servedToken, servedTokenFile } = await import('../../store/served.js');
@@ -160,7 +160,7 @@ async function throughServer<T>(db: string, method: 'GET' | 'POST' | 'DELETE', p
   const token = servedToken(file);
   if (token === undefined) {
     throw new KairosError('FORBIDDEN', `${where}, and its local token (${servedTokenFile(file)}) cannot be read by this user`, {
-      hint: `run kairos keys as the user who started the server, or use the API with an admin key (GET ${served.url}/openapi.json: /keys)`,
+      hint: `run the command as the user who started the server, or use the API with an admin key (GET ${served.url}/openapi.json lists the routes)`,
     });
   }
   let res: Response;
