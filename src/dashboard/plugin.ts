@@ -101,9 +101,14 @@ export const dashboardPlugin: ServerPlugin = async (app, ctx) => {
 
   app.decorateRequest('dashboardSession', null);
   // Once listening, the aggregates of the latest run are computed in the background (if not kept yet), one statement
-  // sequence on the store like any request: the first person to open the dashboard does not wait for them.
+  // sequence on the store like any request: the first person to open the dashboard does not wait for them. After the
+  // serving snapshot, when the server makes one at start: at 1M customers the two at once went over kairos serve's
+  // 1 GB memory limit, and the aggregates failed with "Out of Memory" at every such start.
   app.addHook('onReady', async () => {
-    void ctx.db((store) => warmUp(store, ctx.config, () => customerScoresFor(store, ctx.registry, RFM_COLUMNS)))
+    void (async () => {
+      await ctx.serving?.idle();
+      return ctx.db((store) => warmUp(store, ctx.config, () => customerScoresFor(store, ctx.registry, RFM_COLUMNS)));
+    })()
       .then((done) => {
         if (done.length > 0) app.log.info({ computed: done }, 'dashboard aggregates computed');
       })
