@@ -212,9 +212,10 @@ for (let r = 0; r < repeat; r++) {
       }
       const over = windows.filter((w) => w.p99 >= 50);
       console.log(`round ${r + 1}: ${windows.length} windows of 5 s, ${over.length} with p99 >= 50 ms (${over.map((w) => w.p99).join(', ') || 'none'}), lowest rate ${Math.min(...windows.map((w) => w.rps)).toFixed(0)} req/s`);
-      const pct = (xs: number[], q: number): string => ([...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? Number.NaN).toFixed(1);
-      for (const [label, xs] of [[wholeRun ? 'the rest of the run' : 'the publication', running], ['after the job ended', after]] as const) {
-        console.log(`round ${r + 1}: ${label}, ${xs.length} answers: p50 ${pct(xs, 0.5)} ms, p99 ${pct(xs, 0.99)} ms, p99.9 ${pct(xs, 0.999)} ms, max ${pct(xs, 1)} ms`);
+      for (const [label, answers] of [[wholeRun ? 'the rest of the run' : 'the publication', running], ['after the job ended', after]] as const) {
+        const xs = [...answers].sort((a, b) => a - b);
+        const pct = (q: number): string => (xs[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? Number.NaN).toFixed(1);
+        console.log(`round ${r + 1}: ${label}, ${xs.length} answers: p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms, p99.9 ${pct(0.999)} ms, max ${pct(1)} ms`);
       }
     }
   } finally {

@@ -466,7 +466,7 @@ export class ServingSnapshot {
     const runId = value(customerCount) as number | null;
     const run = runId === null ? undefined : this.meta.state.find((st) => st.runId === runId);
     row['run_id'] = runId;
-    row['scored_as_of'] = run === undefined ? null : `${run.asOf.replace(' ', 'T')}Z`;
+    row['scored_as_of'] = run === undefined ? null : isoTimestamp(run.asOf);
     for (const c of this.allColumns) row[c] = null;
     for (let i = customerCount + 1; i < columns.length; i++) row[(columns[i] as { name: string }).name] = value(i);
     const own: Record<string, ItemRow[]> = {};

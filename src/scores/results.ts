@@ -1,6 +1,6 @@
 // Stored scores: each scorer's runs in its own table (scores_<name>), item rows (items_<name>), which runs are published, and the views over them.
 import { KairosError } from '../errors.js';
-import { quoteIdentifier, quoteLiteral, type Store } from '../store/db.js';
+import { isoTimestamp, quoteIdentifier, quoteLiteral, type Store } from '../store/db.js';
 import { CUSTOMER_COLUMNS } from '../store/migrations.js';
 import { itemColumns, type ScoreRegistry } from './registry.js';
 import { ITEM_DEFAULTS, SQL_TYPES, type ItemOutput, type ItemRow, type Scorer, type ScorerResult } from './types.js';
@@ -202,7 +202,7 @@ export async function customerScoresRow(store: Store, registry: ScoreRegistry, c
     if (runId === null || st.runId > runId) runId = st.runId;
   }
   const run = runId === null ? undefined : [...state.values()].find((st) => st.runId === runId);
-  const asOf = run === undefined ? null : `${run.asOf.replace(' ', 'T')}Z`;
+  const asOf = run === undefined ? null : isoTimestamp(run.asOf);
   return { ...customer, run_id: runId, scored_as_of: asOf, ...scores };
 }
 

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { KairosConfig } from '../config.js';
 import { KairosError } from '../errors.js';
 import { createAsOfViews, defaultAsOf, parseAsOf } from '../features/as-of.js';
-import { isOutOfMemory, quoteIdentifier, type Store } from '../store/db.js';
+import { isOutOfMemory, isoTimestamp, quoteIdentifier, type Store } from '../store/db.js';
 import { acquireRunLock } from '../store/run-lock.js';
 import { processLives } from '../util/process.js';
 import { DEFAULT_REGISTRY, type ScoreRegistry } from './registry.js';
@@ -322,7 +322,7 @@ async function lockedRun(store: Store, options: ScoreRunOptions): Promise<ScoreR
       });
     }
     // ISO 8601 in UTC for whoever reads the summary (kairos score --json, a job's result); SQL's form stays inside.
-    written = { runId, asOf: `${asOf.replace(' ', 'T')}Z`, customers, scorers: scorerInfo, models, notes, dataFingerprint };
+    written = { runId, asOf: isoTimestamp(asOf), customers, scorers: scorerInfo, models, notes, dataFingerprint };
     await options.beforePublish?.();
     checkStop(options.signal, runId);
     progress(PUBLISHING);
